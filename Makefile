@@ -1,0 +1,89 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# rust_wq: out-of-tree build. `make KDIR=<kernel build dir>` builds against your own Rust-enabled
+# Linux 7.3 build; without KDIR the pinned test kernel is set up (and cached) by scripts/setup.sh.
+# `make help` lists the targets.
+
+SHELL := /bin/bash
+ROOT := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
+SETUP := $(ROOT)/scripts/setup.sh
+FLAVOUR ?= debug
+
+# The kernel build directory, resolved once and only when a target needs it.
+ifeq ($(KDIR),)
+KDIR_RESOLVED = $(eval KDIR_RESOLVED := $(shell $(SETUP) $(FLAVOUR) || echo SETUP-FAILED))$(KDIR_RESOLVED)
+else
+KDIR_RESOLVED := $(abspath $(KDIR))
+endif
+# Module objects go out of the source tree, one directory per kernel build.
+OUT = $(ROOT)/out/$(notdir $(KDIR_RESOLVED))
+KSRC_OF = $(if $(wildcard $(KDIR_RESOLVED)/source),$(KDIR_RESOLVED)/source,$(KDIR_RESOLVED))
+
+# The pinned toolchain (see scripts/common.sh); harmless for a KDIR built by another rustc
+# unless you override RUSTUP_TOOLCHAIN.
+TOOLENV = source $(ROOT)/scripts/common.sh &&
+RS_FILES = $(shell find $(ROOT)/rust_wq $(ROOT)/samples $(ROOT)/tests -name '*.rs' | sort)
+
+KMAKE = $(TOOLENV) $(MAKE) -C $(KDIR_RESOLVED) M=$(ROOT) MO=$(OUT)
+
+.PHONY: all modules modules_install clippy fmt fmtcheck rust-analyzer check run bench \
+	setup clean distclean help kdir
+
+all: modules
+
+kdir:
+	@test -d "$(KDIR_RESOLVED)" || { echo "rust_wq: no kernel build (KDIR=$(KDIR_RESOLVED))" >&2; exit 1; }
+
+modules: kdir
+	@mkdir -p $(OUT)
+	+@$(KMAKE) modules
+
+modules_install: kdir
+	+@$(KMAKE) modules_install
+
+clippy: kdir
+	@mkdir -p $(OUT)
+	+@$(KMAKE) CLIPPY=1 W=e modules
+
+fmt: kdir
+	@$(TOOLENV) rustfmt --edition 2021 --config-path $(KSRC_OF)/.rustfmt.toml $(RS_FILES)
+
+fmtcheck: kdir
+	@$(TOOLENV) rustfmt --check --edition 2021 --config-path $(KSRC_OF)/.rustfmt.toml $(RS_FILES)
+	@echo "rustfmt: $(words $(RS_FILES)) files clean"
+
+rust-analyzer: kdir
+	@mkdir -p $(OUT)
+	+@$(KMAKE) rust-analyzer
+	@if [ -f $(OUT)/rust-project.json ]; then cp $(OUT)/rust-project.json $(ROOT)/; fi
+	@echo "rust-analyzer: $(ROOT)/rust-project.json"
+
+setup:
+	@$(SETUP) $(FLAVOUR)
+
+# The README's test command: formatting, warning-free clippy build, then the QEMU KUnit run.
+check: fmtcheck clippy
+	@KDIR=$(KDIR_RESOLVED) OUT=$(OUT) $(ROOT)/scripts/qemu-run.sh check
+
+# The README's main command: boots QEMU and shows the sample driver at work.
+run: modules
+	@KDIR=$(KDIR_RESOLVED) OUT=$(OUT) $(ROOT)/scripts/qemu-run.sh run
+
+clean:
+	rm -rf $(ROOT)/out $(ROOT)/rust-project.json
+
+distclean: clean
+	@echo "the kernel and toolchain cache is kept: rm -rf ~/.cache/rust_wq to drop it"
+
+help:
+	@echo "rust_wq targets:"
+	@echo "  make              build the modules (KDIR=<dir>: your own Rust-enabled 7.3 build)"
+	@echo "  make run          boot QEMU, load the sample driver, show the deferred bottom halves"
+	@echo "  make check        fmtcheck + clippy (W=e) + KUnit under QEMU; ends 'N passed, N failed'"
+	@echo "  make clippy       build with CLIPPY=1 W=e (warnings are errors)"
+	@echo "  make fmt          rustfmt with the kernel's .rustfmt.toml (fmtcheck: check only)"
+	@echo "  make rust-analyzer  write rust-project.json for editors"
+	@echo "  make modules_install  install the modules into the kernel's module tree"
+	@echo "  make setup        install the toolchain and build the cached test kernel"
+	@echo "  make clean        remove build products (the cache stays)"
+	@echo "variables: KDIR=<kernel build dir>  RUST_WQ_CACHE=<dir>  FLAVOUR=debug|perf  KSRC=<7.3 tree>"

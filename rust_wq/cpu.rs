@@ -1,0 +1,112 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! CPU ids checked before they reach `queue_work_on`, and facts about the running context.
+
+use kernel::{
+    bindings,
+    cpu::CpuId,
+    prelude::*, //
+};
+
+/// The number of possible CPU ids (`nr_cpu_ids`).
+#[inline]
+pub fn nr_cpu_ids() -> u32 {
+    kernel::cpu::nr_cpu_ids()
+}
+
+/// Returns whether `cpu` is online right now (it may go offline at any time after).
+#[inline]
+pub fn cpu_online(cpu: CpuId) -> bool {
+    // SAFETY: `__cpu_online_mask` is a valid, always-initialised cpumask and `cpu` is below
+    // `nr_cpu_ids` (an invariant of `CpuId`).
+    unsafe {
+        bindings::cpumask_test_cpu(
+            cpu.as_u32() as i32,
+            core::ptr::addr_of_mut!(bindings::__cpu_online_mask),
+        )
+    }
+}
+
+/// Turns a CPU number into a [`CpuId`] that is possible and online.
+///
+/// Returns `EINVAL` for a number at or above `nr_cpu_ids` and `ENODEV` for a CPU that is not
+/// online. The C side would index a per-CPU area out of bounds with the first, and warn with the
+/// second.
+pub fn online_cpu(cpu: u32) -> Result<CpuId> {
+    let id = CpuId::from_u32(cpu).ok_or(EINVAL)?;
+    if cpu_online(id) {
+        Ok(id)
+    } else {
+        Err(ENODEV)
+    }
+}
+
+/// Returns the CPU the caller runs on (it may migrate right after unless preemption is off).
+#[inline]
+pub fn current_cpu() -> u32 {
+    CpuId::current().as_u32()
+}
+
+/// The name (`comm`) of the current task, e.g. `kworker/2:1` or `kworker/u9:0`.
+#[derive(Clone, Copy)]
+pub struct TaskName([u8; 16]);
+
+impl TaskName {
+    /// Reads the name of the current task.
+    pub fn current() -> Self {
+        let mut buf = [0u8; 16];
+        let task = kernel::current!().as_ptr();
+        // SAFETY: `task` is the current task, valid while we run. `comm` is a NUL-terminated
+        // array of at least 16 bytes; a concurrent rename can only change its bytes, which we
+        // read one by one with volatile reads.
+        for (i, b) in buf.iter_mut().enumerate().take(15) {
+            *b = unsafe { core::ptr::read_volatile(core::ptr::addr_of!((*task).comm[i])) } as u8;
+        }
+        Self(buf)
+    }
+
+    /// The name as bytes, without the terminating NUL.
+    pub fn as_bytes(&self) -> &[u8] {
+        let len = self.0.iter().position(|&b| b == 0).unwrap_or(self.0.len());
+        &self.0[..len]
+    }
+
+    /// Whether the name starts with `prefix`.
+    pub fn starts_with(&self, prefix: &[u8]) -> bool {
+        self.as_bytes().starts_with(prefix)
+    }
+
+    /// Whether the current task was a per-CPU kworker of `cpu` (`kworker/<cpu>:<id>[H]`).
+    pub fn is_percpu_kworker_of(&self, cpu: u32) -> bool {
+        let Some(rest) = self.as_bytes().strip_prefix(b"kworker/") else {
+            return false;
+        };
+        let digits = rest.iter().take_while(|b| b.is_ascii_digit()).count();
+        if digits == 0 || rest.get(digits) != Some(&b':') {
+            return false;
+        }
+        let n = rest[..digits]
+            .iter()
+            .fold(0u64, |n, &d| n * 10 + u64::from(d - b'0'));
+        n == u64::from(cpu)
+    }
+
+    /// Whether the current task was an unbound kworker (`kworker/u<pool>:<id>`).
+    pub fn is_unbound_kworker(&self) -> bool {
+        self.starts_with(b"kworker/u")
+    }
+
+    /// Whether the name ends with the high-priority marker `H` of per-CPU kworkers.
+    pub fn is_highpri_kworker(&self) -> bool {
+        self.starts_with(b"kworker/") && self.as_bytes().last() == Some(&b'H')
+    }
+}
+
+impl kernel::fmt::Display for TaskName {
+    fn fmt(&self, f: &mut kernel::fmt::Formatter<'_>) -> kernel::fmt::Result {
+        for &b in self.as_bytes() {
+            core::fmt::Write::write_char(f, b as char)?;
+        }
+        Ok(())
+    }
+}

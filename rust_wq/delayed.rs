@@ -1,0 +1,470 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Delayed work: the pinned `delayed_work` wrapper, and the bookkeeping that keeps a timer from
+//! firing into a destroyed queue.
+//!
+//! `destroy_workqueue()` does not wait for a `delayed_work` whose timer is still armed: when that
+//! timer fires, it queues onto freed memory. System queues live forever, so delayed work may go
+//! there freely. For an [`OwnedQueue`](crate::rust_wq::OwnedQueue), every item armed on it is
+//! linked into the queue's [`Tracker`] before its timer is armed, and the queue's `Drop` fires
+//! every linked timer early (the item then runs at once) before it destroys the queue.
+//!
+//! Links are lazy: an item stays linked after its timer fired, and is unlinked when it is armed
+//! on another queue, when the queue goes away, or when the item is dropped. Locking order: the
+//! item's `arm` lock, then a tracker's `list` lock.
+
+use crate::rust_wq::{
+    queue::WORK_CPU_UNBOUND,
+    EnqueueError,
+    WorkItem,
+    WorkItemPointer, //
+};
+use core::{
+    cell::UnsafeCell,
+    marker::PhantomData,
+    ptr, //
+};
+use kernel::{
+    bindings,
+    new_spinlock_irq,
+    prelude::*,
+    sync::{
+        Arc,
+        LockClassKey,
+        SpinLockIrq, //
+    },
+    time::Jiffies,
+    types::Opaque,
+};
+
+/// The node of a delayed item in a [`Tracker`] list.
+struct Links {
+    prev: *mut Links,
+    next: *mut Links,
+    linked: bool,
+    dwork: *mut bindings::delayed_work,
+    /// Drops a reference taken back from the queue (the pointer type is erased here).
+    drop_ref: Option<unsafe fn(*mut bindings::delayed_work)>,
+}
+
+/// The delayed items armed on one owned queue.
+///
+/// # Invariants
+///
+/// Every item whose timer is armed on the owned queue of this tracker is linked in `list`.
+/// A linked item is alive: it unlinks itself before it is freed.
+#[pin_data]
+pub(crate) struct Tracker {
+    #[pin]
+    list: SpinLockIrq<ListHead>,
+}
+
+struct ListHead(*mut Links);
+
+// SAFETY: The raw pointers are only followed under the lock, to items that are alive while
+// linked (the invariant of `Tracker`).
+unsafe impl Send for ListHead {}
+
+impl Tracker {
+    pub(crate) fn new() -> Result<Arc<Self>> {
+        Arc::pin_init(
+            pin_init!(Self { list <- new_spinlock_irq!(ListHead(ptr::null_mut()), "rust_wq::Tracker") }),
+            GFP_KERNEL,
+        )
+    }
+
+    /// Links `node`. The caller holds the `arm` lock of its item.
+    ///
+    /// # Safety
+    ///
+    /// `node` is valid and not linked in any tracker.
+    unsafe fn link(&self, node: *mut Links) {
+        let mut head = self.list.lock();
+        // SAFETY: `node` is valid (caller); the list is protected by the lock we hold.
+        unsafe {
+            (*node).prev = ptr::null_mut();
+            (*node).next = head.0;
+            (*node).linked = true;
+            if !head.0.is_null() {
+                (*head.0).prev = node;
+            }
+        }
+        head.0 = node;
+    }
+
+    /// Unlinks `node` if it is still linked here.
+    ///
+    /// # Safety
+    ///
+    /// `node` is valid and, if linked, linked in this tracker.
+    unsafe fn unlink(&self, node: *mut Links) {
+        let mut head = self.list.lock();
+        // SAFETY: `node` and its neighbours are valid while linked (type invariant), and we
+        // hold the lock.
+        unsafe { Self::unlink_locked(&mut head, node) }
+    }
+
+    /// # Safety
+    ///
+    /// The list lock is held, and `node` is valid.
+    unsafe fn unlink_locked(head: &mut ListHead, node: *mut Links) {
+        // SAFETY: See the callers.
+        unsafe {
+            if !(*node).linked {
+                return;
+            }
+            let (prev, next) = ((*node).prev, (*node).next);
+            if prev.is_null() {
+                head.0 = next;
+            } else {
+                (*prev).next = next;
+            }
+            if !next.is_null() {
+                (*next).prev = prev;
+            }
+            (*node).linked = false;
+        }
+    }
+
+    /// Fires every linked timer now: the items are queued on `wq` at once. Returns how many.
+    ///
+    /// # Safety
+    ///
+    /// `wq` is the valid queue of this tracker, and nobody arms new items on it concurrently.
+    pub(crate) unsafe fn expedite_all(&self, wq: *mut bindings::workqueue_struct) -> usize {
+        let mut fired = 0;
+        loop {
+            let mut head = self.list.lock();
+            let node = head.0;
+            if node.is_null() {
+                return fired;
+            }
+            // SAFETY: `node` is linked, hence valid, and we hold the lock.
+            let (dwork, drop_ref) = unsafe {
+                Self::unlink_locked(&mut head, node);
+                ((*node).dwork, (*node).drop_ref)
+            };
+            // SAFETY: The item is alive while we hold the lock (it unlinks itself under this
+            // lock before it is freed). `cancel_delayed_work` may be called in atomic context.
+            // On `true` we took over the reference that the pending timer held.
+            if !unsafe { bindings::cancel_delayed_work(dwork) } {
+                continue;
+            }
+            drop(head);
+            // SAFETY: We own a reference, so the item is alive; its `work_struct` is
+            // initialised, and `wq` is valid (caller).
+            let queued = unsafe {
+                bindings::queue_work_on(WORK_CPU_UNBOUND, wq, ptr::addr_of_mut!((*dwork).work))
+            };
+            if queued {
+                fired += 1;
+            } else if let Some(drop_ref) = drop_ref {
+                // Someone queued it in the meantime: that instance holds its own reference.
+                // SAFETY: We own this reference and give it up exactly once.
+                unsafe { drop_ref(dwork) };
+            }
+        }
+    }
+}
+
+/// A kernel `struct delayed_work`, embedded in a work item of type `T`.
+///
+/// Create it with [`new_delayed_work!`](crate::new_delayed_work).
+///
+/// # Invariants
+///
+/// `links` is linked in the tracker held in `arm` (if any), or in none.
+#[pin_data(PinnedDrop)]
+#[repr(C)]
+pub struct DelayedWork<T: ?Sized, const ID: u64 = 0> {
+    #[pin]
+    dwork: Opaque<bindings::delayed_work>,
+    #[pin]
+    arm: SpinLockIrq<Option<Arc<Tracker>>>,
+    links: UnsafeCell<Links>,
+    _item: PhantomData<T>,
+}
+
+// SAFETY: The C parts are thread-safe; `links` is only touched under a tracker lock.
+unsafe impl<T: ?Sized, const ID: u64> Send for DelayedWork<T, ID> {}
+// SAFETY: As above.
+unsafe impl<T: ?Sized, const ID: u64> Sync for DelayedWork<T, ID> {}
+
+impl<T, const ID: u64> DelayedWork<T, ID>
+where
+    T: WorkItem<ID> + HasDelayedWork<T, ID>,
+{
+    /// Creates a delayed work item whose function is [`WorkItem::run`] of `T`.
+    ///
+    /// Prefer [`new_delayed_work!`](crate::new_delayed_work).
+    #[inline]
+    pub fn new(
+        name: &'static CStr,
+        work_key: Pin<&'static LockClassKey>,
+        timer_key: Pin<&'static LockClassKey>,
+        arm_key: Pin<&'static LockClassKey>,
+    ) -> impl PinInit<Self> {
+        pin_init!(Self {
+            dwork <- Opaque::ffi_init(|slot: *mut bindings::delayed_work| {
+                // SAFETY: `slot` is valid for writes; `run_delayed::<T, ID>` is a `work_func_t`
+                // that is only called for this `work_struct`, which lives in a `T`.
+                unsafe {
+                    bindings::init_work_with_key(
+                        ptr::addr_of_mut!((*slot).work),
+                        Some(run_delayed::<T, ID>),
+                        false,
+                        name.as_char_ptr(),
+                        work_key.as_ptr(),
+                    )
+                };
+                // SAFETY: The timer lives in a `delayed_work` and is only armed by the workqueue
+                // code, which needs `delayed_work_timer_fn` and `TIMER_IRQSAFE`.
+                unsafe {
+                    bindings::timer_init_key(
+                        ptr::addr_of_mut!((*slot).timer),
+                        Some(bindings::delayed_work_timer_fn),
+                        bindings::TIMER_IRQSAFE,
+                        name.as_char_ptr(),
+                        timer_key.as_ptr(),
+                    )
+                };
+            }),
+            arm <- SpinLockIrq::new(None, name, arm_key),
+            links: UnsafeCell::new(Links {
+                prev: ptr::null_mut(),
+                next: ptr::null_mut(),
+                linked: false,
+                dwork: ptr::null_mut(),
+                drop_ref: None,
+            }),
+            _item: PhantomData,
+        })
+    }
+}
+
+impl<T: ?Sized, const ID: u64> DelayedWork<T, ID> {
+    /// Returns the raw `delayed_work`.
+    #[inline]
+    pub fn as_raw(&self) -> *mut bindings::delayed_work {
+        self.dwork.get()
+    }
+
+    /// Returns the raw `delayed_work` of the `DelayedWork` at `ptr`.
+    ///
+    /// # Safety
+    ///
+    /// `ptr` must be aligned and not dangling.
+    #[inline]
+    pub unsafe fn raw_get(ptr: *const Self) -> *mut bindings::delayed_work {
+        // SAFETY: The caller promises that `ptr` is aligned and not dangling.
+        unsafe { Opaque::cast_into(ptr::addr_of!((*ptr).dwork)) }
+    }
+}
+
+#[pinned_drop]
+impl<T: ?Sized, const ID: u64> PinnedDrop for DelayedWork<T, ID> {
+    fn drop(self: Pin<&mut Self>) {
+        let tracker = self.arm.lock().take();
+        if let Some(tracker) = tracker {
+            // SAFETY: By the type invariant our links are linked in `tracker`, if anywhere.
+            unsafe { tracker.unlink(self.links.get()) };
+        }
+    }
+}
+
+/// Declares that a type contains a [`DelayedWork<T, ID>`]. Use [`impl_has_delayed_work!`].
+///
+/// # Safety
+///
+/// The two methods must be true inverses, and `raw_get_delayed_work` must return a pointer to a
+/// `DelayedWork<T, ID>` field inside `*p`.
+///
+/// [`impl_has_delayed_work!`]: crate::impl_has_delayed_work
+pub unsafe trait HasDelayedWork<T, const ID: u64 = 0> {
+    /// Returns a pointer to the [`DelayedWork<T, ID>`] field.
+    ///
+    /// # Safety
+    ///
+    /// `ptr` must be aligned and not dangling.
+    unsafe fn raw_get_delayed_work(ptr: *mut Self) -> *mut DelayedWork<T, ID>;
+
+    /// Returns a pointer to the struct containing the [`DelayedWork<T, ID>`] at `ptr`.
+    ///
+    /// # Safety
+    ///
+    /// `ptr` must point at the `DelayedWork<T, ID>` field of a `Self`.
+    unsafe fn delayed_work_container_of(ptr: *mut DelayedWork<T, ID>) -> *mut Self;
+}
+
+/// The `work_func_t` of every [`DelayedWork`].
+///
+/// # Safety
+///
+/// `ptr` must be the `work_struct` of a `DelayedWork<T, ID>` in a `T` whose ownership was handed
+/// to the queue.
+unsafe extern "C" fn run_delayed<T, const ID: u64>(ptr: *mut bindings::work_struct)
+where
+    T: WorkItem<ID> + HasDelayedWork<T, ID>,
+{
+    // `work` is the first field of `delayed_work`, which is the first field of the
+    // `#[repr(C)]` `DelayedWork`.
+    let dw = ptr.cast::<DelayedWork<T, ID>>();
+    // SAFETY: `dw` is the `DelayedWork` field of a `T` (caller).
+    let item = unsafe { T::delayed_work_container_of(dw) };
+    // SAFETY: The queue owned this reference since the enqueue that queued this run.
+    T::run(unsafe { T::Pointer::from_raw(item) })
+}
+
+/// Drops one reference of the item containing `dwork`.
+///
+/// # Safety
+///
+/// `dwork` belongs to a `T` whose reference, from `into_raw`, the caller owns.
+unsafe fn drop_ref<T, const ID: u64>(dwork: *mut bindings::delayed_work)
+where
+    T: WorkItem<ID> + HasDelayedWork<T, ID>,
+{
+    // SAFETY: See above; `DelayedWork` is `#[repr(C)]` with the `delayed_work` first.
+    let item = unsafe { T::delayed_work_container_of(dwork.cast()) };
+    // SAFETY: The caller owns this reference.
+    drop(unsafe { T::Pointer::from_raw(item) });
+}
+
+fn same_tracker(a: Option<&Arc<Tracker>>, b: Option<&Arc<Tracker>>) -> bool {
+    match (a, b) {
+        (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+        (None, None) => true,
+        _ => false,
+    }
+}
+
+/// How a delayed item is to be armed.
+#[derive(Clone, Copy)]
+pub(crate) enum Arm {
+    /// `queue_delayed_work_on`: fails if pending.
+    Queue,
+    /// `mod_delayed_work_on`: re-arms a pending item.
+    Modify,
+}
+
+/// The result of arming an item.
+pub enum Armed<P> {
+    /// The item was idle and is now queued: the queue owns the pointer.
+    Queued,
+    /// The item was pending and its timer now has the new delay; the pointer given is returned
+    /// unused.
+    Modified(P),
+}
+
+/// Arms `item` on `wq` after `delay` jiffies on `cpu`, linking it in `tracker` first.
+///
+/// # Safety
+///
+/// `wq` is valid; with `tracker == None` it is never destroyed, otherwise `tracker` is the
+/// tracker of `wq`, whose owner stays alive during this call. `cpu` is `WORK_CPU_UNBOUND` or an
+/// online CPU.
+pub(crate) unsafe fn arm<P, const ID: u64>(
+    wq: *mut bindings::workqueue_struct,
+    tracker: Option<&Arc<Tracker>>,
+    cpu: i32,
+    item: P,
+    delay: Jiffies,
+    how: Arm,
+) -> Result<Armed<P>, EnqueueError<P>>
+where
+    P: WorkItemPointer,
+    P::Target: WorkItem<ID, Pointer = P> + HasDelayedWork<P::Target, ID>,
+{
+    let raw = item.into_raw();
+    // SAFETY: `raw` is valid while we own it.
+    let dw = unsafe { &*P::Target::raw_get_delayed_work(raw) };
+    let mut armed = dw.arm.lock();
+    // SAFETY: The `delayed_work` is initialised and alive (we own a reference), and `wq` is
+    // valid. While the timer may fire, `wq` stays valid: it is a system queue, or the item gets
+    // linked in its tracker below, before the owner of `wq` can be dropped (the caller borrows
+    // it). Until then the item stays linked where it was, so a queue it was armed on before
+    // still finds it. Both calls are irq-safe; we hold a spinlock.
+    let res = unsafe {
+        match how {
+            Arm::Queue => bindings::queue_delayed_work_on(cpu, wq, dw.as_raw(), delay),
+            // `mod_delayed_work_on` returns `true` if the item was pending (that reference stays
+            // with the queue), `false` if it was idle and is now queued. Delayed items cannot be
+            // disabled through this API, so `false` always means "queued".
+            Arm::Modify => !bindings::mod_delayed_work_on(cpu, wq, dw.as_raw(), delay),
+        }
+    };
+    let now_armed_here = res || matches!(how, Arm::Modify);
+    let mut old = None;
+    if now_armed_here && !same_tracker(armed.as_ref(), tracker) {
+        let links = dw.links.get();
+        old = armed.take();
+        // SAFETY: `links` belongs to our item and is linked in the recorded tracker, if any
+        // (type invariant); it is unlinked there before it is linked anew.
+        unsafe {
+            if let Some(o) = &old {
+                o.unlink(links);
+            }
+            if let Some(t) = tracker {
+                (*links).dwork = dw.as_raw();
+                (*links).drop_ref = Some(drop_ref::<P::Target, ID>);
+                t.link(links);
+            }
+        }
+        // INVARIANT: The links are in the tracker we record, or in none.
+        *armed = tracker.cloned();
+    }
+    drop(armed);
+    drop(old);
+    match (res, how) {
+        (true, _) => Ok(Armed::Queued),
+        // SAFETY: The queue did not take the reference.
+        (false, Arm::Queue) => Err(EnqueueError::new(EBUSY, unsafe { P::from_raw(raw) })),
+        // SAFETY: As above: the pending instance keeps its own reference.
+        (false, Arm::Modify) => Ok(Armed::Modified(unsafe { P::from_raw(raw) })),
+    }
+}
+
+/// Implements [`HasDelayedWork`] for a struct with a [`DelayedWork`] field.
+#[macro_export]
+macro_rules! impl_has_delayed_work {
+    ($(impl$({$($generics:tt)*})?
+       HasDelayedWork<$work_type:ty $(, $id:tt)?>
+       for $self:ty
+       { self.$field:ident }
+    )*) => {$(
+        // SAFETY: `raw_get_delayed_work` returns a pointer to a field of the right type, and
+        // `delayed_work_container_of` is its inverse.
+        unsafe impl$(<$($generics)+>)? $crate::rust_wq::HasDelayedWork<$work_type $(, $id)?>
+            for $self
+        {
+            #[inline]
+            unsafe fn raw_get_delayed_work(
+                ptr: *mut Self,
+            ) -> *mut $crate::rust_wq::DelayedWork<$work_type $(, $id)?> {
+                // SAFETY: The caller promises that the pointer is not dangling.
+                unsafe { ::core::ptr::addr_of_mut!((*ptr).$field) }
+            }
+
+            #[inline]
+            unsafe fn delayed_work_container_of(
+                ptr: *mut $crate::rust_wq::DelayedWork<$work_type $(, $id)?>,
+            ) -> *mut Self {
+                // SAFETY: The caller promises that the pointer is the field of a `Self`.
+                unsafe { ::kernel::container_of!(ptr, Self, $field) }
+            }
+        }
+    )*};
+}
+
+/// Creates a [`DelayedWork`] initialiser with lockdep classes of its own for this call site.
+#[macro_export]
+macro_rules! new_delayed_work {
+    ($($name:literal)?) => {
+        $crate::rust_wq::DelayedWork::new(
+            ::kernel::optional_name!($($name)?),
+            ::kernel::static_lock_class!(),
+            ::kernel::static_lock_class!(),
+            ::kernel::static_lock_class!(),
+        )
+    };
+}

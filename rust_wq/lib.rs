@@ -1,0 +1,143 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! rust_wq: the whole Linux workqueue API for Rust drivers, safe and sound.
+//!
+//! C header: [`include/linux/workqueue.h`](srctree/include/linux/workqueue.h)
+//!
+//! Reference: <https://docs.kernel.org/core-api/workqueue.html>
+//!
+//! - [`OwnedQueue`]: queues from `alloc_workqueue`, configured by a typed [`Builder`]
+//!   (per-CPU, unbound, ordered or BH; highpri, CPU-intensive, freezable, mem-reclaim, sysfs,
+//!   power-efficient; `max_active`), destroyed on drop after firing any delayed work still armed.
+//! - [`Work`] and [`DelayedWork`]: pinned work items embedded in an `Arc` or `Pin<KBox>` item,
+//!   with [`new_work!`] / [`new_delayed_work!`] giving each call site its own lockdep class.
+//! - Queueing on the local CPU or a chosen one ([`OwnedQueue::enqueue_on`]), with a delay, or
+//!   re-arming a pending timer ([`OwnedQueue::mod_delayed`]); a refused item always comes back
+//!   in an [`EnqueueError`].
+//! - [`WorkOps`] / [`DelayedWorkOps`]: pending/running state, cancel (giving the queue's
+//!   reference back), flush, disable; waiting on itself from `run` is `EDEADLK`, not a hang.
+//! - The system queues, including the non-deprecated [`system_percpu`] and [`system_dfl`].
+//! - [`work_on_cpu`] and [`on_each_cpu`]; [`cpu::TaskName`] to see which kworker ran an item.
+//!
+//! # Using it from a module
+//!
+//! Linux 7.3 cannot export Rust items from an out-of-tree module, so rust_wq is compiled into
+//! each module that uses it. Mount it at the root of the module's crate, under this name (the
+//! macros refer to `crate::rust_wq`):
+//!
+//! ```ignore
+//! #[path = "../rust_wq/lib.rs"]
+//! pub mod rust_wq;
+//! ```
+//!
+//! # Examples
+//!
+//! An item that counts, queued on CPU 1 of a per-CPU high-priority queue; the test module runs
+//! this very code (`rust_wq_api::doc_example`).
+//!
+//! ```ignore
+//! use crate::rust_wq::{self, new_work, OwnedQueue, Work, WorkItem, WorkOps};
+//! use kernel::{prelude::*, sync::{Arc, atomic::{Atomic, Relaxed}}};
+//!
+//! #[pin_data]
+//! struct Counter {
+//!     hits: Atomic<u32>,
+//!     #[pin]
+//!     work: Work<Counter>,
+//! }
+//!
+//! crate::impl_has_work! { impl HasWork<Self> for Counter { self.work } }
+//!
+//! impl WorkItem for Counter {
+//!     type Pointer = Arc<Counter>;
+//!     fn run(this: Arc<Counter>) {
+//!         this.hits.add(1, Relaxed);
+//!     }
+//! }
+//!
+//! let queue = OwnedQueue::percpu().highpri().max_active(4).build(c"counter")?;
+//! let item = Arc::pin_init(
+//!     pin_init!(Counter { hits: Atomic::new(0), work <- new_work!("Counter::work") }),
+//!     GFP_KERNEL,
+//! )?;
+//! queue.enqueue_on(1, item.clone())?;   // EINVAL/ENODEV if CPU 1 is missing or offline
+//! item.flush()?;                         // EDEADLK if called from `Counter::run`
+//! assert_eq!(item.hits.load(Relaxed), 1);
+//! drop(queue);                           // drains, then destroys the queue
+//! # Ok::<(), Error>(())
+//! ```
+
+pub mod builder;
+pub mod cpu;
+pub mod delayed;
+pub mod on_cpu;
+pub mod ops;
+pub mod owned;
+pub mod queue;
+pub mod system;
+pub mod work;
+
+pub use builder::{
+    Bh,
+    Builder,
+    Kind,
+    Limited,
+    Ordered,
+    PerCpu,
+    Threaded,
+    Unbound, //
+};
+pub use delayed::{
+    Armed,
+    DelayedWork,
+    HasDelayedWork, //
+};
+pub use on_cpu::{
+    on_each_cpu,
+    work_on_cpu, //
+};
+pub use ops::{
+    DelayedWorkOps,
+    WorkOps, //
+};
+pub use owned::{
+    OwnedQueue,
+    Stats, //
+};
+pub use queue::{
+    EnqueueError,
+    Queue, //
+};
+pub use system::{
+    schedule_delayed_work,
+    schedule_work,
+    system_bh,
+    system_bh_highpri,
+    system_dfl,
+    system_dfl_long,
+    system_freezable,
+    system_freezable_power_efficient,
+    system_highpri,
+    system_long,
+    system_percpu,
+    system_power_efficient, //
+};
+pub use work::{
+    HasWork,
+    Work,
+    WorkItem,
+    WorkItemPointer, //
+};
+
+pub use crate::{
+    impl_has_delayed_work,
+    impl_has_work,
+    new_delayed_work,
+    new_work, //
+};
+
+/// Converts milliseconds to jiffies, rounding up.
+#[inline]
+pub fn msecs(ms: u32) -> kernel::time::Jiffies {
+    kernel::time::msecs_to_jiffies(ms)
+}

@@ -1,0 +1,199 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Operations on a work item: pending state, cancel, flush, disable.
+//!
+//! Cancelling a pending item takes back the reference that was handed to the queue and returns
+//! it, so nothing leaks. Waiting for an item from inside its own `run` would hang forever; those
+//! calls return `EDEADLK` instead.
+
+use crate::rust_wq::{
+    DelayedWork,
+    HasDelayedWork,
+    HasWork,
+    Work,
+    WorkItem,
+    WorkItemPointer, //
+};
+use kernel::{
+    bindings,
+    prelude::*, //
+};
+
+/// Returns whether the current task is a kworker running the item at `work`.
+#[inline]
+fn is_current(work: *mut bindings::work_struct) -> bool {
+    // SAFETY: `current_work` may be called from any context.
+    core::ptr::eq(unsafe { bindings::current_work() }, work)
+}
+
+#[inline]
+fn busy(work: *mut bindings::work_struct) -> u32 {
+    // SAFETY: `work` is an initialised work item (callers hold a reference to its container).
+    unsafe { bindings::work_busy(work) }
+}
+
+const BUSY_PENDING: u32 = bindings::wq_misc_consts_WORK_BUSY_PENDING;
+const BUSY_RUNNING: u32 = bindings::wq_misc_consts_WORK_BUSY_RUNNING;
+
+/// Operations on a work item with a [`Work<Self, ID>`] field; implemented for every such item.
+pub trait WorkOps<const ID: u64 = 0>: WorkItem<ID> + HasWork<Self, ID> + Sized {
+    /// The `work_struct` of this item.
+    fn raw_work(&self) -> *mut bindings::work_struct {
+        let this = core::ptr::from_ref(self).cast_mut();
+        // SAFETY: `this` comes from a reference, so it is aligned and valid.
+        unsafe { Work::raw_get(Self::raw_get_work(this)) }
+    }
+
+    /// Whether the item is queued and has not started running (advisory).
+    fn is_pending(&self) -> bool {
+        busy(self.raw_work()) & BUSY_PENDING != 0
+    }
+
+    /// Whether the item is running on some worker (advisory).
+    fn is_running(&self) -> bool {
+        busy(self.raw_work()) & BUSY_RUNNING != 0
+    }
+
+    /// Whether the caller is the worker running this very item.
+    fn is_current(&self) -> bool {
+        is_current(self.raw_work())
+    }
+
+    /// Removes the item from its queue if it is pending; it may still be running.
+    ///
+    /// Returns the queue's reference if the item was pending, `None` if it was idle.
+    /// May be called from any context.
+    fn cancel(&self) -> Option<Self::Pointer> {
+        // SAFETY: The item is initialised; `cancel_work` may be called from any context.
+        let was_pending = unsafe { bindings::cancel_work(self.raw_work()) };
+        // SAFETY: A pending item's reference belonged to the queue; it is ours now.
+        was_pending.then(|| unsafe { Self::Pointer::from_raw(core::ptr::from_ref(self).cast_mut()) })
+    }
+
+    /// Cancels the item and waits until it is not running anywhere.
+    ///
+    /// Returns the queue's reference if the item was pending. Fails with `EDEADLK` if called from
+    /// the item's own `run` (it would wait for itself). Sleeps.
+    fn cancel_sync(&self) -> Result<Option<Self::Pointer>> {
+        if self.is_current() {
+            return Err(EDEADLK);
+        }
+        // SAFETY: The item is initialised; we are not the worker running it.
+        let was_pending = unsafe { bindings::cancel_work_sync(self.raw_work()) };
+        // SAFETY: A pending item's reference belonged to the queue; it is ours now.
+        Ok(was_pending
+            .then(|| unsafe { Self::Pointer::from_raw(core::ptr::from_ref(self).cast_mut()) }))
+    }
+
+    /// Waits until the last queueing of the item has finished running.
+    ///
+    /// Returns `Ok(false)` if it was idle. Fails with `EDEADLK` from the item's own `run`.
+    fn flush(&self) -> Result<bool> {
+        if self.is_current() {
+            return Err(EDEADLK);
+        }
+        // SAFETY: The item is initialised; we are not the worker running it.
+        Ok(unsafe { bindings::flush_work(self.raw_work()) })
+    }
+
+    /// Disables the item: further enqueues fail with `EBUSY` until [`WorkOps::enable`].
+    ///
+    /// Cancels a pending instance and returns its reference. Disabling nests (up to 65535).
+    fn disable(&self) -> Option<Self::Pointer> {
+        // SAFETY: The item is initialised; `disable_work` may be called from any context.
+        let was_pending = unsafe { bindings::disable_work(self.raw_work()) };
+        // SAFETY: A pending item's reference belonged to the queue; it is ours now.
+        was_pending.then(|| unsafe { Self::Pointer::from_raw(core::ptr::from_ref(self).cast_mut()) })
+    }
+
+    /// Like [`WorkOps::disable`], and also waits for a running instance. `EDEADLK` from its own
+    /// `run`.
+    fn disable_sync(&self) -> Result<Option<Self::Pointer>> {
+        if self.is_current() {
+            return Err(EDEADLK);
+        }
+        // SAFETY: The item is initialised; we are not the worker running it.
+        let was_pending = unsafe { bindings::disable_work_sync(self.raw_work()) };
+        // SAFETY: A pending item's reference belonged to the queue; it is ours now.
+        Ok(was_pending
+            .then(|| unsafe { Self::Pointer::from_raw(core::ptr::from_ref(self).cast_mut()) }))
+    }
+
+    /// Undoes one [`WorkOps::disable`]. Returns `true` when the item can be queued again.
+    fn enable(&self) -> bool {
+        // SAFETY: The item is initialised; `enable_work` may be called from any context. An
+        // unbalanced enable only triggers a C warning, never memory unsafety.
+        unsafe { bindings::enable_work(self.raw_work()) }
+    }
+}
+
+impl<T, const ID: u64> WorkOps<ID> for T where T: WorkItem<ID> + HasWork<T, ID> {}
+
+/// Operations on a work item with a [`DelayedWork<Self, ID>`] field; implemented for every such
+/// item.
+///
+/// There is no `disable`: `mod_delayed_work_on` cannot tell "disabled" from "queued", so
+/// ownership could not be tracked.
+pub trait DelayedWorkOps<const ID: u64 = 0>: WorkItem<ID> + HasDelayedWork<Self, ID> + Sized {
+    /// The `delayed_work` of this item.
+    fn raw_delayed_work(&self) -> *mut bindings::delayed_work {
+        let this = core::ptr::from_ref(self).cast_mut();
+        // SAFETY: `this` comes from a reference, so it is aligned and valid.
+        unsafe { DelayedWork::raw_get(Self::raw_get_delayed_work(this)) }
+    }
+
+    /// The `work_struct` inside the `delayed_work`.
+    fn raw_dwork_work(&self) -> *mut bindings::work_struct {
+        // SAFETY: The `delayed_work` is valid while `self` is.
+        unsafe { core::ptr::addr_of_mut!((*self.raw_delayed_work()).work) }
+    }
+
+    /// Whether the timer is armed or the item is queued (advisory).
+    fn is_pending(&self) -> bool {
+        busy(self.raw_dwork_work()) & BUSY_PENDING != 0
+    }
+
+    /// Whether the item is running on some worker (advisory).
+    fn is_running(&self) -> bool {
+        busy(self.raw_dwork_work()) & BUSY_RUNNING != 0
+    }
+
+    /// Whether the caller is the worker running this very item.
+    fn is_current(&self) -> bool {
+        is_current(self.raw_dwork_work())
+    }
+
+    /// Disarms the timer or dequeues the item. Returns the queue's reference if it was pending.
+    /// May be called from any context.
+    fn cancel(&self) -> Option<Self::Pointer> {
+        // SAFETY: The item is initialised; any context is fine.
+        let was_pending = unsafe { bindings::cancel_delayed_work(self.raw_delayed_work()) };
+        // SAFETY: A pending item's reference belonged to the queue; it is ours now.
+        was_pending.then(|| unsafe { Self::Pointer::from_raw(core::ptr::from_ref(self).cast_mut()) })
+    }
+
+    /// Cancels and waits for a running instance. `EDEADLK` from the item's own `run`. Sleeps.
+    fn cancel_sync(&self) -> Result<Option<Self::Pointer>> {
+        if self.is_current() {
+            return Err(EDEADLK);
+        }
+        // SAFETY: The item is initialised; we are not the worker running it.
+        let was_pending = unsafe { bindings::cancel_delayed_work_sync(self.raw_delayed_work()) };
+        // SAFETY: A pending item's reference belonged to the queue; it is ours now.
+        Ok(was_pending
+            .then(|| unsafe { Self::Pointer::from_raw(core::ptr::from_ref(self).cast_mut()) }))
+    }
+
+    /// Fires an armed timer now and waits for the item to finish. `EDEADLK` from its own `run`.
+    fn flush(&self) -> Result<bool> {
+        if self.is_current() {
+            return Err(EDEADLK);
+        }
+        // SAFETY: The item is initialised; we are not the worker running it. The queue the timer
+        // targets is alive: system queues always are, owned queues fire their timers before
+        // they are destroyed.
+        Ok(unsafe { bindings::flush_delayed_work(self.raw_delayed_work()) })
+    }
+}
+
+impl<T, const ID: u64> DelayedWorkOps<ID> for T where T: WorkItem<ID> + HasDelayedWork<T, ID> {}

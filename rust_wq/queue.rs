@@ -1,0 +1,137 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! [`Queue`]: a borrowed `workqueue_struct`, and the enqueue operations every queue has.
+
+use crate::rust_wq::{
+    cpu,
+    HasWork,
+    WorkItem,
+    WorkItemPointer, //
+};
+use core::fmt;
+use kernel::{
+    bindings,
+    prelude::*,
+    types::Opaque, //
+};
+
+/// `WORK_CPU_UNBOUND`: "the local CPU" for per-CPU queues, "any CPU" for unbound ones.
+pub(crate) const WORK_CPU_UNBOUND: i32 = bindings::wq_misc_consts_WORK_CPU_UNBOUND as i32;
+
+/// A workqueue the caller can queue on but does not own: a system queue, or an
+/// [`OwnedQueue`](crate::rust_wq::OwnedQueue) through `Deref`.
+///
+/// Flushing and draining are not offered here: they belong to the owner of a queue (flushing a
+/// system queue is deprecated in C). Delayed work needs a `&'static Queue`, because a pending
+/// timer would otherwise outlive the queue it targets; owned queues track their delayed work
+/// instead (see [`OwnedQueue::enqueue_delayed`](crate::rust_wq::OwnedQueue::enqueue_delayed)).
+#[repr(transparent)]
+pub struct Queue(Opaque<bindings::workqueue_struct>);
+
+// SAFETY: The C workqueue API may be used from any thread.
+unsafe impl Send for Queue {}
+// SAFETY: The C workqueue API may be used from any thread, concurrently.
+unsafe impl Sync for Queue {}
+
+/// Why an item was not queued, with the item handed back: nothing is lost.
+pub struct EnqueueError<P> {
+    error: Error,
+    item: P,
+}
+
+impl<P> EnqueueError<P> {
+    pub(crate) fn new(error: Error, item: P) -> Self {
+        Self { error, item }
+    }
+
+    /// The reason: `EBUSY` (already pending, or disabled), `EINVAL` (no such CPU), `ENODEV`
+    /// (CPU offline).
+    pub fn error(&self) -> Error {
+        self.error
+    }
+
+    /// Takes the item back.
+    pub fn into_item(self) -> P {
+        self.item
+    }
+}
+
+impl<P> fmt::Debug for EnqueueError<P> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "EnqueueError({:?})", self.error)
+    }
+}
+
+impl<P> From<EnqueueError<P>> for Error {
+    fn from(e: EnqueueError<P>) -> Error {
+        e.error
+    }
+}
+
+impl Queue {
+    /// Borrows a `workqueue_struct`.
+    ///
+    /// # Safety
+    ///
+    /// `ptr` must point at a valid workqueue that is not destroyed during `'a`.
+    #[inline]
+    pub unsafe fn from_raw<'a>(ptr: *const bindings::workqueue_struct) -> &'a Queue {
+        // SAFETY: `Queue` is `#[repr(transparent)]`; the caller promises validity for `'a`.
+        unsafe { &*ptr.cast::<Queue>() }
+    }
+
+    /// Returns the raw `workqueue_struct`.
+    #[inline]
+    pub fn as_raw(&self) -> *mut bindings::workqueue_struct {
+        self.0.get()
+    }
+
+    /// Queues `item` on the local CPU (per-CPU queue) or wherever the queue sees fit (unbound).
+    ///
+    /// Fails with `EBUSY`, handing `item` back, if the item is already pending or disabled.
+    #[inline]
+    pub fn enqueue<P, const ID: u64>(&self, item: P) -> Result<(), EnqueueError<P>>
+    where
+        P: WorkItemPointer,
+        P::Target: WorkItem<ID, Pointer = P> + HasWork<P::Target, ID>,
+    {
+        self.enqueue_raw(WORK_CPU_UNBOUND, item)
+    }
+
+    /// Queues `item` on the worker pool of `cpu`.
+    ///
+    /// `cpu` must be below `nr_cpu_ids` (else `EINVAL`) and online (else `ENODEV`). A CPU that
+    /// goes offline after the check makes the item run on another CPU, as in C.
+    #[inline]
+    pub fn enqueue_on<P, const ID: u64>(&self, cpu: u32, item: P) -> Result<(), EnqueueError<P>>
+    where
+        P: WorkItemPointer,
+        P::Target: WorkItem<ID, Pointer = P> + HasWork<P::Target, ID>,
+    {
+        match cpu::online_cpu(cpu) {
+            Ok(id) => self.enqueue_raw(id.as_u32() as i32, item),
+            Err(e) => Err(EnqueueError::new(e, item)),
+        }
+    }
+
+    /// `cpu` is `WORK_CPU_UNBOUND` or a possible CPU.
+    fn enqueue_raw<P, const ID: u64>(&self, cpu: i32, item: P) -> Result<(), EnqueueError<P>>
+    where
+        P: WorkItemPointer,
+        P::Target: WorkItem<ID, Pointer = P> + HasWork<P::Target, ID>,
+    {
+        let raw = item.into_raw();
+        // SAFETY: `raw` is valid while the queue owns it (`WorkItemPointer` contract).
+        let work = unsafe { crate::rust_wq::Work::raw_get(P::Target::raw_get_work(raw)) };
+        // SAFETY: `work` is an initialised `work_struct` whose function turns it back into a `P`
+        // (`Work::new`); `self` is a valid queue; `cpu` is valid (see above). On `true` the
+        // queue owns the reference until `run`; the queue is never draining here because
+        // draining and destruction need `&mut` access to the owner.
+        if unsafe { bindings::queue_work_on(cpu, self.as_raw(), work) } {
+            Ok(())
+        } else {
+            // SAFETY: The queue did not take the reference: give it back.
+            Err(EnqueueError::new(EBUSY, unsafe { P::from_raw(raw) }))
+        }
+    }
+}

@@ -1,0 +1,168 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The kernel's system workqueues, and delayed work on them.
+//!
+//! `system_wq` and `system_unbound_wq` are deprecated in 7.3 (queueing on them warns); this
+//! module offers their replacements [`system_percpu`] and [`system_dfl`] instead.
+
+use crate::rust_wq::{
+    cpu,
+    delayed::{
+        self,
+        Arm,
+        Armed, //
+    },
+    queue::WORK_CPU_UNBOUND,
+    EnqueueError,
+    HasDelayedWork,
+    HasWork,
+    Queue,
+    WorkItem,
+    WorkItemPointer, //
+};
+use kernel::{
+    bindings,
+    time::Jiffies, //
+};
+
+macro_rules! system_queue {
+    ($(#[$doc:meta])* $name:ident => $sym:ident) => {
+        $(#[$doc])*
+        #[inline]
+        pub fn $name() -> &'static Queue {
+            // SAFETY: The system queues are created at boot, before any module runs, and are
+            // never destroyed; the pointer is never written after boot.
+            unsafe { Queue::from_raw(bindings::$sym) }
+        }
+    };
+}
+
+system_queue!(
+    /// `system_percpu_wq` ("events"): the per-CPU default queue.
+    system_percpu => system_percpu_wq
+);
+system_queue!(
+    /// `system_dfl_wq` ("events_unbound"): the unbound default queue.
+    system_dfl => system_dfl_wq
+);
+system_queue!(
+    /// `system_dfl_long_wq`: unbound, for items that may run long.
+    system_dfl_long => system_dfl_long_wq
+);
+system_queue!(
+    /// `system_highpri_wq`: per-CPU, high priority.
+    system_highpri => system_highpri_wq
+);
+system_queue!(
+    /// `system_long_wq`: per-CPU, for items that may run long.
+    system_long => system_long_wq
+);
+system_queue!(
+    /// `system_freezable_wq`: per-CPU, frozen during suspend.
+    system_freezable => system_freezable_wq
+);
+system_queue!(
+    /// `system_power_efficient_wq`: per-CPU unless `workqueue.power_efficient` is set.
+    system_power_efficient => system_power_efficient_wq
+);
+system_queue!(
+    /// `system_freezable_power_efficient_wq`.
+    system_freezable_power_efficient => system_freezable_power_efficient_wq
+);
+system_queue!(
+    /// `system_bh_wq`: softirq context; items must not sleep.
+    system_bh => system_bh_wq
+);
+system_queue!(
+    /// `system_bh_highpri_wq`: high-priority softirq context; items must not sleep.
+    system_bh_highpri => system_bh_highpri_wq
+);
+
+/// The C `schedule_work`: queues `item` on [`system_percpu`].
+#[inline]
+pub fn schedule_work<P, const ID: u64>(item: P) -> Result<(), EnqueueError<P>>
+where
+    P: WorkItemPointer,
+    P::Target: WorkItem<ID, Pointer = P> + HasWork<P::Target, ID>,
+{
+    system_percpu().enqueue(item)
+}
+
+/// The C `schedule_delayed_work`: queues `item` on [`system_percpu`] after `delay` jiffies.
+#[inline]
+pub fn schedule_delayed_work<P, const ID: u64>(
+    item: P,
+    delay: Jiffies,
+) -> Result<(), EnqueueError<P>>
+where
+    P: WorkItemPointer,
+    P::Target: WorkItem<ID, Pointer = P> + HasDelayedWork<P::Target, ID>,
+{
+    system_percpu().enqueue_delayed(item, delay)
+}
+
+impl Queue {
+    fn arm_static<P, const ID: u64>(
+        &'static self,
+        cpu: Option<u32>,
+        item: P,
+        delay: Jiffies,
+        how: Arm,
+    ) -> Result<Armed<P>, EnqueueError<P>>
+    where
+        P: WorkItemPointer,
+        P::Target: WorkItem<ID, Pointer = P> + HasDelayedWork<P::Target, ID>,
+    {
+        let cpu = match cpu.map(cpu::online_cpu) {
+            None => WORK_CPU_UNBOUND,
+            Some(Ok(id)) => id.as_u32() as i32,
+            Some(Err(e)) => return Err(EnqueueError::new(e, item)),
+        };
+        // SAFETY: A `&'static Queue` is never destroyed, so it needs no tracking; `cpu` is
+        // unbound or was online just now.
+        unsafe { delayed::arm(self.as_raw(), None, cpu, item, delay, how) }
+    }
+
+    /// Queues `item` after `delay` jiffies. Only on queues that live forever (`'static`):
+    /// owned queues have their own, tracked, [`OwnedQueue::enqueue_delayed`].
+    ///
+    /// [`OwnedQueue::enqueue_delayed`]: crate::rust_wq::OwnedQueue::enqueue_delayed
+    pub fn enqueue_delayed<P, const ID: u64>(
+        &'static self,
+        item: P,
+        delay: Jiffies,
+    ) -> Result<(), EnqueueError<P>>
+    where
+        P: WorkItemPointer,
+        P::Target: WorkItem<ID, Pointer = P> + HasDelayedWork<P::Target, ID>,
+    {
+        self.arm_static(None, item, delay, Arm::Queue).map(|_| ())
+    }
+
+    /// Queues `item` on `cpu` after `delay` jiffies (`EINVAL`/`ENODEV` for a bad CPU).
+    pub fn enqueue_delayed_on<P, const ID: u64>(
+        &'static self,
+        cpu: u32,
+        item: P,
+        delay: Jiffies,
+    ) -> Result<(), EnqueueError<P>>
+    where
+        P: WorkItemPointer,
+        P::Target: WorkItem<ID, Pointer = P> + HasDelayedWork<P::Target, ID>,
+    {
+        self.arm_static(Some(cpu), item, delay, Arm::Queue).map(|_| ())
+    }
+
+    /// `mod_delayed_work`: arms `item` after `delay` whether it was pending or not.
+    pub fn mod_delayed<P, const ID: u64>(
+        &'static self,
+        item: P,
+        delay: Jiffies,
+    ) -> Result<Armed<P>, EnqueueError<P>>
+    where
+        P: WorkItemPointer,
+        P::Target: WorkItem<ID, Pointer = P> + HasDelayedWork<P::Target, ID>,
+    {
+        self.arm_static(None, item, delay, Arm::Modify)
+    }
+}

@@ -1,0 +1,245 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Work items: the pinned `work_struct` wrapper and the traits that tie it to its container.
+
+use core::marker::PhantomData;
+use kernel::{
+    bindings,
+    prelude::*,
+    sync::{
+        Arc,
+        LockClassKey, //
+    },
+    types::Opaque,
+};
+
+/// A kernel `struct work_struct`, embedded in a work item of type `T`.
+///
+/// `ID` tells several `Work` fields of one struct apart. Create it with [`new_work!`], which
+/// gives every call site its own lockdep class.
+///
+/// [`new_work!`]: crate::new_work
+#[pin_data]
+#[repr(transparent)]
+pub struct Work<T: ?Sized, const ID: u64 = 0> {
+    #[pin]
+    work: Opaque<bindings::work_struct>,
+    _item: PhantomData<T>,
+}
+
+// SAFETY: Kernel work items may be queued, cancelled and run from any thread. `T` needs no bound
+// because a `Work` does not contain a `T`.
+unsafe impl<T: ?Sized, const ID: u64> Send for Work<T, ID> {}
+// SAFETY: All methods of `Work` go through the C API, which synchronises internally.
+unsafe impl<T: ?Sized, const ID: u64> Sync for Work<T, ID> {}
+
+impl<T, const ID: u64> Work<T, ID>
+where
+    T: WorkItem<ID> + HasWork<T, ID>,
+{
+    /// Creates a new work item whose function is [`WorkItem::run`] of `T`.
+    ///
+    /// Prefer [`new_work!`](crate::new_work), which supplies the name and a lockdep class.
+    #[inline]
+    pub fn new(name: &'static CStr, key: Pin<&'static LockClassKey>) -> impl PinInit<Self> {
+        pin_init!(Self {
+            work <- Opaque::ffi_init(|slot| {
+                // SAFETY: `slot` is valid for writes, and `run_work::<T, ID>` has the signature of
+                // a `work_func_t`. It is only ever called with this `work_struct`, which lives
+                // in a `T` (the `HasWork` contract).
+                unsafe {
+                    bindings::init_work_with_key(
+                        slot,
+                        Some(run_work::<T, ID>),
+                        false,
+                        name.as_char_ptr(),
+                        key.as_ptr(),
+                    )
+                }
+            }),
+            _item: PhantomData,
+        })
+    }
+}
+
+impl<T: ?Sized, const ID: u64> Work<T, ID> {
+    /// Returns the raw `work_struct` of the `Work` at `ptr`.
+    ///
+    /// # Safety
+    ///
+    /// `ptr` must be aligned and not dangling (the memory need not be initialised).
+    #[inline]
+    pub unsafe fn raw_get(ptr: *const Self) -> *mut bindings::work_struct {
+        // SAFETY: The caller promises that `ptr` is aligned and not dangling.
+        unsafe { Opaque::cast_into(core::ptr::addr_of!((*ptr).work)) }
+    }
+
+    /// Returns the raw `work_struct`.
+    #[inline]
+    pub fn as_raw(&self) -> *mut bindings::work_struct {
+        self.work.get()
+    }
+}
+
+/// The function a work item runs, and the pointer type that owns it while it is queued.
+pub trait WorkItem<const ID: u64 = 0> {
+    /// The pointer that owns the item while it is queued: [`Arc<Self>`] or [`Pin<KBox<Self>>`].
+    type Pointer: WorkItemPointer<Target = Self>;
+
+    /// Runs the item in process context, on a kworker (or in softirq context on a BH queue).
+    ///
+    /// The pointer handed over at enqueue time comes back here and is dropped at the end unless
+    /// `run` keeps or requeues it.
+    fn run(this: Self::Pointer);
+}
+
+/// A smart pointer that can own a work item while the C side holds it as a raw pointer.
+///
+/// # Safety
+///
+/// - `into_raw` returns a non-null pointer to a valid `Target` that stays valid, and is not
+///   moved, until the same pointer is given to `from_raw`.
+/// - `from_raw` given a pointer from `into_raw` gives back the pointer that was consumed.
+pub unsafe trait WorkItemPointer: Sized + Send + 'static {
+    /// The type pointed at.
+    type Target;
+
+    /// Gives up ownership and returns the raw pointer.
+    fn into_raw(self) -> *mut Self::Target;
+
+    /// Takes back ownership of a pointer from [`WorkItemPointer::into_raw`].
+    ///
+    /// # Safety
+    ///
+    /// `ptr` must come from `into_raw` of this type, and ownership must not be taken back twice.
+    unsafe fn from_raw(ptr: *mut Self::Target) -> Self;
+}
+
+// SAFETY: `Arc::into_raw` keeps the reference count that `Arc::from_raw` gives back, and the
+// allocation neither moves nor dies while that count is held.
+unsafe impl<T: Send + Sync + 'static> WorkItemPointer for Arc<T> {
+    type Target = T;
+
+    #[inline]
+    fn into_raw(self) -> *mut T {
+        Arc::into_raw(self).cast_mut()
+    }
+
+    #[inline]
+    unsafe fn from_raw(ptr: *mut T) -> Self {
+        // SAFETY: The caller promises that `ptr` comes from `Arc::into_raw`.
+        unsafe { Arc::from_raw(ptr) }
+    }
+}
+
+// SAFETY: `KBox::into_raw` leaks the allocation until `KBox::from_raw` takes it back; the value
+// is pinned, and we never move it.
+unsafe impl<T: Send + 'static> WorkItemPointer for Pin<KBox<T>> {
+    type Target = T;
+
+    #[inline]
+    fn into_raw(self) -> *mut T {
+        // SAFETY: The raw pointer is only turned back into a `Pin<KBox<T>>`; the value is never
+        // moved out of it.
+        KBox::into_raw(unsafe { Pin::into_inner_unchecked(self) })
+    }
+
+    #[inline]
+    unsafe fn from_raw(ptr: *mut T) -> Self {
+        // SAFETY: The caller promises that `ptr` comes from `into_raw`, whose box was pinned.
+        unsafe { Pin::new_unchecked(KBox::from_raw(ptr)) }
+    }
+}
+
+/// Declares that a type contains a [`Work<T, ID>`] field. Implement it with [`impl_has_work!`].
+///
+/// # Safety
+///
+/// The two methods must be true inverses: `work_container_of(raw_get_work(p)) == p`, and
+/// `raw_get_work` must return a pointer to a `Work<T, ID>` field inside `*p`.
+///
+/// [`impl_has_work!`]: crate::impl_has_work
+pub unsafe trait HasWork<T, const ID: u64 = 0> {
+    /// Returns a pointer to the [`Work<T, ID>`] field.
+    ///
+    /// # Safety
+    ///
+    /// `ptr` must be aligned and not dangling.
+    unsafe fn raw_get_work(ptr: *mut Self) -> *mut Work<T, ID>;
+
+    /// Returns a pointer to the struct that contains the [`Work<T, ID>`] at `ptr`.
+    ///
+    /// # Safety
+    ///
+    /// `ptr` must point at the `Work<T, ID>` field of a `Self`.
+    unsafe fn work_container_of(ptr: *mut Work<T, ID>) -> *mut Self;
+}
+
+/// The `work_func_t` of every [`Work`]: turns the `work_struct` back into the owning pointer.
+///
+/// # Safety
+///
+/// `ptr` must be the `work_struct` of a `Work<T, ID>` inside a `T` whose ownership was handed to
+/// the queue through [`WorkItemPointer::into_raw`].
+unsafe extern "C" fn run_work<T, const ID: u64>(ptr: *mut bindings::work_struct)
+where
+    T: WorkItem<ID> + HasWork<T, ID>,
+{
+    // SAFETY: `Work` is `#[repr(transparent)]` over the `work_struct`, which lives in a `T`.
+    let item = unsafe { T::work_container_of(ptr.cast()) };
+    // SAFETY: The queue owned this reference since the enqueue that queued this run.
+    let this = unsafe { T::Pointer::from_raw(item) };
+    T::run(this)
+}
+
+/// Implements [`HasWork`] for a struct with a [`Work`] field.
+///
+/// # Examples
+///
+/// ```ignore
+/// #[pin_data]
+/// struct Job {
+///     #[pin]
+///     work: Work<Job>,
+/// }
+/// impl_has_work! { impl HasWork<Self> for Job { self.work } }
+/// ```
+#[macro_export]
+macro_rules! impl_has_work {
+    ($(impl$({$($generics:tt)*})?
+       HasWork<$work_type:ty $(, $id:tt)?>
+       for $self:ty
+       { self.$field:ident }
+    )*) => {$(
+        // SAFETY: `raw_get_work` returns a pointer to a field of type `Work<$work_type, $id>`
+        // (it would not compile otherwise), and `work_container_of` is its inverse.
+        unsafe impl$(<$($generics)+>)? $crate::rust_wq::HasWork<$work_type $(, $id)?> for $self {
+            #[inline]
+            unsafe fn raw_get_work(
+                ptr: *mut Self,
+            ) -> *mut $crate::rust_wq::Work<$work_type $(, $id)?> {
+                // SAFETY: The caller promises that the pointer is not dangling.
+                unsafe { ::core::ptr::addr_of_mut!((*ptr).$field) }
+            }
+
+            #[inline]
+            unsafe fn work_container_of(
+                ptr: *mut $crate::rust_wq::Work<$work_type $(, $id)?>,
+            ) -> *mut Self {
+                // SAFETY: The caller promises that the pointer is the field of a `Self`.
+                unsafe { ::kernel::container_of!(ptr, Self, $field) }
+            }
+        }
+    )*};
+}
+
+/// Creates a [`Work`] initialiser with a lockdep class of its own for this call site.
+#[macro_export]
+macro_rules! new_work {
+    ($($name:literal)?) => {
+        $crate::rust_wq::Work::new(
+            ::kernel::optional_name!($($name)?),
+            ::kernel::static_lock_class!(),
+        )
+    };
+}

@@ -1,0 +1,211 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Boots the rust_wq modules under QEMU (TCG, -smp 4) from a busybox initramfs and judges the run.
+#
+#   scripts/qemu-run.sh check   load the KUnit modules and the sample's checks; parse every KTAP
+#                               document with the kernel's own kunit.py; last line "N passed, N failed"
+#   scripts/qemu-run.sh run     load the sample driver and run its userspace client in demo mode
+#   scripts/qemu-run.sh bench   run the benchmarks (use with the perf kernel)
+#
+# Environment: KDIR (kernel build dir, required), OUT (module build dir, required),
+# QEMU_ACCEL=tcg|kvm (kvm only on hosts where it really works), QEMU_TIMEOUT (seconds, 300),
+# LOGDIR (default $OUT/logs).
+set -euo pipefail
+. "$(dirname "$0")/common.sh"
+
+MODE=${1:-check}
+: "${KDIR:?KDIR must name the kernel build directory}"
+: "${OUT:?OUT must name the module build directory}"
+QEMU_ACCEL=${QEMU_ACCEL:-tcg}
+QEMU_TIMEOUT=${QEMU_TIMEOUT:-300}
+LOGDIR=${LOGDIR:-$OUT/logs}
+KSRC_OF_KDIR=$KDIR
+[ -e "$KDIR/source" ] && KSRC_OF_KDIR=$(readlink -f "$KDIR/source")
+KUNIT_PY=$KSRC_OF_KDIR/tools/testing/kunit/kunit.py
+BZIMAGE=$KDIR/arch/x86/boot/bzImage
+
+[ -f "$BZIMAGE" ] || die "no kernel image at $BZIMAGE"
+command -v qemu-system-x86_64 >/dev/null || die "qemu-system-x86_64 is missing: run scripts/setup.sh"
+BUSYBOX=$(command -v busybox || true)
+[ -n "$BUSYBOX" ] && file -L "$BUSYBOX" 2>/dev/null | grep -q 'statically linked' ||
+	BUSYBOX=/bin/busybox
+[ -x "$BUSYBOX" ] || die "busybox-static is missing: run scripts/setup.sh"
+
+mkdir -p "$LOGDIR"
+WORK=$(mktemp -d)
+trap 'rm -rf "$WORK"' EXIT
+
+# --- initramfs -----------------------------------------------------------------------------
+modules=$(find "$OUT" -name '*.ko' | sort)
+[ -n "$modules" ] || die "no modules under $OUT: run make first"
+
+cat >"$WORK/init" <<INIT
+#!/bin/sh
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs dev /dev 2>/dev/null
+mount -t debugfs debugfs /sys/kernel/debug
+echo 1 > /proc/sys/kernel/panic_on_warn
+/bin/run-$MODE
+mark end
+poweroff -f
+INIT
+
+cat >"$WORK/mark" <<'RUN'
+#!/bin/sh
+# Marks a point of the run in the kernel log (and so in the console, in order).
+echo "rust_wq-marker: $*" > /dev/kmsg
+RUN
+
+cat >"$WORK/run-check" <<'RUN'
+#!/bin/sh
+# One KTAP document per marker: kunit.py reads one document at a time.
+for m in /lib/modules/rust_wq/tests/*.ko; do
+	n=$(basename "$m" .ko)
+	mark "ktap-begin $n"
+	insmod "$m" || mark "insmod-failed $n"
+	mark "ktap-end $n"
+	rmmod "$n" || mark "rmmod-failed $n"
+done
+for t in /bin/rust_wq-check-*; do
+	[ -x "$t" ] || continue
+	n=$(basename "$t")
+	mark "ktap-begin $n"
+	"$t"
+	mark "ktap-end $n"
+done
+RUN
+
+cat >"$WORK/run-run" <<'RUN'
+#!/bin/sh
+for m in /lib/modules/rust_wq/samples/*.ko; do
+	insmod "$m" || mark "insmod-failed $(basename "$m")"
+done
+if [ -x /bin/rust_wq-demo ]; then
+	/bin/rust_wq-demo
+fi
+for m in /lib/modules/rust_wq/samples/*.ko; do
+	rmmod "$(basename "$m" .ko)" || mark "rmmod-failed $(basename "$m")"
+done
+RUN
+
+cat >"$WORK/run-bench" <<'RUN'
+#!/bin/sh
+for m in /lib/modules/rust_wq/bench/*.ko; do
+	insmod "$m" || mark "insmod-failed $(basename "$m")"
+	rmmod "$(basename "$m" .ko)"
+done
+RUN
+
+{
+	echo "dir /dev 0755 0 0"
+	echo "nod /dev/console 0600 0 0 c 5 1"
+	for d in /bin /sbin /proc /sys /tmp /lib /lib/modules /lib/modules/rust_wq \
+		/lib/modules/rust_wq/tests /lib/modules/rust_wq/samples /lib/modules/rust_wq/bench; do
+		echo "dir $d 0755 0 0"
+	done
+	echo "file /bin/busybox $BUSYBOX 0755 0 0"
+	for a in sh mount insmod rmmod poweroff echo cat ls sleep grep dmesg basename mkdir; do
+		echo "slink /bin/$a /bin/busybox 0777 0 0"
+	done
+	echo "file /init $WORK/init 0755 0 0"
+	for r in check run bench; do echo "file /bin/run-$r $WORK/run-$r 0755 0 0"; done
+	echo "file /bin/mark $WORK/mark 0755 0 0"
+	for m in $modules; do
+		case "$m" in
+		*/tests/*) sub=tests ;;
+		*/bench/*) sub=bench ;;
+		*) sub=samples ;;
+		esac
+		echo "file /lib/modules/rust_wq/$sub/$(basename "$m") $m 0644 0 0"
+	done
+	for b in "$OUT"/userspace/*; do
+		[ -x "$b" ] && echo "file /bin/$(basename "$b") $b 0755 0 0"
+	done
+	true
+} >"$WORK/initramfs.list"
+
+GEN_CPIO=$KDIR/usr/gen_init_cpio
+[ -x "$GEN_CPIO" ] || die "$GEN_CPIO is missing: the kernel build is incomplete"
+"$GEN_CPIO" "$WORK/initramfs.list" | gzip -1 >"$WORK/initramfs.cpio.gz"
+
+# --- boot ------------------------------------------------------------------------------------
+LOG=$LOGDIR/$MODE.log
+accel=(-accel tcg)
+[ "$QEMU_ACCEL" = kvm ] && accel=(-accel kvm -cpu host)
+step "booting QEMU ($QEMU_ACCEL, 4 CPUs, mode $MODE); console log: $LOG"
+set +e
+timeout --foreground -k 5 "$QEMU_TIMEOUT" qemu-system-x86_64 "${accel[@]}" -smp 4 -m 512M \
+	-machine pc -bios qboot.rom -nographic -no-reboot -monitor none -serial stdio \
+	-device edu -kernel "$BZIMAGE" -initrd "$WORK/initramfs.cpio.gz" \
+	-append "console=ttyS0 possible_cpus=6 panic=-1 oops=panic panic_on_warn=1 rdinit=/init kfence.sample_interval=10 hung_task_timeout_secs=30 workqueue.watchdog_thresh=20" \
+	</dev/null >"$LOG" 2>&1 &
+qpid=$!
+if [ "$MODE" = run ] || [ "$MODE" = bench ]; then
+	# Show what the modules and the client print, not the whole boot log.
+	tail -n +1 --pid=$qpid -f "$LOG" | tr -d '\r' | awk '
+		/rust_wq|WARNING|BUG|Oops|panic/ { print; fflush(); next }
+		/^\[ *[0-9]+\.[0-9]+\] / || /^(SeaBIOS|qboot|Booting)/ || /^[[:space:]]*$/ { next }
+		{ print; fflush() }' || true
+fi
+wait $qpid
+qrc=$?
+set -e
+[ $qrc -eq 124 ] && step "QEMU did not exit within ${QEMU_TIMEOUT}s: killed"
+
+# --- verdict ---------------------------------------------------------------------------------
+fail=0
+complain() {
+	echo "rust_wq: $*" >&2
+	fail=1
+}
+[ $qrc -eq 0 ] || complain "QEMU exited with status $qrc"
+grep -q 'rust_wq-marker: end' "$LOG" || complain "the guest did not reach the end of its script"
+grep -q 'rust_wq-marker: \(insmod\|rmmod\)-failed' "$LOG" &&
+	complain "$(grep -o 'rust_wq-marker: \(insmod\|rmmod\)-failed.*' "$LOG" | tr -d '\r' | head -3)"
+# Splats anywhere fail the run; the deprecation notice only counts once our modules load (an
+# in-tree boot-time suite triggers it before).
+splats=$({
+	grep -n -E 'WARNING:|BUG:|Oops|Kernel panic|general protection fault|possible recursive locking|possible circular locking|inconsistent lock state|lockdep|ODEBUG|KFENCE:|workqueue lockup|blocked for more than|UBSAN|list_add corruption|list_del corruption' "$LOG" |
+		grep -v -E 'ODEBUG: selftest|KFENCE: initialized|Lock dependency validator|lockdep: |RCU lockdep checking'
+	sed -n '/rust_wq-marker:/,$p' "$LOG" | grep -E 'enqueued on deprecated workqueue'
+} || true)
+[ -z "$splats" ] || complain "kernel splat in the console log:
+$(echo "$splats" | head -20)"
+
+total_pass=0 total_fail=0 total_skip=0
+if [ "$MODE" = check ]; then
+	docs=$(grep -o 'rust_wq-marker: ktap-begin [A-Za-z0-9_.-]*' "$LOG" | awk '{print $3}' | tr -d '\r' || true)
+	[ -n "$docs" ] || complain "no KTAP document in the console log"
+	for d in $docs; do
+		slice=$WORK/$d.ktap
+		sed -n "/rust_wq-marker: ktap-begin $d\b/,/rust_wq-marker: ktap-end $d\b/p" "$LOG" >"$slice"
+		json=$LOGDIR/$d.json
+		rm -f "$json"
+		(cd "$(dirname "$KUNIT_PY")" &&
+			python3 "$KUNIT_PY" parse --json="$json" "$slice") >"$LOGDIR/$d.parse.log" 2>&1 ||
+			complain "kunit.py parse: $d did not pass (see $LOGDIR/$d.parse.log)"
+		(cd "$(dirname "$KUNIT_PY")" &&
+			python3 "$KUNIT_PY" parse --junit="$LOGDIR/$d.junit.xml" "$slice") >/dev/null 2>&1 || true
+		grep -E '\[(PASSED|FAILED|CRASHED|SKIPPED)\]|Testing complete|ASSERTION|ERROR' \
+			"$LOGDIR/$d.parse.log" | sed 's/\x1b\[[0-9;]*m//g' >&2 || true
+		if [ -s "$json" ]; then
+			read -r p f s < <(python3 -c 'import json,sys
+m=json.load(open(sys.argv[1]))["misc"]
+print(m["passed"], m["failed"]+m["crashed"]+m["errors"], m["skipped"])' "$json")
+			total_pass=$((total_pass + p)) total_fail=$((total_fail + f)) total_skip=$((total_skip + s))
+			[ "$((p + f))" -gt 0 ] || complain "$d ran no test"
+		else
+			complain "kunit.py wrote no results for $d"
+			total_fail=$((total_fail + 1))
+		fi
+	done
+	[ $fail -eq 0 ] || echo "rust_wq: FAILED (see above; console log $LOG)" >&2
+	if [ $total_skip -gt 0 ]; then
+		echo "$total_pass passed, $total_fail failed, $total_skip skipped"
+	else
+		echo "$total_pass passed, $total_fail failed"
+	fi
+fi
+exit $fail

@@ -1,0 +1,160 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Installs everything rust_wq needs and builds a Rust-enabled Linux test kernel, all cached under
+# $RUST_WQ_CACHE (default ~/.cache/rust_wq). Every step is skipped when its result is already
+# there, so a second run costs seconds.
+#
+# Usage: scripts/setup.sh [debug|perf]     (prints the kernel build directory on stdout)
+#        scripts/setup.sh tools            (toolchain and kernel source only)
+set -euo pipefail
+. "$(dirname "$0")/common.sh"
+
+FLAVOUR=${1:-debug}
+APT_PACKAGES="build-essential flex bison bc libelf-dev libssl-dev cpio kmod busybox-static
+qemu-system-x86 python3 python3-pip xz-utils curl ca-certificates"
+
+as_root() {
+	if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+setup_apt() {
+	local missing=()
+	for p in $APT_PACKAGES; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")
+	done
+	[ ${#missing[@]} -eq 0 ] && return
+	step "apt: installing ${missing[*]}"
+	export DEBIAN_FRONTEND=noninteractive
+	as_root apt-get -q update >/dev/null ||
+		die "apt-get update failed: install ${missing[*]} by your package manager"
+	as_root apt-get -q install -y --no-install-recommends "${missing[@]}" >/dev/null ||
+		die "apt-get install failed: install ${missing[*]} by your package manager"
+}
+
+setup_rust() {
+	command -v rustup >/dev/null ||
+		die "rustup is missing: install it from https://rustup.rs, then rerun"
+	if ! rustup run "$RUSTC_VERSION" rustc --version >/dev/null 2>&1 ||
+		! rustup component list --toolchain "$RUSTC_VERSION" --installed 2>/dev/null |
+		grep -q '^rust-src'; then
+		step "rustup: installing rustc $RUSTC_VERSION with rust-src, clippy, rustfmt"
+		rustup toolchain install "$RUSTC_VERSION" --profile minimal \
+			--component rust-src --component clippy --component rustfmt >&2
+	fi
+	local c
+	for c in clippy rustfmt; do
+		rustup component list --toolchain "$RUSTC_VERSION" --installed | grep -q "^$c" ||
+			rustup component add --toolchain "$RUSTC_VERSION" "$c" >&2
+	done
+}
+
+setup_bindgen() {
+	[ -x "$BINDGEN_ROOT/bin/bindgen" ] && return
+	step "cargo: building bindgen-cli $BINDGEN_VERSION (about 90 s)"
+	cargo install --locked --quiet bindgen-cli --version "$BINDGEN_VERSION" \
+		--root "$BINDGEN_ROOT" >&2 || die "cargo install bindgen-cli $BINDGEN_VERSION failed"
+}
+
+setup_libclang() {
+	[ -e "$LIBCLANG_PATH/libclang.so" ] && return
+	step "pip: fetching libclang $LIBCLANG_VERSION"
+	python3 -m pip install --quiet --disable-pip-version-check --no-deps \
+		--target "$LIBCLANG_ROOT" "libclang==$LIBCLANG_VERSION" >&2 ||
+		die "pip install libclang==$LIBCLANG_VERSION failed"
+	[ -e "$LIBCLANG_PATH/libclang.so" ] || die "libclang wheel has no $LIBCLANG_PATH/libclang.so"
+}
+
+# Fetches linux-source-$KERNEL_SERIES through an apt configuration of our own: the machine's apt
+# sources are never touched.
+setup_ksrc() {
+	if [ "$KSRC" != "$KSRC_DEFAULT" ]; then
+		[ -f "$KSRC/Makefile" ] || die "KSRC=$KSRC is not a kernel tree"
+		return
+	fi
+	[ -f "$KSRC/.rust_wq-unpacked" ] && return
+	local apt=$RUST_WQ_CACHE/apt
+	mkdir -p "$apt/lists/partial" "$apt/cache/archives/partial" "$apt/deb"
+	echo "deb $APT_MIRROR $APT_SUITE main" >"$apt/sources.list"
+	local opts=(-o "Dir::Etc::sourcelist=$apt/sources.list" -o "Dir::Etc::sourceparts=-"
+		-o "Dir::State::Lists=$apt/lists" -o "Dir::Cache=$apt/cache"
+		-o "APT::Sandbox::User=root" -o "Debug::NoLocking=1" -q)
+	step "apt ($APT_SUITE): fetching linux-source-$KERNEL_SERIES (167 MB)"
+	apt-get "${opts[@]}" update >/dev/null ||
+		die "cannot reach $APT_MIRROR $APT_SUITE: point KSRC= at a Linux $KERNEL_SERIES tree"
+	(cd "$apt/deb" && apt-get "${opts[@]}" download "linux-source-$KERNEL_SERIES" >/dev/null) ||
+		die "linux-source-$KERNEL_SERIES is no longer in $APT_SUITE: point KSRC= at a $KERNEL_SERIES tree"
+	local deb
+	deb=$(ls -t "$apt/deb"/linux-source-"$KERNEL_SERIES"_*.deb | head -n1)
+	step "unpacking $(basename "$deb") (about 20 s)"
+	rm -rf "$KSRC.tmp" && mkdir -p "$KSRC.tmp"
+	dpkg-deb --fsys-tarfile "$deb" |
+		tar -xO "./usr/src/linux-source-$KERNEL_SERIES.tar.xz" |
+		tar -xJ -C "$KSRC.tmp" --strip-components=1
+	rm -rf "$KSRC" && mv "$KSRC.tmp" "$KSRC"
+	rm -f "$deb"
+	touch "$KSRC/.rust_wq-unpacked"
+}
+
+kmake() {
+	make -C "$KSRC" O="$KBUILD" ARCH=x86_64 LLVM= "$@"
+}
+
+# Merges the fragments onto tinyconfig and fails naming every option that did not survive.
+configure_kernel() {
+	local frags=("$RUST_WQ_ROOT/kconfig/base.config")
+	[ "$FLAVOUR" = debug ] && frags+=("$RUST_WQ_ROOT/kconfig/debug.config")
+	step "configuring $FLAVOUR kernel in $KBUILD"
+	kmake -s tinyconfig >/dev/null
+	"$KSRC/scripts/kconfig/merge_config.sh" -m -O "$KBUILD" "$KBUILD/.config" "${frags[@]}" \
+		>/dev/null
+	kmake -s olddefconfig >/dev/null
+	local dropped=() line
+	while IFS= read -r line; do
+		case "$line" in
+		CONFIG_*=n) grep -qx "# ${line%=n} is not set" "$KBUILD/.config" ||
+			grep -qx "$line" "$KBUILD/.config" || dropped+=("$line") ;;
+		CONFIG_*) grep -qx "$line" "$KBUILD/.config" || dropped+=("$line") ;;
+		esac
+	done < <(cat "${frags[@]}")
+	[ ${#dropped[@]} -eq 0 ] ||
+		die "kernel config dropped: ${dropped[*]} (check their dependencies in Kconfig)"
+}
+
+build_kernel() {
+	KBUILD=$(kbuild_dir "$FLAVOUR")
+	[ -f "$KBUILD/.rust_wq-built" ] && return
+	mkdir -p "$KBUILD"
+	configure_kernel
+	step "building the $FLAVOUR kernel (about 6 min on 2 cores)"
+	local log=$KBUILD/build.log start=$(date +%s)
+	kmake -j"$(nproc)" >"$log" 2>&1 &
+	local pid=$!
+	while kill -0 $pid 2>/dev/null; do
+		sleep 30
+		kill -0 $pid 2>/dev/null &&
+			step "  ... building ($(($(date +%s) - start)) s, $(grep -c '^  [A-Z]' "$log") objects)"
+	done
+	wait $pid || { tail -n 30 "$log" >&2; die "kernel build failed, log in $log"; }
+	[ -f "$KBUILD/rust/kernel.rmeta" ] || [ -f "$KBUILD/rust/libkernel.rmeta" ] ||
+		die "the kernel was built without Rust: see $log"
+	touch "$KBUILD/.rust_wq-built"
+	step "kernel built in $(($(date +%s) - start)) s"
+}
+
+mkdir -p "$RUST_WQ_CACHE"
+exec 9>"$RUST_WQ_CACHE/.setup.lock"
+flock 9
+setup_apt
+setup_rust
+setup_bindgen
+setup_libclang
+setup_ksrc
+case "$FLAVOUR" in
+tools) echo "$KSRC" ;;
+debug | perf)
+	build_kernel
+	echo "$KBUILD"
+	;;
+*) die "unknown flavour '$FLAVOUR' (debug, perf or tools)" ;;
+esac

@@ -1,0 +1,185 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Delayed work on owned and system queues.
+
+use kernel::prelude::*;
+
+#[kunit_tests(rust_wq_delayed)]
+mod tests {
+    use crate::probe::{
+        wait_for,
+        DelayedProbe,
+        Shared, //
+    };
+    use crate::rust_wq::{
+        self,
+        cpu,
+        Armed,
+        DelayedWorkOps,
+        OwnedQueue, //
+    };
+    use kernel::{
+        prelude::*,
+        sync::atomic::Relaxed,
+        time::{
+            Instant,
+            Monotonic, //
+        },
+    };
+
+    fn ms_since(t: Instant<Monotonic>, s: &Shared) -> i64 {
+        s.ran_at.lock().map_or(-1, |r| (r - t).as_millis())
+    }
+
+    #[test]
+    fn delayed_item_does_not_run_before_its_delay() -> Result {
+        let q = OwnedQueue::percpu().build(c"rwq_delay")?;
+        let s = Shared::new()?;
+        let d = DelayedProbe::new(&s)?;
+        let t0 = Instant::<Monotonic>::now();
+        q.enqueue_delayed(d.clone(), rust_wq::msecs(100))?;
+        assert!(d.is_pending());
+        assert!(wait_for(5000, || s.runs() == 1));
+        assert!(ms_since(t0, &s) >= 100);
+        Ok(())
+    }
+
+    #[test]
+    fn delayed_item_on_cpu_runs_there() -> Result {
+        let q = OwnedQueue::percpu().build(c"rwq_delaycpu")?;
+        let s = Shared::new()?;
+        let d = DelayedProbe::new(&s)?;
+        q.enqueue_delayed_on(1, d.clone(), rust_wq::msecs(20))?;
+        assert!(wait_for(5000, || s.runs() == 1));
+        assert_eq!(s.last_cpu.load(Relaxed), 1);
+        let err = q
+            .enqueue_delayed_on(cpu::nr_cpu_ids(), d.clone(), 1)
+            .err()
+            .ok_or(EINVAL)?;
+        assert_eq!(err.error(), EINVAL);
+        Ok(())
+    }
+
+    #[test]
+    fn enqueue_delayed_of_an_armed_item_is_ebusy() -> Result {
+        let q = OwnedQueue::percpu().build(c"rwq_delaybusy")?;
+        let s = Shared::new()?;
+        let d = DelayedProbe::new(&s)?;
+        q.enqueue_delayed(d.clone(), rust_wq::msecs(10_000))?;
+        let err = q
+            .enqueue_delayed(d.clone(), rust_wq::msecs(1))
+            .err()
+            .ok_or(EINVAL)?;
+        assert_eq!(err.error(), EBUSY);
+        assert!(d.cancel().is_some());
+        Ok(())
+    }
+
+    #[test]
+    fn mod_delayed_moves_an_armed_timer() -> Result {
+        let q = OwnedQueue::percpu().build(c"rwq_mod")?;
+        let s = Shared::new()?;
+        let d = DelayedProbe::new(&s)?;
+        q.enqueue_delayed(d.clone(), rust_wq::msecs(60_000))?;
+        let t0 = Instant::<Monotonic>::now();
+        // Pending: the timer moves, the given reference comes back unused.
+        assert!(matches!(
+            q.mod_delayed(d.clone(), rust_wq::msecs(30))?,
+            Armed::Modified(_)
+        ));
+        assert!(wait_for(5000, || s.runs() == 1));
+        assert!(ms_since(t0, &s) < 5000);
+        // Idle: the item is queued.
+        assert!(matches!(
+            q.mod_delayed(d.clone(), rust_wq::msecs(1))?,
+            Armed::Queued
+        ));
+        assert!(wait_for(5000, || s.runs() == 2));
+        Ok(())
+    }
+
+    #[test]
+    fn cancel_of_an_armed_item_returns_the_reference() -> Result {
+        let q = OwnedQueue::percpu().build(c"rwq_dcancel")?;
+        let s = Shared::new()?;
+        let d = DelayedProbe::new(&s)?;
+        q.enqueue_delayed(d.clone(), rust_wq::msecs(10_000))?;
+        assert!(d.cancel().is_some());
+        assert!(d.cancel().is_none());
+        assert!(matches!(d.cancel_sync(), Ok(None)));
+        drop(d);
+        assert_eq!(s.dropped.load(Relaxed), 1);
+        assert_eq!(s.runs(), 0);
+        Ok(())
+    }
+
+    #[test]
+    fn flush_fires_an_armed_timer_now() -> Result {
+        let q = OwnedQueue::percpu().build(c"rwq_dflush")?;
+        let s = Shared::new()?;
+        let d = DelayedProbe::new(&s)?;
+        q.enqueue_delayed(d.clone(), rust_wq::msecs(60_000))?;
+        assert_eq!(d.flush(), Ok(true));
+        assert_eq!(s.runs(), 1);
+        Ok(())
+    }
+
+    #[test]
+    fn self_cancel_of_a_delayed_item_is_edeadlk() -> Result {
+        let q = OwnedQueue::percpu().build(c"rwq_dself")?;
+        let s = Shared::new()?;
+        let d = DelayedProbe::with(&s, true)?;
+        q.enqueue_delayed(d.clone(), 0)?;
+        assert!(wait_for(5000, || s.runs() == 1));
+        assert_eq!(s.errno.load(Relaxed), EDEADLK.to_errno());
+        Ok(())
+    }
+
+    #[test]
+    fn dropping_a_queue_with_armed_timers_runs_them_first() -> Result {
+        let q = OwnedQueue::unbound().build(c"rwq_droparmed")?;
+        let s = Shared::new()?;
+        for _ in 0..4 {
+            q.enqueue_delayed(DelayedProbe::new(&s)?, rust_wq::msecs(60_000))?;
+        }
+        let t0 = Instant::<Monotonic>::now();
+        drop(q);
+        // All four ran at drop time instead of a minute later into a freed queue.
+        assert_eq!(s.runs(), 4);
+        assert_eq!(s.dropped.load(Relaxed), 4);
+        assert!(t0.elapsed().as_millis() < 10_000);
+        Ok(())
+    }
+
+    #[test]
+    fn item_moved_between_queues_is_tracked_by_the_new_one() -> Result {
+        let a = OwnedQueue::unbound().build(c"rwq_movea")?;
+        let b = OwnedQueue::unbound().build(c"rwq_moveb")?;
+        let s = Shared::new()?;
+        let d = DelayedProbe::new(&s)?;
+        a.enqueue_delayed(d.clone(), rust_wq::msecs(60_000))?;
+        // Steal it onto `b`, then drop `a`: nothing may still target `a`.
+        assert!(matches!(
+            b.mod_delayed(d.clone(), rust_wq::msecs(60_000))?,
+            Armed::Modified(_)
+        ));
+        drop(a);
+        assert_eq!(s.runs(), 0);
+        assert!(d.is_pending());
+        drop(b);
+        assert_eq!(s.runs(), 1);
+        Ok(())
+    }
+
+    #[test]
+    fn delayed_work_on_a_system_queue() -> Result {
+        let s = Shared::new()?;
+        let d = DelayedProbe::new(&s)?;
+        rust_wq::system_dfl().enqueue_delayed(d.clone(), rust_wq::msecs(10))?;
+        assert!(wait_for(5000, || s.runs() == 1));
+        rust_wq::schedule_delayed_work(d.clone(), rust_wq::msecs(60_000))?;
+        assert!(d.cancel_sync()?.is_some());
+        assert_eq!(s.runs(), 1);
+        Ok(())
+    }
+}

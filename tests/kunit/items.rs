@@ -1,0 +1,200 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Work items: pending state, cancel, flush, disable, self-waits, `Pin<KBox>` items.
+
+use kernel::prelude::*;
+
+#[kunit_tests(rust_wq_item)]
+mod tests {
+    use crate::probe::{
+        wait_for,
+        Action,
+        BoxedProbe,
+        Probe,
+        Shared, //
+    };
+    use crate::rust_wq::{
+        OwnedQueue,
+        WorkOps, //
+    };
+    use kernel::{
+        prelude::*,
+        sync::atomic::Relaxed, //
+    };
+
+    /// A per-CPU queue with one worker slot, held by a blocking item on CPU 0.
+    fn blocked_queue(s: &kernel::sync::Arc<Shared>) -> Result<OwnedQueue> {
+        let q = OwnedQueue::percpu().max_active(1).build(c"rwq_blocked")?;
+        q.enqueue_on(0, Probe::new(s, 99, Action::Block)?)?;
+        assert!(wait_for(2000, || s.running.load(Relaxed) == 1));
+        Ok(q)
+    }
+
+    #[test]
+    fn enqueue_of_a_pending_item_is_ebusy_and_hands_it_back() -> Result {
+        let s = Shared::new()?;
+        let q = blocked_queue(&s)?;
+        let t = Shared::new()?;
+        let p = Probe::new(&t, 0, Action::Record)?;
+        q.enqueue_on(0, p.clone())?;
+        assert!(p.is_pending());
+        let err = q.enqueue_on(0, p.clone()).err().ok_or(EINVAL)?;
+        assert_eq!(err.error(), EBUSY);
+        drop(err);
+        s.release.store(1, Relaxed);
+        q.flush();
+        assert!(!p.is_pending());
+        assert_eq!(t.runs(), 1);
+        Ok(())
+    }
+
+    #[test]
+    fn cancel_of_a_pending_item_returns_the_queue_reference() -> Result {
+        let s = Shared::new()?;
+        let q = blocked_queue(&s)?;
+        let t = Shared::new()?;
+        let p = Probe::new(&t, 0, Action::Record)?;
+        q.enqueue_on(0, p.clone())?;
+        let back = p.cancel();
+        assert!(back.is_some());
+        assert!(!p.is_pending());
+        drop(back);
+        drop(p);
+        // Both references are gone: the item was freed, nothing leaked.
+        assert_eq!(t.dropped.load(Relaxed), 1);
+        s.release.store(1, Relaxed);
+        q.flush();
+        assert_eq!(t.runs(), 0);
+        Ok(())
+    }
+
+    #[test]
+    fn cancel_of_an_idle_item_returns_none() -> Result {
+        let t = Shared::new()?;
+        let p = Probe::new(&t, 0, Action::Record)?;
+        assert!(p.cancel().is_none());
+        assert!(matches!(p.cancel_sync(), Ok(None)));
+        Ok(())
+    }
+
+    #[test]
+    fn cancel_sync_waits_for_a_running_item() -> Result {
+        let q = OwnedQueue::unbound().build(c"rwq_cancelsync")?;
+        let t = Shared::new()?;
+        let p = Probe::new(&t, 0, Action::Sleep(50))?;
+        q.enqueue(p.clone())?;
+        assert!(wait_for(2000, || t.running.load(Relaxed) == 1));
+        assert!(matches!(p.cancel_sync(), Ok(None)));
+        assert_eq!(t.runs(), 1);
+        Ok(())
+    }
+
+    #[test]
+    fn flush_waits_for_a_running_item() -> Result {
+        let q = OwnedQueue::unbound().build(c"rwq_flushrun")?;
+        let t = Shared::new()?;
+        let p = Probe::new(&t, 0, Action::Sleep(50))?;
+        q.enqueue(p.clone())?;
+        assert!(wait_for(2000, || t.running.load(Relaxed) == 1));
+        assert_eq!(t.runs(), 0);
+        assert_eq!(p.flush(), Ok(true));
+        assert_eq!(t.runs(), 1);
+        assert_eq!(p.flush(), Ok(false));
+        Ok(())
+    }
+
+    #[test]
+    fn self_cancel_from_run_is_edeadlk() -> Result {
+        let q = OwnedQueue::unbound().build(c"rwq_selfcancel")?;
+        let t = Shared::new()?;
+        let p = Probe::new(&t, 0, Action::SelfCancel)?;
+        q.enqueue(p.clone())?;
+        q.flush();
+        assert_eq!(t.runs(), 1);
+        assert_eq!(t.errno.load(Relaxed), EDEADLK.to_errno());
+        Ok(())
+    }
+
+    #[test]
+    fn self_flush_from_run_is_edeadlk() -> Result {
+        let q = OwnedQueue::unbound().build(c"rwq_selfflush")?;
+        let t = Shared::new()?;
+        let p = Probe::new(&t, 0, Action::SelfFlush)?;
+        q.enqueue(p.clone())?;
+        q.flush();
+        assert_eq!(t.runs(), 1);
+        assert_eq!(t.errno.load(Relaxed), EDEADLK.to_errno());
+        Ok(())
+    }
+
+    #[test]
+    fn current_work_identifies_the_running_item() -> Result {
+        let q = OwnedQueue::unbound().build(c"rwq_current")?;
+        let t = Shared::new()?;
+        let p = Probe::new(&t, 0, Action::Record)?;
+        assert!(!p.is_current());
+        q.enqueue(p.clone())?;
+        q.flush();
+        assert_eq!(t.was_current.load(Relaxed), 1);
+        Ok(())
+    }
+
+    #[test]
+    fn disabled_item_is_refused_until_enabled() -> Result {
+        let q = OwnedQueue::unbound().build(c"rwq_disable")?;
+        let t = Shared::new()?;
+        let p = Probe::new(&t, 0, Action::Record)?;
+        assert!(p.disable().is_none());
+        let err = q.enqueue(p.clone()).err().ok_or(EINVAL)?;
+        assert_eq!(err.error(), EBUSY);
+        drop(err);
+        assert!(p.enable());
+        q.enqueue(p.clone())?;
+        q.flush();
+        assert_eq!(t.runs(), 1);
+        Ok(())
+    }
+
+    #[test]
+    fn disable_of_a_pending_item_returns_its_reference() -> Result {
+        let s = Shared::new()?;
+        let q = blocked_queue(&s)?;
+        let t = Shared::new()?;
+        let p = Probe::new(&t, 0, Action::Record)?;
+        q.enqueue_on(0, p.clone())?;
+        assert!(matches!(p.disable_sync(), Ok(Some(_))));
+        s.release.store(1, Relaxed);
+        q.flush();
+        assert_eq!(t.runs(), 0);
+        assert!(p.enable());
+        drop(p);
+        assert_eq!(t.dropped.load(Relaxed), 1);
+        Ok(())
+    }
+
+    #[test]
+    fn boxed_item_runs_and_is_freed() -> Result {
+        let q = OwnedQueue::unbound().build(c"rwq_boxed")?;
+        let t = Shared::new()?;
+        q.enqueue(BoxedProbe::new(&t)?)?;
+        q.flush();
+        assert_eq!(t.runs(), 1);
+        assert_eq!(t.dropped.load(Relaxed), 1);
+        Ok(())
+    }
+
+    #[test]
+    fn boxed_item_refused_on_bad_cpu_comes_back() -> Result {
+        let q = OwnedQueue::percpu().build(c"rwq_boxedcpu")?;
+        let t = Shared::new()?;
+        let err = q
+            .enqueue_on(u32::MAX, BoxedProbe::new(&t)?)
+            .err()
+            .ok_or(EINVAL)?;
+        assert_eq!(err.error(), EINVAL);
+        q.enqueue_on(0, err.into_item())?;
+        q.flush();
+        assert_eq!(t.runs(), 1);
+        Ok(())
+    }
+}

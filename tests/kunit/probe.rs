@@ -1,0 +1,303 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Work items that record what happened to them, for the test thread to check.
+
+use crate::rust_wq::{
+    self,
+    cpu::TaskName,
+    impl_has_delayed_work,
+    impl_has_work,
+    new_delayed_work,
+    new_work,
+    DelayedWork,
+    DelayedWorkOps,
+    OwnedQueue,
+    Unbound,
+    Work,
+    WorkItem,
+    WorkOps, //
+};
+use kernel::{
+    new_spinlock_irq,
+    prelude::*,
+    sync::{
+        atomic::{
+            Atomic,
+            Relaxed, //
+        },
+        Arc,
+        SpinLockIrq,
+    },
+    time::{
+        delay::fsleep,
+        Delta,
+        Instant,
+        Monotonic, //
+    },
+};
+
+/// What the items of one test saw. Shared by the items and the test thread.
+#[pin_data]
+pub(crate) struct Shared {
+    pub(crate) runs: Atomic<u32>,
+    pub(crate) dropped: Atomic<u32>,
+    pub(crate) running: Atomic<u32>,
+    pub(crate) max_running: Atomic<u32>,
+    pub(crate) last_cpu: Atomic<u32>,
+    pub(crate) errno: Atomic<i32>,
+    pub(crate) was_current: Atomic<u32>,
+    pub(crate) release: Atomic<u32>,
+    #[pin]
+    pub(crate) names: SpinLockIrq<Option<TaskName>>,
+    #[pin]
+    pub(crate) order: SpinLockIrq<KVec<u32>>,
+    #[pin]
+    pub(crate) ran_at: SpinLockIrq<Option<Instant<Monotonic>>>,
+}
+
+impl Shared {
+    pub(crate) fn new() -> Result<Arc<Self>> {
+        Arc::pin_init(
+            pin_init!(Self {
+                runs: Atomic::new(0),
+                dropped: Atomic::new(0),
+                running: Atomic::new(0),
+                max_running: Atomic::new(0),
+                last_cpu: Atomic::new(u32::MAX),
+                errno: Atomic::new(0),
+                was_current: Atomic::new(0),
+                release: Atomic::new(0),
+                ran_at <- new_spinlock_irq!(None),
+                names <- new_spinlock_irq!(None),
+                order <- new_spinlock_irq!(KVec::new()),
+            }),
+            GFP_KERNEL,
+        )
+    }
+
+    pub(crate) fn runs(&self) -> u32 {
+        self.runs.load(Relaxed)
+    }
+
+    pub(crate) fn name(&self) -> Option<TaskName> {
+        *self.names.lock()
+    }
+
+    /// Records one run: CPU, worker name, concurrency.
+    fn enter(&self, tag: u32) {
+        let now = self.running.fetch_add(1, Relaxed) + 1;
+        let mut max = self.max_running.load(Relaxed);
+        while now > max {
+            match self.max_running.cmpxchg(max, now, Relaxed) {
+                Ok(_) => break,
+                Err(m) => max = m,
+            }
+        }
+        self.last_cpu.store(rust_wq::cpu::current_cpu(), Relaxed);
+        *self.names.lock() = Some(TaskName::current());
+        let _ = self.order.lock().push(tag, GFP_ATOMIC);
+    }
+
+    fn leave(&self) {
+        self.running.fetch_sub(1, Relaxed);
+        self.runs.add(1, Relaxed);
+    }
+}
+
+/// Polls `cond` every millisecond for up to `ms` milliseconds.
+pub(crate) fn wait_for(ms: u32, cond: impl Fn() -> bool) -> bool {
+    for _ in 0..ms {
+        if cond() {
+            return true;
+        }
+        fsleep(Delta::from_millis(1));
+    }
+    cond()
+}
+
+/// What a [`Probe`] does when it runs.
+pub(crate) enum Action {
+    /// Nothing but recording.
+    Record,
+    /// Sleeps this many milliseconds.
+    Sleep(u32),
+    /// Sleeps until `Shared::release` is set (holds a worker).
+    Block,
+    /// Tries to cancel itself synchronously, records the errno.
+    SelfCancel,
+    /// Tries to flush itself, records the errno.
+    SelfFlush,
+    /// Requeues itself on `queue` until `left` reaches zero.
+    Chain {
+        queue: Arc<OwnedQueue<Unbound>>,
+        left: Atomic<u32>,
+    },
+}
+
+/// A plain work item.
+#[pin_data(PinnedDrop)]
+pub(crate) struct Probe {
+    pub(crate) shared: Arc<Shared>,
+    pub(crate) tag: u32,
+    pub(crate) action: Action,
+    #[pin]
+    work: Work<Probe>,
+}
+
+impl_has_work! { impl HasWork<Self> for Probe { self.work } }
+
+impl Probe {
+    pub(crate) fn new(shared: &Arc<Shared>, tag: u32, action: Action) -> Result<Arc<Self>> {
+        Arc::pin_init(
+            pin_init!(Self {
+                shared: shared.clone(),
+                tag,
+                action,
+                work <- new_work!("Probe::work"),
+            }),
+            GFP_KERNEL,
+        )
+    }
+
+    /// A probe for BH queues. Its work runs in softirq context, so lockdep needs it in a class
+    /// of its own, apart from the probes that run in kworkers.
+    pub(crate) fn new_bh(shared: &Arc<Shared>) -> Result<Arc<Self>> {
+        Arc::pin_init(
+            pin_init!(Self {
+                shared: shared.clone(),
+                tag: 0,
+                action: Action::Record,
+                work <- new_work!("Probe::work (BH)"),
+            }),
+            GFP_KERNEL,
+        )
+    }
+}
+
+#[pinned_drop]
+impl PinnedDrop for Probe {
+    fn drop(self: Pin<&mut Self>) {
+        self.shared.dropped.add(1, Relaxed);
+    }
+}
+
+fn errno(r: Result<impl Sized>) -> i32 {
+    match r {
+        Ok(_) => 0,
+        Err(e) => e.to_errno(),
+    }
+}
+
+impl WorkItem for Probe {
+    type Pointer = Arc<Probe>;
+
+    fn run(this: Arc<Probe>) {
+        let s = &this.shared;
+        s.enter(this.tag);
+        s.was_current.store(u32::from(WorkOps::is_current(&*this)), Relaxed);
+        match &this.action {
+            Action::Record => {}
+            Action::Sleep(ms) => fsleep(Delta::from_millis(i64::from(*ms))),
+            Action::Block => {
+                while s.release.load(Relaxed) == 0 {
+                    fsleep(Delta::from_millis(1));
+                }
+            }
+            Action::SelfCancel => s.errno.store(errno(WorkOps::cancel_sync(&*this)), Relaxed),
+            Action::SelfFlush => s.errno.store(errno(WorkOps::flush(&*this)), Relaxed),
+            Action::Chain { queue, left } => {
+                if left.fetch_sub(1, Relaxed) > 1 {
+                    fsleep(Delta::from_millis(2));
+                    if let Err(e) = queue.enqueue(this.clone()) {
+                        s.errno.store(e.error().to_errno(), Relaxed);
+                    }
+                }
+            }
+        }
+        s.leave();
+    }
+}
+
+/// A delayed work item; records the time of its run.
+#[pin_data(PinnedDrop)]
+pub(crate) struct DelayedProbe {
+    pub(crate) shared: Arc<Shared>,
+    pub(crate) self_cancel: bool,
+    #[pin]
+    dwork: DelayedWork<DelayedProbe>,
+}
+
+impl_has_delayed_work! { impl HasDelayedWork<Self> for DelayedProbe { self.dwork } }
+
+impl DelayedProbe {
+    pub(crate) fn new(shared: &Arc<Shared>) -> Result<Arc<Self>> {
+        Self::with(shared, false)
+    }
+
+    pub(crate) fn with(shared: &Arc<Shared>, self_cancel: bool) -> Result<Arc<Self>> {
+        Arc::pin_init(
+            pin_init!(Self {
+                shared: shared.clone(),
+                self_cancel,
+                dwork <- new_delayed_work!("DelayedProbe::dwork"),
+            }),
+            GFP_KERNEL,
+        )
+    }
+}
+
+#[pinned_drop]
+impl PinnedDrop for DelayedProbe {
+    fn drop(self: Pin<&mut Self>) {
+        self.shared.dropped.add(1, Relaxed);
+    }
+}
+
+impl WorkItem for DelayedProbe {
+    type Pointer = Arc<DelayedProbe>;
+
+    fn run(this: Arc<DelayedProbe>) {
+        let s = &this.shared;
+        s.enter(0);
+        *s.ran_at.lock() = Some(Instant::now());
+        if this.self_cancel {
+            s.errno.store(errno(DelayedWorkOps::cancel_sync(&*this)), Relaxed);
+        }
+        s.leave();
+    }
+}
+
+/// A work item owned by a `Pin<KBox>`: reports its run through `shared`.
+#[pin_data(PinnedDrop)]
+pub(crate) struct BoxedProbe {
+    pub(crate) shared: Arc<Shared>,
+    #[pin]
+    work: Work<BoxedProbe>,
+}
+
+impl_has_work! { impl HasWork<Self> for BoxedProbe { self.work } }
+
+impl BoxedProbe {
+    pub(crate) fn new(shared: &Arc<Shared>) -> Result<Pin<KBox<Self>>> {
+        KBox::pin_init(
+            pin_init!(Self { shared: shared.clone(), work <- new_work!("BoxedProbe::work") }),
+            GFP_KERNEL,
+        )
+    }
+}
+
+#[pinned_drop]
+impl PinnedDrop for BoxedProbe {
+    fn drop(self: Pin<&mut Self>) {
+        self.shared.dropped.add(1, Relaxed);
+    }
+}
+
+impl WorkItem for BoxedProbe {
+    type Pointer = Pin<KBox<BoxedProbe>>;
+
+    fn run(this: Pin<KBox<BoxedProbe>>) {
+        this.shared.enter(0);
+        this.shared.leave();
+    }
+}
