@@ -56,10 +56,10 @@ impl TaskName {
     pub fn current() -> Self {
         let mut buf = [0u8; 16];
         let task = kernel::current!().as_ptr();
-        // SAFETY: `task` is the current task, valid while we run. `comm` is a NUL-terminated
-        // array of at least 16 bytes; a concurrent rename can only change its bytes, which we
-        // read one by one with volatile reads.
         for (i, b) in buf.iter_mut().enumerate().take(15) {
+            // SAFETY: `task` is the current task, valid while we run. `comm` is an array of at
+            // least 16 bytes; a concurrent rename only changes its bytes, which we read one by
+            // one with volatile reads.
             *b = unsafe { core::ptr::read_volatile(core::ptr::addr_of!((*task).comm[i])) } as u8;
         }
         Self(buf)

@@ -25,8 +25,7 @@ use core::{
     ptr, //
 };
 use kernel::{
-    bindings,
-    new_spinlock_irq,
+    bindings, new_spinlock_irq,
     prelude::*,
     sync::{
         Arc,

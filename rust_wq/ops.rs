@@ -67,7 +67,8 @@ pub trait WorkOps<const ID: u64 = 0>: WorkItem<ID> + HasWork<Self, ID> + Sized {
         // SAFETY: The item is initialised; `cancel_work` may be called from any context.
         let was_pending = unsafe { bindings::cancel_work(self.raw_work()) };
         // SAFETY: A pending item's reference belonged to the queue; it is ours now.
-        was_pending.then(|| unsafe { Self::Pointer::from_raw(core::ptr::from_ref(self).cast_mut()) })
+        was_pending
+            .then(|| unsafe { Self::Pointer::from_raw(core::ptr::from_ref(self).cast_mut()) })
     }
 
     /// Cancels the item and waits until it is not running anywhere.
@@ -103,7 +104,8 @@ pub trait WorkOps<const ID: u64 = 0>: WorkItem<ID> + HasWork<Self, ID> + Sized {
         // SAFETY: The item is initialised; `disable_work` may be called from any context.
         let was_pending = unsafe { bindings::disable_work(self.raw_work()) };
         // SAFETY: A pending item's reference belonged to the queue; it is ours now.
-        was_pending.then(|| unsafe { Self::Pointer::from_raw(core::ptr::from_ref(self).cast_mut()) })
+        was_pending
+            .then(|| unsafe { Self::Pointer::from_raw(core::ptr::from_ref(self).cast_mut()) })
     }
 
     /// Like [`WorkOps::disable`], and also waits for a running instance. `EDEADLK` from its own
@@ -134,7 +136,9 @@ impl<T, const ID: u64> WorkOps<ID> for T where T: WorkItem<ID> + HasWork<T, ID> 
 ///
 /// There is no `disable`: `mod_delayed_work_on` cannot tell "disabled" from "queued", so
 /// ownership could not be tracked.
-pub trait DelayedWorkOps<const ID: u64 = 0>: WorkItem<ID> + HasDelayedWork<Self, ID> + Sized {
+pub trait DelayedWorkOps<const ID: u64 = 0>:
+    WorkItem<ID> + HasDelayedWork<Self, ID> + Sized
+{
     /// The `delayed_work` of this item.
     fn raw_delayed_work(&self) -> *mut bindings::delayed_work {
         let this = core::ptr::from_ref(self).cast_mut();
@@ -169,7 +173,8 @@ pub trait DelayedWorkOps<const ID: u64 = 0>: WorkItem<ID> + HasDelayedWork<Self,
         // SAFETY: The item is initialised; any context is fine.
         let was_pending = unsafe { bindings::cancel_delayed_work(self.raw_delayed_work()) };
         // SAFETY: A pending item's reference belonged to the queue; it is ours now.
-        was_pending.then(|| unsafe { Self::Pointer::from_raw(core::ptr::from_ref(self).cast_mut()) })
+        was_pending
+            .then(|| unsafe { Self::Pointer::from_raw(core::ptr::from_ref(self).cast_mut()) })
     }
 
     /// Cancels and waits for a running instance. `EDEADLK` from the item's own `run`. Sleeps.

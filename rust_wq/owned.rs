@@ -115,7 +115,9 @@ impl Stats {
 
     /// Items accepted, by the CPU they were queued on (the local CPU when none was chosen).
     pub fn enqueued_on(&self, cpu: u32) -> u64 {
-        self.per_cpu.get(cpu as usize).map_or(0, |c| c.load(Relaxed))
+        self.per_cpu
+            .get(cpu as usize)
+            .map_or(0, |c| c.load(Relaxed))
     }
 
     /// Items accepted in all (the sum over all CPUs of [`Stats::enqueued_on`]).
@@ -220,7 +222,11 @@ impl<K: Kind> OwnedQueue<K> {
         self.stats.as_deref()
     }
 
-    fn account<T, P>(&self, cpu: i32, res: Result<T, EnqueueError<P>>) -> Result<T, EnqueueError<P>> {
+    fn account<T, P>(
+        &self,
+        cpu: i32,
+        res: Result<T, EnqueueError<P>>,
+    ) -> Result<T, EnqueueError<P>> {
         if let Some(s) = &self.stats {
             s.count(cpu, res.is_ok());
         }

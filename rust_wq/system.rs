@@ -150,7 +150,8 @@ impl Queue {
         P: WorkItemPointer,
         P::Target: WorkItem<ID, Pointer = P> + HasDelayedWork<P::Target, ID>,
     {
-        self.arm_static(Some(cpu), item, delay, Arm::Queue).map(|_| ())
+        self.arm_static(Some(cpu), item, delay, Arm::Queue)
+            .map(|_| ())
     }
 
     /// `mod_delayed_work`: arms `item` after `delay` whether it was pending or not.

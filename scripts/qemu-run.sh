@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# Boots the rust_wq modules under QEMU (TCG, -smp 4) from a busybox initramfs and judges the run.
+# Boots the rust_wq modules under QEMU (TCG, -smp 5 with maxcpus=4: four online CPUs and one possible but offline) from a busybox initramfs and judges the run.
 #
 #   scripts/qemu-run.sh check   load the KUnit modules and the sample's checks; parse every KTAP
 #                               document with the kernel's own kunit.py; last line "N passed, N failed"
@@ -134,12 +134,12 @@ GEN_CPIO=$KDIR/usr/gen_init_cpio
 LOG=$LOGDIR/$MODE.log
 accel=(-accel tcg)
 [ "$QEMU_ACCEL" = kvm ] && accel=(-accel kvm -cpu host)
-step "booting QEMU ($QEMU_ACCEL, 4 CPUs, mode $MODE); console log: $LOG"
+step "booting QEMU ($QEMU_ACCEL, 4 of 5 CPUs online, mode $MODE); console log: $LOG"
 set +e
-timeout --foreground -k 5 "$QEMU_TIMEOUT" qemu-system-x86_64 "${accel[@]}" -smp 4 -m 512M \
+timeout --foreground -k 5 "$QEMU_TIMEOUT" qemu-system-x86_64 "${accel[@]}" -smp 5 -m 512M \
 	-machine pc -bios qboot.rom -nographic -no-reboot -monitor none -serial stdio \
 	-device edu -kernel "$BZIMAGE" -initrd "$WORK/initramfs.cpio.gz" \
-	-append "console=ttyS0 possible_cpus=6 panic=-1 oops=panic panic_on_warn=1 rdinit=/init kfence.sample_interval=10 hung_task_timeout_secs=30 workqueue.watchdog_thresh=20" \
+	-append "console=ttyS0 maxcpus=4 panic=-1 oops=panic panic_on_warn=1 rdinit=/init kfence.sample_interval=10 hung_task_timeout_secs=30 workqueue.watchdog_thresh=20" \
 	</dev/null >"$LOG" 2>&1 &
 qpid=$!
 if [ "$MODE" = run ] || [ "$MODE" = bench ]; then

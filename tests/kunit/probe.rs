@@ -25,8 +25,7 @@ use kernel::{
             Atomic,
             Relaxed, //
         },
-        Arc,
-        SpinLockIrq,
+        Arc, SpinLockIrq,
     },
     time::{
         delay::fsleep,
@@ -194,7 +193,8 @@ impl WorkItem for Probe {
     fn run(this: Arc<Probe>) {
         let s = &this.shared;
         s.enter(this.tag);
-        s.was_current.store(u32::from(WorkOps::is_current(&*this)), Relaxed);
+        s.was_current
+            .store(u32::from(WorkOps::is_current(&*this)), Relaxed);
         match &this.action {
             Action::Record => {}
             Action::Sleep(ms) => fsleep(Delta::from_millis(i64::from(*ms))),
@@ -261,7 +261,8 @@ impl WorkItem for DelayedProbe {
         s.enter(0);
         *s.ran_at.lock() = Some(Instant::now());
         if this.self_cancel {
-            s.errno.store(errno(DelayedWorkOps::cancel_sync(&*this)), Relaxed);
+            s.errno
+                .store(errno(DelayedWorkOps::cancel_sync(&*this)), Relaxed);
         }
         s.leave();
     }

@@ -48,7 +48,7 @@ mod tests {
             let s = Shared::new()?;
             let p = Probe::new(&s, n, Action::Record)?;
             q.enqueue_on(n, p.clone())?;
-            assert_eq!(p.flush(), Ok(true));
+            p.flush()?;
             assert_eq!(s.runs(), 1);
             assert_eq!(s.last_cpu.load(Relaxed), n);
             let name = s.name().ok_or(EINVAL)?;
@@ -121,10 +121,16 @@ mod tests {
             Some(EINVAL)
         );
         assert_eq!(
-            OwnedQueue::unbound().max_active(4096).build(c"rwq_ma4096").err(),
+            OwnedQueue::unbound()
+                .max_active(4096)
+                .build(c"rwq_ma4096")
+                .err(),
             Some(EINVAL)
         );
-        assert!(OwnedQueue::unbound().max_active(2048).build(c"rwq_ma2048").is_ok());
+        assert!(OwnedQueue::unbound()
+            .max_active(2048)
+            .build(c"rwq_ma2048")
+            .is_ok());
         assert!(OwnedQueue::percpu().max_active(1).build(c"rwq_ma1").is_ok());
     }
 
@@ -323,7 +329,10 @@ mod tests {
         assert_eq!(st.enqueued(), sum);
         assert_eq!(u64::from(s.runs()), sum);
         assert_eq!(st.rejected(), 1);
-        assert!(OwnedQueue::percpu().build(c"rwq_nostats")?.stats().is_none());
+        assert!(OwnedQueue::percpu()
+            .build(c"rwq_nostats")?
+            .stats()
+            .is_none());
         Ok(())
     }
 }

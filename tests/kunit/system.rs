@@ -146,7 +146,10 @@ mod tests {
 
     #[test]
     fn doc_example() -> Result {
-        let queue = OwnedQueue::percpu().highpri().max_active(4).build(c"counter")?;
+        let queue = OwnedQueue::percpu()
+            .highpri()
+            .max_active(4)
+            .build(c"counter")?;
         let item = Arc::pin_init(
             pin_init!(Counter { hits: Atomic::new(0), work <- new_work!("Counter::work") }),
             GFP_KERNEL,
