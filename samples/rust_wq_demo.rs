@@ -98,7 +98,7 @@ impl kernel::Module for RustWqDemo {
                 Ok(()) => {
                     item.flush()?;
                 }
-                Err(e) => pr_info!("rust_wq: CPU {n} refused: {:?}\n", e.error()),
+                Err(e) => pr_info!("rust_wq: CPU {n} refused: errno {}\n", e.error().to_errno()),
             }
         }
         let item = Arc::pin_init(

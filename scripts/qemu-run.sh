@@ -139,13 +139,13 @@ set +e
 timeout --foreground -k 5 "$QEMU_TIMEOUT" qemu-system-x86_64 "${accel[@]}" -smp 5 -m 512M \
 	-machine pc -bios qboot.rom -nographic -no-reboot -monitor none -serial stdio \
 	-device edu -kernel "$BZIMAGE" -initrd "$WORK/initramfs.cpio.gz" \
-	-append "console=ttyS0 maxcpus=4 panic=-1 oops=panic panic_on_warn=1 rdinit=/init kfence.sample_interval=10 hung_task_timeout_secs=30 workqueue.watchdog_thresh=20" \
+	-append "console=ttyS0 printk.time=1 maxcpus=4 panic=-1 oops=panic panic_on_warn=1 rdinit=/init kfence.sample_interval=10 hung_task_timeout_secs=30 workqueue.watchdog_thresh=20" \
 	</dev/null >"$LOG" 2>&1 &
 qpid=$!
 if [ "$MODE" = run ] || [ "$MODE" = bench ]; then
 	# Show what the modules and the client print, not the whole boot log.
 	tail -n +1 --pid=$qpid -f "$LOG" | tr -d '\r' | awk '
-		/rust_wq|WARNING|BUG|Oops|panic/ { print; fflush(); next }
+		/rust_wq|WARNING:|BUG:|Oops|Kernel panic/ { print; fflush(); next }
 		/^\[ *[0-9]+\.[0-9]+\] / || /^(SeaBIOS|qboot|Booting)/ || /^[[:space:]]*$/ { next }
 		{ print; fflush() }' || true
 fi
