@@ -27,7 +27,9 @@ RS_FILES = $(shell find $(ROOT)/rust_wq $(ROOT)/samples $(ROOT)/tests -name '*.r
 KMAKE = $(TOOLENV) $(MAKE) -C $(KDIR_RESOLVED) M=$(ROOT) MO=$(OUT)
 
 .PHONY: all modules modules_install clippy fmt fmtcheck rust-analyzer check run bench \
-	setup clean distclean help kdir
+	setup clean distclean help kdir userspace
+
+CLIENT_SRC := $(ROOT)/samples/userspace/rust_wq_edu_client.c
 
 all: modules
 
@@ -40,6 +42,11 @@ modules: kdir
 
 modules_install: kdir
 	+@$(KMAKE) modules_install
+
+# The sample's userspace client, static so that it runs from the initramfs.
+userspace: kdir
+	@mkdir -p $(OUT)/userspace
+	@$(CC) -static -O2 -Wall -Wextra -Werror -o $(OUT)/userspace/rust_wq_edu_client $(CLIENT_SRC)
 
 clippy: kdir
 	@mkdir -p $(OUT)
@@ -62,11 +69,11 @@ setup:
 	@$(SETUP) $(FLAVOUR)
 
 # The README's test command: formatting, warning-free clippy build, then the QEMU KUnit run.
-check: fmtcheck clippy
+check: fmtcheck clippy userspace
 	@KDIR=$(KDIR_RESOLVED) OUT=$(OUT) $(ROOT)/scripts/qemu-run.sh check
 
 # The README's main command: boots QEMU and shows the sample driver at work.
-run: modules
+run: modules userspace
 	@KDIR=$(KDIR_RESOLVED) OUT=$(OUT) $(ROOT)/scripts/qemu-run.sh run
 
 clean:

@@ -41,6 +41,33 @@ pub fn online_cpu(cpu: u32) -> Result<CpuId> {
     }
 }
 
+extern "C" {
+    fn rust_wq_in_hardirq() -> bool;
+    fn rust_wq_in_task() -> bool;
+    fn rust_wq_preemptible() -> bool;
+}
+
+/// Whether the caller runs in hard interrupt context (`in_hardirq()`).
+#[inline]
+pub fn in_hardirq() -> bool {
+    // SAFETY: `in_hardirq()` only reads the preempt count; any context is fine.
+    unsafe { rust_wq_in_hardirq() }
+}
+
+/// Whether the caller runs in task (process) context (`in_task()`).
+#[inline]
+pub fn in_task() -> bool {
+    // SAFETY: `in_task()` only reads the preempt count; any context is fine.
+    unsafe { rust_wq_in_task() }
+}
+
+/// Whether the caller may be preempted, and so may sleep (`preemptible()`).
+#[inline]
+pub fn preemptible() -> bool {
+    // SAFETY: `preemptible()` only reads the preempt count and IRQ flags; any context is fine.
+    unsafe { rust_wq_preemptible() }
+}
+
 /// Returns the CPU the caller runs on (it may migrate right after unless preemption is off).
 #[inline]
 pub fn current_cpu() -> u32 {

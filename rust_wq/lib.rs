@@ -18,6 +18,8 @@
 //!   reference back), flush, disable; waiting on itself from `run` is `EDEADLK`, not a hang.
 //! - The system queues, including the non-deprecated [`system_percpu`] and [`system_dfl`].
 //! - [`work_on_cpu`] and [`on_each_cpu`]; [`cpu::TaskName`] to see which kworker ran an item.
+//! - [`request_deferred_irq`]: a PCI interrupt whose top half defers to a work item, torn down
+//!   in a safe order by the driver core; [`Slot`] to reach driver state from file operations.
 //!
 //! # Using it from a module
 //!
@@ -70,10 +72,12 @@
 pub mod builder;
 pub mod cpu;
 pub mod delayed;
+pub mod irq;
 pub mod on_cpu;
 pub mod ops;
 pub mod owned;
 pub mod queue;
+pub mod slot;
 pub mod system;
 pub mod work;
 
@@ -92,6 +96,10 @@ pub use delayed::{
     DelayedWork,
     HasDelayedWork, //
 };
+pub use irq::{
+    request_deferred_irq,
+    TopHalf, //
+};
 pub use on_cpu::{
     on_each_cpu,
     work_on_cpu, //
@@ -108,6 +116,7 @@ pub use queue::{
     EnqueueError,
     Queue, //
 };
+pub use slot::Slot;
 pub use system::{
     schedule_delayed_work,
     schedule_work,

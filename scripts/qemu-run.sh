@@ -68,26 +68,45 @@ for m in /lib/modules/rust_wq/tests/*.ko; do
 	mark "ktap-end $n"
 	rmmod "$n" || mark "rmmod-failed $n"
 done
-for t in /bin/rust_wq-check-*; do
-	[ -x "$t" ] || continue
-	n=$(basename "$t")
-	mark "ktap-begin $n"
-	"$t"
-	mark "ktap-end $n"
-done
+# The sample driver, once per bottom-half queue: its client prints KTAP to /dev/kmsg.
+edu=/lib/modules/rust_wq/samples/rust_wq_edu.ko
+if [ -f "$edu" ]; then
+	for q in 0:system 1:percpu 2:unbound; do
+		mark "ktap-begin rust_wq_edu_${q#*:}"
+		insmod "$edu" queue="${q%%:*}" || mark "insmod-failed rust_wq_edu"
+		rust_wq_edu_client check "${q#*:}" 100
+		mark "ktap-end rust_wq_edu_${q#*:}"
+		rmmod rust_wq_edu || mark "rmmod-failed rust_wq_edu"
+	done
+	# Unload with interrupts and bottom halves in flight.
+	mark "ktap-begin rust_wq_edu_unload"
+	{
+		echo "KTAP version 1"
+		echo "1..1"
+		echo "    KTAP version 1"
+		echo "    # Subtest: rust_wq_edu_unload"
+		echo "    1..2"
+	} > /dev/kmsg
+	for q in 1 2; do
+		insmod "$edu" queue=$q
+		rust_wq_edu_client flood 200
+		if rmmod rust_wq_edu; then r=ok; else r="not ok"; fi
+		echo "    $r $q rmmod_with_work_in_flight_queue_$q" > /dev/kmsg
+	done
+	echo "ok 1 rust_wq_edu_unload" > /dev/kmsg
+	mark "ktap-end rust_wq_edu_unload"
+fi
 RUN
 
 cat >"$WORK/run-run" <<'RUN'
 #!/bin/sh
-for m in /lib/modules/rust_wq/samples/*.ko; do
-	insmod "$m" || mark "insmod-failed $(basename "$m")"
-done
-if [ -x /bin/rust_wq-demo ]; then
-	/bin/rust_wq-demo
+s=/lib/modules/rust_wq/samples
+if [ -f $s/rust_wq_demo.ko ]; then
+	insmod $s/rust_wq_demo.ko && rmmod rust_wq_demo
 fi
-for m in /lib/modules/rust_wq/samples/*.ko; do
-	rmmod "$(basename "$m" .ko)" || mark "rmmod-failed $(basename "$m")"
-done
+insmod $s/rust_wq_edu.ko queue=1 || mark "insmod-failed rust_wq_edu"
+rust_wq_edu_client demo 100
+rmmod rust_wq_edu || mark "rmmod-failed rust_wq_edu"
 RUN
 
 cat >"$WORK/run-bench" <<'RUN'
@@ -139,7 +158,7 @@ set +e
 timeout --foreground -k 5 "$QEMU_TIMEOUT" qemu-system-x86_64 "${accel[@]}" -smp 5 -m 512M \
 	-machine pc -bios qboot.rom -nographic -no-reboot -monitor none -serial stdio \
 	-device edu -kernel "$BZIMAGE" -initrd "$WORK/initramfs.cpio.gz" \
-	-append "console=ttyS0 printk.time=1 maxcpus=4 panic=-1 oops=panic panic_on_warn=1 rdinit=/init kfence.sample_interval=10 hung_task_timeout_secs=30 workqueue.watchdog_thresh=20" \
+	-append "console=ttyS0 printk.time=1 printk.devkmsg=on maxcpus=4 panic=-1 oops=panic panic_on_warn=1 rdinit=/init kfence.sample_interval=10 hung_task_timeout_secs=30 workqueue.watchdog_thresh=20" \
 	</dev/null >"$LOG" 2>&1 &
 qpid=$!
 if [ "$MODE" = run ] || [ "$MODE" = bench ]; then

@@ -1,0 +1,118 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Deferred interrupts: a hard-IRQ top half whose bottom half is a work item.
+//!
+//! [`request_deferred_irq`] registers the legacy (INTx) interrupt of a bound PCI device. The
+//! handler state is an [`Arc<T>`] that is both the top half ([`TopHalf`]) and the bottom half
+//! (a [`WorkItem`] with a [`Work`](crate::rust_wq::Work) field): the top half acknowledges the
+//! device and queues `T` wherever it likes, the bottom half runs in process context.
+//!
+//! The registration belongs to the device (devres), so it cannot be leaked, and it is torn down
+//! in the only safe order when the device unbinds (or the driver's module goes away):
+//!
+//! 1. `free_irq()`: no top half runs or will run;
+//! 2. the bottom half is flushed, then cancelled with `cancel_work_sync()` (it may have requeued
+//!    itself): no bottom half is pending or running;
+//! 3. the reference to `T` is dropped; the queue, if `T` owns it, goes with the last reference.
+//!
+//! This is why the function is safe where `kernel::irq::Registration::new` is not.
+
+use crate::rust_wq::{
+    HasWork,
+    WorkItem,
+    WorkOps, //
+};
+use kernel::{
+    bindings,
+    device::Bound,
+    devres,
+    irq::IrqReturn,
+    pci,
+    prelude::*,
+    sync::{
+        Arc,
+        ArcBorrow, //
+    },
+};
+
+/// The hard-IRQ half of a deferred interrupt.
+pub trait TopHalf:
+    WorkItem<Pointer = Arc<Self>> + HasWork<Self> + Send + Sync + Sized + 'static
+{
+    /// Runs in hard-IRQ context with interrupts off: must not sleep. Returns
+    /// [`IrqReturn::None`] if the interrupt was not raised by this device (the line may be
+    /// shared).
+    fn top_half(this: ArcBorrow<'_, Self>) -> IrqReturn;
+}
+
+/// The `irq_handler_t` of a deferred interrupt.
+///
+/// # Safety
+///
+/// `cookie` is the pointer of an `Arc<T>` kept alive until `free_irq` returns.
+unsafe extern "C" fn handler<T: TopHalf>(
+    _irq: c_int,
+    cookie: *mut c_void,
+) -> bindings::irqreturn_t {
+    // SAFETY: The `IrqGuard` holds the `Arc` until after `free_irq`, which waits for us.
+    let this = unsafe { ArcBorrow::from_raw(cookie.cast::<T>()) };
+    bindings::irqreturn_t(T::top_half(this) as u32)
+}
+
+/// Owns a requested interrupt and the state its handler uses.
+///
+/// # Invariants
+///
+/// `irq` is requested with [`handler::<T>`] and the cookie `Arc::as_ptr(&state)`.
+struct IrqGuard<T: TopHalf> {
+    irq: u32,
+    state: Arc<T>,
+}
+
+impl<T: TopHalf> Drop for IrqGuard<T> {
+    fn drop(&mut self) {
+        let cookie = Arc::as_ptr(&self.state).cast_mut().cast::<c_void>();
+        // SAFETY: `irq` was requested with this cookie (type invariant); `free_irq` waits for
+        // running handlers.
+        unsafe { bindings::free_irq(self.irq, cookie) };
+        // No top half can queue the bottom half any more. Let a queued one run, then make sure
+        // none is left (the bottom half may have requeued itself). Neither call can be made
+        // from the bottom half itself: devres release runs in the driver core's context.
+        let _ = self.state.flush();
+        let _ = self.state.cancel_sync();
+    }
+}
+
+/// Requests the INTx interrupt of `pdev` (shared) with `state` as top and bottom half.
+///
+/// The interrupt is freed, and the bottom half flushed and cancelled, when `pdev` unbinds; see
+/// the [module documentation](self). Sleeps.
+pub fn request_deferred_irq<T: TopHalf>(
+    pdev: &pci::Device<Bound>,
+    name: &'static CStr,
+    state: Arc<T>,
+) -> Result {
+    // SAFETY: `pci::Device` is `#[repr(transparent)]` over the `struct pci_dev` it represents,
+    // which is valid while `pdev` is borrowed; `irq` is a plain integer field.
+    let irq = unsafe { (*core::ptr::from_ref(pdev).cast::<bindings::pci_dev>()).irq };
+    if irq == 0 {
+        return Err(ENODEV);
+    }
+    let cookie = Arc::as_ptr(&state).cast_mut().cast::<c_void>();
+    // SAFETY: `handler::<T>` matches `irq_handler_t` and expects this cookie, which stays valid
+    // until `free_irq` (the guard below owns the `Arc`). `name` is static.
+    kernel::error::to_result(unsafe {
+        bindings::request_threaded_irq(
+            irq,
+            Some(handler::<T>),
+            None,
+            bindings::IRQF_SHARED as usize,
+            name.as_char_ptr(),
+            cookie,
+        )
+    })?;
+    // INVARIANT: The interrupt was requested with `handler::<T>` and `cookie`.
+    let guard = IrqGuard { irq, state };
+    // On failure the guard is dropped, which frees the interrupt again.
+    devres::register(pdev.as_ref(), guard, GFP_KERNEL)
+}

@@ -1,0 +1,524 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The `edu` PCI driver: hard-IRQ top half, bottom half on a rust_wq queue.
+//!
+//! - Top half ([`TopHalf::top_half`], hard IRQ): reads and acknowledges the interrupt status,
+//!   records the time, CPU and context in a fixed ring (no allocation, nothing that sleeps) and
+//!   queues the bottom half. An interrupt that finds the bottom half still pending is coalesced:
+//!   its event waits in the ring for that run, and is counted.
+//! - Bottom half ([`WorkItem::run`], a kworker): reads the device's result, takes a mutex,
+//!   appends one record per event, starts the next request and wakes readers.
+
+#![forbid(unsafe_code)]
+
+use crate::rust_wq::{
+    self,
+    cpu::{
+        self,
+        TaskName, //
+    },
+    new_work,
+    EnqueueError,
+    OwnedQueue,
+    PerCpu,
+    Slot,
+    TopHalf,
+    Unbound,
+    Work,
+    WorkItem, //
+};
+use kernel::{
+    device::Core,
+    io::Io,
+    irq::IrqReturn,
+    miscdevice::{
+        MiscDeviceOptions,
+        MiscDeviceRegistration, //
+    },
+    new_condvar, new_mutex, new_spinlock_irq,
+    pci::{
+        self,
+        DevresBar, //
+    },
+    prelude::*,
+    str::CString,
+    sync::{
+        atomic::{
+            Atomic,
+            Relaxed, //
+        },
+        Arc, ArcBorrow, CondVar, Mutex, SpinLockIrq,
+    },
+    time::{
+        Instant,
+        Monotonic, //
+    },
+};
+
+/// The bytes of BAR 0 the driver touches.
+const BAR_LEN: usize = 0x100;
+const REG_ID: usize = 0x00;
+const REG_FACT: usize = 0x08;
+const REG_STATUS: usize = 0x20;
+const REG_INT_STATUS: usize = 0x24;
+const REG_INT_RAISE: usize = 0x60;
+const REG_INT_ACK: usize = 0x64;
+/// `REG_STATUS`: raise an interrupt when the factorial is done.
+const STATUS_IRQ_ON_DONE: u32 = 0x80;
+/// Interrupt status of a finished factorial.
+const INT_FACT: u32 = 0x01;
+/// Interrupt status bits used for "raise" requests, one request in flight per bit.
+const RAISE_SHIFT: u32 = 8;
+const RAISE_BITS: usize = 16;
+/// Events the top half can hold before the bottom half runs.
+const RING: usize = 128;
+/// Records kept for readers.
+const MAX_RECORDS: usize = 1 << 16;
+
+/// The device while a driver is bound, for the char device's `open`.
+pub(crate) static HUB: Slot<Hub> = Slot::new();
+
+/// Where the bottom half runs.
+enum Target {
+    /// `schedule_work`: the per-CPU system queue.
+    System,
+    PerCpu(OwnedQueue<PerCpu>),
+    Unbound(OwnedQueue<Unbound>),
+}
+
+impl Target {
+    fn from_params() -> Result<Self> {
+        let highpri = crate::module_parameters::highpri.value();
+        let max_active = crate::module_parameters::max_active.value();
+        let limit = |n: i32| -> Result<Option<u32>> {
+            match n {
+                0 => Ok(None),
+                n => u32::try_from(n).map(Some).map_err(|_| EINVAL),
+            }
+        };
+        Ok(match crate::module_parameters::queue.value() {
+            0 => Self::System,
+            1 => {
+                let mut b = OwnedQueue::percpu();
+                if highpri {
+                    b = b.highpri();
+                }
+                if let Some(n) = limit(max_active)? {
+                    b = b.max_active(n);
+                }
+                Self::PerCpu(b.build(c"rust_wq_edu")?)
+            }
+            2 => {
+                let mut b = OwnedQueue::unbound();
+                if highpri {
+                    b = b.highpri();
+                }
+                if let Some(n) = limit(max_active)? {
+                    b = b.max_active(n);
+                }
+                Self::Unbound(b.build(c"rust_wq_edu")?)
+            }
+            _ => return Err(EINVAL),
+        })
+    }
+
+    fn name(&self) -> &'static str {
+        match self {
+            Self::System => "system_percpu (schedule_work)",
+            Self::PerCpu(_) => "owned per-CPU",
+            Self::Unbound(_) => "owned unbound",
+        }
+    }
+
+    fn enqueue(&self, hub: Arc<Hub>) -> Result<(), EnqueueError<Arc<Hub>>> {
+        match self {
+            Self::System => rust_wq::schedule_work(hub),
+            Self::PerCpu(q) => q.enqueue(hub),
+            Self::Unbound(q) => q.enqueue(hub),
+        }
+    }
+}
+
+/// What the top half saw.
+#[derive(Clone, Copy)]
+pub(crate) struct Event {
+    status: u32,
+    at: Instant<Monotonic>,
+    cpu: u32,
+    hardirq: bool,
+}
+
+/// Events from the top half, waiting for the bottom half. Fixed size: no allocation in IRQ.
+struct IrqRing {
+    events: [Option<Event>; RING],
+    head: usize,
+    len: usize,
+}
+
+impl IrqRing {
+    fn push(&mut self, e: Event) -> bool {
+        if self.len == RING {
+            return false;
+        }
+        self.events[(self.head + self.len) % RING] = Some(e);
+        self.len += 1;
+        true
+    }
+
+    fn pop(&mut self) -> Option<Event> {
+        if self.len == 0 {
+            return None;
+        }
+        let e = self.events[self.head].take();
+        self.head = (self.head + 1) % RING;
+        self.len -= 1;
+        e
+    }
+}
+
+/// A request from userspace.
+#[derive(Clone, Copy)]
+struct Request {
+    seq: u64,
+    input: u32,
+}
+
+/// One completed bottom-half event, as shown to readers.
+pub(crate) enum Record {
+    Done {
+        seq: u64,
+        kind: &'static str,
+        input: u32,
+        result: u32,
+        ev: Event,
+        bh_cpu: u32,
+        worker: TaskName,
+        latency_us: i64,
+        bh_task: bool,
+    },
+    Stats {
+        irqs: u64,
+        coalesced: u64,
+        bh_runs: u64,
+        lost: u64,
+        queue: &'static str,
+    },
+}
+
+impl Record {
+    pub(crate) fn to_line(&self) -> Result<CString> {
+        match self {
+            Record::Done {
+                seq,
+                kind,
+                input,
+                result,
+                ev,
+                bh_cpu,
+                worker,
+                latency_us,
+                bh_task,
+            } => CString::try_from_fmt(fmt!(
+                "rec seq={seq} kind={kind} in={input} result={result} irq_cpu={} bh_cpu={bh_cpu} \
+                 worker={worker} latency_us={latency_us} hardirq={} bh_task={}\n",
+                ev.cpu,
+                u8::from(ev.hardirq),
+                u8::from(*bh_task)
+            )),
+            Record::Stats {
+                irqs,
+                coalesced,
+                bh_runs,
+                lost,
+                queue,
+            } => CString::try_from_fmt(fmt!(
+                "stats irqs={irqs} coalesced={coalesced} bh_runs={bh_runs} lost={lost} \
+                 queue={queue}\n"
+            )),
+        }
+    }
+}
+
+/// Requests and records, under a mutex (process context only).
+pub(crate) struct State {
+    next_seq: u64,
+    pending: KVec<Request>,
+    in_flight: Option<Request>,
+    raises: [Option<Request>; RAISE_BITS],
+    /// Absolute index of `records[0]`.
+    pub(crate) base: u64,
+    pub(crate) records: KVec<Record>,
+}
+
+/// The driver's state, shared by the top half, the bottom half and open files.
+#[pin_data]
+pub(crate) struct Hub {
+    bar: DevresBar<BAR_LEN>,
+    target: Target,
+    #[pin]
+    pub(crate) work: Work<Hub>,
+    #[pin]
+    ring: SpinLockIrq<IrqRing>,
+    #[pin]
+    pub(crate) state: Mutex<State>,
+    #[pin]
+    pub(crate) changed: CondVar,
+    irqs: Atomic<u64>,
+    coalesced: Atomic<u64>,
+    bh_runs: Atomic<u64>,
+    lost: Atomic<u64>,
+}
+
+impl Hub {
+    fn new(bar: DevresBar<BAR_LEN>, target: Target) -> Result<Arc<Self>> {
+        Arc::pin_init(
+            pin_init!(Self {
+                bar,
+                target,
+                work <- new_work!("Hub::work"),
+                ring <- new_spinlock_irq!(IrqRing { events: [None; RING], head: 0, len: 0 }),
+                state <- new_mutex!(State {
+                    next_seq: 1,
+                    pending: KVec::new(),
+                    in_flight: None,
+                    raises: [None; RAISE_BITS],
+                    base: 0,
+                    records: KVec::new(),
+                }),
+                changed <- new_condvar!(),
+                irqs: Atomic::new(0),
+                coalesced: Atomic::new(0),
+                bh_runs: Atomic::new(0),
+                lost: Atomic::new(0),
+            }),
+            GFP_KERNEL,
+        )
+    }
+
+    /// Queues a factorial of `n`; the device computes one at a time.
+    pub(crate) fn submit_factorial(&self, n: u32) -> Result {
+        let mut st = self.state.lock();
+        let seq = st.next_seq;
+        st.next_seq += 1;
+        st.pending.push(Request { seq, input: n }, GFP_KERNEL)?;
+        self.start_next(&mut st)
+    }
+
+    /// Starts the oldest pending factorial if the device is idle.
+    fn start_next(&self, st: &mut State) -> Result {
+        if st.in_flight.is_some() || st.pending.is_empty() {
+            return Ok(());
+        }
+        let req = st.pending.remove(0)?;
+        let bar = self.bar.try_access().ok_or(ENODEV)?;
+        st.in_flight = Some(req);
+        bar.write32(STATUS_IRQ_ON_DONE, REG_STATUS);
+        bar.write32(req.input, REG_FACT);
+        Ok(())
+    }
+
+    /// Asks the device to raise an interrupt; sleeps while all raise bits are in flight.
+    pub(crate) fn submit_raise(&self) -> Result {
+        let mut st = self.state.lock();
+        let bit = loop {
+            if let Some(bit) = st.raises.iter().position(Option::is_none) {
+                break bit;
+            }
+            if self.changed.wait_interruptible(&mut st) {
+                return Err(ERESTARTSYS);
+            }
+        };
+        let seq = st.next_seq;
+        st.next_seq += 1;
+        st.raises[bit] = Some(Request {
+            seq,
+            input: bit as u32,
+        });
+        let bar = self.bar.try_access().ok_or(ENODEV)?;
+        bar.write32(1 << (RAISE_SHIFT + bit as u32), REG_INT_RAISE);
+        Ok(())
+    }
+
+    /// Appends a stats record.
+    pub(crate) fn submit_stats(&self) -> Result {
+        let mut st = self.state.lock();
+        let rec = Record::Stats {
+            irqs: self.irqs.load(Relaxed),
+            coalesced: self.coalesced.load(Relaxed),
+            bh_runs: self.bh_runs.load(Relaxed),
+            lost: self.lost.load(Relaxed),
+            queue: self.target.name(),
+        };
+        Self::append(&mut st, rec, &self.lost);
+        drop(st);
+        self.changed.notify_all();
+        Ok(())
+    }
+
+    fn append(st: &mut State, rec: Record, lost: &Atomic<u64>) {
+        if st.records.len() >= MAX_RECORDS || st.records.push(rec, GFP_KERNEL).is_err() {
+            lost.add(1, Relaxed);
+        }
+    }
+}
+
+impl TopHalf for Hub {
+    fn top_half(this: ArcBorrow<'_, Hub>) -> IrqReturn {
+        let ev_at = Instant::<Monotonic>::now();
+        let Some(bar) = this.bar.try_access() else {
+            return IrqReturn::None;
+        };
+        let status = bar.read32(REG_INT_STATUS);
+        if status == 0 {
+            // Not ours: the line is shared.
+            return IrqReturn::None;
+        }
+        bar.write32(status, REG_INT_ACK);
+        this.irqs.add(1, Relaxed);
+        let ev = Event {
+            status,
+            at: ev_at,
+            cpu: cpu::current_cpu(),
+            hardirq: cpu::in_hardirq(),
+        };
+        if !this.ring.lock().push(ev) {
+            this.lost.add(1, Relaxed);
+        }
+        if this.target.enqueue(this.into()).is_err() {
+            // Still pending: that run will see this event too.
+            this.coalesced.add(1, Relaxed);
+        }
+        IrqReturn::Handled
+    }
+}
+
+impl WorkItem for Hub {
+    type Pointer = Arc<Hub>;
+
+    fn run(this: Arc<Hub>) {
+        let bh_cpu = cpu::current_cpu();
+        let worker = TaskName::current();
+        let bh_task = cpu::in_task() && cpu::preemptible();
+        this.bh_runs.add(1, Relaxed);
+
+        // May sleep: this is process context.
+        let mut st = this.state.lock();
+        loop {
+            let ev = this.ring.lock().pop();
+            let Some(ev) = ev else { break };
+            // From the top half to the bottom half handling this event.
+            let latency_us = (Instant::<Monotonic>::now() - ev.at).as_micros_ceil();
+            let record = |seq, kind, input, result| Record::Done {
+                seq,
+                kind,
+                input,
+                result,
+                ev,
+                bh_cpu,
+                worker,
+                latency_us,
+                bh_task,
+            };
+            if ev.status & INT_FACT != 0 {
+                let result = this.bar.try_access().map_or(0, |bar| bar.read32(REG_FACT));
+                if let Some(req) = st.in_flight.take() {
+                    Hub::append(
+                        &mut st,
+                        record(req.seq, "fact", req.input, result),
+                        &this.lost,
+                    );
+                }
+                let _ = this.start_next(&mut st);
+            }
+            for bit in 0..RAISE_BITS {
+                if ev.status & (1 << (RAISE_SHIFT + bit as u32)) == 0 {
+                    continue;
+                }
+                if let Some(req) = st.raises[bit].take() {
+                    Hub::append(&mut st, record(req.seq, "raise", req.input, 0), &this.lost);
+                }
+            }
+        }
+        drop(st);
+        this.changed.notify_all();
+    }
+}
+
+/// Keeps the device's [`Hub`] in [`HUB`] while the driver is bound.
+struct Published(Arc<Hub>);
+
+impl Drop for Published {
+    fn drop(&mut self) {
+        // New opens fail from here on; open files keep their reference.
+        drop(HUB.take());
+        let hub = &self.0;
+        pr_info!(
+            "rust_wq_edu: unbound: {} irqs, {} coalesced, {} bottom halves, {} lost\n",
+            hub.irqs.load(Relaxed),
+            hub.coalesced.load(Relaxed),
+            hub.bh_runs.load(Relaxed),
+            hub.lost.load(Relaxed)
+        );
+    }
+}
+
+/// The driver's data for a bound device. The interrupt and the bottom half are owned by the
+/// device (see [`rust_wq::request_deferred_irq`]) and go after this, when it unbinds.
+#[pin_data]
+pub(crate) struct EduData {
+    _published: Published,
+    #[pin]
+    _misc: MiscDeviceRegistration<crate::chardev::EduFile>,
+}
+
+pub(crate) struct EduDriver;
+
+kernel::pci_device_table!(
+    PCI_TABLE,
+    <EduDriver as pci::Driver>::IdInfo,
+    // The kernel has no vendor constant for QEMU's 0x1234: match any device, check in `probe`.
+    [(pci::DeviceId::from_class(0, 0), ())]
+);
+
+const EDU_VENDOR: u16 = 0x1234;
+const EDU_DEVICE: u16 = 0x11e8;
+
+impl pci::Driver for EduDriver {
+    type IdInfo = ();
+    type Data<'bound> = EduData;
+
+    const ID_TABLE: pci::IdTable<Self::IdInfo> = &PCI_TABLE;
+
+    fn probe<'bound>(
+        pdev: &'bound pci::Device<Core<'_>>,
+        _info: Option<&'bound Self::IdInfo>,
+    ) -> impl PinInit<Self::Data<'bound>, Error> + 'bound {
+        pin_init::pin_init_scope(move || {
+            if pdev.vendor_id().as_raw() != EDU_VENDOR || pdev.device_id() != EDU_DEVICE {
+                return Err(ENODEV);
+            }
+            pdev.enable_device_mem()?;
+            pdev.set_master();
+            let bar = pdev.iomap_region_sized::<BAR_LEN>(0, c"rust_wq_edu")?;
+            let id = bar.read32(REG_ID);
+            if id & 0xff != 0xed {
+                return Err(ENODEV);
+            }
+            let hub = Hub::new(bar.into_devres()?, Target::from_params()?)?;
+            rust_wq::request_deferred_irq(pdev, c"rust_wq_edu", hub.clone())?;
+            HUB.publish(hub.clone()).map_err(|_| EBUSY)?;
+            pr_info!(
+                "rust_wq_edu: edu {}.{} bound; bottom halves on the {} queue\n",
+                id >> 24,
+                (id >> 16) & 0xff,
+                hub.target.name()
+            );
+            Ok(try_pin_init!(EduData {
+                _published: Published(hub),
+                _misc <- MiscDeviceRegistration::register(MiscDeviceOptions {
+                    name: c"rust_wq_edu",
+                }),
+            }))
+        })
+    }
+}
