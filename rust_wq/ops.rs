@@ -32,6 +32,17 @@ fn busy(work: *mut bindings::work_struct) -> u32 {
     unsafe { bindings::work_busy(work) }
 }
 
+/// Takes back the queue's reference to `item` if the C call said it was pending.
+///
+/// # Safety
+///
+/// `was_pending` must be the answer of a cancel or disable call that removed a pending instance
+/// of `item`: the queue's reference, from [`WorkItemPointer::into_raw`], is then ours.
+unsafe fn reclaim<P: WorkItemPointer>(was_pending: bool, item: &P::Target) -> Option<P> {
+    // SAFETY: See above; `item` is the pointer that `into_raw` returned.
+    was_pending.then(|| unsafe { P::from_raw(core::ptr::from_ref(item).cast_mut()) })
+}
+
 const BUSY_PENDING: u32 = bindings::wq_misc_consts_WORK_BUSY_PENDING;
 const BUSY_RUNNING: u32 = bindings::wq_misc_consts_WORK_BUSY_RUNNING;
 
@@ -66,9 +77,8 @@ pub trait WorkOps<const ID: u64 = 0>: WorkItem<ID> + HasWork<Self, ID> + Sized {
     fn cancel(&self) -> Option<Self::Pointer> {
         // SAFETY: The item is initialised; `cancel_work` may be called from any context.
         let was_pending = unsafe { bindings::cancel_work(self.raw_work()) };
-        // SAFETY: A pending item's reference belonged to the queue; it is ours now.
-        was_pending
-            .then(|| unsafe { Self::Pointer::from_raw(core::ptr::from_ref(self).cast_mut()) })
+        // SAFETY: `was_pending` is the answer of that call for `self`.
+        unsafe { reclaim(was_pending, self) }
     }
 
     /// Cancels the item and waits until it is not running anywhere.
@@ -81,9 +91,8 @@ pub trait WorkOps<const ID: u64 = 0>: WorkItem<ID> + HasWork<Self, ID> + Sized {
         }
         // SAFETY: The item is initialised; we are not the worker running it.
         let was_pending = unsafe { bindings::cancel_work_sync(self.raw_work()) };
-        // SAFETY: A pending item's reference belonged to the queue; it is ours now.
-        Ok(was_pending
-            .then(|| unsafe { Self::Pointer::from_raw(core::ptr::from_ref(self).cast_mut()) }))
+        // SAFETY: `was_pending` is the answer of that call for `self`.
+        Ok(unsafe { reclaim(was_pending, self) })
     }
 
     /// Waits until the last queueing of the item has finished running.
@@ -103,9 +112,8 @@ pub trait WorkOps<const ID: u64 = 0>: WorkItem<ID> + HasWork<Self, ID> + Sized {
     fn disable(&self) -> Option<Self::Pointer> {
         // SAFETY: The item is initialised; `disable_work` may be called from any context.
         let was_pending = unsafe { bindings::disable_work(self.raw_work()) };
-        // SAFETY: A pending item's reference belonged to the queue; it is ours now.
-        was_pending
-            .then(|| unsafe { Self::Pointer::from_raw(core::ptr::from_ref(self).cast_mut()) })
+        // SAFETY: `was_pending` is the answer of that call for `self`.
+        unsafe { reclaim(was_pending, self) }
     }
 
     /// Like [`WorkOps::disable`], and also waits for a running instance. `EDEADLK` from its own
@@ -116,9 +124,8 @@ pub trait WorkOps<const ID: u64 = 0>: WorkItem<ID> + HasWork<Self, ID> + Sized {
         }
         // SAFETY: The item is initialised; we are not the worker running it.
         let was_pending = unsafe { bindings::disable_work_sync(self.raw_work()) };
-        // SAFETY: A pending item's reference belonged to the queue; it is ours now.
-        Ok(was_pending
-            .then(|| unsafe { Self::Pointer::from_raw(core::ptr::from_ref(self).cast_mut()) }))
+        // SAFETY: `was_pending` is the answer of that call for `self`.
+        Ok(unsafe { reclaim(was_pending, self) })
     }
 
     /// Undoes one [`WorkOps::disable`]. Returns `true` when the item can be queued again.
@@ -172,9 +179,8 @@ pub trait DelayedWorkOps<const ID: u64 = 0>:
     fn cancel(&self) -> Option<Self::Pointer> {
         // SAFETY: The item is initialised; any context is fine.
         let was_pending = unsafe { bindings::cancel_delayed_work(self.raw_delayed_work()) };
-        // SAFETY: A pending item's reference belonged to the queue; it is ours now.
-        was_pending
-            .then(|| unsafe { Self::Pointer::from_raw(core::ptr::from_ref(self).cast_mut()) })
+        // SAFETY: `was_pending` is the answer of that call for `self`.
+        unsafe { reclaim(was_pending, self) }
     }
 
     /// Cancels and waits for a running instance. `EDEADLK` from the item's own `run`. Sleeps.
@@ -184,9 +190,8 @@ pub trait DelayedWorkOps<const ID: u64 = 0>:
         }
         // SAFETY: The item is initialised; we are not the worker running it.
         let was_pending = unsafe { bindings::cancel_delayed_work_sync(self.raw_delayed_work()) };
-        // SAFETY: A pending item's reference belonged to the queue; it is ours now.
-        Ok(was_pending
-            .then(|| unsafe { Self::Pointer::from_raw(core::ptr::from_ref(self).cast_mut()) }))
+        // SAFETY: `was_pending` is the answer of that call for `self`.
+        Ok(unsafe { reclaim(was_pending, self) })
     }
 
     /// Fires an armed timer now and waits for the item to finish. `EDEADLK` from its own `run`.

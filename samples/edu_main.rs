@@ -4,8 +4,8 @@
 //! half to rust_wq, with a misc char device `/dev/rust_wq_edu` for userspace.
 //!
 //! This file is the crate's glue: it mounts rust_wq and declares the module and the `HasWork`
-//! impl, whose expansion contains `unsafe impl` and so cannot live in the driver files.
-//! The driver itself, `edu/driver.rs` and `edu/chardev.rs`, is `#![forbid(unsafe_code)]`.
+//! impl (macro expansions that the driver files' lint would reject). The driver itself,
+//! `edu/driver.rs` and `edu/chardev.rs`, is `#![forbid(unsafe_code)]`.
 //!
 //! Run QEMU with `-device edu`. Module parameters choose the bottom half's queue: `queue=0` the
 //! system queue (`schedule_work`), `queue=1` an owned per-CPU queue, `queue=2` an owned unbound

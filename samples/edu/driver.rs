@@ -18,7 +18,9 @@ use crate::rust_wq::{
         TaskName, //
     },
     new_work,
+    Builder,
     EnqueueError,
+    Limited,
     OwnedQueue,
     PerCpu,
     Slot,
@@ -86,38 +88,23 @@ enum Target {
     Unbound(OwnedQueue<Unbound>),
 }
 
+/// Applies the `highpri` and `max_active` parameters to an owned queue's builder.
+fn tuned<K: Limited>(mut b: Builder<K>) -> Result<Builder<K>> {
+    if crate::module_parameters::highpri.value() {
+        b = b.highpri();
+    }
+    match crate::module_parameters::max_active.value() {
+        0 => Ok(b),
+        n => Ok(b.max_active(u32::try_from(n).map_err(|_| EINVAL)?)),
+    }
+}
+
 impl Target {
     fn from_params() -> Result<Self> {
-        let highpri = crate::module_parameters::highpri.value();
-        let max_active = crate::module_parameters::max_active.value();
-        let limit = |n: i32| -> Result<Option<u32>> {
-            match n {
-                0 => Ok(None),
-                n => u32::try_from(n).map(Some).map_err(|_| EINVAL),
-            }
-        };
         Ok(match crate::module_parameters::queue.value() {
             0 => Self::System,
-            1 => {
-                let mut b = OwnedQueue::percpu();
-                if highpri {
-                    b = b.highpri();
-                }
-                if let Some(n) = limit(max_active)? {
-                    b = b.max_active(n);
-                }
-                Self::PerCpu(b.build(c"rust_wq_edu")?)
-            }
-            2 => {
-                let mut b = OwnedQueue::unbound();
-                if highpri {
-                    b = b.highpri();
-                }
-                if let Some(n) = limit(max_active)? {
-                    b = b.max_active(n);
-                }
-                Self::Unbound(b.build(c"rust_wq_edu")?)
-            }
+            1 => Self::PerCpu(tuned(OwnedQueue::percpu())?.build(c"rust_wq_edu")?),
+            2 => Self::Unbound(tuned(OwnedQueue::unbound())?.build(c"rust_wq_edu")?),
             _ => return Err(EINVAL),
         })
     }
