@@ -47,12 +47,12 @@ impl WorkItem for Hello {
     fn run(this: Arc<Hello>) {
         match this.asked {
             Some(n) => pr_info!(
-                "rust_wq: item for CPU {n} ran on CPU {} in {}\n",
+                "item for CPU {n} ran on CPU {} in {}\n",
                 cpu::current_cpu(),
                 TaskName::current()
             ),
             None => pr_info!(
-                "rust_wq: unbound item ran on CPU {} in {}\n",
+                "unbound item ran on CPU {} in {}\n",
                 cpu::current_cpu(),
                 TaskName::current()
             ),
@@ -73,7 +73,7 @@ impl WorkItem for Later {
 
     fn run(_this: Arc<Later>) {
         pr_info!(
-            "rust_wq: delayed item ran on CPU {} in {}\n",
+            "delayed item ran on CPU {} in {}\n",
             cpu::current_cpu(),
             TaskName::current()
         );
@@ -98,7 +98,7 @@ impl kernel::Module for RustWqDemo {
                 Ok(()) => {
                     item.flush()?;
                 }
-                Err(e) => pr_info!("rust_wq: CPU {n} refused: errno {}\n", e.error().to_errno()),
+                Err(e) => pr_info!("CPU {n} refused: errno {}\n", e.error().to_errno()),
             }
         }
         let item = Arc::pin_init(
@@ -113,7 +113,7 @@ impl kernel::Module for RustWqDemo {
             GFP_KERNEL,
         )?;
         unbound.enqueue_delayed(later, rust_wq::msecs(60_000))?;
-        pr_info!("rust_wq: a delayed item is armed for 60 s; unloading will run it now\n");
+        pr_info!("a delayed item is armed for 60 s; unloading will run it now\n");
         Ok(Self {
             _percpu: percpu,
             _unbound: unbound,

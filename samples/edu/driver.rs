@@ -440,7 +440,7 @@ impl Drop for Published {
         drop(HUB.take());
         let hub = &self.0;
         pr_info!(
-            "rust_wq_edu: unbound: {} irqs, {} coalesced, {} bottom halves, {} lost\n",
+            "unbound: {} irqs, {} coalesced, {} bottom halves, {} lost\n",
             hub.irqs.load(Relaxed),
             hub.coalesced.load(Relaxed),
             hub.bh_runs.load(Relaxed),
@@ -495,7 +495,7 @@ impl pci::Driver for EduDriver {
             rust_wq::request_deferred_irq(pdev, c"rust_wq_edu", hub.clone())?;
             HUB.publish(hub.clone()).map_err(|_| EBUSY)?;
             pr_info!(
-                "rust_wq_edu: edu {}.{} bound; bottom halves on the {} queue\n",
+                "edu {}.{} bound; bottom halves on the {} queue\n",
                 id >> 24,
                 (id >> 16) & 0xff,
                 hub.target.name()

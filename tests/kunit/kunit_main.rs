@@ -24,10 +24,30 @@ module! {
     license: "GPL",
 }
 
-struct RustWqKunit;
+/// The module keeps a queue with work still pending and a timer still armed, so that every
+/// `rmmod` of the test module also tests unloading with work in flight: the queue's drop must
+/// fire the timer, run everything and leave no splat.
+struct RustWqKunit {
+    _busy: rust_wq::OwnedQueue,
+}
 
 impl kernel::Module for RustWqKunit {
     fn init(_module: &'static ThisModule) -> Result<Self> {
-        Ok(Self)
+        use probe::{
+            Action,
+            DelayedProbe,
+            Probe,
+            Shared, //
+        };
+        let busy = rust_wq::OwnedQueue::percpu()
+            .max_active(1)
+            .build(c"rwq_unload")?;
+        let s = Shared::new()?;
+        busy.enqueue_on(0, Probe::new(&s, 0, Action::Sleep(100))?)?;
+        for i in 1..=4 {
+            busy.enqueue_on(0, Probe::new(&s, i, Action::Record)?)?;
+        }
+        busy.enqueue_delayed(DelayedProbe::new(&s)?, rust_wq::msecs(600_000))?;
+        Ok(Self { _busy: busy })
     }
 }
