@@ -26,12 +26,12 @@ RS_FILES = $(shell find $(ROOT)/rust_wq $(ROOT)/samples $(ROOT)/tests -name '*.r
 
 KMAKE = $(TOOLENV) $(MAKE) -C $(KDIR_RESOLVED) M=$(ROOT) MO=$(OUT)
 
-.PHONY: all modules modules_install clippy fmt fmtcheck rust-analyzer check run bench \
+.PHONY: all modules modules_install clippy fmt fmtcheck rust-analyzer check run \
 	setup clean distclean help kdir userspace
 
 CLIENT_SRC := $(ROOT)/samples/userspace/rust_wq_edu_client.c
 
-all: modules
+all: modules userspace
 
 kdir:
 	@test -d "$(KDIR_RESOLVED)" || { echo "rust_wq: no kernel build (KDIR=$(KDIR_RESOLVED))" >&2; exit 1; }
@@ -84,7 +84,7 @@ distclean: clean
 
 help:
 	@echo "rust_wq targets:"
-	@echo "  make              build the modules (KDIR=<dir>: your own Rust-enabled 7.3 build)"
+	@echo "  make              build the modules and the sample's client (KDIR=<dir>: your own 7.3 build)"
 	@echo "  make run          boot QEMU, load the sample driver, show the deferred bottom halves"
 	@echo "  make check        fmtcheck + clippy (W=e) + KUnit under QEMU; ends 'N passed, N failed'"
 	@echo "  make clippy       build with CLIPPY=1 W=e (warnings are errors)"
