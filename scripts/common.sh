@@ -18,7 +18,15 @@ BINDGEN_ROOT=$TOOLS_DIR/bindgen-$BINDGEN_VERSION
 LIBCLANG_ROOT=$TOOLS_DIR/libclang-$LIBCLANG_VERSION
 export LIBCLANG_PATH=$LIBCLANG_ROOT/clang/native
 export PATH=$BINDGEN_ROOT/bin:$PATH
-export RUSTUP_TOOLCHAIN=$RUSTC_VERSION
+# Modules must be built by the rustc that built the kernel: with a KDIR of your own, use the
+# version its .config records (if rustup has it), unless RUSTUP_TOOLCHAIN says otherwise.
+if [ -z "${RUSTUP_TOOLCHAIN:-}" ] && [ -n "${KDIR:-}" ] && [ -f "$KDIR/.config" ]; then
+	kdir_rustc=$(sed -n 's/^CONFIG_RUSTC_VERSION_TEXT="rustc \([0-9.]*\).*/\1/p' "$KDIR/.config")
+	if [ -n "$kdir_rustc" ] && rustup run "$kdir_rustc" rustc --version >/dev/null 2>&1; then
+		RUSTUP_TOOLCHAIN=$kdir_rustc
+	fi
+fi
+export RUSTUP_TOOLCHAIN=${RUSTUP_TOOLCHAIN:-$RUSTC_VERSION}
 
 # Kernel source: KSRC= overrides the tree unpacked from linux-source-$KERNEL_SERIES.
 KSRC_DEFAULT=$RUST_WQ_CACHE/src/linux-source-$KERNEL_SERIES
