@@ -72,15 +72,19 @@ impl Tracker {
         )
     }
 
-    /// Links `node`. The caller holds the `arm` lock of its item.
+    /// Links `node` unless it is linked here already. The caller holds the `arm` lock of its
+    /// item.
     ///
     /// # Safety
     ///
-    /// `node` is valid and not linked in any tracker.
+    /// `node` is valid and not linked in any other tracker.
     unsafe fn link(&self, node: *mut Links) {
         let mut head = self.list.lock();
         // SAFETY: `node` is valid (caller); the list is protected by the lock we hold.
         unsafe {
+            if (*node).linked {
+                return;
+            }
             (*node).prev = ptr::null_mut();
             (*node).next = head.0;
             (*node).linked = true;
@@ -394,23 +398,27 @@ where
     };
     let now_armed_here = res || matches!(how, Arm::Modify);
     let mut old = None;
-    if now_armed_here && !same_tracker(armed.as_ref(), tracker) {
+    if now_armed_here {
         let links = dw.links.get();
-        old = armed.take();
-        // SAFETY: `links` belongs to our item and is linked in the recorded tracker, if any
-        // (type invariant); it is unlinked there before it is linked anew.
-        unsafe {
-            if let Some(o) = &old {
-                o.unlink(links);
-            }
-            if let Some(t) = tracker {
+        if !same_tracker(armed.as_ref(), tracker) {
+            old = armed.take();
+            // SAFETY: `links` belongs to our item and is linked in the recorded tracker, if any
+            // (type invariant); it is unlinked there before it is linked anew.
+            unsafe {
+                if let Some(o) = &old {
+                    o.unlink(links);
+                }
                 (*links).dwork = dw.as_raw();
                 (*links).drop_ref = Some(drop_ref::<P::Target, ID>);
-                t.link(links);
             }
+            *armed = tracker.cloned();
+        }
+        if let Some(t) = tracker {
+            // SAFETY: `links` is in no tracker but `t`. Linking is idempotent: the item may still
+            // be linked from an earlier arm, or not, if the queue's drop took it off the list.
+            unsafe { t.link(links) };
         }
         // INVARIANT: The links are in the tracker we record, or in none.
-        *armed = tracker.cloned();
     }
     drop(armed);
     drop(old);
