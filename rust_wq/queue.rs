@@ -18,13 +18,14 @@ use kernel::{
 /// `WORK_CPU_UNBOUND`: "the local CPU" for per-CPU queues, "any CPU" for unbound ones.
 pub(crate) const WORK_CPU_UNBOUND: i32 = bindings::wq_misc_consts_WORK_CPU_UNBOUND as i32;
 
-/// A workqueue the caller can queue on but does not own: a system queue, or an
-/// [`OwnedQueue`](crate::rust_wq::OwnedQueue) through `Deref`.
+/// A workqueue the caller can queue on but does not own, such as a system queue
+/// ([`system_percpu`](crate::rust_wq::system_percpu) and friends).
 ///
 /// Flushing and draining are not offered here: they belong to the owner of a queue (flushing a
 /// system queue is deprecated in C). Delayed work needs a `&'static Queue`, because a pending
-/// timer would otherwise outlive the queue it targets; owned queues track their delayed work
-/// instead (see [`OwnedQueue::enqueue_delayed`](crate::rust_wq::OwnedQueue::enqueue_delayed)).
+/// timer would otherwise outlive the queue it targets. An
+/// [`OwnedQueue`](crate::rust_wq::OwnedQueue) has methods of its own instead, which track its
+/// delayed work; it does not hand out a `&Queue`.
 #[repr(transparent)]
 pub struct Queue(Opaque<bindings::workqueue_struct>);
 
