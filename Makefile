@@ -26,7 +26,7 @@ RS_FILES = $(shell find $(ROOT)/rust_wq $(ROOT)/samples $(ROOT)/tests -name '*.r
 
 KMAKE = $(TOOLENV) $(MAKE) -C $(KDIR_RESOLVED) M=$(ROOT) MO=$(OUT)
 
-.PHONY: all modules modules_install clippy fmt fmtcheck rust-analyzer check run \
+.PHONY: all modules modules_install clippy fmt fmtcheck rust-analyzer check run bench bench-run \
 	setup clean distclean help kdir userspace
 
 CLIENT_SRC := $(ROOT)/samples/userspace/rust_wq_edu_client.c
@@ -76,6 +76,14 @@ check: fmtcheck clippy userspace
 run: modules userspace
 	@KDIR=$(KDIR_RESOLVED) OUT=$(OUT) $(ROOT)/scripts/qemu-run.sh run
 
+# Benchmarks: on the kernel without debug options (FLAVOUR=perf), rust_wq against the in-tree
+# kernel::workqueue in the same boot. Figures, not a test.
+bench:
+	+@$(MAKE) --no-print-directory FLAVOUR=perf bench-run
+
+bench-run: modules
+	@KDIR=$(KDIR_RESOLVED) OUT=$(OUT) $(ROOT)/scripts/qemu-run.sh bench
+
 clean:
 	rm -rf $(ROOT)/out $(ROOT)/rust-project.json
 
@@ -87,6 +95,7 @@ help:
 	@echo "  make              build the modules and the sample's client (KDIR=<dir>: your own 7.3 build)"
 	@echo "  make run          boot QEMU, load the sample driver, show the deferred bottom halves"
 	@echo "  make check        fmtcheck + clippy (W=e) + KUnit under QEMU; ends 'N passed, N failed'"
+	@echo "  make bench        rust_wq against kernel::workqueue on a non-debug kernel (figures)"
 	@echo "  make clippy       build with CLIPPY=1 W=e (warnings are errors)"
 	@echo "  make fmt          rustfmt with the kernel's .rustfmt.toml (fmtcheck: check only)"
 	@echo "  make rust-analyzer  write rust-project.json for editors"

@@ -6,6 +6,7 @@
 #   scripts/qemu-run.sh check   load the KUnit modules and the sample's checks; parse every KTAP
 #                               document with the kernel's own kunit.py; last line "N passed, N failed"
 #   scripts/qemu-run.sh run     load the sample driver and run its userspace client in demo mode
+#   scripts/qemu-run.sh bench   load the benchmark module (use the kernel without debug options)
 #
 # Environment: KDIR (kernel build dir, required), OUT (module build dir, required),
 # QEMU_ACCEL=tcg|kvm (kvm only on hosts where it really works), QEMU_TIMEOUT (seconds, 300),
@@ -108,11 +109,17 @@ rust_wq_edu_client demo 100
 rmmod rust_wq_edu || mark "rmmod-failed rust_wq_edu"
 RUN
 
+cat >"$WORK/run-bench" <<'RUN'
+#!/bin/sh
+insmod /lib/modules/rust_wq/bench/rust_wq_bench.ko || mark "insmod-failed rust_wq_bench"
+rmmod rust_wq_bench || mark "rmmod-failed rust_wq_bench"
+RUN
+
 {
 	echo "dir /dev 0755 0 0"
 	echo "nod /dev/console 0600 0 0 c 5 1"
 	for d in /bin /sbin /proc /sys /tmp /lib /lib/modules /lib/modules/rust_wq \
-		/lib/modules/rust_wq/tests /lib/modules/rust_wq/samples; do
+		/lib/modules/rust_wq/tests /lib/modules/rust_wq/samples /lib/modules/rust_wq/bench; do
 		echo "dir $d 0755 0 0"
 	done
 	echo "file /bin/busybox $BUSYBOX 0755 0 0"
@@ -120,11 +127,12 @@ RUN
 		echo "slink /bin/$a /bin/busybox 0777 0 0"
 	done
 	echo "file /init $WORK/init 0755 0 0"
-	for r in check run; do echo "file /bin/run-$r $WORK/run-$r 0755 0 0"; done
+	for r in check run bench; do echo "file /bin/run-$r $WORK/run-$r 0755 0 0"; done
 	echo "file /bin/mark $WORK/mark 0755 0 0"
 	for m in $modules; do
 		case "$m" in
 		*/tests/*) sub=tests ;;
+		*/bench/*) sub=bench ;;
 		*) sub=samples ;;
 		esac
 		echo "file /lib/modules/rust_wq/$sub/$(basename "$m") $m 0644 0 0"
@@ -151,7 +159,7 @@ timeout --foreground -k 5 "$QEMU_TIMEOUT" qemu-system-x86_64 "${accel[@]}" -smp 
 	-append "console=ttyS0 printk.time=1 printk.devkmsg=on maxcpus=4 panic=-1 oops=panic panic_on_warn=1 rdinit=/init kfence.sample_interval=10 hung_task_timeout_secs=30 workqueue.watchdog_thresh=20" \
 	</dev/null >"$LOG" 2>&1 &
 qpid=$!
-if [ "$MODE" = run ]; then
+if [ "$MODE" = run ] || [ "$MODE" = bench ]; then
 	# Show what the modules and the client print, not the whole boot log.
 	tail -n +1 --pid=$qpid -f "$LOG" | tr -d '\r' | awk '
 		/rust_wq|WARNING:|BUG:|Oops|Kernel panic/ { print; fflush(); next }
