@@ -35,7 +35,7 @@
 //! # Examples
 //!
 //! An item that counts, queued on CPU 1 of a per-CPU high-priority queue; the test module runs
-//! this very code (`rust_wq_api::doc_example`).
+//! this very code (`rust_wq_system::doc_example`).
 //!
 //! ```ignore
 //! use crate::rust_wq::{self, new_work, OwnedQueue, Work, WorkItem, WorkOps};
