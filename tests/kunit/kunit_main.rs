@@ -10,6 +10,7 @@ use kernel::prelude::*;
 #[path = "../../rust_wq/lib.rs"]
 pub mod rust_wq;
 
+mod context;
 mod delayed;
 mod items;
 mod probe;
