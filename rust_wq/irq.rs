@@ -10,10 +10,13 @@
 //! The registration belongs to the device (devres), so it cannot be leaked, and it is torn down
 //! in the only safe order when the device unbinds (or the driver's module goes away):
 //!
-//! 1. `free_irq()`: no top half runs or will run;
-//! 2. the bottom half is flushed, then cancelled with `cancel_work_sync()` (it may have requeued
+//! 1. [`TopHalf::quiesce`]: the driver stops the device from raising interrupts (with the handler
+//!    still in place, so a level-triggered shared line cannot be left asserted with nobody to
+//!    acknowledge it);
+//! 2. `free_irq()`: no top half runs or will run;
+//! 3. the bottom half is flushed, then cancelled with `cancel_work_sync()` (it may have requeued
 //!    itself): no bottom half is pending or running;
-//! 3. the reference to `T` is dropped; the queue, if `T` owns it, goes with the last reference.
+//! 4. the reference to `T` is dropped; the queue, if `T` owns it, goes with the last reference.
 //!
 //! This is why the function is safe where `kernel::irq::Registration::new` is not.
 
@@ -43,6 +46,11 @@ pub trait TopHalf:
     /// [`IrqReturn::None`] if the interrupt was not raised by this device (the line may be
     /// shared).
     fn top_half(this: ArcBorrow<'_, Self>) -> IrqReturn;
+
+    /// Stops the device from raising further interrupts; called in process context, before the
+    /// interrupt is freed, while the device is still bound. After it returns, the bottom half
+    /// must not start device work that would interrupt again. May sleep.
+    fn quiesce(this: &Arc<Self>);
 }
 
 /// The `irq_handler_t` of a deferred interrupt.
@@ -71,6 +79,7 @@ struct IrqGuard<T: TopHalf> {
 
 impl<T: TopHalf> Drop for IrqGuard<T> {
     fn drop(&mut self) {
+        T::quiesce(&self.state);
         let cookie = Arc::as_ptr(&self.state).cast_mut().cast::<c_void>();
         // SAFETY: `irq` was requested with this cookie (type invariant); `free_irq` waits for
         // running handlers.

@@ -52,6 +52,8 @@ use kernel::{
         Arc, ArcBorrow, CondVar, Mutex, SpinLockIrq,
     },
     time::{
+        delay::fsleep,
+        Delta,
         Instant,
         Monotonic, //
     },
@@ -65,6 +67,8 @@ const REG_STATUS: usize = 0x20;
 const REG_INT_STATUS: usize = 0x24;
 const REG_INT_RAISE: usize = 0x60;
 const REG_INT_ACK: usize = 0x64;
+/// `REG_STATUS`: the factorial is being computed (read only).
+const STATUS_COMPUTING: u32 = 0x01;
 /// `REG_STATUS`: raise an interrupt when the factorial is done.
 const STATUS_IRQ_ON_DONE: u32 = 0x80;
 /// Interrupt status of a finished factorial.
@@ -228,6 +232,8 @@ impl Record {
 
 /// Requests and records, under a mutex (process context only).
 pub(crate) struct State {
+    /// The device is going away: no new device work.
+    stopping: bool,
     next_seq: u64,
     pending: KVec<Request>,
     in_flight: Option<Request>,
@@ -265,6 +271,7 @@ impl Hub {
                 work <- new_work!("Hub::work"),
                 ring <- new_spinlock_irq!(IrqRing { events: [None; RING], head: 0, len: 0 }),
                 state <- new_mutex!(State {
+                    stopping: false,
                     next_seq: 1,
                     pending: KVec::new(),
                     in_flight: None,
@@ -285,6 +292,9 @@ impl Hub {
     /// Queues a factorial of `n`; the device computes one at a time.
     pub(crate) fn submit_factorial(&self, n: u32) -> Result {
         let mut st = self.state.lock();
+        if st.stopping {
+            return Err(ENODEV);
+        }
         let seq = st.next_seq;
         st.next_seq += 1;
         st.pending.push(Request { seq, input: n }, GFP_KERNEL)?;
@@ -293,6 +303,9 @@ impl Hub {
 
     /// Starts the oldest pending factorial if the device is idle.
     fn start_next(&self, st: &mut State) -> Result {
+        if st.stopping {
+            return Err(ENODEV);
+        }
         if st.in_flight.is_some() || st.pending.is_empty() {
             return Ok(());
         }
@@ -308,6 +321,9 @@ impl Hub {
     pub(crate) fn submit_raise(&self) -> Result {
         let mut st = self.state.lock();
         let bit = loop {
+            if st.stopping {
+                return Err(ENODEV);
+            }
             if let Some(bit) = st.raises.iter().position(Option::is_none) {
                 break bit;
             }
@@ -350,6 +366,12 @@ impl Hub {
 }
 
 impl TopHalf for Hub {
+    fn quiesce(this: &Arc<Hub>) {
+        this.stop_device();
+        // Interrupts raised before the device stopped are still handled: the handler is in
+        // place until this returns, and the top half acknowledges them.
+    }
+
     fn top_half(this: ArcBorrow<'_, Hub>) -> IrqReturn {
         let ev_at = Instant::<Monotonic>::now();
         let Some(bar) = this.bar.try_access() else {
@@ -376,6 +398,56 @@ impl TopHalf for Hub {
             this.coalesced.add(1, Relaxed);
         }
         IrqReturn::Handled
+    }
+}
+
+impl Hub {
+    /// Stops all device work and interrupts; see [`TopHalf::quiesce`].
+    fn stop_device(&self) {
+        let mut st = self.state.lock();
+        st.stopping = true;
+        let dropped = st.pending.len();
+        st.pending.clear();
+        drop(st);
+        // Writers waiting for a raise bit give up.
+        self.changed.notify_all();
+        if dropped != 0 {
+            pr_info!("{dropped} queued requests dropped: the device goes away\n");
+        }
+        // The bar is reached under RCU: one access at a time, never across a sleep.
+        let read = |reg| {
+            self.bar
+                .try_access_with(|bar| bar.try_read32(reg).ok())
+                .flatten()
+        };
+        let write = |val, reg| {
+            self.bar
+                .try_access_with(|bar| bar.try_write32(val, reg).ok())
+                .flatten()
+        };
+        // No interrupt when the factorial in flight completes; let it finish.
+        if write(0, REG_STATUS).is_none() {
+            return;
+        }
+        for _ in 0..1000 {
+            if read(REG_STATUS).unwrap_or(0) & STATUS_COMPUTING == 0 {
+                break;
+            }
+            fsleep(Delta::from_micros(100));
+        }
+        // Let the top half acknowledge what is already raised; whatever it did not get to is
+        // acknowledged here and counted, so the line is never left asserted.
+        for _ in 0..100 {
+            if read(REG_INT_STATUS).unwrap_or(0) == 0 {
+                return;
+            }
+            fsleep(Delta::from_micros(100));
+        }
+        let status = read(REG_INT_STATUS).unwrap_or(0);
+        if status != 0 {
+            let _ = write(status, REG_INT_ACK);
+            self.lost.add(u64::from(status.count_ones()), Relaxed);
+        }
     }
 }
 
