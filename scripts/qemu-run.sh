@@ -85,13 +85,15 @@ if [ -f "$edu" ]; then
 		echo "1..1"
 		echo "    KTAP version 1"
 		echo "    # Subtest: rust_wq_edu_unload"
-		echo "    1..2"
+		echo "    1..6"
 	} > /dev/kmsg
-	for q in 1 2; do
+	i=0
+	for q in 0 1 2 0 1 2; do
+		i=$((i + 1))
 		insmod "$edu" queue=$q
 		rust_wq_edu_client flood 200
 		if rmmod rust_wq_edu; then r=ok; else r="not ok"; fi
-		echo "    $r $q rmmod_with_work_in_flight_queue_$q" > /dev/kmsg
+		echo "    $r $i rmmod_with_work_in_flight_queue_$q" > /dev/kmsg
 	done
 	echo "ok 1 rust_wq_edu_unload" > /dev/kmsg
 	mark "ktap-end rust_wq_edu_unload"
