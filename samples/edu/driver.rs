@@ -535,10 +535,12 @@ pub(crate) struct EduDriver;
 kernel::pci_device_table!(
     PCI_TABLE,
     <EduDriver as pci::Driver>::IdInfo,
-    // The kernel has no vendor constant for QEMU's 0x1234: match any device, check in `probe`.
-    [(pci::DeviceId::from_class(0, 0), ())]
+    // The kernel has no vendor constant for QEMU's 0x1234: match edu's class code (0x00ff00),
+    // then check vendor and device in `probe`.
+    [(pci::DeviceId::from_class(EDU_CLASS, 0xff_ffff), ())]
 );
 
+const EDU_CLASS: u32 = 0x00_ff00;
 const EDU_VENDOR: u16 = 0x1234;
 const EDU_DEVICE: u16 = 0x11e8;
 
