@@ -126,8 +126,9 @@ impl Queue {
         let work = unsafe { crate::rust_wq::Work::raw_get(P::Target::raw_get_work(raw)) };
         // SAFETY: `work` is an initialised `work_struct` whose function turns it back into a `P`
         // (`Work::new`); `self` is a valid queue; `cpu` is valid (see above). On `true` the
-        // queue owns the reference until `run`; the queue is never draining here because
-        // draining and destruction need `&mut` access to the owner.
+        // queue owns the reference until `run`. `true` always means queued: the queue is not
+        // being destroyed while borrowed, and rust_wq never calls `drain_workqueue` (whose
+        // draining state would make C drop the item).
         if unsafe { bindings::queue_work_on(cpu, self.as_raw(), work) } {
             Ok(())
         } else {
