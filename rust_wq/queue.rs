@@ -74,7 +74,8 @@ impl Queue {
     ///
     /// # Safety
     ///
-    /// `ptr` must point at a valid workqueue that is not destroyed during `'a`.
+    /// `ptr` must point at a valid workqueue that is neither destroyed nor drained
+    /// (`drain_workqueue`) during `'a`: C silently drops items queued on a draining queue.
     #[inline]
     pub unsafe fn from_raw<'a>(ptr: *const bindings::workqueue_struct) -> &'a Queue {
         // SAFETY: `Queue` is `#[repr(transparent)]`; the caller promises validity for `'a`.
