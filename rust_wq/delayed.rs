@@ -9,6 +9,40 @@
 //! linked into the queue's [`Tracker`] before its timer is armed, and the queue's `Drop` fires
 //! every linked timer early (the item then runs at once) before it destroys the queue.
 //!
+//! # Examples
+//!
+//! A watchdog that fires after 500 ms unless it is kicked, on an owned queue:
+//!
+//! ```ignore
+//! #[pin_data]
+//! struct Watchdog {
+//!     #[pin]
+//!     dwork: DelayedWork<Watchdog>,
+//! }
+//!
+//! crate::impl_has_delayed_work! { impl HasDelayedWork<Self> for Watchdog { self.dwork } }
+//!
+//! impl WorkItem for Watchdog {
+//!     type Pointer = Arc<Watchdog>;
+//!     fn run(_this: Arc<Watchdog>) {
+//!         pr_warn!("watchdog expired\n");
+//!     }
+//! }
+//!
+//! let q = OwnedQueue::unbound().build(c"watchdog")?;
+//! let dog = Arc::pin_init(
+//!     pin_init!(Watchdog { dwork <- new_delayed_work!("Watchdog::dwork") }),
+//!     GFP_KERNEL,
+//! )?;
+//! q.enqueue_delayed(dog.clone(), rust_wq::msecs(500))?;
+//! // Kick: push the deadline back; the reference given comes back unused if it was armed.
+//! let _ = q.mod_delayed(dog.clone(), rust_wq::msecs(500))?;
+//! // Stop: the queue's reference comes back if the timer was armed.
+//! let _ = dog.cancel_sync()?;
+//! drop(q); // Would have run a still-armed watchdog now, before destroying the queue.
+//! # Ok::<(), Error>(())
+//! ```
+//!
 //! Links are lazy: an item stays linked after its timer fired, and is unlinked when it is armed
 //! on another queue, when the queue goes away, or when the item is dropped. Locking order: the
 //! item's `arm` lock, then a tracker's `list` lock.

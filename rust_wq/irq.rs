@@ -19,6 +19,33 @@
 //! 4. the reference to `T` is dropped; the queue, if `T` owns it, goes with the last reference.
 //!
 //! This is why the function is safe where `kernel::irq::Registration::new` is not.
+//!
+//! # Examples
+//!
+//! The shape of `samples/edu/driver.rs` (see it for the whole driver):
+//!
+//! ```ignore
+//! impl TopHalf for Hub {
+//!     fn top_half(this: ArcBorrow<'_, Hub>) -> IrqReturn {
+//!         let status = /* read and acknowledge the device's interrupt status */;
+//!         if status == 0 {
+//!             return IrqReturn::None; // shared line: not ours
+//!         }
+//!         this.ring.lock().push(status); // no allocation, no sleeping
+//!         if this.queue.enqueue(this.into()).is_err() {
+//!             this.coalesced.add(1, Relaxed); // still pending: that run sees this event too
+//!         }
+//!         IrqReturn::Handled
+//!     }
+//!
+//!     fn quiesce(this: &Arc<Hub>) {
+//!         this.stop_device(); // no new requests, no interrupt on completion
+//!     }
+//! }
+//!
+//! // In `probe`, with `hub: Arc<Hub>` (which also implements `WorkItem`: the bottom half):
+//! rust_wq::request_deferred_irq(pdev, c"my_driver", hub.clone())?;
+//! ```
 
 use crate::rust_wq::{
     HasWork,
