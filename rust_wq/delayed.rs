@@ -204,6 +204,15 @@ impl Tracker {
     }
 }
 
+/// What the `arm` lock of a [`DelayedWork`] protects.
+struct ArmState {
+    /// The tracker the item's links are in, if any.
+    tracker: Option<Arc<Tracker>>,
+    /// How often the item is disabled. Arming checks this under the lock, so a disabled item is
+    /// refused before C is asked (C's `mod_delayed_work_on` would not say it refused).
+    disabled: u32,
+}
+
 /// A kernel `struct delayed_work`, embedded in a work item of type `T`.
 ///
 /// Create it with [`new_delayed_work!`](crate::new_delayed_work).
@@ -217,7 +226,7 @@ pub struct DelayedWork<T: ?Sized, const ID: u64 = 0> {
     #[pin]
     dwork: Opaque<bindings::delayed_work>,
     #[pin]
-    arm: SpinLockIrq<Option<Arc<Tracker>>>,
+    arm: SpinLockIrq<ArmState>,
     links: UnsafeCell<Links>,
     _item: PhantomData<T>,
 }
@@ -266,7 +275,14 @@ where
                     )
                 };
             }),
-            arm <- SpinLockIrq::new(None, name, arm_key),
+            arm <- SpinLockIrq::new(
+                ArmState {
+                    tracker: None,
+                    disabled: 0,
+                },
+                name,
+                arm_key,
+            ),
             links: UnsafeCell::new(Links {
                 prev: ptr::null_mut(),
                 next: ptr::null_mut(),
@@ -298,10 +314,42 @@ impl<T: ?Sized, const ID: u64> DelayedWork<T, ID> {
     }
 }
 
+impl<T: ?Sized, const ID: u64> DelayedWork<T, ID> {
+    /// Disables the item (see [`DelayedWorkOps::disable`]); returns whether it was pending.
+    ///
+    /// [`DelayedWorkOps::disable`]: crate::rust_wq::DelayedWorkOps::disable
+    pub(crate) fn disable(&self, sync: bool) -> bool {
+        let mut state = self.arm.lock();
+        state.disabled += 1;
+        if !sync {
+            // SAFETY: The item is initialised; `disable_delayed_work` may be called in atomic
+            // context.
+            return unsafe { bindings::disable_delayed_work(self.as_raw()) };
+        }
+        // From here on every arm is refused; C's own count follows after the wait.
+        drop(state);
+        // SAFETY: The item is initialised; the caller may sleep (checked by the callers).
+        unsafe { bindings::disable_delayed_work_sync(self.as_raw()) }
+    }
+
+    /// Undoes one [`DelayedWork::disable`]; returns whether the item can be armed again.
+    /// An enable without a disable does nothing and returns `false`.
+    pub(crate) fn enable(&self) -> bool {
+        let mut state = self.arm.lock();
+        if state.disabled == 0 {
+            return false;
+        }
+        state.disabled -= 1;
+        // SAFETY: The item is initialised and disabled (counted above); any context is fine.
+        unsafe { bindings::enable_delayed_work(self.as_raw()) };
+        state.disabled == 0
+    }
+}
+
 #[pinned_drop]
 impl<T: ?Sized, const ID: u64> PinnedDrop for DelayedWork<T, ID> {
     fn drop(self: Pin<&mut Self>) {
-        let tracker = self.arm.lock().take();
+        let tracker = self.arm.lock().tracker.take();
         if let Some(tracker) = tracker {
             // SAFETY: By the type invariant our links are linked in `tracker`, if anywhere.
             unsafe { tracker.unlink(self.links.get()) };
@@ -415,7 +463,13 @@ where
     let raw = item.into_raw();
     // SAFETY: `raw` is valid while we own it.
     let dw = unsafe { &*P::Target::raw_get_delayed_work(raw) };
-    let mut armed = dw.arm.lock();
+    let mut state = dw.arm.lock();
+    if state.disabled > 0 {
+        drop(state);
+        // SAFETY: Nothing took the reference.
+        return Err(EnqueueError::new(EBUSY, unsafe { P::from_raw(raw) }));
+    }
+    let armed = &mut state.tracker;
     // SAFETY: The `delayed_work` is initialised and alive (we own a reference), and `wq` is
     // valid. While the timer may fire, `wq` stays valid: it is a system queue, or the item gets
     // linked in its tracker below, before the owner of `wq` can be dropped (the caller borrows
@@ -425,8 +479,8 @@ where
         match how {
             Arm::Queue => bindings::queue_delayed_work_on(cpu, wq, dw.as_raw(), delay),
             // `mod_delayed_work_on` returns `true` if the item was pending (that reference stays
-            // with the queue), `false` if it was idle and is now queued. Delayed items cannot be
-            // disabled through this API, so `false` always means "queued".
+            // with the queue), `false` if it was idle and is now queued, or disabled. Disabled
+            // items were refused above, under this lock, so `false` means "queued".
             Arm::Modify => !bindings::mod_delayed_work_on(cpu, wq, dw.as_raw(), delay),
         }
     };
@@ -454,7 +508,7 @@ where
         }
         // INVARIANT: The links are in the tracker we record, or in none.
     }
-    drop(armed);
+    drop(state);
     drop(old);
     match (res, how) {
         (true, _) => Ok(Armed::Queued),

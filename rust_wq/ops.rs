@@ -140,9 +140,6 @@ impl<T, const ID: u64> WorkOps<ID> for T where T: WorkItem<ID> + HasWork<T, ID> 
 
 /// Operations on a work item with a [`DelayedWork<Self, ID>`] field; implemented for every such
 /// item.
-///
-/// There is no `disable`: `mod_delayed_work_on` cannot tell "disabled" from "queued", so
-/// ownership could not be tracked.
 pub trait DelayedWorkOps<const ID: u64 = 0>:
     WorkItem<ID> + HasDelayedWork<Self, ID> + Sized
 {
@@ -192,6 +189,38 @@ pub trait DelayedWorkOps<const ID: u64 = 0>:
         let was_pending = unsafe { bindings::cancel_delayed_work_sync(self.raw_delayed_work()) };
         // SAFETY: `was_pending` is the answer of that call for `self`.
         Ok(unsafe { reclaim(was_pending, self) })
+    }
+
+    /// Disables the item: arming it fails with `EBUSY` until [`DelayedWorkOps::enable`]. Cancels
+    /// an armed timer or queued instance and returns its reference. Any context.
+    fn disable(&self) -> Option<Self::Pointer> {
+        let was_pending = self.delayed_work().disable(false);
+        // SAFETY: `was_pending` is the answer of `disable_delayed_work` for `self`.
+        unsafe { reclaim(was_pending, self) }
+    }
+
+    /// Like [`DelayedWorkOps::disable`], and also waits for a running instance. `EDEADLK` from
+    /// its own `run`. Sleeps.
+    fn disable_sync(&self) -> Result<Option<Self::Pointer>> {
+        if self.is_current() {
+            return Err(EDEADLK);
+        }
+        let was_pending = self.delayed_work().disable(true);
+        // SAFETY: `was_pending` is the answer of `disable_delayed_work_sync` for `self`.
+        Ok(unsafe { reclaim(was_pending, self) })
+    }
+
+    /// Undoes one disable; returns `true` when the item can be armed again. Unbalanced enables
+    /// do nothing and return `false`.
+    fn enable(&self) -> bool {
+        self.delayed_work().enable()
+    }
+
+    /// The [`DelayedWork`] of this item.
+    fn delayed_work(&self) -> &DelayedWork<Self, ID> {
+        let this = core::ptr::from_ref(self).cast_mut();
+        // SAFETY: `this` comes from a reference; the field lives as long as `self`.
+        unsafe { &*Self::raw_get_delayed_work(this) }
     }
 
     /// Fires an armed timer now and waits for the item to finish. `EDEADLK` from its own `run`.

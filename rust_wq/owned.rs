@@ -291,7 +291,7 @@ impl<K: Kind> OwnedQueue<K> {
         self.account(cpu, res)
     }
 
-    /// Queues `item` after `delay` jiffies (`0`: at once). `EBUSY` if it is pending.
+    /// Queues `item` after `delay` jiffies (`0`: at once). `EBUSY` if it is pending or disabled.
     pub fn enqueue_delayed<P, const ID: u64>(
         &self,
         item: P,
@@ -321,7 +321,8 @@ impl<K: Kind> OwnedQueue<K> {
     /// Arms `item` to run after `delay`, whether it was pending or not (`mod_delayed_work`).
     ///
     /// Returns [`Armed::Queued`] if it was idle (the queue took `item`), or
-    /// [`Armed::Modified`] with `item` unused if it was pending: its timer was moved.
+    /// [`Armed::Modified`] with `item` unused if it was pending: its timer was moved. Fails with
+    /// `EBUSY`, handing `item` back, if the item is disabled.
     pub fn mod_delayed<P, const ID: u64>(
         &self,
         item: P,

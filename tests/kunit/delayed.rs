@@ -116,6 +116,32 @@ mod tests {
     }
 
     #[test]
+    fn disabled_delayed_item_is_refused_by_queue_and_mod() -> Result {
+        let q = OwnedQueue::percpu().build(c"rwq_ddisable")?;
+        let s = Shared::new()?;
+        let d = DelayedProbe::new(&s)?;
+        q.enqueue_delayed(d.clone(), rust_wq::msecs(60_000))?;
+        // Disabling cancels the armed timer and gives its reference back.
+        assert!(d.disable().is_some());
+        assert!(!d.is_pending());
+        let err = q.enqueue_delayed(d.clone(), 1).err().ok_or(EINVAL)?;
+        assert_eq!(err.error(), EBUSY);
+        // `mod_delayed_work_on` would return false and not queue: refused, item handed back.
+        let err = q.mod_delayed(d.clone(), 1).err().ok_or(EINVAL)?;
+        assert_eq!(err.error(), EBUSY);
+        drop(err);
+        // Nested: two disables need two enables.
+        assert!(matches!(d.disable_sync(), Ok(None)));
+        assert!(!d.enable());
+        assert!(d.enable());
+        // Unbalanced: nothing happens.
+        assert!(!d.enable());
+        q.enqueue_delayed(d.clone(), 0)?;
+        assert!(wait_for(5000, || s.runs() == 1));
+        Ok(())
+    }
+
+    #[test]
     fn flush_fires_an_armed_timer_now() -> Result {
         let q = OwnedQueue::percpu().build(c"rwq_dflush")?;
         let s = Shared::new()?;
