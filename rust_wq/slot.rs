@@ -5,7 +5,6 @@
 
 use core::ptr;
 use kernel::{
-    bindings,
     sync::{
         atomic::{
             Acquire,
@@ -74,8 +73,8 @@ impl<T: Send + Sync> Slot<T> {
         if raw.is_null() {
             return None;
         }
-        // SAFETY: Waits for the readers that may have seen `raw`; may sleep (documented).
-        unsafe { bindings::synchronize_rcu() };
+        // Wait for the readers that may have seen `raw`.
+        rcu::synchronize_rcu();
         // SAFETY: The slot owned this reference (type invariant), and nobody else can see it now.
         Some(unsafe { Arc::from_raw(raw) })
     }
