@@ -4,15 +4,13 @@
 //! `open` of a misc device.
 
 use core::ptr;
-use kernel::{
-    sync::{
-        atomic::{
-            Acquire,
-            Atomic,
-            Full, //
-        },
-        rcu, Arc, ArcBorrow,
+use kernel::sync::{
+    atomic::{
+        Acquire,
+        Atomic,
+        Full, //
     },
+    rcu, Arc, ArcBorrow,
 };
 
 /// A place for one [`Arc<T>`], usable as a `static`.
