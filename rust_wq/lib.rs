@@ -79,6 +79,7 @@ pub mod owned;
 pub mod queue;
 pub mod slot;
 pub mod system;
+mod tracker;
 pub mod work;
 
 pub use builder::{

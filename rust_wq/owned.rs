@@ -17,10 +17,10 @@ use crate::rust_wq::{
     delayed::{
         self,
         Arm,
-        Armed,
-        Tracker, //
+        Armed, //
     },
     queue::WORK_CPU_UNBOUND,
+    tracker::Tracker,
     EnqueueError,
     HasDelayedWork,
     HasWork,

@@ -10,7 +10,9 @@ use kernel::sync::{
         Atomic,
         Full, //
     },
-    rcu, Arc, ArcBorrow,
+    rcu,
+    Arc,
+    ArcBorrow, //
 };
 
 /// A place for one [`Arc<T>`], usable as a `static`.
