@@ -49,7 +49,11 @@ use kernel::{
             Atomic,
             Relaxed, //
         },
-        Arc, ArcBorrow, CondVar, Mutex, SpinLockIrq,
+        Arc,
+        ArcBorrow,
+        CondVar,
+        Mutex,
+        SpinLockIrq, //
     },
     time::{
         delay::fsleep,

@@ -25,7 +25,8 @@ use kernel::{
             Atomic,
             Relaxed, //
         },
-        Arc, SpinLockIrq,
+        Arc,
+        SpinLockIrq, //
     },
     time::{
         delay::fsleep,
