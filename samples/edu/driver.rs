@@ -37,7 +37,9 @@ use kernel::{
         MiscDeviceOptions,
         MiscDeviceRegistration, //
     },
-    new_condvar, new_mutex, new_spinlock_irq,
+    new_condvar,
+    new_mutex,
+    new_spinlock_irq,
     pci::{
         self,
         DevresBar, //
@@ -60,7 +62,7 @@ use kernel::{
         Delta,
         Instant,
         Monotonic, //
-    },
+    }, //
 };
 
 /// The bytes of BAR 0 the driver touches.
