@@ -315,8 +315,8 @@ impl Hub {
         if st.in_flight.is_some() || st.pending.is_empty() {
             return Ok(());
         }
-        let req = st.pending.remove(0)?;
         let bar = self.bar.try_access().ok_or(ENODEV)?;
+        let req = st.pending.remove(0)?;
         st.in_flight = Some(req);
         bar.write32(STATUS_IRQ_ON_DONE, REG_STATUS);
         bar.write32(req.input, REG_FACT);
@@ -412,7 +412,7 @@ impl Hub {
     fn stop_device(&self) {
         let mut st = self.state.lock();
         st.stopping = true;
-        let dropped = st.pending.len();
+        let dropped = st.pending.len() + usize::from(st.in_flight.take().is_some());
         st.pending.clear();
         drop(st);
         // Writers waiting for a raise bit give up.
