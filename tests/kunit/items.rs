@@ -77,27 +77,41 @@ mod tests {
         Ok(())
     }
 
-    #[test]
-    fn cancel_sync_waits_for_a_running_item() -> Result {
-        let q = OwnedQueue::unbound().build(c"rwq_cancelsync")?;
-        let t = Shared::new()?;
-        let p = Probe::new(&t, 0, Action::Sleep(50))?;
+    /// Queues an item that blocks until released, waits until it runs, and has it released from
+    /// a second item after `ms` milliseconds.
+    fn running_until_released(
+        t: &kernel::sync::Arc<Shared>,
+        ms: u32,
+    ) -> Result<(
+        OwnedQueue<crate::rust_wq::Unbound>,
+        kernel::sync::Arc<Probe>,
+    )> {
+        let q = OwnedQueue::unbound().build(c"rwq_running")?;
+        let p = Probe::new(t, 0, Action::Block)?;
         q.enqueue(p.clone())?;
         assert!(wait_for(2000, || t.running.load(Relaxed) == 1));
+        let helper = Shared::new()?;
+        q.enqueue(Probe::new(&helper, 1, Action::Release(t.clone(), ms))?)?;
+        Ok((q, p))
+    }
+
+    #[test]
+    fn cancel_sync_waits_for_a_running_item() -> Result {
+        let t = Shared::new()?;
+        let (_q, p) = running_until_released(&t, 50)?;
         assert!(matches!(p.cancel_sync(), Ok(None)));
+        // The item cannot finish before it is released: cancel_sync waited for both.
+        assert_eq!(t.release.load(Relaxed), 1);
         assert_eq!(t.runs(), 1);
         Ok(())
     }
 
     #[test]
     fn flush_waits_for_a_running_item() -> Result {
-        let q = OwnedQueue::unbound().build(c"rwq_flushrun")?;
         let t = Shared::new()?;
-        let p = Probe::new(&t, 0, Action::Sleep(50))?;
-        q.enqueue(p.clone())?;
-        assert!(wait_for(2000, || t.running.load(Relaxed) == 1));
-        assert_eq!(t.runs(), 0);
+        let (_q, p) = running_until_released(&t, 50)?;
         assert_eq!(p.flush(), Ok(true));
+        assert_eq!(t.release.load(Relaxed), 1);
         assert_eq!(t.runs(), 1);
         assert_eq!(p.flush(), Ok(false));
         Ok(())

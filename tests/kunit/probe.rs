@@ -121,12 +121,17 @@ pub(crate) enum Action {
     Record,
     /// Sleeps this many milliseconds.
     Sleep(u32),
+    /// Waits (sleeping, up to 5 s) until this many probes run at once, then sleeps 5 ms: a
+    /// concurrency limit of `k` is then reached deterministically, not by timing.
+    Gate(u32),
     /// Sleeps until `Shared::release` is set (holds a worker).
     Block,
     /// Tries to cancel itself synchronously, records the errno.
     SelfCancel,
     /// Tries to flush itself, records the errno.
     SelfFlush,
+    /// Sleeps this many milliseconds, then sets `release` of the other [`Shared`].
+    Release(Arc<Shared>, u32),
     /// Requeues itself on `queue` until `left` reaches zero.
     Chain {
         queue: Arc<OwnedQueue<Unbound>>,
@@ -199,10 +204,23 @@ impl WorkItem for Probe {
         match &this.action {
             Action::Record => {}
             Action::Sleep(ms) => fsleep(Delta::from_millis(i64::from(*ms))),
+            Action::Gate(k) => {
+                for _ in 0..5000 {
+                    if s.running.load(Relaxed) >= *k {
+                        break;
+                    }
+                    fsleep(Delta::from_millis(1));
+                }
+                fsleep(Delta::from_millis(5));
+            }
             Action::Block => {
                 while s.release.load(Relaxed) == 0 {
                     fsleep(Delta::from_millis(1));
                 }
+            }
+            Action::Release(other, ms) => {
+                fsleep(Delta::from_millis(i64::from(*ms)));
+                other.release.store(1, Relaxed);
             }
             Action::SelfCancel => s.errno.store(errno(WorkOps::cancel_sync(&*this)), Relaxed),
             Action::SelfFlush => s.errno.store(errno(WorkOps::flush(&*this)), Relaxed),

@@ -148,12 +148,13 @@ mod tests {
         assert_eq!(OwnedQueue::percpu().build(c"").err(), Some(EINVAL));
     }
 
-    /// Queues `n` sleeping items on CPU 0 and returns the highest concurrency seen.
-    fn concurrency(q: &OwnedQueue, n: u32) -> Result<u32> {
+    /// Queues `n` items on CPU 0 that wait for `k` of them to run at once, and returns the
+    /// highest concurrency seen. `n` is a multiple of `k`.
+    fn concurrency(q: &OwnedQueue, n: u32, k: u32) -> Result<u32> {
         let s = Shared::new()?;
         let mut items = KVec::new();
         for i in 0..n {
-            let p = Probe::new(&s, i, Action::Sleep(30))?;
+            let p = Probe::new(&s, i, Action::Gate(k))?;
             q.enqueue_on(0, p.clone())?;
             items.push(p, GFP_KERNEL)?;
         }
@@ -165,9 +166,9 @@ mod tests {
     #[test]
     fn max_active_is_never_exceeded_and_is_reached() -> Result {
         let q = OwnedQueue::percpu().max_active(2).build(c"rwq_max2")?;
-        assert_eq!(concurrency(&q, 8)?, 2);
+        assert_eq!(concurrency(&q, 8, 2)?, 2);
         let q = OwnedQueue::percpu().max_active(3).build(c"rwq_max3")?;
-        assert_eq!(concurrency(&q, 9)?, 3);
+        assert_eq!(concurrency(&q, 9, 3)?, 3);
         Ok(())
     }
 
@@ -175,9 +176,9 @@ mod tests {
     fn set_max_active_changes_the_limit_at_run_time() -> Result {
         let q = OwnedQueue::percpu().max_active(4).build(c"rwq_setmax")?;
         q.set_max_active(1)?;
-        assert_eq!(concurrency(&q, 4)?, 1);
+        assert_eq!(concurrency(&q, 4, 1)?, 1);
         q.set_max_active(3)?;
-        assert_eq!(concurrency(&q, 6)?, 3);
+        assert_eq!(concurrency(&q, 6, 3)?, 3);
         assert_eq!(q.set_max_active(0), Err(EINVAL));
         assert_eq!(q.set_max_active(4096), Err(EINVAL));
         Ok(())
@@ -247,12 +248,13 @@ mod tests {
     fn dropping_a_queue_with_pending_work_runs_all_of_it() -> Result {
         let q = OwnedQueue::percpu().max_active(1).build(c"rwq_droppend")?;
         let s = Shared::new()?;
-        let blocker = Probe::new(&s, 0, Action::Sleep(50))?;
-        q.enqueue_on(0, blocker)?;
+        q.enqueue_on(0, Probe::new(&s, 0, Action::Block)?)?;
         for i in 1..=5 {
             q.enqueue_on(0, Probe::new(&s, i, Action::Record)?)?;
         }
-        assert!(s.runs() < 6);
+        // The blocker holds the queue's only slot until released: nothing has finished.
+        assert_eq!(s.runs(), 0);
+        s.release.store(1, Relaxed);
         drop(q);
         assert_eq!(s.runs(), 6);
         assert_eq!(s.dropped.load(Relaxed), 6);
