@@ -22,7 +22,7 @@ KSRC_OF = $(if $(wildcard $(KDIR_RESOLVED)/source),$(KDIR_RESOLVED)/source,$(KDI
 # The pinned toolchain (see scripts/common.sh); harmless for a KDIR built by another rustc
 # unless you override RUSTUP_TOOLCHAIN.
 TOOLENV = export KDIR=$(KDIR_RESOLVED) && source $(ROOT)/scripts/common.sh &&
-RS_FILES = $(shell find $(ROOT)/rust_wq $(ROOT)/samples $(ROOT)/tests -name '*.rs' | sort)
+RS_FILES = $(shell find $(ROOT)/rust_wq $(ROOT)/samples $(ROOT)/tests $(ROOT)/bench -name '*.rs' | sort)
 
 KMAKE = $(TOOLENV) $(MAKE) -C $(KDIR_RESOLVED) M=$(ROOT) MO=$(OUT)
 

@@ -14,8 +14,7 @@ use kernel::{
             Atomic,
             Relaxed, //
         },
-        Arc,
-        Completion,
+        Arc, Completion,
     },
     time::{
         Instant,
