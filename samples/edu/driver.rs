@@ -180,57 +180,58 @@ struct Request {
     input: u32,
 }
 
-/// One completed bottom-half event, as shown to readers.
+/// One event handled by the bottom half.
+pub(crate) struct Done {
+    seq: u64,
+    kind: &'static str,
+    input: u32,
+    result: u32,
+    ev: Event,
+    bh_cpu: u32,
+    worker: TaskName,
+    latency_us: i64,
+    bh_task: bool,
+}
+
+/// Counters, as asked for by a `stats` command.
+pub(crate) struct Stats {
+    irqs: u64,
+    coalesced: u64,
+    bh_runs: u64,
+    lost: u64,
+    queue: &'static str,
+}
+
+/// What readers of `/dev/rust_wq_edu` get, one line each.
 pub(crate) enum Record {
-    Done {
-        seq: u64,
-        kind: &'static str,
-        input: u32,
-        result: u32,
-        ev: Event,
-        bh_cpu: u32,
-        worker: TaskName,
-        latency_us: i64,
-        bh_task: bool,
-    },
-    Stats {
-        irqs: u64,
-        coalesced: u64,
-        bh_runs: u64,
-        lost: u64,
-        queue: &'static str,
-    },
+    Done(Done),
+    Stats(Stats),
 }
 
 impl Record {
     pub(crate) fn to_line(&self) -> Result<CString> {
         match self {
-            Record::Done {
-                seq,
-                kind,
-                input,
-                result,
-                ev,
-                bh_cpu,
-                worker,
-                latency_us,
-                bh_task,
-            } => CString::try_from_fmt(fmt!(
-                "rec seq={seq} kind={kind} in={input} result={result} irq_cpu={} bh_cpu={bh_cpu} \
-                 worker={worker} latency_us={latency_us} hardirq={} bh_task={}\n",
-                ev.cpu,
-                u8::from(ev.hardirq),
-                u8::from(*bh_task)
+            Record::Done(d) => CString::try_from_fmt(fmt!(
+                "rec seq={} kind={} in={} result={} irq_cpu={} bh_cpu={} worker={} latency_us={} \
+                 hardirq={} bh_task={}\n",
+                d.seq,
+                d.kind,
+                d.input,
+                d.result,
+                d.ev.cpu,
+                d.bh_cpu,
+                d.worker,
+                d.latency_us,
+                u8::from(d.ev.hardirq),
+                u8::from(d.bh_task)
             )),
-            Record::Stats {
-                irqs,
-                coalesced,
-                bh_runs,
-                lost,
-                queue,
-            } => CString::try_from_fmt(fmt!(
-                "stats irqs={irqs} coalesced={coalesced} bh_runs={bh_runs} lost={lost} \
-                 queue={queue}\n"
+            Record::Stats(s) => CString::try_from_fmt(fmt!(
+                "stats irqs={} coalesced={} bh_runs={} lost={} queue={}\n",
+                s.irqs,
+                s.coalesced,
+                s.bh_runs,
+                s.lost,
+                s.queue
             )),
         }
     }
@@ -351,13 +352,13 @@ impl Hub {
     /// Appends a stats record.
     pub(crate) fn submit_stats(&self) -> Result {
         let mut st = self.state.lock();
-        let rec = Record::Stats {
+        let rec = Record::Stats(Stats {
             irqs: self.irqs.load(Relaxed),
             coalesced: self.coalesced.load(Relaxed),
             bh_runs: self.bh_runs.load(Relaxed),
             lost: self.lost.load(Relaxed),
             queue: self.target.name(),
-        };
+        });
         Self::append(&mut st, rec, &self.lost);
         drop(st);
         self.changed.notify_all();
@@ -473,16 +474,18 @@ impl WorkItem for Hub {
             let Some(ev) = ev else { break };
             // From the top half to the bottom half handling this event.
             let latency_us = (Instant::<Monotonic>::now() - ev.at).as_micros_ceil();
-            let record = |seq, kind, input, result| Record::Done {
-                seq,
-                kind,
-                input,
-                result,
-                ev,
-                bh_cpu,
-                worker,
-                latency_us,
-                bh_task,
+            let record = |seq, kind, input, result| {
+                Record::Done(Done {
+                    seq,
+                    kind,
+                    input,
+                    result,
+                    ev,
+                    bh_cpu,
+                    worker,
+                    latency_us,
+                    bh_task,
+                })
             };
             if ev.status & INT_FACT != 0 {
                 let result = this.bar.try_access().map_or(0, |bar| bar.read32(REG_FACT));
