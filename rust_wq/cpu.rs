@@ -68,6 +68,11 @@ pub fn preemptible() -> bool {
     unsafe { rust_wq_preemptible() }
 }
 
+/// The CPUs online right now, in ascending order (any may go offline at any time after).
+pub fn online_cpus() -> impl Iterator<Item = u32> {
+    (0..nr_cpu_ids()).filter(|&n| online_cpu(n).is_ok())
+}
+
 /// Returns the CPU the caller runs on (it may migrate right after unless preemption is off).
 #[inline]
 pub fn current_cpu() -> u32 {

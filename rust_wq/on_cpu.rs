@@ -60,10 +60,7 @@ pub fn on_each_cpu<F: Fn(u32) + Sync>(f: F) -> Result<u32> {
     unsafe { bindings::cpus_read_lock() };
     let mut ran = 0;
     let mut res = Ok(());
-    for n in 0..cpu::nr_cpu_ids() {
-        if cpu::online_cpu(n).is_err() {
-            continue;
-        }
+    for n in cpu::online_cpus() {
         match work_on_cpu(n, || f(n)) {
             Ok(()) => ran += 1,
             Err(e) => {

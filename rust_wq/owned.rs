@@ -19,7 +19,10 @@ use crate::rust_wq::{
         Arm,
         Armed, //
     },
-    queue::WORK_CPU_UNBOUND,
+    queue::{
+        target_cpu,
+        WORK_CPU_UNBOUND, //
+    },
     tracker::Tracker,
     EnqueueError,
     HasDelayedWork,
@@ -274,10 +277,9 @@ impl<K: Kind> OwnedQueue<K> {
         P: WorkItemPointer,
         P::Target: WorkItem<ID, Pointer = P> + HasDelayedWork<P::Target, ID>,
     {
-        let cpu = match cpu.map(cpu::online_cpu) {
-            None => WORK_CPU_UNBOUND,
-            Some(Ok(id)) => id.as_u32() as i32,
-            Some(Err(e)) => return self.account(0, Err(EnqueueError::new(e, item))),
+        let cpu = match target_cpu(cpu) {
+            Ok(cpu) => cpu,
+            Err(e) => return self.account(0, Err(EnqueueError::new(e, item))),
         };
         // SAFETY: `wq` is valid and `tracker` is its tracker; `self` is borrowed for the call.
         // `cpu` is unbound or was online just now (a delayed item on a CPU that goes offline

@@ -18,6 +18,15 @@ use kernel::{
 /// `WORK_CPU_UNBOUND`: "the local CPU" for per-CPU queues, "any CPU" for unbound ones.
 pub(crate) const WORK_CPU_UNBOUND: i32 = bindings::wq_misc_consts_WORK_CPU_UNBOUND as i32;
 
+/// The `cpu` argument of the `queue_*_on` functions: `WORK_CPU_UNBOUND` for `None`, else a CPU
+/// that is possible (`EINVAL` otherwise) and online (`ENODEV` otherwise).
+pub(crate) fn target_cpu(cpu: Option<u32>) -> Result<i32> {
+    match cpu {
+        None => Ok(WORK_CPU_UNBOUND),
+        Some(n) => Ok(cpu::online_cpu(n)?.as_u32() as i32),
+    }
+}
+
 /// A workqueue the caller can queue on but does not own, such as a system queue
 /// ([`system_percpu`](crate::rust_wq::system_percpu) and friends).
 ///
@@ -110,8 +119,8 @@ impl Queue {
         P: WorkItemPointer,
         P::Target: WorkItem<ID, Pointer = P> + HasWork<P::Target, ID>,
     {
-        match cpu::online_cpu(cpu) {
-            Ok(id) => self.enqueue_raw(id.as_u32() as i32, item),
+        match target_cpu(Some(cpu)) {
+            Ok(cpu) => self.enqueue_raw(cpu, item),
             Err(e) => Err(EnqueueError::new(e, item)),
         }
     }

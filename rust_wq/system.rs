@@ -6,13 +6,12 @@
 //! module offers their replacements [`system_percpu`] and [`system_dfl`] instead.
 
 use crate::rust_wq::{
-    cpu,
     delayed::{
         self,
         Arm,
         Armed, //
     },
-    queue::WORK_CPU_UNBOUND,
+    queue::target_cpu,
     EnqueueError,
     HasDelayedWork,
     HasWork,
@@ -113,10 +112,9 @@ impl Queue {
         P: WorkItemPointer,
         P::Target: WorkItem<ID, Pointer = P> + HasDelayedWork<P::Target, ID>,
     {
-        let cpu = match cpu.map(cpu::online_cpu) {
-            None => WORK_CPU_UNBOUND,
-            Some(Ok(id)) => id.as_u32() as i32,
-            Some(Err(e)) => return Err(EnqueueError::new(e, item)),
+        let cpu = match target_cpu(cpu) {
+            Ok(cpu) => cpu,
+            Err(e) => return Err(EnqueueError::new(e, item)),
         };
         // SAFETY: A `&'static Queue` is never destroyed, so it needs no tracking; `cpu` is
         // unbound or was online just now.

@@ -123,18 +123,17 @@ impl Tracker {
         }
     }
 
-    /// Fires every linked timer now: the items are queued on `wq` at once. Returns how many.
+    /// Fires every linked timer now: the items are queued on `wq` at once.
     ///
     /// # Safety
     ///
     /// `wq` is the valid queue of this tracker, and nobody arms new items on it concurrently.
-    pub(crate) unsafe fn expedite_all(&self, wq: *mut bindings::workqueue_struct) -> usize {
-        let mut fired = 0;
+    pub(crate) unsafe fn expedite_all(&self, wq: *mut bindings::workqueue_struct) {
         loop {
             let mut head = self.list.lock();
             let node = head.0;
             if node.is_null() {
-                return fired;
+                return;
             }
             // SAFETY: `node` is linked, hence valid, and we hold the lock.
             let (dwork, drop_ref) = unsafe {
@@ -154,9 +153,10 @@ impl Tracker {
                 bindings::queue_work_on(WORK_CPU_UNBOUND, wq, ptr::addr_of_mut!((*dwork).work))
             };
             if queued {
-                fired += 1;
-            } else if let Some(drop_ref) = drop_ref {
-                // Someone queued it in the meantime: that instance holds its own reference.
+                continue;
+            }
+            // Someone queued it in the meantime: that instance holds its own reference.
+            if let Some(drop_ref) = drop_ref {
                 // SAFETY: We own this reference and give it up exactly once.
                 unsafe { drop_ref(dwork) };
             }

@@ -28,23 +28,11 @@ mod tests {
         },
     };
 
-    /// The online CPUs of the test machine.
-    fn online_cpus() -> KVec<u32> {
-        let mut v = KVec::new();
-        for n in 0..cpu::nr_cpu_ids() {
-            if cpu::online_cpu(n).is_ok() {
-                let _ = v.push(n, GFP_KERNEL);
-            }
-        }
-        v
-    }
-
     #[test]
     fn item_queued_on_cpu_n_runs_on_cpu_n_in_its_kworker() -> Result {
         let q = OwnedQueue::percpu().build(c"rwq_placement")?;
-        let cpus = online_cpus();
-        assert!(cpus.len() >= 2);
-        for &n in cpus.iter() {
+        assert!(cpu::online_cpus().count() >= 2);
+        for n in cpu::online_cpus() {
             let s = Shared::new()?;
             let p = Probe::new(&s, n, Action::Record)?;
             q.enqueue_on(n, p.clone())?;
@@ -314,19 +302,19 @@ mod tests {
     fn stats_count_per_cpu_and_sum_up() -> Result {
         let q = OwnedQueue::percpu().stats().build(c"rwq_stats")?;
         let s = Shared::new()?;
-        for n in online_cpus().iter() {
-            for _ in 0..=*n {
+        for n in cpu::online_cpus() {
+            for _ in 0..=n {
                 let p = Probe::new(&s, 0, Action::Record)?;
-                q.enqueue_on(*n, p.clone())?;
+                q.enqueue_on(n, p.clone())?;
                 p.flush()?;
             }
         }
         let _ = q.enqueue_on(cpu::nr_cpu_ids(), Probe::new(&s, 0, Action::Record)?);
         let st = q.stats().ok_or(EINVAL)?;
         let mut sum = 0;
-        for n in online_cpus().iter() {
-            assert_eq!(st.enqueued_on(*n), u64::from(*n) + 1);
-            sum += st.enqueued_on(*n);
+        for n in cpu::online_cpus() {
+            assert_eq!(st.enqueued_on(n), u64::from(n) + 1);
+            sum += st.enqueued_on(n);
         }
         assert_eq!(st.enqueued(), sum);
         assert_eq!(u64::from(s.runs()), sum);
