@@ -46,9 +46,9 @@ use kernel::{
 #[pin_data]
 pub(crate) struct EduFile {
     hub: Arc<Hub>,
-    /// Absolute index of the next record to read.
+    /// Index of the next record to read (records are only ever appended).
     #[pin]
-    cursor: Mutex<u64>,
+    cursor: Mutex<usize>,
 }
 
 fn parse(cmd: &[u8]) -> Option<(&[u8], u32)> {
@@ -78,7 +78,7 @@ impl MiscDevice for EduFile {
         let hub = HUB.get().ok_or(ENODEV)?;
         let cursor = {
             let st = hub.state.lock();
-            st.base + st.records.len() as u64
+            st.records.len()
         };
         KBox::try_pin_init(
             try_pin_init!(EduFile { hub, cursor <- new_mutex!(cursor) }),
@@ -108,13 +108,13 @@ impl MiscDevice for EduFile {
         let me = kiocb.file();
         let mut cursor = me.cursor.lock();
         let mut st = me.hub.state.lock();
-        while *cursor >= st.base + st.records.len() as u64 {
+        while *cursor >= st.records.len() {
             if me.hub.changed.wait_interruptible(&mut st) {
                 return Err(ERESTARTSYS);
             }
         }
         let mut copied = 0;
-        while let Some(rec) = st.records.get((*cursor - st.base) as usize) {
+        while let Some(rec) = st.records.get(*cursor) {
             let line = rec.to_line()?;
             let bytes = line.to_bytes();
             if bytes.len() > iov.len() {

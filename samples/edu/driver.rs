@@ -245,8 +245,6 @@ pub(crate) struct State {
     pending: KVec<Request>,
     in_flight: Option<Request>,
     raises: [Option<Request>; RAISE_BITS],
-    /// Absolute index of `records[0]`.
-    pub(crate) base: u64,
     pub(crate) records: KVec<Record>,
 }
 
@@ -283,7 +281,6 @@ impl Hub {
                     pending: KVec::new(),
                     in_flight: None,
                     raises: [None; RAISE_BITS],
-                    base: 0,
                     records: KVec::new(),
                 }),
                 changed <- new_condvar!(),
