@@ -27,7 +27,7 @@ RS_FILES = $(shell find $(ROOT)/rust_wq $(ROOT)/samples $(ROOT)/tests $(ROOT)/be
 KMAKE = $(TOOLENV) $(MAKE) -C $(KDIR_RESOLVED) M=$(ROOT) MO=$(OUT)
 
 .PHONY: all modules modules_install clippy fmt fmtcheck rust-analyzer check run bench bench-run \
-	setup clean distclean help kdir userspace
+	setup clean help kdir userspace
 
 CLIENT_SRC := $(ROOT)/samples/userspace/rust_wq_edu_client.c
 
@@ -45,8 +45,11 @@ modules_install: kdir
 
 # The sample's userspace client, static so that it runs from the initramfs.
 userspace: kdir
-	@mkdir -p $(OUT)/userspace
-	@$(CC) -static -O2 -Wall -Wextra -Werror -o $(OUT)/userspace/rust_wq_edu_client $(CLIENT_SRC)
+	+@$(MAKE) --no-print-directory -s $(OUT)/userspace/rust_wq_edu_client
+
+%/userspace/rust_wq_edu_client: $(CLIENT_SRC)
+	@mkdir -p $(@D)
+	$(CC) -static -O2 -Wall -Wextra -Werror -o $@ $<
 
 clippy: kdir
 	@mkdir -p $(OUT)
@@ -86,9 +89,6 @@ bench-run: modules
 
 clean:
 	rm -rf $(ROOT)/out $(ROOT)/rust-project.json
-
-distclean: clean
-	@echo "the kernel and toolchain cache is kept: rm -rf ~/.cache/rust_wq to drop it"
 
 help:
 	@echo "rust_wq targets:"
