@@ -8,11 +8,7 @@ use kernel::{
     prelude::*, //
 };
 
-/// The number of possible CPU ids (`nr_cpu_ids`).
-#[inline]
-pub fn nr_cpu_ids() -> u32 {
-    kernel::cpu::nr_cpu_ids()
-}
+pub use kernel::cpu::nr_cpu_ids;
 
 /// Returns whether `cpu` is online right now (it may go offline at any time after).
 #[inline]

@@ -146,8 +146,5 @@ pub use crate::{
     new_work, //
 };
 
-/// Converts milliseconds to jiffies, rounding up.
-#[inline]
-pub fn msecs(ms: u32) -> kernel::time::Jiffies {
-    kernel::time::msecs_to_jiffies(ms)
-}
+/// Converts milliseconds to jiffies, rounding up: the delays of delayed work.
+pub use kernel::time::msecs_to_jiffies as msecs;
