@@ -165,19 +165,6 @@ impl<T: ?Sized, const ID: u64> DelayedWork<T, ID> {
         self.dwork.get()
     }
 
-    /// Returns the raw `delayed_work` of the `DelayedWork` at `ptr`.
-    ///
-    /// # Safety
-    ///
-    /// `ptr` must be aligned and not dangling.
-    #[inline]
-    pub unsafe fn raw_get(ptr: *const Self) -> *mut bindings::delayed_work {
-        // SAFETY: The caller promises that `ptr` is aligned and not dangling.
-        unsafe { Opaque::cast_into(ptr::addr_of!((*ptr).dwork)) }
-    }
-}
-
-impl<T: ?Sized, const ID: u64> DelayedWork<T, ID> {
     /// Disables the item (see [`DelayedWorkOps::disable`]); returns whether it was pending.
     ///
     /// [`DelayedWorkOps::disable`]: crate::rust_wq::DelayedWorkOps::disable

@@ -145,9 +145,7 @@ pub trait DelayedWorkOps<const ID: u64 = 0>:
 {
     /// The `delayed_work` of this item.
     fn raw_delayed_work(&self) -> *mut bindings::delayed_work {
-        let this = core::ptr::from_ref(self).cast_mut();
-        // SAFETY: `this` comes from a reference, so it is aligned and valid.
-        unsafe { DelayedWork::raw_get(Self::raw_get_delayed_work(this)) }
+        self.delayed_work().as_raw()
     }
 
     /// The `work_struct` inside the `delayed_work`.
