@@ -148,3 +148,11 @@ pub use crate::{
 
 /// Converts milliseconds to jiffies, rounding up: the delays of delayed work.
 pub use kernel::time::msecs_to_jiffies as msecs;
+
+/// The current `jiffies`: the clock that the delays of delayed work count in.
+#[inline]
+pub fn jiffies() -> kernel::time::Jiffies {
+    // SAFETY: `jiffies` is an always-valid, aligned kernel variable that the tick updates with
+    // single-word stores; C reads it the same way (a volatile load).
+    unsafe { core::ptr::read_volatile(core::ptr::addr_of!(kernel::bindings::jiffies)) }
+}

@@ -53,6 +53,8 @@ pub(crate) struct Shared {
     pub(crate) order: SpinLockIrq<KVec<u32>>,
     #[pin]
     pub(crate) ran_at: SpinLockIrq<Option<Instant<Monotonic>>>,
+    /// `jiffies` when a delayed probe last ran.
+    pub(crate) ran_jiffies: Atomic<usize>,
 }
 
 impl Shared {
@@ -68,6 +70,7 @@ impl Shared {
                 was_current: Atomic::new(0),
                 release: Atomic::new(0),
                 ran_at <- new_spinlock_irq!(None),
+                ran_jiffies: Atomic::new(0),
                 names <- new_spinlock_irq!(None),
                 order <- new_spinlock_irq!(KVec::new()),
             }),
@@ -279,6 +282,7 @@ impl WorkItem for DelayedProbe {
         let s = &this.shared;
         s.enter(0);
         *s.ran_at.lock() = Some(Instant::now());
+        s.ran_jiffies.store(rust_wq::jiffies(), Relaxed);
         if this.self_cancel {
             s.errno
                 .store(errno(DelayedWorkOps::cancel_sync(&*this)), Relaxed);
