@@ -26,7 +26,7 @@ use kernel::{
 pub mod rust_wq;
 
 module! {
-    type: RustWqBench,
+    type: rust_wq::Drained<RustWqBench>,
     name: "rust_wq_bench",
     authors: ["rust_wq developers"],
     description: "rust_wq against kernel::workqueue, same boot",

@@ -41,6 +41,41 @@ extern "C" {
     fn rust_wq_in_hardirq() -> bool;
     fn rust_wq_in_task() -> bool;
     fn rust_wq_preemptible() -> bool;
+    fn rust_wq_may_sleep() -> bool;
+}
+
+/// Checks that the caller may sleep: `EAGAIN` (`EWOULDBLOCK`) in interrupt or softirq context
+/// (a BH item's `run`, an interrupt's top half), with interrupts or preemption off, under a
+/// spinlock or an RCU read lock. Without `CONFIG_PREEMPT_COUNT` the kernel cannot see the last
+/// three, and neither can this check.
+#[inline]
+pub fn may_sleep() -> Result {
+    // SAFETY: Only reads the preempt count, the IRQ flags and the task's RCU nesting.
+    if unsafe { rust_wq_may_sleep() } {
+        Ok(())
+    } else {
+        Err(EAGAIN)
+    }
+}
+
+/// Holds off CPU hotplug while it lives (`cpus_read_lock()`): online CPUs stay online.
+pub struct CpusReadGuard(());
+
+impl CpusReadGuard {
+    /// Takes the hotplug read lock. Sleeps: `EAGAIN` where the caller cannot.
+    pub fn new() -> Result<Self> {
+        may_sleep()?;
+        // SAFETY: We may sleep (checked above); released by `Drop`.
+        unsafe { bindings::cpus_read_lock() };
+        Ok(Self(()))
+    }
+}
+
+impl Drop for CpusReadGuard {
+    fn drop(&mut self) {
+        // SAFETY: Taken in `new`, once per guard.
+        unsafe { bindings::cpus_read_unlock() };
+    }
 }
 
 /// Whether the caller runs in hard interrupt context (`in_hardirq()`).

@@ -4,10 +4,14 @@
 //! firing into a destroyed queue.
 //!
 //! `destroy_workqueue()` does not wait for a `delayed_work` whose timer is still armed: when that
-//! timer fires, it queues onto freed memory. System queues live forever, so delayed work may go
-//! there freely. For an [`OwnedQueue`](crate::rust_wq::OwnedQueue), every item armed on it is
-//! linked into the queue's [`Tracker`] before its timer is armed, and the queue's `Drop` fires
-//! every linked timer early (the item then runs at once) before it destroys the queue.
+//! timer fires, it queues onto freed memory. And a timer that fires after its module was
+//! unloaded runs freed code, even on a system queue. So every item armed on an
+//! [`OwnedQueue`](crate::rust_wq::OwnedQueue) is linked into the queue's [`Tracker`], and every
+//! item armed on a system queue into the tracker of its module's registry (see
+//! [`Drained`](crate::rust_wq::Drained)). The link is made while the arming call still borrows
+//! the queue (and holds the module's registry open), so the queue's `Drop` (or the module's
+//! unload) always finds it; it then fires every linked timer early: the item runs at once, on
+//! the queue and CPU it was armed for.
 //!
 //! # Examples
 //!
@@ -48,6 +52,8 @@
 //! item's `arm` lock, then a tracker's `list` lock.
 
 use crate::rust_wq::{
+    cpu,
+    queue::WORK_CPU_UNBOUND,
     tracker::{
         Links,
         Tracker, //
@@ -73,13 +79,28 @@ use kernel::{
     types::Opaque,
 };
 
+/// The deepest nesting of disables of one item. C counts to 65535 and warns beyond; rust_wq
+/// stays far below, so C's own transient disables (one per concurrent `cancel_work_sync()`)
+/// cannot overflow either.
+pub(crate) const MAX_DISABLE: u32 = 0x7fff;
+
+/// The longest delay, in jiffies: the kernel's `MAX_JIFFY_OFFSET`. A longer one would wrap the
+/// timer's expiry into the past and fire at once.
+pub const MAX_DELAY: Jiffies = ((c_long::MAX >> 1) - 1) as Jiffies;
+
 /// What the `arm` lock of a [`DelayedWork`] protects.
+///
+/// Delayed items are disabled here, in Rust, never in C: C's `mod_delayed_work_on` does not say
+/// when it refused a disabled item, and C's count warns on underflow and overflow. Every arm
+/// checks this state under the lock first.
 struct ArmState {
     /// The tracker the item's links are in, if any.
     tracker: Option<Arc<Tracker>>,
-    /// How often the item is disabled. Arming checks this under the lock, so a disabled item is
-    /// refused before C is asked (C's `mod_delayed_work_on` would not say it refused).
+    /// How often the item is disabled (at most [`MAX_DISABLE`]).
     disabled: u32,
+    /// How many `cancel_delayed_work_sync()` calls are in progress. C disables the item while
+    /// such a call waits, so arming is refused (`EBUSY`) meanwhile, here, where it is visible.
+    cancelling: u32,
 }
 
 /// A kernel `struct delayed_work`, embedded in a work item of type `T`.
@@ -88,7 +109,9 @@ struct ArmState {
 ///
 /// # Invariants
 ///
-/// `links` is linked in the tracker held in `arm` (if any), or in none.
+/// - `links` is linked in the tracker held in `arm` (if any), or in none.
+/// - The item is never disabled in C except transiently, by a `cancel_delayed_work_sync()`
+///   counted in `arm`.
 #[pin_data(PinnedDrop)]
 #[repr(C)]
 pub struct DelayedWork<T: ?Sized, const ID: u64 = 0> {
@@ -100,7 +123,8 @@ pub struct DelayedWork<T: ?Sized, const ID: u64 = 0> {
     _item: PhantomData<T>,
 }
 
-// SAFETY: The C parts are thread-safe; `links` is only touched under a tracker lock.
+// SAFETY: The C parts are thread-safe; `links` is only touched under the lock of the tracker it is
+// linked in, or under the `arm` lock while it is linked in none.
 unsafe impl<T: ?Sized, const ID: u64> Send for DelayedWork<T, ID> {}
 // SAFETY: As above.
 unsafe impl<T: ?Sized, const ID: u64> Sync for DelayedWork<T, ID> {}
@@ -148,6 +172,7 @@ where
                 ArmState {
                     tracker: None,
                     disabled: 0,
+                    cancelling: 0,
                 },
                 name,
                 arm_key,
@@ -167,19 +192,40 @@ impl<T: ?Sized, const ID: u64> DelayedWork<T, ID> {
 
     /// Disables the item (see [`DelayedWorkOps::disable`]); returns whether it was pending.
     ///
+    /// With `sync`, the caller may sleep and is not the item's own `run`.
+    ///
     /// [`DelayedWorkOps::disable`]: crate::rust_wq::DelayedWorkOps::disable
-    pub(crate) fn disable(&self, sync: bool) -> bool {
+    pub(crate) fn disable(&self, sync: bool) -> Result<bool> {
         let mut state = self.arm.lock();
+        if state.disabled >= MAX_DISABLE {
+            return Err(EOVERFLOW);
+        }
+        // From here on every arm is refused.
         state.disabled += 1;
         if !sync {
-            // SAFETY: The item is initialised; `disable_delayed_work` may be called in atomic
+            // SAFETY: The item is initialised; `cancel_delayed_work` may be called in atomic
             // context.
-            return unsafe { bindings::disable_delayed_work(self.as_raw()) };
+            return Ok(unsafe { bindings::cancel_delayed_work(self.as_raw()) });
         }
-        // From here on every arm is refused; C's own count follows after the wait.
         drop(state);
-        // SAFETY: The item is initialised; the caller may sleep (checked by the callers).
-        unsafe { bindings::disable_delayed_work_sync(self.as_raw()) }
+        // SAFETY: The item is initialised; the caller may sleep and is not the item's `run`.
+        // C's transient disable is balanced inside the call.
+        Ok(unsafe { bindings::cancel_delayed_work_sync(self.as_raw()) })
+    }
+
+    /// Cancels the item and waits for a running instance (see
+    /// [`DelayedWorkOps::cancel_sync`]); returns whether it was pending.
+    ///
+    /// The caller may sleep and is not the item's own `run`.
+    ///
+    /// [`DelayedWorkOps::cancel_sync`]: crate::rust_wq::DelayedWorkOps::cancel_sync
+    pub(crate) fn cancel_sync(&self) -> bool {
+        self.arm.lock().cancelling += 1;
+        // SAFETY: The item is initialised; the caller may sleep and is not the item's `run`.
+        // Arming is refused while C keeps the item disabled in this call (counted above).
+        let was_pending = unsafe { bindings::cancel_delayed_work_sync(self.as_raw()) };
+        self.arm.lock().cancelling -= 1;
+        was_pending
     }
 
     /// Undoes one [`DelayedWork::disable`]; returns whether the item can be armed again.
@@ -190,8 +236,6 @@ impl<T: ?Sized, const ID: u64> DelayedWork<T, ID> {
             return false;
         }
         state.disabled -= 1;
-        // SAFETY: The item is initialised and disabled (counted above); any context is fine.
-        unsafe { bindings::enable_delayed_work(self.as_raw()) };
         state.disabled == 0
     }
 }
@@ -250,21 +294,6 @@ where
     T::run(unsafe { T::Pointer::from_raw(item) })
 }
 
-/// Drops one reference of the item containing `dwork`.
-///
-/// # Safety
-///
-/// `dwork` belongs to a `T` whose reference, from `into_raw`, the caller owns.
-unsafe fn drop_ref<T, const ID: u64>(dwork: *mut bindings::delayed_work)
-where
-    T: WorkItem<ID> + HasDelayedWork<T, ID>,
-{
-    // SAFETY: See above; `DelayedWork` is `#[repr(C)]` with the `delayed_work` first.
-    let item = unsafe { T::delayed_work_container_of(dwork.cast()) };
-    // SAFETY: The caller owns this reference.
-    drop(unsafe { T::Pointer::from_raw(item) });
-}
-
 fn same_tracker(a: Option<&Arc<Tracker>>, b: Option<&Arc<Tracker>>) -> bool {
     match (a, b) {
         (Some(a), Some(b)) => Arc::ptr_eq(a, b),
@@ -291,17 +320,18 @@ pub enum Armed<P> {
     Modified(P),
 }
 
-/// Arms `item` on `wq` after `delay` jiffies on `cpu`, linking it in `tracker` first.
+/// Arms `item` on `wq` after `delay` jiffies, on `cpu` (`None`: the local or any CPU), and links
+/// it in `tracker`.
 ///
 /// # Safety
 ///
-/// `wq` is valid; with `tracker == None` it is never destroyed, otherwise `tracker` is the
-/// tracker of `wq`, whose owner stays alive during this call. `cpu` is `WORK_CPU_UNBOUND` or an
-/// online CPU.
+/// `wq` is valid during the call. `tracker` is the tracker whose drop (or unload) fires the
+/// timers armed on `wq`, and cannot start that before this call returns: the caller borrows
+/// the owner of `wq` (an owned queue), or holds the module's registry open (a system queue).
 pub(crate) unsafe fn arm<P, const ID: u64>(
     wq: *mut bindings::workqueue_struct,
-    tracker: Option<&Arc<Tracker>>,
-    cpu: i32,
+    tracker: &Arc<Tracker>,
+    cpu: Option<u32>,
     item: P,
     delay: Jiffies,
     how: Arm,
@@ -310,27 +340,45 @@ where
     P: WorkItemPointer,
     P::Target: WorkItem<ID, Pointer = P> + HasDelayedWork<P::Target, ID>,
 {
+    if delay > MAX_DELAY {
+        return Err(EnqueueError::new(EINVAL, item));
+    }
     let raw = item.into_raw();
-    // SAFETY: `raw` is valid while we own it.
+    // SAFETY: `raw` is valid while we own it. Once C owns the reference (below), the item may
+    // run and be dropped on another CPU; its memory still outlives `dw`: `DelayedWork`'s
+    // `PinnedDrop` takes the `arm` lock, which we hold for as long as we use `dw`.
     let dw = unsafe { &*P::Target::raw_get_delayed_work(raw) };
     let mut state = dw.arm.lock();
-    if state.disabled > 0 {
+    if state.disabled > 0 || state.cancelling > 0 {
         drop(state);
         // SAFETY: Nothing took the reference.
         return Err(EnqueueError::new(EBUSY, unsafe { P::from_raw(raw) }));
     }
-    let armed = &mut state.tracker;
-    // SAFETY: The `delayed_work` is initialised and alive (we own a reference), and `wq` is
-    // valid. While the timer may fire, `wq` stays valid: it is a system queue, or the item gets
-    // linked in its tracker below, before the owner of `wq` can be dropped (the caller borrows
-    // it). Until then the item stays linked where it was, so a queue it was armed on before
-    // still finds it. Both calls are irq-safe; we hold a spinlock.
+    // Interrupts are off under the `arm` lock, so a CPU found online here stays online until
+    // the timer is armed: taking a CPU down needs every CPU to run its stopper thread.
+    let cpu = match cpu {
+        None => WORK_CPU_UNBOUND,
+        Some(n) => match cpu::online_cpu(n) {
+            Ok(id) => id.as_u32() as i32,
+            Err(e) => {
+                drop(state);
+                // SAFETY: Nothing took the reference.
+                return Err(EnqueueError::new(e, unsafe { P::from_raw(raw) }));
+            }
+        },
+    };
+    // SAFETY: The `delayed_work` is initialised and alive (see above), `wq` is valid and `cpu`
+    // is unbound or online. While the timer may fire, `wq` stays valid: the item is linked in
+    // `tracker` below, before the owner of `wq` can fire the timers it tracks and go (caller).
+    // Until then the item stays linked where it was, so a queue it was armed on before still
+    // finds it (and fires it into `wq`, which is alive). Both calls are irq-safe.
     let res = unsafe {
         match how {
             Arm::Queue => bindings::queue_delayed_work_on(cpu, wq, dw.as_raw(), delay),
             // `mod_delayed_work_on` returns `true` if the item was pending (that reference stays
-            // with the queue), `false` if it was idle and is now queued, or disabled. Disabled
-            // items were refused above, under this lock, so `false` means "queued".
+            // with the queue), `false` if it was idle and is now queued, or is disabled in C. It
+            // is disabled in C only inside `cancel_delayed_work_sync()`, and those calls are
+            // counted under this lock and refused above (type invariant): `false` means queued.
             Arm::Modify => !bindings::mod_delayed_work_on(cpu, wq, dw.as_raw(), delay),
         }
     };
@@ -338,24 +386,22 @@ where
     let mut old = None;
     if now_armed_here {
         let links = dw.links.get();
-        if !same_tracker(armed.as_ref(), tracker) {
-            old = armed.take();
+        if !same_tracker(state.tracker.as_ref(), Some(tracker)) {
+            old = state.tracker.take();
             // SAFETY: `links` belongs to our item and is linked in the recorded tracker, if any
-            // (type invariant); it is unlinked there before it is linked anew.
+            // (type invariant); it is unlinked there, and only then written, under the `arm`
+            // lock, while linked nowhere.
             unsafe {
                 if let Some(o) = &old {
                     o.unlink(links);
                 }
                 (*links).dwork = dw.as_raw();
-                (*links).drop_ref = Some(drop_ref::<P::Target, ID>);
             }
-            *armed = tracker.cloned();
+            state.tracker = Some(tracker.clone());
         }
-        if let Some(t) = tracker {
-            // SAFETY: `links` is in no tracker but `t`. Linking is idempotent: the item may still
-            // be linked from an earlier arm, or not, if the queue's drop took it off the list.
-            unsafe { t.link(links) };
-        }
+        // SAFETY: `links` is in no tracker but `tracker`. Linking is idempotent: the item may
+        // still be linked from an earlier arm, or not, if the tracker fired it since.
+        unsafe { tracker.link(links) };
         // INVARIANT: The links are in the tracker we record, or in none.
     }
     drop(state);

@@ -72,6 +72,7 @@
 pub mod builder;
 pub mod cpu;
 pub mod delayed;
+pub mod drained;
 pub mod irq;
 pub mod on_cpu;
 pub mod ops;
@@ -95,8 +96,10 @@ pub use builder::{
 pub use delayed::{
     Armed,
     DelayedWork,
-    HasDelayedWork, //
+    HasDelayedWork,
+    MAX_DELAY, //
 };
+pub use drained::Drained;
 pub use irq::{
     request_deferred_irq,
     TopHalf, //
@@ -138,6 +141,10 @@ pub use work::{
     WorkItem,
     WorkItemPointer, //
 };
+
+/// The deepest nesting of [`WorkOps::disable`] / [`DelayedWorkOps::disable`] (`EOVERFLOW`
+/// beyond).
+pub const MAX_DISABLE: u32 = delayed::MAX_DISABLE;
 
 pub use crate::{
     impl_has_delayed_work,

@@ -26,11 +26,25 @@ unsafe extern "C" fn call_trampoline<F: FnOnce() -> R, R>(arg: *mut c_void) -> c
     0
 }
 
-/// Runs `f` on `cpu` in a kworker and waits for its result (the C `work_on_cpu`).
+/// Runs `f` on `cpu` in a kworker and waits for its result (the C `work_on_cpu_safe`).
 ///
-/// `f` may borrow from the caller: the call returns only after `f` has run. Fails with `EINVAL`
-/// or `ENODEV` for a CPU that does not exist or is offline. Sleeps.
+/// `f` may borrow from the caller: the call returns only after `f` has run. CPU hotplug is held
+/// off meanwhile, so `f` runs on `cpu`, or not at all: `EINVAL` for a CPU that does not exist,
+/// `ENODEV` for one that is offline. Sleeps (`EAGAIN` where the caller cannot); do not hold a
+/// lock that `f` or CPU hotplug needs.
 pub fn work_on_cpu<F: FnOnce() -> R + Send, R: Send>(cpu: u32, f: F) -> Result<R> {
+    let hotplug = cpu::CpusReadGuard::new()?;
+    let r = work_on_cpu_locked(&hotplug, cpu, f);
+    drop(hotplug);
+    r
+}
+
+/// [`work_on_cpu`] with hotplug already held off by the caller.
+fn work_on_cpu_locked<F: FnOnce() -> R + Send, R: Send>(
+    _hotplug: &cpu::CpusReadGuard,
+    cpu: u32,
+    f: F,
+) -> Result<R> {
     let id = cpu::online_cpu(cpu)?;
     let mut call = Call {
         f: Some(f),
@@ -38,7 +52,8 @@ pub fn work_on_cpu<F: FnOnce() -> R + Send, R: Send>(cpu: u32, f: F) -> Result<R
         _borrow: core::marker::PhantomData,
     };
     // SAFETY: `call` outlives the call: `work_on_cpu_key` queues an on-stack work item and
-    // flushes it before returning. The key is static, as lockdep requires.
+    // flushes it before returning. The key is static, as lockdep requires. `id` is online and
+    // stays so (hotplug is held off), so the item runs on it and `f` runs exactly once.
     unsafe {
         bindings::work_on_cpu_key(
             id.as_u32() as i32,
@@ -47,29 +62,21 @@ pub fn work_on_cpu<F: FnOnce() -> R + Send, R: Send>(cpu: u32, f: F) -> Result<R
             kernel::static_lock_class!().as_ptr(),
         )
     };
-    // A CPU that went offline meanwhile leaves `f` unrun.
-    call.result.ok_or(ENODEV)
+    // `call_trampoline` ran `f` (see above); `EIO` would mean the kernel did not run it.
+    call.result.ok_or(EIO)
 }
 
 /// Runs `f(cpu)` on every online CPU, one after the other, each in that CPU's kworker, and
-/// returns how many CPUs ran it. CPU hotplug is held off meanwhile. Sleeps.
+/// returns how many CPUs ran it. CPU hotplug is held off meanwhile. Sleeps (`EAGAIN` where the
+/// caller cannot).
 ///
 /// This is what the unexported C `schedule_on_each_cpu` offers.
 pub fn on_each_cpu<F: Fn(u32) + Sync>(f: F) -> Result<u32> {
-    // SAFETY: `cpus_read_lock` may sleep; we are in a sleepable context (see above).
-    unsafe { bindings::cpus_read_lock() };
+    let hotplug = cpu::CpusReadGuard::new()?;
     let mut ran = 0;
-    let mut res = Ok(());
     for n in cpu::online_cpus() {
-        match work_on_cpu(n, || f(n)) {
-            Ok(()) => ran += 1,
-            Err(e) => {
-                res = Err(e);
-                break;
-            }
-        }
+        work_on_cpu_locked(&hotplug, n, || f(n))?;
+        ran += 1;
     }
-    // SAFETY: Paired with the `cpus_read_lock` above.
-    unsafe { bindings::cpus_read_unlock() };
-    res.map(|()| ran)
+    Ok(ran)
 }

@@ -4,9 +4,11 @@
 //!
 //! Cancelling a pending item takes back the reference that was handed to the queue and returns
 //! it, so nothing leaks. Waiting for an item from inside its own `run` would hang forever; those
-//! calls return `EDEADLK` instead.
+//! calls return `EDEADLK` instead. Waiting from a context that cannot sleep (a BH item, an
+//! interrupt handler, under a spinlock) returns `EAGAIN` (`EWOULDBLOCK`).
 
 use crate::rust_wq::{
+    cpu,
     DelayedWork,
     HasDelayedWork,
     HasWork,
@@ -24,6 +26,18 @@ use kernel::{
 fn is_current(work: *mut bindings::work_struct) -> bool {
     // SAFETY: `current_work` may be called from any context.
     core::ptr::eq(unsafe { bindings::current_work() }, work)
+}
+
+/// Checks that the caller may wait for the item at `work`: `EAGAIN` if it cannot sleep (a BH
+/// item's `run` included: `current_work()` is NULL there), `EDEADLK` if it is the item's own
+/// `run`.
+#[inline]
+fn may_wait_for(work: *mut bindings::work_struct) -> Result {
+    cpu::may_sleep()?;
+    if is_current(work) {
+        return Err(EDEADLK);
+    }
+    Ok(())
 }
 
 #[inline]
@@ -84,12 +98,11 @@ pub trait WorkOps<const ID: u64 = 0>: WorkItem<ID> + HasWork<Self, ID> + Sized {
     /// Cancels the item and waits until it is not running anywhere.
     ///
     /// Returns the queue's reference if the item was pending. Fails with `EDEADLK` if called from
-    /// the item's own `run` (it would wait for itself). Sleeps.
+    /// the item's own `run` (it would wait for itself), `EAGAIN` where it cannot sleep. While it
+    /// waits, enqueueing the item fails with `EBUSY`.
     fn cancel_sync(&self) -> Result<Option<Self::Pointer>> {
-        if self.is_current() {
-            return Err(EDEADLK);
-        }
-        // SAFETY: The item is initialised; we are not the worker running it.
+        may_wait_for(self.raw_work())?;
+        // SAFETY: The item is initialised; we may sleep and are not the worker running it.
         let was_pending = unsafe { bindings::cancel_work_sync(self.raw_work()) };
         // SAFETY: `was_pending` is the answer of that call for `self`.
         Ok(unsafe { reclaim(was_pending, self) })
@@ -97,42 +110,53 @@ pub trait WorkOps<const ID: u64 = 0>: WorkItem<ID> + HasWork<Self, ID> + Sized {
 
     /// Waits until the last queueing of the item has finished running.
     ///
-    /// Returns `Ok(false)` if it was idle. Fails with `EDEADLK` from the item's own `run`.
+    /// Returns `Ok(false)` if it was idle. `EDEADLK` from the item's own `run`, `EAGAIN` where
+    /// it cannot sleep.
     fn flush(&self) -> Result<bool> {
-        if self.is_current() {
-            return Err(EDEADLK);
-        }
-        // SAFETY: The item is initialised; we are not the worker running it.
+        may_wait_for(self.raw_work())?;
+        // SAFETY: The item is initialised; we may sleep and are not the worker running it.
         Ok(unsafe { bindings::flush_work(self.raw_work()) })
     }
 
     /// Disables the item: further enqueues fail with `EBUSY` until [`WorkOps::enable`].
     ///
-    /// Cancels a pending instance and returns its reference. Disabling nests (up to 65535).
-    fn disable(&self) -> Option<Self::Pointer> {
-        // SAFETY: The item is initialised; `disable_work` may be called from any context.
+    /// Cancels a pending instance and returns its reference. Disabling nests, up to
+    /// [`MAX_DISABLE`](crate::rust_wq::MAX_DISABLE) deep (`EOVERFLOW` beyond). Any context.
+    fn disable(&self) -> Result<Option<Self::Pointer>> {
+        let work = self.work();
+        work.start_disable()?;
+        // SAFETY: The item is initialised; `disable_work` may be called from any context. C's
+        // count stays below its limit (`start_disable`).
         let was_pending = unsafe { bindings::disable_work(self.raw_work()) };
-        // SAFETY: `was_pending` is the answer of that call for `self`.
-        unsafe { reclaim(was_pending, self) }
-    }
-
-    /// Like [`WorkOps::disable`], and also waits for a running instance. `EDEADLK` from its own
-    /// `run`.
-    fn disable_sync(&self) -> Result<Option<Self::Pointer>> {
-        if self.is_current() {
-            return Err(EDEADLK);
-        }
-        // SAFETY: The item is initialised; we are not the worker running it.
-        let was_pending = unsafe { bindings::disable_work_sync(self.raw_work()) };
+        work.finish_disable();
         // SAFETY: `was_pending` is the answer of that call for `self`.
         Ok(unsafe { reclaim(was_pending, self) })
     }
 
-    /// Undoes one [`WorkOps::disable`]. Returns `true` when the item can be queued again.
+    /// Like [`WorkOps::disable`], and also waits for a running instance. `EDEADLK` from its own
+    /// `run`, `EAGAIN` where it cannot sleep.
+    fn disable_sync(&self) -> Result<Option<Self::Pointer>> {
+        may_wait_for(self.raw_work())?;
+        let work = self.work();
+        work.start_disable()?;
+        // SAFETY: The item is initialised; we may sleep and are not the worker running it.
+        let was_pending = unsafe { bindings::disable_work_sync(self.raw_work()) };
+        work.finish_disable();
+        // SAFETY: `was_pending` is the answer of that call for `self`.
+        Ok(unsafe { reclaim(was_pending, self) })
+    }
+
+    /// Undoes one finished [`WorkOps::disable`]. Returns `true` when the item can be queued
+    /// again; an enable with no disable to undo does nothing and returns `false`. Any context.
     fn enable(&self) -> bool {
-        // SAFETY: The item is initialised; `enable_work` may be called from any context. An
-        // unbalanced enable only triggers a C warning, never memory unsafety.
-        unsafe { bindings::enable_work(self.raw_work()) }
+        self.work().enable()
+    }
+
+    /// The [`Work`] of this item.
+    fn work(&self) -> &Work<Self, ID> {
+        let this = core::ptr::from_ref(self).cast_mut();
+        // SAFETY: `this` comes from a reference; the field lives as long as `self`.
+        unsafe { &*Self::raw_get_work(this) }
     }
 }
 
@@ -178,33 +202,30 @@ pub trait DelayedWorkOps<const ID: u64 = 0>:
         unsafe { reclaim(was_pending, self) }
     }
 
-    /// Cancels and waits for a running instance. `EDEADLK` from the item's own `run`. Sleeps.
+    /// Cancels and waits for a running instance. `EDEADLK` from the item's own `run`, `EAGAIN`
+    /// where it cannot sleep. While it waits, arming the item fails with `EBUSY`. Sleeps.
     fn cancel_sync(&self) -> Result<Option<Self::Pointer>> {
-        if self.is_current() {
-            return Err(EDEADLK);
-        }
-        // SAFETY: The item is initialised; we are not the worker running it.
-        let was_pending = unsafe { bindings::cancel_delayed_work_sync(self.raw_delayed_work()) };
-        // SAFETY: `was_pending` is the answer of that call for `self`.
+        may_wait_for(self.raw_dwork_work())?;
+        let was_pending = self.delayed_work().cancel_sync();
+        // SAFETY: `was_pending` is the answer of `cancel_delayed_work_sync` for `self`.
         Ok(unsafe { reclaim(was_pending, self) })
     }
 
     /// Disables the item: arming it fails with `EBUSY` until [`DelayedWorkOps::enable`]. Cancels
-    /// an armed timer or queued instance and returns its reference. Any context.
-    fn disable(&self) -> Option<Self::Pointer> {
-        let was_pending = self.delayed_work().disable(false);
-        // SAFETY: `was_pending` is the answer of `disable_delayed_work` for `self`.
-        unsafe { reclaim(was_pending, self) }
+    /// an armed timer or queued instance and returns its reference. Nests up to
+    /// [`MAX_DISABLE`](crate::rust_wq::MAX_DISABLE) deep (`EOVERFLOW` beyond). Any context.
+    fn disable(&self) -> Result<Option<Self::Pointer>> {
+        let was_pending = self.delayed_work().disable(false)?;
+        // SAFETY: `was_pending` is the answer of `cancel_delayed_work` for `self`.
+        Ok(unsafe { reclaim(was_pending, self) })
     }
 
     /// Like [`DelayedWorkOps::disable`], and also waits for a running instance. `EDEADLK` from
-    /// its own `run`. Sleeps.
+    /// its own `run`, `EAGAIN` where it cannot sleep. Sleeps.
     fn disable_sync(&self) -> Result<Option<Self::Pointer>> {
-        if self.is_current() {
-            return Err(EDEADLK);
-        }
-        let was_pending = self.delayed_work().disable(true);
-        // SAFETY: `was_pending` is the answer of `disable_delayed_work_sync` for `self`.
+        may_wait_for(self.raw_dwork_work())?;
+        let was_pending = self.delayed_work().disable(true)?;
+        // SAFETY: `was_pending` is the answer of `cancel_delayed_work_sync` for `self`.
         Ok(unsafe { reclaim(was_pending, self) })
     }
 
@@ -221,14 +242,13 @@ pub trait DelayedWorkOps<const ID: u64 = 0>:
         unsafe { &*Self::raw_get_delayed_work(this) }
     }
 
-    /// Fires an armed timer now and waits for the item to finish. `EDEADLK` from its own `run`.
+    /// Fires an armed timer now and waits for the item to finish. `EDEADLK` from its own `run`,
+    /// `EAGAIN` where it cannot sleep.
     fn flush(&self) -> Result<bool> {
-        if self.is_current() {
-            return Err(EDEADLK);
-        }
-        // SAFETY: The item is initialised; we are not the worker running it. The queue the timer
-        // targets is alive: system queues always are, owned queues fire their timers before
-        // they are destroyed.
+        may_wait_for(self.raw_dwork_work())?;
+        // SAFETY: The item is initialised; we may sleep and are not the worker running it. The
+        // queue the timer targets is alive: system queues always are, owned queues fire their
+        // timers before they are destroyed.
         Ok(unsafe { bindings::flush_delayed_work(self.raw_delayed_work()) })
     }
 }

@@ -19,20 +19,24 @@ use crate::rust_wq::{
         Arm,
         Armed, //
     },
-    queue::{
-        target_cpu,
-        WORK_CPU_UNBOUND, //
+    drained::{
+        self,
+        Gate, //
     },
+    queue::WORK_CPU_UNBOUND,
+    system,
     tracker::Tracker,
     EnqueueError,
     HasDelayedWork,
     HasWork,
     Queue,
+    Work,
     WorkItem,
     WorkItemPointer, //
 };
 use core::{
     marker::PhantomData,
+    mem::ManuallyDrop,
     ptr::NonNull, //
 };
 use kernel::{
@@ -56,26 +60,90 @@ use kernel::{
 /// delayed work safe: a delayed item armed here is tracked, and `Drop` fires its timer early so
 /// the item runs before `destroy_workqueue()`, instead of a timer firing into freed memory later.
 ///
-/// Dropping the queue waits for every queued item (it drains the queue). Do not drop it from an
-/// item running on it, and do not flush it from there: both would wait for themselves.
+/// Dropping the queue waits for every queued item (it drains the queue), except where waiting
+/// is impossible: dropped in a kworker (an item of this very queue, say) or in atomic context,
+/// the queue is handed off to `system_dfl_long` and destroyed there, after this drop returned.
+/// Either way its items all run before the module that queued them is unloaded
+/// ([`Drained`](crate::rust_wq::Drained)).
 ///
 /// # Invariants
 ///
-/// `wq` is a valid workqueue from `alloc_workqueue`, destroyed only by `Drop`; `tracker` tracks
-/// the delayed items armed on it.
+/// `core` is registered with the module's registry until `Drop` (or the module's unload) takes
+/// it off, and is dropped only by `Drop`.
 pub struct OwnedQueue<K: Kind = PerCpu> {
-    wq: NonNull<bindings::workqueue_struct>,
-    tracker: Arc<Tracker>,
+    core: ManuallyDrop<Arc<QueueCore>>,
     started: Atomic<u64>,
     finished: Atomic<u64>,
     stats: Option<KBox<Stats>>,
     _kind: PhantomData<K>,
 }
 
-// SAFETY: The C workqueue may be used from any thread; the other fields are thread-safe.
+// SAFETY: Every field is thread-safe; the C workqueue may be used from any thread.
 unsafe impl<K: Kind> Send for OwnedQueue<K> {}
 // SAFETY: As above; every method takes `&self` and synchronises through the C API or atomics.
 unsafe impl<K: Kind> Sync for OwnedQueue<K> {}
+
+/// The part of an owned queue that the module's registry and a hand-off may keep: the C queue
+/// and the tracker of its delayed items.
+///
+/// # Invariants
+///
+/// `wq` is a valid workqueue from `alloc_workqueue`, destroyed only when the last reference to
+/// its `QueueCore` goes; `tracker` tracks the delayed items armed on it.
+#[pin_data(PinnedDrop)]
+pub(crate) struct QueueCore {
+    wq: NonNull<bindings::workqueue_struct>,
+    tracker: Arc<Tracker>,
+    #[pin]
+    handoff: Work<QueueCore>,
+}
+
+// SAFETY: The C workqueue may be used from any thread; the other fields are thread-safe.
+unsafe impl Send for QueueCore {}
+// SAFETY: As above.
+unsafe impl Sync for QueueCore {}
+
+crate::impl_has_work! { impl HasWork<Self> for QueueCore { self.handoff } }
+
+impl QueueCore {
+    /// Fires the timers armed on the queue and waits for everything queued on it. Sleeps.
+    pub(crate) fn quiesce(&self) {
+        // SAFETY: The timers tracked here target `wq`, valid while `self` is.
+        unsafe { self.tracker.expedite_all() };
+        // SAFETY: `wq` is valid (type invariant); the callers may sleep.
+        unsafe { bindings::__flush_workqueue(self.wq.as_ptr()) };
+    }
+
+    /// Takes the queue off the module's registry and fires its timers; the queue is destroyed
+    /// when `this` (or the registry's reference, if the module is being unloaded) goes.
+    fn retire(this: Arc<Self>) {
+        drop(drained::unregister(&this));
+        // SAFETY: The timers tracked here target `wq`, valid while `this` is.
+        unsafe { this.tracker.expedite_all() };
+        drop(this);
+    }
+}
+
+impl WorkItem for QueueCore {
+    type Pointer = Arc<QueueCore>;
+
+    /// The hand-off: retires a queue dropped where it could not be destroyed.
+    fn run(this: Arc<QueueCore>) {
+        QueueCore::retire(this);
+        drained::handoff_finished();
+    }
+}
+
+#[pinned_drop]
+impl PinnedDrop for QueueCore {
+    fn drop(self: Pin<&mut Self>) {
+        // SAFETY: The last reference is dropped by `OwnedQueue::drop` in a context that may
+        // sleep and is no kworker, by the hand-off on `system_dfl_long`, or by the module's
+        // unload; none of them runs on `wq`. No timer targets `wq` any more (its tracker fired
+        // them), and `destroy_workqueue` drains it first.
+        unsafe { bindings::destroy_workqueue(self.wq.as_ptr()) };
+    }
+}
 
 /// Per-queue accounting, kept when the queue was built with [`Builder::stats`].
 pub struct Stats {
@@ -153,8 +221,13 @@ impl OwnedQueue<PerCpu> {
 
     /// The legacy `create_workqueue(name)`: per-CPU, `WQ_MEM_RECLAIM`, one item at a time per
     /// CPU.
+    /// Like C's, it is `__WQ_LEGACY`, so its items may flush queues without `WQ_MEM_RECLAIM`
+    /// (code ported from C does).
     pub fn create_workqueue(name: &CStr) -> Result<Self> {
-        Self::percpu().mem_reclaim().max_active(1).build(name)
+        Builder::<PerCpu>::new(bindings::wq_flags___WQ_LEGACY)
+            .mem_reclaim()
+            .max_active(1)
+            .build(name)
     }
 }
 
@@ -172,8 +245,11 @@ impl OwnedQueue<Ordered> {
     }
 
     /// The legacy `create_singlethread_workqueue(name)`: ordered, `WQ_MEM_RECLAIM`.
+    /// `__WQ_LEGACY` like [`OwnedQueue::create_workqueue`].
     pub fn create_singlethread_workqueue(name: &CStr) -> Result<Self> {
-        Self::ordered().mem_reclaim().build(name)
+        Builder::<Ordered>::new(bindings::wq_flags___WQ_LEGACY)
+            .mem_reclaim()
+            .build(name)
     }
 }
 
@@ -186,10 +262,11 @@ impl OwnedQueue<Bh> {
 
 impl<K: Kind> OwnedQueue<K> {
     pub(crate) fn alloc(name: &CStr, flags: u32, max_active: i32, stats: bool) -> Result<Self> {
+        cpu::may_sleep()?;
         let tracker = Tracker::new()?;
         let stats = if stats { Some(Stats::new()?) } else { None };
         // SAFETY: The format is `"%s"` and its one argument a NUL-terminated string; flags and
-        // `max_active` were checked by the builder. We are in a context that may sleep (GFP).
+        // `max_active` were checked by the builder. We may sleep (checked above).
         let wq = unsafe {
             bindings::alloc_workqueue_noprof(
                 c"%s".as_char_ptr(),
@@ -198,10 +275,25 @@ impl<K: Kind> OwnedQueue<K> {
                 name.as_char_ptr(),
             )
         };
+        let wq = NonNull::new(wq).ok_or(ENOMEM)?;
         // INVARIANT: `wq` is a fresh workqueue; nothing is armed on it yet.
+        let core = Arc::pin_init(
+            pin_init!(QueueCore {
+                wq,
+                tracker,
+                handoff <- crate::new_work!("rust_wq::OwnedQueue::handoff"),
+            }),
+            GFP_KERNEL,
+        )
+        .inspect_err(|_| {
+            // SAFETY: `wq` is ours alone and empty.
+            unsafe { bindings::destroy_workqueue(wq.as_ptr()) }
+        })?;
+        // Dropping `core` on failure destroys the queue.
+        Gate::enter()?.register(&core)?;
+        // INVARIANT: Registered above.
         Ok(Self {
-            wq: NonNull::new(wq).ok_or(ENOMEM)?,
-            tracker,
+            core: ManuallyDrop::new(core),
             started: Atomic::new(0),
             finished: Atomic::new(0),
             stats,
@@ -212,11 +304,12 @@ impl<K: Kind> OwnedQueue<K> {
     /// Returns the raw `workqueue_struct`.
     #[inline]
     pub fn as_raw(&self) -> *mut bindings::workqueue_struct {
-        self.wq.as_ptr()
+        self.core.wq.as_ptr()
     }
 
     fn queue(&self) -> &Queue {
-        // SAFETY: `wq` is valid for as long as `self` (type invariant).
+        // SAFETY: `wq` is valid for as long as `core` (type invariant of `QueueCore`), and it is
+        // drained only by `destroy_workqueue`, once `self` is gone.
         unsafe { Queue::from_raw(self.as_raw()) }
     }
 
@@ -277,20 +370,20 @@ impl<K: Kind> OwnedQueue<K> {
         P: WorkItemPointer,
         P::Target: WorkItem<ID, Pointer = P> + HasDelayedWork<P::Target, ID>,
     {
-        let cpu = match target_cpu(cpu) {
-            Ok(cpu) => cpu,
+        let gate = match Gate::enter() {
+            Ok(gate) => gate,
             Err(e) => return self.account(0, Err(EnqueueError::new(e, item))),
         };
-        // SAFETY: `wq` is valid and `tracker` is its tracker; `self` is borrowed for the call.
-        // `cpu` is unbound or was online just now (a delayed item on a CPU that goes offline
-        // meanwhile runs elsewhere).
+        // SAFETY: `wq` is valid and `tracker` is its tracker; `self` is borrowed for the call,
+        // so the queue's drop cannot fire the tracked timers before the item is linked.
         let res = self.counted(|| unsafe {
-            delayed::arm(self.as_raw(), Some(&self.tracker), cpu, item, delay, how)
+            delayed::arm(self.as_raw(), &self.core.tracker, cpu, item, delay, how)
         });
+        drop(gate);
         if let (Some(s), Ok(Armed::Queued)) = (&self.stats, &res) {
             s.delayed.add(1, Relaxed);
         }
-        self.account(cpu, res)
+        self.account(cpu.map_or(WORK_CPU_UNBOUND, |c| c as i32), res)
     }
 
     /// Queues `item` after `delay` jiffies (`0`: at once). `EBUSY` if it is pending or disabled.
@@ -337,28 +430,42 @@ impl<K: Kind> OwnedQueue<K> {
         self.arm(None, item, delay, Arm::Modify)
     }
 
-    /// Waits until every item queued before the call has run. Sleeps.
-    pub fn flush(&self) {
-        // SAFETY: `wq` is valid (type invariant).
-        unsafe { bindings::__flush_workqueue(self.as_raw()) }
+    /// Waits until every item queued before the call has run. Sleeps: `EAGAIN` where the
+    /// caller cannot; `EDEADLK` from a kworker, which may be running an item of this queue
+    /// (that item would wait for itself).
+    pub fn flush(&self) -> Result {
+        may_wait_here()?;
+        // SAFETY: `wq` is valid (type invariant); we may sleep and run no item of it.
+        unsafe { bindings::__flush_workqueue(self.as_raw()) };
+        Ok(())
     }
 
     /// Waits until the queue is empty, including items queued meanwhile (e.g. by items
-    /// requeueing themselves). Armed timers are not waited for. Sleeps.
+    /// requeueing themselves). Armed timers are not waited for. Errors as [`OwnedQueue::flush`].
     ///
     /// Unlike C's `drain_workqueue`, enqueueing from elsewhere stays allowed meanwhile and is
     /// waited for; a chain that never stops keeps this from returning.
-    pub fn drain(&self) {
+    pub fn drain(&self) -> Result {
         loop {
             let before = self.finished.load(Acquire);
-            self.flush();
+            self.flush()?;
             // Nothing started since `before` was read, and everything started before had
             // finished queueing: the flush covered every item.
             if self.started.load(Acquire) == before {
-                return;
+                return Ok(());
             }
         }
     }
+}
+
+/// Checks that the caller may wait for a whole queue: it may sleep and is no kworker.
+fn may_wait_here() -> Result {
+    cpu::may_sleep()?;
+    // SAFETY: `current_work` may be called from any context.
+    if !unsafe { bindings::current_work() }.is_null() {
+        return Err(EDEADLK);
+    }
+    Ok(())
 }
 
 impl<K: Limited> OwnedQueue<K> {
@@ -367,6 +474,7 @@ impl<K: Limited> OwnedQueue<K> {
         if !(1..=MAX_ACTIVE).contains(&n) {
             return Err(EINVAL);
         }
+        cpu::may_sleep()?;
         // SAFETY: `wq` is valid; it is neither ordered nor BH (`Limited`); `n` is in range.
         unsafe { bindings::workqueue_set_max_active(self.as_raw(), n as i32) };
         Ok(())
@@ -375,9 +483,21 @@ impl<K: Limited> OwnedQueue<K> {
 
 impl<K: Kind> Drop for OwnedQueue<K> {
     fn drop(&mut self) {
-        // SAFETY: `wq` is the queue of `tracker`, and nobody can arm on it: we are exclusive.
-        unsafe { self.tracker.expedite_all(self.as_raw()) };
-        // SAFETY: No timer targets `wq` any more; `destroy_workqueue` drains it first.
-        unsafe { bindings::destroy_workqueue(self.as_raw()) };
+        // SAFETY: Taken once, here; `core` is not used after.
+        let core = unsafe { ManuallyDrop::take(&mut self.core) };
+        if may_wait_here().is_ok() {
+            QueueCore::retire(core);
+            return;
+        }
+        // In a kworker (maybe one of this queue: `destroy_workqueue` would wait for itself) or in
+        // atomic context: hand the destruction to a kworker of another queue. The module's
+        // unload waits for the hand-off.
+        drained::handoff_started();
+        if let Err(e) = system::system_dfl_long().enqueue_ungated(WORK_CPU_UNBOUND, core) {
+            // The hand-off item is this queue's own and was never queued before: this is
+            // unreachable, but should it happen, retiring here is still better than a leak.
+            drained::handoff_finished();
+            QueueCore::retire(e.into_item());
+        }
     }
 }

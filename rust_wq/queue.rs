@@ -4,6 +4,7 @@
 
 use crate::rust_wq::{
     cpu,
+    drained::Gate,
     HasWork,
     WorkItem,
     WorkItemPointer, //
@@ -54,8 +55,10 @@ impl<P> EnqueueError<P> {
         Self { error, item }
     }
 
-    /// The reason: `EBUSY` (already pending, or disabled), `EINVAL` (no such CPU), `ENODEV`
-    /// (CPU offline).
+    /// The reason: `EBUSY` (already pending, disabled, or being cancelled by a `cancel_sync`),
+    /// `EINVAL` (no such CPU, or a delay above [`MAX_DELAY`](crate::rust_wq::MAX_DELAY)),
+    /// `ENODEV` (CPU offline), `ESHUTDOWN` (the module is being unloaded), `EPERM` (the module
+    /// is not wrapped in [`Drained`](crate::rust_wq::Drained)).
     pub fn error(&self) -> Error {
         self.error
     }
@@ -85,6 +88,8 @@ impl Queue {
     ///
     /// `ptr` must point at a valid workqueue that is neither destroyed nor drained
     /// (`drain_workqueue`) during `'a`: C silently drops items queued on a draining queue.
+    /// Unless it is one of the system queues, the caller must also flush it before the module is
+    /// unloaded: [`Drained`](crate::rust_wq::Drained) flushes only the queues it knows.
     #[inline]
     pub unsafe fn from_raw<'a>(ptr: *const bindings::workqueue_struct) -> &'a Queue {
         // SAFETY: `Queue` is `#[repr(transparent)]`; the caller promises validity for `'a`.
@@ -126,7 +131,28 @@ impl Queue {
     }
 
     /// `cpu` is `WORK_CPU_UNBOUND` or a possible CPU.
+    #[inline]
     fn enqueue_raw<P, const ID: u64>(&self, cpu: i32, item: P) -> Result<(), EnqueueError<P>>
+    where
+        P: WorkItemPointer,
+        P::Target: WorkItem<ID, Pointer = P> + HasWork<P::Target, ID>,
+    {
+        let gate = match Gate::enter() {
+            Ok(gate) => gate,
+            Err(e) => return Err(EnqueueError::new(e, item)),
+        };
+        let res = self.enqueue_ungated(cpu, item);
+        drop(gate);
+        res
+    }
+
+    /// Queues `item` without asking the module's registry: only for the hand-off of owned
+    /// queues, which the module's unload waits for by other means.
+    pub(crate) fn enqueue_ungated<P, const ID: u64>(
+        &self,
+        cpu: i32,
+        item: P,
+    ) -> Result<(), EnqueueError<P>>
     where
         P: WorkItemPointer,
         P::Target: WorkItem<ID, Pointer = P> + HasWork<P::Target, ID>,

@@ -4,6 +4,7 @@
 //! `open` of a misc device.
 
 use core::ptr;
+use kernel::prelude::*;
 use kernel::sync::{
     atomic::{
         Acquire,
@@ -67,16 +68,28 @@ impl<T: Send + Sync> Slot<T> {
     }
 
     /// Empties the slot and returns its value once no [`Slot::get`] can still be reading it.
-    /// Sleeps.
-    pub fn take(&self) -> Option<Arc<T>> {
+    /// Sleeps: `Err(EAGAIN)` where the caller cannot, and the value stays in the slot.
+    pub fn take(&self) -> Result<Option<Arc<T>>> {
+        crate::rust_wq::cpu::may_sleep()?;
         let raw = self.ptr.xchg(ptr::null(), Full);
         if raw.is_null() {
-            return None;
+            return Ok(None);
         }
         // Wait for the readers that may have seen `raw`.
         rcu::synchronize_rcu();
         // SAFETY: The slot owned this reference (type invariant), and nobody else can see it now.
-        Some(unsafe { Arc::from_raw(raw) })
+        Ok(Some(unsafe { Arc::from_raw(raw) }))
+    }
+}
+
+impl<T: Send + Sync> Drop for Slot<T> {
+    fn drop(&mut self) {
+        let raw = *self.ptr.get_mut();
+        if !raw.is_null() {
+            // SAFETY: The slot owned this reference (type invariant). We have the slot
+            // exclusively, so no `Slot::get` is reading it: no grace period is needed.
+            drop(unsafe { Arc::from_raw(raw) });
+        }
     }
 }
 

@@ -4,6 +4,10 @@
 //!
 //! `system_wq` and `system_unbound_wq` are deprecated in 7.3 (queueing on them warns); this
 //! module offers their replacements [`system_percpu`] and [`system_dfl`] instead.
+//!
+//! The system queues outlive every module, but the items a module puts there run its code: its
+//! [`Drained`](crate::rust_wq::Drained) wrapper fires their timers and flushes these queues when
+//! the module is unloaded.
 
 use crate::rust_wq::{
     delayed::{
@@ -11,7 +15,7 @@ use crate::rust_wq::{
         Arm,
         Armed, //
     },
-    queue::target_cpu,
+    drained::Gate,
     EnqueueError,
     HasDelayedWork,
     HasWork,
@@ -112,17 +116,20 @@ impl Queue {
         P: WorkItemPointer,
         P::Target: WorkItem<ID, Pointer = P> + HasDelayedWork<P::Target, ID>,
     {
-        let cpu = match target_cpu(cpu) {
-            Ok(cpu) => cpu,
+        let gate = match Gate::enter() {
+            Ok(gate) => gate,
             Err(e) => return Err(EnqueueError::new(e, item)),
         };
-        // SAFETY: A `&'static Queue` is never destroyed, so it needs no tracking; `cpu` is
-        // unbound or was online just now.
-        unsafe { delayed::arm(self.as_raw(), None, cpu, item, delay, how) }
+        // SAFETY: A `&'static Queue` is never destroyed. The module's system tracker fires the
+        // timers armed here at unload, which cannot start while we hold the gate.
+        let res = unsafe { delayed::arm(self.as_raw(), gate.system_tracker(), cpu, item, delay, how) };
+        drop(gate);
+        res
     }
 
     /// Queues `item` after `delay` jiffies. Only on queues that live forever (`'static`):
-    /// owned queues have their own, tracked, [`OwnedQueue::enqueue_delayed`].
+    /// owned queues have their own, tracked, [`OwnedQueue::enqueue_delayed`]. If the module is
+    /// unloaded first, the timer fires then and the item runs before the module's code goes.
     ///
     /// [`OwnedQueue::enqueue_delayed`]: crate::rust_wq::OwnedQueue::enqueue_delayed
     pub fn enqueue_delayed<P, const ID: u64>(

@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! [`Tracker`]: the delayed items armed on one owned queue, so that the queue's drop can fire
-//! their timers before `destroy_workqueue()`. See [`delayed`](crate::rust_wq::delayed) for the
+//! [`Tracker`]: the delayed items armed on one owned queue (or, per module, on the system
+//! queues), so that the queue's drop (or the module's unload) can fire their timers before the
+//! queue (or the module's code) goes away. See [`delayed`](crate::rust_wq::delayed) for the
 //! protocol.
 
-use crate::rust_wq::queue::WORK_CPU_UNBOUND;
 use core::ptr;
 use kernel::{
     bindings,
@@ -17,14 +17,15 @@ use kernel::{
 };
 
 /// The node of a delayed item in a [`Tracker`] list.
+///
+/// Its fields are only accessed under the lock of the tracker it is linked in, or, while it is
+/// linked in none, under the `arm` lock of its item.
 pub(crate) struct Links {
     prev: *mut Links,
     next: *mut Links,
     linked: bool,
     /// The item's `delayed_work`.
     pub(crate) dwork: *mut bindings::delayed_work,
-    /// Drops a reference taken back from the queue (the pointer type is erased here).
-    pub(crate) drop_ref: Option<unsafe fn(*mut bindings::delayed_work)>,
 }
 
 impl Links {
@@ -35,7 +36,6 @@ impl Links {
             next: ptr::null_mut(),
             linked: false,
             dwork: ptr::null_mut(),
-            drop_ref: None,
         }
     }
 }
@@ -44,8 +44,10 @@ impl Links {
 ///
 /// # Invariants
 ///
-/// Every item whose timer is armed on the owned queue of this tracker is linked in `list`.
-/// A linked item is alive: it unlinks itself before it is freed.
+/// Every item whose timer is armed on the queue(s) of this tracker (one owned queue, or the
+/// system queues for the tracker of a module's registry) is linked in `list`, from before the
+/// queue can be dropped (or the module closes its registry) until the timer has fired. A linked
+/// item is alive: it unlinks itself under the lock before it is freed.
 #[pin_data]
 pub(crate) struct Tracker {
     #[pin]
@@ -123,42 +125,40 @@ impl Tracker {
         }
     }
 
-    /// Fires every linked timer now: the items are queued on `wq` at once.
+    /// Fires every linked timer now: each item is queued at once on the queue and CPU it was
+    /// armed for, as `flush_delayed_work()` does, without waiting for it. Items whose timer
+    /// already fired are only unlinked.
+    ///
+    /// No reference moves: the pending instance keeps the one it had, from the arm to its run.
+    /// `timer_delete_sync()` returning `true` means the timer was pending and will not run; the
+    /// item's `PENDING` bit stays set meanwhile, so nobody else can grab or re-arm it until
+    /// `delayed_work_timer_fn()` has queued it. When it returns `false`, the timer callback has
+    /// finished (the item is queued, running or done) or the item was cancelled.
     ///
     /// # Safety
     ///
-    /// `wq` is the valid queue of this tracker, and nobody arms new items on it concurrently.
-    pub(crate) unsafe fn expedite_all(&self, wq: *mut bindings::workqueue_struct) {
+    /// Every queue that an item linked here is armed on stays valid during the call.
+    pub(crate) unsafe fn expedite_all(&self) {
+        let mut head = self.list.lock();
         loop {
-            let mut head = self.list.lock();
             let node = head.0;
             if node.is_null() {
                 return;
             }
-            // SAFETY: `node` is linked, hence valid, and we hold the lock.
-            let (dwork, drop_ref) = unsafe {
+            // SAFETY: `node` is linked, hence valid, and we hold the lock. The item is alive
+            // while linked: it unlinks itself under this lock before it is freed.
+            let dwork = unsafe {
                 Self::unlink_locked(&mut head, node);
-                ((*node).dwork, (*node).drop_ref)
+                (*node).dwork
             };
-            // SAFETY: The item is alive while we hold the lock (it unlinks itself under this
-            // lock before it is freed). `cancel_delayed_work` may be called in atomic context.
-            // On `true` we took over the reference that the pending timer held.
-            if !unsafe { bindings::cancel_delayed_work(dwork) } {
-                continue;
-            }
-            drop(head);
-            // SAFETY: We own a reference, so the item is alive; its `work_struct` is
-            // initialised, and `wq` is valid (caller).
-            let queued = unsafe {
-                bindings::queue_work_on(WORK_CPU_UNBOUND, wq, ptr::addr_of_mut!((*dwork).work))
-            };
-            if queued {
-                continue;
-            }
-            // Someone queued it in the meantime: that instance holds its own reference.
-            if let Some(drop_ref) = drop_ref {
-                // SAFETY: We own this reference and give it up exactly once.
-                unsafe { drop_ref(dwork) };
+            // SAFETY: The item is alive (see above). The timer is `TIMER_IRQSAFE`, so it may be
+            // deleted synchronously with interrupts off; its callback takes no lock of ours.
+            let timer = unsafe { ptr::addr_of_mut!((*dwork).timer) };
+            // SAFETY: As above.
+            if unsafe { bindings::timer_delete_sync(timer) } != 0 {
+                // SAFETY: We stopped a pending timer: firing it ourselves queues the item on
+                // `dwork->wq` (valid, caller) and `dwork->cpu`, with interrupts off as it needs.
+                unsafe { bindings::delayed_work_timer_fn(timer) };
             }
         }
     }

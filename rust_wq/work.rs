@@ -2,13 +2,18 @@
 
 //! Work items: the pinned `work_struct` wrapper and the traits that tie it to its container.
 
+use crate::rust_wq::delayed::MAX_DISABLE;
 use core::marker::PhantomData;
 use kernel::{
     bindings,
     prelude::*,
     sync::{
+        atomic::{
+            Atomic,
+            Relaxed, //
+        },
         Arc,
-        LockClassKey, //
+        LockClassKey,
     },
     types::Opaque,
 };
@@ -18,14 +23,27 @@ use kernel::{
 /// `ID` tells several `Work` fields of one struct apart. Create it with [`new_work!`], which
 /// gives every call site its own lockdep class.
 ///
+/// # Invariants
+///
+/// - While the item is pending, the queue owns exactly one pointer to the containing `T`, from
+///   [`WorkItemPointer::into_raw`]; its `run` (or a cancel that reports the item pending) takes
+///   it back. Only rust_wq queues the `work_struct`, and only with such a pointer.
+/// - `disables` packs two counts of disables: the high half those started, the low half those
+///   finished in C. C's disable count is at least the low half and at most the high half, and the
+///   high half is at most [`MAX_DISABLE`], so C's count never underflows or overflows.
+///
 /// [`new_work!`]: crate::new_work
 #[pin_data]
-#[repr(transparent)]
+#[repr(C)]
 pub struct Work<T: ?Sized, const ID: u64 = 0> {
     #[pin]
     work: Opaque<bindings::work_struct>,
+    disables: Atomic<u32>,
     _item: PhantomData<T>,
 }
+
+const STARTED: u32 = 1 << 16;
+const FINISHED: u32 = 1;
 
 // SAFETY: Kernel work items may be queued, cancelled and run from any thread. `T` needs no bound
 // because a `Work` does not contain a `T`.
@@ -57,6 +75,7 @@ where
                     )
                 }
             }),
+            disables: Atomic::new(0),
             _item: PhantomData,
         })
     }
@@ -79,6 +98,48 @@ impl<T: ?Sized, const ID: u64> Work<T, ID> {
     pub fn as_raw(&self) -> *mut bindings::work_struct {
         self.work.get()
     }
+
+    /// Starts a disable: `EOVERFLOW` if [`MAX_DISABLE`] are started already. The caller then
+    /// disables the item in C and calls [`Work::finish_disable`].
+    pub(crate) fn start_disable(&self) -> Result {
+        let mut cur = self.disables.load(Relaxed);
+        loop {
+            if cur >> 16 >= MAX_DISABLE {
+                return Err(EOVERFLOW);
+            }
+            match self.disables.cmpxchg(cur, cur + STARTED, Relaxed) {
+                Ok(_) => return Ok(()),
+                Err(now) => cur = now,
+            }
+        }
+    }
+
+    /// Records that a disable started with [`Work::start_disable`] is done in C.
+    pub(crate) fn finish_disable(&self) {
+        // INVARIANT: C's count was raised first, so it stays at least the low half.
+        self.disables.add(FINISHED, Relaxed);
+    }
+
+    /// Enables the item once if a disable finished; returns C's answer (`true`: enabled now),
+    /// or `false` without calling C if no disable is left to undo.
+    pub(crate) fn enable(&self) -> bool {
+        let mut cur = self.disables.load(Relaxed);
+        loop {
+            if cur & 0xffff == 0 {
+                return false;
+            }
+            match self.disables.cmpxchg(cur, cur - FINISHED, Relaxed) {
+                Ok(_) => break,
+                Err(now) => cur = now,
+            }
+        }
+        // SAFETY: The item is initialised, and C's count is at least one: a finished disable was
+        // claimed above and is undone only here. `enable_work` may be called from any context.
+        let enabled = unsafe { bindings::enable_work(self.as_raw()) };
+        // INVARIANT: C's count went down first, so the high half stays at least C's count.
+        self.disables.fetch_sub(STARTED, Relaxed);
+        enabled
+    }
 }
 
 /// The function a work item runs, and the pointer type that owns it while it is queued.
@@ -100,6 +161,9 @@ pub trait WorkItem<const ID: u64 = 0> {
 /// - `into_raw` returns a non-null pointer to a valid `Target` that stays valid, and is not
 ///   moved, until the same pointer is given to `from_raw`.
 /// - `from_raw` given a pointer from `into_raw` gives back the pointer that was consumed.
+/// - The `Target` is dropped in place (its `Drop` and `PinnedDrop` run) before its memory is
+///   freed or reused: the trackers of delayed items rely on `DelayedWork`'s `PinnedDrop` to
+///   unlink an item before it goes.
 pub unsafe trait WorkItemPointer: Sized + Send + 'static {
     /// The type pointed at.
     type Target;

@@ -25,7 +25,7 @@ use rust_wq::{
 };
 
 module! {
-    type: RustWqDemo,
+    type: rust_wq::Drained<RustWqDemo>,
     name: "rust_wq_demo",
     authors: ["rust_wq developers"],
     description: "Shows where rust_wq runs work items",

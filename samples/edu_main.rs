@@ -11,6 +11,8 @@
 //! system queue (`schedule_work`), `queue=1` an owned per-CPU queue, `queue=2` an owned unbound
 //! queue; `highpri` and `max_active` tune the owned queues.
 
+use kernel::prelude::*;
+
 #[path = "../rust_wq/lib.rs"]
 pub mod rust_wq;
 
@@ -21,8 +23,24 @@ mod driver;
 
 crate::impl_has_work! { impl HasWork<Self> for driver::Hub { self.work } }
 
-kernel::module_pci_driver! {
-    type: driver::EduDriver,
+/// The module: the PCI driver's registration. Wrapped in [`rust_wq::Drained`], so that no
+/// bottom half or delayed item of the driver can run after the module is gone.
+#[pin_data]
+struct EduModule {
+    #[pin]
+    _driver: kernel::driver::Registration<kernel::pci::Adapter<driver::EduDriver>>,
+}
+
+impl kernel::InPlaceModule for EduModule {
+    fn init(module: &'static kernel::ThisModule) -> impl PinInit<Self, Error> {
+        try_pin_init!(Self {
+            _driver <- kernel::driver::Registration::new(c"rust_wq_edu", module),
+        })
+    }
+}
+
+kernel::prelude::module! {
+    type: rust_wq::Drained<EduModule>,
     name: "rust_wq_edu",
     authors: ["rust_wq developers"],
     description: "QEMU edu device: hard-IRQ top half, rust_wq bottom half",

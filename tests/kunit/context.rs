@@ -101,10 +101,10 @@ mod tests {
         assert!(SLOT.publish(other).is_err());
         let got = SLOT.get().ok_or(EINVAL)?;
         assert!(Arc::ptr_eq(&got, &s));
-        let taken = SLOT.take().ok_or(EINVAL)?;
+        let taken = SLOT.take()?.ok_or(EINVAL)?;
         assert!(Arc::ptr_eq(&taken, &s));
         assert!(SLOT.get().is_none());
-        assert!(SLOT.take().is_none());
+        assert!(SLOT.take()?.is_none());
         Ok(())
     }
 }

@@ -123,7 +123,7 @@ mod tests {
         let d = DelayedProbe::new(&s)?;
         q.enqueue_delayed(d.clone(), rust_wq::msecs(60_000))?;
         // Disabling cancels the armed timer and gives its reference back.
-        assert!(d.disable().is_some());
+        assert!(d.disable()?.is_some());
         assert!(!d.is_pending());
         let err = q.enqueue_delayed(d.clone(), 1).err().ok_or(EINVAL)?;
         assert_eq!(err.error(), EBUSY);

@@ -42,7 +42,7 @@ mod tests {
         assert_eq!(err.error(), EBUSY);
         drop(err);
         s.release.store(1, Relaxed);
-        q.flush();
+        q.flush()?;
         assert!(!p.is_pending());
         assert_eq!(t.runs(), 1);
         Ok(())
@@ -63,7 +63,7 @@ mod tests {
         // Both references are gone: the item was freed, nothing leaked.
         assert_eq!(t.dropped.load(Relaxed), 1);
         s.release.store(1, Relaxed);
-        q.flush();
+        q.flush()?;
         assert_eq!(t.runs(), 0);
         Ok(())
     }
@@ -123,7 +123,7 @@ mod tests {
         let t = Shared::new()?;
         let p = Probe::new(&t, 0, Action::SelfCancel)?;
         q.enqueue(p.clone())?;
-        q.flush();
+        q.flush()?;
         assert_eq!(t.runs(), 1);
         assert_eq!(t.errno.load(Relaxed), EDEADLK.to_errno());
         Ok(())
@@ -135,7 +135,7 @@ mod tests {
         let t = Shared::new()?;
         let p = Probe::new(&t, 0, Action::SelfFlush)?;
         q.enqueue(p.clone())?;
-        q.flush();
+        q.flush()?;
         assert_eq!(t.runs(), 1);
         assert_eq!(t.errno.load(Relaxed), EDEADLK.to_errno());
         Ok(())
@@ -148,7 +148,7 @@ mod tests {
         let p = Probe::new(&t, 0, Action::Record)?;
         assert!(!p.is_current());
         q.enqueue(p.clone())?;
-        q.flush();
+        q.flush()?;
         assert_eq!(t.was_current.load(Relaxed), 1);
         Ok(())
     }
@@ -158,13 +158,13 @@ mod tests {
         let q = OwnedQueue::unbound().build(c"rwq_disable")?;
         let t = Shared::new()?;
         let p = Probe::new(&t, 0, Action::Record)?;
-        assert!(p.disable().is_none());
+        assert!(p.disable()?.is_none());
         let err = q.enqueue(p.clone()).err().ok_or(EINVAL)?;
         assert_eq!(err.error(), EBUSY);
         drop(err);
         assert!(p.enable());
         q.enqueue(p.clone())?;
-        q.flush();
+        q.flush()?;
         assert_eq!(t.runs(), 1);
         Ok(())
     }
@@ -178,7 +178,7 @@ mod tests {
         q.enqueue_on(0, p.clone())?;
         assert!(matches!(p.disable_sync(), Ok(Some(_))));
         s.release.store(1, Relaxed);
-        q.flush();
+        q.flush()?;
         assert_eq!(t.runs(), 0);
         assert!(p.enable());
         drop(p);
@@ -191,7 +191,7 @@ mod tests {
         let q = OwnedQueue::unbound().build(c"rwq_boxed")?;
         let t = Shared::new()?;
         q.enqueue(BoxedProbe::new(&t)?)?;
-        q.flush();
+        q.flush()?;
         assert_eq!(t.runs(), 1);
         assert_eq!(t.dropped.load(Relaxed), 1);
         Ok(())
@@ -207,7 +207,7 @@ mod tests {
             .ok_or(EINVAL)?;
         assert_eq!(err.error(), EINVAL);
         q.enqueue_on(0, err.into_item())?;
-        q.flush();
+        q.flush()?;
         assert_eq!(t.runs(), 1);
         Ok(())
     }

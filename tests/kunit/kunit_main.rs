@@ -18,7 +18,7 @@ mod queues;
 mod system;
 
 module! {
-    type: RustWqKunit,
+    type: rust_wq::Drained<RustWqKunit>,
     name: "rust_wq_kunit",
     authors: ["rust_wq developers"],
     description: "KUnit suites for rust_wq",

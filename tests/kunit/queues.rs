@@ -146,7 +146,7 @@ mod tests {
             q.enqueue_on(0, p.clone())?;
             items.push(p, GFP_KERNEL)?;
         }
-        q.flush();
+        q.flush()?;
         assert_eq!(s.runs(), n);
         Ok(s.max_running.load(Relaxed))
     }
@@ -182,7 +182,7 @@ mod tests {
             q.enqueue(p.clone())?;
             items.push(p, GFP_KERNEL)?;
         }
-        q.flush();
+        q.flush()?;
         assert_eq!(s.max_running.load(Relaxed), 1);
         let order = s.order.lock();
         assert_eq!(order.len(), 12);
@@ -205,7 +205,7 @@ mod tests {
             }
             kernel::time::delay::fsleep(kernel::time::Delta::from_millis(1));
         }
-        q.flush();
+        q.flush()?;
         assert!(queued >= 2);
         assert_eq!(s.runs(), queued);
         assert_eq!(s.max_running.load(Relaxed), 1);
@@ -222,7 +222,7 @@ mod tests {
         };
         let p = Probe::new(&s, 0, action)?;
         q.enqueue(p.clone())?;
-        q.drain();
+        q.drain()?;
         // Every link of the chain ran before drain returned, and the chain is over.
         assert_eq!(s.runs(), 25);
         assert!(!p.is_pending());

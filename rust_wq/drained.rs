@@ -1,0 +1,302 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! [`Drained`]: the module lifetime of work. Nothing a module queued runs after its exit.
+//!
+//! A work item's function is code of the module that queued it. A kworker that runs the item
+//! after the module's text was freed jumps into freed memory. C leaves this to every driver's
+//! exit function; `kernel::workqueue` in 7.3 leaves it to nobody. rust_wq closes it for every
+//! queue, the system queues included:
+//!
+//! - The module type is wrapped: `module! { type: rust_wq::Drained<MyModule>, ... }`. Until the
+//!   wrapper's `init` runs, and from its `drop` on, every enqueue, arm and queue allocation of
+//!   this module is refused (`EPERM` before, `ESHUTDOWN` after) and the item handed back.
+//! - rust_wq is compiled into each module that uses it, so its statics are per module: the
+//!   [`Registry`] below knows the delayed items this module armed on the system queues and the
+//!   owned queues it allocated.
+//! - At unload, after `MyModule` was dropped (its owned queues drained and destroyed, its
+//!   devices unbound), the wrapper closes the registry, waits for an RCU grace period, fires
+//!   every timer still armed (the items run at once, on their queue and CPU), flushes every
+//!   owned queue still alive (one kept alive by an `Arc` cycle, say) and every system queue.
+//!   A flush waits for the items queued before it until their function has *returned*, so no
+//!   kworker is left inside the module's text.
+//!
+//! # Why this is enough
+//!
+//! Every path that puts an item of this module on a queue (`enqueue*`, `mod_delayed`, queue
+//! allocation) checks the registry inside one RCU read-side critical section with the C call
+//! that queues. Closing unpublishes the registry and calls `synchronize_rcu()`: after it, every
+//! queueing that saw the registry open has completed (and linked its timer, if any), and every
+//! later one is refused. From then on, items can only run (or fire) what was queued before, and
+//! the flushes wait for all of that. Items that run meanwhile cannot queue anything new. The one
+//! path that queues without the check, the hand-off of an owned queue dropped in a kworker or in
+//! atomic context, is counted and flushed until none is left.
+//!
+//! # Examples
+//!
+//! ```ignore
+//! module! {
+//!     type: rust_wq::Drained<MyDriver>,
+//!     name: "my_driver",
+//!     authors: ["..."],
+//!     description: "...",
+//!     license: "GPL",
+//! }
+//! ```
+
+use crate::rust_wq::{
+    owned::QueueCore,
+    tracker::Tracker, //
+};
+use core::{
+    mem::ManuallyDrop,
+    ptr, //
+};
+use kernel::{
+    bindings,
+    new_spinlock,
+    prelude::*,
+    sync::{
+        atomic::{
+            Acquire,
+            Atomic,
+            Relaxed,
+            Release, //
+        },
+        rcu,
+        Arc,
+        SpinLock, //
+    },
+    InPlaceModule,
+    ThisModule,
+};
+
+/// What this module queued that may outlive its code: see the [module documentation](self).
+#[pin_data]
+pub(crate) struct Registry {
+    /// The delayed items armed on system queues.
+    pub(crate) system: Arc<Tracker>,
+    /// The owned queues alive, each with one reference of the registry.
+    #[pin]
+    queues: SpinLock<QueueList>,
+}
+
+/// The owned queues of a [`Registry`]: raw pointers from `Arc::into_raw`, each one reference.
+struct QueueList(KVec<*const QueueCore>);
+
+// SAFETY: The pointers are owned references to `QueueCore`, which is `Send + Sync`.
+unsafe impl Send for QueueList {}
+
+/// The registry of this module while it takes work: null before [`Drained`] opened it and after
+/// it closed it. Read only inside an RCU read-side critical section.
+static REGISTRY: Atomic<*const Registry> = Atomic::new(ptr::null());
+/// Whether [`Drained`] ever opened the registry (to tell `EPERM` from `ESHUTDOWN`).
+static OPENED: Atomic<bool> = Atomic::new(false);
+/// Hand-offs of owned queues queued and not yet finished (see [`Gate::handoff_started`]).
+static HANDOFFS: Atomic<u32> = Atomic::new(0);
+
+/// Proof that this module takes work right now: see the [module documentation](self).
+///
+/// # Invariants
+///
+/// `registry` is the published registry, and the RCU read lock is held for the gate's lifetime,
+/// so the registry is neither closed nor freed while the gate lives.
+pub(crate) struct Gate<'a> {
+    registry: &'a Registry,
+    _rcu: rcu::Guard,
+}
+
+impl Gate<'_> {
+    /// Opens a gate, or says why the module cannot take work now.
+    #[inline]
+    pub(crate) fn enter() -> Result<Self> {
+        let guard = rcu::read_lock();
+        let reg = REGISTRY.load(Acquire);
+        if reg.is_null() {
+            drop(guard);
+            return Err(if OPENED.load(Relaxed) {
+                ESHUTDOWN
+            } else {
+                pr_err!("rust_wq: no work before `init` of `rust_wq::Drained<...>` (see `module!`)\n");
+                EPERM
+            });
+        }
+        // SAFETY: The registry is published, so it lives until after a grace period that cannot
+        // end while we hold the RCU read lock.
+        // INVARIANT: Published, and the RCU read lock is held by `_rcu`.
+        Ok(Self {
+            registry: unsafe { &*reg },
+            _rcu: guard,
+        })
+    }
+
+    /// The tracker of the delayed items armed on system queues.
+    #[inline]
+    pub(crate) fn system_tracker(&self) -> &Arc<Tracker> {
+        &self.registry.system
+    }
+
+    /// Registers an owned queue; the registry keeps a reference until the queue is retired or
+    /// the module is unloaded.
+    pub(crate) fn register(&self, core: &Arc<QueueCore>) -> Result {
+        let raw = Arc::into_raw(core.clone());
+        let res = self.registry.queues.lock().0.push(raw, GFP_ATOMIC);
+        res.map_err(|_| {
+            // SAFETY: The push failed, so the reference is still ours.
+            drop(unsafe { Arc::from_raw(raw) });
+            ENOMEM
+        })
+    }
+}
+
+/// Counts one hand-off of an owned queue; [`handoff_finished`] ends it.
+pub(crate) fn handoff_started() {
+    HANDOFFS.add(1, Relaxed);
+}
+
+/// Ends one hand-off. The caller still returns through module text afterwards: the unload waits
+/// for that by flushing the queue the hand-off ran on once more after the count reached zero.
+pub(crate) fn handoff_finished() {
+    HANDOFFS.fetch_sub(1, Release);
+}
+
+/// Removes `core` from the registry of this module, if it is there, and returns the registry's
+/// reference.
+pub(crate) fn unregister(core: &QueueCore) -> Option<Arc<QueueCore>> {
+    let guard = rcu::read_lock();
+    let reg = REGISTRY.load(Acquire);
+    if reg.is_null() {
+        // Closed: the unload takes the queues off itself.
+        return None;
+    }
+    // SAFETY: Published, so alive while we hold the RCU read lock (see `Gate`).
+    let reg = unsafe { &*reg };
+    let mut list = reg.queues.lock();
+    let pos = list.0.iter().position(|&p| ptr::eq(p, core))?;
+    let raw = list.0.remove(pos).ok()?;
+    drop(list);
+    drop(guard);
+    // SAFETY: The registry owned this reference, and we took it off the list.
+    Some(unsafe { Arc::from_raw(raw) })
+}
+
+/// The system queues that items of this module may be on.
+fn system_queues() -> [*mut bindings::workqueue_struct; 10] {
+    // SAFETY: The system queue pointers are written once at boot, before any module loads.
+    unsafe {
+        [
+            bindings::system_percpu_wq,
+            bindings::system_dfl_wq,
+            bindings::system_dfl_long_wq,
+            bindings::system_highpri_wq,
+            bindings::system_long_wq,
+            bindings::system_freezable_wq,
+            bindings::system_power_efficient_wq,
+            bindings::system_freezable_power_efficient_wq,
+            bindings::system_bh_wq,
+            bindings::system_bh_highpri_wq,
+        ]
+    }
+}
+
+impl Registry {
+    fn new() -> Result<Pin<KBox<Self>>> {
+        let system = Tracker::new()?;
+        KBox::pin_init(
+            pin_init!(Self {
+                system,
+                queues <- new_spinlock!(QueueList(KVec::new()), "rust_wq::Registry::queues"),
+            }),
+            GFP_KERNEL,
+        )
+    }
+
+    /// Closes the registry and waits until nothing this module queued can run any more.
+    fn shut_down(&self) {
+        REGISTRY.store(ptr::null(), Release);
+        // Every queueing that saw the registry open has finished, with its timer linked.
+        rcu::synchronize_rcu();
+        // SAFETY: The system tracker's items are armed on system queues, which are never
+        // destroyed.
+        unsafe { self.system.expedite_all() };
+        loop {
+            let Some(raw) = self.queues.lock().0.pop() else {
+                break;
+            };
+            // SAFETY: The registry owned this reference; we took it off the list.
+            let core = unsafe { Arc::from_raw(raw) };
+            core.quiesce();
+            // Dropping the last reference destroys the queue.
+            drop(core);
+        }
+        loop {
+            for wq in system_queues() {
+                // SAFETY: System queues are valid forever; we are in process context (module
+                // exit) and hold no lock an item could need.
+                unsafe { bindings::__flush_workqueue(wq) };
+            }
+            // Everything queued before the close has run; only a hand-off can still be queued
+            // (by an item that dropped an owned queue, or by another hand-off's drain).
+            if HANDOFFS.load(Acquire) == 0 {
+                break;
+            }
+        }
+        // The last hand-off may still be returning from its function: wait for that too.
+        // SAFETY: As above.
+        unsafe { bindings::__flush_workqueue(bindings::system_dfl_long_wq) };
+    }
+}
+
+/// A module whose work cannot outlive it: wrap the module type in it. See the
+/// [module documentation](self).
+///
+/// On unload, the wrapped module is dropped first, then everything it left queued, armed or
+/// running is run or waited for, on every queue. A module that queues work through rust_wq
+/// must be wrapped; enqueueing fails with `EPERM` otherwise.
+pub struct Drained<M> {
+    module: ManuallyDrop<M>,
+    registry: Pin<KBox<Registry>>,
+}
+
+impl<M> Drained<M> {
+    /// The wrapped module.
+    pub fn get(&self) -> &M {
+        &self.module
+    }
+}
+
+impl<M: InPlaceModule> InPlaceModule for Drained<M> {
+    fn init(module: &'static ThisModule) -> impl PinInit<Self, Error> {
+        let init = M::init(module);
+        let closure = move |slot: *mut Self| -> Result {
+            if OPENED.load(Relaxed) {
+                return Err(EBUSY);
+            }
+            let registry = Registry::new()?;
+            REGISTRY.store(&*registry, Release);
+            OPENED.store(true, Relaxed);
+            // SAFETY: `slot` is valid for writes; `ManuallyDrop<M>` is `repr(transparent)` over
+            // `M`, and the field is pinned like the whole `Drained`.
+            let m = unsafe { ptr::addr_of_mut!((*slot).module) }.cast::<M>();
+            // SAFETY: `m` is valid for writes and pinned.
+            if let Err(e) = unsafe { pin_init::raw_try_init(m, init) } {
+                // Work queued by the failed `init` must not outlive the module either.
+                registry.shut_down();
+                return Err(e);
+            }
+            // SAFETY: `slot` is valid for writes; the module field is initialised.
+            unsafe { ptr::addr_of_mut!((*slot).registry).write(registry) };
+            Ok(())
+        };
+        // SAFETY: On `Ok` both fields are initialised; on `Err` nothing is (the wrapped module
+        // dropped itself on its own error), and the closure never moves the module.
+        unsafe { pin_init::pin_init_from_closure(closure) }
+    }
+}
+
+impl<M> Drop for Drained<M> {
+    fn drop(&mut self) {
+        // SAFETY: The module is dropped exactly once, here, in place (it stays pinned).
+        unsafe { ManuallyDrop::drop(&mut self.module) };
+        self.registry.shut_down();
+    }
+}
