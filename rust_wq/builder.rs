@@ -21,6 +21,10 @@ pub const MAX_ACTIVE: u32 = bindings::wq_consts_WQ_MAX_ACTIVE;
 /// The `max_active` the kernel picks when none is given (`WQ_DFL_ACTIVE`).
 pub const DEFAULT_MAX_ACTIVE: u32 = bindings::wq_consts_WQ_DFL_ACTIVE;
 
+extern "C" {
+    fn rust_wq_sysfs_name_taken(name: *const c_char) -> bool;
+}
+
 mod sealed {
     pub trait Sealed {}
 }
@@ -115,7 +119,9 @@ impl<K: Kind> Builder<K> {
     }
 
     /// Allocates the queue. The name must be 1 to [`MAX_NAME_LEN`] bytes (`EINVAL`,
-    /// `ENAMETOOLONG`); `max_active` must be 1 to [`MAX_ACTIVE`] (`EINVAL`). Sleeps.
+    /// `ENAMETOOLONG`); `max_active` must be 1 to [`MAX_ACTIVE`] (`EINVAL`); with
+    /// [`Builder::sysfs`], no other queue in sysfs may have the name (`EEXIST`). Sleeps
+    /// (`EAGAIN` where the caller cannot).
     pub fn build(self, name: &CStr) -> Result<OwnedQueue<K>> {
         let len = name.to_bytes().len();
         if len == 0 {
@@ -129,6 +135,13 @@ impl<K: Kind> Builder<K> {
             Some(n) if (1..=MAX_ACTIVE).contains(&n) => n as i32,
             Some(_) => return Err(EINVAL),
         };
+        if self.flags & bindings::wq_flags_WQ_SYSFS != 0 {
+            crate::rust_wq::cpu::may_sleep()?;
+            // SAFETY: `name` is NUL-terminated; we may sleep (checked above).
+            if unsafe { rust_wq_sysfs_name_taken(name.as_char_ptr()) } {
+                return Err(EEXIST);
+            }
+        }
         let max_active = if K::FLAGS & bindings::wq_flags___WQ_ORDERED != 0 {
             1
         } else {
@@ -153,7 +166,8 @@ impl<K: Threaded> Builder<K> {
     }
 
     /// Shows the queue in `/sys/bus/workqueue/devices/<name>` (`WQ_SYSFS`). Names must then be
-    /// unique, or allocation fails.
+    /// unique: [`Builder::build`] fails with `EEXIST` otherwise. (Two modules racing for one
+    /// name can still make the loser's allocation fail with `ENOMEM` and a sysfs stack dump.)
     pub fn sysfs(mut self) -> Self {
         self.flags |= bindings::wq_flags_WQ_SYSFS;
         self

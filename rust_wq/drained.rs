@@ -52,8 +52,7 @@ use core::{
     ptr, //
 };
 use kernel::{
-    bindings,
-    new_spinlock,
+    bindings, new_spinlock,
     prelude::*,
     sync::{
         atomic::{
@@ -66,8 +65,7 @@ use kernel::{
         Arc,
         SpinLock, //
     },
-    InPlaceModule,
-    ThisModule,
+    InPlaceModule, ThisModule,
 };
 
 /// What this module queued that may outlive its code: see the [module documentation](self).
@@ -116,15 +114,18 @@ impl Gate<'_> {
             return Err(if OPENED.load(Relaxed) {
                 ESHUTDOWN
             } else {
-                pr_err!("rust_wq: no work before `init` of `rust_wq::Drained<...>` (see `module!`)\n");
+                pr_err!(
+                    "rust_wq: no work before `init` of `rust_wq::Drained<...>` (see `module!`)\n"
+                );
                 EPERM
             });
         }
         // SAFETY: The registry is published, so it lives until after a grace period that cannot
         // end while we hold the RCU read lock.
+        let registry = unsafe { &*reg };
         // INVARIANT: Published, and the RCU read lock is held by `_rcu`.
         Ok(Self {
-            registry: unsafe { &*reg },
+            registry,
             _rcu: guard,
         })
     }

@@ -7,8 +7,14 @@
 
 #include <linux/hardirq.h>
 #include <linux/irqflags.h>
+#include <linux/namei.h>
+#include <linux/path.h>
+#include <linux/pid_namespace.h>
+#include <linux/fs_struct.h>
+#include <linux/sched/task.h>
 #include <linux/preempt.h>
 #include <linux/rcupdate.h>
+#include <linux/slab.h>
 
 bool rust_wq_in_hardirq(void);
 bool rust_wq_in_task(void);
@@ -44,4 +50,46 @@ bool rust_wq_may_sleep(void)
 		return false;
 #endif
 	return rcu_preempt_depth() == 0;
+}
+
+/*
+ * Whether a workqueue named @name is in sysfs already. Registering a second one would fail with
+ * a stack dump (sysfs_warn_dup); asking first turns that into -EEXIST. Looked up from the root
+ * of the init process, where userspace mounts /sys (kernel threads may see another root):
+ * where sysfs is not mounted there, the answer is "no".
+ */
+bool rust_wq_sysfs_name_taken(const char *name);
+
+bool rust_wq_sysfs_name_taken(const char *name)
+{
+	struct task_struct *init;
+	struct path root, path;
+	bool taken = false;
+	char *p;
+
+	rcu_read_lock();
+	init = READ_ONCE(init_pid_ns.child_reaper);
+	if (init)
+		get_task_struct(init);
+	rcu_read_unlock();
+	if (!init)
+		return false;
+	task_lock(init);
+	if (!init->fs) {
+		task_unlock(init);
+		put_task_struct(init);
+		return false;
+	}
+	get_fs_root(init->fs, &root);
+	task_unlock(init);
+	put_task_struct(init);
+
+	p = kasprintf(GFP_KERNEL, "sys/devices/virtual/workqueue/%s", name);
+	if (p && !vfs_path_lookup(root.dentry, root.mnt, p, LOOKUP_FOLLOW, &path)) {
+		taken = true;
+		path_put(&path);
+	}
+	kfree(p);
+	path_put(&root);
+	return taken;
 }

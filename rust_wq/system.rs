@@ -122,7 +122,8 @@ impl Queue {
         };
         // SAFETY: A `&'static Queue` is never destroyed. The module's system tracker fires the
         // timers armed here at unload, which cannot start while we hold the gate.
-        let res = unsafe { delayed::arm(self.as_raw(), gate.system_tracker(), cpu, item, delay, how) };
+        let res =
+            unsafe { delayed::arm(self.as_raw(), gate.system_tracker(), cpu, item, delay, how) };
         drop(gate);
         res
     }

@@ -13,7 +13,7 @@ use kernel::{
             Relaxed, //
         },
         Arc,
-        LockClassKey,
+        LockClassKey, //
     },
     types::Opaque,
 };

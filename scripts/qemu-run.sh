@@ -184,7 +184,7 @@ grep -q 'rust_wq-marker: \(insmod\|rmmod\)-failed' "$LOG" &&
 # Splats anywhere fail the run; the deprecation notice only counts once our modules load (an
 # in-tree boot-time suite triggers it before).
 splats=$({
-	grep -n -E 'WARNING:|BUG:|Oops|Kernel panic|general protection fault|possible recursive locking|possible circular locking|inconsistent lock state|lockdep|ODEBUG|KFENCE:|workqueue lockup|blocked for more than|UBSAN|list_add corruption|list_del corruption' "$LOG" |
+	grep -n -E 'WARNING:|BUG:|Oops|Call Trace:|cannot create duplicate|Kernel panic|general protection fault|possible recursive locking|possible circular locking|inconsistent lock state|lockdep|ODEBUG|KFENCE:|workqueue lockup|blocked for more than|UBSAN|list_add corruption|list_del corruption' "$LOG" |
 		grep -v -E 'ODEBUG: selftest|KFENCE: initialized|Lock dependency validator|lockdep: |RCU lockdep checking'
 	sed -n '/rust_wq-marker:/,$p' "$LOG" | grep -E 'enqueued on deprecated workqueue'
 } || true)
