@@ -99,6 +99,24 @@ pub fn preemptible() -> bool {
     unsafe { rust_wq_preemptible() }
 }
 
+/// Takes `cpu` offline (`remove_cpu()`), as writing 0 to its sysfs `online` file does. For
+/// tests and tools that exercise CPU hotplug. Sleeps (`EAGAIN` where the caller cannot).
+pub fn take_offline(cpu: u32) -> Result {
+    may_sleep()?;
+    let id = CpuId::from_u32(cpu).ok_or(EINVAL)?;
+    // SAFETY: `id` is a possible CPU; we may sleep and hold no hotplug lock (`CpusReadGuard`
+    // would be checked by lockdep).
+    kernel::error::to_result(unsafe { bindings::remove_cpu(id.as_u32()) })
+}
+
+/// Brings `cpu` back online (`add_cpu()`). Sleeps (`EAGAIN` where the caller cannot).
+pub fn bring_online(cpu: u32) -> Result {
+    may_sleep()?;
+    let id = CpuId::from_u32(cpu).ok_or(EINVAL)?;
+    // SAFETY: As in `take_offline`.
+    kernel::error::to_result(unsafe { bindings::add_cpu(id.as_u32()) })
+}
+
 /// The CPUs online right now, in ascending order (any may go offline at any time after).
 pub fn online_cpus() -> impl Iterator<Item = u32> {
     (0..nr_cpu_ids()).filter(|&n| online_cpu(n).is_ok())

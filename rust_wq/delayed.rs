@@ -228,6 +228,17 @@ impl<T: ?Sized, const ID: u64> DelayedWork<T, ID> {
         was_pending
     }
 
+    /// How many `cancel_sync` calls are waiting for the item right now (advisory); arming is
+    /// refused meanwhile.
+    pub fn cancels_in_progress(&self) -> u32 {
+        self.arm.lock().cancelling
+    }
+
+    /// How often the item is disabled right now.
+    pub fn disabled(&self) -> u32 {
+        self.arm.lock().disabled
+    }
+
     /// Undoes one [`DelayedWork::disable`]; returns whether the item can be armed again.
     /// An enable without a disable does nothing and returns `false`.
     pub(crate) fn enable(&self) -> bool {

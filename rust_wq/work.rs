@@ -114,6 +114,12 @@ impl<T: ?Sized, const ID: u64> Work<T, ID> {
         }
     }
 
+    /// How deep the item is disabled (advisory): disables started, finished or not, and not
+    /// undone by an enable.
+    pub fn disable_depth(&self) -> u32 {
+        self.disables.load(Relaxed) >> 16
+    }
+
     /// Records that a disable started with [`Work::start_disable`] is done in C.
     pub(crate) fn finish_disable(&self) {
         // INVARIANT: C's count was raised first, so it stays at least the low half.

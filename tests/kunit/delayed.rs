@@ -160,7 +160,7 @@ mod tests {
     fn self_cancel_of_a_delayed_item_is_edeadlk() -> Result {
         let q = OwnedQueue::percpu().build(c"rwq_dself")?;
         let s = Shared::new()?;
-        let d = DelayedProbe::with(&s, true)?;
+        let d = DelayedProbe::with(&s, crate::probe::DelayedAction::SelfCancel)?;
         q.enqueue_delayed(d.clone(), 0)?;
         assert!(wait_for(5000, || s.runs() == 1));
         assert_eq!(s.errno.load(Relaxed), EDEADLK.to_errno());

@@ -15,6 +15,7 @@ mod delayed;
 mod items;
 mod probe;
 mod queues;
+mod soundness;
 mod system;
 
 module! {

@@ -47,6 +47,8 @@ pub(crate) struct Shared {
     pub(crate) errno: Atomic<i32>,
     pub(crate) was_current: Atomic<u32>,
     pub(crate) release: Atomic<u32>,
+    /// References that came back (cancelled, refused, not used).
+    pub(crate) back: Atomic<u32>,
     #[pin]
     pub(crate) names: SpinLockIrq<Option<TaskName>>,
     #[pin]
@@ -69,6 +71,7 @@ impl Shared {
                 errno: Atomic::new(0),
                 was_current: Atomic::new(0),
                 release: Atomic::new(0),
+                back: Atomic::new(0),
                 ran_at <- new_spinlock_irq!(None),
                 ran_jiffies: Atomic::new(0),
                 names <- new_spinlock_irq!(None),
@@ -170,11 +173,16 @@ impl Probe {
     /// A probe for BH queues. Its work runs in softirq context, so lockdep needs it in a class
     /// of its own, apart from the probes that run in kworkers.
     pub(crate) fn new_bh(shared: &Arc<Shared>) -> Result<Arc<Self>> {
+        Self::new_bh_with(shared, Action::Record)
+    }
+
+    /// A probe for BH queues that does `action`.
+    pub(crate) fn new_bh_with(shared: &Arc<Shared>, action: Action) -> Result<Arc<Self>> {
         Arc::pin_init(
             pin_init!(Self {
                 shared: shared.clone(),
                 tag: 0,
-                action: Action::Record,
+                action,
                 work <- new_work!("Probe::work (BH)"),
             }),
             GFP_KERNEL,
@@ -240,11 +248,22 @@ impl WorkItem for Probe {
     }
 }
 
+/// What a [`DelayedProbe`] does when it runs, besides recording.
+#[derive(Clone, Copy, PartialEq)]
+pub(crate) enum DelayedAction {
+    /// Nothing else.
+    Record,
+    /// Tries to cancel itself synchronously, records the errno.
+    SelfCancel,
+    /// Sleeps until `Shared::release` is set.
+    Block,
+}
+
 /// A delayed work item; records the time of its run.
 #[pin_data(PinnedDrop)]
 pub(crate) struct DelayedProbe {
     pub(crate) shared: Arc<Shared>,
-    pub(crate) self_cancel: bool,
+    pub(crate) action: DelayedAction,
     #[pin]
     dwork: DelayedWork<DelayedProbe>,
 }
@@ -253,14 +272,14 @@ impl_has_delayed_work! { impl HasDelayedWork<Self> for DelayedProbe { self.dwork
 
 impl DelayedProbe {
     pub(crate) fn new(shared: &Arc<Shared>) -> Result<Arc<Self>> {
-        Self::with(shared, false)
+        Self::with(shared, DelayedAction::Record)
     }
 
-    pub(crate) fn with(shared: &Arc<Shared>, self_cancel: bool) -> Result<Arc<Self>> {
+    pub(crate) fn with(shared: &Arc<Shared>, action: DelayedAction) -> Result<Arc<Self>> {
         Arc::pin_init(
             pin_init!(Self {
                 shared: shared.clone(),
-                self_cancel,
+                action,
                 dwork <- new_delayed_work!("DelayedProbe::dwork"),
             }),
             GFP_KERNEL,
@@ -283,9 +302,16 @@ impl WorkItem for DelayedProbe {
         s.enter(0);
         *s.ran_at.lock() = Some(Instant::now());
         s.ran_jiffies.store(rust_wq::jiffies(), Relaxed);
-        if this.self_cancel {
-            s.errno
-                .store(errno(DelayedWorkOps::cancel_sync(&*this)), Relaxed);
+        match this.action {
+            DelayedAction::Record => {}
+            DelayedAction::SelfCancel => s
+                .errno
+                .store(errno(DelayedWorkOps::cancel_sync(&*this)), Relaxed),
+            DelayedAction::Block => {
+                while s.release.load(Relaxed) == 0 {
+                    fsleep(Delta::from_millis(1));
+                }
+            }
         }
         s.leave();
     }
@@ -322,6 +348,44 @@ impl WorkItem for BoxedProbe {
 
     fn run(this: Pin<KBox<BoxedProbe>>) {
         this.shared.enter(0);
+        this.shared.leave();
+    }
+}
+
+/// A work item that runs a closure once per run: for tests that need another thread to act at a
+/// chosen moment (cancel, enable, drop a queue). Counts its runs in `shared`.
+#[pin_data(PinnedDrop)]
+pub(crate) struct Job<F: Fn() + Send + Sync + 'static> {
+    pub(crate) shared: Arc<Shared>,
+    f: F,
+    #[pin]
+    work: Work<Job<F>>,
+}
+
+impl_has_work! { impl{F: Fn() + Send + Sync + 'static} HasWork<Self> for Job<F> { self.work } }
+
+impl<F: Fn() + Send + Sync + 'static> Job<F> {
+    pub(crate) fn new(shared: &Arc<Shared>, f: F) -> Result<Arc<Self>> {
+        Arc::pin_init(
+            pin_init!(Self { shared: shared.clone(), f, work <- new_work!("Job::work") }),
+            GFP_KERNEL,
+        )
+    }
+}
+
+#[pinned_drop]
+impl<F: Fn() + Send + Sync + 'static> PinnedDrop for Job<F> {
+    fn drop(self: Pin<&mut Self>) {
+        self.shared.dropped.add(1, Relaxed);
+    }
+}
+
+impl<F: Fn() + Send + Sync + 'static> WorkItem for Job<F> {
+    type Pointer = Arc<Job<F>>;
+
+    fn run(this: Arc<Job<F>>) {
+        this.shared.enter(0);
+        (this.f)();
         this.shared.leave();
     }
 }

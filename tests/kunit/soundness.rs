@@ -1,0 +1,433 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Soundness: races and misuses that safe code can write. Each must come back as an error or a
+//! defined outcome, never as a leak, a kernel WARN (fatal here: `panic_on_warn`) or a hang.
+//! Races are driven by blocking the worker and acting from a second thread at a known point.
+
+use kernel::prelude::*;
+
+#[kunit_tests(rust_wq_soundness)]
+mod tests {
+    use crate::probe::{
+        wait_for,
+        Action,
+        DelayedAction,
+        DelayedProbe,
+        Job,
+        Probe,
+        Shared, //
+    };
+    use crate::rust_wq::{
+        self,
+        cpu,
+        Armed,
+        DelayedWorkOps,
+        OwnedQueue,
+        Slot,
+        Unbound,
+        WorkOps,
+        MAX_DELAY,
+        MAX_DISABLE, //
+    };
+    use kernel::{
+        new_spinlock,
+        prelude::*,
+        sync::{
+            atomic::Relaxed,
+            Arc,
+            SpinLock, //
+        },
+        time::{
+            delay::fsleep,
+            Delta,
+            Jiffies, //
+        },
+    };
+
+    /// Queues a delayed probe that blocks in `run` until `s.release`, and waits until it runs.
+    fn blocked_delayed(q: &OwnedQueue<Unbound>, s: &Arc<Shared>) -> Result<Arc<DelayedProbe>> {
+        let d = DelayedProbe::with(s, DelayedAction::Block)?;
+        q.enqueue_delayed(d.clone(), 0)?;
+        assert!(wait_for(2000, || s.running.load(Relaxed) == 1));
+        Ok(d)
+    }
+
+    /// Runs `f` on a kworker of `system_dfl`; returns the job's `Shared` to wait on.
+    fn on_other_thread(f: impl Fn() + Send + Sync + 'static) -> Result<Arc<Shared>> {
+        let h = Shared::new()?;
+        rust_wq::system_dfl().enqueue(Job::new(&h, f)?)?;
+        Ok(h)
+    }
+
+    /// Item 2: while `cancel_sync` waits (and C keeps the item disabled), `mod_delayed` must not
+    /// claim to have queued the item it could not queue, and must hand the reference back.
+    #[test]
+    fn mod_delayed_during_cancel_sync_is_ebusy_and_hands_the_item_back() -> Result {
+        let q = OwnedQueue::unbound().build(c"rwq_s_modcancel")?;
+        let s = Shared::new()?;
+        let d = blocked_delayed(&q, &s)?;
+        let target = d.clone();
+        let h = on_other_thread(move || {
+            let _ = target.cancel_sync();
+        })?;
+        assert!(wait_for(2000, || d.delayed_work().cancels_in_progress() == 1));
+        let r = q.mod_delayed(d.clone(), rust_wq::msecs(10));
+        let refused = matches!(&r, Err(e) if e.error() == EBUSY);
+        drop(r);
+        s.release.store(1, Relaxed);
+        assert!(wait_for(2000, || h.runs() == 1));
+        assert!(refused);
+        assert_eq!(s.runs(), 1);
+        assert!(!d.is_pending());
+        // Every reference is accounted for: dropping ours frees the item.
+        drop(d);
+        assert!(wait_for(2000, || h.dropped.load(Relaxed) == 1));
+        assert_eq!(s.dropped.load(Relaxed), 1);
+        Ok(())
+    }
+
+    /// Item 3, delayed items: an `enable` while `disable_sync` waits undoes that disable; the
+    /// item stays consistent (no C count to desynchronise) and can be armed again.
+    #[test]
+    fn enable_during_disable_sync_of_a_delayed_item_is_consistent() -> Result {
+        let q = OwnedQueue::unbound().build(c"rwq_s_ddisen")?;
+        let s = Shared::new()?;
+        let d = blocked_delayed(&q, &s)?;
+        let target = d.clone();
+        let h = on_other_thread(move || {
+            let _ = target.disable_sync();
+        })?;
+        assert!(wait_for(2000, || d.delayed_work().disabled() == 1));
+        let enabled = d.enable();
+        s.release.store(1, Relaxed);
+        assert!(wait_for(2000, || h.runs() == 1));
+        assert!(enabled);
+        q.enqueue_delayed(d.clone(), 0)?;
+        assert!(wait_for(2000, || s.runs() == 2));
+        Ok(())
+    }
+
+    /// Item 3, plain items: an `enable` while `disable_sync` waits has no finished disable to
+    /// undo, so it does nothing (C's count would underflow, or go out of step, otherwise).
+    #[test]
+    fn enable_during_disable_sync_of_a_plain_item_waits_for_the_disable() -> Result {
+        let q = OwnedQueue::unbound().build(c"rwq_s_pdisen")?;
+        let s = Shared::new()?;
+        let p = Probe::new(&s, 0, Action::Block)?;
+        q.enqueue(p.clone())?;
+        assert!(wait_for(2000, || s.running.load(Relaxed) == 1));
+        let target = p.clone();
+        let h = on_other_thread(move || {
+            let _ = target.disable_sync();
+        })?;
+        assert!(wait_for(2000, || p.work().disable_depth() == 1));
+        let early = p.enable();
+        s.release.store(1, Relaxed);
+        assert!(wait_for(2000, || h.runs() == 1));
+        assert!(!early);
+        let refused = q.enqueue(p.clone()).err().map(|e| e.error());
+        assert!(refused == Some(EBUSY));
+        assert!(p.enable());
+        q.enqueue(p.clone())?;
+        assert!(wait_for(2000, || s.runs() == 2));
+        Ok(())
+    }
+
+    /// Item 4: a full `Slot` that is dropped drops its value.
+    #[test]
+    fn dropping_a_full_slot_drops_its_value() -> Result {
+        let s = Shared::new()?;
+        let slot = Slot::new();
+        assert!(slot.publish(Probe::new(&s, 0, Action::Record)?).is_ok());
+        assert_eq!(s.dropped.load(Relaxed), 0);
+        drop(slot);
+        assert_eq!(s.dropped.load(Relaxed), 1);
+        Ok(())
+    }
+
+    /// Item 5: unbalanced enables do nothing, and disables stop at `MAX_DISABLE` with
+    /// `EOVERFLOW`, for both kinds (C warns on underflow and beyond 65535).
+    #[test]
+    fn enable_and_disable_counts_never_reach_c_warnings() -> Result {
+        let s = Shared::new()?;
+        let p = Probe::new(&s, 0, Action::Record)?;
+        let d = DelayedProbe::new(&s)?;
+        assert!(!p.enable());
+        assert!(!d.enable());
+        for _ in 0..MAX_DISABLE {
+            assert!(p.disable()?.is_none());
+            assert!(d.disable()?.is_none());
+        }
+        assert!(matches!(p.disable(), Err(e) if e == EOVERFLOW));
+        assert!(matches!(d.disable(), Err(e) if e == EOVERFLOW));
+        for _ in 1..MAX_DISABLE {
+            assert!(!p.enable());
+            assert!(!d.enable());
+        }
+        assert!(p.enable());
+        assert!(d.enable());
+        assert!(!p.enable());
+        assert!(!d.enable());
+        rust_wq::system_dfl().enqueue(p.clone())?;
+        p.flush()?;
+        assert_eq!(s.runs(), 1);
+        Ok(())
+    }
+
+    /// Item 5: the legacy constructors carry C's `__WQ_LEGACY`, so an item of a
+    /// `create_workqueue` queue may flush an item of a queue without `WQ_MEM_RECLAIM` (C
+    /// warns otherwise, and code ported from C does this).
+    #[test]
+    fn legacy_queue_items_may_flush_other_queues() -> Result {
+        let legacy = OwnedQueue::create_workqueue(c"rwq_s_legacy")?;
+        let other_q = OwnedQueue::unbound().build(c"rwq_s_legacy_o")?;
+        let s = Shared::new()?;
+        let other = Probe::new(&s, 0, Action::Block)?;
+        other_q.enqueue(other.clone())?;
+        assert!(wait_for(2000, || s.running.load(Relaxed) == 1));
+        let h = Shared::new()?;
+        let target = other.clone();
+        let hh = h.clone();
+        legacy.enqueue(Job::new(&h, move || {
+            if target.flush().is_err() {
+                hh.errno.store(1, Relaxed);
+            }
+        })?)?;
+        assert!(wait_for(2000, || h.running.load(Relaxed) == 1));
+        fsleep(Delta::from_millis(20));
+        s.release.store(1, Relaxed);
+        assert!(wait_for(2000, || h.runs() == 1));
+        assert_eq!(h.errno.load(Relaxed), 0);
+        Ok(())
+    }
+
+    /// Item 6: an item that drops the last handle of its own queue does not deadlock in
+    /// `destroy_workqueue`; the queue is retired by a hand-off, which fires its armed timers.
+    #[test]
+    fn dropping_a_queue_from_its_own_item_hands_the_destruction_off() -> Result {
+        let s = Shared::new()?;
+        let h = Shared::new()?;
+        let slot: Arc<SpinLock<Option<OwnedQueue<Unbound>>>> =
+            Arc::pin_init(new_spinlock!(None), GFP_KERNEL)?;
+        let q = OwnedQueue::unbound().build(c"rwq_s_selfdrop")?;
+        q.enqueue_delayed(DelayedProbe::new(&s)?, rust_wq::msecs(60_000))?;
+        let job = {
+            let slot = slot.clone();
+            Job::new(&h, move || {
+                let q = slot.lock().take();
+                drop(q);
+            })?
+        };
+        {
+            let mut guard = slot.lock();
+            let q = guard.insert(q);
+            q.enqueue(job)?;
+        }
+        assert!(wait_for(2000, || h.runs() == 1));
+        // The hand-off retired the queue: the timer armed for a minute fired now.
+        assert!(wait_for(5000, || s.runs() == 1));
+        assert!(slot.lock().is_none());
+        Ok(())
+    }
+
+    /// Item 6: dropping a queue in atomic context (under a spinlock) is handed off too.
+    #[test]
+    fn dropping_a_queue_under_a_spinlock_hands_the_destruction_off() -> Result {
+        let s = Shared::new()?;
+        let lock: Arc<SpinLock<()>> = Arc::pin_init(new_spinlock!(()), GFP_KERNEL)?;
+        let q = OwnedQueue::unbound().build(c"rwq_s_atomicdrop")?;
+        q.enqueue_delayed(DelayedProbe::new(&s)?, rust_wq::msecs(60_000))?;
+        {
+            let _guard = lock.lock();
+            drop(q);
+        }
+        assert!(wait_for(5000, || s.runs() == 1));
+        Ok(())
+    }
+
+    /// Item 7: while another thread is inside `cancel_sync`, enqueueing the idle item is
+    /// refused with `EBUSY` (as documented) and the item comes back.
+    #[test]
+    fn enqueue_during_cancel_sync_is_ebusy() -> Result {
+        let q = OwnedQueue::unbound().build(c"rwq_s_qcancel")?;
+        let s = Shared::new()?;
+        let p = Probe::new(&s, 0, Action::Block)?;
+        q.enqueue(p.clone())?;
+        assert!(wait_for(2000, || s.running.load(Relaxed) == 1));
+        let target = p.clone();
+        let h = on_other_thread(move || {
+            let _ = target.cancel_sync();
+        })?;
+        assert!(wait_for(2000, || h.running.load(Relaxed) == 1));
+        // The job is inside `cancel_sync` well before this.
+        fsleep(Delta::from_millis(20));
+        let r = q.enqueue(p.clone()).err().map(|e| e.error());
+        s.release.store(1, Relaxed);
+        assert!(wait_for(2000, || h.runs() == 1));
+        assert!(r == Some(EBUSY));
+        assert_eq!(s.runs(), 1);
+        Ok(())
+    }
+
+    /// Item 9: waiting for itself from a BH item is `EAGAIN`, not a sleep in softirq context
+    /// (`current_work()` is NULL there, so the `EDEADLK` guard alone cannot see it).
+    #[test]
+    fn waiting_from_a_bh_item_is_eagain() -> Result {
+        let q = OwnedQueue::bh().build(c"rwq_s_bh")?;
+        for action in [Action::SelfCancel, Action::SelfFlush] {
+            let s = Shared::new()?;
+            q.enqueue(Probe::new_bh_with(&s, action)?)?;
+            assert!(wait_for(2000, || s.runs() == 1));
+            assert_eq!(s.errno.load(Relaxed), EAGAIN.to_errno());
+        }
+        Ok(())
+    }
+
+    /// Item 9: every call that sleeps is `EAGAIN` under a spinlock.
+    #[test]
+    fn sleeping_calls_under_a_spinlock_are_eagain() -> Result {
+        let s = Shared::new()?;
+        let p = Probe::new(&s, 0, Action::Record)?;
+        let d = DelayedProbe::new(&s)?;
+        let q = OwnedQueue::unbound().build(c"rwq_s_atomic")?;
+        let lock: Arc<SpinLock<()>> = Arc::pin_init(new_spinlock!(()), GFP_KERNEL)?;
+        let guard = lock.lock();
+        let results = [
+            p.flush().err(),
+            p.cancel_sync().err(),
+            p.disable_sync().err(),
+            d.flush().err(),
+            d.cancel_sync().err(),
+            d.disable_sync().err(),
+            q.flush().err(),
+            q.drain().err(),
+            q.set_max_active(2).err(),
+            OwnedQueue::unbound().build(c"rwq_s_atomic2").err(),
+            rust_wq::work_on_cpu(0, || ()).err(),
+        ];
+        drop(guard);
+        for r in results {
+            assert!(r == Some(EAGAIN));
+        }
+        Ok(())
+    }
+
+    /// Item 10: a queue dropped while other threads cancel its items, or re-arm them on a system
+    /// queue, loses no run: every reference handed over runs or comes back.
+    #[test]
+    fn dropping_a_queue_during_cancel_or_rearm_loses_nothing() -> Result {
+        let s = Shared::new()?;
+        let mut handed = 0;
+        for i in 0..100u32 {
+            let q = OwnedQueue::unbound().build(c"rwq_s_churn")?;
+            let d = DelayedProbe::new(&s)?;
+            q.enqueue_delayed(d.clone(), rust_wq::msecs(60_000))?;
+            handed += 1;
+            let target = d.clone();
+            let ss = s.clone();
+            let h = on_other_thread(move || {
+                if i % 2 == 0 {
+                    if let Ok(Some(r)) = target.cancel_sync() {
+                        ss.back.add(1, Relaxed);
+                        drop(r);
+                    }
+                } else {
+                    match rust_wq::system_dfl().mod_delayed(target.clone(), rust_wq::msecs(60_000))
+                    {
+                        // Counted as handed below, by the test thread.
+                        Ok(Armed::Queued) => ss.errno.fetch_add(1, Relaxed),
+                        Ok(Armed::Modified(_)) | Err(_) => 0,
+                    };
+                }
+            })?;
+            drop(q);
+            assert!(wait_for(5000, || h.runs() == 1));
+            // Take back whatever is still armed on the system queue.
+            if let Some(r) = d.cancel_sync()? {
+                s.back.add(1, Relaxed);
+                drop(r);
+            }
+            assert!(d.flush().is_ok());
+        }
+        handed += s.errno.load(Relaxed) as u32;
+        assert!(wait_for(5000, || s.dropped.load(Relaxed) == 100));
+        assert_eq!(handed, s.runs() + s.back.load(Relaxed));
+        Ok(())
+    }
+
+    /// Item 10: a timer that a queue's drop fires early runs on the CPU it was armed for.
+    #[test]
+    fn dropping_a_queue_fires_a_timer_on_its_cpu() -> Result {
+        let s = Shared::new()?;
+        let q = OwnedQueue::percpu().build(c"rwq_s_dropcpu")?;
+        let d = DelayedProbe::new(&s)?;
+        let target = if cpu::current_cpu() == 2 { 3 } else { 2 };
+        q.enqueue_delayed_on(target, d.clone(), rust_wq::msecs(60_000))?;
+        drop(q);
+        assert_eq!(s.runs(), 1);
+        assert_eq!(s.last_cpu.load(Relaxed), target);
+        Ok(())
+    }
+
+    /// Items 7 and 11: against CPU hotplug, arming on a CPU and `work_on_cpu` either act on that
+    /// very CPU or fail with `ENODEV`: never a WARN, never another CPU.
+    #[test]
+    fn cpu_targets_racing_hotplug_are_exact_or_enodev() -> Result {
+        const CPU: u32 = 3;
+        let flipper = on_other_thread(|| {
+            for _ in 0..8 {
+                let _ = cpu::take_offline(CPU);
+                fsleep(Delta::from_millis(3));
+                let _ = cpu::bring_online(CPU);
+                fsleep(Delta::from_millis(3));
+            }
+        })?;
+        let q = OwnedQueue::percpu().build(c"rwq_s_hotplug")?;
+        let s = Shared::new()?;
+        let (mut ok, mut offline, mut wrong) = (0, 0, 0);
+        while flipper.runs() == 0 {
+            let d = DelayedProbe::new(&s)?;
+            match q.enqueue_delayed_on(CPU, d.clone(), 1) {
+                Ok(()) => ok += 1,
+                Err(e) if e.error() == ENODEV => offline += 1,
+                Err(_) => wrong += 1,
+            }
+            match rust_wq::work_on_cpu(CPU, cpu::current_cpu) {
+                Ok(c) if c == CPU => ok += 1,
+                Err(e) if e == ENODEV => offline += 1,
+                _ => wrong += 1,
+            }
+            d.flush()?;
+        }
+        assert!(cpu::online_cpu(CPU).is_ok());
+        assert!(rust_wq::work_on_cpu(4, || ()) == Err(ENODEV));
+        assert_eq!(wrong, 0);
+        assert!(ok > 0);
+        pr_info!("hotplug race: {ok} on CPU {CPU}, {offline} ENODEV\n");
+        Ok(())
+    }
+
+    /// Item 12: delays past `MAX_DELAY` would wrap the expiry and fire at once: `EINVAL`, item
+    /// back. `MAX_DELAY` itself stays armed.
+    #[test]
+    fn huge_delays_are_einval_and_max_delay_stays_armed() -> Result {
+        let q = OwnedQueue::unbound().build(c"rwq_s_huge")?;
+        let s = Shared::new()?;
+        let d = DelayedProbe::new(&s)?;
+        let wrap = Jiffies::MAX - rust_wq::jiffies() + 5;
+        for delay in [Jiffies::MAX, 1 << 63, wrap, MAX_DELAY + 1] {
+            let e = q.enqueue_delayed(d.clone(), delay).err().map(|e| e.error());
+            assert!(e == Some(EINVAL));
+            let e = rust_wq::system_dfl()
+                .enqueue_delayed(d.clone(), delay)
+                .err()
+                .map(|e| e.error());
+            assert!(e == Some(EINVAL));
+        }
+        q.enqueue_delayed(d.clone(), MAX_DELAY)?;
+        fsleep(Delta::from_millis(200));
+        assert_eq!(s.runs(), 0);
+        assert!(d.cancel_sync()?.is_some());
+        Ok(())
+    }
+}
