@@ -10,7 +10,8 @@
 #
 # Environment: KDIR (kernel build dir, required), OUT (module build dir, required),
 # QEMU_ACCEL=tcg|kvm (kvm only on hosts where it really works), QEMU_TIMEOUT (seconds, 300),
-# LOGDIR (default $OUT/logs).
+# LOGDIR (default $OUT/logs), UNLOAD_CYCLES (check: loads and unloads of the module left with
+# work pending everywhere, 100).
 set -euo pipefail
 . "$(dirname "$0")/common.sh"
 
@@ -33,6 +34,8 @@ BUSYBOX=/bin/busybox
 mkdir -p "$LOGDIR"
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
+
+echo "UNLOAD_CYCLES=${UNLOAD_CYCLES:-100}" >"$WORK/rust_wq.conf"
 
 # --- initramfs -----------------------------------------------------------------------------
 modules=$(find "$OUT" -name '*.ko' | sort)
@@ -58,6 +61,34 @@ RUN
 
 cat >"$WORK/run-check" <<'RUN'
 #!/bin/sh
+. /etc/rust_wq.conf
+uptime() { read -r up rest </proc/uptime; echo "${up%.*}"; }
+# Unload with work pending on every queue, UNLOAD_CYCLES times. Nothing may run the module's
+# code after it is gone: the longest delay it arms is 60 s, so the run lasts until 61 s after the
+# last unload, and a kworker entering freed text would splat meanwhile.
+unload=/lib/modules/rust_wq/unload/rust_wq_unload.ko
+if [ -f "$unload" ]; then
+	mark "ktap-begin rust_wq_unload"
+	{
+		echo "KTAP version 1"
+		echo "1..1"
+		echo "    KTAP version 1"
+		echo "    # Subtest: rust_wq_unload"
+		echo "    1..$UNLOAD_CYCLES"
+	} > /dev/kmsg
+	i=0
+	while [ $i -lt "$UNLOAD_CYCLES" ]; do
+		i=$((i + 1))
+		r="not ok"
+		if insmod "$unload" cycle=$i; then
+			rmmod rust_wq_unload && r=ok
+		fi
+		echo "    $r $i unload_with_work_pending_cycle_$i" > /dev/kmsg
+	done
+	echo "ok 1 rust_wq_unload" > /dev/kmsg
+	mark "ktap-end rust_wq_unload"
+	unloaded_at=$(uptime)
+fi
 # One KTAP document per marker: kunit.py reads one document at a time.
 for m in /lib/modules/rust_wq/tests/*.ko; do
 	n=$(basename "$m" .ko)
@@ -96,6 +127,13 @@ if [ -f "$edu" ]; then
 	echo "ok 1 rust_wq_edu_unload" > /dev/kmsg
 	mark "ktap-end rust_wq_edu_unload"
 fi
+if [ -n "${unloaded_at:-}" ]; then
+	left=$((unloaded_at + 61 - $(uptime)))
+	if [ $left -gt 0 ]; then
+		mark "waiting ${left}s for timers the unloaded modules would have left"
+		sleep $left
+	fi
+fi
 RUN
 
 cat >"$WORK/run-run" <<'RUN'
@@ -118,8 +156,9 @@ RUN
 {
 	echo "dir /dev 0755 0 0"
 	echo "nod /dev/console 0600 0 0 c 5 1"
-	for d in /bin /sbin /proc /sys /tmp /lib /lib/modules /lib/modules/rust_wq \
-		/lib/modules/rust_wq/tests /lib/modules/rust_wq/samples /lib/modules/rust_wq/bench; do
+	for d in /bin /sbin /etc /proc /sys /tmp /lib /lib/modules /lib/modules/rust_wq \
+		/lib/modules/rust_wq/tests /lib/modules/rust_wq/unload /lib/modules/rust_wq/samples \
+		/lib/modules/rust_wq/bench; do
 		echo "dir $d 0755 0 0"
 	done
 	echo "file /bin/busybox $BUSYBOX 0755 0 0"
@@ -129,8 +168,10 @@ RUN
 	echo "file /init $WORK/init 0755 0 0"
 	for r in check run bench; do echo "file /bin/run-$r $WORK/run-$r 0755 0 0"; done
 	echo "file /bin/mark $WORK/mark 0755 0 0"
+	echo "file /etc/rust_wq.conf $WORK/rust_wq.conf 0644 0 0"
 	for m in $modules; do
 		case "$m" in
+		*/tests/unload/*) sub=unload ;;
 		*/tests/*) sub=tests ;;
 		*/bench/*) sub=bench ;;
 		*) sub=samples ;;

@@ -1,0 +1,228 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! rust_wq_unload: a module that is unloaded with work pending everywhere.
+//!
+//! `make check` loads and unloads it many times. Each load leaves behind, on every system queue
+//! and on owned queues: plain items, delayed items armed from 0 to 60 seconds (some on a chosen
+//! CPU), boxed items, an item that is running (sleeping) at unload, an item that requeues
+//! itself forever, an owned queue kept alive by a cycle through its own armed item, and an owned
+//! queue that is leaked outright. A kworker that ran any of them after the module's text was
+//! freed would fault (a splat, which fails the run); `rmmod` that waited forever would hang it.
+
+use kernel::{
+    prelude::*,
+    sync::{
+        atomic::{
+            Atomic,
+            Relaxed, //
+        },
+        Arc,
+    },
+    time::{
+        delay::fsleep,
+        Delta, //
+    },
+};
+
+#[path = "../../rust_wq/lib.rs"]
+pub mod rust_wq;
+
+use rust_wq::{
+    DelayedWork,
+    OwnedQueue,
+    Queue,
+    Unbound,
+    Work,
+    WorkItem, //
+};
+
+module! {
+    type: rust_wq::Drained<RustWqUnload>,
+    name: "rust_wq_unload",
+    authors: ["rust_wq developers"],
+    description: "Unloaded with rust_wq work pending everywhere",
+    license: "GPL",
+    params: {
+        cycle: u32 {
+            default: 0,
+            description: "Which load this is (varies the delays)",
+        },
+    },
+}
+
+/// Runs counted; the unload must leave none running.
+static RUNS: Atomic<u32> = Atomic::new(0);
+
+/// What a [`Plain`] item does.
+#[derive(Clone, Copy)]
+enum What {
+    Nothing,
+    /// Sleeps 20 ms: running when the module is unloaded.
+    Sleep,
+    /// Requeues itself on `system_percpu` every run, forever (until refused).
+    Chain,
+}
+
+#[pin_data]
+struct Plain {
+    what: What,
+    #[pin]
+    work: Work<Plain>,
+}
+
+impl_has_work! { impl HasWork<Self> for Plain { self.work } }
+
+impl Plain {
+    fn new(what: What) -> Result<Arc<Self>> {
+        Arc::pin_init(
+            pin_init!(Self { what, work <- new_work!("Plain::work") }),
+            GFP_KERNEL,
+        )
+    }
+
+    /// For BH queues: lockdep needs softirq items in a class of their own.
+    fn new_bh() -> Result<Arc<Self>> {
+        Arc::pin_init(
+            pin_init!(Self { what: What::Nothing, work <- new_work!("Plain::work (BH)") }),
+            GFP_KERNEL,
+        )
+    }
+}
+
+impl WorkItem for Plain {
+    type Pointer = Arc<Plain>;
+
+    fn run(this: Arc<Plain>) {
+        RUNS.add(1, Relaxed);
+        match this.what {
+            What::Nothing => {}
+            What::Sleep => fsleep(Delta::from_millis(20)),
+            What::Chain => {
+                fsleep(Delta::from_millis(1));
+                // Refused (`ESHUTDOWN`) once the module is being unloaded: the chain ends.
+                let _ = rust_wq::system_percpu().enqueue(this);
+            }
+        }
+    }
+}
+
+#[pin_data]
+struct Boxed {
+    #[pin]
+    work: Work<Boxed>,
+}
+
+impl_has_work! { impl HasWork<Self> for Boxed { self.work } }
+
+impl WorkItem for Boxed {
+    type Pointer = Pin<KBox<Boxed>>;
+
+    fn run(_this: Pin<KBox<Boxed>>) {
+        RUNS.add(1, Relaxed);
+        fsleep(Delta::from_millis(5));
+    }
+}
+
+/// A delayed item; it may hold the owned queue it is armed on (a reference cycle).
+#[pin_data]
+struct Later {
+    keeps: Option<Arc<OwnedQueue<Unbound>>>,
+    #[pin]
+    dwork: DelayedWork<Later>,
+}
+
+impl_has_delayed_work! { impl HasDelayedWork<Self> for Later { self.dwork } }
+
+impl Later {
+    fn new(keeps: Option<Arc<OwnedQueue<Unbound>>>) -> Result<Arc<Self>> {
+        Arc::pin_init(
+            pin_init!(Self { keeps, dwork <- new_delayed_work!("Later::dwork") }),
+            GFP_KERNEL,
+        )
+    }
+
+    /// For BH queues, as [`Plain::new_bh`].
+    fn new_bh() -> Result<Arc<Self>> {
+        Arc::pin_init(
+            pin_init!(Self { keeps: None, dwork <- new_delayed_work!("Later::dwork (BH)") }),
+            GFP_KERNEL,
+        )
+    }
+}
+
+impl WorkItem for Later {
+    type Pointer = Arc<Later>;
+
+    fn run(_this: Arc<Later>) {
+        RUNS.add(1, Relaxed);
+    }
+}
+
+struct RustWqUnload {
+    _owned: OwnedQueue,
+}
+
+/// Delays in milliseconds; which ones a load uses depends on its cycle number.
+const DELAYS: [u32; 8] = [0, 1, 10, 100, 1_000, 5_000, 30_000, 60_000];
+
+fn system_queues() -> [&'static Queue; 10] {
+    [
+        rust_wq::system_percpu(),
+        rust_wq::system_dfl(),
+        rust_wq::system_dfl_long(),
+        rust_wq::system_highpri(),
+        rust_wq::system_long(),
+        rust_wq::system_freezable(),
+        rust_wq::system_power_efficient(),
+        rust_wq::system_freezable_power_efficient(),
+        rust_wq::system_bh(),
+        rust_wq::system_bh_highpri(),
+    ]
+}
+
+impl kernel::Module for RustWqUnload {
+    fn init(_module: &'static ThisModule) -> Result<Self> {
+        let cycle = module_parameters::cycle.value() as usize;
+        let delay = |i: usize| rust_wq::msecs(DELAYS[(cycle + i) % DELAYS.len()]);
+        let cpus = rust_wq::cpu::online_cpus().count() as u32;
+        for (i, q) in system_queues().into_iter().enumerate() {
+            let bh = i >= 8;
+            let (plain, later, later_on) = if bh {
+                (Plain::new_bh()?, Later::new_bh()?, Later::new_bh()?)
+            } else {
+                (
+                    Plain::new(What::Nothing)?,
+                    Later::new(None)?,
+                    Later::new(None)?,
+                )
+            };
+            q.enqueue(plain)?;
+            q.enqueue_delayed(later, delay(i))?;
+            q.enqueue_delayed_on(i as u32 % cpus, later_on, delay(i + 3))?;
+            // BH items must not sleep: no boxed (sleeping) item there.
+            if !bh {
+                q.enqueue(KBox::pin_init(
+                    pin_init!(Boxed { work <- new_work!("Boxed::work") }),
+                    GFP_KERNEL,
+                )?)?;
+            }
+        }
+        rust_wq::system_long().enqueue(Plain::new(What::Sleep)?)?;
+        rust_wq::system_percpu().enqueue(Plain::new(What::Chain)?)?;
+        // Owned by the module: dropped (drained) before the unload drains the rest.
+        let owned = OwnedQueue::percpu().build(c"rwq_unload_own")?;
+        owned.enqueue(Plain::new(What::Sleep)?)?;
+        owned.enqueue_delayed(Later::new(None)?, delay(5))?;
+        // Kept alive by its own armed item: a cycle that outlives the module's drop.
+        let cyclic = Arc::new(OwnedQueue::unbound().build(c"rwq_unload_cyc")?, GFP_KERNEL)?;
+        cyclic.enqueue_delayed(Later::new(Some(cyclic.clone()))?, delay(6))?;
+        cyclic.enqueue(Plain::new(What::Nothing)?)?;
+        drop(cyclic);
+        // Leaked outright, with an item armed on it.
+        let leaked = OwnedQueue::unbound().build(c"rwq_unload_leak")?;
+        leaked.enqueue_delayed(Later::new(None)?, delay(7))?;
+        core::mem::forget(leaked);
+        pr_info!("cycle {cycle}: work pending on every queue\n");
+        Ok(Self { _owned: owned })
+    }
+}
