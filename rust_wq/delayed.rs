@@ -54,6 +54,7 @@
 use crate::rust_wq::{
     cpu,
     queue::WORK_CPU_UNBOUND,
+    reclaim,
     tracker::{
         Links,
         Tracker, //
@@ -71,9 +72,11 @@ use kernel::{
     bindings,
     prelude::*,
     sync::{
-        Arc,
-        LockClassKey,
-        SpinLockIrq, //
+        atomic::{
+            Atomic,
+            Relaxed, //
+        },
+        Arc, LockClassKey, SpinLockIrq,
     },
     time::Jiffies,
     types::Opaque,
@@ -120,6 +123,8 @@ pub struct DelayedWork<T: ?Sized, const ID: u64 = 0> {
     #[pin]
     arm: SpinLockIrq<ArmState>,
     links: UnsafeCell<Links>,
+    /// The kinds of queue the item was ever armed on (`reclaim::ON_*`).
+    pub(crate) seen: Atomic<u32>,
     _item: PhantomData<T>,
 }
 
@@ -178,6 +183,7 @@ where
                 arm_key,
             ),
             links: UnsafeCell::new(Links::new()),
+            seen: Atomic::new(0),
             _item: PhantomData,
         })
     }
@@ -299,10 +305,14 @@ where
     // `work` is the first field of `delayed_work`, which is the first field of the
     // `#[repr(C)]` `DelayedWork`.
     let dw = ptr.cast::<DelayedWork<T, ID>>();
-    // SAFETY: `dw` is the `DelayedWork` field of a `T` (caller).
+    // SAFETY: `dw` is the `DelayedWork` field of a `T` (caller), alive at least until `run`
+    // returns the reference below.
+    let seen = unsafe { (*dw).seen.load(Relaxed) };
+    // SAFETY: As above.
     let item = unsafe { T::delayed_work_container_of(dw) };
     // SAFETY: The queue owned this reference since the enqueue that queued this run.
-    T::run(unsafe { T::Pointer::from_raw(item) })
+    let this = unsafe { T::Pointer::from_raw(item) };
+    crate::rust_wq::reclaim::run(seen, || T::run(this))
 }
 
 fn same_tracker(a: Option<&Arc<Tracker>>, b: Option<&Arc<Tracker>>) -> bool {
@@ -336,11 +346,13 @@ pub enum Armed<P> {
 ///
 /// # Safety
 ///
-/// `wq` is valid during the call. `tracker` is the tracker whose drop (or unload) fires the
-/// timers armed on `wq`, and cannot start that before this call returns: the caller borrows
-/// the owner of `wq` (an owned queue), or holds the module's registry open (a system queue).
+/// `wq` is valid during the call, and `bits` are the `reclaim::ON_*` bits of its flags.
+/// `tracker` is the tracker whose drop (or unload) fires the timers armed on `wq`, and cannot
+/// start that before this call returns: the caller borrows the owner of `wq` (an owned queue),
+/// or holds the module's registry open (a system queue).
 pub(crate) unsafe fn arm<P, const ID: u64>(
     wq: *mut bindings::workqueue_struct,
+    bits: u32,
     tracker: &Arc<Tracker>,
     cpu: Option<u32>,
     item: P,
@@ -378,6 +390,7 @@ where
             }
         },
     };
+    reclaim::note(&dw.seen, bits);
     // SAFETY: The `delayed_work` is initialised and alive (see above), `wq` is valid and `cpu`
     // is unbound or online. While the timer may fire, `wq` stays valid: the item is linked in
     // `tracker` below, before the owner of `wq` can fire the timers it tracks and go (caller).

@@ -45,6 +45,7 @@
 
 use crate::rust_wq::{
     owned::QueueCore,
+    reclaim::Runners,
     tracker::Tracker, //
 };
 use core::{
@@ -76,6 +77,11 @@ pub(crate) struct Registry {
     /// The owned queues alive, each with one reference of the registry.
     #[pin]
     queues: SpinLock<QueueList>,
+    /// The items running that were queued on reclaim queues (see [`reclaim`]).
+    ///
+    /// [`reclaim`]: crate::rust_wq::reclaim
+    #[pin]
+    runners: Runners,
 }
 
 /// The owned queues of a [`Registry`]: raw pointers from `Arc::into_raw`, each one reference.
@@ -206,6 +212,7 @@ impl Registry {
             pin_init!(Self {
                 system,
                 queues <- new_spinlock!(QueueList(KVec::new()), "rust_wq::Registry::queues"),
+                runners <- Runners::new(),
             }),
             GFP_KERNEL,
         )
@@ -273,6 +280,9 @@ impl<M: InPlaceModule> InPlaceModule for Drained<M> {
                 return Err(EBUSY);
             }
             let registry = Registry::new()?;
+            // SAFETY: The registry lives until after `Runners::unpublish`, which comes after the
+            // last flush of the unload (or of the failed init).
+            unsafe { Runners::publish(&registry.runners) };
             REGISTRY.store(&*registry, Release);
             OPENED.store(true, Relaxed);
             // SAFETY: `slot` is valid for writes; `ManuallyDrop<M>` is `repr(transparent)` over
@@ -282,6 +292,7 @@ impl<M: InPlaceModule> InPlaceModule for Drained<M> {
             if let Err(e) = unsafe { pin_init::raw_try_init(m, init) } {
                 // Work queued by the failed `init` must not outlive the module either.
                 registry.shut_down();
+                Runners::unpublish();
                 return Err(e);
             }
             // SAFETY: `slot` is valid for writes; the module field is initialised.
@@ -299,5 +310,6 @@ impl<M> Drop for Drained<M> {
         // SAFETY: The module is dropped exactly once, here, in place (it stays pinned).
         unsafe { ManuallyDrop::drop(&mut self.module) };
         self.registry.shut_down();
+        Runners::unpublish();
     }
 }

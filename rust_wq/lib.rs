@@ -78,6 +78,7 @@ pub mod on_cpu;
 pub mod ops;
 pub mod owned;
 pub mod queue;
+pub mod reclaim;
 pub mod slot;
 pub mod system;
 mod tracker;

@@ -9,6 +9,7 @@
 
 use crate::rust_wq::{
     cpu,
+    reclaim,
     DelayedWork,
     HasDelayedWork,
     HasWork,
@@ -18,7 +19,8 @@ use crate::rust_wq::{
 };
 use kernel::{
     bindings,
-    prelude::*, //
+    prelude::*,
+    sync::atomic::Relaxed, //
 };
 
 /// Returns whether the current task is a kworker running the item at `work`.
@@ -114,6 +116,8 @@ pub trait WorkOps<const ID: u64 = 0>: WorkItem<ID> + HasWork<Self, ID> + Sized {
     /// it cannot sleep.
     fn flush(&self) -> Result<bool> {
         may_wait_for(self.raw_work())?;
+        let seen = self.work().seen.load(Relaxed);
+        reclaim::may_flush(seen & reclaim::ON_NON_RECLAIM == 0)?;
         // SAFETY: The item is initialised; we may sleep and are not the worker running it.
         Ok(unsafe { bindings::flush_work(self.raw_work()) })
     }
@@ -246,6 +250,8 @@ pub trait DelayedWorkOps<const ID: u64 = 0>:
     /// `EAGAIN` where it cannot sleep.
     fn flush(&self) -> Result<bool> {
         may_wait_for(self.raw_dwork_work())?;
+        let seen = self.delayed_work().seen.load(Relaxed);
+        reclaim::may_flush(seen & reclaim::ON_NON_RECLAIM == 0)?;
         // SAFETY: The item is initialised; we may sleep and are not the worker running it. The
         // queue the timer targets is alive: system queues always are, owned queues fire their
         // timers before they are destroyed.

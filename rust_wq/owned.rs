@@ -23,7 +23,11 @@ use crate::rust_wq::{
         self,
         Gate, //
     },
-    queue::WORK_CPU_UNBOUND,
+    queue::{
+        target_cpu,
+        WORK_CPU_UNBOUND, //
+    },
+    reclaim,
     system,
     tracker::Tracker,
     EnqueueError,
@@ -93,6 +97,10 @@ unsafe impl<K: Kind> Sync for OwnedQueue<K> {}
 #[pin_data(PinnedDrop)]
 pub(crate) struct QueueCore {
     wq: NonNull<bindings::workqueue_struct>,
+    /// The `reclaim::ON_*` bits of the queue's flags.
+    bits: u32,
+    /// Whether the queue has `WQ_MEM_RECLAIM`: waiting for it is reclaim-safe.
+    reclaim: bool,
     tracker: Arc<Tracker>,
     #[pin]
     handoff: Work<QueueCore>,
@@ -280,6 +288,8 @@ impl<K: Kind> OwnedQueue<K> {
         let core = Arc::pin_init(
             pin_init!(QueueCore {
                 wq,
+                bits: reclaim::bits_of(flags),
+                reclaim: flags & bindings::wq_flags_WQ_MEM_RECLAIM != 0,
                 tracker,
                 handoff <- crate::new_work!("rust_wq::OwnedQueue::handoff"),
             }),
@@ -345,7 +355,8 @@ impl<K: Kind> OwnedQueue<K> {
         P: WorkItemPointer,
         P::Target: WorkItem<ID, Pointer = P> + HasWork<P::Target, ID>,
     {
-        let res = self.counted(|| self.queue().enqueue(item));
+        let bits = self.core.bits;
+        let res = self.counted(|| self.queue().enqueue_gated(WORK_CPU_UNBOUND, bits, item));
         self.account(WORK_CPU_UNBOUND, res)
     }
 
@@ -355,7 +366,11 @@ impl<K: Kind> OwnedQueue<K> {
         P: WorkItemPointer,
         P::Target: WorkItem<ID, Pointer = P> + HasWork<P::Target, ID>,
     {
-        let res = self.counted(|| self.queue().enqueue_on(cpu, item));
+        let bits = self.core.bits;
+        let res = self.counted(|| match target_cpu(Some(cpu)) {
+            Ok(c) => self.queue().enqueue_gated(c, bits, item),
+            Err(e) => Err(EnqueueError::new(e, item)),
+        });
         self.account(cpu as i32, res)
     }
 
@@ -377,7 +392,15 @@ impl<K: Kind> OwnedQueue<K> {
         // SAFETY: `wq` is valid and `tracker` is its tracker; `self` is borrowed for the call,
         // so the queue's drop cannot fire the tracked timers before the item is linked.
         let res = self.counted(|| unsafe {
-            delayed::arm(self.as_raw(), &self.core.tracker, cpu, item, delay, how)
+            delayed::arm(
+                self.as_raw(),
+                self.core.bits,
+                &self.core.tracker,
+                cpu,
+                item,
+                delay,
+                how,
+            )
         });
         drop(gate);
         if let (Some(s), Ok(Armed::Queued)) = (&self.stats, &res) {
@@ -435,6 +458,7 @@ impl<K: Kind> OwnedQueue<K> {
     /// (that item would wait for itself).
     pub fn flush(&self) -> Result {
         may_wait_here()?;
+        reclaim::may_flush(self.core.reclaim)?;
         // SAFETY: `wq` is valid (type invariant); we may sleep and run no item of it.
         unsafe { bindings::__flush_workqueue(self.as_raw()) };
         Ok(())
@@ -493,7 +517,8 @@ impl<K: Kind> Drop for OwnedQueue<K> {
         // atomic context: hand the destruction to a kworker of another queue. The module's
         // unload waits for the hand-off.
         drained::handoff_started();
-        if let Err(e) = system::system_dfl_long().enqueue_ungated(WORK_CPU_UNBOUND, core) {
+        let bits = reclaim::ON_NON_RECLAIM;
+        if let Err(e) = system::system_dfl_long().enqueue_ungated(WORK_CPU_UNBOUND, bits, core) {
             // The hand-off item is this queue's own and was never queued before: this is
             // unreachable, but should it happen, retiring here is still better than a leak.
             drained::handoff_finished();

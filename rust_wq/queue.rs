@@ -5,6 +5,7 @@
 use crate::rust_wq::{
     cpu,
     drained::Gate,
+    reclaim,
     HasWork,
     WorkItem,
     WorkItemPointer, //
@@ -89,7 +90,9 @@ impl Queue {
     /// `ptr` must point at a valid workqueue that is neither destroyed nor drained
     /// (`drain_workqueue`) during `'a`: C silently drops items queued on a draining queue.
     /// Unless it is one of the system queues, the caller must also flush it before the module is
-    /// unloaded: [`Drained`](crate::rust_wq::Drained) flushes only the queues it knows.
+    /// unloaded: [`Drained`](crate::rust_wq::Drained) flushes only the queues it knows. And it must
+    /// not have `WQ_MEM_RECLAIM` without `__WQ_LEGACY`: rust_wq would not know that its items run
+    /// on a reclaim path (see [`reclaim`](crate::rust_wq::reclaim)).
     #[inline]
     pub unsafe fn from_raw<'a>(ptr: *const bindings::workqueue_struct) -> &'a Queue {
         // SAFETY: `Queue` is `#[repr(transparent)]`; the caller promises validity for `'a`.
@@ -111,7 +114,7 @@ impl Queue {
         P: WorkItemPointer,
         P::Target: WorkItem<ID, Pointer = P> + HasWork<P::Target, ID>,
     {
-        self.enqueue_raw(WORK_CPU_UNBOUND, item)
+        self.enqueue_gated(WORK_CPU_UNBOUND, reclaim::ON_NON_RECLAIM, item)
     }
 
     /// Queues `item` on the worker pool of `cpu`.
@@ -125,14 +128,21 @@ impl Queue {
         P::Target: WorkItem<ID, Pointer = P> + HasWork<P::Target, ID>,
     {
         match target_cpu(Some(cpu)) {
-            Ok(cpu) => self.enqueue_raw(cpu, item),
+            Ok(cpu) => self.enqueue_gated(cpu, reclaim::ON_NON_RECLAIM, item),
             Err(e) => Err(EnqueueError::new(e, item)),
         }
     }
 
-    /// `cpu` is `WORK_CPU_UNBOUND` or a possible CPU.
+    /// Queues `item` if the module takes work (see [`Drained`](crate::rust_wq::Drained)).
+    /// `cpu` is `WORK_CPU_UNBOUND` or a possible CPU; `bits` are the `reclaim::ON_*` bits of
+    /// the queue's flags.
     #[inline]
-    fn enqueue_raw<P, const ID: u64>(&self, cpu: i32, item: P) -> Result<(), EnqueueError<P>>
+    pub(crate) fn enqueue_gated<P, const ID: u64>(
+        &self,
+        cpu: i32,
+        bits: u32,
+        item: P,
+    ) -> Result<(), EnqueueError<P>>
     where
         P: WorkItemPointer,
         P::Target: WorkItem<ID, Pointer = P> + HasWork<P::Target, ID>,
@@ -141,16 +151,18 @@ impl Queue {
             Ok(gate) => gate,
             Err(e) => return Err(EnqueueError::new(e, item)),
         };
-        let res = self.enqueue_ungated(cpu, item);
+        let res = self.enqueue_ungated(cpu, bits, item);
         drop(gate);
         res
     }
 
     /// Queues `item` without asking the module's registry: only for the hand-off of owned
-    /// queues, which the module's unload waits for by other means.
+    /// queues, which the module's unload waits for by other means. `bits` as in
+    /// [`Queue::enqueue_gated`].
     pub(crate) fn enqueue_ungated<P, const ID: u64>(
         &self,
         cpu: i32,
+        bits: u32,
         item: P,
     ) -> Result<(), EnqueueError<P>>
     where
@@ -159,7 +171,9 @@ impl Queue {
     {
         let raw = item.into_raw();
         // SAFETY: `raw` is valid while the queue owns it (`WorkItemPointer` contract).
-        let work = unsafe { crate::rust_wq::Work::raw_get(P::Target::raw_get_work(raw)) };
+        let work = unsafe { &*P::Target::raw_get_work(raw) };
+        reclaim::note(&work.seen, bits);
+        let work = work.as_raw();
         // SAFETY: `work` is an initialised `work_struct` whose function turns it back into a `P`
         // (`Work::new`); `self` is a valid queue; `cpu` is valid (see above). On `true` the
         // queue owns the reference until `run`. `true` always means queued: the queue is not

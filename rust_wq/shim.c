@@ -11,6 +11,7 @@
 #include <linux/path.h>
 #include <linux/pid_namespace.h>
 #include <linux/fs_struct.h>
+#include <linux/sched.h>
 #include <linux/sched/task.h>
 #include <linux/preempt.h>
 #include <linux/rcupdate.h>
@@ -20,6 +21,7 @@ bool rust_wq_in_hardirq(void);
 bool rust_wq_in_task(void);
 bool rust_wq_preemptible(void);
 bool rust_wq_may_sleep(void);
+bool rust_wq_in_memalloc(void);
 
 bool rust_wq_in_hardirq(void)
 {
@@ -34,6 +36,12 @@ bool rust_wq_in_task(void)
 bool rust_wq_preemptible(void)
 {
 	return preemptible();
+}
+
+/* Whether the current task is in memory reclaim (PF_MEMALLOC). */
+bool rust_wq_in_memalloc(void)
+{
+	return current->flags & PF_MEMALLOC;
 }
 
 /*

@@ -16,6 +16,7 @@ use crate::rust_wq::{
         Armed, //
     },
     drained::Gate,
+    reclaim,
     EnqueueError,
     HasDelayedWork,
     HasWork,
@@ -120,10 +121,22 @@ impl Queue {
             Ok(gate) => gate,
             Err(e) => return Err(EnqueueError::new(e, item)),
         };
+        // System queues have no `WQ_MEM_RECLAIM`; other `'static` queues must not either
+        // (`Queue::from_raw`).
+        let bits = reclaim::ON_NON_RECLAIM;
         // SAFETY: A `&'static Queue` is never destroyed. The module's system tracker fires the
         // timers armed here at unload, which cannot start while we hold the gate.
-        let res =
-            unsafe { delayed::arm(self.as_raw(), gate.system_tracker(), cpu, item, delay, how) };
+        let res = unsafe {
+            delayed::arm(
+                self.as_raw(),
+                bits,
+                gate.system_tracker(),
+                cpu,
+                item,
+                delay,
+                how,
+            )
+        };
         drop(gate);
         res
     }

@@ -39,6 +39,8 @@ pub struct Work<T: ?Sized, const ID: u64 = 0> {
     #[pin]
     work: Opaque<bindings::work_struct>,
     disables: Atomic<u32>,
+    /// The kinds of queue the item was ever queued on (`reclaim::ON_*`).
+    pub(crate) seen: Atomic<u32>,
     _item: PhantomData<T>,
 }
 
@@ -76,6 +78,7 @@ where
                 }
             }),
             disables: Atomic::new(0),
+            seen: Atomic::new(0),
             _item: PhantomData,
         })
     }
@@ -255,11 +258,15 @@ unsafe extern "C" fn run_work<T, const ID: u64>(ptr: *mut bindings::work_struct)
 where
     T: WorkItem<ID> + HasWork<T, ID>,
 {
-    // SAFETY: `Work` is `#[repr(transparent)]` over the `work_struct`, which lives in a `T`.
-    let item = unsafe { T::work_container_of(ptr.cast()) };
+    let work = ptr.cast::<Work<T, ID>>();
+    // SAFETY: `Work` is `#[repr(C)]` with the `work_struct` first, and it lives in a `T` that
+    // stays alive at least until `run` returns the reference below.
+    let seen = unsafe { (*work).seen.load(Relaxed) };
+    // SAFETY: As above.
+    let item = unsafe { T::work_container_of(work) };
     // SAFETY: The queue owned this reference since the enqueue that queued this run.
     let this = unsafe { T::Pointer::from_raw(item) };
-    T::run(this)
+    crate::rust_wq::reclaim::run(seen, || T::run(this))
 }
 
 /// Implements [`HasWork`] for a struct with a [`Work`] field.

@@ -201,6 +201,44 @@ mod tests {
         Ok(())
     }
 
+    /// Item 5: an item of a `mem_reclaim()` queue that waits for an item of a queue without
+    /// `WQ_MEM_RECLAIM` gets `EDEADLK` (C warns: the wait can deadlock under memory pressure);
+    /// waiting for an item only ever queued on reclaim queues is allowed.
+    #[test]
+    fn reclaim_items_may_only_flush_reclaim_safe_targets() -> Result {
+        let rq = OwnedQueue::unbound()
+            .mem_reclaim()
+            .build(c"rwq_s_reclaim")?;
+        let rq2 = OwnedQueue::unbound()
+            .mem_reclaim()
+            .build(c"rwq_s_reclaim2")?;
+        let other_q = OwnedQueue::unbound().build(c"rwq_s_reclaim_o")?;
+        let s = Shared::new()?;
+        let other = Probe::new(&s, 0, Action::Block)?;
+        other_q.enqueue(other.clone())?;
+        let s2 = Shared::new()?;
+        let safe = Probe::new(&s2, 0, Action::Block)?;
+        rq2.enqueue(safe.clone())?;
+        assert!(wait_for(2000, || s.running.load(Relaxed) == 1));
+        assert!(wait_for(2000, || s2.running.load(Relaxed) == 1));
+        let h = Shared::new()?;
+        let (unsafe_target, safe_target, hh) = (other.clone(), safe.clone(), h.clone());
+        let s2r = s2.clone();
+        rq.enqueue(Job::new(&h, move || {
+            let code = |r: Result<bool>| r.err().map_or(0, |e| e.to_errno());
+            hh.errno.store(code(unsafe_target.flush()), Relaxed);
+            // Released only now, so that this flush really waits.
+            s2r.release.store(1, Relaxed);
+            hh.back.store(code(safe_target.flush()) as u32, Relaxed);
+        })?)?;
+        assert!(wait_for(2000, || h.runs() == 1));
+        s.release.store(1, Relaxed);
+        assert_eq!(h.errno.load(Relaxed), EDEADLK.to_errno());
+        assert_eq!(h.back.load(Relaxed), 0);
+        assert_eq!(s2.runs(), 1);
+        Ok(())
+    }
+
     /// Item 6: an item that drops the last handle of its own queue does not deadlock in
     /// `destroy_workqueue`; the queue is retired by a hand-off, which fires its armed timers.
     #[test]

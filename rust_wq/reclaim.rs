@@ -1,0 +1,207 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Flush dependencies of memory reclaim, checked before C would warn.
+//!
+//! A queue with `WQ_MEM_RECLAIM` promises progress under memory pressure (it has a rescuer).
+//! Its items must not wait for a queue without that promise, nor may a task in memory reclaim
+//! (`PF_MEMALLOC`): C warns when they flush one (`check_flush_dependency()` in
+//! `kernel/workqueue.c`), and the wait can deadlock under memory pressure. rust_wq returns
+//! `EDEADLK` instead. Queues made by [`OwnedQueue::create_workqueue`] and
+//! [`OwnedQueue::create_singlethread_workqueue`] are `__WQ_LEGACY`, which C exempts, and so does
+//! rust_wq.
+//!
+//! The kernel does not tell a module which queue the current worker serves, so rust_wq keeps
+//! track itself: every item remembers the kinds of queue it was ever queued on (a sticky bit,
+//! set before the item is queued, so its run sees it), and runs of an item that was ever on a
+//! reclaim queue register their task in the module's list of reclaim runners while they run.
+//! A flush from a registered task (or from `PF_MEMALLOC`) must target a queue known to have
+//! `WQ_MEM_RECLAIM`: an owned queue built with it, or an item only ever queued on such queues.
+//! This errs on the safe side for an item that was queued on both kinds.
+//!
+//! [`OwnedQueue::create_workqueue`]: crate::rust_wq::OwnedQueue::create_workqueue
+//! [`OwnedQueue::create_singlethread_workqueue`]:
+//!     crate::rust_wq::OwnedQueue::create_singlethread_workqueue
+
+use crate::rust_wq::cpu;
+use core::{
+    cell::UnsafeCell,
+    ptr, //
+};
+use kernel::{
+    bindings, new_spinlock_irq,
+    prelude::*,
+    sync::{
+        atomic::{
+            Acquire,
+            Atomic,
+            Relaxed,
+            Release, //
+        },
+        SpinLockIrq,
+    },
+};
+
+/// The item was queued on a queue with `WQ_MEM_RECLAIM` and without `__WQ_LEGACY`: its runs are
+/// reclaim runners.
+pub(crate) const ON_STRICT_RECLAIM: u32 = 1;
+/// The item was queued on a queue without `WQ_MEM_RECLAIM`: waiting for it is not reclaim-safe.
+pub(crate) const ON_NON_RECLAIM: u32 = 2;
+
+/// The bits of [`ON_STRICT_RECLAIM`] and [`ON_NON_RECLAIM`] that queueing on a queue with these
+/// `WQ_*` flags sets.
+#[inline]
+pub(crate) const fn bits_of(flags: u32) -> u32 {
+    let reclaim = flags & bindings::wq_flags_WQ_MEM_RECLAIM != 0;
+    let legacy = flags & bindings::wq_flags___WQ_LEGACY != 0;
+    match (reclaim, legacy) {
+        (true, false) => ON_STRICT_RECLAIM,
+        (true, true) => 0,
+        (false, _) => ON_NON_RECLAIM,
+    }
+}
+
+/// Records, before the item is queued, what kind of queue it goes on.
+#[inline]
+pub(crate) fn note(seen: &Atomic<u32>, bits: u32) {
+    let mut cur = seen.load(Relaxed);
+    while cur & bits != bits {
+        match seen.cmpxchg(cur, cur | bits, Relaxed) {
+            Ok(_) => return,
+            Err(now) => cur = now,
+        }
+    }
+}
+
+/// A reclaim runner on its own stack, linked in [`Runners`] while it runs.
+struct Node {
+    task: *const c_void,
+    next: UnsafeCell<*const Node>,
+}
+
+/// The reclaim runners of this module: a list of [`Node`]s on their tasks' stacks.
+///
+/// # Invariants
+///
+/// Every node in the list lives on the stack of a task that is inside [`run`], which unlinks it
+/// before it returns.
+#[pin_data]
+pub(crate) struct Runners {
+    #[pin]
+    head: SpinLockIrq<Head>,
+    count: Atomic<u32>,
+}
+
+struct Head(*const Node);
+
+// SAFETY: The nodes are only followed under the lock, while their tasks keep them alive.
+unsafe impl Send for Head {}
+
+/// The runners of this module, from `Drained`'s `init` until the end of its `drop` (after
+/// which no item of the module runs).
+static RUNNERS: Atomic<*const Runners> = Atomic::new(ptr::null());
+
+impl Runners {
+    pub(crate) fn new() -> impl PinInit<Self> {
+        pin_init!(Self {
+            head <- new_spinlock_irq!(Head(ptr::null()), "rust_wq::reclaim::Runners"),
+            count: Atomic::new(0),
+        })
+    }
+
+    /// Publishes `this` as the module's runners.
+    ///
+    /// # Safety
+    ///
+    /// `this` stays valid until [`Runners::unpublish`] was called and no item of the module
+    /// can run any more.
+    pub(crate) unsafe fn publish(this: *const Self) {
+        RUNNERS.store(this, Release);
+    }
+
+    /// Withdraws the module's runners.
+    pub(crate) fn unpublish() {
+        RUNNERS.store(ptr::null(), Release);
+    }
+}
+
+fn current_task() -> *const c_void {
+    kernel::current!().as_ptr().cast_const().cast()
+}
+
+/// Runs `f`, the `run` of an item whose queue kinds are `seen`, as a reclaim runner if the item
+/// was ever queued on a strict reclaim queue.
+#[inline]
+pub(crate) fn run<R>(seen: u32, f: impl FnOnce() -> R) -> R {
+    if seen & ON_STRICT_RECLAIM == 0 {
+        return f();
+    }
+    let runners = RUNNERS.load(Acquire);
+    if runners.is_null() || !cpu::in_task() {
+        return f();
+    }
+    // SAFETY: Published runners stay valid while items of the module can run (`publish`).
+    let runners = unsafe { &*runners };
+    let node = Node {
+        task: current_task(),
+        next: UnsafeCell::new(ptr::null()),
+    };
+    {
+        let mut head = runners.head.lock();
+        // SAFETY: `node` is ours and not linked yet.
+        unsafe { *node.next.get() = head.0 };
+        // INVARIANT: `node` lives on our stack until it is unlinked below.
+        head.0 = &node;
+    }
+    runners.count.add(1, Relaxed);
+    let r = f();
+    runners.count.fetch_sub(1, Relaxed);
+    let mut head = runners.head.lock();
+    let mut link: *mut *const Node = &mut head.0;
+    // SAFETY: The list holds live nodes (type invariant) and we hold the lock; ours is in it.
+    unsafe {
+        while !ptr::eq(*link, &node) {
+            link = (**link).next.get();
+        }
+        *link = *node.next.get();
+    }
+    r
+}
+
+extern "C" {
+    fn rust_wq_in_memalloc() -> bool;
+}
+
+/// Checks that the caller may wait for a target that is (or is not) known to have
+/// `WQ_MEM_RECLAIM`: `EDEADLK` if it is a reclaim runner or in memory reclaim and the target is
+/// not known to be reclaim-safe.
+pub(crate) fn may_flush(target_is_reclaim: bool) -> Result {
+    if target_is_reclaim {
+        return Ok(());
+    }
+    // SAFETY: Only reads the current task's flags.
+    if unsafe { rust_wq_in_memalloc() } {
+        return Err(EDEADLK);
+    }
+    let runners = RUNNERS.load(Acquire);
+    if runners.is_null() {
+        return Ok(());
+    }
+    // SAFETY: As in `run`; we are running code of the module, so its runners are published.
+    let runners = unsafe { &*runners };
+    if runners.count.load(Relaxed) == 0 {
+        return Ok(());
+    }
+    let me = current_task();
+    let head = runners.head.lock();
+    let mut node = head.0;
+    while !node.is_null() {
+        // SAFETY: Nodes in the list are alive (type invariant); we hold the lock.
+        unsafe {
+            if ptr::eq((*node).task, me) {
+                return Err(EDEADLK);
+            }
+            node = *(*node).next.get();
+        }
+    }
+    Ok(())
+}
