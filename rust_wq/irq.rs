@@ -56,8 +56,15 @@ use kernel::{
     bindings,
     device::Bound,
     devres,
-    irq::IrqReturn,
-    pci,
+    irq::{
+        IrqRequest,
+        IrqReturn, //
+    },
+    pci::{
+        self,
+        IrqType,
+        IrqTypes, //
+    },
     prelude::*,
     sync::{
         Arc,
@@ -128,12 +135,12 @@ pub fn request_deferred_irq<T: TopHalf>(
     name: &'static CStr,
     state: Arc<T>,
 ) -> Result {
-    // SAFETY: `pci::Device` is `#[repr(transparent)]` over the `struct pci_dev` it represents,
-    // which is valid while `pdev` is borrowed; `irq` is a plain integer field.
-    let irq = unsafe { (*core::ptr::from_ref(pdev).cast::<bindings::pci_dev>()).irq };
-    if irq == 0 {
-        return Err(ENODEV);
-    }
+    // The device's legacy interrupt, through the PCI core's vector API. For INTx,
+    // `pci_free_irq_vectors` (run when `vectors` drops) only disables MSI and MSI-X: the number
+    // stays the device's interrupt, and INTx stays enabled, while the device is bound.
+    let vectors = pdev.alloc_irq_vectors(1, 1, IrqTypes::default().with(IrqType::Intx))?;
+    let irq = IrqRequest::from(vectors.index(0)?).irq();
+    drop(vectors);
     let cookie = Arc::as_ptr(&state).cast_mut().cast::<c_void>();
     // SAFETY: `handler::<T>` matches `irq_handler_t` and expects this cookie, which stays valid
     // until `free_irq` (the guard below owns the `Arc`). `name` is static.

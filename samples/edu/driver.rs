@@ -514,8 +514,11 @@ struct Published(Arc<Hub>);
 
 impl Drop for Published {
     fn drop(&mut self) {
-        // New opens fail from here on; open files keep their reference.
-        drop(HUB.take());
+        // New opens fail from here on; open files keep their reference. Unbinding runs in
+        // process context, where `take` can wait for its grace period.
+        if let Err(e) = HUB.take() {
+            pr_warn!("hub left published: errno {}\n", e.to_errno());
+        }
         let hub = &self.0;
         pr_info!(
             "unbound: {} irqs, {} coalesced, {} bottom halves, {} lost\n",
