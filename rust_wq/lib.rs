@@ -6,6 +6,7 @@
 //!
 //! Reference: <https://docs.kernel.org/core-api/workqueue.html>
 //!
+//! - [`Drained`]: wraps the module type; nothing the module queued runs after its unload.
 //! - [`OwnedQueue`]: queues from `alloc_workqueue`, configured by a typed [`Builder`]
 //!   (per-CPU, unbound, ordered or BH; highpri, CPU-intensive, freezable, mem-reclaim, sysfs,
 //!   power-efficient; `max_active`), destroyed on drop after firing any delayed work still armed.
@@ -15,7 +16,9 @@
 //!   re-arming a pending timer ([`OwnedQueue::mod_delayed`]); a refused item always comes back
 //!   in an [`EnqueueError`].
 //! - [`WorkOps`] / [`DelayedWorkOps`]: pending/running state, cancel (giving the queue's
-//!   reference back), flush, disable; waiting on itself from `run` is `EDEADLK`, not a hang.
+//!   reference back), flush, disable; waiting on itself from `run` is `EDEADLK`, waiting where
+//!   sleeping is impossible `EAGAIN`, a reclaim item waiting for a non-reclaim queue `EDEADLK`
+//!   ([`reclaim`]): errors, never a hang or a kernel warning.
 //! - The system queues, including the non-deprecated [`system_percpu`] and [`system_dfl`].
 //! - [`work_on_cpu`] and [`on_each_cpu`]; [`cpu::TaskName`] to see which kworker ran an item.
 //! - [`request_deferred_irq`]: a PCI interrupt whose top half defers to a work item, torn down
@@ -25,11 +28,19 @@
 //!
 //! Linux 7.3 cannot export Rust items from an out-of-tree module, so rust_wq is compiled into
 //! each module that uses it. Mount it at the root of the module's crate, under this name (the
-//! macros refer to `crate::rust_wq`):
+//! macros refer to `crate::rust_wq`), and wrap the module type in [`Drained`]:
 //!
 //! ```ignore
 //! #[path = "../rust_wq/lib.rs"]
 //! pub mod rust_wq;
+//!
+//! module! {
+//!     type: rust_wq::Drained<MyDriver>,
+//!     name: "my_driver",
+//!     authors: ["..."],
+//!     description: "...",
+//!     license: "GPL",
+//! }
 //! ```
 //!
 //! # Examples
