@@ -95,6 +95,8 @@ unsafe impl Send for QueueList {}
 static REGISTRY: Atomic<*const Registry> = Atomic::new(ptr::null());
 /// Whether [`Drained`] ever opened the registry (to tell `EPERM` from `ESHUTDOWN`).
 static OPENED: Atomic<bool> = Atomic::new(false);
+/// Whether the `EPERM` of a module that is not wrapped in [`Drained`] was explained in the log.
+static WARNED: Atomic<bool> = Atomic::new(false);
 /// Hand-offs of owned queues queued and not yet finished (see [`Gate::handoff_started`]).
 static HANDOFFS: Atomic<u32> = Atomic::new(0);
 
@@ -119,6 +121,8 @@ impl Gate<'_> {
             drop(guard);
             return Err(if OPENED.load(Relaxed) {
                 ESHUTDOWN
+            } else if WARNED.xchg(true, Relaxed) {
+                EPERM
             } else {
                 pr_err!(
                     "rust_wq: no work before `init` of `rust_wq::Drained<...>` (see `module!`)\n"
