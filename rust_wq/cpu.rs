@@ -59,12 +59,19 @@ pub fn may_sleep() -> Result {
 }
 
 /// Holds off CPU hotplug while it lives (`cpus_read_lock()`): online CPUs stay online.
-pub struct CpusReadGuard(());
+///
+/// Not offered to drivers: a holder that waited for a hotplug operation would hang it.
+pub(crate) struct CpusReadGuard(());
 
 impl CpusReadGuard {
-    /// Takes the hotplug read lock. Sleeps: `EAGAIN` where the caller cannot.
-    pub fn new() -> Result<Self> {
+    /// Takes the hotplug read lock. Sleeps: `EAGAIN` where the caller cannot; `EDEADLK` from the
+    /// function of a `work_on_cpu`, whose caller holds it already (taking it again would hang
+    /// behind a waiting hotplug operation).
+    pub(crate) fn new() -> Result<Self> {
         may_sleep()?;
+        if crate::rust_wq::reclaim::current_is(crate::rust_wq::reclaim::TAG_HOTPLUG_HELD) {
+            return Err(EDEADLK);
+        }
         // SAFETY: We may sleep (checked above); released by `Drop`.
         unsafe { bindings::cpus_read_lock() };
         Ok(Self(()))
@@ -101,17 +108,26 @@ pub fn preemptible() -> bool {
 
 /// Takes `cpu` offline (`remove_cpu()`), as writing 0 to its sysfs `online` file does. For
 /// tests and tools that exercise CPU hotplug. Sleeps (`EAGAIN` where the caller cannot).
+/// `EDEADLK` from the function of a [`work_on_cpu`](crate::rust_wq::work_on_cpu), whose caller
+/// holds off hotplug until it returns. Like any hotplug operation, it waits for every holder:
+/// do not call it from work that such a holder waits for.
 pub fn take_offline(cpu: u32) -> Result {
     may_sleep()?;
+    if crate::rust_wq::reclaim::current_is(crate::rust_wq::reclaim::TAG_HOTPLUG_HELD) {
+        return Err(EDEADLK);
+    }
     let id = CpuId::from_u32(cpu).ok_or(EINVAL)?;
     // SAFETY: `id` is a possible CPU; we may sleep and hold no hotplug lock (`CpusReadGuard`
     // would be checked by lockdep).
     kernel::error::to_result(unsafe { bindings::remove_cpu(id.as_u32()) })
 }
 
-/// Brings `cpu` back online (`add_cpu()`). Sleeps (`EAGAIN` where the caller cannot).
+/// Brings `cpu` back online (`add_cpu()`). Errors as [`take_offline`].
 pub fn bring_online(cpu: u32) -> Result {
     may_sleep()?;
+    if crate::rust_wq::reclaim::current_is(crate::rust_wq::reclaim::TAG_HOTPLUG_HELD) {
+        return Err(EDEADLK);
+    }
     let id = CpuId::from_u32(cpu).ok_or(EINVAL)?;
     // SAFETY: As in `take_offline`.
     kernel::error::to_result(unsafe { bindings::add_cpu(id.as_u32()) })

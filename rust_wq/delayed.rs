@@ -213,10 +213,15 @@ impl<T: ?Sized, const ID: u64> DelayedWork<T, ID> {
             // context.
             return Ok(unsafe { bindings::cancel_delayed_work(self.as_raw()) });
         }
+        // An `enable` may undo our disable while C still waits: C's transient disable is counted
+        // as a cancel in progress, so arming stays refused until C is done.
+        state.cancelling += 1;
         drop(state);
         // SAFETY: The item is initialised; the caller may sleep and is not the item's `run`.
         // C's transient disable is balanced inside the call.
-        Ok(unsafe { bindings::cancel_delayed_work_sync(self.as_raw()) })
+        let was_pending = unsafe { bindings::cancel_delayed_work_sync(self.as_raw()) };
+        self.arm.lock().cancelling -= 1;
+        Ok(was_pending)
     }
 
     /// Cancels the item and waits for a running instance (see
@@ -232,6 +237,33 @@ impl<T: ?Sized, const ID: u64> DelayedWork<T, ID> {
         let was_pending = unsafe { bindings::cancel_delayed_work_sync(self.as_raw()) };
         self.arm.lock().cancelling -= 1;
         was_pending
+    }
+
+    /// Fires the timer now if it is armed: the item is queued at once on the queue and CPU it was
+    /// armed for (the first half of `flush_delayed_work()`).
+    ///
+    /// Done under the `arm` lock and the lock of the tracker the item was armed with, so that a
+    /// queue's drop cannot pass the item by (its `expedite_all` holds that tracker's lock) between
+    /// the timer's stop and the queueing, and then destroy the queue under it.
+    pub(crate) fn fire_now(&self) {
+        let state = self.arm.lock();
+        let held = state.tracker.as_ref().map(|t| t.hold());
+        let timer = {
+            // SAFETY: The `delayed_work` is initialised and alive while `self` is.
+            unsafe { ptr::addr_of_mut!((*self.as_raw()).timer) }
+        };
+        // SAFETY: The timer is `TIMER_IRQSAFE`, so it may be deleted synchronously with
+        // interrupts off; its callback takes none of our locks.
+        if unsafe { bindings::timer_delete_sync(timer) } != 0 {
+            // SAFETY: We stopped a pending timer, so the item's `PENDING` bit is ours to pass on:
+            // firing it queues the item on `dwork->wq` and `dwork->cpu`, as the timer would have,
+            // with interrupts off as it needs. `dwork->wq` is valid: it is a system queue, or an
+            // owned queue whose drop has not fired this item yet and waits for the tracker lock
+            // we hold before it can go.
+            unsafe { bindings::delayed_work_timer_fn(timer) };
+        }
+        drop(held);
+        drop(state);
     }
 
     /// How many `cancel_sync` calls are waiting for the item right now (advisory); arming is
@@ -390,7 +422,11 @@ where
             }
         },
     };
-    reclaim::note(&dw.seen, bits);
+    if let Err(e) = reclaim::note(&dw.seen, bits) {
+        drop(state);
+        // SAFETY: Nothing took the reference.
+        return Err(EnqueueError::new(e, unsafe { P::from_raw(raw) }));
+    }
     // SAFETY: The `delayed_work` is initialised and alive (see above), `wq` is valid and `cpu`
     // is unbound or online. While the timer may fire, `wq` stays valid: the item is linked in
     // `tracker` below, before the owner of `wq` can fire the timers it tracks and go (caller).

@@ -54,7 +54,7 @@ use crate::rust_wq::{
 };
 use kernel::{
     bindings,
-    device::Bound,
+    device::Core,
     devres,
     irq::{
         IrqRequest,
@@ -129,9 +129,14 @@ impl<T: TopHalf> Drop for IrqGuard<T> {
 /// Requests the INTx interrupt of `pdev` (shared) with `state` as top and bottom half.
 ///
 /// The interrupt is freed, and the bottom half flushed and cancelled, when `pdev` unbinds; see
-/// the [module documentation](self). Sleeps.
+/// the [module documentation](self). `EBUSY` if the driver enabled MSI or MSI-X. Sleeps.
+///
+/// `pdev` is the device in the driver's own `probe` (`Core`): the registration then belongs to
+/// a binding of this module's driver, which the module's unload undoes, so neither the handler
+/// nor the bottom half can outlive the module's code. (A device bound to another driver, such as
+/// an auxiliary device's parent, would keep them past this module's unload.)
 pub fn request_deferred_irq<T: TopHalf>(
-    pdev: &pci::Device<Bound>,
+    pdev: &pci::Device<Core<'_>>,
     name: &'static CStr,
     state: Arc<T>,
 ) -> Result {
@@ -139,6 +144,12 @@ pub fn request_deferred_irq<T: TopHalf>(
     // `pci_free_irq_vectors` (run when `vectors` drops) only disables MSI and MSI-X: the number
     // stays the device's interrupt, and INTx stays enabled, while the device is bound.
     let vectors = pdev.alloc_irq_vectors(1, 1, IrqTypes::default().with(IrqType::Intx))?;
+    if !matches!(vectors.irq_type(), IrqType::Intx) {
+        // The driver enabled MSI or MSI-X itself: dropping `vectors` would disable them under
+        // its feet. Keep them as they are and refuse.
+        core::mem::forget(vectors);
+        return Err(EBUSY);
+    }
     let irq = IrqRequest::from(vectors.index(0)?).irq();
     drop(vectors);
     let cookie = Arc::as_ptr(&state).cast_mut().cast::<c_void>();

@@ -21,7 +21,11 @@ unsafe extern "C" fn call_trampoline<F: FnOnce() -> R, R>(arg: *mut c_void) -> c
     // SAFETY: See above.
     let call = unsafe { &mut *arg.cast::<Call<'_, F, R>>() };
     if let Some(f) = call.f.take() {
-        call.result = Some(f());
+        // Registered: `f` must not take the hotplug lock again, nor wait for hotplug.
+        call.result = Some(crate::rust_wq::reclaim::run_as(
+            crate::rust_wq::reclaim::TAG_HOTPLUG_HELD,
+            f,
+        ));
     }
     0
 }
@@ -30,8 +34,9 @@ unsafe extern "C" fn call_trampoline<F: FnOnce() -> R, R>(arg: *mut c_void) -> c
 ///
 /// `f` may borrow from the caller: the call returns only after `f` has run. CPU hotplug is held
 /// off meanwhile, so `f` runs on `cpu`, or not at all: `EINVAL` for a CPU that does not exist,
-/// `ENODEV` for one that is offline. Sleeps (`EAGAIN` where the caller cannot); do not hold a
-/// lock that `f` or CPU hotplug needs.
+/// `ENODEV` for one that is offline. Sleeps (`EAGAIN` where the caller cannot). `EDEADLK` from
+/// inside another `work_on_cpu`'s `f`. Do not hold a lock that `f` needs, and do not let `f`
+/// wait for CPU hotplug.
 pub fn work_on_cpu<F: FnOnce() -> R + Send, R: Send>(cpu: u32, f: F) -> Result<R> {
     let hotplug = cpu::CpusReadGuard::new()?;
     let r = work_on_cpu_locked(&hotplug, cpu, f);

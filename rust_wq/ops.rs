@@ -19,8 +19,7 @@ use crate::rust_wq::{
 };
 use kernel::{
     bindings,
-    prelude::*,
-    sync::atomic::Relaxed, //
+    prelude::*, //
 };
 
 /// Returns whether the current task is a kworker running the item at `work`.
@@ -116,8 +115,7 @@ pub trait WorkOps<const ID: u64 = 0>: WorkItem<ID> + HasWork<Self, ID> + Sized {
     /// it cannot sleep.
     fn flush(&self) -> Result<bool> {
         may_wait_for(self.raw_work())?;
-        let seen = self.work().seen.load(Relaxed);
-        reclaim::may_flush(seen & reclaim::ON_NON_RECLAIM == 0)?;
+        reclaim::may_flush_item(&self.work().seen)?;
         // SAFETY: The item is initialised; we may sleep and are not the worker running it.
         Ok(unsafe { bindings::flush_work(self.raw_work()) })
     }
@@ -250,12 +248,10 @@ pub trait DelayedWorkOps<const ID: u64 = 0>:
     /// `EAGAIN` where it cannot sleep.
     fn flush(&self) -> Result<bool> {
         may_wait_for(self.raw_dwork_work())?;
-        let seen = self.delayed_work().seen.load(Relaxed);
-        reclaim::may_flush(seen & reclaim::ON_NON_RECLAIM == 0)?;
-        // SAFETY: The item is initialised; we may sleep and are not the worker running it. The
-        // queue the timer targets is alive: system queues always are, owned queues fire their
-        // timers before they are destroyed.
-        Ok(unsafe { bindings::flush_delayed_work(self.raw_delayed_work()) })
+        reclaim::may_flush_item(&self.delayed_work().seen)?;
+        self.delayed_work().fire_now();
+        // SAFETY: The item is initialised; we may sleep and are not the worker running it.
+        Ok(unsafe { bindings::flush_work(self.raw_dwork_work()) })
     }
 }
 

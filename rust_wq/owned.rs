@@ -10,6 +10,7 @@ use crate::rust_wq::{
         Limited,
         Ordered,
         PerCpu,
+        Threaded,
         Unbound,
         MAX_ACTIVE, //
     },
@@ -23,10 +24,7 @@ use crate::rust_wq::{
         self,
         Gate, //
     },
-    queue::{
-        target_cpu,
-        WORK_CPU_UNBOUND, //
-    },
+    queue::WORK_CPU_UNBOUND,
     reclaim,
     system,
     tracker::Tracker,
@@ -367,10 +365,7 @@ impl<K: Kind> OwnedQueue<K> {
         P::Target: WorkItem<ID, Pointer = P> + HasWork<P::Target, ID>,
     {
         let bits = self.core.bits;
-        let res = self.counted(|| match target_cpu(Some(cpu)) {
-            Ok(c) => self.queue().enqueue_gated(c, bits, item),
-            Err(e) => Err(EnqueueError::new(e, item)),
-        });
+        let res = self.counted(|| self.queue().enqueue_on_cpu(cpu, bits, item));
         self.account(cpu as i32, res)
     }
 
@@ -420,20 +415,6 @@ impl<K: Kind> OwnedQueue<K> {
         P::Target: WorkItem<ID, Pointer = P> + HasDelayedWork<P::Target, ID>,
     {
         self.arm(None, item, delay, Arm::Queue).map(|_| ())
-    }
-
-    /// Queues `item` on `cpu` after `delay` jiffies. `EINVAL`/`ENODEV` for a bad CPU.
-    pub fn enqueue_delayed_on<P, const ID: u64>(
-        &self,
-        cpu: u32,
-        item: P,
-        delay: Jiffies,
-    ) -> Result<(), EnqueueError<P>>
-    where
-        P: WorkItemPointer,
-        P::Target: WorkItem<ID, Pointer = P> + HasDelayedWork<P::Target, ID>,
-    {
-        self.arm(Some(cpu), item, delay, Arm::Queue).map(|_| ())
     }
 
     /// Arms `item` to run after `delay`, whether it was pending or not (`mod_delayed_work`).
@@ -492,6 +473,25 @@ fn may_wait_here() -> Result {
     Ok(())
 }
 
+impl<K: Threaded> OwnedQueue<K> {
+    /// Queues `item` on `cpu` after `delay` jiffies. `EINVAL`/`ENODEV` for a bad CPU.
+    ///
+    /// Not on BH queues: a BH timer that fires after its CPU went offline would queue on the
+    /// dead CPU's pool (C warns, and the item never runs).
+    pub fn enqueue_delayed_on<P, const ID: u64>(
+        &self,
+        cpu: u32,
+        item: P,
+        delay: Jiffies,
+    ) -> Result<(), EnqueueError<P>>
+    where
+        P: WorkItemPointer,
+        P::Target: WorkItem<ID, Pointer = P> + HasDelayedWork<P::Target, ID>,
+    {
+        self.arm(Some(cpu), item, delay, Arm::Queue).map(|_| ())
+    }
+}
+
 impl<K: Limited> OwnedQueue<K> {
     /// Changes how many items may run at once: 1 to [`MAX_ACTIVE`], else `EINVAL`. Sleeps.
     pub fn set_max_active(&self, n: u32) -> Result {
@@ -509,7 +509,8 @@ impl<K: Kind> Drop for OwnedQueue<K> {
     fn drop(&mut self) {
         // SAFETY: Taken once, here; `core` is not used after.
         let core = unsafe { ManuallyDrop::take(&mut self.core) };
-        if may_wait_here().is_ok() {
+        // `destroy_workqueue` flushes the queue: from memory reclaim, only a reclaim queue.
+        if may_wait_here().is_ok() && reclaim::may_flush(core.reclaim).is_ok() {
             QueueCore::retire(core);
             return;
         }

@@ -57,7 +57,9 @@ impl<P> EnqueueError<P> {
     }
 
     /// The reason: `EBUSY` (already pending, disabled, or being cancelled by a `cancel_sync`),
-    /// `EINVAL` (no such CPU, or a delay above [`MAX_DELAY`](crate::rust_wq::MAX_DELAY)),
+    /// `EINVAL` (no such CPU, a delay above [`MAX_DELAY`](crate::rust_wq::MAX_DELAY), a CPU's
+    /// timer on a BH queue, or an item that reclaim waited for going on a queue without
+    /// `WQ_MEM_RECLAIM`: see [`reclaim`](crate::rust_wq::reclaim)),
     /// `ENODEV` (CPU offline), `ESHUTDOWN` (the module is being unloaded), `EPERM` (the module
     /// is not wrapped in [`Drained`](crate::rust_wq::Drained)).
     pub fn error(&self) -> Error {
@@ -119,18 +121,45 @@ impl Queue {
 
     /// Queues `item` on the worker pool of `cpu`.
     ///
-    /// `cpu` must be below `nr_cpu_ids` (else `EINVAL`) and online (else `ENODEV`). A CPU that
-    /// goes offline after the check makes the item run on another CPU, as in C.
+    /// `cpu` must be below `nr_cpu_ids` (else `EINVAL`) and online (else `ENODEV`) when the
+    /// item is queued. A CPU that goes offline later makes the item run on another CPU, as in C.
     #[inline]
     pub fn enqueue_on<P, const ID: u64>(&self, cpu: u32, item: P) -> Result<(), EnqueueError<P>>
     where
         P: WorkItemPointer,
         P::Target: WorkItem<ID, Pointer = P> + HasWork<P::Target, ID>,
     {
-        match target_cpu(Some(cpu)) {
-            Ok(cpu) => self.enqueue_gated(cpu, reclaim::ON_NON_RECLAIM, item),
+        self.enqueue_on_cpu(cpu, reclaim::ON_NON_RECLAIM, item)
+    }
+
+    /// Queues `item` on `cpu` if it is online. Interrupts are off from the check to the queueing,
+    /// so the CPU cannot go offline in between (taking a CPU down needs every CPU to run its
+    /// stopper thread): on a BH queue, C would warn and strand the item on a dead CPU's pool.
+    /// `bits` as in [`Queue::enqueue_gated`].
+    pub(crate) fn enqueue_on_cpu<P, const ID: u64>(
+        &self,
+        cpu: u32,
+        bits: u32,
+        item: P,
+    ) -> Result<(), EnqueueError<P>>
+    where
+        P: WorkItemPointer,
+        P::Target: WorkItem<ID, Pointer = P> + HasWork<P::Target, ID>,
+    {
+        let irqs_off = kernel::interrupt::local_interrupt_disable();
+        let res = match target_cpu(Some(cpu)) {
+            Ok(cpu) => self.enqueue_gated(cpu, bits, item),
             Err(e) => Err(EnqueueError::new(e, item)),
-        }
+        };
+        drop(irqs_off);
+        res
+    }
+
+    /// Whether this is one of the system BH queues.
+    pub(crate) fn is_system_bh(&self) -> bool {
+        let me = self.as_raw();
+        // SAFETY: The system queue pointers are written once at boot, before any module loads.
+        unsafe { me == bindings::system_bh_wq || me == bindings::system_bh_highpri_wq }
     }
 
     /// Queues `item` if the module takes work (see [`Drained`](crate::rust_wq::Drained)).
@@ -172,7 +201,10 @@ impl Queue {
         let raw = item.into_raw();
         // SAFETY: `raw` is valid while the queue owns it (`WorkItemPointer` contract).
         let work = unsafe { &*P::Target::raw_get_work(raw) };
-        reclaim::note(&work.seen, bits);
+        if let Err(e) = reclaim::note(&work.seen, bits) {
+            // SAFETY: Nothing took the reference.
+            return Err(EnqueueError::new(e, unsafe { P::from_raw(raw) }));
+        }
         let work = work.as_raw();
         // SAFETY: `work` is an initialised `work_struct` whose function turns it back into a `P`
         // (`Work::new`); `self` is a valid queue; `cpu` is valid (see above). On `true` the

@@ -46,6 +46,9 @@ use kernel::{
 pub(crate) const ON_STRICT_RECLAIM: u32 = 1;
 /// The item was queued on a queue without `WQ_MEM_RECLAIM`: waiting for it is not reclaim-safe.
 pub(crate) const ON_NON_RECLAIM: u32 = 2;
+/// Reclaim waited for the item, counting on it being reclaim-safe: from now on it may only be
+/// queued on queues with `WQ_MEM_RECLAIM` (`EINVAL` otherwise).
+pub(crate) const RECLAIM_WAITED: u32 = 4;
 
 /// The bits of [`ON_STRICT_RECLAIM`] and [`ON_NON_RECLAIM`] that queueing on a queue with these
 /// `WQ_*` flags sets.
@@ -60,21 +63,33 @@ pub(crate) const fn bits_of(flags: u32) -> u32 {
     }
 }
 
-/// Records, before the item is queued, what kind of queue it goes on.
+/// Records, before the item is queued, what kind of queue it goes on. `EINVAL` if reclaim
+/// waited for the item and the queue has no `WQ_MEM_RECLAIM`.
 #[inline]
-pub(crate) fn note(seen: &Atomic<u32>, bits: u32) {
+pub(crate) fn note(seen: &Atomic<u32>, bits: u32) -> Result {
     let mut cur = seen.load(Relaxed);
     while cur & bits != bits {
+        if bits & ON_NON_RECLAIM != 0 && cur & RECLAIM_WAITED != 0 {
+            return Err(EINVAL);
+        }
         match seen.cmpxchg(cur, cur | bits, Relaxed) {
-            Ok(_) => return,
+            Ok(_) => return Ok(()),
             Err(now) => cur = now,
         }
     }
+    Ok(())
 }
 
-/// A reclaim runner on its own stack, linked in [`Runners`] while it runs.
+/// What a registered task is doing: running an item of a strict reclaim queue.
+pub(crate) const TAG_RECLAIM: u32 = 1;
+/// What a registered task is doing: running the function of a `work_on_cpu`, whose caller holds
+/// off CPU hotplug until it returns.
+pub(crate) const TAG_HOTPLUG_HELD: u32 = 2;
+
+/// A registered task on its own stack, linked in [`Runners`] while it runs.
 struct Node {
     task: *const c_void,
+    tag: u32,
     next: UnsafeCell<*const Node>,
 }
 
@@ -135,6 +150,11 @@ pub(crate) fn run<R>(seen: u32, f: impl FnOnce() -> R) -> R {
     if seen & ON_STRICT_RECLAIM == 0 {
         return f();
     }
+    run_as(TAG_RECLAIM, f)
+}
+
+/// Runs `f` with the current task registered under `tag` (see [`current_is`]).
+pub(crate) fn run_as<R>(tag: u32, f: impl FnOnce() -> R) -> R {
     let runners = RUNNERS.load(Acquire);
     if runners.is_null() || !cpu::in_task() {
         return f();
@@ -143,6 +163,7 @@ pub(crate) fn run<R>(seen: u32, f: impl FnOnce() -> R) -> R {
     let runners = unsafe { &*runners };
     let node = Node {
         task: current_task(),
+        tag,
         next: UnsafeCell::new(ptr::null()),
     };
     {
@@ -171,25 +192,55 @@ extern "C" {
     fn rust_wq_in_memalloc() -> bool;
 }
 
-/// Checks that the caller may wait for a target that is (or is not) known to have
-/// `WQ_MEM_RECLAIM`: `EDEADLK` if it is a reclaim runner or in memory reclaim and the target is
-/// not known to be reclaim-safe.
+/// Checks that the caller may wait for a queue that has (or has not) `WQ_MEM_RECLAIM`:
+/// `EDEADLK` if the caller is a reclaim runner or in memory reclaim and the queue has not.
 pub(crate) fn may_flush(target_is_reclaim: bool) -> Result {
-    if target_is_reclaim {
+    if target_is_reclaim || !in_reclaim() {
         return Ok(());
     }
-    // SAFETY: Only reads the current task's flags.
-    if unsafe { rust_wq_in_memalloc() } {
-        return Err(EDEADLK);
+    Err(EDEADLK)
+}
+
+/// Checks that the caller may wait for the item whose queue kinds are `seen`: `EDEADLK` if the
+/// caller is a reclaim runner or in memory reclaim and the item was ever on a queue without
+/// `WQ_MEM_RECLAIM`. Otherwise such a caller latches [`RECLAIM_WAITED`], so that the item cannot
+/// go on such a queue from now on (between this check and the wait, say).
+pub(crate) fn may_flush_item(seen: &Atomic<u32>) -> Result {
+    if !in_reclaim() {
+        return Ok(());
     }
+    let mut cur = seen.load(Relaxed);
+    loop {
+        if cur & ON_NON_RECLAIM != 0 {
+            return Err(EDEADLK);
+        }
+        if cur & RECLAIM_WAITED != 0 {
+            return Ok(());
+        }
+        match seen.cmpxchg(cur, cur | RECLAIM_WAITED, Relaxed) {
+            Ok(_) => return Ok(()),
+            Err(now) => cur = now,
+        }
+    }
+}
+
+/// Whether the caller is in memory reclaim or runs an item of a strict reclaim queue.
+fn in_reclaim() -> bool {
+    // SAFETY: Only reads the current task's flags.
+    let memalloc = unsafe { rust_wq_in_memalloc() };
+    memalloc || current_is(TAG_RECLAIM)
+}
+
+/// Whether the current task runs something registered under `tag` by [`run_as`].
+pub(crate) fn current_is(tag: u32) -> bool {
     let runners = RUNNERS.load(Acquire);
     if runners.is_null() {
-        return Ok(());
+        return false;
     }
     // SAFETY: As in `run`; we are running code of the module, so its runners are published.
     let runners = unsafe { &*runners };
     if runners.count.load(Relaxed) == 0 {
-        return Ok(());
+        return false;
     }
     let me = current_task();
     let head = runners.head.lock();
@@ -197,11 +248,11 @@ pub(crate) fn may_flush(target_is_reclaim: bool) -> Result {
     while !node.is_null() {
         // SAFETY: Nodes in the list are alive (type invariant); we hold the lock.
         unsafe {
-            if ptr::eq((*node).task, me) {
-                return Err(EDEADLK);
+            if ptr::eq((*node).task, me) && (*node).tag == tag {
+                return true;
             }
             node = *(*node).next.get();
         }
     }
-    Ok(())
+    false
 }

@@ -159,6 +159,9 @@ impl Queue {
     }
 
     /// Queues `item` on `cpu` after `delay` jiffies (`EINVAL`/`ENODEV` for a bad CPU).
+    ///
+    /// `EINVAL` on the BH queues: a BH timer that fires after its CPU went offline would queue
+    /// on the dead CPU's pool (C warns, and the item never runs).
     pub fn enqueue_delayed_on<P, const ID: u64>(
         &'static self,
         cpu: u32,
@@ -169,6 +172,9 @@ impl Queue {
         P: WorkItemPointer,
         P::Target: WorkItem<ID, Pointer = P> + HasDelayedWork<P::Target, ID>,
     {
+        if self.is_system_bh() {
+            return Err(EnqueueError::new(kernel::error::code::EINVAL, item));
+        }
         self.arm_static(Some(cpu), item, delay, Arm::Queue)
             .map(|_| ())
     }

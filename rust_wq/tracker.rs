@@ -68,6 +68,11 @@ impl Tracker {
         )
     }
 
+    /// Holds off [`Tracker::expedite_all`] (and linking) while the guard lives.
+    pub(crate) fn hold(&self) -> impl Sized + '_ {
+        self.list.lock()
+    }
+
     /// Links `node` unless it is linked here already. The caller holds the `arm` lock of its
     /// item.
     ///
@@ -139,8 +144,9 @@ impl Tracker {
     ///
     /// Every queue that an item linked here is armed on stays valid during the call.
     pub(crate) unsafe fn expedite_all(&self) {
-        let mut head = self.list.lock();
+        // One item per lock round: interrupts are off only for one timer at a time.
         loop {
+            let mut head = self.list.lock();
             let node = head.0;
             if node.is_null() {
                 return;
@@ -160,6 +166,7 @@ impl Tracker {
                 // `dwork->wq` (valid, caller) and `dwork->cpu`, with interrupts off as it needs.
                 unsafe { bindings::delayed_work_timer_fn(timer) };
             }
+            drop(head);
         }
     }
 }

@@ -99,9 +99,14 @@ mod tests {
         })?;
         assert!(wait_for(2000, || d.delayed_work().disabled() == 1));
         let enabled = d.enable();
+        // C still keeps the item disabled inside `disable_sync`: arming is refused, not lost.
+        let r = q.mod_delayed(d.clone(), rust_wq::msecs(10));
+        let refused = matches!(&r, Err(e) if e.error() == EBUSY);
+        drop(r);
         s.release.store(1, Relaxed);
         assert!(wait_for(2000, || h.runs() == 1));
         assert!(enabled);
+        assert!(refused);
         q.enqueue_delayed(d.clone(), 0)?;
         assert!(wait_for(2000, || s.runs() == 2));
         Ok(())
@@ -442,6 +447,83 @@ mod tests {
         assert_eq!(wrong, 0);
         assert!(ok > 0);
         pr_info!("hotplug race: {ok} on CPU {CPU}, {offline} ENODEV\n");
+        Ok(())
+    }
+
+    /// A reclaim runner that waited for an item latches it reclaim-only: queueing it on a queue
+    /// without `WQ_MEM_RECLAIM` afterwards is `EINVAL` (else a flush racing that enqueue would
+    /// meet C's warning after the check).
+    #[test]
+    fn an_item_reclaim_waited_for_stays_on_reclaim_queues() -> Result {
+        let rq = OwnedQueue::unbound().mem_reclaim().build(c"rwq_s_latch")?;
+        let s = Shared::new()?;
+        let target = Probe::new(&s, 0, Action::Record)?;
+        let h = Shared::new()?;
+        let (t, hh) = (target.clone(), h.clone());
+        rq.enqueue(Job::new(&h, move || {
+            let r = t.flush().err().map_or(0, |e| e.to_errno());
+            hh.errno.store(r, Relaxed);
+        })?)?;
+        assert!(wait_for(2000, || h.runs() == 1));
+        assert_eq!(h.errno.load(Relaxed), 0);
+        let r = rust_wq::system_dfl().enqueue(target.clone());
+        assert!(matches!(&r, Err(e) if e.error() == EINVAL));
+        drop(r);
+        rq.enqueue(target.clone())?;
+        target.flush()?;
+        assert_eq!(s.runs(), 1);
+        Ok(())
+    }
+
+    /// A CPU's timer on a BH queue could fire after the CPU went offline, onto its dead pool:
+    /// `EINVAL` (owned BH queues do not offer it at all).
+    #[test]
+    fn cpu_timers_on_bh_queues_are_einval() -> Result {
+        let s = Shared::new()?;
+        let d = DelayedProbe::new(&s)?;
+        for q in [rust_wq::system_bh(), rust_wq::system_bh_highpri()] {
+            let r = q.enqueue_delayed_on(1, d.clone(), rust_wq::msecs(1000));
+            assert!(matches!(&r, Err(e) if e.error() == EINVAL));
+        }
+        assert!(!d.is_pending());
+        Ok(())
+    }
+
+    /// The function of a `work_on_cpu` runs while its caller holds off CPU hotplug: a nested
+    /// `work_on_cpu` or a hotplug operation from there is `EDEADLK`, not a hang.
+    #[test]
+    fn hotplug_from_inside_work_on_cpu_is_edeadlk() -> Result {
+        let (nested, offline) = rust_wq::work_on_cpu(1, || {
+            (
+                rust_wq::work_on_cpu(2, || ()).err(),
+                cpu::take_offline(2).err(),
+            )
+        })?;
+        assert!(nested == Some(EDEADLK));
+        assert!(offline == Some(EDEADLK));
+        assert!(cpu::online_cpu(2).is_ok());
+        Ok(())
+    }
+
+    /// `flush` of a delayed item racing the drop of its queue: the timer is fired under the
+    /// tracker's lock, so the drop cannot destroy the queue between the timer's stop and the
+    /// queueing. Every armed item runs once, nothing warns.
+    #[test]
+    fn flush_racing_a_queue_drop_runs_each_item_once() -> Result {
+        let s = Shared::new()?;
+        for _ in 0..100 {
+            let q = OwnedQueue::unbound().build(c"rwq_s_flushdrop")?;
+            let d = DelayedProbe::new(&s)?;
+            q.enqueue_delayed(d.clone(), rust_wq::msecs(60_000))?;
+            let target = d.clone();
+            let h = on_other_thread(move || {
+                let _ = target.flush();
+            })?;
+            drop(q);
+            assert!(wait_for(5000, || h.runs() == 1));
+        }
+        assert!(wait_for(5000, || s.dropped.load(Relaxed) == 100));
+        assert_eq!(s.runs(), 100);
         Ok(())
     }
 

@@ -198,7 +198,12 @@ impl kernel::Module for RustWqUnload {
             };
             q.enqueue(plain)?;
             q.enqueue_delayed(later, delay(i))?;
-            q.enqueue_delayed_on(i as u32 % cpus, later_on, delay(i + 3))?;
+            if bh {
+                // A CPU's timer is refused on BH queues (its CPU could go offline first).
+                q.enqueue_delayed(later_on, delay(i + 3))?;
+            } else {
+                q.enqueue_delayed_on(i as u32 % cpus, later_on, delay(i + 3))?;
+            }
             // BH items must not sleep: no boxed (sleeping) item there.
             if !bh {
                 q.enqueue(KBox::pin_init(
