@@ -82,9 +82,8 @@ use kernel::{
     types::Opaque,
 };
 
-/// The deepest nesting of disables of one item. C counts to 65535 and warns beyond; rust_wq
-/// stays far below, so C's own transient disables (one per concurrent `cancel_work_sync()`)
-/// cannot overflow either.
+/// The deepest nesting of disables of one item, counting the `cancel_sync` calls in progress
+/// (C disables an item while such a call waits). C counts to 65535 and warns beyond.
 pub(crate) const MAX_DISABLE: u32 = 0x7fff;
 
 /// The longest delay, in jiffies: the kernel's `MAX_JIFFY_OFFSET`. A longer one would wrap the
@@ -203,7 +202,7 @@ impl<T: ?Sized, const ID: u64> DelayedWork<T, ID> {
     /// [`DelayedWorkOps::disable`]: crate::rust_wq::DelayedWorkOps::disable
     pub(crate) fn disable(&self, sync: bool) -> Result<bool> {
         let mut state = self.arm.lock();
-        if state.disabled >= MAX_DISABLE {
+        if state.disabled >= MAX_DISABLE || (sync && state.cancelling >= MAX_DISABLE) {
             return Err(EOVERFLOW);
         }
         // From here on every arm is refused.
@@ -230,13 +229,19 @@ impl<T: ?Sized, const ID: u64> DelayedWork<T, ID> {
     /// The caller may sleep and is not the item's own `run`.
     ///
     /// [`DelayedWorkOps::cancel_sync`]: crate::rust_wq::DelayedWorkOps::cancel_sync
-    pub(crate) fn cancel_sync(&self) -> bool {
-        self.arm.lock().cancelling += 1;
+    pub(crate) fn cancel_sync(&self) -> Result<bool> {
+        {
+            let mut state = self.arm.lock();
+            if state.cancelling >= MAX_DISABLE {
+                return Err(EOVERFLOW);
+            }
+            state.cancelling += 1;
+        }
         // SAFETY: The item is initialised; the caller may sleep and is not the item's `run`.
         // Arming is refused while C keeps the item disabled in this call (counted above).
         let was_pending = unsafe { bindings::cancel_delayed_work_sync(self.as_raw()) };
         self.arm.lock().cancelling -= 1;
-        was_pending
+        Ok(was_pending)
     }
 
     /// Fires the timer now if it is armed: the item is queued at once on the queue and CPU it was

@@ -129,7 +129,9 @@ impl<T: TopHalf> Drop for IrqGuard<T> {
 /// Requests the INTx interrupt of `pdev` (shared) with `state` as top and bottom half.
 ///
 /// The interrupt is freed, and the bottom half flushed and cancelled, when `pdev` unbinds; see
-/// the [module documentation](self). `EBUSY` if the driver enabled MSI or MSI-X. Sleeps.
+/// the [module documentation](self). `EBUSY` if the driver enabled MSI or MSI-X (call this
+/// first: by then the PCI core has re-enabled INTx, which the kernel cannot tell us before).
+/// Sleeps.
 ///
 /// `pdev` is the device in the driver's own `probe` (`Core`): the registration then belongs to
 /// a binding of this module's driver, which the module's unload undoes, so neither the handler

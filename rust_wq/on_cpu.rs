@@ -37,7 +37,12 @@ unsafe extern "C" fn call_trampoline<F: FnOnce() -> R, R>(arg: *mut c_void) -> c
 /// `ENODEV` for one that is offline. Sleeps (`EAGAIN` where the caller cannot). `EDEADLK` from
 /// inside another `work_on_cpu`'s `f`. Do not hold a lock that `f` needs, and do not let `f`
 /// wait for CPU hotplug.
+///
+/// Like queueing, it needs the module to take work ([`Drained`](crate::rust_wq::Drained)):
+/// `EPERM` / `ESHUTDOWN` otherwise.
 pub fn work_on_cpu<F: FnOnce() -> R + Send, R: Send>(cpu: u32, f: F) -> Result<R> {
+    // The registry must be open so that `f` is registered as running under the hotplug lock.
+    drop(crate::rust_wq::drained::Gate::enter()?);
     let hotplug = cpu::CpusReadGuard::new()?;
     let r = work_on_cpu_locked(&hotplug, cpu, f);
     drop(hotplug);
@@ -79,6 +84,7 @@ fn work_on_cpu_locked<F: FnOnce() -> R + Send, R: Send>(
 ///
 /// This is what the unexported C `schedule_on_each_cpu` offers.
 pub fn on_each_cpu<F: Fn(u32) + Sync>(f: F) -> Result<u32> {
+    drop(crate::rust_wq::drained::Gate::enter()?);
     let hotplug = cpu::CpusReadGuard::new()?;
     let mut ran = 0;
     for n in cpu::online_cpus() {

@@ -103,8 +103,13 @@ pub trait WorkOps<const ID: u64 = 0>: WorkItem<ID> + HasWork<Self, ID> + Sized {
     /// waits, enqueueing the item fails with `EBUSY`.
     fn cancel_sync(&self) -> Result<Option<Self::Pointer>> {
         may_wait_for(self.raw_work())?;
+        // C disables the item while it waits: counted like a disable, so C's count stays below
+        // its limit (`EOVERFLOW` once `MAX_DISABLE` disables and cancels are under way).
+        let work = self.work();
+        work.start_disable()?;
         // SAFETY: The item is initialised; we may sleep and are not the worker running it.
         let was_pending = unsafe { bindings::cancel_work_sync(self.raw_work()) };
+        work.end_transient_disable();
         // SAFETY: `was_pending` is the answer of that call for `self`.
         Ok(unsafe { reclaim(was_pending, self) })
     }
@@ -208,7 +213,7 @@ pub trait DelayedWorkOps<const ID: u64 = 0>:
     /// where it cannot sleep. While it waits, arming the item fails with `EBUSY`. Sleeps.
     fn cancel_sync(&self) -> Result<Option<Self::Pointer>> {
         may_wait_for(self.raw_dwork_work())?;
-        let was_pending = self.delayed_work().cancel_sync();
+        let was_pending = self.delayed_work().cancel_sync()?;
         // SAFETY: `was_pending` is the answer of `cancel_delayed_work_sync` for `self`.
         Ok(unsafe { reclaim(was_pending, self) })
     }

@@ -92,9 +92,10 @@ impl Queue {
     /// `ptr` must point at a valid workqueue that is neither destroyed nor drained
     /// (`drain_workqueue`) during `'a`: C silently drops items queued on a draining queue.
     /// Unless it is one of the system queues, the caller must also flush it before the module is
-    /// unloaded: [`Drained`](crate::rust_wq::Drained) flushes only the queues it knows. And it must
-    /// not have `WQ_MEM_RECLAIM` without `__WQ_LEGACY`: rust_wq would not know that its items run
-    /// on a reclaim path (see [`reclaim`](crate::rust_wq::reclaim)).
+    /// unloaded: [`Drained`](crate::rust_wq::Drained) flushes only the queues it knows. It must
+    /// not have `WQ_MEM_RECLAIM` without `__WQ_LEGACY` (rust_wq would not know that its items run
+    /// on a reclaim path, see [`reclaim`](crate::rust_wq::reclaim)), nor `WQ_BH` (rust_wq would
+    /// not refuse a CPU's timer on it, which C strands on the CPU's pool once it goes offline).
     #[inline]
     pub unsafe fn from_raw<'a>(ptr: *const bindings::workqueue_struct) -> &'a Queue {
         // SAFETY: `Queue` is `#[repr(transparent)]`; the caller promises validity for `'a`.

@@ -15,8 +15,14 @@
 //! set before the item is queued, so its run sees it), and runs of an item that was ever on a
 //! reclaim queue register their task in the module's list of reclaim runners while they run.
 //! A flush from a registered task (or from `PF_MEMALLOC`) must target a queue known to have
-//! `WQ_MEM_RECLAIM`: an owned queue built with it, or an item only ever queued on such queues.
-//! This errs on the safe side for an item that was queued on both kinds.
+//! `WQ_MEM_RECLAIM`: an owned queue built with it, or an item only ever queued on such queues,
+//! which is then latched: queueing it on a queue without `WQ_MEM_RECLAIM` is `EINVAL` from then
+//! on (so the wait cannot turn unsafe after the check). This errs on the safe side: an item that
+//! was ever on a strict reclaim queue counts as a reclaim runner wherever it runs later.
+//!
+//! What rust_wq cannot see: a worker of another subsystem's reclaim queue that calls into the
+//! module (a blocking `queue_rq` on `kblockd`, say). Such code must not wait for work without
+//! `WQ_MEM_RECLAIM`; C would warn.
 //!
 //! [`OwnedQueue::create_workqueue`]: crate::rust_wq::OwnedQueue::create_workqueue
 //! [`OwnedQueue::create_singlethread_workqueue`]:

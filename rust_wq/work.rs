@@ -118,9 +118,16 @@ impl<T: ?Sized, const ID: u64> Work<T, ID> {
     }
 
     /// How deep the item is disabled (advisory): disables started, finished or not, and not
-    /// undone by an enable.
+    /// undone by an enable, plus the `cancel_sync` calls waiting (C disables the item meanwhile).
     pub fn disable_depth(&self) -> u32 {
         self.disables.load(Relaxed) >> 16
+    }
+
+    /// Ends a disable started with [`Work::start_disable`] that C undid itself: a
+    /// `cancel_work_sync()`, which disables the item only while it waits.
+    pub(crate) fn end_transient_disable(&self) {
+        // INVARIANT: C's transient disable is over, so the high half stays at least C's count.
+        self.disables.fetch_sub(STARTED, Relaxed);
     }
 
     /// Records that a disable started with [`Work::start_disable`] is done in C.
