@@ -78,7 +78,11 @@ use kernel::{
         },
         Arc, LockClassKey, SpinLockIrq,
     },
-    time::Jiffies,
+    time::{
+        Delta,
+        Jiffies,
+        Jiffy, //
+    },
     types::Opaque,
 };
 
@@ -89,6 +93,45 @@ pub(crate) const MAX_DISABLE: u32 = 0x7fff;
 /// The longest delay, in jiffies: the kernel's `MAX_JIFFY_OFFSET`. A longer one would wrap the
 /// timer's expiry into the past and fire at once.
 pub const MAX_DELAY: Jiffies = ((c_long::MAX >> 1) - 1) as Jiffies;
+
+/// A delay for delayed work: jiffies ([`Jiffies`], or an integer literal), the kernel's
+/// [`Delta<Jiffy>`], or a [`Delta`] (nanoseconds, rounded up to whole milliseconds, then to
+/// jiffies as `msecs_to_jiffies` does).
+///
+/// Negative delays, and delays above [`MAX_DELAY`], are `EINVAL` when arming.
+pub trait Delay {
+    /// The delay in jiffies, or `EINVAL`.
+    fn jiffies(self) -> Result<Jiffies>;
+}
+
+impl Delay for Jiffies {
+    #[inline]
+    fn jiffies(self) -> Result<Jiffies> {
+        Ok(self)
+    }
+}
+
+/// Integer literals (`0`, `1`) infer to `i32`.
+impl Delay for i32 {
+    #[inline]
+    fn jiffies(self) -> Result<Jiffies> {
+        Jiffies::try_from(self).map_err(|_| EINVAL)
+    }
+}
+
+impl Delay for Delta<Jiffy> {
+    #[inline]
+    fn jiffies(self) -> Result<Jiffies> {
+        Jiffies::try_from(self.as_jiffies()).map_err(|_| EINVAL)
+    }
+}
+
+impl Delay for Delta {
+    fn jiffies(self) -> Result<Jiffies> {
+        let ms = u32::try_from(self.as_millis_ceil()).map_err(|_| EINVAL)?;
+        Ok(kernel::time::msecs_to_jiffies(ms))
+    }
+}
 
 /// What the `arm` lock of a [`DelayedWork`] protects.
 ///
@@ -393,16 +436,18 @@ pub(crate) unsafe fn arm<P, const ID: u64>(
     tracker: &Arc<Tracker>,
     cpu: Option<u32>,
     item: P,
-    delay: Jiffies,
+    delay: Result<Jiffies>,
     how: Arm,
 ) -> Result<Armed<P>, EnqueueError<P>>
 where
     P: WorkItemPointer,
     P::Target: WorkItem<ID, Pointer = P> + HasDelayedWork<P::Target, ID>,
 {
-    if delay > MAX_DELAY {
-        return Err(EnqueueError::new(EINVAL, item));
-    }
+    let delay = match delay {
+        Ok(d) if d <= MAX_DELAY => d,
+        Ok(_) => return Err(EnqueueError::new(EINVAL, item)),
+        Err(e) => return Err(EnqueueError::new(e, item)),
+    };
     let raw = item.into_raw();
     // SAFETY: `raw` is valid while we own it. Once C owns the reference (below), the item may
     // run and be dropped on another CPU; its memory still outlives `dw`: `DelayedWork`'s

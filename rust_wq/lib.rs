@@ -107,6 +107,7 @@ pub use builder::{
 };
 pub use delayed::{
     Armed,
+    Delay,
     DelayedWork,
     HasDelayedWork,
     MAX_DELAY, //

@@ -18,7 +18,8 @@ use crate::rust_wq::{
     delayed::{
         self,
         Arm,
-        Armed, //
+        Armed,
+        Delay, //
     },
     drained::{
         self,
@@ -373,7 +374,7 @@ impl<K: Kind> OwnedQueue<K> {
         &self,
         cpu: Option<u32>,
         item: P,
-        delay: Jiffies,
+        delay: Result<Jiffies>,
         how: Arm,
     ) -> Result<Armed<P>, EnqueueError<P>>
     where
@@ -408,13 +409,14 @@ impl<K: Kind> OwnedQueue<K> {
     pub fn enqueue_delayed<P, const ID: u64>(
         &self,
         item: P,
-        delay: Jiffies,
+        delay: impl Delay,
     ) -> Result<(), EnqueueError<P>>
     where
         P: WorkItemPointer,
         P::Target: WorkItem<ID, Pointer = P> + HasDelayedWork<P::Target, ID>,
     {
-        self.arm(None, item, delay, Arm::Queue).map(|_| ())
+        self.arm(None, item, delay.jiffies(), Arm::Queue)
+            .map(|_| ())
     }
 
     /// Arms `item` to run after `delay`, whether it was pending or not (`mod_delayed_work`).
@@ -425,13 +427,13 @@ impl<K: Kind> OwnedQueue<K> {
     pub fn mod_delayed<P, const ID: u64>(
         &self,
         item: P,
-        delay: Jiffies,
+        delay: impl Delay,
     ) -> Result<Armed<P>, EnqueueError<P>>
     where
         P: WorkItemPointer,
         P::Target: WorkItem<ID, Pointer = P> + HasDelayedWork<P::Target, ID>,
     {
-        self.arm(None, item, delay, Arm::Modify)
+        self.arm(None, item, delay.jiffies(), Arm::Modify)
     }
 
     /// Waits until every item queued before the call has run. Sleeps: `EAGAIN` where the
@@ -482,13 +484,14 @@ impl<K: Threaded> OwnedQueue<K> {
         &self,
         cpu: u32,
         item: P,
-        delay: Jiffies,
+        delay: impl Delay,
     ) -> Result<(), EnqueueError<P>>
     where
         P: WorkItemPointer,
         P::Target: WorkItem<ID, Pointer = P> + HasDelayedWork<P::Target, ID>,
     {
-        self.arm(Some(cpu), item, delay, Arm::Queue).map(|_| ())
+        self.arm(Some(cpu), item, delay.jiffies(), Arm::Queue)
+            .map(|_| ())
     }
 }
 

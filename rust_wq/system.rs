@@ -13,7 +13,8 @@ use crate::rust_wq::{
     delayed::{
         self,
         Arm,
-        Armed, //
+        Armed,
+        Delay, //
     },
     drained::Gate,
     reclaim,
@@ -96,7 +97,7 @@ where
 #[inline]
 pub fn schedule_delayed_work<P, const ID: u64>(
     item: P,
-    delay: Jiffies,
+    delay: impl Delay,
 ) -> Result<(), EnqueueError<P>>
 where
     P: WorkItemPointer,
@@ -110,7 +111,7 @@ impl Queue {
         &'static self,
         cpu: Option<u32>,
         item: P,
-        delay: Jiffies,
+        delay: kernel::error::Result<Jiffies>,
         how: Arm,
     ) -> Result<Armed<P>, EnqueueError<P>>
     where
@@ -149,13 +150,14 @@ impl Queue {
     pub fn enqueue_delayed<P, const ID: u64>(
         &'static self,
         item: P,
-        delay: Jiffies,
+        delay: impl Delay,
     ) -> Result<(), EnqueueError<P>>
     where
         P: WorkItemPointer,
         P::Target: WorkItem<ID, Pointer = P> + HasDelayedWork<P::Target, ID>,
     {
-        self.arm_static(None, item, delay, Arm::Queue).map(|_| ())
+        self.arm_static(None, item, delay.jiffies(), Arm::Queue)
+            .map(|_| ())
     }
 
     /// Queues `item` on `cpu` after `delay` jiffies (`EINVAL`/`ENODEV` for a bad CPU).
@@ -166,7 +168,7 @@ impl Queue {
         &'static self,
         cpu: u32,
         item: P,
-        delay: Jiffies,
+        delay: impl Delay,
     ) -> Result<(), EnqueueError<P>>
     where
         P: WorkItemPointer,
@@ -175,7 +177,7 @@ impl Queue {
         if self.is_system_bh() {
             return Err(EnqueueError::new(kernel::error::code::EINVAL, item));
         }
-        self.arm_static(Some(cpu), item, delay, Arm::Queue)
+        self.arm_static(Some(cpu), item, delay.jiffies(), Arm::Queue)
             .map(|_| ())
     }
 
@@ -183,12 +185,12 @@ impl Queue {
     pub fn mod_delayed<P, const ID: u64>(
         &'static self,
         item: P,
-        delay: Jiffies,
+        delay: impl Delay,
     ) -> Result<Armed<P>, EnqueueError<P>>
     where
         P: WorkItemPointer,
         P::Target: WorkItem<ID, Pointer = P> + HasDelayedWork<P::Target, ID>,
     {
-        self.arm_static(None, item, delay, Arm::Modify)
+        self.arm_static(None, item, delay.jiffies(), Arm::Modify)
     }
 }

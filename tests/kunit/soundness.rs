@@ -40,7 +40,8 @@ mod tests {
         time::{
             delay::fsleep,
             Delta,
-            Jiffies, //
+            Jiffies,
+            Jiffy, //
         },
     };
 
@@ -548,6 +549,28 @@ mod tests {
         fsleep(Delta::from_millis(200));
         assert_eq!(s.runs(), 0);
         assert!(d.cancel_sync()?.is_some());
+        Ok(())
+    }
+
+    /// Item 12: delays may be the kernel's `Delta` (nanoseconds, or `Delta<Jiffy>`); negative
+    /// ones are `EINVAL` with the item back, not a wrapped expiry.
+    #[test]
+    fn delta_delays_are_converted_and_negative_ones_refused() -> Result {
+        let q = OwnedQueue::unbound().build(c"rwq_s_delta")?;
+        let s = Shared::new()?;
+        let d = DelayedProbe::new(&s)?;
+        let e = q.enqueue_delayed(d.clone(), Delta::from_millis(-1)).err();
+        assert!(e.map(|e| e.error()) == Some(EINVAL));
+        let e = q
+            .enqueue_delayed(d.clone(), Delta::<Jiffy>::from_jiffies(-5))
+            .err();
+        assert!(e.map(|e| e.error()) == Some(EINVAL));
+        let j0 = rust_wq::jiffies();
+        q.enqueue_delayed(d.clone(), Delta::from_millis(30))?;
+        assert!(wait_for(5000, || s.runs() == 1));
+        assert!(s.ran_jiffies.load(Relaxed).wrapping_sub(j0) >= rust_wq::msecs(30));
+        q.enqueue_delayed(d.clone(), Delta::<Jiffy>::from_jiffies(2))?;
+        assert!(wait_for(5000, || s.runs() == 2));
         Ok(())
     }
 }
