@@ -1,69 +1,170 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! rust_wq_bench: cost of a work item through rust_wq, against the in-tree `kernel::workqueue`
-//! measured in the same boot. Prints figures; asserts nothing. Meant for the kernel without debug
-//! options (`make bench`).
+//! rust_wq_bench: instructions per operation of rust_wq against a C twin (`bench_c.c`) doing the
+//! same work through the C API, and the in-tree `kernel::workqueue` where it can, in one boot.
 //!
-//! - burst: N items queued back to back, time until the last one ran, per item;
-//! - ping: one item at a time, queue then wait for it, per round trip.
+//! Run by `make bench` on the benchmark kernel (-O2, no debug options) under QEMU with
+//! `-icount shift=0`: one guest nanosecond is one instruction. Every work function calls the same
+//! C body and every wait and clock read goes through the same C helpers. Per scenario: one
+//! discarded warm-up round per implementation, then `ROUNDS` rounds in alternating order
+//! (C, rust_wq, in-tree; then reversed), each after a short sleep and `rcu_barrier()`, the driver
+//! pinned to CPU 0. Prints figures; asserts nothing.
 
+use core::mem::size_of;
 use kernel::{
     prelude::*,
     sync::{
-        atomic::{
-            Atomic,
-            Relaxed, //
-        },
-        Arc, Completion,
+        rcu,
+        Arc, //
     },
     time::{
-        Instant,
-        Monotonic, //
+        delay::fsleep,
+        Delta, //
     },
 };
 
 #[path = "../rust_wq/lib.rs"]
 pub mod rust_wq;
 
+use rust_wq::{
+    DelayedWork,
+    DelayedWorkOps,
+    OwnedQueue,
+    Work,
+    WorkItem,
+    WorkOps, //
+};
+
 module! {
     type: rust_wq::Drained<RustWqBench>,
     name: "rust_wq_bench",
     authors: ["rust_wq developers"],
-    description: "rust_wq against kernel::workqueue, same boot",
+    description: "rust_wq against a C twin and kernel::workqueue, instruction counts",
     license: "GPL",
 }
 
-const BURST: u32 = 2000;
-const PINGS: u32 = 500;
-const ROUNDS: usize = 5;
-
-/// Counts down the items of one measurement and completes when the last one ran.
-#[pin_data]
-struct Countdown {
-    left: Atomic<u32>,
-    #[pin]
-    done: Completion,
+/// The C side: helpers shared by every implementation, and the C twin's scenarios.
+#[repr(C)]
+struct RawCtx {
+    _opaque: [u8; 0],
 }
 
-impl Countdown {
-    fn new(n: u32) -> Result<Arc<Self>> {
-        Arc::pin_init(
-            pin_init!(Self { left: Atomic::new(n), done <- Completion::new() }),
-            GFP_KERNEL,
-        )
+extern "C" {
+    fn rwq_ctx_new() -> *mut RawCtx;
+    fn rwq_ctx_free(c: *mut RawCtx);
+    fn rwq_ctx_arm(c: *mut RawCtx, n: c_int);
+    fn rwq_ctx_wait(c: *mut RawCtx);
+    fn rwq_body(c: *mut RawCtx);
+    fn rwq_now() -> u64;
+    fn rwq_preempt_off();
+    fn rwq_preempt_on();
+    fn rwq_pin_cpu0() -> c_int;
+    fn rwq_fifo(on: bool);
+    fn rwq_calibrate() -> u64;
+    fn rwq_c_ping(queue: c_int, n: c_int) -> u64;
+    fn rwq_c_burst(max_active: c_int, n: c_int) -> u64;
+    fn rwq_c_pending(queue: c_int, n: c_int) -> u64;
+    fn rwq_c_queue_cancel(n: c_int) -> u64;
+    fn rwq_c_idle(flush: c_int, n: c_int) -> u64;
+    fn rwq_c_delayed(queue: c_int, n: c_int) -> u64;
+    fn rwq_c_create_destroy(n: c_int) -> u64;
+}
+
+/// The completion shared by the items of one measurement (a C `struct rwq_ctx`).
+struct Ctx(*mut RawCtx);
+
+// SAFETY: The C context is an atomic counter and a completion, both usable from any thread.
+unsafe impl Send for Ctx {}
+// SAFETY: As above.
+unsafe impl Sync for Ctx {}
+
+impl Ctx {
+    fn new() -> Result<Self> {
+        // SAFETY: Allocates and initialises a context, or returns NULL.
+        let c = unsafe { rwq_ctx_new() };
+        if c.is_null() {
+            return Err(ENOMEM);
+        }
+        Ok(Self(c))
+    }
+
+    fn arm(&self, n: u32) {
+        // SAFETY: `self.0` is a live context.
+        unsafe { rwq_ctx_arm(self.0, n as c_int) }
+    }
+
+    fn wait(&self) {
+        // SAFETY: `self.0` is a live context.
+        unsafe { rwq_ctx_wait(self.0) }
     }
 
     fn hit(&self) {
-        if self.left.fetch_sub(1, Relaxed) == 1 {
-            self.done.complete_all();
-        }
+        // SAFETY: `self.0` is a live context.
+        unsafe { rwq_body(self.0) }
     }
 }
 
-/// The baseline: an item of the in-tree `kernel::workqueue`.
+impl Drop for Ctx {
+    fn drop(&mut self) {
+        // SAFETY: `self.0` came from `rwq_ctx_new` and nobody uses it any more.
+        unsafe { rwq_ctx_free(self.0) }
+    }
+}
+
+fn now() -> u64 {
+    // SAFETY: Reads the clock.
+    unsafe { rwq_now() }
+}
+
+/// A plain rust_wq item.
+#[pin_data]
+struct Ours {
+    ctx: Arc<Ctx>,
+    #[pin]
+    work: Work<Ours>,
+}
+
+impl_has_work! { impl HasWork<Self> for Ours { self.work } }
+
+impl WorkItem for Ours {
+    type Pointer = Arc<Ours>;
+
+    fn run(this: Arc<Ours>) {
+        this.ctx.hit();
+    }
+}
+
+impl Ours {
+    fn new(ctx: &Arc<Ctx>) -> Result<Arc<Self>> {
+        Arc::pin_init(
+            pin_init!(Self { ctx: ctx.clone(), work <- new_work!("Ours::work") }),
+            GFP_KERNEL,
+        )
+    }
+}
+
+/// A delayed rust_wq item.
+#[pin_data]
+struct OursD {
+    ctx: Arc<Ctx>,
+    #[pin]
+    dwork: DelayedWork<OursD>,
+}
+
+impl_has_delayed_work! { impl HasDelayedWork<Self> for OursD { self.dwork } }
+
+impl WorkItem for OursD {
+    type Pointer = Arc<OursD>;
+
+    fn run(this: Arc<OursD>) {
+        this.ctx.hit();
+    }
+}
+
+/// An item of the in-tree `kernel::workqueue`.
 #[pin_data]
 struct InTree {
-    count: Arc<Countdown>,
+    ctx: Arc<Ctx>,
     #[pin]
     work: kernel::workqueue::Work<InTree>,
 }
@@ -74,156 +175,389 @@ impl kernel::workqueue::WorkItem for InTree {
     type Pointer = Arc<InTree>;
 
     fn run(this: Arc<InTree>) {
-        this.count.hit();
+        this.ctx.hit();
     }
 }
 
-/// The same item through rust_wq.
-#[pin_data]
-struct Ours {
-    count: Arc<Countdown>,
-    #[pin]
-    work: rust_wq::Work<Ours>,
-}
-
-crate::impl_has_work! { impl HasWork<Self> for Ours { self.work } }
-
-impl rust_wq::WorkItem for Ours {
-    type Pointer = Arc<Ours>;
-
-    fn run(this: Arc<Ours>) {
-        this.count.hit();
+impl InTree {
+    fn new(ctx: &Arc<Ctx>) -> Result<Arc<Self>> {
+        Arc::pin_init(
+            pin_init!(Self { ctx: ctx.clone(), work <- kernel::new_work!("InTree::work") }),
+            GFP_KERNEL,
+        )
     }
 }
 
-/// Where a measurement queues its items.
-#[derive(Clone, Copy)]
-enum Path<'a> {
-    InTreeHighpri,
-    OursHighpri,
-    OursOwnedPerCpu(&'a rust_wq::OwnedQueue),
-    OursOwnedUnbound(&'a rust_wq::OwnedQueue<rust_wq::Unbound>),
+/// Which queue a scenario uses: an owned per-CPU queue, or `system_percpu`.
+#[derive(Clone, Copy, PartialEq)]
+enum Q {
+    Owned,
+    System,
 }
 
-impl Path<'_> {
-    fn name(&self) -> &'static str {
-        match self {
-            Path::InTreeHighpri => "kernel::workqueue, system_highpri (baseline)",
-            Path::OursHighpri => "rust_wq, system_highpri",
-            Path::OursOwnedPerCpu(_) => "rust_wq, owned per-CPU highpri",
-            Path::OursOwnedUnbound(_) => "rust_wq, owned unbound",
-        }
-    }
-
-    /// Queues `n` fresh items and returns the nanoseconds until the last one ran.
-    fn burst(&self, n: u32) -> Result<i64> {
-        let count = Countdown::new(n)?;
-        let mut theirs = KVec::new();
-        let mut ours = KVec::new();
-        for _ in 0..n {
-            let c = count.clone();
-            match self {
-                Path::InTreeHighpri => theirs.push(
-                    Arc::pin_init(
-                        pin_init!(InTree { count: c, work <- kernel::new_work!() }),
-                        GFP_KERNEL,
-                    )?,
-                    GFP_KERNEL,
-                )?,
-                _ => ours.push(
-                    Arc::pin_init(
-                        pin_init!(Ours { count: c, work <- rust_wq::new_work!() }),
-                        GFP_KERNEL,
-                    )?,
-                    GFP_KERNEL,
-                )?,
-            }
-        }
-        let t0 = Instant::<Monotonic>::now();
-        for it in theirs.iter() {
-            let _ = kernel::workqueue::system_highpri().enqueue(it.clone());
-        }
-        for it in ours.iter() {
-            let _ = match self {
-                Path::OursHighpri => rust_wq::system_highpri().enqueue(it.clone()),
-                Path::OursOwnedPerCpu(q) => q.enqueue(it.clone()),
-                Path::OursOwnedUnbound(q) => q.enqueue(it.clone()),
-                Path::InTreeHighpri => Ok(()),
-            };
-        }
-        count.done.wait_for_completion();
-        Ok(t0.elapsed().as_nanos())
-    }
-
-    /// `n` round trips of one item each; returns the total nanoseconds.
-    fn ping(&self, n: u32) -> Result<i64> {
-        let mut total = 0;
-        for _ in 0..n {
-            total += self.burst(1)?;
-        }
-        Ok(total)
+fn owned(max_active: u32) -> Result<OwnedQueue> {
+    let b = OwnedQueue::percpu();
+    if max_active == 0 {
+        b.build(c"rwq_r")
+    } else {
+        b.max_active(max_active).build(c"rwq_r")
     }
 }
 
-fn median(mut v: [i64; ROUNDS]) -> i64 {
-    v.sort_unstable();
-    v[ROUNDS / 2]
+fn r_ping(q: Q, n: u32) -> Result<u64> {
+    let oq = owned(0)?;
+    let ctx = Arc::new(Ctx::new()?, GFP_KERNEL)?;
+    let it = Ours::new(&ctx)?;
+    let t0 = now();
+    for _ in 0..n {
+        ctx.arm(1);
+        let _ = match q {
+            Q::Owned => oq.enqueue(it.clone()),
+            Q::System => rust_wq::system_percpu().enqueue(it.clone()),
+        };
+        ctx.wait();
+    }
+    let t = now() - t0;
+    it.flush()?;
+    Ok(t)
+}
+
+fn it_ping(n: u32) -> Result<u64> {
+    let ctx = Arc::new(Ctx::new()?, GFP_KERNEL)?;
+    let it = InTree::new(&ctx)?;
+    let t0 = now();
+    for _ in 0..n {
+        ctx.arm(1);
+        let _ = kernel::workqueue::system().enqueue(it.clone());
+        ctx.wait();
+    }
+    Ok(now() - t0)
+}
+
+fn r_burst(max_active: u32, n: u32) -> Result<u64> {
+    let oq = owned(max_active)?;
+    let ctx = Arc::new(Ctx::new()?, GFP_KERNEL)?;
+    let mut items = KVec::with_capacity(n as usize, GFP_KERNEL)?;
+    for _ in 0..n {
+        items.push(Ours::new(&ctx)?, GFP_KERNEL)?;
+    }
+    ctx.arm(n);
+    let t0 = now();
+    // SAFETY: Paired below; nothing in between sleeps.
+    unsafe { rwq_preempt_off() };
+    for it in items.iter() {
+        let _ = oq.enqueue(it.clone());
+    }
+    // SAFETY: Paired above.
+    unsafe { rwq_preempt_on() };
+    ctx.wait();
+    Ok(now() - t0)
+}
+
+fn r_pending(q: Q, n: u32) -> Result<u64> {
+    let oq = owned(0)?;
+    let ctx = Arc::new(Ctx::new()?, GFP_KERNEL)?;
+    let it = Ours::new(&ctx)?;
+    let enqueue = |p: Arc<Ours>| match q {
+        Q::Owned => oq.enqueue(p).is_ok(),
+        Q::System => rust_wq::system_percpu().enqueue(p).is_ok(),
+    };
+    ctx.arm(1);
+    // SAFETY: Paired below; nothing in between sleeps (refused enqueues do not).
+    unsafe { rwq_preempt_off() };
+    enqueue(it.clone());
+    let t0 = now();
+    for _ in 0..n {
+        enqueue(it.clone());
+    }
+    let t = now() - t0;
+    // SAFETY: Paired above.
+    unsafe { rwq_preempt_on() };
+    ctx.wait();
+    it.flush()?;
+    Ok(t)
+}
+
+fn it_pending(n: u32) -> Result<u64> {
+    let ctx = Arc::new(Ctx::new()?, GFP_KERNEL)?;
+    let it = InTree::new(&ctx)?;
+    ctx.arm(1);
+    // SAFETY: Paired below; nothing in between sleeps.
+    unsafe { rwq_preempt_off() };
+    let _ = kernel::workqueue::system().enqueue(it.clone());
+    let t0 = now();
+    for _ in 0..n {
+        let _ = kernel::workqueue::system().enqueue(it.clone());
+    }
+    let t = now() - t0;
+    // SAFETY: Paired above.
+    unsafe { rwq_preempt_on() };
+    ctx.wait();
+    Ok(t)
+}
+
+fn r_queue_cancel(n: u32) -> Result<u64> {
+    let oq = owned(0)?;
+    let ctx = Arc::new(Ctx::new()?, GFP_KERNEL)?;
+    let it = Ours::new(&ctx)?;
+    // SAFETY: Paired below; nothing in between sleeps.
+    unsafe { rwq_preempt_off() };
+    let t0 = now();
+    for _ in 0..n {
+        let _ = oq.enqueue(it.clone());
+        drop(it.cancel());
+    }
+    let t = now() - t0;
+    // SAFETY: Paired above.
+    unsafe { rwq_preempt_on() };
+    Ok(t)
+}
+
+fn r_idle(flush: bool, n: u32) -> Result<u64> {
+    let ctx = Arc::new(Ctx::new()?, GFP_KERNEL)?;
+    let it = Ours::new(&ctx)?;
+    let t0 = now();
+    for _ in 0..n {
+        if flush {
+            let _ = it.flush();
+        } else {
+            let _ = it.cancel_sync();
+        }
+    }
+    Ok(now() - t0)
+}
+
+fn r_delayed(q: Q, n: u32) -> Result<u64> {
+    let oq = owned(0)?;
+    let ctx = Arc::new(Ctx::new()?, GFP_KERNEL)?;
+    let it = Arc::pin_init(
+        pin_init!(OursD { ctx: ctx.clone(), dwork <- new_delayed_work!("OursD::dwork") }),
+        GFP_KERNEL,
+    )?;
+    let t0 = now();
+    for _ in 0..n {
+        let _ = match q {
+            Q::Owned => oq.enqueue_delayed(it.clone(), 1000),
+            Q::System => rust_wq::system_percpu().enqueue_delayed(it.clone(), 1000),
+        };
+        drop(DelayedWorkOps::cancel(&*it));
+    }
+    Ok(now() - t0)
+}
+
+fn r_create_destroy(n: u32) -> Result<u64> {
+    let t0 = now();
+    for _ in 0..n {
+        drop(OwnedQueue::percpu().build(c"rwq_r_cd")?);
+    }
+    Ok(now() - t0)
+}
+
+/// One implementation of a scenario: a name and a run of `n` operations returning nanoseconds.
+type Run<'a> = &'a dyn Fn(u32) -> Result<u64>;
+
+fn settle() {
+    fsleep(Delta::from_millis(2));
+    rcu::rcu_barrier();
+}
+
+/// Measures `impls` on `n` operations: returns the median nanoseconds per operation of each and
+/// its spread in per mille of the median.
+fn measure(n: u32, rounds: usize, impls: &[Run<'_>]) -> Result<KVec<(u64, u64)>> {
+    let k = impls.len();
+    let mut samples: KVec<KVec<u64>> = KVec::new();
+    for _ in 0..k {
+        samples.push(KVec::new(), GFP_KERNEL)?;
+    }
+    for f in impls {
+        settle();
+        f(n)?;
+    }
+    for r in 0..rounds {
+        for i in 0..k {
+            let i = if r % 2 == 0 { i } else { k - 1 - i };
+            settle();
+            let t = impls[i](n)?;
+            samples[i].push(t, GFP_KERNEL)?;
+        }
+    }
+    let mut out = KVec::new();
+    for s in samples.iter_mut() {
+        s.sort_unstable();
+        let med = s[s.len() / 2];
+        let spread = (s[s.len() - 1] - s[0]) * 1000 / med.max(1);
+        out.push((med / u64::from(n), spread), GFP_KERNEL)?;
+    }
+    Ok(out)
+}
+
+/// Prints one row: C, rust_wq and (if measured) in-tree, per operation, with ratios to C.
+fn row(name: &str, m: &[(u64, u64)]) {
+    let c = m[0].0.max(1);
+    let ratio = |x: u64| x * 1000 / c;
+    let r = m[1].0;
+    let spread = m.iter().map(|x| x.1).max().unwrap_or(0);
+    if let Some(&(t, _)) = m.get(2) {
+        pr_info!(
+            "{:<34} {:>8} {:>8} {:>3}.{:03} {:>8} {:>3}.{:03}  {}.{}%\n",
+            name,
+            c,
+            r,
+            ratio(r) / 1000,
+            ratio(r) % 1000,
+            t,
+            ratio(t) / 1000,
+            ratio(t) % 1000,
+            spread / 10,
+            spread % 10
+        );
+    } else {
+        pr_info!(
+            "{:<34} {:>8} {:>8} {:>3}.{:03} {:>8} {:>9}  {}.{}%\n",
+            name,
+            c,
+            r,
+            ratio(r) / 1000,
+            ratio(r) % 1000,
+            "-",
+            "-",
+            spread / 10,
+            spread % 10
+        );
+    }
+}
+
+fn c_run(f: unsafe extern "C" fn(c_int, c_int) -> u64, a: c_int) -> impl Fn(u32) -> Result<u64> {
+    // SAFETY: The C twin's scenarios may be called from process context with any `n`.
+    move |n| Ok(unsafe { f(a, n as c_int) })
 }
 
 struct RustWqBench;
 
 impl kernel::Module for RustWqBench {
     fn init(_module: &'static ThisModule) -> Result<Self> {
-        let percpu = rust_wq::OwnedQueue::percpu()
-            .highpri()
-            .build(c"rwq_bench_pcpu")?;
-        let unbound = rust_wq::OwnedQueue::unbound().build(c"rwq_bench_unbound")?;
-        pr_info!(
-            "burst: {BURST} items queued back to back; ping: {PINGS} single round trips; \
-             median of {ROUNDS} rounds\n"
-        );
-        pr_info!(
-            "{:<46} {:>12} {:>7} {:>12} {:>7}\n",
-            "path",
-            "burst ns/it",
-            "ratio",
-            "ping ns/rt",
-            "ratio"
-        );
-        let paths = [
-            Path::InTreeHighpri,
-            Path::OursHighpri,
-            Path::OursOwnedPerCpu(&percpu),
-            Path::OursOwnedUnbound(&unbound),
-        ];
-        // Warm up: worker pools grow on first use.
-        for p in paths.iter() {
-            p.burst(BURST)?;
-            p.ping(PINGS / 10)?;
+        const ROUNDS: usize = 10;
+        // SAFETY: Pins the current task to CPU 0.
+        if unsafe { rwq_pin_cpu0() } != 0 {
+            pr_warn!("could not pin to CPU 0\n");
         }
-        // Rounds outside, paths inside: drift within the boot hits every path alike.
-        let mut burst = [[0i64; ROUNDS]; 4];
-        let mut ping = [[0i64; ROUNDS]; 4];
-        for r in 0..ROUNDS {
-            for (i, p) in paths.iter().enumerate() {
-                burst[i][r] = p.burst(BURST)? / i64::from(BURST);
-                ping[i][r] = p.ping(PINGS)? / i64::from(PINGS);
+        // SAFETY: Reads the clock around a counted loop.
+        let cal = unsafe { rwq_calibrate() };
+        pr_info!("calibration: 20000000 instructions took {cal} guest ns (icount: equal)\n");
+        pr_info!(
+            "optimisation: {}\n",
+            if cfg!(CONFIG_CC_OPTIMIZE_FOR_PERFORMANCE) {
+                "-O2 (CONFIG_CC_OPTIMIZE_FOR_PERFORMANCE)"
+            } else {
+                "-Os (CONFIG_CC_OPTIMIZE_FOR_SIZE): not a distribution build"
             }
+        );
+        pr_info!(
+            "sizes: Work<T> {} (work_struct {}), DelayedWork<T> {} (delayed_work {}), \
+             OwnedQueue {} + Arc<QueueCore> {} + Arc<Tracker> {}\n",
+            size_of::<Work<Ours>>(),
+            size_of::<kernel::bindings::work_struct>(),
+            size_of::<DelayedWork<OursD>>(),
+            size_of::<kernel::bindings::delayed_work>(),
+            size_of::<OwnedQueue>(),
+            size_of::<rust_wq::owned::QueueCore>() + 8,
+            size_of::<rust_wq::tracker::Tracker>() + 8,
+        );
+        pr_info!(
+            "{:<34} {:>8} {:>8} {:>9} {:>8} {:>9}  {}\n",
+            "instructions per operation",
+            "C",
+            "rust_wq",
+            "rust/C",
+            "in-tree",
+            "tree/C",
+            "spread"
+        );
+        let m = measure(
+            200,
+            ROUNDS,
+            &[&c_run(rwq_c_ping, 0), &|n| r_ping(Q::Owned, n)],
+        )?;
+        row("ping-pong, owned per-CPU queue", &m);
+        let m = measure(
+            200,
+            ROUNDS,
+            &[&c_run(rwq_c_ping, 1), &|n| r_ping(Q::System, n), &it_ping],
+        )?;
+        row("ping-pong, system_percpu", &m);
+        for ma in [1u32, 8, 256] {
+            let m = measure(
+                1000,
+                ROUNDS,
+                &[&c_run(rwq_c_burst, ma as c_int), &|n| r_burst(ma, n)],
+            )?;
+            let name = match ma {
+                1 => "burst 1000, max_active 1",
+                8 => "burst 1000, max_active 8",
+                _ => "burst 1000, max_active 256",
+            };
+            row(name, &m);
         }
-        let (base_burst, base_ping) = (median(burst[0]), median(ping[0]));
-        for (i, p) in paths.iter().enumerate() {
-            let (b, g) = (median(burst[i]), median(ping[i]));
-            pr_info!(
-                "{:<46} {:>12} {:>4}.{:02} {:>12} {:>4}.{:02}\n",
-                p.name(),
-                b,
-                b / base_burst,
-                (b * 100 / base_burst) % 100,
-                g,
-                g / base_ping,
-                (g * 100 / base_ping) % 100
-            );
-        }
+        let m = measure(
+            1000,
+            ROUNDS,
+            &[&c_run(rwq_c_pending, 0), &|n| r_pending(Q::Owned, n)],
+        )?;
+        row("enqueue of a pending item, owned", &m);
+        let m = measure(
+            1000,
+            ROUNDS,
+            &[&c_run(rwq_c_pending, 1), &|n| r_pending(Q::System, n), &it_pending],
+        )?;
+        row("enqueue of a pending item, system", &m);
+        let m = measure(
+            1000,
+            ROUNDS,
+            &[&|n| c_run(rwq_c_queue_cancel_2, 0)(n), &r_queue_cancel],
+        )?;
+        row("queue + cancel", &m);
+        let m = measure(1000, ROUNDS, &[&c_run(rwq_c_idle_2, 0), &|n| r_idle(false, n)])?;
+        row("cancel_sync of an idle item", &m);
+        let m = measure(1000, ROUNDS, &[&c_run(rwq_c_idle_2, 1), &|n| r_idle(true, n)])?;
+        row("flush of an idle item", &m);
+        let m = measure(
+            1000,
+            ROUNDS,
+            &[&c_run(rwq_c_delayed, 0), &|n| r_delayed(Q::Owned, n)],
+        )?;
+        row("delayed arm + cancel, owned", &m);
+        let m = measure(
+            1000,
+            ROUNDS,
+            &[&c_run(rwq_c_delayed, 1), &|n| r_delayed(Q::System, n)],
+        )?;
+        row("delayed arm + cancel, system", &m);
+        // SAFETY: Switches the current task's policy; undone below.
+        unsafe { rwq_fifo(true) };
+        let m = measure(
+            20,
+            ROUNDS,
+            &[&c_run(rwq_c_create_destroy_2, 0), &r_create_destroy],
+        )?;
+        // SAFETY: Undoes the above.
+        unsafe { rwq_fifo(false) };
+        row("queue create + destroy (SCHED_FIFO)", &m);
         Ok(Self)
     }
+}
+
+/// Adapters to the `(int, int)` shape of `c_run`.
+unsafe extern "C" fn rwq_c_queue_cancel_2(_a: c_int, n: c_int) -> u64 {
+    // SAFETY: See `c_run`.
+    unsafe { rwq_c_queue_cancel(n) }
+}
+
+unsafe extern "C" fn rwq_c_idle_2(flush: c_int, n: c_int) -> u64 {
+    // SAFETY: See `c_run`.
+    unsafe { rwq_c_idle(flush, n) }
+}
+
+unsafe extern "C" fn rwq_c_create_destroy_2(_a: c_int, n: c_int) -> u64 {
+    // SAFETY: See `c_run`.
+    unsafe { rwq_c_create_destroy(n) }
 }

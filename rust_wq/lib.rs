@@ -92,7 +92,7 @@ pub mod queue;
 pub mod reclaim;
 pub mod slot;
 pub mod system;
-mod tracker;
+pub(crate) mod tracker;
 pub mod work;
 
 pub use builder::{

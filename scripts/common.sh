@@ -41,6 +41,7 @@ build_key() {
 		echo "bindgen=$BINDGEN_VERSION libclang=$LIBCLANG_VERSION"
 		cat "$RUST_WQ_ROOT/kconfig/base.config"
 		[ "$flavour" = debug ] && cat "$RUST_WQ_ROOT/kconfig/debug.config"
+		[ "$flavour" = perf ] && cat "$RUST_WQ_ROOT/kconfig/perf.config"
 		true
 	} | sha256sum | cut -c1-12
 }

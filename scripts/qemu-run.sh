@@ -192,6 +192,8 @@ GEN_CPIO=$KDIR/usr/gen_init_cpio
 LOG=$LOGDIR/$MODE.log
 accel=(-accel tcg)
 [ "$QEMU_ACCEL" = kvm ] && accel=(-accel kvm -cpu host)
+# Benchmarks count instructions: one vCPU thread, and one guest nanosecond per instruction.
+[ "$MODE" = bench ] && accel=(-accel tcg,thread=single -icount shift=0,sleep=off)
 step "booting QEMU ($QEMU_ACCEL, 4 of 5 CPUs online, mode $MODE); console log: $LOG"
 set +e
 timeout --foreground -k 5 "$QEMU_TIMEOUT" qemu-system-x86_64 "${accel[@]}" -smp 5 -m 512M \

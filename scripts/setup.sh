@@ -103,7 +103,10 @@ kmake() {
 # Merges the fragments onto tinyconfig and fails naming every option that did not survive.
 configure_kernel() {
 	local frags=("$RUST_WQ_ROOT/kconfig/base.config")
-	[ "$FLAVOUR" = debug ] && frags+=("$RUST_WQ_ROOT/kconfig/debug.config")
+	case "$FLAVOUR" in
+	debug) frags+=("$RUST_WQ_ROOT/kconfig/debug.config") ;;
+	perf) frags+=("$RUST_WQ_ROOT/kconfig/perf.config") ;;
+	esac
 	step "configuring $FLAVOUR kernel in $KBUILD"
 	kmake -s tinyconfig >/dev/null
 	"$KSRC/scripts/kconfig/merge_config.sh" -m -O "$KBUILD" "$KBUILD/.config" "${frags[@]}" \
