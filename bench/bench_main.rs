@@ -507,7 +507,11 @@ impl kernel::Module for RustWqBench {
         let m = measure(
             1000,
             ROUNDS,
-            &[&c_run(rwq_c_pending, 1), &|n| r_pending(Q::System, n), &it_pending],
+            &[
+                &c_run(rwq_c_pending, 1),
+                &|n| r_pending(Q::System, n),
+                &it_pending,
+            ],
         )?;
         row("enqueue of a pending item, system", &m);
         let m = measure(
@@ -516,9 +520,17 @@ impl kernel::Module for RustWqBench {
             &[&|n| c_run(rwq_c_queue_cancel_2, 0)(n), &r_queue_cancel],
         )?;
         row("queue + cancel", &m);
-        let m = measure(1000, ROUNDS, &[&c_run(rwq_c_idle_2, 0), &|n| r_idle(false, n)])?;
+        let m = measure(
+            1000,
+            ROUNDS,
+            &[&c_run(rwq_c_idle_2, 0), &|n| r_idle(false, n)],
+        )?;
         row("cancel_sync of an idle item", &m);
-        let m = measure(1000, ROUNDS, &[&c_run(rwq_c_idle_2, 1), &|n| r_idle(true, n)])?;
+        let m = measure(
+            1000,
+            ROUNDS,
+            &[&c_run(rwq_c_idle_2, 1), &|n| r_idle(true, n)],
+        )?;
         row("flush of an idle item", &m);
         let m = measure(
             1000,
@@ -547,17 +559,17 @@ impl kernel::Module for RustWqBench {
 }
 
 /// Adapters to the `(int, int)` shape of `c_run`.
-unsafe extern "C" fn rwq_c_queue_cancel_2(_a: c_int, n: c_int) -> u64 {
-    // SAFETY: See `c_run`.
+extern "C" fn rwq_c_queue_cancel_2(_a: c_int, n: c_int) -> u64 {
+    // SAFETY: The C twin may be called from process context with any `n`.
     unsafe { rwq_c_queue_cancel(n) }
 }
 
-unsafe extern "C" fn rwq_c_idle_2(flush: c_int, n: c_int) -> u64 {
-    // SAFETY: See `c_run`.
+extern "C" fn rwq_c_idle_2(flush: c_int, n: c_int) -> u64 {
+    // SAFETY: The C twin may be called from process context with any `n`.
     unsafe { rwq_c_idle(flush, n) }
 }
 
-unsafe extern "C" fn rwq_c_create_destroy_2(_a: c_int, n: c_int) -> u64 {
-    // SAFETY: See `c_run`.
+extern "C" fn rwq_c_create_destroy_2(_a: c_int, n: c_int) -> u64 {
+    // SAFETY: The C twin may be called from process context with any `n`.
     unsafe { rwq_c_create_destroy(n) }
 }

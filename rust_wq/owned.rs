@@ -25,7 +25,10 @@ use crate::rust_wq::{
         self,
         Gate, //
     },
-    queue::WORK_CPU_UNBOUND,
+    queue::{
+        self,
+        WORK_CPU_UNBOUND, //
+    },
     reclaim,
     system,
     tracker::Tracker,
@@ -47,10 +50,8 @@ use kernel::{
     prelude::*,
     sync::{
         atomic::{
-            Acquire,
             Atomic,
-            Relaxed,
-            Release, //
+            Relaxed, //
         },
         Arc,
     },
@@ -75,13 +76,14 @@ use kernel::{
 /// it off, and is dropped only by `Drop`.
 pub struct OwnedQueue<K: Kind = PerCpu> {
     core: ManuallyDrop<Arc<QueueCore>>,
-    started: Atomic<u64>,
-    finished: Atomic<u64>,
+    /// Per-CPU counts of enqueues started and finished (`rust_wq_counts_*` in the C shim).
+    counts: NonNull<c_void>,
     stats: Option<KBox<Stats>>,
     _kind: PhantomData<K>,
 }
 
-// SAFETY: Every field is thread-safe; the C workqueue may be used from any thread.
+// SAFETY: Every field is thread-safe: the C workqueue may be used from any thread, and `counts`
+// is only changed by per-CPU increments and read by sums, both safe from any thread.
 unsafe impl<K: Kind> Send for OwnedQueue<K> {}
 // SAFETY: As above; every method takes `&self` and synchronises through the C API or atomics.
 unsafe impl<K: Kind> Sync for OwnedQueue<K> {}
@@ -271,6 +273,8 @@ impl<K: Kind> OwnedQueue<K> {
     pub(crate) fn alloc(name: &CStr, flags: u32, max_active: i32, stats: bool) -> Result<Self> {
         cpu::may_sleep()?;
         let tracker = Tracker::new()?;
+        // SAFETY: Allocates per-CPU counters (freed by `Counts::drop` below, or by our `Drop`).
+        let counts = Counts(NonNull::new(unsafe { rust_wq_counts_alloc() }).ok_or(ENOMEM)?);
         let stats = if stats { Some(Stats::new()?) } else { None };
         // SAFETY: The format is `"%s"` and its one argument a NUL-terminated string; flags and
         // `max_active` were checked by the builder. We may sleep (checked above).
@@ -303,8 +307,7 @@ impl<K: Kind> OwnedQueue<K> {
         // INVARIANT: Registered above.
         Ok(Self {
             core: ManuallyDrop::new(core),
-            started: Atomic::new(0),
-            finished: Atomic::new(0),
+            counts: ManuallyDrop::new(counts).0,
             stats,
             _kind: PhantomData,
         })
@@ -340,9 +343,11 @@ impl<K: Kind> OwnedQueue<K> {
 
     /// Runs `f` as one enqueue for [`OwnedQueue::drain`]'s bookkeeping.
     fn counted<R>(&self, f: impl FnOnce() -> R) -> R {
-        self.started.add(1, Relaxed);
+        // SAFETY: `counts` is a live per-CPU allocation (freed in `Drop`).
+        unsafe { rust_wq_count_started(self.counts.as_ptr()) };
         let r = f();
-        self.finished.fetch_add(1, Release);
+        // SAFETY: As above.
+        unsafe { rust_wq_count_finished(self.counts.as_ptr()) };
         r
     }
 
@@ -354,6 +359,10 @@ impl<K: Kind> OwnedQueue<K> {
         P: WorkItemPointer,
         P::Target: WorkItem<ID, Pointer = P> + HasWork<P::Target, ID>,
     {
+        let item = match queue::refuse_if_pending(item) {
+            Ok(item) => item,
+            Err(e) => return self.account(WORK_CPU_UNBOUND, Err(e)),
+        };
         let bits = self.core.bits;
         let res = self.counted(|| self.queue().enqueue_gated(WORK_CPU_UNBOUND, bits, item));
         self.account(WORK_CPU_UNBOUND, res)
@@ -454,11 +463,16 @@ impl<K: Kind> OwnedQueue<K> {
     /// waited for; a chain that never stops keeps this from returning.
     pub fn drain(&self) -> Result {
         loop {
-            let before = self.finished.load(Acquire);
+            // SAFETY: As in `counted`.
+            let before = unsafe { rust_wq_counts_sum(self.counts.as_ptr(), true) };
             self.flush()?;
             // Nothing started since `before` was read, and everything started before had
             // finished queueing: the flush covered every item.
-            if self.started.load(Acquire) == before {
+            // Each count only grows, and each sum reads every CPU's count once: `before` is at
+            // most the number finished when it was read, this sum at least the number started
+            // when it is read. Equal means none started in between and all had finished.
+            // SAFETY: As in `counted`.
+            if unsafe { rust_wq_counts_sum(self.counts.as_ptr(), false) } == before {
                 return Ok(());
             }
         }
@@ -508,8 +522,28 @@ impl<K: Limited> OwnedQueue<K> {
     }
 }
 
+/// Per-CPU counters owned until they move into an [`OwnedQueue`].
+struct Counts(NonNull<c_void>);
+
+impl Drop for Counts {
+    fn drop(&mut self) {
+        // SAFETY: Allocated by `rust_wq_counts_alloc`, and nobody else has it.
+        unsafe { rust_wq_counts_free(self.0.as_ptr()) };
+    }
+}
+
+extern "C" {
+    fn rust_wq_counts_alloc() -> *mut c_void;
+    fn rust_wq_counts_free(p: *mut c_void);
+    fn rust_wq_count_started(p: *mut c_void);
+    fn rust_wq_count_finished(p: *mut c_void);
+    fn rust_wq_counts_sum(p: *mut c_void, finished: bool) -> c_ulong;
+}
+
 impl<K: Kind> Drop for OwnedQueue<K> {
     fn drop(&mut self) {
+        // The queue's handle goes: nothing counts with them any more.
+        drop(Counts(self.counts));
         // SAFETY: Taken once, here; `core` is not used after.
         let core = unsafe { ManuallyDrop::take(&mut self.core) };
         // `destroy_workqueue` flushes the queue: from memory reclaim, only a reclaim queue.

@@ -51,6 +51,25 @@ pub struct EnqueueError<P> {
     item: P,
 }
 
+/// The fast path of a refused enqueue: an item that is pending already is refused with `EBUSY`
+/// at the cost of one load, as C's `test_and_set_bit` would refuse it.
+#[inline]
+pub(crate) fn refuse_if_pending<P, const ID: u64>(item: P) -> Result<P, EnqueueError<P>>
+where
+    P: WorkItemPointer,
+    P::Target: WorkItem<ID, Pointer = P> + HasWork<P::Target, ID>,
+{
+    let raw = item.into_raw();
+    // SAFETY: `raw` is valid while we own it; `into_raw`/`from_raw` move no reference count.
+    let pending = unsafe { (*P::Target::raw_get_work(raw)).is_pending() };
+    // SAFETY: `raw` came from `into_raw` just above, and nothing took it.
+    let item = unsafe { P::from_raw(raw) };
+    if pending {
+        return Err(EnqueueError::new(EBUSY, item));
+    }
+    Ok(item)
+}
+
 impl<P> EnqueueError<P> {
     pub(crate) fn new(error: Error, item: P) -> Self {
         Self { error, item }
@@ -177,6 +196,7 @@ impl Queue {
         P: WorkItemPointer,
         P::Target: WorkItem<ID, Pointer = P> + HasWork<P::Target, ID>,
     {
+        let item = refuse_if_pending(item)?;
         let gate = match Gate::enter() {
             Ok(gate) => gate,
             Err(e) => return Err(EnqueueError::new(e, item)),

@@ -117,6 +117,19 @@ impl<T: ?Sized, const ID: u64> Work<T, ID> {
         }
     }
 
+    /// Whether the item is pending (its `PENDING` bit, read once: C's `work_pending()`).
+    #[inline]
+    pub fn is_pending(&self) -> bool {
+        // SAFETY: `data` is the `atomic_long_t` of an initialised `work_struct`, which C only
+        // changes atomically; we read it atomically.
+        let data = unsafe {
+            kernel::sync::atomic::Atomic::<i64>::from_ptr(core::ptr::addr_of_mut!(
+                (*self.as_raw()).data.counter
+            ))
+        };
+        data.load(Relaxed) & (1 << bindings::work_bits_WORK_STRUCT_PENDING_BIT) != 0
+    }
+
     /// How deep the item is disabled (advisory): disables started, finished or not, and not
     /// undone by an enable, plus the `cancel_sync` calls waiting (C disables the item meanwhile).
     pub fn disable_depth(&self) -> u32 {
