@@ -58,6 +58,38 @@ pub fn may_sleep() -> Result {
     }
 }
 
+/// What a caller that is about to wait is: see [`context`].
+#[derive(Clone, Copy)]
+pub(crate) struct Context(u32);
+
+impl Context {
+    /// The caller may sleep (see [`may_sleep`]).
+    pub(crate) fn may_sleep(self) -> bool {
+        self.0 & 1 != 0
+    }
+
+    /// The caller is in memory reclaim (`PF_MEMALLOC`).
+    pub(crate) fn in_memalloc(self) -> bool {
+        self.0 & 2 != 0
+    }
+
+    /// The caller is a kworker (`PF_WQ_WORKER`): only then can `current_work()` be non-NULL.
+    pub(crate) fn is_worker(self) -> bool {
+        self.0 & 4 != 0
+    }
+}
+
+extern "C" {
+    fn rust_wq_context() -> u32;
+}
+
+/// Reads the caller's [`Context`] in one call.
+#[inline]
+pub(crate) fn context() -> Context {
+    // SAFETY: Only reads the preempt count, the IRQ flags and the current task's flags.
+    Context(unsafe { rust_wq_context() })
+}
+
 /// Holds off CPU hotplug while it lives (`cpus_read_lock()`): online CPUs stay online.
 ///
 /// Not offered to drivers: a holder that waited for a hotplug operation would hang it.

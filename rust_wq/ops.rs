@@ -33,12 +33,15 @@ fn is_current(work: *mut bindings::work_struct) -> bool {
 /// item's `run` included: `current_work()` is NULL there), `EDEADLK` if it is the item's own
 /// `run`.
 #[inline]
-fn may_wait_for(work: *mut bindings::work_struct) -> Result {
-    cpu::may_sleep()?;
-    if is_current(work) {
+fn may_wait_for(work: *mut bindings::work_struct) -> Result<cpu::Context> {
+    let ctx = cpu::context();
+    if !ctx.may_sleep() {
+        return Err(EAGAIN);
+    }
+    if ctx.is_worker() && is_current(work) {
         return Err(EDEADLK);
     }
-    Ok(())
+    Ok(ctx)
 }
 
 #[inline]
@@ -119,8 +122,8 @@ pub trait WorkOps<const ID: u64 = 0>: WorkItem<ID> + HasWork<Self, ID> + Sized {
     /// Returns `Ok(false)` if it was idle. `EDEADLK` from the item's own `run`, `EAGAIN` where
     /// it cannot sleep.
     fn flush(&self) -> Result<bool> {
-        may_wait_for(self.raw_work())?;
-        reclaim::may_flush_item(&self.work().seen)?;
+        let ctx = may_wait_for(self.raw_work())?;
+        reclaim::may_flush_item(ctx, &self.work().seen)?;
         // SAFETY: The item is initialised; we may sleep and are not the worker running it.
         Ok(unsafe { bindings::flush_work(self.raw_work()) })
     }
@@ -252,8 +255,8 @@ pub trait DelayedWorkOps<const ID: u64 = 0>:
     /// Fires an armed timer now and waits for the item to finish. `EDEADLK` from its own `run`,
     /// `EAGAIN` where it cannot sleep.
     fn flush(&self) -> Result<bool> {
-        may_wait_for(self.raw_dwork_work())?;
-        reclaim::may_flush_item(&self.delayed_work().seen)?;
+        let ctx = may_wait_for(self.raw_dwork_work())?;
+        reclaim::may_flush_item(ctx, &self.delayed_work().seen)?;
         self.delayed_work().fire_now();
         // SAFETY: The item is initialised; we may sleep and are not the worker running it.
         Ok(unsafe { bindings::flush_work(self.raw_dwork_work()) })

@@ -194,14 +194,10 @@ pub(crate) fn run_as<R>(tag: u32, f: impl FnOnce() -> R) -> R {
     r
 }
 
-extern "C" {
-    fn rust_wq_in_memalloc() -> bool;
-}
-
 /// Checks that the caller may wait for a queue that has (or has not) `WQ_MEM_RECLAIM`:
 /// `EDEADLK` if the caller is a reclaim runner or in memory reclaim and the queue has not.
 pub(crate) fn may_flush(target_is_reclaim: bool) -> Result {
-    if target_is_reclaim || !in_reclaim() {
+    if target_is_reclaim || !in_reclaim(cpu::context()) {
         return Ok(());
     }
     Err(EDEADLK)
@@ -211,8 +207,8 @@ pub(crate) fn may_flush(target_is_reclaim: bool) -> Result {
 /// caller is a reclaim runner or in memory reclaim and the item was ever on a queue without
 /// `WQ_MEM_RECLAIM`. Otherwise such a caller latches [`RECLAIM_WAITED`], so that the item cannot
 /// go on such a queue from now on (between this check and the wait, say).
-pub(crate) fn may_flush_item(seen: &Atomic<u32>) -> Result {
-    if !in_reclaim() {
+pub(crate) fn may_flush_item(ctx: cpu::Context, seen: &Atomic<u32>) -> Result {
+    if !in_reclaim(ctx) {
         return Ok(());
     }
     let mut cur = seen.load(Relaxed);
@@ -231,10 +227,9 @@ pub(crate) fn may_flush_item(seen: &Atomic<u32>) -> Result {
 }
 
 /// Whether the caller is in memory reclaim or runs an item of a strict reclaim queue.
-fn in_reclaim() -> bool {
-    // SAFETY: Only reads the current task's flags.
-    let memalloc = unsafe { rust_wq_in_memalloc() };
-    memalloc || current_is(TAG_RECLAIM)
+/// Reclaim runners are kworkers, so only a kworker needs the list.
+fn in_reclaim(ctx: cpu::Context) -> bool {
+    ctx.in_memalloc() || (ctx.is_worker() && current_is(TAG_RECLAIM))
 }
 
 /// Whether the current task runs something registered under `tag` by [`run_as`].

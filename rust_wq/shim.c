@@ -22,7 +22,7 @@ bool rust_wq_in_hardirq(void);
 bool rust_wq_in_task(void);
 bool rust_wq_preemptible(void);
 bool rust_wq_may_sleep(void);
-bool rust_wq_in_memalloc(void);
+unsigned int rust_wq_context(void);
 
 bool rust_wq_in_hardirq(void)
 {
@@ -39,10 +39,16 @@ bool rust_wq_preemptible(void)
 	return preemptible();
 }
 
-/* Whether the current task is in memory reclaim (PF_MEMALLOC). */
-bool rust_wq_in_memalloc(void)
+/*
+ * What the callers of waits ask, in one call: bit 0 the caller may sleep, bit 1 it is in memory
+ * reclaim (PF_MEMALLOC), bit 2 it is a kworker (PF_WQ_WORKER).
+ */
+unsigned int rust_wq_context(void)
 {
-	return current->flags & PF_MEMALLOC;
+	unsigned int flags = current->flags;
+
+	return (rust_wq_may_sleep() ? 1 : 0) | (flags & PF_MEMALLOC ? 2 : 0) |
+	       (flags & PF_WQ_WORKER ? 4 : 0);
 }
 
 /*
