@@ -509,9 +509,13 @@ where
             }
             state.tracker = Some(tracker.clone());
         }
-        // SAFETY: `links` is in no tracker but `tracker`. Linking is idempotent: the item may
-        // still be linked from an earlier arm, or not, if the tracker fired it since.
-        unsafe { tracker.link(links) };
+        // SAFETY: `links` is ours, and we hold the `arm` lock: `Links::is_linked` may read it.
+        // Still linked (from an earlier arm on this queue) is the common case of re-arming: it
+        // stays linked until the arm ends, so the tracker's lock is not needed.
+        if old.is_some() || !unsafe { (*links).is_linked() } {
+            // SAFETY: `links` is in no tracker but `tracker`. Linking is idempotent.
+            unsafe { tracker.link(links) };
+        }
         // INVARIANT: The links are in the tracker we record, or in none.
     }
     drop(state);

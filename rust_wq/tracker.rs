@@ -7,34 +7,49 @@
 
 use core::ptr;
 use kernel::{
-    bindings,
-    new_spinlock_irq,
+    bindings, new_spinlock_irq,
     prelude::*,
     sync::{
-        Arc,
-        SpinLockIrq, //
-    }, //
+        atomic::{
+            Atomic,
+            Relaxed, //
+        },
+        Arc, SpinLockIrq,
+    },
 };
 
 /// The node of a delayed item in a [`Tracker`] list.
 ///
-/// Its fields are only accessed under the lock of the tracker it is linked in, or, while it is
-/// linked in none, under the `arm` lock of its item.
+/// Its fields are only written under the lock of the tracker it is linked in, or, while it is
+/// linked in none, under the `arm` lock of its item. `linked` is also read without the tracker's
+/// lock, by the item's own arming (see [`Links::is_linked`]).
 pub(crate) struct Links {
     prev: *mut Links,
     next: *mut Links,
-    linked: bool,
+    linked: Atomic<bool>,
     /// The item's `delayed_work`.
     pub(crate) dwork: *mut bindings::delayed_work,
 }
 
 impl Links {
+    /// Whether the links are in a tracker, read without its lock by the item's arming, under
+    /// the item's `arm` lock.
+    ///
+    /// Only a tracker's [`Tracker::expedite_all`] unlinks an item that is not arming or being
+    /// dropped, and it runs only when the tracker's queue is being dropped (nobody can arm on it:
+    /// its handle is gone) or the module's registry is closed (arming is refused). So while an
+    /// item arms on a tracker's queue, nobody else changes its `linked` in that tracker: `true`
+    /// stays true until the arm ends.
+    pub(crate) fn is_linked(&self) -> bool {
+        self.linked.load(Relaxed)
+    }
+
     /// Unlinked links of an item.
     pub(crate) const fn new() -> Self {
         Self {
             prev: ptr::null_mut(),
             next: ptr::null_mut(),
-            linked: false,
+            linked: Atomic::new(false),
             dwork: ptr::null_mut(),
         }
     }
@@ -83,12 +98,12 @@ impl Tracker {
         let mut head = self.list.lock();
         // SAFETY: `node` is valid (caller); the list is protected by the lock we hold.
         unsafe {
-            if (*node).linked {
+            if (*node).linked.load(Relaxed) {
                 return;
             }
             (*node).prev = ptr::null_mut();
             (*node).next = head.0;
-            (*node).linked = true;
+            (*node).linked.store(true, Relaxed);
             if !head.0.is_null() {
                 (*head.0).prev = node;
             }
@@ -114,7 +129,7 @@ impl Tracker {
     unsafe fn unlink_locked(head: &mut ListHead, node: *mut Links) {
         // SAFETY: See the callers.
         unsafe {
-            if !(*node).linked {
+            if !(*node).linked.load(Relaxed) {
                 return;
             }
             let (prev, next) = ((*node).prev, (*node).next);
@@ -126,7 +141,7 @@ impl Tracker {
             if !next.is_null() {
                 (*next).prev = prev;
             }
-            (*node).linked = false;
+            (*node).linked.store(false, Relaxed);
         }
     }
 
