@@ -32,6 +32,8 @@ BUSYBOX=/bin/busybox
 [ -x "$BUSYBOX" ] || die "busybox-static is missing: run scripts/setup.sh"
 
 mkdir -p "$LOGDIR"
+# Results are written fresh: no earlier run's passing files may stay next to a failing run's.
+rm -f "$LOGDIR"/*.json "$LOGDIR"/*.junit.xml "$LOGDIR"/*.parse.log
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 
@@ -226,15 +228,20 @@ grep -q 'rust_wq-marker: \(insmod\|rmmod\)-failed' "$LOG" &&
 	complain "$(grep -o 'rust_wq-marker: \(insmod\|rmmod\)-failed.*' "$LOG" | tr -d '\r' | head -3)"
 # Splats anywhere fail the run; the deprecation notice only counts once our modules load (an
 # in-tree boot-time suite triggers it before).
+# Headers only: a stack frame's name (seqcount_lockdep_reader_access) is no splat.
+SPLAT_HEADERS='WARNING:|BUG:|Oops|Kernel panic|general protection fault|possible recursive locking|possible circular locking|inconsistent lock state|DEBUG_LOCKS_WARN_ON|bad unlock balance|held lock freed|lockdep is turned off|ODEBUG|KFENCE:|workqueue lockup|blocked for more than|UBSAN|list_add corruption|list_del corruption|cannot create duplicate'
 splats=$({
-	grep -n -E 'WARNING:|BUG:|Oops|Call Trace:|cannot create duplicate|Kernel panic|general protection fault|possible recursive locking|possible circular locking|inconsistent lock state|lockdep|ODEBUG|KFENCE:|workqueue lockup|blocked for more than|UBSAN|list_add corruption|list_del corruption' "$LOG" |
-		grep -v -E 'ODEBUG: selftest|KFENCE: initialized|Lock dependency validator|lockdep: |RCU lockdep checking'
+	grep -n -E "$SPLAT_HEADERS|Call Trace:" "$LOG" |
+		grep -v -E 'ODEBUG: selftest|KFENCE: initialized|Lock dependency validator|RCU lockdep checking'
 	sed -n '/rust_wq-marker:/,$p' "$LOG" | grep -E 'enqueued on deprecated workqueue'
 } || true)
+# One per header; a stack dump without a header of its own counts once.
+nsplats=$(echo "$splats" | grep -c -E "$SPLAT_HEADERS|deprecated workqueue" || true)
+[ -n "$splats" ] && [ "$nsplats" -eq 0 ] && nsplats=1
 [ -z "$splats" ] || complain "kernel splat in the console log:
 $(echo "$splats" | head -20)"
 
-total_pass=0 total_fail=0 total_skip=0
+total_pass=0 total_fail=0 total_skip=0 total_missing=0 suites_missing=0
 if [ "$MODE" = check ]; then
 	docs=$(grep -o 'rust_wq-marker: ktap-begin [A-Za-z0-9_.-]*' "$LOG" | awk '{print $3}' | tr -d '\r' || true)
 	[ -n "$docs" ] || complain "no KTAP document in the console log"
@@ -247,7 +254,7 @@ if [ "$MODE" = check ]; then
 			python3 "$KUNIT_PY" parse --json="$json" --junit="$LOGDIR/$d.junit.xml" "$slice") \
 			>"$LOGDIR/$d.parse.log" 2>&1 ||
 			complain "kunit.py parse: $d did not pass (see $LOGDIR/$d.parse.log)"
-		grep -E '\[(PASSED|FAILED|CRASHED|SKIPPED)\]|Testing complete|ASSERTION|ERROR' \
+		grep -E '\[(PASSED|FAILED|CRASHED|SKIPPED)\]|Testing complete|ASSERTION|Expected |ERROR' \
 			"$LOGDIR/$d.parse.log" | sed 's/\x1b\[[0-9;]*m//g' >&2 || true
 		if [ -s "$json" ]; then
 			read -r p f s < <(python3 -c 'import json,sys
@@ -259,8 +266,16 @@ print(m["passed"], m["failed"]+m["crashed"]+m["errors"], m["skipped"])' "$json")
 			complain "kunit.py wrote no results for $d"
 			total_fail=$((total_fail + 1))
 		fi
+		read -r m ms < <(python3 "$(dirname "$0")/ktap_missing.py" "$slice")
+		total_missing=$((total_missing + m)) suites_missing=$((suites_missing + ms))
+		[ "$((m + ms))" -eq 0 ] || complain "$d: $m planned cases and $ms suites never reported"
 	done
 	[ $fail -eq 0 ] || echo "rust_wq: FAILED (see above; console log $LOG)" >&2
+	# Failed counts failed and crashed cases, cases planned but never run, and splats.
+	nsplats=${nsplats:-0}
+	echo "rust_wq: $total_pass passed, $total_fail failed or crashed, $total_missing not run" \
+		"($suites_missing suites unreported), $nsplats splats, $total_skip skipped"
+	total_fail=$((total_fail + total_missing + suites_missing + nsplats))
 	if [ $total_skip -gt 0 ]; then
 		echo "$total_pass passed, $total_fail failed, $total_skip skipped"
 	else
