@@ -58,8 +58,16 @@ clippy: kdir
 fmt: kdir
 	@$(TOOLENV) rustfmt --edition 2021 --config-path $(KSRC_OF)/.rustfmt.toml $(RS_FILES)
 
+# Each crate root mounts rust_wq/, so rustfmt reports a rust_wq file once per crate: each
+# difference is printed once, without colour, and the advice follows.
 fmtcheck: kdir
-	@$(TOOLENV) rustfmt --check --edition 2021 --config-path $(KSRC_OF)/.rustfmt.toml $(RS_FILES)
+	@$(TOOLENV) rustfmt --check --color never --edition 2021 \
+		--config-path $(KSRC_OF)/.rustfmt.toml $(RS_FILES) >$(ROOT)/out/.fmtcheck 2>&1 || { \
+		python3 -c 'import os,re,sys; t=open(sys.argv[1]).read(); seen=[]; \
+		t=re.sub(r"(?m)^Diff in (\S+):", lambda m: "Diff in "+os.path.normpath(m.group(1))+":", t); \
+		[seen.append(b) for b in re.split(r"(?m)^(?=Diff in )", t) if b.strip() and b not in seen]; \
+		sys.stdout.write("".join(seen))' $(ROOT)/out/.fmtcheck; \
+		echo "rustfmt: formatting differs (above): run \`make fmt\`" >&2; exit 1; }
 	@echo "rustfmt: $(words $(RS_FILES)) files clean"
 
 rust-analyzer: kdir
