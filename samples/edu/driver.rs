@@ -521,7 +521,7 @@ impl Drop for Published {
         }
         let hub = &self.0;
         pr_info!(
-            "unbound: {} irqs, {} coalesced, {} bottom halves, {} lost\n",
+            "driver unbound: {} irqs, {} coalesced, {} bottom halves, {} lost\n",
             hub.irqs.load(Relaxed),
             hub.coalesced.load(Relaxed),
             hub.bh_runs.load(Relaxed),
