@@ -33,7 +33,7 @@ BUSYBOX=/bin/busybox
 
 mkdir -p "$LOGDIR"
 # Results are written fresh: no earlier run's passing files may stay next to a failing run's.
-rm -f "$LOGDIR"/*.json "$LOGDIR"/*.junit.xml "$LOGDIR"/*.parse.log
+rm -f "$LOGDIR"/*.json "$LOGDIR"/*.junit.xml "$LOGDIR"/*.parse.log "$LOGDIR"/junit.xml
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 
@@ -267,9 +267,17 @@ print(m["passed"], m["failed"]+m["crashed"]+m["errors"], m["skipped"])' "$json")
 			total_fail=$((total_fail + 1))
 		fi
 		read -r m ms < <(python3 "$(dirname "$0")/ktap_missing.py" "$slice")
+		echo "$d $m $ms" >>"$WORK/missing"
 		total_missing=$((total_missing + m)) suites_missing=$((suites_missing + ms))
 		[ "$((m + ms))" -eq 0 ] || complain "$d: $m planned cases and $ms suites never reported"
 	done
+	# One JUnit file for CI, red on any failure, crash, unreported case or splat.
+	echo -n "$splats" >"$WORK/splats"
+	touch "$WORK/missing"
+	python3 "$(dirname "$0")/junit_merge.py" "$LOGDIR/junit.xml" "$WORK/splats" \
+		"$WORK/missing" $(for d in $docs; do echo "$LOGDIR/$d.junit.xml"; done) ||
+		complain "could not write $LOGDIR/junit.xml"
+	for d in $docs; do rm -f "$LOGDIR/$d.junit.xml"; done
 	[ $fail -eq 0 ] || echo "rust_wq: FAILED (see above; console log $LOG)" >&2
 	# Failed counts failed and crashed cases, cases planned but never run, and splats.
 	nsplats=${nsplats:-0}
