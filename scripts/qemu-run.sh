@@ -11,7 +11,8 @@
 # Environment: KDIR (kernel build dir, required), OUT (module build dir, required),
 # QEMU_ACCEL=tcg|kvm (kvm only on hosts where it really works), QEMU_TIMEOUT (seconds, 300),
 # LOGDIR (default $OUT/logs), UNLOAD_CYCLES (check: loads and unloads of the module left with
-# work pending everywhere, 100).
+# work pending everywhere, 100; 0 skips them), SUITE (check: KUnit suites to run, a glob for
+# kunit.filter_glob), QEMU_APPEND (more kernel parameters), VERBOSE=1 (stream the console).
 set -euo pipefail
 . "$(dirname "$0")/common.sh"
 
@@ -38,6 +39,9 @@ WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 
 echo "UNLOAD_CYCLES=${UNLOAD_CYCLES:-100}" >"$WORK/rust_wq.conf"
+KERNEL_ARGS=""
+[ -n "${SUITE:-}" ] && KERNEL_ARGS="kunit.filter_glob=$SUITE"
+[ -n "${QEMU_APPEND:-}" ] && KERNEL_ARGS="$KERNEL_ARGS $QEMU_APPEND"
 
 # --- initramfs -----------------------------------------------------------------------------
 modules=$(find "$OUT" -name '*.ko' | sort)
@@ -69,7 +73,7 @@ uptime() { read -r up rest </proc/uptime; echo "${up%.*}"; }
 # code after it is gone: the longest delay it arms is 60 s, so the run lasts until 61 s after the
 # last unload, and a kworker entering freed text would splat meanwhile.
 unload=/lib/modules/rust_wq/unload/rust_wq_unload.ko
-if [ -f "$unload" ]; then
+if [ -f "$unload" ] && [ "$UNLOAD_CYCLES" -gt 0 ]; then
 	mark "ktap-begin rust_wq_unload"
 	{
 		echo "KTAP version 1"
@@ -201,10 +205,10 @@ set +e
 timeout --foreground -k 5 "$QEMU_TIMEOUT" qemu-system-x86_64 "${accel[@]}" -smp 5 -m 512M \
 	-machine pc -bios qboot.rom -nographic -no-reboot -monitor none -serial stdio \
 	-device edu -kernel "$BZIMAGE" -initrd "$WORK/initramfs.cpio.gz" \
-	-append "console=ttyS0 printk.time=1 printk.devkmsg=on maxcpus=4 panic=-1 oops=panic panic_on_warn=1 rdinit=/init kfence.sample_interval=10 hung_task_timeout_secs=30 workqueue.watchdog_thresh=20" \
+	-append "console=ttyS0 printk.time=1 printk.devkmsg=on maxcpus=4 panic=-1 oops=panic panic_on_warn=1 rdinit=/init kfence.sample_interval=10 hung_task_timeout_secs=30 workqueue.watchdog_thresh=20 $KERNEL_ARGS" \
 	</dev/null >"$LOG" 2>&1 &
 qpid=$!
-if [ "$MODE" = run ] || [ "$MODE" = bench ]; then
+if [ "$MODE" = run ] || [ "$MODE" = bench ] || [ -n "${VERBOSE:-}" ]; then
 	# Show what the modules and the client print, not the whole boot log.
 	tail -n +1 --pid=$qpid -f "$LOG" | tr -d '\r' | awk '
 		/rust_wq|WARNING:|BUG:|Oops|Kernel panic/ { print; fflush(); next }
