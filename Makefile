@@ -74,6 +74,7 @@ rust-analyzer: kdir
 	@mkdir -p $(OUT)
 	+@$(KMAKE) rust-analyzer
 	@if [ -f $(OUT)/rust-project.json ]; then cp $(OUT)/rust-project.json $(ROOT)/; fi
+	@python3 $(ROOT)/scripts/ra_include.py $(ROOT)/rust-project.json $(ROOT)
 	@echo "rust-analyzer: $(ROOT)/rust-project.json"
 
 setup:
