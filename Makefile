@@ -26,7 +26,7 @@ RS_FILES = $(shell find $(ROOT)/rust_wq $(ROOT)/samples $(ROOT)/tests $(ROOT)/be
 
 KMAKE = $(TOOLENV) $(MAKE) -C $(KDIR_RESOLVED) M=$(ROOT) MO=$(OUT)
 
-.PHONY: all modules modules_install clippy fmt fmtcheck rust-analyzer check run bench bench-run \
+.PHONY: all modules modules_install clippy fmt fmtcheck rust-analyzer ra-check check run bench bench-run \
 	setup clean help kdir userspace
 
 CLIENT_SRC := $(ROOT)/samples/userspace/rust_wq_edu_client.c
@@ -77,6 +77,16 @@ rust-analyzer: kdir
 	@python3 $(ROOT)/scripts/ra_include.py $(ROOT)/rust-project.json $(ROOT)
 	@echo "rust-analyzer: $(ROOT)/rust-project.json"
 
+# rust-analyzer's own diagnostics: no crate of this repository may fail to resolve rust_wq.
+ra-check: rust-analyzer
+	@$(TOOLENV) { rustup component list --toolchain "$$RUSTC_VERSION" --installed | \
+		grep -q '^rust-analyzer' || rustup component add --toolchain "$$RUSTC_VERSION" rust-analyzer; }
+	@cd $(ROOT) && $(TOOLENV) RUSTUP_TOOLCHAIN="$$RUSTC_VERSION" rust-analyzer diagnostics . 2>&1 | \
+		tr '\r' '\n' | grep -E 'E0583|E0432|unresolved-module' | grep -F 'file $(ROOT)/' \
+		>$(ROOT)/out/.ra-check || true
+	@if [ -s $(ROOT)/out/.ra-check ]; then cat $(ROOT)/out/.ra-check; exit 1; fi
+	@echo "rust-analyzer: every crate resolves rust_wq"
+
 setup:
 	@$(SETUP) $(FLAVOUR)
 
@@ -108,6 +118,7 @@ help:
 	@echo "  make clippy       build with CLIPPY=1 W=e (warnings are errors)"
 	@echo "  make fmt          rustfmt with the kernel's .rustfmt.toml (fmtcheck: check only)"
 	@echo "  make rust-analyzer  write rust-project.json for editors"
+	@echo "  make ra-check     rust-analyzer diagnostics: rust_wq resolves in every crate"
 	@echo "  make modules_install  install the modules into the kernel's module tree"
 	@echo "  make setup        install the toolchain and build the cached test kernel"
 	@echo "  make clean        remove build products (the cache stays)"
