@@ -26,7 +26,8 @@ RS_FILES = $(shell find $(ROOT)/rust_wq $(ROOT)/samples $(ROOT)/tests $(ROOT)/be
 
 KMAKE = $(TOOLENV) $(MAKE) -C $(KDIR_RESOLVED) M=$(ROOT) MO=$(OUT)
 
-.PHONY: all modules modules_install clippy fmt fmtcheck rust-analyzer ra-check check run bench bench-run \
+.PHONY: all modules modules_install clippy fmt fmtcheck rust-analyzer ra-check check selftest run \
+	bench bench-run \
 	setup clean help kdir userspace
 
 CLIENT_SRC := $(ROOT)/samples/userspace/rust_wq_edu_client.c
@@ -94,6 +95,10 @@ setup:
 check: fmtcheck clippy userspace
 	@KDIR=$(KDIR_RESOLVED) OUT=$(OUT) $(ROOT)/scripts/qemu-run.sh check
 
+# The harness's own test: each kind of failure must fail the run visibly (scripts/selftest.sh).
+selftest: modules
+	@KDIR=$(KDIR_RESOLVED) OUT=$(OUT) $(ROOT)/scripts/selftest.sh
+
 # The README's main command: boots QEMU and shows the sample driver at work.
 run: modules userspace
 	@KDIR=$(KDIR_RESOLVED) OUT=$(OUT) $(ROOT)/scripts/qemu-run.sh run
@@ -114,6 +119,7 @@ help:
 	@echo "  make              build the modules and the sample's client (KDIR=<dir>: your own 7.3 build)"
 	@echo "  make run          boot QEMU, load the sample driver, show the deferred bottom halves"
 	@echo "  make check        fmtcheck + clippy (W=e) + KUnit under QEMU; ends 'N passed, N failed'"
+	@echo "  make selftest     the harness's own test: assertion, WARN, splat, hang, crash must fail"
 	@echo "  make bench        rust_wq against kernel::workqueue on a non-debug kernel (figures)"
 	@echo "  make clippy       build with CLIPPY=1 W=e (warnings are errors)"
 	@echo "  make fmt          rustfmt with the kernel's .rustfmt.toml (fmtcheck: check only)"
