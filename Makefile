@@ -28,7 +28,7 @@ KMAKE = $(TOOLENV) $(MAKE) -C $(KDIR_RESOLVED) M=$(ROOT) MO=$(OUT)
 
 .PHONY: all modules modules_install clippy fmt fmtcheck rust-analyzer ra-check check selftest run \
 	bench bench-run \
-	setup clean help kdir userspace
+	setup clean help kdir userspace tools
 
 CLIENT_SRC := $(ROOT)/samples/userspace/rust_wq_edu_client.c
 
@@ -41,7 +41,10 @@ modules: kdir
 	@mkdir -p $(OUT)
 	+@$(KMAKE) modules
 
-modules_install: kdir
+# Installs every module built here: the sample driver, and also the test, benchmark and
+# self-test modules.
+modules_install: modules
+	@echo "rust_wq: installing samples, tests/kunit, tests/unload, tests/selftest and bench modules"
 	+@$(KMAKE) modules_install
 
 # The sample's userspace client, static so that it runs from the initramfs.
@@ -88,11 +91,18 @@ ra-check: rust-analyzer
 	@if [ -s $(ROOT)/out/.ra-check ]; then cat $(ROOT)/out/.ra-check; exit 1; fi
 	@echo "rust-analyzer: every crate resolves rust_wq"
 
+# The tools `make check` needs besides the kernel build, checked before anything is built.
+tools:
+	@for t in qemu-system-x86_64 python3 gzip; do command -v $$t >/dev/null || \
+		{ echo "rust_wq: $$t is missing: install it (scripts/setup.sh installs the apt packages)" >&2; \
+		exit 1; }; done
+	@test -x /bin/busybox || { echo "rust_wq: /bin/busybox is missing: apt-get install busybox-static" >&2; exit 1; }
+
 setup:
 	@$(SETUP) $(FLAVOUR)
 
 # The README's test command: formatting, warning-free clippy build, then the QEMU KUnit run.
-check: fmtcheck clippy userspace
+check: tools fmtcheck clippy userspace
 	@KDIR=$(KDIR_RESOLVED) OUT=$(OUT) $(ROOT)/scripts/qemu-run.sh check
 
 # The harness's own test: each kind of failure must fail the run visibly (scripts/selftest.sh).

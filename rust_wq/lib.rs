@@ -49,7 +49,8 @@
 //! this very code (`rust_wq_system::doc_example`).
 //!
 //! ```ignore
-//! use crate::rust_wq::{self, new_work, OwnedQueue, Work, WorkItem, WorkOps};
+//! // `new_work!` and `impl_has_work!` are `#[macro_export]`ed: they live at the crate root.
+//! use crate::rust_wq::{self, OwnedQueue, Work, WorkItem, WorkOps};
 //! use kernel::{prelude::*, sync::{Arc, atomic::{Atomic, Relaxed}}};
 //!
 //! #[pin_data]
