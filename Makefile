@@ -34,8 +34,17 @@ CLIENT_SRC := $(ROOT)/samples/userspace/rust_wq_edu_client.c
 
 all: modules userspace
 
+# The kernel build, checked up front with our own messages.
 kdir:
 	@test -d "$(KDIR_RESOLVED)" || { echo "rust_wq: no kernel build (KDIR=$(KDIR_RESOLVED))" >&2; exit 1; }
+	@test -f "$(KDIR_RESOLVED)/.config" || { echo "rust_wq: KDIR=$(KDIR_RESOLVED) is not a" \
+		"kernel build directory (no .config)" >&2; exit 1; }
+	@grep -qx 'CONFIG_RUST=y' "$(KDIR_RESOLVED)/.config" || { echo "rust_wq: the kernel in" \
+		"$(KDIR_RESOLVED) has CONFIG_RUST off: rust_wq needs a Rust-enabled kernel" >&2; exit 1; }
+	@grep -q '^7\.3\.' "$(KDIR_RESOLVED)/include/config/kernel.release" 2>/dev/null || { \
+		echo "rust_wq: $(KDIR_RESOLVED) is not a Linux 7.3 build (rust_wq targets 7.3)" >&2; exit 1; }
+	@test -f "$(KDIR_RESOLVED)/rust/libkernel.rmeta" || { echo "rust_wq: $(KDIR_RESOLVED) has no" \
+		"Rust metadata (rust/libkernel.rmeta): run 'make modules_prepare' there first" >&2; exit 1; }
 
 modules: kdir
 	@mkdir -p $(OUT)
