@@ -103,7 +103,7 @@ ra-check: rust-analyzer
 # The tools `make check` needs besides the kernel build, checked before anything is built.
 tools:
 	@for t in qemu-system-x86_64 python3 gzip; do command -v $$t >/dev/null || \
-		{ echo "rust_wq: $$t is missing: install it (scripts/setup.sh installs the apt packages)" >&2; \
+		{ echo "rust_wq: $$t is not on PATH: apt-get install qemu-system-x86 python3 gzip" >&2; \
 		exit 1; }; done
 	@test -x /bin/busybox || { echo "rust_wq: /bin/busybox is missing: apt-get install busybox-static" >&2; exit 1; }
 

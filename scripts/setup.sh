@@ -136,7 +136,8 @@ build_kernel() {
 	while kill -0 $pid 2>/dev/null; do
 		sleep 30
 		kill -0 $pid 2>/dev/null &&
-			step "  ... building ($(($(date +%s) - start)) s, $(grep -c '^  [A-Z]' "$log") objects)"
+			step "  ... building ($(($(date +%s) - start)) s, $(grep -c '^  [A-Z]' "$log") of about" \
+				"2000 build steps)"
 	done
 	wait $pid || { tail -n 30 "$log" >&2; die "kernel build failed, log in $log"; }
 	[ -f "$KBUILD/rust/kernel.rmeta" ] || [ -f "$KBUILD/rust/libkernel.rmeta" ] ||
@@ -147,7 +148,11 @@ build_kernel() {
 
 mkdir -p "$RUST_WQ_CACHE"
 exec 9>"$RUST_WQ_CACHE/.setup.lock"
-flock 9
+if ! flock -n 9; then
+	step "another set-up holds $RUST_WQ_CACHE/.setup.lock (a kernel build takes about 6 min): waiting"
+	flock 9
+	step "the other set-up finished"
+fi
 setup_apt
 setup_rust
 setup_bindgen
