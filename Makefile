@@ -28,7 +28,7 @@ KMAKE = $(TOOLENV) $(MAKE) -C $(KDIR_RESOLVED) M=$(ROOT) MO=$(OUT)
 
 .PHONY: all modules modules_install clippy fmt fmtcheck rust-analyzer ra-check check selftest run \
 	bench bench-run \
-	setup clean help kdir userspace tools
+	setup clean help kdir userspace tools print-kdir
 
 CLIENT_SRC := $(ROOT)/samples/userspace/rust_wq_edu_client.c
 
@@ -114,6 +114,11 @@ setup:
 check: tools fmtcheck clippy userspace
 	@KDIR=$(KDIR_RESOLVED) OUT=$(OUT) $(ROOT)/scripts/qemu-run.sh check
 
+# The kernel build directory (the cached test kernel unless KDIR is given), for building a
+# driver of another repository against it.
+print-kdir: kdir
+	@echo $(KDIR_RESOLVED)
+
 # The harness's own test: each kind of failure must fail the run visibly (scripts/selftest.sh).
 selftest: modules
 	@KDIR=$(KDIR_RESOLVED) OUT=$(OUT) $(ROOT)/scripts/selftest.sh
@@ -145,6 +150,7 @@ help:
 	@echo "  make rust-analyzer  write rust-project.json for editors"
 	@echo "  make ra-check     rust-analyzer diagnostics: rust_wq resolves in every crate"
 	@echo "  make modules_install  install the modules into the kernel's module tree"
+	@echo "  make print-kdir   print the kernel build directory (to build other drivers against)"
 	@echo "  make setup        install the toolchain and build the cached test kernel"
 	@echo "  make clean        remove build products (the cache stays)"
 	@echo "variables: KDIR=<kernel build dir>  RUST_WQ_CACHE=<dir>  FLAVOUR=debug|perf  KSRC=<7.3 tree>"
