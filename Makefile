@@ -16,7 +16,9 @@ else
 KDIR_RESOLVED := $(abspath $(KDIR))
 endif
 # Module objects go out of the source tree, one directory per kernel build.
-OUT = $(ROOT)/out/$(notdir $(KDIR_RESOLVED))
+# Named by the build's directory and a hash of its whole path: two KDIRs ending alike differ.
+OUT = $(eval OUT := $(ROOT)/out/$(notdir $(KDIR_RESOLVED))-$(shell printf %s '$(KDIR_RESOLVED)' | \
+	sha256sum | cut -c1-8))$(OUT)
 KSRC_OF = $(if $(wildcard $(KDIR_RESOLVED)/source),$(KDIR_RESOLVED)/source,$(KDIR_RESOLVED))
 
 # The pinned toolchain (see scripts/common.sh); harmless for a KDIR built by another rustc

@@ -289,8 +289,9 @@ print(m["passed"], m["failed"]+m["crashed"]+m["errors"], m["skipped"])' "$json")
 			complain "kunit.py wrote no results for $d"
 			total_fail=$((total_fail + 1))
 		fi
-		read -r m ms < <(python3 "$(dirname "$0")/ktap_missing.py" "$slice")
+		read -r m ms cr < <(python3 "$(dirname "$0")/ktap_missing.py" "$slice")
 		echo "$d $m $ms" >>"$WORK/missing"
+		[ "$cr" = - ] || crashed="${crashed:+$crashed, }$cr"
 		total_missing=$((total_missing + m)) suites_missing=$((suites_missing + ms))
 		[ "$((m + ms))" -eq 0 ] || complain "$d: $m planned cases and $ms suites never reported"
 	done
@@ -304,8 +305,8 @@ print(m["passed"], m["failed"]+m["crashed"]+m["errors"], m["skipped"])' "$json")
 	[ $fail -eq 0 ] || echo "rust_wq: FAILED (see above; console log $LOG)" >&2
 	# Failed counts failed and crashed cases, cases planned but never run, and splats.
 	nsplats=${nsplats:-0}
-	echo "rust_wq: $total_pass passed, $total_fail failed or crashed, $total_missing not run" \
-		"($suites_missing suites unreported), $nsplats splats, $total_skip skipped"
+	echo "rust_wq: $total_pass passed, $total_fail failed or crashed${crashed:+ (crashed: $crashed)}," \
+		"$total_missing not run ($suites_missing suites unreported), $nsplats splats, $total_skip skipped"
 	total_fail=$((total_fail + total_missing + suites_missing + nsplats))
 	# A run that failed on its own (QEMU killed, the guest stuck, a module not loading) fails
 	# at least once on the last line too.
