@@ -76,6 +76,7 @@ fmt: kdir
 # Each crate root mounts rust_wq/, so rustfmt reports a rust_wq file once per crate: each
 # difference is printed once, without colour, and the advice follows.
 fmtcheck: kdir
+	@mkdir -p $(ROOT)/out
 	@$(TOOLENV) rustfmt --check --color never --edition 2021 \
 		--config-path $(KSRC_OF)/.rustfmt.toml $(RS_FILES) >$(ROOT)/out/.fmtcheck 2>&1 || { \
 		python3 -c 'import os,re,sys; t=open(sys.argv[1]).read(); seen=[]; \
