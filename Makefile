@@ -157,6 +157,7 @@ help:
 	@echo "  make setup        install the toolchain and build the cached test kernel"
 	@echo "  make clean        remove build products (the cache stays)"
 	@echo "variables: KDIR=<kernel build dir>  RUST_WQ_CACHE=<dir>  FLAVOUR=debug|perf  KSRC=<7.3 tree>"
+	@echo "  set-up: APT_MIRROR=<Debian mirror for linux-source-7.3> (http://deb.debian.org/debian)"
 	@echo "  make check: SUITE=<glob> (KUnit suites)  UNLOAD_CYCLES=<n> (100; 0 skips)  VERBOSE=1"
 	@echo "              QEMU_APPEND=<kernel params>  QEMU_TIMEOUT=<s> (300)  LOGDIR=<dir>"
 	@echo "              EXTRA_MODULES=<your KUnit .ko files>  NO_SAMPLE=1 (skip the sample's checks)"
