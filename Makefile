@@ -161,4 +161,4 @@ help:
 	@echo "  make check: SUITE=<glob> (KUnit suites)  UNLOAD_CYCLES=<n> (100; 0 skips)  VERBOSE=1"
 	@echo "              QEMU_APPEND=<kernel params>  QEMU_TIMEOUT=<s> (300)  LOGDIR=<dir>"
 	@echo "              EXTRA_MODULES=<your KUnit .ko files>  NO_SAMPLE=1 (skip the sample's checks)"
-	@echo "              BOOT_TIMEOUT=<s> (90: not at /init by then, boot once more)"
+	@echo "              BOOT_TIMEOUT=<s> (90: not at /init, boot again)  STALL_TIMEOUT=<s> (90)"

@@ -14,7 +14,8 @@
 # work pending everywhere, 100; 0 skips them), SUITE (check: KUnit suites to run, a glob for
 # kunit.filter_glob), QEMU_APPEND (more kernel parameters), VERBOSE=1 (stream the console),
 # EXTRA_MODULES (check: more KUnit .ko files to load and judge like ours), NO_SAMPLE=1 (check:
-# skip the sample driver's checks), BOOT_TIMEOUT (seconds to reach /init before one reboot, 90).
+# skip the sample driver's checks), BOOT_TIMEOUT (seconds to reach /init before one reboot, 90),
+# STALL_TIMEOUT (seconds without the guest's heartbeat before one rerun, 90).
 set -euo pipefail
 . "$(dirname "$0")/common.sh"
 
@@ -37,7 +38,7 @@ BUSYBOX=/bin/busybox
 mkdir -p "$LOGDIR"
 # Results are written fresh: no earlier run's passing files may stay next to a failing run's.
 rm -f "$LOGDIR"/*.json "$LOGDIR"/*.junit.xml "$LOGDIR"/*.parse.log "$LOGDIR"/junit.xml \
-	"$LOGDIR"/*.boot-hung
+	"$LOGDIR"/*.stalled
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 
@@ -60,6 +61,9 @@ mount -t sysfs sysfs /sys
 mount -t devtmpfs dev /dev 2>/dev/null
 mount -t debugfs debugfs /sys/kernel/debug
 echo 1 > /proc/sys/kernel/panic_on_warn
+# A heartbeat on the second serial port: the host tells a guest that stopped (emulation) from
+# one that is busy or hung (its user space still beats).
+[ "$MODE" = bench ] || ( while :; do echo . >/dev/ttyS1; sleep 2; done ) 2>/dev/null &
 /bin/run-$MODE
 mark end
 poweroff -f
@@ -215,13 +219,19 @@ accel=(-accel tcg)
 [ "$QEMU_ACCEL" = kvm ] && accel=(-accel kvm -cpu host)
 # Benchmarks count instructions: one vCPU thread, and one guest nanosecond per instruction.
 [ "$MODE" = bench ] && accel=(-accel tcg,thread=single -icount shift=0,sleep=off)
-# Under TCG the guest very rarely stops for good early in boot (seen at the switch to the TSC
-# clocksource, twice in about 50 boots), before any of our code runs. A guest that has not
-# started /init within BOOT_TIMEOUT seconds is booted once more; the console log says so.
+# Under TCG the guest very rarely stops for good (seen at the switch to the TSC clocksource
+# during boot, twice in about 50 boots, and once mid-run: its clock stood still). A guest that
+# has not started /init within BOOT_TIMEOUT seconds, or whose user space stopped beating for
+# STALL_TIMEOUT seconds, is run once more, and the output says so. A guest that hangs in the
+# kernel still beats: only QEMU_TIMEOUT ends it, and the run fails.
 BOOT_TIMEOUT=${BOOT_TIMEOUT:-90}
+STALL_TIMEOUT=${STALL_TIMEOUT:-90}
 boot() {
+	: >"$WORK/heartbeat"
+	rm -f "$WORK/stalled"
 	timeout --foreground -k 5 "$QEMU_TIMEOUT" qemu-system-x86_64 "${accel[@]}" -smp 5 -m 512M \
 		-machine pc -bios qboot.rom -nographic -no-reboot -monitor none -serial stdio \
+		-serial "file:$WORK/heartbeat" \
 		-device edu -kernel "$BZIMAGE" -initrd "$WORK/initramfs.cpio.gz" \
 		-append "console=ttyS0 printk.time=1 printk.devkmsg=on maxcpus=4 panic=-1 oops=panic panic_on_warn=1 rdinit=/init kfence.sample_interval=10 hung_task_timeout_secs=30 workqueue.watchdog_thresh=20 $KERNEL_ARGS" \
 		</dev/null >"$LOG" 2>&1 &
@@ -236,6 +246,22 @@ boot() {
 			return 125
 		fi
 	done
+	if [ "$MODE" != bench ]; then
+		# The stall watch: no heartbeat for STALL_TIMEOUT seconds means the guest stopped.
+		(
+			last=-1 same=0
+			while kill -0 $qpid 2>/dev/null; do
+				sleep 5
+				now=$(stat -c %s "$WORK/heartbeat" 2>/dev/null || echo 0)
+				if [ "$now" = "$last" ]; then same=$((same + 5)); else same=0 last=$now; fi
+				if [ $same -ge "$STALL_TIMEOUT" ]; then
+					touch "$WORK/stalled"
+					kill $qpid 2>/dev/null
+					break
+				fi
+			done
+		) &
+	fi
 	if [ "$MODE" = run ] || [ "$MODE" = bench ] || [ -n "${VERBOSE:-}" ]; then
 		# Show what the modules and the client print, not the whole boot log.
 		tail -n +1 --pid=$qpid -f "$LOG" | tr -d '\r' | awk '
@@ -244,17 +270,24 @@ boot() {
 			{ print; fflush() }' || true
 	fi
 	wait $qpid
+	local rc=$?
+	[ -f "$WORK/stalled" ] && return 126
+	return $rc
 }
 step "booting QEMU ($QEMU_ACCEL, 4 of 5 CPUs online, mode $MODE); console log: $LOG"
 set +e
 boot
 qrc=$?
-if [ $qrc -eq 125 ]; then
-	mv "$LOG" "$LOG.boot-hung"
-	step "the guest did not reach /init within ${BOOT_TIMEOUT}s (log: $LOG.boot-hung): booting again"
+if [ $qrc -eq 125 ] || [ $qrc -eq 126 ]; then
+	mv "$LOG" "$LOG.stalled"
+	if [ $qrc -eq 125 ]; then
+		step "the guest did not reach /init within ${BOOT_TIMEOUT}s (log: $LOG.stalled): booting again"
+	else
+		step "the guest stopped (no heartbeat for ${STALL_TIMEOUT}s; log: $LOG.stalled): running again"
+	fi
 	boot
 	qrc=$?
-	[ $qrc -eq 125 ] && qrc=124
+	[ $qrc -eq 125 ] || [ $qrc -eq 126 ] && qrc=124
 fi
 set -e
 [ $qrc -eq 124 ] && step "QEMU did not exit within ${QEMU_TIMEOUT}s: killed"
