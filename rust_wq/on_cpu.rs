@@ -57,7 +57,7 @@ fn work_on_cpu_locked<F: FnOnce() -> R + Send, R: Send>(
 ) -> Result<R> {
     let id = cpu::online_cpu(cpu)?;
     // The item runs on `system_percpu`, which has no `WQ_MEM_RECLAIM`.
-    crate::rust_wq::reclaim::may_flush(false)?;
+    crate::rust_wq::reclaim::may_flush(cpu::context(), false)?;
     let mut call = Call {
         f: Some(f),
         result: None,

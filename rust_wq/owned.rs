@@ -453,8 +453,8 @@ impl<K: Kind> OwnedQueue<K> {
     /// caller cannot; `EDEADLK` from a kworker, which may be running an item of this queue
     /// (that item would wait for itself).
     pub fn flush(&self) -> Result {
-        may_wait_here()?;
-        reclaim::may_flush(self.core.reclaim)?;
+        let ctx = may_wait_here()?;
+        reclaim::may_flush(ctx, self.core.reclaim)?;
         // SAFETY: `wq` is valid (type invariant); we may sleep and run no item of it.
         unsafe { bindings::__flush_workqueue(self.as_raw()) };
         Ok(())
@@ -483,14 +483,17 @@ impl<K: Kind> OwnedQueue<K> {
     }
 }
 
-/// Checks that the caller may wait for a whole queue: it may sleep and is no kworker.
-fn may_wait_here() -> Result {
-    cpu::may_sleep()?;
-    // SAFETY: `current_work` may be called from any context.
-    if !unsafe { bindings::current_work() }.is_null() {
+/// Checks that the caller may wait for a whole queue: it may sleep and is no kworker. Returns
+/// its context for the reclaim check.
+fn may_wait_here() -> Result<cpu::Context> {
+    let ctx = cpu::context();
+    if !ctx.may_sleep() {
+        return Err(EAGAIN);
+    }
+    if ctx.is_worker() {
         return Err(EDEADLK);
     }
-    Ok(())
+    Ok(ctx)
 }
 
 impl<K: Threaded> OwnedQueue<K> {
@@ -587,7 +590,7 @@ impl<K: Kind> Drop for OwnedQueue<K> {
         // SAFETY: Taken once, here; `core` is not used after.
         let core = unsafe { ManuallyDrop::take(&mut self.core) };
         // `destroy_workqueue` flushes the queue: from memory reclaim, only a reclaim queue.
-        if may_wait_here().is_ok() && reclaim::may_flush(core.reclaim).is_ok() {
+        if may_wait_here().is_ok_and(|ctx| reclaim::may_flush(ctx, core.reclaim).is_ok()) {
             QueueCore::retire(core);
             return;
         }

@@ -136,6 +136,7 @@ impl Queue {
         P: WorkItemPointer,
         P::Target: WorkItem<ID, Pointer = P> + HasWork<P::Target, ID>,
     {
+        let item = refuse_if_pending(item)?;
         self.enqueue_gated(WORK_CPU_UNBOUND, reclaim::ON_NON_RECLAIM, item)
     }
 
@@ -166,6 +167,7 @@ impl Queue {
         P: WorkItemPointer,
         P::Target: WorkItem<ID, Pointer = P> + HasWork<P::Target, ID>,
     {
+        let item = refuse_if_pending(item)?;
         let irqs_off = kernel::interrupt::local_interrupt_disable();
         let res = match target_cpu(Some(cpu)) {
             Ok(cpu) => self.enqueue_gated(cpu, bits, item),
@@ -196,7 +198,6 @@ impl Queue {
         P: WorkItemPointer,
         P::Target: WorkItem<ID, Pointer = P> + HasWork<P::Target, ID>,
     {
-        let item = refuse_if_pending(item)?;
         let gate = match Gate::enter() {
             Ok(gate) => gate,
             Err(e) => return Err(EnqueueError::new(e, item)),

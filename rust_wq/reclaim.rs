@@ -196,8 +196,8 @@ pub(crate) fn run_as<R>(tag: u32, f: impl FnOnce() -> R) -> R {
 
 /// Checks that the caller may wait for a queue that has (or has not) `WQ_MEM_RECLAIM`:
 /// `EDEADLK` if the caller is a reclaim runner or in memory reclaim and the queue has not.
-pub(crate) fn may_flush(target_is_reclaim: bool) -> Result {
-    if target_is_reclaim || !in_reclaim(cpu::context()) {
+pub(crate) fn may_flush(ctx: cpu::Context, target_is_reclaim: bool) -> Result {
+    if target_is_reclaim || !in_reclaim(ctx) {
         return Ok(());
     }
     Err(EDEADLK)
