@@ -39,6 +39,8 @@ u64 rwq_c_queue_cancel(int n);
 u64 rwq_c_idle(int flush, int n);
 u64 rwq_c_delayed(int queue, int n);
 u64 rwq_c_create_destroy(int n);
+u64 rwq_c_xping(int cpu, int n);
+u64 rwq_c_burst4(int cpus, int n);
 
 struct rwq_ctx *rwq_ctx_new(void)
 {
@@ -289,5 +291,56 @@ u64 rwq_c_create_destroy(int n)
 	for (i = 0; i < n; i++)
 		destroy_workqueue(alloc_workqueue("rwq_c_cd", WQ_PERCPU, 0));
 	t = rwq_now() - t0;
+	return t;
+}
+
+/* Ping-pong across CPUs: the driver (on CPU 0) queues on `cpu`'s pool of an owned queue. */
+u64 rwq_c_xping(int cpu, int n)
+{
+	struct workqueue_struct *wq = c_queue(0, 0);
+	struct rwq_ctx *c = rwq_ctx_new();
+	struct c_item it = { .ctx = c };
+	u64 t0, t;
+	int i;
+
+	INIT_WORK_ONSTACK(&it.work, c_fn);
+	t0 = rwq_now();
+	for (i = 0; i < n; i++) {
+		rwq_ctx_arm(c, 1);
+		queue_work_on(cpu, wq, &it.work);
+		rwq_ctx_wait(c);
+	}
+	t = rwq_now() - t0;
+	flush_work(&it.work);
+	destroy_work_on_stack(&it.work);
+	rwq_ctx_free(c);
+	c_unqueue(0, wq);
+	return t;
+}
+
+/* A burst spread over CPUs 0 .. cpus - 1 of an owned per-CPU queue, then the wait for all. */
+u64 rwq_c_burst4(int cpus, int n)
+{
+	struct workqueue_struct *wq = c_queue(0, 0);
+	struct rwq_ctx *c = rwq_ctx_new();
+	struct c_item *items = kcalloc(n, sizeof(*items), GFP_KERNEL);
+	u64 t0, t;
+	int i;
+
+	for (i = 0; i < n; i++) {
+		INIT_WORK(&items[i].work, c_fn);
+		items[i].ctx = c;
+	}
+	rwq_ctx_arm(c, n);
+	t0 = rwq_now();
+	rwq_preempt_off();
+	for (i = 0; i < n; i++)
+		queue_work_on(i % cpus, wq, &items[i].work);
+	rwq_preempt_on();
+	rwq_ctx_wait(c);
+	t = rwq_now() - t0;
+	destroy_workqueue(wq);
+	kfree(items);
+	rwq_ctx_free(c);
 	return t;
 }

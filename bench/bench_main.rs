@@ -68,6 +68,8 @@ extern "C" {
     fn rwq_c_idle(flush: c_int, n: c_int) -> u64;
     fn rwq_c_delayed(queue: c_int, n: c_int) -> u64;
     fn rwq_c_create_destroy(n: c_int) -> u64;
+    fn rwq_c_xping(cpu: c_int, n: c_int) -> u64;
+    fn rwq_c_burst4(cpus: c_int, n: c_int) -> u64;
 }
 
 /// The completion shared by the items of one measurement (a C `struct rwq_ctx`).
@@ -254,21 +256,66 @@ fn r_burst(max_active: u32, n: u32) -> Result<u64> {
     Ok(now() - t0)
 }
 
-fn r_pending(q: Q, n: u32) -> Result<u64> {
+fn r_xping(cpu: u32, n: u32) -> Result<u64> {
     let oq = owned(0)?;
     let ctx = Arc::new(Ctx::new()?, GFP_KERNEL)?;
     let it = Ours::new(&ctx)?;
-    let enqueue = |p: Arc<Ours>| match q {
-        Q::Owned => oq.enqueue(p).is_ok(),
-        Q::System => rust_wq::system_percpu().enqueue(p).is_ok(),
-    };
+    let t0 = now();
+    for _ in 0..n {
+        ctx.arm(1);
+        let _ = oq.enqueue_on(cpu, it.clone());
+        ctx.wait();
+    }
+    let t = now() - t0;
+    it.flush()?;
+    Ok(t)
+}
+
+fn r_burst4(cpus: u32, n: u32) -> Result<u64> {
+    let oq = owned(0)?;
+    let ctx = Arc::new(Ctx::new()?, GFP_KERNEL)?;
+    let mut items = KVec::with_capacity(n as usize, GFP_KERNEL)?;
+    for _ in 0..n {
+        items.push(Ours::new(&ctx)?, GFP_KERNEL)?;
+    }
+    ctx.arm(n);
+    let t0 = now();
+    // SAFETY: Paired below; nothing in between sleeps.
+    unsafe { rwq_preempt_off() };
+    for (i, it) in items.iter().enumerate() {
+        let _ = oq.enqueue_on(i as u32 % cpus, it.clone());
+    }
+    // SAFETY: Paired above.
+    unsafe { rwq_preempt_on() };
+    ctx.wait();
+    Ok(now() - t0)
+}
+
+/// A pending item enqueued again: by reference (`enqueue_cloned`, no reference taken), or by
+/// value (`enqueue(it.clone())`, the clone handed back and dropped).
+fn r_pending(q: Q, by_value: bool, n: u32) -> Result<u64> {
+    let oq = owned(0)?;
+    let sq = rust_wq::system_percpu();
+    match (q, by_value) {
+        (Q::Owned, false) => pending_loop(n, |p| oq.enqueue_cloned(p).is_ok()),
+        (Q::Owned, true) => pending_loop(n, |p| oq.enqueue(p.clone()).is_ok()),
+        (Q::System, false) => pending_loop(n, |p| sq.enqueue_cloned(p).is_ok()),
+        (Q::System, true) => pending_loop(n, |p| sq.enqueue(p.clone()).is_ok()),
+    }
+}
+
+/// The loop of [`r_pending`], one copy per way of enqueueing.
+#[inline(always)]
+fn pending_loop(n: u32, enqueue: impl Fn(&Arc<Ours>) -> bool) -> Result<u64> {
+    let ctx = Arc::new(Ctx::new()?, GFP_KERNEL)?;
+    let it = Ours::new(&ctx)?;
     ctx.arm(1);
     // SAFETY: Paired below; nothing in between sleeps (refused enqueues do not).
     unsafe { rwq_preempt_off() };
-    enqueue(it.clone());
+    enqueue(&it);
     let t0 = now();
     for _ in 0..n {
-        enqueue(it.clone());
+        enqueue(&it);
     }
     let t = now() - t0;
     // SAFETY: Paired above.
@@ -454,14 +501,13 @@ impl kernel::Module for RustWqBench {
         );
         pr_info!(
             "sizes: Work<T> {} (work_struct {}), DelayedWork<T> {} (delayed_work {}), \
-             OwnedQueue {} + Arc<QueueCore> {} + Arc<Tracker> {}\n",
+             OwnedQueue {} + Arc<QueueCore> {} + per-CPU counters 16 per CPU\n",
             size_of::<Work<Ours>>(),
             size_of::<kernel::bindings::work_struct>(),
             size_of::<DelayedWork<OursD>>(),
             size_of::<kernel::bindings::delayed_work>(),
             size_of::<OwnedQueue>(),
             size_of::<rust_wq::owned::QueueCore>() + 8,
-            size_of::<rust_wq::tracker::Tracker>() + 8,
         );
         pr_info!(
             "{:<34} {:>8} {:>8} {:>9} {:>8} {:>9}  {}\n",
@@ -501,19 +547,25 @@ impl kernel::Module for RustWqBench {
         let m = measure(
             1000,
             ROUNDS,
-            &[&c_run(rwq_c_pending, 0), &|n| r_pending(Q::Owned, n)],
+            &[&c_run(rwq_c_pending, 0), &|n| r_pending(Q::Owned, false, n)],
         )?;
-        row("enqueue of a pending item, owned", &m);
+        row("pending item: enqueue_cloned, owned", &m);
         let m = measure(
             1000,
             ROUNDS,
             &[
                 &c_run(rwq_c_pending, 1),
-                &|n| r_pending(Q::System, n),
+                &|n| r_pending(Q::System, false, n),
                 &it_pending,
             ],
         )?;
-        row("enqueue of a pending item, system", &m);
+        row("pending item: enqueue_cloned, system", &m);
+        let m = measure(
+            1000,
+            ROUNDS,
+            &[&c_run(rwq_c_pending, 0), &|n| r_pending(Q::Owned, true, n)],
+        )?;
+        row("pending item: enqueue(clone), owned", &m);
         let m = measure(
             1000,
             ROUNDS,
@@ -544,6 +596,15 @@ impl kernel::Module for RustWqBench {
             &[&c_run(rwq_c_delayed, 1), &|n| r_delayed(Q::System, n)],
         )?;
         row("delayed arm + cancel, system", &m);
+        pr_info!("across CPUs (instructions of every CPU, idle ones excluded):\n");
+        let m = measure(200, ROUNDS, &[&c_run(rwq_c_xping, 1), &|n| r_xping(1, n)])?;
+        row("ping-pong, CPU 0 -> CPU 1, owned", &m);
+        let m = measure(
+            1000,
+            ROUNDS,
+            &[&c_run(rwq_c_burst4, 4), &|n| r_burst4(4, n)],
+        )?;
+        row("burst 1000 over 4 CPUs, owned", &m);
         // SAFETY: Switches the current task's policy; undone below.
         unsafe { rwq_fifo(true) };
         let m = measure(

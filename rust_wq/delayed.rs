@@ -49,9 +49,10 @@
 //!
 //! Links are lazy: an item stays linked after its timer fired, and is unlinked when it is armed
 //! on another queue, when the queue goes away, or when the item is dropped. Locking order: the
-//! item's `arm` lock, then a tracker's `list` lock.
+//! item's arm lock, then the lock of the module's trackers.
 
 use crate::rust_wq::{
+    arm_lock::ArmLock,
     cpu,
     queue::WORK_CPU_UNBOUND,
     reclaim,
@@ -64,8 +65,8 @@ use crate::rust_wq::{
     WorkItemPointer, //
 };
 use core::{
-    cell::UnsafeCell,
     marker::PhantomData,
+    mem::offset_of,
     ptr, //
 };
 use kernel::{
@@ -76,7 +77,7 @@ use kernel::{
             Atomic,
             Relaxed, //
         },
-        Arc, LockClassKey, SpinLockIrq,
+        LockClassKey, //
     },
     time::{
         Delta,
@@ -86,9 +87,7 @@ use kernel::{
     types::Opaque,
 };
 
-/// The deepest nesting of disables of one item, counting the `cancel_sync` calls in progress
-/// (C disables an item while such a call waits). C counts to 65535 and warns beyond.
-pub(crate) const MAX_DISABLE: u32 = 0x7fff;
+pub(crate) use crate::rust_wq::arm_lock::MAX_DISABLE;
 
 /// The longest delay, in jiffies: the kernel's `MAX_JIFFY_OFFSET`. A longer one would wrap the
 /// timer's expiry into the past and fire at once.
@@ -133,28 +132,18 @@ impl Delay for Delta {
     }
 }
 
-/// What the `arm` lock of a [`DelayedWork`] protects.
-///
-/// Delayed items are disabled here, in Rust, never in C: C's `mod_delayed_work_on` does not say
-/// when it refused a disabled item, and C's count warns on underflow and overflow. Every arm
-/// checks this state under the lock first.
-struct ArmState {
-    /// The tracker the item's links are in, if any.
-    tracker: Option<Arc<Tracker>>,
-    /// How often the item is disabled (at most [`MAX_DISABLE`]).
-    disabled: u32,
-    /// How many `cancel_delayed_work_sync()` calls are in progress. C disables the item while
-    /// such a call waits, so arming is refused (`EBUSY`) meanwhile, here, where it is visible.
-    cancelling: u32,
-}
-
 /// A kernel `struct delayed_work`, embedded in a work item of type `T`.
 ///
 /// Create it with [`new_delayed_work!`](crate::new_delayed_work).
 ///
+/// 24 bytes more than C's `delayed_work` (112 on x86-64 without lock debugging): the arm lock
+/// with the disable and cancel counts, the queue kinds seen, and the tracker links.
+///
 /// # Invariants
 ///
-/// - `links` is linked in the tracker held in `arm` (if any), or in none.
+/// - `links` is in no tracker, or in the tracker of the queue the item was last armed on
+///   (`dwork.wq`): the owned queue's, or the module's for a system queue. Both change only under
+///   the `arm` lock (and `links` under the trackers' lock too).
 /// - The item is never disabled in C except transiently, by a `cancel_delayed_work_sync()`
 ///   counted in `arm`.
 #[pin_data(PinnedDrop)]
@@ -162,16 +151,24 @@ struct ArmState {
 pub struct DelayedWork<T: ?Sized, const ID: u64 = 0> {
     #[pin]
     dwork: Opaque<bindings::delayed_work>,
-    #[pin]
-    arm: SpinLockIrq<ArmState>,
-    links: UnsafeCell<Links>,
+    arm: ArmLock,
     /// The kinds of queue the item was ever armed on (`reclaim::ON_*`).
     pub(crate) seen: Atomic<u32>,
+    links: Links,
     _item: PhantomData<T>,
 }
 
-// SAFETY: The C parts are thread-safe; `links` is only touched under the lock of the tracker it is
-// linked in, or under the `arm` lock while it is linked in none.
+/// Where the [`Links`] of every `DelayedWork` are, from its start (its `delayed_work`): the
+/// same for all `T` and `ID`, as the struct is `repr(C)` and only `PhantomData` depends on them.
+pub(crate) const LINKS_OFFSET: usize = offset_of!(DelayedWork<(), 0>, links);
+
+// The 24 bytes said above (`delayed_work` is 88 bytes on x86-64 without lock debugging).
+const _: () = assert!(
+    core::mem::size_of::<DelayedWork<()>>() == core::mem::size_of::<bindings::delayed_work>() + 24
+);
+
+// SAFETY: The C parts are thread-safe; `links` is only written under the trackers' lock, and
+// the arm state only by the holder of the `arm` lock.
 unsafe impl<T: ?Sized, const ID: u64> Send for DelayedWork<T, ID> {}
 // SAFETY: As above.
 unsafe impl<T: ?Sized, const ID: u64> Sync for DelayedWork<T, ID> {}
@@ -188,7 +185,6 @@ where
         name: &'static CStr,
         work_key: Pin<&'static LockClassKey>,
         timer_key: Pin<&'static LockClassKey>,
-        arm_key: Pin<&'static LockClassKey>,
     ) -> impl PinInit<Self> {
         pin_init!(Self {
             dwork <- Opaque::ffi_init(|slot: *mut bindings::delayed_work| {
@@ -215,17 +211,9 @@ where
                     )
                 };
             }),
-            arm <- SpinLockIrq::new(
-                ArmState {
-                    tracker: None,
-                    disabled: 0,
-                    cancelling: 0,
-                },
-                name,
-                arm_key,
-            ),
-            links: UnsafeCell::new(Links::new()),
+            arm: ArmLock::new(),
             seen: Atomic::new(0),
+            links: Links::new(),
             _item: PhantomData,
         })
     }
@@ -290,12 +278,17 @@ impl<T: ?Sized, const ID: u64> DelayedWork<T, ID> {
     /// Fires the timer now if it is armed: the item is queued at once on the queue and CPU it was
     /// armed for (the first half of `flush_delayed_work()`).
     ///
-    /// Done under the `arm` lock and the lock of the tracker the item was armed with, so that a
-    /// queue's drop cannot pass the item by (its `expedite_all` holds that tracker's lock) between
-    /// the timer's stop and the queueing, and then destroy the queue under it.
+    /// Done under the `arm` lock and the trackers' lock, so that a queue's drop cannot pass the
+    /// item by (its `expedite_all` holds that lock) between the timer's stop and the queueing,
+    /// and then destroy the queue under it.
     pub(crate) fn fire_now(&self) {
         let state = self.arm.lock();
-        let held = state.tracker.as_ref().map(|t| t.hold());
+        // Not linked: no arm left the timer armed (see `Links::is_linked`), and the trackers'
+        // lock may not even be initialised (a module that never armed).
+        if !self.links.is_linked() {
+            return;
+        }
+        let held = Tracker::hold();
         let timer = {
             // SAFETY: The `delayed_work` is initialised and alive while `self` is.
             unsafe { ptr::addr_of_mut!((*self.as_raw()).timer) }
@@ -306,7 +299,7 @@ impl<T: ?Sized, const ID: u64> DelayedWork<T, ID> {
             // SAFETY: We stopped a pending timer, so the item's `PENDING` bit is ours to pass on:
             // firing it queues the item on `dwork->wq` and `dwork->cpu`, as the timer would have,
             // with interrupts off as it needs. `dwork->wq` is valid: it is a system queue, or an
-            // owned queue whose drop has not fired this item yet and waits for the tracker lock
+            // owned queue whose drop has not fired this item yet and waits for the trackers' lock
             // we hold before it can go.
             unsafe { bindings::delayed_work_timer_fn(timer) };
         }
@@ -317,12 +310,12 @@ impl<T: ?Sized, const ID: u64> DelayedWork<T, ID> {
     /// How many `cancel_sync` calls are waiting for the item right now (advisory); arming is
     /// refused meanwhile.
     pub fn cancels_in_progress(&self) -> u32 {
-        self.arm.lock().cancelling
+        self.arm.peek().cancelling
     }
 
     /// How often the item is disabled right now.
     pub fn disabled(&self) -> u32 {
-        self.arm.lock().disabled
+        self.arm.peek().disabled
     }
 
     /// Undoes one [`DelayedWork::disable`]; returns whether the item can be armed again.
@@ -340,11 +333,16 @@ impl<T: ?Sized, const ID: u64> DelayedWork<T, ID> {
 #[pinned_drop]
 impl<T: ?Sized, const ID: u64> PinnedDrop for DelayedWork<T, ID> {
     fn drop(self: Pin<&mut Self>) {
-        let tracker = self.arm.lock().tracker.take();
-        if let Some(tracker) = tracker {
-            // SAFETY: By the type invariant our links are linked in `tracker`, if anywhere.
-            unsafe { tracker.unlink(self.links.get()) };
+        // An arm that queued the item may still be linking it on another CPU after the item
+        // ran: its `arm` lock keeps the memory alive until it is done (see `arm`).
+        let state = self.arm.lock();
+        // No arm comes after ours, so only a queue's drop (or the unload) can unlink the item
+        // meanwhile, under the trackers' lock: `unlink` checks again.
+        if self.links.is_linked() {
+            // SAFETY: The item is alive until we return.
+            unsafe { Tracker::unlink(ptr::from_ref(&self.links).cast_mut()) };
         }
+        drop(state);
     }
 }
 
@@ -395,14 +393,6 @@ where
     crate::rust_wq::reclaim::run(seen, || T::run(this))
 }
 
-fn same_tracker(a: Option<&Arc<Tracker>>, b: Option<&Arc<Tracker>>) -> bool {
-    match (a, b) {
-        (Some(a), Some(b)) => Arc::ptr_eq(a, b),
-        (None, None) => true,
-        _ => false,
-    }
-}
-
 /// How a delayed item is to be armed.
 #[derive(Clone, Copy)]
 pub(crate) enum Arm {
@@ -422,18 +412,18 @@ pub enum Armed<P> {
 }
 
 /// Arms `item` on `wq` after `delay` jiffies, on `cpu` (`None`: the local or any CPU), and links
-/// it in `tracker`.
+/// it in `tracker`, the tracker of `wq`.
 ///
 /// # Safety
 ///
 /// `wq` is valid during the call, and `bits` are the `reclaim::ON_*` bits of its flags.
-/// `tracker` is the tracker whose drop (or unload) fires the timers armed on `wq`, and cannot
-/// start that before this call returns: the caller borrows the owner of `wq` (an owned queue),
+/// `tracker` is the one tracker whose owner's drop (or the unload) fires the timers armed on
+/// `wq` (every arm on `wq` passes it), and it cannot start that before this call returns: the caller borrows the owner of `wq` (an owned queue),
 /// or holds the module's registry open (a system queue).
 pub(crate) unsafe fn arm<P, const ID: u64>(
     wq: *mut bindings::workqueue_struct,
     bits: u32,
-    tracker: &Arc<Tracker>,
+    tracker: &Tracker,
     cpu: Option<u32>,
     item: P,
     delay: Result<Jiffies>,
@@ -453,7 +443,7 @@ where
     // run and be dropped on another CPU; its memory still outlives `dw`: `DelayedWork`'s
     // `PinnedDrop` takes the `arm` lock, which we hold for as long as we use `dw`.
     let dw = unsafe { &*P::Target::raw_get_delayed_work(raw) };
-    let mut state = dw.arm.lock();
+    let state = dw.arm.lock();
     if state.disabled > 0 || state.cancelling > 0 {
         drop(state);
         // SAFETY: Nothing took the reference.
@@ -477,11 +467,14 @@ where
         // SAFETY: Nothing took the reference.
         return Err(EnqueueError::new(e, unsafe { P::from_raw(raw) }));
     }
+    // The queue the item was last armed on, whose tracker its links are in if they are linked
+    // (type invariant). C writes `dwork->wq` only when arming, which we do under the `arm` lock.
+    // SAFETY: The `delayed_work` is initialised and alive (see above).
+    let last_wq = unsafe { (*dw.as_raw()).wq };
     // SAFETY: The `delayed_work` is initialised and alive (see above), `wq` is valid and `cpu`
     // is unbound or online. While the timer may fire, `wq` stays valid: the item is linked in
     // `tracker` below, before the owner of `wq` can fire the timers it tracks and go (caller).
-    // Until then the item stays linked where it was, so a queue it was armed on before still
-    // finds it (and fires it into `wq`, which is alive). Both calls are irq-safe.
+    // Both calls are irq-safe.
     let res = unsafe {
         match how {
             Arm::Queue => bindings::queue_delayed_work_on(cpu, wq, dw.as_raw(), delay),
@@ -493,33 +486,19 @@ where
         }
     };
     let now_armed_here = res || matches!(how, Arm::Modify);
-    let mut old = None;
     if now_armed_here {
-        let links = dw.links.get();
-        if !same_tracker(state.tracker.as_ref(), Some(tracker)) {
-            old = state.tracker.take();
-            // SAFETY: `links` belongs to our item and is linked in the recorded tracker, if any
-            // (type invariant); it is unlinked there, and only then written, under the `arm`
-            // lock, while linked nowhere.
-            unsafe {
-                if let Some(o) = &old {
-                    o.unlink(links);
-                }
-                (*links).dwork = dw.as_raw();
-            }
-            state.tracker = Some(tracker.clone());
+        // Still linked from an earlier arm on this queue is the common case of re-arming: the
+        // links stay in its tracker until the arm ends (`Links::is_linked`), so the trackers'
+        // lock is not needed. Otherwise the links move to `tracker` now; until then they stay
+        // in the tracker of the queue the item was armed on before, so that queue's drop still
+        // finds the item (and fires it into `wq`, which is alive).
+        if !(dw.links.is_linked() && last_wq == wq) {
+            // SAFETY: The item is alive (see above).
+            unsafe { tracker.link(ptr::from_ref(&dw.links).cast_mut()) };
         }
-        // SAFETY: `links` is ours, and we hold the `arm` lock: `Links::is_linked` may read it.
-        // Still linked (from an earlier arm on this queue) is the common case of re-arming: it
-        // stays linked until the arm ends, so the tracker's lock is not needed.
-        if old.is_some() || !unsafe { (*links).is_linked() } {
-            // SAFETY: `links` is in no tracker but `tracker`. Linking is idempotent.
-            unsafe { tracker.link(links) };
-        }
-        // INVARIANT: The links are in the tracker we record, or in none.
+        // INVARIANT: The links are in the tracker of `wq`, the queue the item was armed on.
     }
     drop(state);
-    drop(old);
     match (res, how) {
         (true, _) => Ok(Armed::Queued),
         // SAFETY: The queue did not take the reference.
@@ -567,7 +546,6 @@ macro_rules! new_delayed_work {
     ($($name:literal)?) => {
         $crate::rust_wq::DelayedWork::new(
             ::kernel::optional_name!($($name)?),
-            ::kernel::static_lock_class!(),
             ::kernel::static_lock_class!(),
             ::kernel::static_lock_class!(),
         )

@@ -46,7 +46,10 @@
 use crate::rust_wq::{
     owned::QueueCore,
     reclaim::Runners,
-    tracker::Tracker, //
+    tracker::{
+        self,
+        Tracker, //
+    },
 };
 use core::{
     mem::ManuallyDrop,
@@ -73,7 +76,8 @@ use kernel::{
 #[pin_data]
 pub(crate) struct Registry {
     /// The delayed items armed on system queues.
-    pub(crate) system: Arc<Tracker>,
+    #[pin]
+    pub(crate) system: Tracker,
     /// The owned queues alive, each with one reference of the registry.
     #[pin]
     queues: SpinLock<QueueList>,
@@ -142,7 +146,7 @@ impl Gate<'_> {
 
     /// The tracker of the delayed items armed on system queues.
     #[inline]
-    pub(crate) fn system_tracker(&self) -> &Arc<Tracker> {
+    pub(crate) fn system_tracker(&self) -> &Tracker {
         &self.registry.system
     }
 
@@ -211,10 +215,9 @@ fn system_queues() -> [*mut bindings::workqueue_struct; 10] {
 
 impl Registry {
     fn new() -> Result<Pin<KBox<Self>>> {
-        let system = Tracker::new()?;
         KBox::pin_init(
             pin_init!(Self {
-                system,
+                system <- Tracker::new(),
                 queues <- new_spinlock!(QueueList(KVec::new()), "rust_wq::Registry::queues"),
                 runners <- Runners::new(),
             }),
@@ -283,6 +286,9 @@ impl<M: InPlaceModule> InPlaceModule for Drained<M> {
             if OPENED.load(Relaxed) {
                 return Err(EBUSY);
             }
+            // SAFETY: Once per module (`OPENED` is set below, and never cleared), before the
+            // registry opens.
+            unsafe { tracker::init_lock() };
             let registry = Registry::new()?;
             // SAFETY: The registry lives until after `Runners::unpublish`, which comes after the
             // last flush of the unload (or of the failed init).

@@ -81,6 +81,7 @@
 //! # Ok::<(), Error>(())
 //! ```
 
+pub(crate) mod arm_lock;
 pub mod builder;
 pub mod cpu;
 pub mod delayed;

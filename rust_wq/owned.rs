@@ -43,6 +43,7 @@ use crate::rust_wq::{
 use core::{
     marker::PhantomData,
     mem::ManuallyDrop,
+    ops::Deref,
     ptr::NonNull, //
 };
 use kernel::{
@@ -102,7 +103,8 @@ pub(crate) struct QueueCore {
     bits: u32,
     /// Whether the queue has `WQ_MEM_RECLAIM`: waiting for it is reclaim-safe.
     reclaim: bool,
-    tracker: Arc<Tracker>,
+    #[pin]
+    tracker: Tracker,
     #[pin]
     handoff: Work<QueueCore>,
 }
@@ -272,7 +274,6 @@ impl OwnedQueue<Bh> {
 impl<K: Kind> OwnedQueue<K> {
     pub(crate) fn alloc(name: &CStr, flags: u32, max_active: i32, stats: bool) -> Result<Self> {
         cpu::may_sleep()?;
-        let tracker = Tracker::new()?;
         // SAFETY: Allocates per-CPU counters (freed by `Counts::drop` below, or by our `Drop`).
         let counts = Counts(NonNull::new(unsafe { rust_wq_counts_alloc() }).ok_or(ENOMEM)?);
         let stats = if stats { Some(Stats::new()?) } else { None };
@@ -293,7 +294,7 @@ impl<K: Kind> OwnedQueue<K> {
                 wq,
                 bits: reclaim::bits_of(flags),
                 reclaim: flags & bindings::wq_flags_WQ_MEM_RECLAIM != 0,
-                tracker,
+                tracker <- Tracker::new(),
                 handoff <- crate::new_work!("rust_wq::OwnedQueue::handoff"),
             }),
             GFP_KERNEL,
@@ -370,6 +371,29 @@ impl<K: Kind> OwnedQueue<K> {
         let bits = self.core.bits;
         let res = self.counted(|| self.queue().enqueue_gated(WORK_CPU_UNBOUND, bits, item));
         self.account(WORK_CPU_UNBOUND, res)
+    }
+
+    /// Queues a clone of `item` (an `Arc`, say) unless the item is pending already: then it is
+    /// `EBUSY` at the cost of one load, without touching the reference count. Other errors as
+    /// [`OwnedQueue::enqueue`]; the clone is dropped on error, `item` stays the caller's.
+    #[inline]
+    pub fn enqueue_cloned<T, P, const ID: u64>(&self, item: &P) -> Result
+    where
+        P: WorkItemPointer<Target = T> + Clone + Deref<Target = T>,
+        T: WorkItem<ID, Pointer = P> + HasWork<T, ID>,
+    {
+        if queue::is_pending_ref(item) {
+            if let Some(s) = &self.stats {
+                s.count(WORK_CPU_UNBOUND, false);
+            }
+            return Err(EBUSY);
+        }
+        let bits = self.core.bits;
+        let res = self.counted(|| {
+            self.queue()
+                .enqueue_gated(WORK_CPU_UNBOUND, bits, item.clone())
+        });
+        Ok(self.account(WORK_CPU_UNBOUND, res)?)
     }
 
     /// Queues `item` on `cpu`'s worker pool; `EINVAL` for no such CPU, `ENODEV` if offline.

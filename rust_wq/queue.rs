@@ -10,7 +10,10 @@ use crate::rust_wq::{
     WorkItem,
     WorkItemPointer, //
 };
-use core::fmt;
+use core::{
+    fmt,
+    ops::Deref, //
+};
 use kernel::{
     bindings,
     prelude::*,
@@ -68,6 +71,20 @@ where
         return Err(EnqueueError::new(EBUSY, item));
     }
     Ok(item)
+}
+
+/// Whether the item behind `item` is pending, read without taking a reference: the refusal of
+/// [`Queue::enqueue_cloned`] costs one load.
+#[inline]
+pub(crate) fn is_pending_ref<T, P, const ID: u64>(item: &P) -> bool
+where
+    P: WorkItemPointer<Target = T> + Deref<Target = T>,
+    T: WorkItem<ID, Pointer = P> + HasWork<T, ID>,
+{
+    let target: *const T = &**item;
+    // SAFETY: `target` points at a live `T` (we borrow a pointer to it); the cast only computes
+    // the address of its `Work` field, which we read through a shared reference.
+    unsafe { (*T::raw_get_work(target.cast_mut())).is_pending() }
 }
 
 impl<P> EnqueueError<P> {
@@ -138,6 +155,21 @@ impl Queue {
     {
         let item = refuse_if_pending(item)?;
         self.enqueue_gated(WORK_CPU_UNBOUND, reclaim::ON_NON_RECLAIM, item)
+    }
+
+    /// Queues a clone of `item` (an `Arc`, say) unless the item is pending already: then it is
+    /// `EBUSY` at the cost of one load, without touching the reference count. Other errors as
+    /// [`Queue::enqueue`]; the clone is dropped on error, `item` stays the caller's.
+    #[inline]
+    pub fn enqueue_cloned<T, P, const ID: u64>(&self, item: &P) -> Result
+    where
+        P: WorkItemPointer<Target = T> + Clone + Deref<Target = T>,
+        T: WorkItem<ID, Pointer = P> + HasWork<T, ID>,
+    {
+        if is_pending_ref(item) {
+            return Err(EBUSY);
+        }
+        Ok(self.enqueue_gated(WORK_CPU_UNBOUND, reclaim::ON_NON_RECLAIM, item.clone())?)
     }
 
     /// Queues `item` on the worker pool of `cpu`.

@@ -5,7 +5,9 @@
  * once, through a one-line wrapper in its own directory.
  */
 
+#include <linux/atomic.h>
 #include <linux/hardirq.h>
+#include <linux/lockdep.h>
 #include <linux/irqflags.h>
 #include <linux/namei.h>
 #include <linux/path.h>
@@ -161,4 +163,51 @@ unsigned long rust_wq_counts_sum(void *p, bool finished)
 				  READ_ONCE(per_cpu_ptr(c, cpu)->started);
 	smp_rmb();
 	return sum;
+}
+
+/*
+ * The arm lock of a delayed item: bit 31 of a word whose other bits hold the state it protects
+ * (see arm_lock.rs). Taken with interrupts off: items are armed from hard interrupts too. One
+ * lockdep class covers every item's lock, so lockdep checks its ordering against the trackers'
+ * lock and its interrupt safety; no path holds two items' arm locks at once.
+ */
+#define RUST_WQ_ARM_LOCKED (1U << 31)
+
+#ifdef CONFIG_DEBUG_LOCK_ALLOC
+static struct lock_class_key rust_wq_arm_key;
+static struct lockdep_map rust_wq_arm_map =
+	STATIC_LOCKDEP_MAP_INIT("rust_wq::DelayedWork::arm", &rust_wq_arm_key);
+#endif
+
+unsigned long rust_wq_arm_lock(atomic_t *word, unsigned int *state);
+void rust_wq_arm_unlock(atomic_t *word, unsigned int state, unsigned long flags);
+
+unsigned long rust_wq_arm_lock(atomic_t *word, unsigned int *state)
+{
+	unsigned long flags;
+	int cur;
+
+	local_irq_save(flags);
+#ifdef CONFIG_DEBUG_LOCK_ALLOC
+	spin_acquire(&rust_wq_arm_map, 0, 0, _RET_IP_);
+#endif
+	cur = atomic_read(word);
+	for (;;) {
+		if (!(cur & RUST_WQ_ARM_LOCKED) &&
+		    atomic_try_cmpxchg_acquire(word, &cur, cur | RUST_WQ_ARM_LOCKED))
+			break;
+		cpu_relax();
+		cur = atomic_read(word);
+	}
+	*state = cur;
+	return flags;
+}
+
+void rust_wq_arm_unlock(atomic_t *word, unsigned int state, unsigned long flags)
+{
+	atomic_set_release(word, state & ~RUST_WQ_ARM_LOCKED);
+#ifdef CONFIG_DEBUG_LOCK_ALLOC
+	spin_release(&rust_wq_arm_map, _RET_IP_);
+#endif
+	local_irq_restore(flags);
 }

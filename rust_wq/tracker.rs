@@ -4,144 +4,171 @@
 //! queues), so that the queue's drop (or the module's unload) can fire their timers before the
 //! queue (or the module's code) goes away. See [`delayed`](crate::rust_wq::delayed) for the
 //! protocol.
+//!
+//! Every tracker of a module is a circular list behind one lock of the module, [`TRACKERS`]: an
+//! item can then unlink itself without knowing which tracker it is in, so it does not keep a
+//! pointer to it, and a tracker is only a list head inside its queue, not an allocation of its
+//! own. The lock is taken when an item is linked (its first arm on a queue), unlinked (armed on
+//! another queue, or dropped) and when a queue goes away; re-arming an item on the queue it is
+//! linked in takes it not.
 
-use core::ptr;
+use core::{
+    cell::UnsafeCell,
+    marker::PhantomPinned,
+    ptr, //
+};
 use kernel::{
-    bindings, new_spinlock_irq,
+    bindings,
     prelude::*,
-    sync::{
-        atomic::{
-            Atomic,
-            Relaxed, //
-        },
-        Arc, SpinLockIrq,
+    sync::atomic::{
+        Acquire,
+        Atomic,
+        Relaxed,
+        Release, //
     },
 };
 
-/// The node of a delayed item in a [`Tracker`] list.
+kernel::sync::global_lock! {
+    // SAFETY: `init_lock` initialises it when the module's registry opens, before anything can
+    // be armed (arming needs the open registry), and nothing takes it before: only linked items
+    // and trackers of queues (which need the open registry too) do.
+    unsafe(uninit) static TRACKERS: SpinLockIrq<()> = ();
+}
+
+/// Initialises the lock of the module's trackers.
 ///
-/// Its fields are only written under the lock of the tracker it is linked in, or, while it is
-/// linked in none, under the `arm` lock of its item. `linked` is also read without the tracker's
-/// lock, by the item's own arming (see [`Links::is_linked`]).
+/// # Safety
+///
+/// Called once, before the module's registry opens.
+pub(crate) unsafe fn init_lock() {
+    // SAFETY: Called once (caller), before any use.
+    unsafe { TRACKERS.init() };
+}
+
+/// The node of a delayed item in a [`Tracker`] list, or a tracker's list head.
+///
+/// Its fields are only written under [`TRACKERS`]. `next` is null while the node is in no list
+/// (and in the head of a list never used); it is also read without the lock, by the item's own
+/// arming and flushing (see [`Links::is_linked`]).
 pub(crate) struct Links {
-    prev: *mut Links,
-    next: *mut Links,
-    linked: Atomic<bool>,
-    /// The item's `delayed_work`.
-    pub(crate) dwork: *mut bindings::delayed_work,
+    next: Atomic<*mut Links>,
+    prev: UnsafeCell<*mut Links>,
 }
 
 impl Links {
-    /// Whether the links are in a tracker, read without its lock by the item's arming, under
-    /// the item's `arm` lock.
+    /// Unlinked links of an item.
+    pub(crate) const fn new() -> Self {
+        Self {
+            next: Atomic::new(ptr::null_mut()),
+            prev: UnsafeCell::new(ptr::null_mut()),
+        }
+    }
+
+    /// Whether the links are in a tracker, read without its lock by the item's arming and
+    /// flushing, under the item's arm lock.
     ///
     /// Only a tracker's [`Tracker::expedite_all`] unlinks an item that is not arming or being
     /// dropped, and it runs only when the tracker's queue is being dropped (nobody can arm on it:
     /// its handle is gone) or the module's registry is closed (arming is refused). So while an
-    /// item arms on a tracker's queue, nobody else changes its `linked` in that tracker: `true`
-    /// stays true until the arm ends.
+    /// item arms on the queue of the tracker it is linked in, nobody else unlinks it: `true`
+    /// stays true until the arm ends. `expedite_all` fires an item's timer before it unlinks
+    /// it, and unlinks with a release store: `false` means the timer is not armed by an arm
+    /// that came before.
+    #[inline]
     pub(crate) fn is_linked(&self) -> bool {
-        self.linked.load(Relaxed)
-    }
-
-    /// Unlinked links of an item.
-    pub(crate) const fn new() -> Self {
-        Self {
-            prev: ptr::null_mut(),
-            next: ptr::null_mut(),
-            linked: Atomic::new(false),
-            dwork: ptr::null_mut(),
-        }
+        !self.next.load(Acquire).is_null()
     }
 }
 
-/// The delayed items armed on one owned queue.
+/// The delayed items armed on one owned queue, or on the system queues for one module: the head
+/// of a circular list of their [`Links`], under [`TRACKERS`].
 ///
 /// # Invariants
 ///
-/// Every item whose timer is armed on the queue(s) of this tracker (one owned queue, or the
-/// system queues for the tracker of a module's registry) is linked in `list`, from before the
-/// queue can be dropped (or the module closes its registry) until the timer has fired. A linked
-/// item is alive: it unlinks itself under the lock before it is freed.
+/// Every item whose timer is armed on the queue(s) of this tracker is linked here, from before
+/// the queue can be dropped (or the module closes its registry) until the timer has fired or was
+/// stopped. A linked item is alive: it unlinks itself under the lock before it is freed. The
+/// tracker does not move once something was linked in it (it is pinned), and it is empty when it
+/// is dropped: its owner calls [`Tracker::expedite_all`] when the queue(s) can take no more arms.
 #[pin_data]
 pub(crate) struct Tracker {
+    head: Links,
     #[pin]
-    list: SpinLockIrq<ListHead>,
+    _pin: PhantomPinned,
 }
 
-struct ListHead(*mut Links);
-
-// SAFETY: The raw pointers are only followed under the lock, to items that are alive while
-// linked (the invariant of `Tracker`).
-unsafe impl Send for ListHead {}
+// SAFETY: The links are only followed and written under `TRACKERS`, and point at items that are
+// alive while linked (the invariant).
+unsafe impl Send for Tracker {}
+// SAFETY: As above.
+unsafe impl Sync for Tracker {}
 
 impl Tracker {
-    pub(crate) fn new() -> Result<Arc<Self>> {
-        Arc::pin_init(
-            pin_init!(Self { list <- new_spinlock_irq!(ListHead(ptr::null_mut()), "rust_wq::Tracker") }),
-            GFP_KERNEL,
-        )
+    /// An empty tracker.
+    pub(crate) fn new() -> impl PinInit<Self> {
+        pin_init!(Self {
+            head: Links::new(),
+            _pin: PhantomPinned,
+        })
     }
 
     /// Holds off [`Tracker::expedite_all`] (and linking) while the guard lives.
-    pub(crate) fn hold(&self) -> impl Sized + '_ {
-        self.list.lock()
+    pub(crate) fn hold() -> impl Sized {
+        TRACKERS.lock()
     }
 
-    /// Links `node` unless it is linked here already. The caller holds the `arm` lock of its
-    /// item.
+    /// Moves `node` here, from the tracker it is in, if any, in one round of the lock. The caller
+    /// holds the arm lock of its item.
     ///
     /// # Safety
     ///
-    /// `node` is valid and not linked in any other tracker.
+    /// `node` is the links of an item that is alive.
     pub(crate) unsafe fn link(&self, node: *mut Links) {
-        let mut head = self.list.lock();
-        // SAFETY: `node` is valid (caller); the list is protected by the lock we hold.
+        let _guard = TRACKERS.lock();
+        let head = ptr::from_ref(&self.head).cast_mut();
+        // SAFETY: `node` is valid (caller), the lists are protected by the lock we hold, and
+        // their nodes are alive while linked (type invariant); the head does not move.
         unsafe {
-            if (*node).linked.load(Relaxed) {
-                return;
+            Self::unlink_locked(node);
+            let mut first = self.head.next.load(Relaxed);
+            if first.is_null() {
+                // The first link: the empty circle.
+                first = head;
+                *self.head.prev.get() = head;
             }
-            (*node).prev = ptr::null_mut();
-            (*node).next = head.0;
-            (*node).linked.store(true, Relaxed);
-            if !head.0.is_null() {
-                (*head.0).prev = node;
-            }
+            *(*node).prev.get() = head;
+            (*node).next.store(first, Release);
+            *(*first).prev.get() = node;
+            self.head.next.store(node, Release);
         }
-        head.0 = node;
     }
 
-    /// Unlinks `node` if it is still linked here.
+    /// Unlinks `node` from the tracker it is in, if any.
     ///
     /// # Safety
     ///
-    /// `node` is valid and, if linked, linked in this tracker.
-    pub(crate) unsafe fn unlink(&self, node: *mut Links) {
-        let mut head = self.list.lock();
-        // SAFETY: `node` and its neighbours are valid while linked (type invariant), and we
-        // hold the lock.
-        unsafe { Self::unlink_locked(&mut head, node) }
+    /// `node` is the links of an item that is alive.
+    pub(crate) unsafe fn unlink(node: *mut Links) {
+        let _guard = TRACKERS.lock();
+        // SAFETY: `node` is valid (caller), and we hold the lock.
+        unsafe { Self::unlink_locked(node) }
     }
 
     /// # Safety
     ///
-    /// The list lock is held, and `node` is valid.
-    unsafe fn unlink_locked(head: &mut ListHead, node: *mut Links) {
-        // SAFETY: See the callers.
+    /// [`TRACKERS`] is held, and `node` is valid.
+    unsafe fn unlink_locked(node: *mut Links) {
+        // SAFETY: See the callers; the neighbours of a linked node are linked too, hence valid.
         unsafe {
-            if !(*node).linked.load(Relaxed) {
+            let next = (*node).next.load(Relaxed);
+            if next.is_null() {
                 return;
             }
-            let (prev, next) = ((*node).prev, (*node).next);
-            if prev.is_null() {
-                head.0 = next;
-            } else {
-                (*prev).next = next;
-            }
-            if !next.is_null() {
-                (*next).prev = prev;
-            }
-            (*node).linked.store(false, Relaxed);
+            let prev = *(*node).prev.get();
+            (*prev).next.store(next, Release);
+            *(*next).prev.get() = prev;
+            *(*node).prev.get() = ptr::null_mut();
+            (*node).next.store(ptr::null_mut(), Release);
         }
     }
 
@@ -159,29 +186,51 @@ impl Tracker {
     ///
     /// Every queue that an item linked here is armed on stays valid during the call.
     pub(crate) unsafe fn expedite_all(&self) {
+        // Nothing was ever linked: the lock may not even be initialised (a queue whose
+        // allocation failed before the registry opened is no case: allocation needs it open).
+        if !self.head.is_linked() {
+            return;
+        }
+        let head = ptr::from_ref(&self.head).cast_mut();
         // One item per lock round: interrupts are off only for one timer at a time.
         loop {
-            let mut head = self.list.lock();
-            let node = head.0;
-            if node.is_null() {
+            let guard = TRACKERS.lock();
+            let node = self.head.next.load(Relaxed);
+            if node == head {
                 return;
             }
             // SAFETY: `node` is linked, hence valid, and we hold the lock. The item is alive
-            // while linked: it unlinks itself under this lock before it is freed.
-            let dwork = unsafe {
-                Self::unlink_locked(&mut head, node);
-                (*node).dwork
-            };
-            // SAFETY: The item is alive (see above). The timer is `TIMER_IRQSAFE`, so it may be
-            // deleted synchronously with interrupts off; its callback takes no lock of ours.
-            let timer = unsafe { ptr::addr_of_mut!((*dwork).timer) };
-            // SAFETY: As above.
+            // while linked: it unlinks itself under this lock before it is freed. Its
+            // `delayed_work` sits at a fixed distance before its links (`links_to_dwork`).
+            let timer = unsafe { ptr::addr_of_mut!((*links_to_dwork(node)).timer) };
+            // SAFETY: As above. The timer is `TIMER_IRQSAFE`, so it may be deleted synchronously
+            // with interrupts off; its callback takes no lock of ours.
             if unsafe { bindings::timer_delete_sync(timer) } != 0 {
                 // SAFETY: We stopped a pending timer: firing it ourselves queues the item on
                 // `dwork->wq` (valid, caller) and `dwork->cpu`, with interrupts off as it needs.
                 unsafe { bindings::delayed_work_timer_fn(timer) };
             }
-            drop(head);
+            // Unlinked only after the firing: an item that sees itself unlinked (its flush) sees
+            // it queued.
+            // SAFETY: `node` is valid and we hold the lock.
+            unsafe { Self::unlink_locked(node) };
+            drop(guard);
         }
+    }
+}
+
+/// The `delayed_work` of the item whose links are at `node`.
+///
+/// # Safety
+///
+/// `node` is the `links` field of a `DelayedWork`.
+unsafe fn links_to_dwork(node: *mut Links) -> *mut bindings::delayed_work {
+    // SAFETY: `DelayedWork` is `repr(C)` and starts with its `delayed_work`; the offset of
+    // `links` does not depend on its type parameters (`PhantomData` is zero-sized, every other
+    // field's type is fixed), so the `DelayedWork<(), 0>` offset is every item's.
+    unsafe {
+        node.cast::<u8>()
+            .sub(crate::rust_wq::delayed::LINKS_OFFSET)
+            .cast::<bindings::delayed_work>()
     }
 }

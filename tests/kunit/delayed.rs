@@ -204,6 +204,59 @@ mod tests {
     }
 
     #[test]
+    fn items_dropped_from_the_middle_of_a_tracker_leave_it_whole() -> Result {
+        let q = OwnedQueue::unbound().build(c"rwq_trackmid")?;
+        let s = Shared::new()?;
+        let mut items = KVec::new();
+        for _ in 0..8 {
+            let d = DelayedProbe::new(&s)?;
+            q.enqueue_delayed(d.clone(), rust_wq::msecs(60_000))?;
+            items.push(d, GFP_KERNEL)?;
+        }
+        // Cancel and free every other item: each unlinks itself from between two others.
+        let mut kept = KVec::new();
+        for (i, d) in items.into_iter().enumerate() {
+            if i % 2 == 0 {
+                assert!(d.cancel().is_some());
+            } else {
+                kept.push(d, GFP_KERNEL)?;
+            }
+        }
+        assert_eq!(s.dropped.load(Relaxed), 4);
+        drop(kept);
+        // The queue's drop walks what is left: the four armed items run, now.
+        drop(q);
+        assert_eq!(s.runs(), 4);
+        assert_eq!(s.dropped.load(Relaxed), 8);
+        Ok(())
+    }
+
+    #[test]
+    fn item_moved_to_a_system_queue_leaves_the_owned_tracker() -> Result {
+        let q = OwnedQueue::unbound().build(c"rwq_tosys")?;
+        let s = Shared::new()?;
+        let d = DelayedProbe::new(&s)?;
+        q.enqueue_delayed(d.clone(), rust_wq::msecs(60_000))?;
+        assert!(matches!(
+            rust_wq::system_dfl().mod_delayed(d.clone(), rust_wq::msecs(60_000))?,
+            Armed::Modified(_)
+        ));
+        // The owned queue's drop no longer fires it: it is the module's to fire now.
+        drop(q);
+        assert_eq!(s.runs(), 0);
+        assert!(d.is_pending());
+        // And back onto an owned queue, whose drop fires it.
+        let r = OwnedQueue::unbound().build(c"rwq_fromsys")?;
+        assert!(matches!(
+            r.mod_delayed(d.clone(), rust_wq::msecs(60_000))?,
+            Armed::Modified(_)
+        ));
+        drop(r);
+        assert_eq!(s.runs(), 1);
+        Ok(())
+    }
+
+    #[test]
     fn delayed_work_on_a_system_queue() -> Result {
         let s = Shared::new()?;
         let d = DelayedProbe::new(&s)?;

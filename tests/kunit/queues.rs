@@ -250,6 +250,36 @@ mod tests {
     }
 
     #[test]
+    fn enqueue_cloned_refuses_a_pending_item_and_keeps_the_callers_reference() -> Result {
+        let q = OwnedQueue::ordered().stats().build(c"rwq_cloned")?;
+        let s = Shared::new()?;
+        q.enqueue(Probe::new(&s, 0, Action::Block)?)?;
+        let p = Probe::new(&s, 1, Action::Record)?;
+        // Queued behind the blocker: a clone went to the queue, `p` is still ours.
+        q.enqueue_cloned(&p)?;
+        assert!(p.is_pending());
+        assert_eq!(q.enqueue_cloned(&p).err(), Some(EBUSY));
+        assert_eq!(
+            crate::rust_wq::system_percpu().enqueue_cloned(&p).err(),
+            Some(EBUSY)
+        );
+        s.release.store(1, Relaxed);
+        p.flush()?;
+        // It ran once; the refusals took no reference (none was dropped but the queue's).
+        assert_eq!(s.runs(), 2);
+        assert_eq!(s.dropped.load(Relaxed), 1);
+        let st = q.stats().ok_or(EINVAL)?;
+        assert_eq!(st.rejected(), 1);
+        // Idle again: queued on a system queue too.
+        crate::rust_wq::system_percpu().enqueue_cloned(&p)?;
+        p.flush()?;
+        assert_eq!(s.runs(), 3);
+        drop(p);
+        assert_eq!(s.dropped.load(Relaxed), 2);
+        Ok(())
+    }
+
+    #[test]
     fn every_flag_builds_a_working_queue() -> Result {
         let s = Shared::new()?;
         let run_on = |q: &OwnedQueue| -> Result {
