@@ -400,6 +400,72 @@ fn r_create_destroy(n: u32) -> Result<u64> {
     Ok(now() - t0)
 }
 
+/// `n` calls of `f` with preemption off, in nanoseconds (instructions).
+#[inline(always)]
+fn blocks(n: u32, f: impl Fn()) -> Result<u64> {
+    // SAFETY: Paired below; `f` does not sleep.
+    unsafe { rwq_preempt_off() };
+    let t0 = now();
+    for _ in 0..n {
+        f();
+    }
+    let t = now() - t0;
+    // SAFETY: Paired above.
+    unsafe { rwq_preempt_on() };
+    Ok(t)
+}
+
+/// Prints what one building block of rust_wq's paths costs, over an empty loop.
+fn block_row(name: &str, m: &[(u64, u64)]) {
+    pr_info!("  {:<46} {:>4}\n", name, m[1].0.saturating_sub(m[0].0));
+}
+
+fn building_blocks() -> Result {
+    const N: u32 = 1000;
+    let ctx = Arc::new(Ctx::new()?, GFP_KERNEL)?;
+    let it = Ours::new(&ctx)?;
+    let word = kernel::sync::atomic::Atomic::<u64>::new(0);
+    let empty = |n| blocks(n, || core::hint::black_box(()));
+    pr_info!("building blocks (instructions each, over an empty loop):\n");
+    let m = measure(
+        N,
+        3,
+        &[&empty, &|n| {
+            blocks(n, || {
+                core::hint::black_box(word.load(kernel::sync::atomic::Relaxed));
+            })
+        }],
+    )?;
+    block_row("kernel Atomic load (a C helper call)", &m);
+    let m = measure(
+        N,
+        3,
+        &[&empty, &|n| {
+            blocks(n, || drop(core::hint::black_box(rcu::read_lock())))
+        }],
+    )?;
+    block_row("rcu::read_lock + unlock", &m);
+    let m = measure(
+        N,
+        3,
+        &[&empty, &|n| {
+            blocks(n, || {
+                drop(core::hint::black_box(rust_wq::drained::Gate::enter()))
+            })
+        }],
+    )?;
+    block_row("unload gate (enter + leave)", &m);
+    let m = measure(
+        N,
+        3,
+        &[&empty, &|n| {
+            blocks(n, || drop(core::hint::black_box(it.clone())))
+        }],
+    )?;
+    block_row("Arc clone + drop (refcount_inc, refcount_dec)", &m);
+    Ok(())
+}
+
 /// One implementation of a scenario: a name and a run of `n` operations returning nanoseconds.
 type Run<'a> = &'a dyn Fn(u32) -> Result<u64>;
 
@@ -605,6 +671,7 @@ impl kernel::Module for RustWqBench {
             &[&c_run(rwq_c_burst4, 4), &|n| r_burst4(4, n)],
         )?;
         row("burst 1000 over 4 CPUs, owned", &m);
+        building_blocks()?;
         // SAFETY: Switches the current task's policy; undone below.
         unsafe { rwq_fifo(true) };
         let m = measure(
