@@ -58,7 +58,8 @@ use crate::rust_wq::{
     reclaim,
     tracker::{
         Links,
-        Tracker, //
+        Tracker,
+        TrackersGuard, //
     },
     EnqueueError,
     WorkItem,
@@ -141,9 +142,9 @@ impl Delay for Delta {
 ///
 /// # Invariants
 ///
-/// - `links` is in no tracker, or in the tracker of the queue the item was last armed on
-///   (`dwork.wq`): the owned queue's, or the module's for a system queue. Both change only under
-///   the `arm` lock (and `links` under the trackers' lock too).
+/// - `links` is in no tracker, or in the tracker of the queue whose timer the item was last armed
+///   with (`dwork.wq`, null before the first): the owned queue's, or the module's for a system
+///   queue. Both change only under the `arm` lock (and `links` under the trackers' lock too).
 /// - The item is never disabled in C except transiently, by a `cancel_delayed_work_sync()`
 ///   counted in `arm`.
 #[pin_data(PinnedDrop)]
@@ -188,6 +189,12 @@ where
     ) -> impl PinInit<Self> {
         pin_init!(Self {
             dwork <- Opaque::ffi_init(|slot: *mut bindings::delayed_work| {
+                // Armed on no queue yet: `arm` reads `wq` (C's initialisers leave it unset).
+                // SAFETY: `slot` is valid for writes.
+                unsafe {
+                    (*slot).wq = ptr::null_mut();
+                    (*slot).cpu = 0;
+                }
                 // SAFETY: `slot` is valid for writes; `run_delayed::<T, ID>` is a `work_func_t`
                 // that is only called for this `work_struct`, which lives in a `T`.
                 unsafe {
@@ -288,7 +295,11 @@ impl<T: ?Sized, const ID: u64> DelayedWork<T, ID> {
         if !self.links.is_linked() {
             return;
         }
-        let held = Tracker::hold();
+        let held = TrackersGuard::lock();
+        // Fired and unlinked by a queue's drop meanwhile: the timer is not armed any more.
+        if !self.links.is_linked() {
+            return;
+        }
         let timer = {
             // SAFETY: The `delayed_work` is initialised and alive while `self` is.
             unsafe { ptr::addr_of_mut!((*self.as_raw()).timer) }
@@ -467,8 +478,10 @@ where
         // SAFETY: Nothing took the reference.
         return Err(EnqueueError::new(e, unsafe { P::from_raw(raw) }));
     }
-    // The queue the item was last armed on, whose tracker its links are in if they are linked
-    // (type invariant). C writes `dwork->wq` only when arming, which we do under the `arm` lock.
+    // The queue whose timer the item was last armed with, whose tracker its links are in if
+    // they are linked (type invariant). C writes `dwork->wq` only when it arms the timer (a
+    // delay of 0 queues at once and leaves it), which we do under the `arm` lock; `new` starts
+    // it null.
     // SAFETY: The `delayed_work` is initialised and alive (see above).
     let last_wq = unsafe { (*dw.as_raw()).wq };
     // SAFETY: The `delayed_work` is initialised and alive (see above), `wq` is valid and `cpu`
@@ -485,8 +498,10 @@ where
             Arm::Modify => !bindings::mod_delayed_work_on(cpu, wq, dw.as_raw(), delay),
         }
     };
-    let now_armed_here = res || matches!(how, Arm::Modify);
-    if now_armed_here {
+    // A delay of 0 armed no timer (C queued the item at once), and C left `dwork->wq` as it
+    // was: the links stay where they are, with the queue they are for.
+    let timer_armed_here = (res || matches!(how, Arm::Modify)) && delay != 0;
+    if timer_armed_here {
         // Still linked from an earlier arm on this queue is the common case of re-arming: the
         // links stay in its tracker until the arm ends (`Links::is_linked`), so the trackers'
         // lock is not needed. Otherwise the links move to `tracker` now; until then they stay
@@ -496,7 +511,7 @@ where
             // SAFETY: The item is alive (see above).
             unsafe { tracker.link(ptr::from_ref(&dw.links).cast_mut()) };
         }
-        // INVARIANT: The links are in the tracker of `wq`, the queue the item was armed on.
+        // INVARIANT: The links are in the tracker of `wq`, now `dwork->wq`.
     }
     drop(state);
     match (res, how) {

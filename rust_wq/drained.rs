@@ -46,10 +46,7 @@
 use crate::rust_wq::{
     owned::QueueCore,
     reclaim::Runners,
-    tracker::{
-        self,
-        Tracker, //
-    },
+    tracker::Tracker, //
 };
 use core::{
     mem::ManuallyDrop,
@@ -286,9 +283,6 @@ impl<M: InPlaceModule> InPlaceModule for Drained<M> {
             if OPENED.load(Relaxed) {
                 return Err(EBUSY);
             }
-            // SAFETY: Once per module (`OPENED` is set below, and never cleared), before the
-            // registry opens.
-            unsafe { tracker::init_lock() };
             let registry = Registry::new()?;
             // SAFETY: The registry lives until after `Runners::unpublish`, which comes after the
             // last flush of the unload (or of the failed init).

@@ -125,7 +125,9 @@ impl Queue {
     ///
     /// # Safety
     ///
-    /// `ptr` must point at a valid workqueue that is neither destroyed nor drained
+    /// `ptr` must point at a valid workqueue, not the queue of an
+    /// [`OwnedQueue`](crate::rust_wq::OwnedQueue) (whose delayed items its own tracker follows),
+    /// that is neither destroyed nor drained
     /// (`drain_workqueue`) during `'a`: C silently drops items queued on a draining queue.
     /// Unless it is one of the system queues, the caller must also flush it before the module is
     /// unloaded: [`Drained`](crate::rust_wq::Drained) flushes only the queues it knows. It must

@@ -19,6 +19,7 @@
 #include <linux/preempt.h>
 #include <linux/rcupdate.h>
 #include <linux/slab.h>
+#include <linux/spinlock.h>
 
 bool rust_wq_in_hardirq(void);
 bool rust_wq_in_task(void);
@@ -167,16 +168,21 @@ unsigned long rust_wq_counts_sum(void *p, bool finished)
 
 /*
  * The arm lock of a delayed item: bit 31 of a word whose other bits hold the state it protects
- * (see arm_lock.rs). Taken with interrupts off: items are armed from hard interrupts too. One
- * lockdep class covers every item's lock, so lockdep checks its ordering against the trackers'
- * lock and its interrupt safety; no path holds two items' arm locks at once.
+ * (see arm_lock.rs). Taken with interrupts off: items are armed from hard interrupts too. It
+ * spins with interrupts off, like a raw spinlock, and says so to lockdep (LD_WAIT_SPIN), so that
+ * lockdep checks its ordering against the trackers' lock, its interrupt safety and that nothing
+ * that may sleep on PREEMPT_RT is taken inside it. One lockdep class covers every item's lock;
+ * no path holds two items' arm locks at once.
  */
 #define RUST_WQ_ARM_LOCKED (1U << 31)
 
 #ifdef CONFIG_DEBUG_LOCK_ALLOC
 static struct lock_class_key rust_wq_arm_key;
-static struct lockdep_map rust_wq_arm_map =
-	STATIC_LOCKDEP_MAP_INIT("rust_wq::DelayedWork::arm", &rust_wq_arm_key);
+static struct lockdep_map rust_wq_arm_map = {
+	.name = "rust_wq::DelayedWork::arm",
+	.key = &rust_wq_arm_key,
+	.wait_type_inner = LD_WAIT_SPIN,
+};
 #endif
 
 unsigned long rust_wq_arm_lock(atomic_t *word, unsigned int *state);
@@ -210,4 +216,27 @@ void rust_wq_arm_unlock(atomic_t *word, unsigned int state, unsigned long flags)
 	spin_release(&rust_wq_arm_map, _RET_IP_);
 #endif
 	local_irq_restore(flags);
+}
+
+/*
+ * The lock of all trackers of this module (tracker.rs): raw, because it nests inside the arm
+ * lock, and defined statically, so it needs no initialisation before the module's registry
+ * opens.
+ */
+static DEFINE_RAW_SPINLOCK(rust_wq_trackers_lock);
+
+unsigned long rust_wq_trackers_lock_irqsave(void);
+void rust_wq_trackers_unlock_irqrestore(unsigned long flags);
+
+unsigned long rust_wq_trackers_lock_irqsave(void)
+{
+	unsigned long flags;
+
+	raw_spin_lock_irqsave(&rust_wq_trackers_lock, flags);
+	return flags;
+}
+
+void rust_wq_trackers_unlock_irqrestore(unsigned long flags)
+{
+	raw_spin_unlock_irqrestore(&rust_wq_trackers_lock, flags);
 }

@@ -5,8 +5,8 @@
 //! queue (or the module's code) goes away. See [`delayed`](crate::rust_wq::delayed) for the
 //! protocol.
 //!
-//! Every tracker of a module is a circular list behind one lock of the module, [`TRACKERS`]: an
-//! item can then unlink itself without knowing which tracker it is in, so it does not keep a
+//! Every tracker of a module is a circular list behind one lock of the module (a raw spinlock of
+//! the C shim, see [`TrackersGuard`]): an item can then unlink itself without knowing which tracker it is in, so it does not keep a
 //! pointer to it, and a tracker is only a list head inside its queue, not an allocation of its
 //! own. The lock is taken when an item is linked (its first arm on a queue), unlinked (armed on
 //! another queue, or dropped) and when a queue goes away; re-arming an item on the queue it is
@@ -19,6 +19,7 @@ use core::{
 };
 use kernel::{
     bindings,
+    ffi::c_ulong,
     prelude::*,
     sync::atomic::{
         Acquire,
@@ -26,28 +27,47 @@ use kernel::{
         Relaxed,
         Release, //
     },
+    types::NotThreadSafe,
 };
 
-kernel::sync::global_lock! {
-    // SAFETY: `init_lock` initialises it when the module's registry opens, before anything can
-    // be armed (arming needs the open registry), and nothing takes it before: only linked items
-    // and trackers of queues (which need the open registry too) do.
-    unsafe(uninit) static TRACKERS: SpinLockIrq<()> = ();
+extern "C" {
+    fn rust_wq_trackers_lock_irqsave() -> c_ulong;
+    fn rust_wq_trackers_unlock_irqrestore(flags: c_ulong);
 }
 
-/// Initialises the lock of the module's trackers.
-///
-/// # Safety
-///
-/// Called once, before the module's registry opens.
-pub(crate) unsafe fn init_lock() {
-    // SAFETY: Called once (caller), before any use.
-    unsafe { TRACKERS.init() };
+/// Holds the lock of all trackers of this module, a raw spinlock (it nests inside the arm lock of
+/// an item, which spins with interrupts off), with interrupts off.
+pub(crate) struct TrackersGuard {
+    flags: c_ulong,
+    /// Interrupts are restored on this CPU.
+    _not_send: NotThreadSafe,
+}
+
+impl TrackersGuard {
+    /// Takes the lock.
+    #[inline]
+    pub(crate) fn lock() -> Self {
+        // SAFETY: The lock is defined (and initialised) statically in the shim; the flags are
+        // given back when the guard drops.
+        let flags = unsafe { rust_wq_trackers_lock_irqsave() };
+        Self {
+            flags,
+            _not_send: NotThreadSafe,
+        }
+    }
+}
+
+impl Drop for TrackersGuard {
+    #[inline]
+    fn drop(&mut self) {
+        // SAFETY: We hold the lock, taken on this CPU with these flags.
+        unsafe { rust_wq_trackers_unlock_irqrestore(self.flags) };
+    }
 }
 
 /// The node of a delayed item in a [`Tracker`] list, or a tracker's list head.
 ///
-/// Its fields are only written under [`TRACKERS`]. `next` is null while the node is in no list
+/// Its fields are only written under [`TrackersGuard`]. `next` is null while the node is in no list
 /// (and in the head of a list never used); it is also read without the lock, by the item's own
 /// arming and flushing (see [`Links::is_linked`]).
 pub(crate) struct Links {
@@ -81,7 +101,7 @@ impl Links {
 }
 
 /// The delayed items armed on one owned queue, or on the system queues for one module: the head
-/// of a circular list of their [`Links`], under [`TRACKERS`].
+/// of a circular list of their [`Links`], under [`TrackersGuard`].
 ///
 /// # Invariants
 ///
@@ -90,14 +110,14 @@ impl Links {
 /// stopped. A linked item is alive: it unlinks itself under the lock before it is freed. The
 /// tracker does not move once something was linked in it (it is pinned), and it is empty when it
 /// is dropped: its owner calls [`Tracker::expedite_all`] when the queue(s) can take no more arms.
-#[pin_data]
+#[pin_data(PinnedDrop)]
 pub(crate) struct Tracker {
     head: Links,
     #[pin]
     _pin: PhantomPinned,
 }
 
-// SAFETY: The links are only followed and written under `TRACKERS`, and point at items that are
+// SAFETY: The links are only followed and written under the trackers' lock, and point at items that are
 // alive while linked (the invariant).
 unsafe impl Send for Tracker {}
 // SAFETY: As above.
@@ -112,11 +132,6 @@ impl Tracker {
         })
     }
 
-    /// Holds off [`Tracker::expedite_all`] (and linking) while the guard lives.
-    pub(crate) fn hold() -> impl Sized {
-        TRACKERS.lock()
-    }
-
     /// Moves `node` here, from the tracker it is in, if any, in one round of the lock. The caller
     /// holds the arm lock of its item.
     ///
@@ -124,7 +139,7 @@ impl Tracker {
     ///
     /// `node` is the links of an item that is alive.
     pub(crate) unsafe fn link(&self, node: *mut Links) {
-        let _guard = TRACKERS.lock();
+        let _guard = TrackersGuard::lock();
         let head = ptr::from_ref(&self.head).cast_mut();
         // SAFETY: `node` is valid (caller), the lists are protected by the lock we hold, and
         // their nodes are alive while linked (type invariant); the head does not move.
@@ -149,14 +164,14 @@ impl Tracker {
     ///
     /// `node` is the links of an item that is alive.
     pub(crate) unsafe fn unlink(node: *mut Links) {
-        let _guard = TRACKERS.lock();
+        let _guard = TrackersGuard::lock();
         // SAFETY: `node` is valid (caller), and we hold the lock.
         unsafe { Self::unlink_locked(node) }
     }
 
     /// # Safety
     ///
-    /// [`TRACKERS`] is held, and `node` is valid.
+    /// [`TrackersGuard`] is held, and `node` is valid.
     unsafe fn unlink_locked(node: *mut Links) {
         // SAFETY: See the callers; the neighbours of a linked node are linked too, hence valid.
         unsafe {
@@ -186,15 +201,14 @@ impl Tracker {
     ///
     /// Every queue that an item linked here is armed on stays valid during the call.
     pub(crate) unsafe fn expedite_all(&self) {
-        // Nothing was ever linked: the lock may not even be initialised (a queue whose
-        // allocation failed before the registry opened is no case: allocation needs it open).
+        // Nothing was ever linked.
         if !self.head.is_linked() {
             return;
         }
         let head = ptr::from_ref(&self.head).cast_mut();
         // One item per lock round: interrupts are off only for one timer at a time.
         loop {
-            let guard = TRACKERS.lock();
+            let guard = TrackersGuard::lock();
             let node = self.head.next.load(Relaxed);
             if node == head {
                 return;
@@ -216,6 +230,16 @@ impl Tracker {
             unsafe { Self::unlink_locked(node) };
             drop(guard);
         }
+    }
+}
+
+#[pinned_drop]
+impl PinnedDrop for Tracker {
+    fn drop(self: Pin<&mut Self>) {
+        let next = self.head.next.load(Relaxed);
+        // Its owner fired everything linked here first (type invariant): an item still linked
+        // would point at freed memory.
+        kernel::warn_on!(!next.is_null() && next != ptr::from_ref(&self.head).cast_mut());
     }
 }
 

@@ -232,6 +232,28 @@ mod tests {
     }
 
     #[test]
+    fn zero_delay_arm_elsewhere_keeps_the_item_tracked_by_its_timers_queue() -> Result {
+        let q1 = OwnedQueue::unbound().build(c"rwq_zero1")?;
+        let q2 = OwnedQueue::unbound().build(c"rwq_zero2")?;
+        let s = Shared::new()?;
+        let d = DelayedProbe::new(&s)?;
+        q1.enqueue_delayed(d.clone(), 1)?;
+        d.flush()?;
+        // A delay of 0 queues at once: no timer, so C keeps the item's record of `q1`.
+        q2.enqueue_delayed(d.clone(), 0)?;
+        d.flush()?;
+        assert_eq!(s.runs(), 2);
+        // Armed on `q1` again: `q1`'s drop must find it and fire it, not leave a timer that
+        // would queue onto the destroyed queue in a minute.
+        q1.enqueue_delayed(d.clone(), rust_wq::msecs(60_000))?;
+        drop(q1);
+        assert_eq!(s.runs(), 3);
+        assert!(!d.is_pending());
+        drop(q2);
+        Ok(())
+    }
+
+    #[test]
     fn item_moved_to_a_system_queue_leaves_the_owned_tracker() -> Result {
         let q = OwnedQueue::unbound().build(c"rwq_tosys")?;
         let s = Shared::new()?;
