@@ -144,7 +144,8 @@ impl Delay for Delta {
 ///
 /// - `links` is in no tracker, or in the tracker of the queue whose timer the item was last armed
 ///   with (`dwork.wq`, null before the first): the owned queue's, or the module's for a system
-///   queue. Both change only under the `arm` lock (and `links` under the trackers' lock too).
+///   queue. Both change under the `arm` lock (`links` under the trackers' lock too), except that
+///   a queue's drop (or the unload) unlinks items under the trackers' lock alone.
 /// - The item is never disabled in C except transiently, by a `cancel_delayed_work_sync()`
 ///   counted in `arm`.
 #[pin_data(PinnedDrop)]
@@ -290,8 +291,7 @@ impl<T: ?Sized, const ID: u64> DelayedWork<T, ID> {
     /// and then destroy the queue under it.
     pub(crate) fn fire_now(&self) {
         let state = self.arm.lock();
-        // Not linked: no arm left the timer armed (see `Links::is_linked`), and the trackers'
-        // lock may not even be initialised (a module that never armed).
+        // Not linked: no arm left the timer armed (see `Links::is_linked`).
         if !self.links.is_linked() {
             return;
         }
@@ -427,10 +427,10 @@ pub enum Armed<P> {
 ///
 /// # Safety
 ///
-/// `wq` is valid during the call, and `bits` are the `reclaim::ON_*` bits of its flags.
-/// `tracker` is the one tracker whose owner's drop (or the unload) fires the timers armed on
-/// `wq` (every arm on `wq` passes it), and it cannot start that before this call returns: the caller borrows the owner of `wq` (an owned queue),
-/// or holds the module's registry open (a system queue).
+/// `wq` is valid during the call, and `bits` are the `reclaim::ON_*` bits of its flags. `tracker`
+/// is the one tracker whose owner's drop (or the unload) fires the timers armed on `wq` (every arm
+/// on `wq` passes it), and it cannot start that before this call returns: the caller borrows the
+/// owner of `wq` (an owned queue), or holds the module's registry open (a system queue).
 pub(crate) unsafe fn arm<P, const ID: u64>(
     wq: *mut bindings::workqueue_struct,
     bits: u32,
@@ -498,10 +498,12 @@ where
             Arm::Modify => !bindings::mod_delayed_work_on(cpu, wq, dw.as_raw(), delay),
         }
     };
-    // A delay of 0 armed no timer (C queued the item at once), and C left `dwork->wq` as it
-    // was: the links stay where they are, with the queue they are for.
-    let timer_armed_here = (res || matches!(how, Arm::Modify)) && delay != 0;
-    if timer_armed_here {
+    // Whatever C did, the links must end up in the tracker of `dwork->wq`. C sets it to `wq`
+    // when it arms the timer; a delay of 0 (queued at once) and a refused arm leave it as it
+    // was, and then so do we.
+    // SAFETY: As above; only arms write `wq`, under the `arm` lock we hold.
+    let now_wq = unsafe { (*dw.as_raw()).wq };
+    if now_wq == wq {
         // Still linked from an earlier arm on this queue is the common case of re-arming: the
         // links stay in its tracker until the arm ends (`Links::is_linked`), so the trackers'
         // lock is not needed. Otherwise the links move to `tracker` now; until then they stay

@@ -77,7 +77,8 @@ use kernel::{
 /// it off, and is dropped only by `Drop`.
 pub struct OwnedQueue<K: Kind = PerCpu> {
     core: ManuallyDrop<Arc<QueueCore>>,
-    /// Per-CPU counts of enqueues started and finished (`rust_wq_counts_*` in the C shim).
+    /// Per-CPU counts of enqueues started and finished (`rust_wq_counts_*` in the C shim),
+    /// owned by `core` (freed with it, where freeing per-CPU memory is allowed).
     counts: NonNull<c_void>,
     stats: Option<KBox<Stats>>,
     _kind: PhantomData<K>,
@@ -105,6 +106,10 @@ pub(crate) struct QueueCore {
     reclaim: bool,
     #[pin]
     tracker: Tracker,
+    /// The per-CPU counts of the queue's handle ([`OwnedQueue::drain`]). Freed here, not by the
+    /// handle, because a handle may be dropped in hard interrupt context, where `free_percpu`'s
+    /// lock must not be taken.
+    counts: Counts,
     #[pin]
     handoff: Work<QueueCore>,
 }
@@ -274,8 +279,9 @@ impl OwnedQueue<Bh> {
 impl<K: Kind> OwnedQueue<K> {
     pub(crate) fn alloc(name: &CStr, flags: u32, max_active: i32, stats: bool) -> Result<Self> {
         cpu::may_sleep()?;
-        // SAFETY: Allocates per-CPU counters (freed by `Counts::drop` below, or by our `Drop`).
+        // SAFETY: Allocates per-CPU counters (freed by `Counts::drop`, with the `QueueCore`).
         let counts = Counts(NonNull::new(unsafe { rust_wq_counts_alloc() }).ok_or(ENOMEM)?);
+        let counts_raw = counts.0;
         let stats = if stats { Some(Stats::new()?) } else { None };
         // SAFETY: The format is `"%s"` and its one argument a NUL-terminated string; flags and
         // `max_active` were checked by the builder. We may sleep (checked above).
@@ -295,6 +301,7 @@ impl<K: Kind> OwnedQueue<K> {
                 bits: reclaim::bits_of(flags),
                 reclaim: flags & bindings::wq_flags_WQ_MEM_RECLAIM != 0,
                 tracker <- Tracker::new(),
+                counts,
                 handoff <- crate::new_work!("rust_wq::OwnedQueue::handoff"),
             }),
             GFP_KERNEL,
@@ -308,7 +315,7 @@ impl<K: Kind> OwnedQueue<K> {
         // INVARIANT: Registered above.
         Ok(Self {
             core: ManuallyDrop::new(core),
-            counts: ManuallyDrop::new(counts).0,
+            counts: counts_raw,
             stats,
             _kind: PhantomData,
         })
@@ -345,8 +352,8 @@ impl<K: Kind> OwnedQueue<K> {
     /// Runs `f` as one enqueue for [`OwnedQueue::drain`]'s bookkeeping.
     #[inline]
     fn counted<R>(&self, f: impl FnOnce() -> R) -> R {
-        // SAFETY: `counts` is a live per-CPU allocation (freed in `Drop`); `started` is its
-        // first counter.
+        // SAFETY: `counts` is a live per-CPU allocation (freed with `core`, which we hold);
+        // `started` is its first counter.
         unsafe { count_this_cpu(self.counts.as_ptr(), 0) };
         let r = f();
         // The queueing in `f` is visible before its end is counted: `f` calls into C, which the
@@ -587,7 +594,8 @@ unsafe fn count_this_cpu(counts: *mut c_void, index: usize) {
     }
 }
 
-/// Per-CPU counters owned until they move into an [`OwnedQueue`].
+/// The per-CPU counters of an owned queue, freed when dropped (by its [`QueueCore`], in a context
+/// that may take `free_percpu`'s lock).
 struct Counts(NonNull<c_void>);
 
 impl Drop for Counts {
@@ -609,8 +617,6 @@ extern "C" {
 
 impl<K: Kind> Drop for OwnedQueue<K> {
     fn drop(&mut self) {
-        // The queue's handle goes: nothing counts with them any more.
-        drop(Counts(self.counts));
         // SAFETY: Taken once, here; `core` is not used after.
         let core = unsafe { ManuallyDrop::take(&mut self.core) };
         // `destroy_workqueue` flushes the queue: from memory reclaim, only a reclaim queue.

@@ -6,11 +6,11 @@
 //! protocol.
 //!
 //! Every tracker of a module is a circular list behind one lock of the module (a raw spinlock of
-//! the C shim, see [`TrackersGuard`]): an item can then unlink itself without knowing which tracker it is in, so it does not keep a
-//! pointer to it, and a tracker is only a list head inside its queue, not an allocation of its
-//! own. The lock is taken when an item is linked (its first arm on a queue), unlinked (armed on
-//! another queue, or dropped) and when a queue goes away; re-arming an item on the queue it is
-//! linked in takes it not.
+//! the C shim, see [`TrackersGuard`]): an item can then unlink itself without knowing which tracker
+//! it is in, so it does not keep a pointer to it, and a tracker is only a list head inside its
+//! queue, not an allocation of its own. The lock is taken when an item is linked (its first arm on
+//! a queue), unlinked (armed on another queue, or dropped) and when a queue goes away; re-arming an
+//! item on the queue it is linked in takes it not.
 
 use core::{
     cell::UnsafeCell,
@@ -105,11 +105,13 @@ impl Links {
 ///
 /// # Invariants
 ///
-/// Every item whose timer is armed on the queue(s) of this tracker is linked here, from before
-/// the queue can be dropped (or the module closes its registry) until the timer has fired or was
-/// stopped. A linked item is alive: it unlinks itself under the lock before it is freed. The
-/// tracker does not move once something was linked in it (it is pinned), and it is empty when it
-/// is dropped: its owner calls [`Tracker::expedite_all`] when the queue(s) can take no more arms.
+/// Every item whose timer is armed on the queue(s) of this tracker is linked here, from before the
+/// queue can be dropped (or the module closes its registry) until the timer has fired or was
+/// stopped. (Inside an arm, C arms the timer just before the item is linked: the arm borrows the
+/// queue, or holds the registry open, so the drop cannot come in between.) A linked item is alive:
+/// it unlinks itself under the lock before it is freed. The tracker does not move once something
+/// was linked in it (it is pinned), and it is empty when it is dropped: its owner calls
+/// [`Tracker::expedite_all`] when the queue(s) can take no more arms.
 #[pin_data(PinnedDrop)]
 pub(crate) struct Tracker {
     head: Links,
@@ -117,8 +119,8 @@ pub(crate) struct Tracker {
     _pin: PhantomPinned,
 }
 
-// SAFETY: The links are only followed and written under the trackers' lock, and point at items that are
-// alive while linked (the invariant).
+// SAFETY: The links are only followed and written under the trackers' lock, and point at items that
+// are alive while linked (the invariant).
 unsafe impl Send for Tracker {}
 // SAFETY: As above.
 unsafe impl Sync for Tracker {}
