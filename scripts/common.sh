@@ -27,6 +27,11 @@ if [ -z "${RUSTUP_TOOLCHAIN:-}" ] && [ -n "${KDIR:-}" ] && [ -f "$KDIR/.config" 
 	fi
 fi
 export RUSTUP_TOOLCHAIN=${RUSTUP_TOOLCHAIN:-$RUSTC_VERSION}
+# A build directory prepared for a distribution's kernel (scripts/distro.sh) says what else its
+# compiler needs, e.g. the distribution's rustc version text.
+if [ -n "${KDIR:-}" ] && [ -f "$KDIR/rust_wq.env" ]; then
+	. "$KDIR/rust_wq.env"
+fi
 
 # Kernel source: KSRC= overrides the tree unpacked from linux-source-$KERNEL_SERIES.
 KSRC_DEFAULT=$RUST_WQ_CACHE/src/linux-source-$KERNEL_SERIES

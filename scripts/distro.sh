@@ -1,0 +1,223 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Debian's stock 7.3 kernel: prepares a kernel build directory whose Rust metadata matches the
+# kernel Debian ships, so that rust_wq modules built against it load into that kernel unmodified.
+#
+#   scripts/distro.sh kdir        prepare (cached) and print the build directory
+#   scripts/distro.sh image       print the path of Debian's vmlinuz (fetched with the rest)
+#   scripts/distro.sh symcheck M..  check that every symbol the modules M.. import is exported by
+#                                 Debian's kernel (its Module.symvers), naming the cause if not
+#
+# Debian's linux-headers package has no Rust metadata (.rmeta of core, kernel, bindings, macros,
+# pin_init), so `make -C /usr/src/linux-headers-...` cannot build a Rust module. What makes the
+# metadata match (each was checked against Debian's Module.symvers):
+# - the rustc Debian used, with its exact version text: the crate hash in every mangled Rust
+#   symbol depends on it. rustup's 1.85.1 prints the version without Debian's "(built from a
+#   source tarball)"; RUSTC_FORCE_RUSTC_VERSION gives it Debian's text;
+# - the bindgen Debian used (0.71.1): others number the `Default` impls of `bindings` otherwise;
+# - Debian's configuration as Debian generated it: `olddefconfig` with this machine's compilers
+#   may drop options (BTF, sched_ext, ...) and move `struct module` and `task_struct`, so Debian's
+#   include/generated/autoconf.h and rustc_cfg replace the generated ones;
+# - KERNELRELEASE (vermagic) and Debian's Module.symvers (vmlinux's exports, for modpost).
+#
+# Environment: DISTRO_RELEASE (7.3.4+deb13-amd64), APT_MIRROR, RUST_WQ_CACHE, KSRC.
+set -euo pipefail
+. "$(dirname "$0")/common.sh"
+
+DISTRO_RELEASE=${DISTRO_RELEASE:-7.3.4+deb13-amd64}
+DISTRO_CACHE=$RUST_WQ_CACHE/distro/$DISTRO_RELEASE
+ROOTFS=$DISTRO_CACHE/root
+HEADERS=$ROOTFS/usr/src/linux-headers-$DISTRO_RELEASE
+VMLINUZ=$ROOTFS/usr/lib/modules/$DISTRO_RELEASE/vmlinuz
+ABI=${DISTRO_RELEASE%-*}         # 7.3.4+deb13: the package name of the common headers
+PACKAGES="linux-headers-$DISTRO_RELEASE linux-headers-$ABI-common linux-binary-$DISTRO_RELEASE"
+
+# Debian's packages, through the private apt configuration of scripts/setup.sh.
+fetch_packages() {
+	[ -f "$DISTRO_CACHE/.unpacked" ] && return
+	local apt=$RUST_WQ_CACHE/apt
+	mkdir -p "$apt/lists/partial" "$apt/cache/archives/partial" "$DISTRO_CACHE/debs" "$ROOTFS"
+	echo "deb $APT_MIRROR $APT_SUITE main" >"$apt/sources.list"
+	local opts=(-o "Dir::Etc::sourcelist=$apt/sources.list" -o "Dir::Etc::sourceparts=-"
+		-o "Dir::State::Lists=$apt/lists" -o "Dir::Cache=$apt/cache"
+		-o "Debug::NoLocking=1" -o "APT::Sandbox::User=root")
+	step "apt ($APT_SUITE): fetching $PACKAGES (about 27 MB)"
+	apt-get "${opts[@]}" update >/dev/null || die "apt-get update ($APT_MIRROR $APT_SUITE) failed"
+	(cd "$DISTRO_CACHE/debs" && apt-get "${opts[@]}" download $PACKAGES >/dev/null 2>&1) ||
+		die "Debian's $DISTRO_RELEASE packages are not in $APT_SUITE (DISTRO_RELEASE= names another)"
+	local d
+	for d in "$DISTRO_CACHE"/debs/*.deb; do dpkg-deb -x "$d" "$ROOTFS"; done
+	[ -f "$HEADERS/.config" ] && [ -f "$HEADERS/Module.symvers" ] && [ -f "$VMLINUZ" ] ||
+		die "the $DISTRO_RELEASE packages lack .config, Module.symvers or vmlinuz"
+	touch "$DISTRO_CACHE/.unpacked"
+}
+
+# What Debian's kernel was built with, from its .config.
+config_value() {
+	sed -n "s/^$1=\"\\(.*\\)\"$/\\1/p" "$HEADERS/.config"
+}
+
+read_versions() {
+	RUSTC_TEXT=$(config_value CONFIG_RUSTC_VERSION_TEXT)    # rustc 1.85.1 (4eb161250 ...) (...)
+	BINDGEN_TEXT=$(config_value CONFIG_BINDGEN_VERSION_TEXT) # bindgen 0.71.1
+	DISTRO_RUSTC=$(echo "$RUSTC_TEXT" | awk '{print $2}')
+	DISTRO_BINDGEN=$(echo "$BINDGEN_TEXT" | awk '{print $2}')
+	[ -n "$DISTRO_RUSTC" ] && [ -n "$DISTRO_BINDGEN" ] ||
+		die "Debian's .config names no rustc or bindgen version: is CONFIG_RUST on?"
+	# The version rustc hashes into crate names: its --version text without "rustc ".
+	export RUSTC_FORCE_RUSTC_VERSION=${RUSTC_TEXT#rustc }
+	export RUSTUP_TOOLCHAIN=$DISTRO_RUSTC
+	DISTRO_BINDGEN_ROOT=$TOOLS_DIR/bindgen-$DISTRO_BINDGEN
+	export PATH=$DISTRO_BINDGEN_ROOT/bin:$PATH
+}
+
+setup_tools() {
+	if ! rustup run "$DISTRO_RUSTC" rustc --version >/dev/null 2>&1 ||
+		! rustup component list --toolchain "$DISTRO_RUSTC" --installed 2>/dev/null |
+		grep -q '^rust-src'; then
+		step "rustup: installing rustc $DISTRO_RUSTC with rust-src (the rustc of Debian's kernel)"
+		rustup toolchain install "$DISTRO_RUSTC" --profile minimal --component rust-src >&2
+	fi
+	if [ ! -x "$DISTRO_BINDGEN_ROOT/bin/bindgen" ]; then
+		step "cargo: building bindgen-cli $DISTRO_BINDGEN (the bindgen of Debian's kernel, about 90 s)"
+		cargo install --locked --quiet bindgen-cli --version "$DISTRO_BINDGEN" \
+			--root "$DISTRO_BINDGEN_ROOT" >&2 ||
+			die "cargo install bindgen-cli $DISTRO_BINDGEN failed"
+	fi
+}
+
+# Refuses, by name, a toolchain whose symbols would not match Debian's (before anything builds).
+check_tools() {
+	local have
+	have=$(rustc --version 2>/dev/null) || die "no rustc $DISTRO_RUSTC (rustup toolchain)"
+	case "$have" in
+	"rustc $DISTRO_RUSTC "*) ;;
+	*) die "compiler mismatch: Debian's kernel was built by '$RUSTC_TEXT', this rustc is '$have'" ;;
+	esac
+	[ "rustc $RUSTC_FORCE_RUSTC_VERSION" = "$RUSTC_TEXT" ] ||
+		die "compiler mismatch: RUSTC_FORCE_RUSTC_VERSION='$RUSTC_FORCE_RUSTC_VERSION' is not" \
+			"Debian's version text '${RUSTC_TEXT#rustc }'"
+	have=$(bindgen --version 2>/dev/null | head -n1) || die "no bindgen on PATH"
+	[ "$have" = "$BINDGEN_TEXT" ] ||
+		die "bindgen mismatch: Debian's kernel was built with '$BINDGEN_TEXT', PATH has '$have'"
+}
+
+kdir_path() {
+	local key
+	key=$({
+		echo "release=$DISTRO_RELEASE ksrc=$KSRC rustc=$RUSTC_TEXT bindgen=$BINDGEN_TEXT"
+		sha256sum "$HEADERS/.config" "$HEADERS/Module.symvers" \
+			"$HEADERS/include/generated/autoconf.h" "$HEADERS/include/generated/rustc_cfg"
+	} | sha256sum | cut -c1-12)
+	echo "$RUST_WQ_CACHE/build/distro-$DISTRO_RELEASE-$key"
+}
+
+prepare_kdir() {
+	KDIR=$(kdir_path)
+	[ -f "$KDIR/.rust_wq-prepared" ] && return
+	check_tools
+	mkdir -p "$KDIR"
+	local dk=(make -C "$KSRC" O="$KDIR" ARCH=x86_64 LLVM= KERNELRELEASE="$DISTRO_RELEASE")
+	step "preparing a build directory for Debian's $DISTRO_RELEASE in $KDIR"
+	cp "$HEADERS/.config" "$KDIR/.config"
+	# syncconfig writes include/generated/ from this machine's view of the configuration, once,
+	# here; nothing regenerates it later (include/config/auto.conf is newer than .config).
+	"${dk[@]}" -s olddefconfig >/dev/null 2>&1 || die "olddefconfig failed in $KDIR"
+	"${dk[@]}" -s syncconfig >/dev/null 2>&1 || die "syncconfig failed in $KDIR"
+	# Debian's generated configuration, not this machine's: the layouts must be Debian's.
+	cp "$HEADERS/include/generated/autoconf.h" "$HEADERS/include/generated/rustc_cfg" \
+		"$KDIR/include/generated/"
+	cp "$HEADERS/Module.symvers" "$KDIR/Module.symvers"
+	step "building the kernel's Rust crates for it (modules_prepare, about 2 min on 2 cores)"
+	local log=$KDIR/prepare.log start
+	start=$(date +%s)
+	"${dk[@]}" -j"$(nproc)" modules_prepare >"$log" 2>&1 ||
+		{ tail -n 30 "$log" >&2; die "modules_prepare failed, log in $log"; }
+	[ -f "$KDIR/rust/libkernel.rmeta" ] || die "modules_prepare built no Rust metadata: see $log"
+	# modules_prepare keeps what it was given: Debian's layouts, and Debian's exports.
+	cmp -s "$HEADERS/include/generated/autoconf.h" "$KDIR/include/generated/autoconf.h" ||
+		die "config mismatch: modules_prepare regenerated autoconf.h (this machine's compilers" \
+			"drop options of Debian's configuration)"
+	cp "$HEADERS/Module.symvers" "$KDIR/Module.symvers"
+	echo "$DISTRO_RELEASE" >"$KDIR/include/config/kernel.release"
+	check_exports
+	# What building modules here needs (scripts/common.sh reads it).
+	{
+		echo "export RUSTC_FORCE_RUSTC_VERSION='$RUSTC_FORCE_RUSTC_VERSION'"
+		echo "export PATH='$DISTRO_BINDGEN_ROOT/bin':\$PATH"
+	} >"$KDIR/rust_wq.env"
+	touch "$KDIR/.rust_wq-prepared"
+	step "prepared in $(($(date +%s) - start)) s"
+}
+
+# Every Rust symbol the kernel's Rust crates export here must be one of Debian's exports, or
+# modules built here import symbols Debian's kernel does not have.
+check_exports() {
+	local ours theirs missing
+	ours=$(cat "$KDIR"/rust/exports_*_generated.h 2>/dev/null |
+		sed -n 's/^EXPORT_SYMBOL_RUST_GPL(\(.*\));$/\1/p' | sort -u)
+	[ -n "$ours" ] || die "no Rust exports generated in $KDIR/rust"
+	theirs=$(awk '{print $2}' "$HEADERS/Module.symvers" | sort -u)
+	missing=$(comm -23 <(echo "$ours") <(echo "$theirs"))
+	[ -z "$missing" ] && return
+	explain_mismatch "$(echo "$missing" | wc -l) of $(echo "$ours" | wc -l) exports of the Rust crates" \
+		"$(echo "$missing" | head -n 3)"
+}
+
+# Names the likely cause of symbols that differ from Debian's.
+explain_mismatch() {
+	local what=$1 examples=$2 crate
+	# The crate hash of `core` in Debian's symbols and in ours: a different compiler text.
+	crate() { grep -o 'Cs[0-9A-Za-z_]*_4core' | head -n1; }
+	local theirs ours
+	theirs=$(awk '{print $2}' "$HEADERS/Module.symvers" | grep '^_R' | crate || true)
+	ours=$(echo "$examples" | crate || true)
+	if [ -n "$ours" ] && [ "$ours" != "$theirs" ]; then
+		die "compiler mismatch: $what are not Debian's (core is $ours here, $theirs in Debian's" \
+			"kernel): rustc must report '$RUSTC_TEXT' (RUSTC_FORCE_RUSTC_VERSION); e.g. $examples"
+	fi
+	case "$examples" in
+	*bindings*)
+		die "bindgen mismatch: $what are not Debian's (the bindings crate differs: Debian used" \
+			"'$BINDGEN_TEXT'); e.g. $examples" ;;
+	esac
+	die "config mismatch: $what are not Debian's (same compiler, other code: the configuration" \
+		"or the source differs); e.g. $examples"
+}
+
+# Every symbol the modules import must be exported by Debian's vmlinux (or by one of the
+# modules themselves): what modpost checks against our copy of Module.symvers, with the cause.
+symcheck() {
+	local m undefined theirs missing=""
+	theirs=$(awk '{print $2}' "$HEADERS/Module.symvers" | sort -u)
+	for m in "$@"; do
+		undefined=$(nm -u "$m" | awk '{print $2}' | grep -v '^__this_module$' | sort -u)
+		missing=$(comm -23 <(echo "$undefined") <(echo "$theirs") | grep -v '^$' || true)
+		[ -z "$missing" ] ||
+			explain_mismatch "$(echo "$missing" | wc -l) symbols imported by $(basename "$m")" \
+				"$(echo "$missing" | head -n 3 | tr '\n' ' ')"
+	done
+	step "symbols: every import of $# modules is exported by Debian's $DISTRO_RELEASE"
+}
+
+case "${1:-kdir}" in
+kdir)
+	fetch_packages
+	read_versions
+	setup_tools
+	prepare_kdir
+	echo "$KDIR"
+	;;
+image)
+	fetch_packages
+	echo "$VMLINUZ"
+	;;
+symcheck)
+	shift
+	fetch_packages
+	read_versions
+	symcheck "$@"
+	;;
+*) die "usage: scripts/distro.sh kdir|image|symcheck <modules>" ;;
+esac
