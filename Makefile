@@ -29,7 +29,7 @@ RS_FILES = $(shell find $(ROOT)/rust_wq $(ROOT)/samples $(ROOT)/tests $(ROOT)/be
 KMAKE = $(TOOLENV) $(MAKE) -C $(KDIR_RESOLVED) M=$(ROOT) MO=$(OUT)
 
 .PHONY: all modules modules_install clippy fmt fmtcheck rust-analyzer ra-check check selftest run \
-	bench bench-run \
+	bench bench-run distro-kdir distro-check distro-check-run distro-bench distro-bench-run \
 	setup clean help kdir userspace tools print-kdir
 
 CLIENT_SRC := $(ROOT)/samples/userspace/rust_wq_edu_client.c
@@ -46,7 +46,10 @@ kdir:
 	@grep -q '^7\.3\.' "$(KDIR_RESOLVED)/include/config/kernel.release" 2>/dev/null || { \
 		echo "rust_wq: $(KDIR_RESOLVED) is not a Linux 7.3 build (rust_wq targets 7.3)" >&2; exit 1; }
 	@test -f "$(KDIR_RESOLVED)/rust/libkernel.rmeta" || { echo "rust_wq: $(KDIR_RESOLVED) has no" \
-		"Rust metadata (rust/libkernel.rmeta): run 'make modules_prepare' there first" >&2; exit 1; }
+		"Rust metadata (rust/libkernel.rmeta): a distribution's headers package ships none, and a" \
+		"kernel build needs 'make modules_prepare' first. For Debian's stock 7.3 kernel," \
+		"'make distro-kdir' prepares a build directory that matches it (then make KDIR=<that>)," \
+		"and 'make distro-check' runs the checks on that kernel" >&2; exit 1; }
 
 modules: kdir
 	@mkdir -p $(OUT)
@@ -138,6 +141,28 @@ bench:
 bench-run: modules
 	@KDIR=$(KDIR_RESOLVED) OUT=$(OUT) $(ROOT)/scripts/qemu-run.sh bench
 
+# Debian's stock kernel (issue #9): a build directory matching it, the modules built there and
+# checked against its exports, then the same checks booted on Debian's own kernel image.
+DISTRO := $(ROOT)/scripts/distro.sh
+
+distro-kdir:
+	@$(DISTRO) kdir
+
+distro-check: tools
+	+@K=$$($(DISTRO) kdir) && $(MAKE) --no-print-directory KDIR=$$K distro-check-run
+
+distro-check-run: modules userspace
+	@$(TOOLENV) $(DISTRO) symcheck $$(find $(OUT) -name '*.ko' ! -path '*/selftest/*' | sort)
+	@KDIR=$(KDIR_RESOLVED) OUT=$(OUT) BZIMAGE=$$($(DISTRO) image) QEMU_TCG_SINGLE=1 \
+		$(ROOT)/scripts/qemu-run.sh check
+
+distro-bench: tools
+	+@K=$$($(DISTRO) kdir) && $(MAKE) --no-print-directory KDIR=$$K distro-bench-run
+
+distro-bench-run: modules
+	@KDIR=$(KDIR_RESOLVED) OUT=$(OUT) BZIMAGE=$$($(DISTRO) image) \
+		$(ROOT)/scripts/qemu-run.sh bench
+
 clean:
 	rm -rf $(ROOT)/out $(ROOT)/rust-project.json
 
@@ -154,10 +179,15 @@ help:
 	@echo "  make ra-check     rust-analyzer diagnostics: rust_wq resolves in every crate"
 	@echo "  make modules_install  install the modules into the kernel's module tree"
 	@echo "  make print-kdir   print the kernel build directory (to build other drivers against)"
+	@echo "  make distro-kdir  prepare a build directory matching Debian's stock 7.3 kernel, print it"
+	@echo "  make distro-check the checks of 'make check' booted on Debian's own kernel image"
+	@echo "  make distro-bench the benchmark on Debian's kernel"
 	@echo "  make setup        install the toolchain and build the cached test kernel"
 	@echo "  make clean        remove build products (the cache stays)"
 	@echo "variables: KDIR=<kernel build dir>  RUST_WQ_CACHE=<dir>  FLAVOUR=debug|perf  KSRC=<7.3 tree>"
 	@echo "  set-up: APT_MIRROR=<Debian mirror for linux-source-7.3> (http://deb.debian.org/debian)"
+	@echo "  distro-*: DISTRO_RELEASE=<7.3.4+deb13-amd64>; to see a mismatch refused:"
+	@echo "            DISTRO_RUSTC_TOOLCHAIN=<rustup toolchain> DISTRO_BINDGEN_VERSION=<v> DISTRO_FORCE_RUSTC_VERSION=0"
 	@echo "  make check: SUITE=<glob> (KUnit suites)  UNLOAD_CYCLES=<n> (100; 0 skips)  VERBOSE=1"
 	@echo "              QEMU_APPEND=<kernel params>  QEMU_TIMEOUT=<s> (300)  LOGDIR=<dir>"
 	@echo "              EXTRA_MODULES=<your KUnit .ko files>  NO_SAMPLE=1 (skip the sample's checks)"

@@ -66,24 +66,32 @@ read_versions() {
 	[ -n "$DISTRO_RUSTC" ] && [ -n "$DISTRO_BINDGEN" ] ||
 		die "Debian's .config names no rustc or bindgen version: is CONFIG_RUST on?"
 	# The version rustc hashes into crate names: its --version text without "rustc ".
-	export RUSTC_FORCE_RUSTC_VERSION=${RUSTC_TEXT#rustc }
-	export RUSTUP_TOOLCHAIN=$DISTRO_RUSTC
-	DISTRO_BINDGEN_ROOT=$TOOLS_DIR/bindgen-$DISTRO_BINDGEN
+	# DISTRO_FORCE_RUSTC_VERSION=0, DISTRO_RUSTC_TOOLCHAIN=<rustup toolchain> and
+	# DISTRO_BINDGEN_VERSION=<version> choose otherwise, to see the mismatch reported.
+	if [ "${DISTRO_FORCE_RUSTC_VERSION:-1}" != 0 ]; then
+		export RUSTC_FORCE_RUSTC_VERSION=${RUSTC_TEXT#rustc }
+	else
+		unset RUSTC_FORCE_RUSTC_VERSION
+	fi
+	USE_RUSTC=${DISTRO_RUSTC_TOOLCHAIN:-$DISTRO_RUSTC}
+	USE_BINDGEN=${DISTRO_BINDGEN_VERSION:-$DISTRO_BINDGEN}
+	export RUSTUP_TOOLCHAIN=$USE_RUSTC
+	DISTRO_BINDGEN_ROOT=$TOOLS_DIR/bindgen-$USE_BINDGEN
 	export PATH=$DISTRO_BINDGEN_ROOT/bin:$PATH
 }
 
 setup_tools() {
-	if ! rustup run "$DISTRO_RUSTC" rustc --version >/dev/null 2>&1 ||
-		! rustup component list --toolchain "$DISTRO_RUSTC" --installed 2>/dev/null |
+	if ! rustup run "$USE_RUSTC" rustc --version >/dev/null 2>&1 ||
+		! rustup component list --toolchain "$USE_RUSTC" --installed 2>/dev/null |
 		grep -q '^rust-src'; then
-		step "rustup: installing rustc $DISTRO_RUSTC with rust-src (the rustc of Debian's kernel)"
-		rustup toolchain install "$DISTRO_RUSTC" --profile minimal --component rust-src >&2
+		step "rustup: installing rustc $USE_RUSTC with rust-src (the rustc of Debian's kernel)"
+		rustup toolchain install "$USE_RUSTC" --profile minimal --component rust-src >&2
 	fi
 	if [ ! -x "$DISTRO_BINDGEN_ROOT/bin/bindgen" ]; then
-		step "cargo: building bindgen-cli $DISTRO_BINDGEN (the bindgen of Debian's kernel, about 90 s)"
-		cargo install --locked --quiet bindgen-cli --version "$DISTRO_BINDGEN" \
+		step "cargo: building bindgen-cli $USE_BINDGEN (the bindgen of Debian's kernel, about 90 s)"
+		cargo install --locked --quiet bindgen-cli --version "$USE_BINDGEN" \
 			--root "$DISTRO_BINDGEN_ROOT" >&2 ||
-			die "cargo install bindgen-cli $DISTRO_BINDGEN failed"
+			die "cargo install bindgen-cli $USE_BINDGEN failed"
 	fi
 }
 
@@ -95,9 +103,10 @@ check_tools() {
 	"rustc $DISTRO_RUSTC "*) ;;
 	*) die "compiler mismatch: Debian's kernel was built by '$RUSTC_TEXT', this rustc is '$have'" ;;
 	esac
-	[ "rustc $RUSTC_FORCE_RUSTC_VERSION" = "$RUSTC_TEXT" ] ||
-		die "compiler mismatch: RUSTC_FORCE_RUSTC_VERSION='$RUSTC_FORCE_RUSTC_VERSION' is not" \
-			"Debian's version text '${RUSTC_TEXT#rustc }'"
+	[ "rustc ${RUSTC_FORCE_RUSTC_VERSION:-${have#rustc }}" = "$RUSTC_TEXT" ] ||
+		die "compiler mismatch: Debian's kernel was built by '$RUSTC_TEXT', this rustc hashes" \
+			"crates as 'rustc ${RUSTC_FORCE_RUSTC_VERSION:-${have#rustc }}'" \
+			"(RUSTC_FORCE_RUSTC_VERSION must be Debian's version text)"
 	have=$(bindgen --version 2>/dev/null | head -n1) || die "no bindgen on PATH"
 	[ "$have" = "$BINDGEN_TEXT" ] ||
 		die "bindgen mismatch: Debian's kernel was built with '$BINDGEN_TEXT', PATH has '$have'"
@@ -114,9 +123,9 @@ kdir_path() {
 }
 
 prepare_kdir() {
+	check_tools
 	KDIR=$(kdir_path)
 	[ -f "$KDIR/.rust_wq-prepared" ] && return
-	check_tools
 	mkdir -p "$KDIR"
 	local dk=(make -C "$KSRC" O="$KDIR" ARCH=x86_64 LLVM= KERNELRELEASE="$DISTRO_RELEASE")
 	step "preparing a build directory for Debian's $DISTRO_RELEASE in $KDIR"

@@ -10,13 +10,26 @@ use kernel::prelude::*;
 #[path = "../../rust_wq/lib.rs"]
 pub mod rust_wq;
 
+#[cfg(not(rust_wq_ktap))]
 mod context;
+#[cfg(not(rust_wq_ktap))]
 mod delayed;
+#[cfg(not(rust_wq_ktap))]
 mod items;
 mod probe;
+#[cfg(not(rust_wq_ktap))]
 mod queues;
+#[cfg(not(rust_wq_ktap))]
 mod soundness;
+#[cfg(not(rust_wq_ktap))]
 mod system;
+
+// A kernel without KUnit (a distribution's): the same suites as plain modules (written by
+// `ktap_suites.py` at build time), run by the module itself, which prints KTAP.
+#[cfg(rust_wq_ktap)]
+mod ktap;
+#[cfg(rust_wq_ktap)]
+include!(env!("RUST_WQ_KTAP_SUITES"));
 
 module! {
     type: rust_wq::Drained<RustWqKunit>,
@@ -50,6 +63,8 @@ impl kernel::Module for RustWqKunit {
             busy.enqueue_on(0, Probe::new(&s, i, Action::Record)?)?;
         }
         busy.enqueue_delayed(DelayedProbe::new(&s)?, rust_wq::msecs(600_000))?;
+        #[cfg(rust_wq_ktap)]
+        ktap::run(&suites());
         Ok(Self { _busy: busy })
     }
 }
