@@ -584,7 +584,13 @@ impl kernel::Module for RustWqBench {
         }
         // SAFETY: Reads the clock around a counted loop.
         let cal = unsafe { rwq_calibrate() };
-        pr_info!("calibration: 20000000 instructions took {cal} guest ns (icount: equal)\n");
+        let per_mille = cal / 20_000;
+        pr_info!(
+            "calibration: 20000000 instructions took {cal} guest ns ({}.{:03} ns each; \
+             figures below are guest ns)\n",
+            per_mille / 1000,
+            per_mille % 1000
+        );
         pr_info!(
             "optimisation: {}\n",
             if cfg!(CONFIG_CC_OPTIMIZE_FOR_PERFORMANCE) {
