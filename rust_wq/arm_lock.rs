@@ -62,7 +62,8 @@ impl ArmState {
 
     fn encode(&self) -> u32 {
         // The counts never exceed their masks: every increment checks `MAX_DISABLE` first.
-        ((self.disabled & DISABLED_MASK) | ((self.cancelling & DISABLED_MASK) << CANCELLING_SHIFT)) & !LOCKED
+        ((self.disabled & DISABLED_MASK) | ((self.cancelling & DISABLED_MASK) << CANCELLING_SHIFT))
+            & !LOCKED
     }
 }
 
