@@ -30,6 +30,7 @@ KMAKE = $(TOOLENV) $(MAKE) -C $(KDIR_RESOLVED) M=$(ROOT) MO=$(OUT)
 
 .PHONY: all modules modules_install clippy fmt fmtcheck rust-analyzer ra-check check selftest run \
 	bench bench-run distro-kdir distro-check distro-check-run distro-bench distro-bench-run \
+	distro-guard \
 	setup clean help kdir userspace tools print-kdir
 
 CLIENT_SRC := $(ROOT)/samples/userspace/rust_wq_edu_client.c
@@ -148,18 +149,23 @@ DISTRO := $(ROOT)/scripts/distro.sh
 distro-kdir:
 	@$(DISTRO) kdir
 
-distro-check: tools
-	+@K=$$($(DISTRO) kdir) && $(MAKE) --no-print-directory KDIR=$$K distro-check-run
+distro-check:
+	+@K=$$($(DISTRO) kdir) && $(MAKE) --no-print-directory KDIR="$$K" distro-check-run
 
-distro-check-run: modules userspace
+# Only for a build directory that scripts/distro.sh prepared.
+distro-guard:
+	@test -f "$(KDIR_RESOLVED)/rust_wq.env" || { echo "rust_wq: $(KDIR_RESOLVED) was not" \
+		"prepared by 'make distro-kdir': run 'make distro-check' or 'make distro-bench'" >&2; exit 1; }
+
+distro-check-run: distro-guard tools modules userspace
 	@$(TOOLENV) $(DISTRO) symcheck $$(find $(OUT) -name '*.ko' ! -path '*/selftest/*' | sort)
 	@KDIR=$(KDIR_RESOLVED) OUT=$(OUT) BZIMAGE=$$($(DISTRO) image) QEMU_TCG_SINGLE=1 \
 		$(ROOT)/scripts/qemu-run.sh check
 
-distro-bench: tools
-	+@K=$$($(DISTRO) kdir) && $(MAKE) --no-print-directory KDIR=$$K distro-bench-run
+distro-bench:
+	+@K=$$($(DISTRO) kdir) && $(MAKE) --no-print-directory KDIR="$$K" distro-bench-run
 
-distro-bench-run: modules
+distro-bench-run: distro-guard tools modules
 	@KDIR=$(KDIR_RESOLVED) OUT=$(OUT) BZIMAGE=$$($(DISTRO) image) \
 		$(ROOT)/scripts/qemu-run.sh bench
 

@@ -25,27 +25,61 @@
 set -euo pipefail
 . "$(dirname "$0")/common.sh"
 
-DISTRO_RELEASE=${DISTRO_RELEASE:-7.3.4+deb13-amd64}
-DISTRO_CACHE=$RUST_WQ_CACHE/distro/$DISTRO_RELEASE
-ROOTFS=$DISTRO_CACHE/root
-HEADERS=$ROOTFS/usr/src/linux-headers-$DISTRO_RELEASE
-VMLINUZ=$ROOTFS/usr/lib/modules/$DISTRO_RELEASE/vmlinuz
-ABI=${DISTRO_RELEASE%-*}         # 7.3.4+deb13: the package name of the common headers
-PACKAGES="linux-headers-$DISTRO_RELEASE linux-headers-$ABI-common linux-binary-$DISTRO_RELEASE"
+case "$RUST_WQ_CACHE" in *[[:space:]]*) die "RUST_WQ_CACHE may not contain spaces (kbuild)" ;; esac
+
+APT_DIR=$RUST_WQ_CACHE/apt
+APT_OPTS=(-o "Dir::Etc::sourcelist=$APT_DIR/sources.list" -o "Dir::Etc::sourceparts=-"
+	-o "Dir::State::Lists=$APT_DIR/lists" -o "Dir::Cache=$APT_DIR/cache"
+	-o "Debug::NoLocking=1" -o "APT::Sandbox::User=root")
+
+apt_update() {
+	mkdir -p "$APT_DIR/lists/partial" "$APT_DIR/cache/archives/partial"
+	echo "deb $APT_MIRROR $APT_SUITE main" >"$APT_DIR/sources.list"
+	apt-get "${APT_OPTS[@]}" update >"$APT_DIR/update.log" 2>&1 ||
+		die "apt-get update ($APT_MIRROR $APT_SUITE) failed: see $APT_DIR/update.log"
+}
+
+# The release: DISTRO_RELEASE=, else the newest 7.3 amd64 headers package in the suite when
+# first asked (recorded in the cache, so that later runs and `image` agree without network).
+pick_release() {
+	local rec=$RUST_WQ_CACHE/distro/release
+	if [ -n "${DISTRO_RELEASE:-}" ]; then
+		return
+	fi
+	if [ -s "$rec" ]; then
+		DISTRO_RELEASE=$(cat "$rec")
+		return
+	fi
+	apt_update
+	DISTRO_RELEASE=$(apt-cache "${APT_OPTS[@]}" pkgnames "linux-headers-$KERNEL_SERIES." |
+		sed -n "s/^linux-headers-\($KERNEL_SERIES\.[0-9]*+deb[0-9]*-amd64\)$/\1/p" |
+		sort -V | tail -n1)
+	[ -n "$DISTRO_RELEASE" ] ||
+		die "no linux-headers-$KERNEL_SERIES.*-amd64 in $APT_SUITE: name one with DISTRO_RELEASE="
+	mkdir -p "$(dirname "$rec")"
+	echo "$DISTRO_RELEASE" >"$rec"
+}
+
+set_paths() {
+	DISTRO_CACHE=$RUST_WQ_CACHE/distro/$DISTRO_RELEASE
+	ROOTFS=$DISTRO_CACHE/root
+	HEADERS=$ROOTFS/usr/src/linux-headers-$DISTRO_RELEASE
+	VMLINUZ=$ROOTFS/usr/lib/modules/$DISTRO_RELEASE/vmlinuz
+	ABI=${DISTRO_RELEASE%%-*} # 7.3.4+deb13: the package name of the common headers
+	PACKAGES="linux-headers-$DISTRO_RELEASE linux-headers-$ABI-common linux-binary-$DISTRO_RELEASE"
+}
 
 # Debian's packages, through the private apt configuration of scripts/setup.sh.
 fetch_packages() {
 	[ -f "$DISTRO_CACHE/.unpacked" ] && return
-	local apt=$RUST_WQ_CACHE/apt
-	mkdir -p "$apt/lists/partial" "$apt/cache/archives/partial" "$DISTRO_CACHE/debs" "$ROOTFS"
-	echo "deb $APT_MIRROR $APT_SUITE main" >"$apt/sources.list"
-	local opts=(-o "Dir::Etc::sourcelist=$apt/sources.list" -o "Dir::Etc::sourceparts=-"
-		-o "Dir::State::Lists=$apt/lists" -o "Dir::Cache=$apt/cache"
-		-o "Debug::NoLocking=1" -o "APT::Sandbox::User=root")
+	rm -rf "$DISTRO_CACHE"
+	mkdir -p "$DISTRO_CACHE/debs" "$ROOTFS"
+	apt_update
 	step "apt ($APT_SUITE): fetching $PACKAGES (about 27 MB)"
-	apt-get "${opts[@]}" update >/dev/null || die "apt-get update ($APT_MIRROR $APT_SUITE) failed"
-	(cd "$DISTRO_CACHE/debs" && apt-get "${opts[@]}" download $PACKAGES >/dev/null 2>&1) ||
-		die "Debian's $DISTRO_RELEASE packages are not in $APT_SUITE (DISTRO_RELEASE= names another)"
+	(cd "$DISTRO_CACHE/debs" &&
+		apt-get "${APT_OPTS[@]}" download $PACKAGES >"$DISTRO_CACHE/download.log" 2>&1) ||
+		die "could not download $PACKAGES from $APT_MIRROR $APT_SUITE (see" \
+			"$DISTRO_CACHE/download.log; DISTRO_RELEASE= names another release)"
 	local d
 	for d in "$DISTRO_CACHE"/debs/*.deb; do dpkg-deb -x "$d" "$ROOTFS"; done
 	[ -f "$HEADERS/.config" ] && [ -f "$HEADERS/Module.symvers" ] && [ -f "$VMLINUZ" ] ||
@@ -103,9 +137,10 @@ check_tools() {
 	"rustc $DISTRO_RUSTC "*) ;;
 	*) die "compiler mismatch: Debian's kernel was built by '$RUSTC_TEXT', this rustc is '$have'" ;;
 	esac
-	[ "rustc ${RUSTC_FORCE_RUSTC_VERSION:-${have#rustc }}" = "$RUSTC_TEXT" ] ||
+	local hashes="rustc ${RUSTC_FORCE_RUSTC_VERSION:-${have#rustc }}"
+	[ "$hashes" = "$RUSTC_TEXT" ] ||
 		die "compiler mismatch: Debian's kernel was built by '$RUSTC_TEXT', this rustc hashes" \
-			"crates as 'rustc ${RUSTC_FORCE_RUSTC_VERSION:-${have#rustc }}'" \
+			"crates as '$hashes'" \
 			"(RUSTC_FORCE_RUSTC_VERSION must be Debian's version text)"
 	have=$(bindgen --version 2>/dev/null | head -n1) || die "no bindgen on PATH"
 	[ "$have" = "$BINDGEN_TEXT" ] ||
@@ -126,6 +161,12 @@ prepare_kdir() {
 	check_tools
 	KDIR=$(kdir_path)
 	[ -f "$KDIR/.rust_wq-prepared" ] && return
+	local srcver
+	srcver=$(make -s -C "$KSRC" kernelversion 2>/dev/null) || die "no kernel source at $KSRC"
+	[ "$srcver" = "${DISTRO_RELEASE%%+*}" ] ||
+		die "source mismatch: $KSRC is Linux $srcver, Debian's kernel is ${DISTRO_RELEASE%%+*}" \
+			"(KSRC= a $srcver tree, or DISTRO_RELEASE= a $srcver release)"
+	rm -rf "$KDIR"
 	mkdir -p "$KDIR"
 	local dk=(make -C "$KSRC" O="$KDIR" ARCH=x86_64 LLVM= KERNELRELEASE="$DISTRO_RELEASE")
 	step "preparing a build directory for Debian's $DISTRO_RELEASE in $KDIR"
@@ -134,6 +175,7 @@ prepare_kdir() {
 	# here; nothing regenerates it later (include/config/auto.conf is newer than .config).
 	"${dk[@]}" -s olddefconfig >/dev/null 2>&1 || die "olddefconfig failed in $KDIR"
 	"${dk[@]}" -s syncconfig >/dev/null 2>&1 || die "syncconfig failed in $KDIR"
+	check_config
 	# Debian's generated configuration, not this machine's: the layouts must be Debian's.
 	cp "$HEADERS/include/generated/autoconf.h" "$HEADERS/include/generated/rustc_cfg" \
 		"$KDIR/include/generated/"
@@ -151,6 +193,7 @@ prepare_kdir() {
 	cp "$HEADERS/Module.symvers" "$KDIR/Module.symvers"
 	echo "$DISTRO_RELEASE" >"$KDIR/include/config/kernel.release"
 	check_exports
+	adapt_to_cc
 	# What building modules here needs (scripts/common.sh reads it).
 	{
 		echo "export RUSTC_FORCE_RUSTC_VERSION='$RUSTC_FORCE_RUSTC_VERSION'"
@@ -158,6 +201,36 @@ prepare_kdir() {
 	} >"$KDIR/rust_wq.env"
 	touch "$KDIR/.rust_wq-prepared"
 	step "prepared in $(($(date +%s) - start)) s"
+}
+
+# The options this machine's tools decide (compiler, assembler, linker, pahole, openssl
+# versions and capabilities, and what depends on BTF or those): they differ from Debian's and
+# only choose compiler flags for the modules' C code here; the code sees Debian's autoconf.h.
+TOOL_OPTIONS='^(AS_VERSION|LD_VERSION|GCC_VERSION|CC_VERSION_TEXT|RUSTC_VERSION_TEXT|CC_HAS_.*|CC_OPT_.*|GCC_ASM_GOTO_OUTPUT_BROKEN|PAHOLE_.*|OPENSSL_SUPPORTS_.*|MODULE_SIG_KEY_TYPE_.*|DEBUG_INFO_BTF.*|DEBUG_INFO_COMPRESSED_.*|MODULE_ALLOW_BTF_MISMATCH|PROBE_EVENTS_BTF_ARGS|FUNCTION_TRACE_ARGS|SCHED_CLASS_EXT|EXT_.*|NET_SCH_BPF|IO_URING_BPF_OPS|SCHED_PROXY_EXEC)$'
+
+# Refuses a configuration that differs from Debian's in anything but TOOL_OPTIONS.
+check_config() {
+	local norm='s/^# CONFIG_\(.*\) is not set$/\1=n/p; s/^CONFIG_\(.*\)$/\1/p'
+	local diff
+	diff=$(diff <(sed -n "$norm" "$HEADERS/.config" | sort) <(sed -n "$norm" "$KDIR/.config" | sort) |
+		sed -n 's/^[<>] \([A-Za-z0-9_]*\)=.*/\1/p' | sort -u | grep -Ev "$TOOL_OPTIONS" || true)
+	[ -z "$diff" ] ||
+		die "config mismatch: with this machine's tools, Debian's configuration changes in" \
+			"$(echo "$diff" | head -n 5 | tr '\n' ' ')(see $KDIR/.config against $HEADERS/.config)"
+}
+
+# Debian's compiler has features this machine's may lack or have broken; the modules' C code
+# must not use them. Only code generation choices, no layouts: asm goto with outputs (GCC bug
+# 113921, fixed in 12.4/13.3/14).
+adapt_to_cc() {
+	local opt
+	for opt in CC_HAS_ASM_GOTO_OUTPUT CC_HAS_ASM_GOTO_TIED_OUTPUT; do
+		if ! grep -qx "CONFIG_$opt=y" "$KDIR/include/config/auto.conf" &&
+			grep -q "^#define CONFIG_$opt 1$" "$KDIR/include/generated/autoconf.h"; then
+			sed -i "/^#define CONFIG_$opt 1$/d" "$KDIR/include/generated/autoconf.h"
+			step "this machine's gcc: CONFIG_$opt off for the modules' C code"
+		fi
+	done
 }
 
 # Every Rust symbol the kernel's Rust crates export here must be one of Debian's exports, or
@@ -178,7 +251,8 @@ check_exports() {
 explain_mismatch() {
 	local what=$1 examples=$2 crate
 	# The crate hash of `core` in Debian's symbols and in ours: a different compiler text.
-	crate() { grep -o 'Cs[0-9A-Za-z_]*_4core' | head -n1; }
+	# Crate hashes are base 62: no `_` inside.
+	crate() { grep -o 'Cs[0-9A-Za-z]*_4core' | head -n1; }
 	local theirs ours
 	theirs=$(awk '{print $2}' "$HEADERS/Module.symvers" | grep '^_R' | crate || true)
 	ours=$(echo "$examples" | crate || true)
@@ -199,7 +273,8 @@ explain_mismatch() {
 # modules themselves): what modpost checks against our copy of Module.symvers, with the cause.
 symcheck() {
 	local m undefined theirs missing=""
-	theirs=$(awk '{print $2}' "$HEADERS/Module.symvers" | sort -u)
+	# vmlinux's own exports: Debian's modules are not in the initramfs, nor loaded for ours.
+	theirs=$(awk '$3 == "vmlinux" {print $2}' "$HEADERS/Module.symvers" | sort -u)
 	for m in "$@"; do
 		undefined=$(nm -u "$m" | awk '{print $2}' | grep -v '^__this_module$' | sort -u)
 		missing=$(comm -23 <(echo "$undefined") <(echo "$theirs") | grep -v '^$' || true)
@@ -210,8 +285,15 @@ symcheck() {
 	step "symbols: every import of $# modules is exported by Debian's $DISTRO_RELEASE"
 }
 
+pick_release
+set_paths
 case "${1:-kdir}" in
 kdir)
+	# The 7.3 source, libclang and the apt packages, as for the test kernel.
+	"$RUST_WQ_ROOT/scripts/setup.sh" tools >/dev/null
+	mkdir -p "$RUST_WQ_CACHE"
+	exec 8>"$RUST_WQ_CACHE/.distro.lock"
+	flock 8
 	fetch_packages
 	read_versions
 	setup_tools

@@ -2,8 +2,9 @@
 
 //! The KUnit suites on a kernel without KUnit (a distribution's): `ktap_suites.py` writes them
 //! as plain modules, and this runs them, each case in a kthread of its own (`ktap_runtime.c`),
-//! printing KTAP as KUnit would. A failed assertion marks its case failed and the case goes on
-//! (KUnit would stop it); assertions off the case's thread do not count, as under KUnit.
+//! printing KTAP as KUnit would. A failed assertion fails its case and ends it, as under KUnit
+//! (its thread exits, so what it holds is not dropped); assertions off the case's thread are
+//! reported but do not count, as under KUnit.
 
 use kernel::{
     ffi::{
@@ -54,7 +55,8 @@ pub(crate) fn fail(file: &CStr, line: u32, what: &CStr) {
     unsafe { rust_wq_ktap_fail(file.as_char_ptr(), line, what.as_char_ptr()) };
 }
 
-/// `assert!` for the suites here: a failure is reported and counted, and the case goes on.
+/// `assert!` for the suites here: a failure is reported, and on the case's thread it ends the
+/// case as failed.
 macro_rules! ktap_assert {
     ($cond:expr $(,)?) => {{
         if !$cond {

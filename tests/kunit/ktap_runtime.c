@@ -21,11 +21,12 @@ struct rwq_ktap_case {
 	int failures;
 };
 
-/* The case running now: one at a time. */
-static struct rwq_ktap_case *rwq_ktap_current;
-
 int rust_wq_ktap_run_case(void (*run)(void *arg), void *arg);
 void rust_wq_ktap_fail(const char *file, unsigned int line, const char *what);
+
+/* The case running now (one at a time), and whether one is running. */
+static struct rwq_ktap_case rwq_ktap_case;
+static bool rwq_ktap_running;
 
 static int rwq_ktap_case_fn(void *data)
 {
@@ -38,23 +39,32 @@ static int rwq_ktap_case_fn(void *data)
 /* Runs `run(arg)` in a kthread of its own and waits for it; the assertions that failed in it. */
 int rust_wq_ktap_run_case(void (*run)(void *arg), void *arg)
 {
-	struct rwq_ktap_case c = { .run = run, .arg = arg };
+	struct rwq_ktap_case *c = &rwq_ktap_case;
+	struct task_struct *task;
 
-	init_completion(&c.done);
-	c.task = kthread_create(rwq_ktap_case_fn, &c, "rwq_ktap");
-	if (IS_ERR(c.task))
+	c->run = run;
+	c->arg = arg;
+	c->failures = 0;
+	init_completion(&c->done);
+	task = kthread_create(rwq_ktap_case_fn, c, "rwq_ktap");
+	if (IS_ERR(task))
 		return 1;
-	WRITE_ONCE(rwq_ktap_current, &c);
-	wake_up_process(c.task);
-	wait_for_completion(&c.done);
-	WRITE_ONCE(rwq_ktap_current, NULL);
-	return c.failures;
+	WRITE_ONCE(c->task, task);
+	WRITE_ONCE(rwq_ktap_running, true);
+	wake_up_process(task);
+	wait_for_completion(&c->done);
+	WRITE_ONCE(rwq_ktap_running, false);
+	WRITE_ONCE(c->task, NULL);
+	return c->failures;
 }
 
-/* A failed assertion: counted for the case if it runs on the case's thread. */
+/*
+ * A failed assertion: on the case's thread it fails the case and ends it, as KUnit does (its
+ * kthread exits: what the case holds is not dropped); elsewhere it is only reported.
+ */
 void rust_wq_ktap_fail(const char *file, unsigned int line, const char *what)
 {
-	struct rwq_ktap_case *c = READ_ONCE(rwq_ktap_current);
+	struct rwq_ktap_case *c = &rwq_ktap_case;
 
 	/* ktap_suites.py keeps the lines of tests/kunit/<suite>.rs in <out>/ktap_<suite>.rs. */
 	const char *base = strrchr(file, '/');
@@ -64,8 +74,9 @@ void rust_wq_ktap_fail(const char *file, unsigned int line, const char *what)
 		base += 5;
 	pr_info("        # ASSERTION FAILED at tests/kunit/%s:%u\n", base, line);
 	pr_info("        Expected %s\n", what);
-	if (c && c->task == current)
+	if (READ_ONCE(rwq_ktap_running) && READ_ONCE(c->task) == current) {
 		c->failures++;
-	else
-		pr_info("        Failure not counted: not on the thread of a test case\n");
+		kthread_complete_and_exit(&c->done, 0);
+	}
+	pr_info("        Failure not counted: not on the thread of a test case\n");
 }
