@@ -30,7 +30,7 @@ KMAKE = $(TOOLENV) $(MAKE) -C $(KDIR_RESOLVED) M=$(ROOT) MO=$(OUT)
 
 .PHONY: all modules modules_install clippy fmt fmtcheck rust-analyzer ra-check check selftest run \
 	bench bench-run distro-kdir distro-check distro-check-run distro-bench distro-bench-run \
-	distro-guard \
+	distro-guard stress \
 	setup clean help kdir userspace tools print-kdir
 
 CLIENT_SRC := $(ROOT)/samples/userspace/rust_wq_edu_client.c
@@ -121,6 +121,15 @@ setup:
 check: tools fmtcheck clippy userspace
 	@KDIR=$(KDIR_RESOLVED) OUT=$(OUT) $(ROOT)/scripts/qemu-run.sh check
 
+# The torture suite (issue #11): heavy, so not part of `make check`; sizes as parameters.
+STRESS_ITEMS ?= 1024
+STRESS_OPS ?= 1000000
+STRESS_SECS ?= 240
+stress: tools fmtcheck clippy
+	@KDIR=$(KDIR_RESOLVED) OUT=$(OUT) QEMU_TIMEOUT=$${QEMU_TIMEOUT:-900} \
+		QEMU_APPEND="rust_wq_stress.items=$(STRESS_ITEMS) rust_wq_stress.ops=$(STRESS_OPS) \
+		rust_wq_stress.secs=$(STRESS_SECS) $(QEMU_APPEND)" $(ROOT)/scripts/qemu-run.sh stress
+
 # The kernel build directory (the cached test kernel unless KDIR is given), for building a
 # driver of another repository against it.
 print-kdir: kdir
@@ -179,6 +188,7 @@ help:
 	@echo "  make check        fmtcheck + clippy (W=e) + KUnit under QEMU; ends 'N passed, N failed'"
 	@echo "  make selftest     the harness's own test: assertion, WARN, splat, hang, crash must fail"
 	@echo "  make bench        rust_wq against kernel::workqueue on a non-debug kernel (figures)"
+	@echo "  make stress       the torture suite (STRESS_ITEMS= STRESS_OPS= STRESS_SECS=)"
 	@echo "  make clippy       build with CLIPPY=1 W=e (warnings are errors)"
 	@echo "  make fmt          rustfmt with the kernel's .rustfmt.toml (fmtcheck: check only)"
 	@echo "  make rust-analyzer  write rust-project.json for editors"

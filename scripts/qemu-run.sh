@@ -63,6 +63,8 @@ mount -t sysfs sysfs /sys
 mount -t devtmpfs dev /dev 2>/dev/null
 mount -t debugfs debugfs /sys/kernel/debug
 echo 1 > /proc/sys/kernel/panic_on_warn
+# A task blocked for 30 s is reported (7.3 has no boot parameter for it).
+[ -w /proc/sys/kernel/hung_task_timeout_secs ] && echo 30 > /proc/sys/kernel/hung_task_timeout_secs
 # A heartbeat on the second serial port: the host tells a guest that stopped (emulation) from
 # one that is busy or hung (its user space still beats).
 [ "$MODE" = bench ] || ( while :; do echo . >/dev/ttyS1; sleep 2; done ) 2>/dev/null &
@@ -175,6 +177,19 @@ if [ -n "${unloaded_at:-}" ]; then
 fi
 RUN
 
+cat >"$WORK/run-stress" <<'RUN'
+#!/bin/sh
+# The torture suite: one KTAP document per module, sizes from the kernel command line.
+for m in /lib/modules/rust_wq/stress/*.ko; do
+	n=$(basename "$m" .ko)
+	mark "ktap-begin $n"
+	args=$(tr ' ' '\n' </proc/cmdline | grep "^$n\." | sed "s/^$n\.//" || true)
+	insmod "$m" $args || mark "insmod-failed $n"
+	mark "ktap-end $n"
+	rmmod "$n" || mark "rmmod-failed $n"
+done
+RUN
+
 cat >"$WORK/run-run" <<'RUN'
 #!/bin/sh
 s=/lib/modules/rust_wq/samples
@@ -197,7 +212,7 @@ RUN
 	echo "nod /dev/console 0600 0 0 c 5 1"
 	for d in /bin /sbin /etc /proc /sys /tmp /lib /lib/modules /lib/modules/rust_wq \
 		/lib/modules/rust_wq/tests /lib/modules/rust_wq/unload /lib/modules/rust_wq/samples \
-		/lib/modules/rust_wq/bench; do
+		/lib/modules/rust_wq/bench /lib/modules/rust_wq/stress; do
 		echo "dir $d 0755 0 0"
 	done
 	echo "file /bin/busybox $BUSYBOX 0755 0 0"
@@ -205,13 +220,14 @@ RUN
 		echo "slink /bin/$a /bin/busybox 0777 0 0"
 	done
 	echo "file /init $WORK/init 0755 0 0"
-	for r in check run bench; do echo "file /bin/run-$r $WORK/run-$r 0755 0 0"; done
+	for r in check run bench stress; do echo "file /bin/run-$r $WORK/run-$r 0755 0 0"; done
 	echo "file /bin/mark $WORK/mark 0755 0 0"
 	echo "file /etc/rust_wq.conf $WORK/rust_wq.conf 0644 0 0"
 	for m in $modules; do
 		case "$m" in
 		*/tests/selftest/*) continue ;;
 		*/tests/unload/*) sub=unload ;;
+		*/tests/stress/*) sub=stress ;;
 		*/tests/*) sub=tests ;;
 		*/bench/*) sub=bench ;;
 		*) sub=samples ;;
@@ -262,7 +278,7 @@ boot() {
 		-machine pc -bios qboot.rom -nographic -no-reboot -monitor none -serial stdio \
 		-serial "file:$WORK/heartbeat" \
 		-device edu -kernel "$BZIMAGE" -initrd "$WORK/initramfs.cpio.gz" \
-		-append "console=ttyS0 printk.time=1 printk.devkmsg=on maxcpus=4 panic=-1 oops=panic panic_on_warn=1 rdinit=/init kfence.sample_interval=10 hung_task_timeout_secs=30 workqueue.watchdog_thresh=20 $KERNEL_ARGS" \
+		-append "console=ttyS0 printk.time=1 printk.devkmsg=on maxcpus=4 panic=-1 oops=panic panic_on_warn=1 rdinit=/init kfence.sample_interval=10 workqueue.watchdog_thresh=20 $KERNEL_ARGS" \
 		</dev/null >"$LOG" 2>&1 &
 	qpid=$!
 	local waited=0
@@ -334,7 +350,7 @@ grep -q 'rust_wq-marker: \(insmod\|rmmod\)-failed' "$LOG" &&
 # Splats anywhere fail the run; the deprecation notice only counts once our modules load (an
 # in-tree boot-time suite triggers it before).
 # Headers only: a stack frame's name (seqcount_lockdep_reader_access) is no splat.
-SPLAT_HEADERS='WARNING:|BUG:|Oops|Kernel panic|general protection fault|possible recursive locking|possible circular locking|inconsistent lock state|DEBUG_LOCKS_WARN_ON|bad unlock balance|held lock freed|lockdep is turned off|ODEBUG|KFENCE:|workqueue lockup|blocked for more than|UBSAN|list_add corruption|list_del corruption|cannot create duplicate'
+SPLAT_HEADERS='WARNING:|BUG:|sleeping function called|scheduling while atomic|INFO: task .* blocked|Oops|Kernel panic|general protection fault|possible recursive locking|possible circular locking|inconsistent lock state|DEBUG_LOCKS_WARN_ON|bad unlock balance|held lock freed|lockdep is turned off|ODEBUG|KFENCE:|workqueue lockup|blocked for more than|UBSAN|list_add corruption|list_del corruption|cannot create duplicate'
 splats=$({
 	grep -n -E "$SPLAT_HEADERS|Call Trace:" "$LOG" |
 		grep -v -E 'ODEBUG: selftest|KFENCE: initialized|Lock dependency validator|RCU lockdep checking'
@@ -347,7 +363,7 @@ nsplats=$(echo "$splats" | grep -c -E "$SPLAT_HEADERS|deprecated workqueue" || t
 $(echo "$splats" | head -20)"
 
 total_pass=0 total_fail=0 total_skip=0 total_missing=0 suites_missing=0
-if [ "$MODE" = check ]; then
+if [ "$MODE" = check ] || [ "$MODE" = stress ]; then
 	docs=$(grep -o 'rust_wq-marker: ktap-begin [A-Za-z0-9_.-]*' "$LOG" | awk '{print $3}' | tr -d '\r' || true)
 	[ -n "$docs" ] || complain "no KTAP document in the console log"
 	for d in $docs; do

@@ -1,0 +1,256 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Part 1: exactly once at scale. Two producers enqueue `items` distinct `Arc` items, at random,
+//! on a per-CPU (local or a chosen CPU), an unbound and an ordered owned queue until `ops`
+//! enqueues succeeded, while two other threads cancel and flush them at random. Then: every
+//! successful enqueue ran or was cancelled, exactly (`enqueued == executed + cancelled`), no item
+//! ever ran twice at once, nothing is pending after the drain, and every item is freed.
+
+use kernel::prelude::*;
+
+#[kunit_tests(rust_wq_stress_exactly_once)]
+mod tests {
+    use crate::rust_wq::{
+        cpu,
+        Ordered,
+        OwnedQueue,
+        Unbound,
+        Work,
+        WorkItem,
+        WorkOps, //
+    };
+    use kernel::{
+        prelude::*,
+        sync::{
+            atomic::{
+                Atomic,
+                Relaxed, //
+            },
+            Arc,
+        },
+        time::{
+            delay::fsleep,
+            Delta,
+            Instant,
+            Monotonic, //
+        },
+    };
+
+    /// Items alive: created minus dropped.
+    static LIVE: Atomic<i64> = Atomic::new(0);
+
+    /// What every thread of the case shares.
+    struct State {
+        items: KVec<Arc<Item>>,
+        percpu: OwnedQueue,
+        unbound: OwnedQueue<Unbound>,
+        ordered: OwnedQueue<Ordered>,
+        cpus: KVec<u32>,
+        enqueued: Atomic<u64>,
+        refused: Atomic<u64>,
+        executed: Atomic<u64>,
+        cancelled: Atomic<u64>,
+        doubles: Atomic<u64>,
+        stop: Atomic<u32>,
+        target: u64,
+    }
+
+    #[pin_data(PinnedDrop)]
+    struct Item {
+        running: Atomic<u32>,
+        state: Atomic<usize>,
+        #[pin]
+        work: Work<Item>,
+    }
+
+    crate::impl_has_work! { impl HasWork<Self> for Item { self.work } }
+
+    impl WorkItem for Item {
+        type Pointer = Arc<Item>;
+
+        fn run(this: Arc<Item>) {
+            // SAFETY: The case stores the address of its `State` before any enqueue and frees
+            // it only after every item ran or was cancelled and the queues are gone.
+            let st = unsafe { &*(this.state.load(Relaxed) as *const State) };
+            if this.running.xchg(1, Relaxed) != 0 {
+                st.doubles.add(1, Relaxed);
+            }
+            st.executed.add(1, Relaxed);
+            this.running.store(0, Relaxed);
+        }
+    }
+
+    #[pinned_drop]
+    impl PinnedDrop for Item {
+        fn drop(self: Pin<&mut Self>) {
+            LIVE.add(-1, Relaxed);
+        }
+    }
+
+    /// A thread of the case: a long-running work item on a queue of its own.
+    #[pin_data]
+    struct Driver {
+        state: Arc<State>,
+        role: Role,
+        seed: u32,
+        #[pin]
+        work: Work<Driver>,
+    }
+
+    #[derive(Clone, Copy, PartialEq)]
+    enum Role {
+        Producer,
+        Canceller,
+    }
+
+    crate::impl_has_work! { impl HasWork<Self> for Driver { self.work } }
+
+    fn next(seed: &mut u32) -> u32 {
+        // xorshift32
+        *seed ^= *seed << 13;
+        *seed ^= *seed >> 17;
+        *seed ^= *seed << 5;
+        *seed
+    }
+
+    impl WorkItem for Driver {
+        type Pointer = Arc<Driver>;
+
+        fn run(this: Arc<Driver>) {
+            let st = &this.state;
+            let mut seed = this.seed;
+            let mut n = 0u32;
+            while st.stop.load(Relaxed) == 0 {
+                let r = next(&mut seed);
+                let item = &st.items[(r as usize) % st.items.len()];
+                match this.role {
+                    Role::Producer => {
+                        if st.enqueued.load(Relaxed) >= st.target {
+                            break;
+                        }
+                        let res = match (r >> 16) % 4 {
+                            0 => st.percpu.enqueue(item.clone()).map_err(|e| e.error()),
+                            1 => {
+                                let c = st.cpus[((r >> 20) as usize) % st.cpus.len()];
+                                st.percpu.enqueue_on(c, item.clone()).map_err(|e| e.error())
+                            }
+                            2 => st.unbound.enqueue(item.clone()).map_err(|e| e.error()),
+                            _ => st.ordered.enqueue(item.clone()).map_err(|e| e.error()),
+                        };
+                        match res {
+                            Ok(()) => st.enqueued.add(1, Relaxed),
+                            Err(_) => st.refused.add(1, Relaxed),
+                        }
+                    }
+                    Role::Canceller => {
+                        if (r >> 16) % 8 == 0 {
+                            let _ = item.flush();
+                        } else if item.cancel().is_some() {
+                            st.cancelled.add(1, Relaxed);
+                        }
+                    }
+                }
+                n += 1;
+                // Let the queues' workers run on this CPU too.
+                if n % 256 == 0 {
+                    fsleep(Delta::from_micros(200));
+                }
+            }
+        }
+    }
+
+    fn driver(state: &Arc<State>, role: Role, seed: u32) -> Result<Arc<Driver>> {
+        Arc::pin_init(
+            pin_init!(Driver {
+                state: state.clone(),
+                role,
+                seed,
+                work <- crate::new_work!("stress::Driver::work"),
+            }),
+            GFP_KERNEL,
+        )
+    }
+
+    #[test]
+    fn every_enqueue_runs_or_is_cancelled_exactly_once() -> Result {
+        let sz = crate::sizes();
+        let mut items = KVec::with_capacity(sz.items as usize, GFP_KERNEL)?;
+        for _ in 0..sz.items {
+            let it = Arc::pin_init(
+                pin_init!(Item {
+                    running: Atomic::new(0),
+                    state: Atomic::new(0),
+                    work <- crate::new_work!("stress::Item::work"),
+                }),
+                GFP_KERNEL,
+            )?;
+            LIVE.add(1, Relaxed);
+            items.push(it, GFP_KERNEL)?;
+        }
+        let mut cpus = KVec::new();
+        for c in cpu::online_cpus() {
+            cpus.push(c, GFP_KERNEL)?;
+        }
+        let st = Arc::new(
+            State {
+                items,
+                percpu: OwnedQueue::percpu().build(c"rwq_st_percpu")?,
+                unbound: OwnedQueue::unbound().build(c"rwq_st_unbound")?,
+                ordered: OwnedQueue::ordered().build(c"rwq_st_ordered")?,
+                cpus,
+                enqueued: Atomic::new(0),
+                refused: Atomic::new(0),
+                executed: Atomic::new(0),
+                cancelled: Atomic::new(0),
+                doubles: Atomic::new(0),
+                stop: Atomic::new(0),
+                target: sz.ops,
+            },
+            GFP_KERNEL,
+        )?;
+        let addr = Arc::as_ptr(&st) as usize;
+        for it in st.items.iter() {
+            it.state.store(addr, Relaxed);
+        }
+        let drivers = OwnedQueue::unbound()
+            .max_active(4)
+            .build(c"rwq_st_drivers")?;
+        let t0 = Instant::<Monotonic>::now();
+        drivers.enqueue(driver(&st, Role::Producer, 0x1234_5678)?)?;
+        drivers.enqueue(driver(&st, Role::Producer, 0x9e37_79b9)?)?;
+        drivers.enqueue(driver(&st, Role::Canceller, 0x85eb_ca6b)?)?;
+        drivers.enqueue(driver(&st, Role::Canceller, 0xc2b2_ae35)?)?;
+        // Until the producers reached the target, or the time is up.
+        let limit = i64::from(sz.secs) * 1000;
+        while st.enqueued.load(Relaxed) < st.target && t0.elapsed().as_millis() < limit {
+            fsleep(Delta::from_millis(100));
+        }
+        st.stop.store(1, Relaxed);
+        drivers.flush()?;
+        let ms = t0.elapsed().as_millis().max(1);
+        // Everything queued runs now.
+        st.percpu.drain()?;
+        st.unbound.drain()?;
+        st.ordered.drain()?;
+        let enqueued = st.enqueued.load(Relaxed);
+        let executed = st.executed.load(Relaxed);
+        let cancelled = st.cancelled.load(Relaxed);
+        pr_info!(
+            "    # enqueued {enqueued} (refused {}), executed {executed}, cancelled {cancelled}, \
+             {} enqueues/s, {} items, {} ms\n",
+            st.refused.load(Relaxed),
+            enqueued * 1000 / (ms as u64),
+            st.items.len(),
+            ms
+        );
+        assert!(enqueued >= st.target);
+        assert_eq!(enqueued, executed + cancelled);
+        assert_eq!(st.doubles.load(Relaxed), 0);
+        assert!(st.items.iter().all(|it| !it.is_pending()));
+        drop(drivers);
+        drop(st);
+        // The last references were the case's: every item is freed.
+        assert_eq!(LIVE.load(Relaxed), 0);
+        Ok(())
+    }
+}

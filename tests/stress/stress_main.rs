@@ -1,0 +1,58 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! rust_wq_stress: the torture suite (`make stress`). Each case drives rust_wq hard from several
+//! threads at once and then checks exact figures: nothing lost, nothing run twice, nothing left.
+//! Sizes are module parameters (`make stress STRESS_ITEMS= STRESS_OPS= STRESS_SECS=`).
+
+use kernel::prelude::*;
+
+#[path = "../../rust_wq/lib.rs"]
+pub mod rust_wq;
+
+mod exactly_once;
+mod semantics;
+
+module! {
+    type: rust_wq::Drained<RustWqStress>,
+    name: "rust_wq_stress",
+    authors: ["rust_wq developers"],
+    description: "The rust_wq torture suite",
+    license: "GPL",
+    params: {
+        items: u32 {
+            default: 1024,
+            description: "Distinct items of the exactly-once case",
+        },
+        ops: u32 {
+            default: 1000000,
+            description: "Successful enqueues the exactly-once case makes",
+        },
+        secs: u32 {
+            default: 240,
+            description: "Longest time a case may drive load, in seconds",
+        },
+    },
+}
+
+/// The sizes given to the module.
+pub(crate) struct Sizes {
+    pub(crate) items: u32,
+    pub(crate) ops: u64,
+    pub(crate) secs: u32,
+}
+
+pub(crate) fn sizes() -> Sizes {
+    Sizes {
+        items: module_parameters::items.value().max(1),
+        ops: u64::from(module_parameters::ops.value()),
+        secs: module_parameters::secs.value().max(1),
+    }
+}
+
+struct RustWqStress;
+
+impl kernel::Module for RustWqStress {
+    fn init(_module: &'static ThisModule) -> Result<Self> {
+        Ok(Self)
+    }
+}
