@@ -124,7 +124,7 @@ check: tools fmtcheck clippy userspace
 # The torture suite (issue #11): heavy, so not part of `make check`; sizes as parameters.
 STRESS_ITEMS ?= 1024
 STRESS_OPS ?= 1000000
-STRESS_SECS ?= 240
+STRESS_SECS ?= 200
 stress: tools fmtcheck clippy
 	@KDIR=$(KDIR_RESOLVED) OUT=$(OUT) QEMU_TIMEOUT=$${QEMU_TIMEOUT:-900} \
 		QEMU_APPEND="rust_wq_stress.items=$(STRESS_ITEMS) rust_wq_stress.ops=$(STRESS_OPS) \

@@ -63,8 +63,12 @@ mount -t sysfs sysfs /sys
 mount -t devtmpfs dev /dev 2>/dev/null
 mount -t debugfs debugfs /sys/kernel/debug
 echo 1 > /proc/sys/kernel/panic_on_warn
-# A task blocked for 30 s is reported (7.3 has no boot parameter for it).
-[ -w /proc/sys/kernel/hung_task_timeout_secs ] && echo 30 > /proc/sys/kernel/hung_task_timeout_secs
+# A task blocked for 30 s is reported (7.3 has no boot parameter for it). The torture suite's
+# cases drive load for minutes while insmod waits for KUnit: 600 s there (KUnit stops a case at
+# 300 s, and QEMU_TIMEOUT ends a hang).
+hung=30
+[ "$MODE" = stress ] && hung=600
+[ -w /proc/sys/kernel/hung_task_timeout_secs ] && echo \$hung > /proc/sys/kernel/hung_task_timeout_secs
 # A heartbeat on the second serial port: the host tells a guest that stopped (emulation) from
 # one that is busy or hung (its user space still beats).
 [ "$MODE" = bench ] || ( while :; do echo . >/dev/ttyS1; sleep 2; done ) 2>/dev/null &

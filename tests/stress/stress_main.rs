@@ -28,7 +28,7 @@ module! {
             description: "Successful enqueues the exactly-once case makes",
         },
         secs: u32 {
-            default: 240,
+            default: 200,
             description: "Longest time a case may drive load, in seconds",
         },
     },
