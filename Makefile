@@ -125,10 +125,12 @@ check: tools fmtcheck clippy userspace
 STRESS_ITEMS ?= 1024
 STRESS_OPS ?= 1000000
 STRESS_SECS ?= 200
+STRESS_HOTPLUG_SECS ?= 60
 stress: tools fmtcheck clippy
 	@KDIR=$(KDIR_RESOLVED) OUT=$(OUT) QEMU_TIMEOUT=$${QEMU_TIMEOUT:-900} \
 		QEMU_APPEND="rust_wq_stress.items=$(STRESS_ITEMS) rust_wq_stress.ops=$(STRESS_OPS) \
-		rust_wq_stress.secs=$(STRESS_SECS) $(QEMU_APPEND)" $(ROOT)/scripts/qemu-run.sh stress
+		rust_wq_stress.secs=$(STRESS_SECS) rust_wq_stress.hotplug_secs=$(STRESS_HOTPLUG_SECS) \
+		$(QEMU_APPEND)" $(ROOT)/scripts/qemu-run.sh stress
 
 # The kernel build directory (the cached test kernel unless KDIR is given), for building a
 # driver of another repository against it.
@@ -188,7 +190,8 @@ help:
 	@echo "  make check        fmtcheck + clippy (W=e) + KUnit under QEMU; ends 'N passed, N failed'"
 	@echo "  make selftest     the harness's own test: assertion, WARN, splat, hang, crash must fail"
 	@echo "  make bench        rust_wq against kernel::workqueue on a non-debug kernel (figures)"
-	@echo "  make stress       the torture suite (STRESS_ITEMS= STRESS_OPS= STRESS_SECS=)"
+	@echo "  make stress       the torture suite (STRESS_ITEMS= STRESS_OPS= STRESS_SECS="
+	@echo "                    STRESS_HOTPLUG_SECS=); about 3 min"
 	@echo "  make clippy       build with CLIPPY=1 W=e (warnings are errors)"
 	@echo "  make fmt          rustfmt with the kernel's .rustfmt.toml (fmtcheck: check only)"
 	@echo "  make rust-analyzer  write rust-project.json for editors"

@@ -10,6 +10,7 @@ use kernel::prelude::*;
 pub mod rust_wq;
 
 mod exactly_once;
+mod hotplug;
 mod semantics;
 
 module! {
@@ -31,6 +32,10 @@ module! {
             default: 200,
             description: "Longest time a case may drive load, in seconds",
         },
+        hotplug_secs: u32 {
+            default: 60,
+            description: "How long CPUs go down and up under load, in seconds",
+        },
     },
 }
 
@@ -47,6 +52,11 @@ pub(crate) fn sizes() -> Sizes {
         ops: u64::from(module_parameters::ops.value()),
         secs: module_parameters::secs.value().max(1),
     }
+}
+
+/// How long the hotplug case toggles CPUs.
+pub(crate) fn hotplug_secs() -> u32 {
+    module_parameters::hotplug_secs.value().max(1)
 }
 
 struct RustWqStress;
