@@ -2,8 +2,8 @@
 
 //! Part 1: exactly once at scale. Two producers enqueue `items` distinct `Arc` items, at random,
 //! until `ops` enqueues succeeded, while two other threads cancel and flush them at random. A
-//! third of the items go to a per-CPU queue (on the local CPU or a chosen one), a third to an
-//! unbound and a third to an ordered owned queue, each item always to its own queue: a queue
+//! quarter of the items go to a per-CPU queue (on the local CPU or a chosen one), a quarter each
+//! to an unbound, an ordered and a BH owned queue, each item always to its own queue: a queue
 //! never runs one item twice at once (on different queues, C may). Then: every successful enqueue
 //! ran or was cancelled, exactly (`enqueued == executed + cancelled`), no item ever ran twice at
 //! once, nothing is pending after the drain, and every item is freed.
@@ -14,6 +14,7 @@ use kernel::prelude::*;
 mod tests {
     use crate::rust_wq::{
         cpu,
+        Bh,
         Ordered,
         OwnedQueue,
         Unbound,
@@ -47,6 +48,7 @@ mod tests {
         percpu: OwnedQueue,
         unbound: OwnedQueue<Unbound>,
         ordered: OwnedQueue<Ordered>,
+        bh: OwnedQueue<Bh>,
         cpus: KVec<u32>,
         enqueued: Atomic<u64>,
         refused: Atomic<u64>,
@@ -131,14 +133,15 @@ mod tests {
                         if st.enqueued.load(Relaxed) >= st.target {
                             break;
                         }
-                        let res = match (i % 3, (r >> 16) % 2) {
+                        let res = match (i % 4, (r >> 16) % 2) {
                             (0, 0) => st.percpu.enqueue(item.clone()).map_err(|e| e.error()),
                             (0, _) => {
                                 let c = st.cpus[((r >> 20) as usize) % st.cpus.len()];
                                 st.percpu.enqueue_on(c, item.clone()).map_err(|e| e.error())
                             }
                             (1, _) => st.unbound.enqueue(item.clone()).map_err(|e| e.error()),
-                            _ => st.ordered.enqueue(item.clone()).map_err(|e| e.error()),
+                            (2, _) => st.ordered.enqueue(item.clone()).map_err(|e| e.error()),
+                            _ => st.bh.enqueue(item.clone()).map_err(|e| e.error()),
                         };
                         match res {
                             Ok(()) => st.enqueued.add(1, Relaxed),
@@ -178,15 +181,27 @@ mod tests {
     fn every_enqueue_runs_or_is_cancelled_exactly_once() -> Result {
         let sz = crate::sizes();
         let mut items = KVec::with_capacity(sz.items as usize, GFP_KERNEL)?;
-        for _ in 0..sz.items {
-            let it = Arc::pin_init(
-                pin_init!(Item {
-                    running: Atomic::new(0),
-                    state: Atomic::new(0),
-                    work <- crate::new_work!("stress::Item::work"),
-                }),
-                GFP_KERNEL,
-            )?;
+        for i in 0..sz.items {
+            // BH items (every fourth) run in softirq context: a lockdep class of their own.
+            let it = if i % 4 == 3 {
+                Arc::pin_init(
+                    pin_init!(Item {
+                        running: Atomic::new(0),
+                        state: Atomic::new(0),
+                        work <- crate::new_work!("stress::Item::work (BH)"),
+                    }),
+                    GFP_KERNEL,
+                )?
+            } else {
+                Arc::pin_init(
+                    pin_init!(Item {
+                        running: Atomic::new(0),
+                        state: Atomic::new(0),
+                        work <- crate::new_work!("stress::Item::work"),
+                    }),
+                    GFP_KERNEL,
+                )?
+            };
             LIVE.add(1, Relaxed);
             items.push(it, GFP_KERNEL)?;
         }
@@ -200,6 +215,7 @@ mod tests {
                 percpu: OwnedQueue::percpu().build(c"rwq_st_percpu")?,
                 unbound: OwnedQueue::unbound().build(c"rwq_st_unbound")?,
                 ordered: OwnedQueue::ordered().build(c"rwq_st_ordered")?,
+                bh: OwnedQueue::bh().build(c"rwq_st_bh")?,
                 cpus,
                 enqueued: Atomic::new(0),
                 refused: Atomic::new(0),
@@ -235,6 +251,7 @@ mod tests {
         st.percpu.drain()?;
         st.unbound.drain()?;
         st.ordered.drain()?;
+        st.bh.drain()?;
         let enqueued = st.enqueued.load(Relaxed);
         let executed = st.executed.load(Relaxed);
         let cancelled = st.cancelled.load(Relaxed);
