@@ -87,6 +87,7 @@ cat >"$WORK/run-check" <<'RUN'
 #!/bin/sh
 . /etc/rust_wq.conf
 uptime() { read -r up rest </proc/uptime; echo "${up%.*}"; }
+cs() { read -r up rest </proc/uptime; echo "${up%.*}${up#*.}" | sed 's/^0*//; s/^$/0/'; }
 # Unload with work pending on every queue, UNLOAD_CYCLES times. Nothing may run the module's
 # code after it is gone: the longest delay it arms is 60 s, so the run lasts until 61 s after the
 # last unload, and a kworker entering freed text would splat meanwhile.
@@ -105,10 +106,21 @@ if [ -f "$unload" ] && [ "$UNLOAD_CYCLES" -gt 0 ]; then
 		i=$((i + 1))
 		r="not ok"
 		if insmod "$unload" cycle=$i; then
+			# The teardown: rmmod with work pending everywhere (centiseconds of uptime).
+			t0=$(cs)
 			rmmod rust_wq_unload && r=ok
+			echo $(($(cs) - t0)) >> /tmp/teardown
 		fi
 		echo "    $r $i unload_with_work_pending_cycle_$i" > /dev/kmsg
 	done
+	if [ -s /tmp/teardown ]; then
+		sort -n /tmp/teardown > /tmp/teardown.sorted
+		n=$(wc -l < /tmp/teardown.sorted)
+		min=$(head -n 1 /tmp/teardown.sorted)
+		med=$(sed -n "$(((n + 1) / 2))p" /tmp/teardown.sorted)
+		max=$(tail -n 1 /tmp/teardown.sorted)
+		echo "    # teardown (rmmod) of $n cycles: min ${min}0 ms, median ${med}0 ms, max ${max}0 ms" > /dev/kmsg
+	fi
 	echo "ok 1 rust_wq_unload" > /dev/kmsg
 	mark "ktap-end rust_wq_unload"
 	unloaded_at=$(uptime)
@@ -220,7 +232,8 @@ RUN
 		echo "dir $d 0755 0 0"
 	done
 	echo "file /bin/busybox $BUSYBOX 0755 0 0"
-	for a in sh mount insmod rmmod poweroff echo cat ls sleep grep dmesg basename mkdir tr sed; do
+	for a in sh mount insmod rmmod poweroff echo cat ls sleep grep dmesg basename mkdir tr sed \
+		sort head tail wc; do
 		echo "slink /bin/$a /bin/busybox 0777 0 0"
 	done
 	echo "file /init $WORK/init 0755 0 0"
