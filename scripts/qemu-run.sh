@@ -68,6 +68,11 @@ echo 1 > /proc/sys/kernel/panic_on_warn
 # 300 s, and QEMU_TIMEOUT ends a hang).
 hung=30
 [ "$MODE" = stress ] && hung=600
+# The torture suite fails allocations of its own task (fail_nth), GFP_KERNEL ones too, quietly.
+if [ "$MODE" = stress ] && [ -d /sys/kernel/debug/failslab ]; then
+	echo N > /sys/kernel/debug/failslab/ignore-gfp-wait
+	echo 0 > /sys/kernel/debug/failslab/verbose
+fi
 [ -w /proc/sys/kernel/hung_task_timeout_secs ] && echo \$hung > /proc/sys/kernel/hung_task_timeout_secs
 # A heartbeat on the second serial port: the host tells a guest that stopped (emulation) from
 # one that is busy or hung (its user space still beats).

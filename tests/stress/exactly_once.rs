@@ -126,8 +126,11 @@ mod tests {
             let mut n = 0u32;
             while st.stop.load(Relaxed) == 0 {
                 let r = next(&mut seed);
-                let i = (r as usize) % st.items.len();
-                let item = &st.items[i];
+                let i = (r as usize) % st.items.len().max(1);
+                // `get`: no panic path in a kworker's loop (objtool knows none of Rust's).
+                let Some(item) = st.items.get(i) else {
+                    continue;
+                };
                 match this.role {
                     Role::Producer => {
                         if st.enqueued.load(Relaxed) >= st.target {
@@ -136,7 +139,11 @@ mod tests {
                         let res = match (i % 4, (r >> 16) % 2) {
                             (0, 0) => st.percpu.enqueue(item.clone()).map_err(|e| e.error()),
                             (0, _) => {
-                                let c = st.cpus[((r >> 20) as usize) % st.cpus.len()];
+                                let c = st
+                                    .cpus
+                                    .get(((r >> 20) as usize) % st.cpus.len().max(1))
+                                    .copied()
+                                    .unwrap_or(0);
                                 st.percpu.enqueue_on(c, item.clone()).map_err(|e| e.error())
                             }
                             (1, _) => st.unbound.enqueue(item.clone()).map_err(|e| e.error()),

@@ -166,10 +166,12 @@ mod tests {
             let r = next(&mut seed);
             let c = r % CPUS;
             // Each producer has its own items: nobody else changes `intended` meanwhile.
-            let k = 2 * ((r as usize >> 8) % (st.plain.len() / 2)) + p;
+            let k = 2 * ((r as usize >> 8) % (st.plain.len() / 2).max(1)) + p;
             match (r >> 4) % 8 {
                 0..=3 => {
-                    let it = &st.plain[k];
+                    let Some(it) = st.plain.get(k) else {
+                        continue;
+                    };
                     if !it.is_pending_now() {
                         it.intended.store(c, Relaxed);
                     }
@@ -177,7 +179,9 @@ mod tests {
                     count(&st.plain_counts, r);
                 }
                 4..=5 => {
-                    let it = &st.delayed[k];
+                    let Some(it) = st.delayed.get(k) else {
+                        continue;
+                    };
                     if !it.dwork_pending() {
                         it.intended.store(c, Relaxed);
                     }

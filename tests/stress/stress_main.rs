@@ -9,6 +9,7 @@ use kernel::prelude::*;
 #[path = "../../rust_wq/lib.rs"]
 pub mod rust_wq;
 
+mod alloc_failure;
 mod bad_input;
 mod delayed_churn;
 mod exactly_once;
