@@ -12,6 +12,7 @@ void rust_wq_stress_set_fail_nth(unsigned int n);
 unsigned int rust_wq_stress_fail_nth(void);
 unsigned long rust_wq_stress_slab_pages(void);
 
+#ifdef CONFIG_FAULT_INJECTION
 /* The n-th fault-injection point this task passes fails (0: none). */
 void rust_wq_stress_set_fail_nth(unsigned int n)
 {
@@ -23,6 +24,17 @@ unsigned int rust_wq_stress_fail_nth(void)
 {
 	return READ_ONCE(current->fail_nth);
 }
+#else
+/* Kernels without fault injection (the benchmark's, a distribution's): nothing fails. */
+void rust_wq_stress_set_fail_nth(unsigned int n)
+{
+}
+
+unsigned int rust_wq_stress_fail_nth(void)
+{
+	return 0;
+}
+#endif
 
 unsigned long rust_wq_stress_slab_pages(void)
 {
