@@ -52,7 +52,10 @@
 //! item's arm lock, then the lock of the module's trackers.
 
 use crate::rust_wq::{
-    arm_lock::ArmLock,
+    arm_lock::{
+        ArmLock,
+        MAX_DISABLE, //
+    },
     cpu,
     queue::WORK_CPU_UNBOUND,
     reclaim,
@@ -87,8 +90,6 @@ use kernel::{
     },
     types::Opaque,
 };
-
-pub(crate) use crate::rust_wq::arm_lock::MAX_DISABLE;
 
 /// The longest delay, in jiffies: the kernel's `MAX_JIFFY_OFFSET`. A longer one would wrap the
 /// timer's expiry into the past and fire at once.

@@ -159,7 +159,7 @@ pub use work::{
 
 /// The deepest nesting of [`WorkOps::disable`] / [`DelayedWorkOps::disable`] (`EOVERFLOW`
 /// beyond).
-pub const MAX_DISABLE: u32 = delayed::MAX_DISABLE;
+pub const MAX_DISABLE: u32 = arm_lock::MAX_DISABLE;
 
 pub use crate::{
     impl_has_delayed_work,

@@ -75,7 +75,7 @@ pub trait WorkOps<const ID: u64 = 0>: WorkItem<ID> + HasWork<Self, ID> + Sized {
 
     /// Whether the item is queued and has not started running (advisory).
     fn is_pending(&self) -> bool {
-        busy(self.raw_work()) & BUSY_PENDING != 0
+        self.work().is_pending()
     }
 
     /// Whether the item is running on some worker (advisory).

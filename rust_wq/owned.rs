@@ -38,7 +38,8 @@ use crate::rust_wq::{
     Queue,
     Work,
     WorkItem,
-    WorkItemPointer, //
+    WorkItemPointer,
+    WorkOps, //
 };
 use core::{
     marker::PhantomData,
@@ -77,15 +78,11 @@ use kernel::{
 /// it off, and is dropped only by `Drop`.
 pub struct OwnedQueue<K: Kind = PerCpu> {
     core: ManuallyDrop<Arc<QueueCore>>,
-    /// Per-CPU counts of enqueues started and finished (`rust_wq_counts_*` in the C shim),
-    /// owned by `core` (freed with it, where freeing per-CPU memory is allowed).
-    counts: NonNull<c_void>,
     stats: Option<KBox<Stats>>,
     _kind: PhantomData<K>,
 }
 
-// SAFETY: Every field is thread-safe: the C workqueue may be used from any thread, and `counts`
-// is only changed by per-CPU increments and read by sums, both safe from any thread.
+// SAFETY: Every field is thread-safe; the C workqueue may be used from any thread.
 unsafe impl<K: Kind> Send for OwnedQueue<K> {}
 // SAFETY: As above; every method takes `&self` and synchronises through the C API or atomics.
 unsafe impl<K: Kind> Sync for OwnedQueue<K> {}
@@ -114,7 +111,8 @@ pub(crate) struct QueueCore {
     handoff: Work<QueueCore>,
 }
 
-// SAFETY: The C workqueue may be used from any thread; the other fields are thread-safe.
+// SAFETY: The C workqueue may be used from any thread; `counts` is only changed by per-CPU
+// increments and read by sums, both safe from any thread; the other fields are thread-safe.
 unsafe impl Send for QueueCore {}
 // SAFETY: As above.
 unsafe impl Sync for QueueCore {}
@@ -281,7 +279,6 @@ impl<K: Kind> OwnedQueue<K> {
         cpu::may_sleep()?;
         // SAFETY: Allocates per-CPU counters (freed by `Counts::drop`, with the `QueueCore`).
         let counts = Counts(NonNull::new(unsafe { rust_wq_counts_alloc() }).ok_or(ENOMEM)?);
-        let counts_raw = counts.0;
         let stats = if stats { Some(Stats::new()?) } else { None };
         // SAFETY: The format is `"%s"` and its one argument a NUL-terminated string; flags and
         // `max_active` were checked by the builder. We may sleep (checked above).
@@ -315,7 +312,6 @@ impl<K: Kind> OwnedQueue<K> {
         // INVARIANT: Registered above.
         Ok(Self {
             core: ManuallyDrop::new(core),
-            counts: counts_raw,
             stats,
             _kind: PhantomData,
         })
@@ -354,12 +350,12 @@ impl<K: Kind> OwnedQueue<K> {
     fn counted<R>(&self, f: impl FnOnce() -> R) -> R {
         // SAFETY: `counts` is a live per-CPU allocation (freed with `core`, which we hold);
         // `started` is its first counter.
-        unsafe { count_this_cpu(self.counts.as_ptr(), 0) };
+        unsafe { count_this_cpu(self.core.counts.0.as_ptr(), 0) };
         let r = f();
         // The queueing in `f` is visible before its end is counted: `f` calls into C, which the
         // compiler cannot move stores across, and x86 keeps stores in order.
         // SAFETY: As above; `finished` is the second counter.
-        unsafe { count_this_cpu(self.counts.as_ptr(), 1) };
+        unsafe { count_this_cpu(self.core.counts.0.as_ptr(), 1) };
         r
     }
 
@@ -371,10 +367,19 @@ impl<K: Kind> OwnedQueue<K> {
         P: WorkItemPointer,
         P::Target: WorkItem<ID, Pointer = P> + HasWork<P::Target, ID>,
     {
-        let item = match queue::refuse_if_pending(item) {
-            Ok(item) => item,
-            Err(e) => return self.account(WORK_CPU_UNBOUND, Err(e)),
-        };
+        match queue::refuse_if_pending(item) {
+            Ok(item) => self.enqueue_not_pending(item),
+            Err(e) => self.account(WORK_CPU_UNBOUND, Err(e)),
+        }
+    }
+
+    /// [`OwnedQueue::enqueue`] of an item found not pending.
+    #[inline]
+    fn enqueue_not_pending<P, const ID: u64>(&self, item: P) -> Result<(), EnqueueError<P>>
+    where
+        P: WorkItemPointer,
+        P::Target: WorkItem<ID, Pointer = P> + HasWork<P::Target, ID>,
+    {
         let bits = self.core.bits;
         let res = self.counted(|| self.queue().enqueue_gated(WORK_CPU_UNBOUND, bits, item));
         self.account(WORK_CPU_UNBOUND, res)
@@ -389,18 +394,13 @@ impl<K: Kind> OwnedQueue<K> {
         P: WorkItemPointer<Target = T> + Clone + Deref<Target = T>,
         T: WorkItem<ID, Pointer = P> + HasWork<T, ID>,
     {
-        if queue::is_pending_ref(item) {
+        if WorkOps::<ID>::is_pending(&**item) {
             if let Some(s) = &self.stats {
                 s.count(WORK_CPU_UNBOUND, false);
             }
             return Err(EBUSY);
         }
-        let bits = self.core.bits;
-        let res = self.counted(|| {
-            self.queue()
-                .enqueue_gated(WORK_CPU_UNBOUND, bits, item.clone())
-        });
-        Ok(self.account(WORK_CPU_UNBOUND, res)?)
+        Ok(self.enqueue_not_pending(item.clone())?)
     }
 
     /// Queues `item` on `cpu`'s worker pool; `EINVAL` for no such CPU, `ENODEV` if offline.
@@ -499,7 +499,7 @@ impl<K: Kind> OwnedQueue<K> {
     pub fn drain(&self) -> Result {
         loop {
             // SAFETY: As in `counted`.
-            let before = unsafe { rust_wq_counts_sum(self.counts.as_ptr(), true) };
+            let before = unsafe { rust_wq_counts_sum(self.core.counts.0.as_ptr(), true) };
             self.flush()?;
             // Nothing started since `before` was read, and everything started before had
             // finished queueing: the flush covered every item.
@@ -507,7 +507,7 @@ impl<K: Kind> OwnedQueue<K> {
             // most the number finished when it was read, this sum at least the number started
             // when it is read. Equal means none started in between and all had finished.
             // SAFETY: As in `counted`.
-            if unsafe { rust_wq_counts_sum(self.counts.as_ptr(), false) } == before {
+            if unsafe { rust_wq_counts_sum(self.core.counts.0.as_ptr(), false) } == before {
                 return Ok(());
             }
         }

@@ -8,7 +8,8 @@ use crate::rust_wq::{
     reclaim,
     HasWork,
     WorkItem,
-    WorkItemPointer, //
+    WorkItemPointer,
+    WorkOps, //
 };
 use core::{
     fmt,
@@ -71,20 +72,6 @@ where
         return Err(EnqueueError::new(EBUSY, item));
     }
     Ok(item)
-}
-
-/// Whether the item behind `item` is pending, read without taking a reference: the refusal of
-/// [`Queue::enqueue_cloned`] costs one load.
-#[inline]
-pub(crate) fn is_pending_ref<T, P, const ID: u64>(item: &P) -> bool
-where
-    P: WorkItemPointer<Target = T> + Deref<Target = T>,
-    T: WorkItem<ID, Pointer = P> + HasWork<T, ID>,
-{
-    let target: *const T = &**item;
-    // SAFETY: `target` points at a live `T` (we borrow a pointer to it); the cast only computes
-    // the address of its `Work` field, which we read through a shared reference.
-    unsafe { (*T::raw_get_work(target.cast_mut())).is_pending() }
 }
 
 impl<P> EnqueueError<P> {
@@ -168,7 +155,7 @@ impl Queue {
         P: WorkItemPointer<Target = T> + Clone + Deref<Target = T>,
         T: WorkItem<ID, Pointer = P> + HasWork<T, ID>,
     {
-        if is_pending_ref(item) {
+        if WorkOps::<ID>::is_pending(&**item) {
             return Err(EBUSY);
         }
         Ok(self.enqueue_gated(WORK_CPU_UNBOUND, reclaim::ON_NON_RECLAIM, item.clone())?)

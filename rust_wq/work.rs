@@ -2,7 +2,7 @@
 
 //! Work items: the pinned `work_struct` wrapper and the traits that tie it to its container.
 
-use crate::rust_wq::delayed::MAX_DISABLE;
+use crate::rust_wq::arm_lock::MAX_DISABLE;
 use core::marker::PhantomData;
 use kernel::{
     bindings,
