@@ -149,7 +149,8 @@ static void c_unqueue(int queue, struct workqueue_struct *wq)
 		destroy_workqueue(wq);
 }
 
-u64 rwq_c_ping(int queue, int n)
+/* Ping-pong: queue one item on `cpu`'s pool (-1: the local CPU), wait for it, n times. */
+static __always_inline u64 c_ping(int queue, int cpu, int n)
 {
 	struct workqueue_struct *wq = c_queue(queue, 0);
 	struct rwq_ctx *c = rwq_ctx_new();
@@ -161,7 +162,10 @@ u64 rwq_c_ping(int queue, int n)
 	t0 = rwq_now();
 	for (i = 0; i < n; i++) {
 		rwq_ctx_arm(c, 1);
-		queue_work(wq, &it.work);
+		if (cpu < 0)
+			queue_work(wq, &it.work);
+		else
+			queue_work_on(cpu, wq, &it.work);
 		rwq_ctx_wait(c);
 	}
 	t = rwq_now() - t0;
@@ -172,7 +176,13 @@ u64 rwq_c_ping(int queue, int n)
 	return t;
 }
 
-u64 rwq_c_burst(int max_active, int n)
+u64 rwq_c_ping(int queue, int n)
+{
+	return c_ping(queue, -1, n);
+}
+
+/* A burst of n items on an owned per-CPU queue, over CPUs 0 .. cpus - 1 (0: the local CPU). */
+static __always_inline u64 c_burst(int max_active, int cpus, int n)
 {
 	struct workqueue_struct *wq = c_queue(0, max_active);
 	struct rwq_ctx *c = rwq_ctx_new();
@@ -187,8 +197,12 @@ u64 rwq_c_burst(int max_active, int n)
 	rwq_ctx_arm(c, n);
 	t0 = rwq_now();
 	rwq_preempt_off();
-	for (i = 0; i < n; i++)
-		queue_work(wq, &items[i].work);
+	for (i = 0; i < n; i++) {
+		if (cpus)
+			queue_work_on(i % cpus, wq, &items[i].work);
+		else
+			queue_work(wq, &items[i].work);
+	}
 	rwq_preempt_on();
 	rwq_ctx_wait(c);
 	t = rwq_now() - t0;
@@ -196,6 +210,11 @@ u64 rwq_c_burst(int max_active, int n)
 	kfree(items);
 	rwq_ctx_free(c);
 	return t;
+}
+
+u64 rwq_c_burst(int max_active, int n)
+{
+	return c_burst(max_active, 0, n);
 }
 
 u64 rwq_c_pending(int queue, int n)
@@ -297,50 +316,11 @@ u64 rwq_c_create_destroy(int n)
 /* Ping-pong across CPUs: the driver (on CPU 0) queues on `cpu`'s pool of an owned queue. */
 u64 rwq_c_xping(int cpu, int n)
 {
-	struct workqueue_struct *wq = c_queue(0, 0);
-	struct rwq_ctx *c = rwq_ctx_new();
-	struct c_item it = { .ctx = c };
-	u64 t0, t;
-	int i;
-
-	INIT_WORK_ONSTACK(&it.work, c_fn);
-	t0 = rwq_now();
-	for (i = 0; i < n; i++) {
-		rwq_ctx_arm(c, 1);
-		queue_work_on(cpu, wq, &it.work);
-		rwq_ctx_wait(c);
-	}
-	t = rwq_now() - t0;
-	flush_work(&it.work);
-	destroy_work_on_stack(&it.work);
-	rwq_ctx_free(c);
-	c_unqueue(0, wq);
-	return t;
+	return c_ping(0, cpu, n);
 }
 
 /* A burst spread over CPUs 0 .. cpus - 1 of an owned per-CPU queue, then the wait for all. */
 u64 rwq_c_burst4(int cpus, int n)
 {
-	struct workqueue_struct *wq = c_queue(0, 0);
-	struct rwq_ctx *c = rwq_ctx_new();
-	struct c_item *items = kcalloc(n, sizeof(*items), GFP_KERNEL);
-	u64 t0, t;
-	int i;
-
-	for (i = 0; i < n; i++) {
-		INIT_WORK(&items[i].work, c_fn);
-		items[i].ctx = c;
-	}
-	rwq_ctx_arm(c, n);
-	t0 = rwq_now();
-	rwq_preempt_off();
-	for (i = 0; i < n; i++)
-		queue_work_on(i % cpus, wq, &items[i].work);
-	rwq_preempt_on();
-	rwq_ctx_wait(c);
-	t = rwq_now() - t0;
-	destroy_workqueue(wq);
-	kfree(items);
-	rwq_ctx_free(c);
-	return t;
+	return c_burst(0, cpus, n);
 }

@@ -206,22 +206,34 @@ fn owned(max_active: u32) -> Result<OwnedQueue> {
     }
 }
 
-fn r_ping(q: Q, n: u32) -> Result<u64> {
-    let oq = owned(0)?;
+/// Ping-pong: `enqueue` one item and wait for it to run, `n` times.
+#[inline(always)]
+fn ping_loop(n: u32, enqueue: impl Fn(Arc<Ours>)) -> Result<u64> {
     let ctx = Arc::new(Ctx::new()?, GFP_KERNEL)?;
     let it = Ours::new(&ctx)?;
     let t0 = now();
     for _ in 0..n {
         ctx.arm(1);
-        let _ = match q {
-            Q::Owned => oq.enqueue(it.clone()),
-            Q::System => rust_wq::system_percpu().enqueue(it.clone()),
-        };
+        enqueue(it.clone());
         ctx.wait();
     }
     let t = now() - t0;
     it.flush()?;
     Ok(t)
+}
+
+fn r_ping(q: Q, n: u32) -> Result<u64> {
+    let oq = owned(0)?;
+    match q {
+        Q::Owned => ping_loop(n, |it| drop(oq.enqueue(it))),
+        Q::System => ping_loop(n, |it| drop(rust_wq::system_percpu().enqueue(it))),
+    }
+}
+
+/// Ping-pong across CPUs: the driver (on CPU 0) queues on `cpu`'s pool.
+fn r_xping(cpu: u32, n: u32) -> Result<u64> {
+    let oq = owned(0)?;
+    ping_loop(n, |it| drop(oq.enqueue_on(cpu, it)))
 }
 
 fn it_ping(n: u32) -> Result<u64> {
@@ -236,43 +248,10 @@ fn it_ping(n: u32) -> Result<u64> {
     Ok(now() - t0)
 }
 
-fn r_burst(max_active: u32, n: u32) -> Result<u64> {
-    let oq = owned(max_active)?;
-    let ctx = Arc::new(Ctx::new()?, GFP_KERNEL)?;
-    let mut items = KVec::with_capacity(n as usize, GFP_KERNEL)?;
-    for _ in 0..n {
-        items.push(Ours::new(&ctx)?, GFP_KERNEL)?;
-    }
-    ctx.arm(n);
-    let t0 = now();
-    // SAFETY: Paired below; nothing in between sleeps.
-    unsafe { rwq_preempt_off() };
-    for it in items.iter() {
-        let _ = oq.enqueue(it.clone());
-    }
-    // SAFETY: Paired above.
-    unsafe { rwq_preempt_on() };
-    ctx.wait();
-    Ok(now() - t0)
-}
-
-fn r_xping(cpu: u32, n: u32) -> Result<u64> {
-    let oq = owned(0)?;
-    let ctx = Arc::new(Ctx::new()?, GFP_KERNEL)?;
-    let it = Ours::new(&ctx)?;
-    let t0 = now();
-    for _ in 0..n {
-        ctx.arm(1);
-        let _ = oq.enqueue_on(cpu, it.clone());
-        ctx.wait();
-    }
-    let t = now() - t0;
-    it.flush()?;
-    Ok(t)
-}
-
-fn r_burst4(cpus: u32, n: u32) -> Result<u64> {
-    let oq = owned(0)?;
+/// A burst: `enqueue` (given each item's index) `n` items with preemption off, then wait for
+/// all of them.
+#[inline(always)]
+fn burst_loop(n: u32, enqueue: impl Fn(u32, Arc<Ours>)) -> Result<u64> {
     let ctx = Arc::new(Ctx::new()?, GFP_KERNEL)?;
     let mut items = KVec::with_capacity(n as usize, GFP_KERNEL)?;
     for _ in 0..n {
@@ -283,12 +262,23 @@ fn r_burst4(cpus: u32, n: u32) -> Result<u64> {
     // SAFETY: Paired below; nothing in between sleeps.
     unsafe { rwq_preempt_off() };
     for (i, it) in items.iter().enumerate() {
-        let _ = oq.enqueue_on(i as u32 % cpus, it.clone());
+        enqueue(i as u32, it.clone());
     }
     // SAFETY: Paired above.
     unsafe { rwq_preempt_on() };
     ctx.wait();
     Ok(now() - t0)
+}
+
+fn r_burst(max_active: u32, n: u32) -> Result<u64> {
+    let oq = owned(max_active)?;
+    burst_loop(n, |_, it| drop(oq.enqueue(it)))
+}
+
+/// A burst spread over CPUs 0 .. `cpus` - 1.
+fn r_burst4(cpus: u32, n: u32) -> Result<u64> {
+    let oq = owned(0)?;
+    burst_loop(n, |i, it| drop(oq.enqueue_on(i % cpus, it)))
 }
 
 /// A pending item enqueued again: by reference (`enqueue_cloned`, no reference taken), or by
