@@ -16,8 +16,11 @@ mod tests {
         DelayedWorkOps,
         OwnedQueue,
         Unbound,
-        Work,
         WorkItem, //
+    };
+    use crate::thread::{
+        next,
+        spawn, //
     };
     use kernel::{
         new_spinlock,
@@ -81,29 +84,6 @@ mod tests {
         fn drop(self: Pin<&mut Self>) {
             LIVE.add(-1, Relaxed);
         }
-    }
-
-    #[derive(Clone, Copy, PartialEq)]
-    enum Role {
-        Producer(u32),
-        Churner,
-    }
-
-    #[pin_data]
-    struct Driver {
-        state: Arc<State>,
-        role: Role,
-        #[pin]
-        work: Work<Driver>,
-    }
-
-    crate::impl_has_work! { impl HasWork<Self> for Driver { self.work } }
-
-    fn next(seed: &mut u32) -> u32 {
-        *seed ^= *seed << 13;
-        *seed ^= *seed >> 17;
-        *seed ^= *seed << 5;
-        *seed
     }
 
     fn new_queue() -> Result<Q> {
@@ -178,28 +158,6 @@ mod tests {
         }
     }
 
-    impl WorkItem for Driver {
-        type Pointer = Arc<Driver>;
-
-        fn run(this: Arc<Driver>) {
-            match this.role {
-                Role::Producer(seed) => produce(&this.state, seed),
-                Role::Churner => churn(&this.state),
-            }
-        }
-    }
-
-    fn driver(state: &Arc<State>, role: Role) -> Result<Arc<Driver>> {
-        Arc::pin_init(
-            pin_init!(Driver {
-                state: state.clone(),
-                role,
-                work <- crate::new_work!("stress::delayed::Driver::work"),
-            }),
-            GFP_KERNEL,
-        )
-    }
-
     #[test]
     fn every_arming_runs_or_is_cancelled_while_queues_come_and_go() -> Result {
         let sz = crate::sizes();
@@ -244,9 +202,12 @@ mod tests {
         let drivers: OwnedQueue<Unbound> =
             OwnedQueue::unbound().max_active(4).build(c"rwq_st_dldrv")?;
         let t0 = Instant::<Monotonic>::now();
-        drivers.enqueue(driver(&st, Role::Producer(0x510e_527f))?)?;
-        drivers.enqueue(driver(&st, Role::Producer(0x9b05_688c))?)?;
-        drivers.enqueue(driver(&st, Role::Churner)?)?;
+        for seed in [0x510e_527f, 0x9b05_688c] {
+            let st = st.clone();
+            spawn(&drivers, move || produce(&st, seed))?;
+        }
+        let churner = st.clone();
+        spawn(&drivers, move || churn(&churner))?;
         let limit = i64::from(sz.secs) * 1000;
         while st.armed.load(Relaxed) < st.target && t0.elapsed().as_millis() < limit {
             fsleep(Delta::from_millis(100));

@@ -22,6 +22,10 @@ mod tests {
         WorkItem,
         WorkOps, //
     };
+    use crate::thread::{
+        next,
+        spawn, //
+    };
     use kernel::{
         prelude::*,
         sync::{
@@ -91,97 +95,61 @@ mod tests {
         }
     }
 
-    /// A thread of the case: a long-running work item on a queue of its own.
-    #[pin_data]
-    struct Driver {
-        state: Arc<State>,
-        role: Role,
-        seed: u32,
-        #[pin]
-        work: Work<Driver>,
-    }
-
     #[derive(Clone, Copy, PartialEq)]
     enum Role {
         Producer,
         Canceller,
     }
 
-    crate::impl_has_work! { impl HasWork<Self> for Driver { self.work } }
-
-    fn next(seed: &mut u32) -> u32 {
-        // xorshift32
-        *seed ^= *seed << 13;
-        *seed ^= *seed >> 17;
-        *seed ^= *seed << 5;
-        *seed
-    }
-
-    impl WorkItem for Driver {
-        type Pointer = Arc<Driver>;
-
-        fn run(this: Arc<Driver>) {
-            let st = &this.state;
-            let mut seed = this.seed;
-            let mut n = 0u32;
-            while st.stop.load(Relaxed) == 0 {
-                let r = next(&mut seed);
-                let i = (r as usize) % st.items.len().max(1);
-                // `get`: no panic path in a kworker's loop (objtool knows none of Rust's).
-                let Some(item) = st.items.get(i) else {
-                    continue;
-                };
-                match this.role {
-                    Role::Producer => {
-                        if st.enqueued.load(Relaxed) >= st.target {
-                            break;
-                        }
-                        let res = match (i % 4, (r >> 16) % 2) {
-                            (0, 0) => st.percpu.enqueue(item.clone()).map_err(|e| e.error()),
-                            (0, _) => {
-                                let c = st
-                                    .cpus
-                                    .get(((r >> 20) as usize) % st.cpus.len().max(1))
-                                    .copied()
-                                    .unwrap_or(0);
-                                st.percpu.enqueue_on(c, item.clone()).map_err(|e| e.error())
-                            }
-                            (1, _) => st.unbound.enqueue(item.clone()).map_err(|e| e.error()),
-                            (2, _) => st.ordered.enqueue(item.clone()).map_err(|e| e.error()),
-                            _ => st.bh.enqueue(item.clone()).map_err(|e| e.error()),
-                        };
-                        match res {
-                            Ok(()) => st.enqueued.add(1, Relaxed),
-                            Err(_) => st.refused.add(1, Relaxed),
-                        }
+    /// A thread of the case.
+    fn drive(st: &State, role: Role, seed: u32) {
+        let mut seed = seed;
+        let mut n = 0u32;
+        while st.stop.load(Relaxed) == 0 {
+            let r = next(&mut seed);
+            let i = (r as usize) % st.items.len().max(1);
+            // `get`: no panic path in a kworker's loop (objtool knows none of Rust's).
+            let Some(item) = st.items.get(i) else {
+                continue;
+            };
+            match role {
+                Role::Producer => {
+                    if st.enqueued.load(Relaxed) >= st.target {
+                        break;
                     }
-                    Role::Canceller => {
-                        if (r >> 16) % 8 == 0 {
-                            let _ = item.flush();
-                        } else if item.cancel().is_some() {
-                            st.cancelled.add(1, Relaxed);
+                    let res = match (i % 4, (r >> 16) % 2) {
+                        (0, 0) => st.percpu.enqueue(item.clone()).map_err(|e| e.error()),
+                        (0, _) => {
+                            let c = st
+                                .cpus
+                                .get(((r >> 20) as usize) % st.cpus.len().max(1))
+                                .copied()
+                                .unwrap_or(0);
+                            st.percpu.enqueue_on(c, item.clone()).map_err(|e| e.error())
                         }
+                        (1, _) => st.unbound.enqueue(item.clone()).map_err(|e| e.error()),
+                        (2, _) => st.ordered.enqueue(item.clone()).map_err(|e| e.error()),
+                        _ => st.bh.enqueue(item.clone()).map_err(|e| e.error()),
+                    };
+                    match res {
+                        Ok(()) => st.enqueued.add(1, Relaxed),
+                        Err(_) => st.refused.add(1, Relaxed),
                     }
                 }
-                n += 1;
-                // Let the queues' workers run on this CPU too.
-                if n % 256 == 0 {
-                    fsleep(Delta::from_micros(200));
+                Role::Canceller => {
+                    if (r >> 16) % 8 == 0 {
+                        let _ = item.flush();
+                    } else if item.cancel().is_some() {
+                        st.cancelled.add(1, Relaxed);
+                    }
                 }
             }
+            n += 1;
+            // Let the queues' workers run on this CPU too.
+            if n % 256 == 0 {
+                fsleep(Delta::from_micros(200));
+            }
         }
-    }
-
-    fn driver(state: &Arc<State>, role: Role, seed: u32) -> Result<Arc<Driver>> {
-        Arc::pin_init(
-            pin_init!(Driver {
-                state: state.clone(),
-                role,
-                seed,
-                work <- crate::new_work!("stress::Driver::work"),
-            }),
-            GFP_KERNEL,
-        )
     }
 
     #[test]
@@ -242,10 +210,15 @@ mod tests {
             .max_active(4)
             .build(c"rwq_st_drivers")?;
         let t0 = Instant::<Monotonic>::now();
-        drivers.enqueue(driver(&st, Role::Producer, 0x1234_5678)?)?;
-        drivers.enqueue(driver(&st, Role::Producer, 0x9e37_79b9)?)?;
-        drivers.enqueue(driver(&st, Role::Canceller, 0x85eb_ca6b)?)?;
-        drivers.enqueue(driver(&st, Role::Canceller, 0xc2b2_ae35)?)?;
+        for (role, seed) in [
+            (Role::Producer, 0x1234_5678),
+            (Role::Producer, 0x9e37_79b9),
+            (Role::Canceller, 0x85eb_ca6b),
+            (Role::Canceller, 0xc2b2_ae35),
+        ] {
+            let st = st.clone();
+            spawn(&drivers, move || drive(&st, role, seed))?;
+        }
         // Until the producers reached the target, or the time is up.
         let limit = i64::from(sz.secs) * 1000;
         while st.enqueued.load(Relaxed) < st.target && t0.elapsed().as_millis() < limit {

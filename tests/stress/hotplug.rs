@@ -23,6 +23,10 @@ mod tests {
         Work,
         WorkItem, //
     };
+    use crate::thread::{
+        next,
+        spawn, //
+    };
     use kernel::{
         prelude::*,
         sync::{
@@ -127,29 +131,6 @@ mod tests {
         }
     }
 
-    #[derive(Clone, Copy, PartialEq)]
-    enum Role {
-        Toggler,
-        Producer(usize),
-    }
-
-    #[pin_data]
-    struct Driver {
-        state: Arc<State>,
-        role: Role,
-        #[pin]
-        work: Work<Driver>,
-    }
-
-    crate::impl_has_work! { impl HasWork<Self> for Driver { self.work } }
-
-    fn next(seed: &mut u32) -> u32 {
-        *seed ^= *seed << 13;
-        *seed ^= *seed >> 17;
-        *seed ^= *seed << 5;
-        *seed
-    }
-
     fn count(c: &Counts, r: Result) {
         match r {
             Ok(()) => c.queued.add(1, Relaxed),
@@ -232,39 +213,19 @@ mod tests {
         }
     }
 
-    impl WorkItem for Driver {
-        type Pointer = Arc<Driver>;
-
-        fn run(this: Arc<Driver>) {
-            let st = &this.state;
-            match this.role {
-                Role::Producer(p) => produce(st, p),
-                Role::Toggler => {
-                    while st.stop.load(Relaxed) == 0 {
-                        for c in TOGGLED {
-                            // Errors (e.g. `EBUSY` while another operation runs) just skip.
-                            if cpu::take_offline(c).is_ok() {
-                                st.toggles.add(1, Relaxed);
-                            }
-                            fsleep(Delta::from_millis(20));
-                            let _ = cpu::bring_online(c);
-                            fsleep(Delta::from_millis(20));
-                        }
-                    }
+    /// Takes CPUs down and up until the case stops.
+    fn toggle(st: &State) {
+        while st.stop.load(Relaxed) == 0 {
+            for c in TOGGLED {
+                // Errors (e.g. `EBUSY` while another operation runs) just skip.
+                if cpu::take_offline(c).is_ok() {
+                    st.toggles.add(1, Relaxed);
                 }
+                fsleep(Delta::from_millis(20));
+                let _ = cpu::bring_online(c);
+                fsleep(Delta::from_millis(20));
             }
         }
-    }
-
-    fn driver(state: &Arc<State>, role: Role) -> Result<Arc<Driver>> {
-        Arc::pin_init(
-            pin_init!(Driver {
-                state: state.clone(),
-                role,
-                work <- crate::new_work!("stress::hotplug::Driver::work"),
-            }),
-            GFP_KERNEL,
-        )
     }
 
     #[test]
@@ -320,9 +281,12 @@ mod tests {
             .for_each(|it| it.counts.store(dc, Relaxed));
         let drivers: OwnedQueue<Unbound> =
             OwnedQueue::unbound().max_active(4).build(c"rwq_st_hpdrv")?;
-        drivers.enqueue(driver(&st, Role::Toggler)?)?;
-        drivers.enqueue(driver(&st, Role::Producer(0))?)?;
-        drivers.enqueue(driver(&st, Role::Producer(1))?)?;
+        let toggler = st.clone();
+        spawn(&drivers, move || toggle(&toggler))?;
+        for p in 0..2 {
+            let st = st.clone();
+            spawn(&drivers, move || produce(&st, p))?;
+        }
         let t0 = Instant::<Monotonic>::now();
         while t0.elapsed().as_millis() < i64::from(secs) * 1000 {
             fsleep(Delta::from_millis(200));

@@ -15,6 +15,7 @@ mod delayed_churn;
 mod exactly_once;
 mod hotplug;
 mod semantics;
+mod thread;
 
 module! {
     type: rust_wq::Drained<RustWqStress>,
