@@ -51,6 +51,19 @@ build_key() {
 	} | sha256sum | cut -c1-12
 }
 
+# Our own apt configuration (the machine's apt sources are never touched), for the Debian
+# packages the set-up and scripts/distro.sh fetch: `apt-get "${APT_OPTS[@]}" ...`.
+APT_DIR=$RUST_WQ_CACHE/apt
+APT_OPTS=(-o "Dir::Etc::sourcelist=$APT_DIR/sources.list" -o "Dir::Etc::sourceparts=-"
+	-o "Dir::State::Lists=$APT_DIR/lists" -o "Dir::Cache=$APT_DIR/cache"
+	-o "APT::Sandbox::User=root" -o "Debug::NoLocking=1" -q)
+
+# Writes that configuration.
+apt_config() {
+	mkdir -p "$APT_DIR/lists/partial" "$APT_DIR/cache/archives/partial" "$APT_DIR/deb"
+	echo "deb $APT_MIRROR $APT_SUITE main" >"$APT_DIR/sources.list"
+}
+
 kbuild_dir() {
 	echo "$RUST_WQ_CACHE/build/$KERNEL_SERIES-$1-$(build_key "$1")"
 }

@@ -27,14 +27,8 @@ set -euo pipefail
 
 case "$RUST_WQ_CACHE" in *[[:space:]]*) die "RUST_WQ_CACHE may not contain spaces (kbuild)" ;; esac
 
-APT_DIR=$RUST_WQ_CACHE/apt
-APT_OPTS=(-o "Dir::Etc::sourcelist=$APT_DIR/sources.list" -o "Dir::Etc::sourceparts=-"
-	-o "Dir::State::Lists=$APT_DIR/lists" -o "Dir::Cache=$APT_DIR/cache"
-	-o "Debug::NoLocking=1" -o "APT::Sandbox::User=root")
-
 apt_update() {
-	mkdir -p "$APT_DIR/lists/partial" "$APT_DIR/cache/archives/partial"
-	echo "deb $APT_MIRROR $APT_SUITE main" >"$APT_DIR/sources.list"
+	apt_config
 	apt-get "${APT_OPTS[@]}" update >"$APT_DIR/update.log" 2>&1 ||
 		die "apt-get update ($APT_MIRROR $APT_SUITE) failed: see $APT_DIR/update.log"
 }

@@ -88,6 +88,30 @@ cat >"$WORK/mark" <<'RUN'
 echo "rust_wq-marker: $*" > /dev/kmsg
 RUN
 
+cat >"$WORK/ktap-suite" <<'RUN'
+#!/bin/sh
+# Opens a KTAP document of one suite, $1, that plans $2 cases (the script prints them).
+{
+	echo "KTAP version 1"
+	echo "1..1"
+	echo "    KTAP version 1"
+	echo "    # Subtest: $1"
+	echo "    1..$2"
+} > /dev/kmsg
+RUN
+
+cat >"$WORK/run-module" <<'RUN'
+#!/bin/sh
+# One KTAP document (kunit.py reads one at a time): loads module $1 with its parameters from the
+# kernel command line (<module>.<param>=<value>, as modprobe would pass them), then unloads it.
+n=$(basename "$1" .ko)
+mark "ktap-begin $n"
+args=$(tr ' ' '\n' </proc/cmdline | grep "^$n\." | sed "s/^$n\.//" || true)
+insmod "$1" $args || mark "insmod-failed $n"
+mark "ktap-end $n"
+rmmod "$n" || mark "rmmod-failed $n"
+RUN
+
 cat >"$WORK/run-check" <<'RUN'
 #!/bin/sh
 . /etc/rust_wq.conf
@@ -99,13 +123,7 @@ cs() { read -r up rest </proc/uptime; echo "${up%.*}${up#*.}" | sed 's/^0*//; s/
 unload=/lib/modules/rust_wq/unload/rust_wq_unload.ko
 if [ -f "$unload" ] && [ "$UNLOAD_CYCLES" -gt 0 ]; then
 	mark "ktap-begin rust_wq_unload"
-	{
-		echo "KTAP version 1"
-		echo "1..1"
-		echo "    KTAP version 1"
-		echo "    # Subtest: rust_wq_unload"
-		echo "    1..$UNLOAD_CYCLES"
-	} > /dev/kmsg
+	ktap-suite rust_wq_unload $UNLOAD_CYCLES
 	i=0
 	while [ $i -lt "$UNLOAD_CYCLES" ]; do
 		i=$((i + 1))
@@ -130,28 +148,14 @@ if [ -f "$unload" ] && [ "$UNLOAD_CYCLES" -gt 0 ]; then
 	mark "ktap-end rust_wq_unload"
 	unloaded_at=$(uptime)
 fi
-# One KTAP document per marker: kunit.py reads one document at a time.
 for m in /lib/modules/rust_wq/tests/*.ko; do
-	n=$(basename "$m" .ko)
-	mark "ktap-begin $n"
-	# Module parameters from the kernel command line (<module>.<param>=<value>), as modprobe
-	# would pass them.
-	args=$(tr ' ' '\n' </proc/cmdline | grep "^$n\." | sed "s/^$n\.//" || true)
-	insmod "$m" $args || mark "insmod-failed $n"
-	mark "ktap-end $n"
-	rmmod "$n" || mark "rmmod-failed $n"
+	run-module "$m"
 done
 # The demo module runs its demonstration at load and must unload cleanly.
 demo=/lib/modules/rust_wq/samples/rust_wq_demo.ko
 if [ -f "$demo" ] && [ -z "${NO_SAMPLE:-}" ]; then
 	mark "ktap-begin rust_wq_demo"
-	{
-		echo "KTAP version 1"
-		echo "1..1"
-		echo "    KTAP version 1"
-		echo "    # Subtest: rust_wq_demo"
-		echo "    1..2"
-	} > /dev/kmsg
+	ktap-suite rust_wq_demo 2
 	if insmod "$demo"; then r=ok; else r="not ok"; fi
 	echo "    $r 1 demo_loads_and_runs" > /dev/kmsg
 	if rmmod rust_wq_demo; then r=ok; else r="not ok"; fi
@@ -171,13 +175,7 @@ if [ -f "$edu" ] && [ -z "${NO_SAMPLE:-}" ]; then
 	done
 	# Unload with interrupts and bottom halves in flight.
 	mark "ktap-begin rust_wq_edu_unload"
-	{
-		echo "KTAP version 1"
-		echo "1..1"
-		echo "    KTAP version 1"
-		echo "    # Subtest: rust_wq_edu_unload"
-		echo "    1..6"
-	} > /dev/kmsg
+	ktap-suite rust_wq_edu_unload 6
 	i=0
 	for q in 0 1 2 0 1 2; do
 		i=$((i + 1))
@@ -202,12 +200,7 @@ cat >"$WORK/run-stress" <<'RUN'
 #!/bin/sh
 # The torture suite: one KTAP document per module, sizes from the kernel command line.
 for m in /lib/modules/rust_wq/stress/*.ko; do
-	n=$(basename "$m" .ko)
-	mark "ktap-begin $n"
-	args=$(tr ' ' '\n' </proc/cmdline | grep "^$n\." | sed "s/^$n\.//" || true)
-	insmod "$m" $args || mark "insmod-failed $n"
-	mark "ktap-end $n"
-	rmmod "$n" || mark "rmmod-failed $n"
+	run-module "$m"
 done
 RUN
 
@@ -244,6 +237,8 @@ RUN
 	echo "file /init $WORK/init 0755 0 0"
 	for r in check run bench stress; do echo "file /bin/run-$r $WORK/run-$r 0755 0 0"; done
 	echo "file /bin/mark $WORK/mark 0755 0 0"
+	echo "file /bin/run-module $WORK/run-module 0755 0 0"
+	echo "file /bin/ktap-suite $WORK/ktap-suite 0755 0 0"
 	echo "file /etc/rust_wq.conf $WORK/rust_wq.conf 0644 0 0"
 	for m in $modules; do
 		case "$m" in

@@ -73,19 +73,14 @@ setup_ksrc() {
 		return
 	fi
 	[ -f "$KSRC/.rust_wq-unpacked" ] && return
-	local apt=$RUST_WQ_CACHE/apt
-	mkdir -p "$apt/lists/partial" "$apt/cache/archives/partial" "$apt/deb"
-	echo "deb $APT_MIRROR $APT_SUITE main" >"$apt/sources.list"
-	local opts=(-o "Dir::Etc::sourcelist=$apt/sources.list" -o "Dir::Etc::sourceparts=-"
-		-o "Dir::State::Lists=$apt/lists" -o "Dir::Cache=$apt/cache"
-		-o "APT::Sandbox::User=root" -o "Debug::NoLocking=1" -q)
+	apt_config
 	step "apt ($APT_SUITE): fetching linux-source-$KERNEL_SERIES (167 MB)"
-	apt-get "${opts[@]}" update >/dev/null ||
+	apt-get "${APT_OPTS[@]}" update >/dev/null ||
 		die "cannot reach $APT_MIRROR $APT_SUITE: point KSRC= at a Linux $KERNEL_SERIES tree"
-	(cd "$apt/deb" && apt-get "${opts[@]}" download "linux-source-$KERNEL_SERIES" >/dev/null) ||
+	(cd "$APT_DIR/deb" && apt-get "${APT_OPTS[@]}" download "linux-source-$KERNEL_SERIES" >/dev/null) ||
 		die "linux-source-$KERNEL_SERIES is no longer in $APT_SUITE: point KSRC= at a $KERNEL_SERIES tree"
 	local deb
-	deb=$(ls -t "$apt/deb"/linux-source-"$KERNEL_SERIES"_*.deb | head -n1)
+	deb=$(ls -t "$APT_DIR/deb"/linux-source-"$KERNEL_SERIES"_*.deb | head -n1)
 	step "unpacking $(basename "$deb") (about 20 s)"
 	rm -rf "$KSRC.tmp" && mkdir -p "$KSRC.tmp"
 	dpkg-deb --fsys-tarfile "$deb" |
