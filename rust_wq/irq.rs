@@ -2,10 +2,11 @@
 
 //! Deferred interrupts: a hard-IRQ top half whose bottom half is a work item.
 //!
-//! [`request_deferred_irq`] registers the legacy (INTx) interrupt of a bound PCI device. The
-//! handler state is an [`Arc<T>`] that is both the top half ([`TopHalf`]) and the bottom half
-//! (a [`WorkItem`] with a [`Work`](crate::rust_wq::Work) field): the top half acknowledges the
-//! device and queues `T` wherever it likes, the bottom half runs in process context.
+//! [`request_deferred_irq`] registers the MSI (or else the legacy INTx) interrupt of a bound PCI
+//! device. The handler state is an [`Arc<T>`] that is both the top half ([`TopHalf`]) and the
+//! bottom half (a [`WorkItem`] with a [`Work`](crate::rust_wq::Work) field): the top half
+//! acknowledges the device and queues `T` wherever it likes, the bottom half runs in process
+//! context.
 //!
 //! The registration belongs to the device (devres), so it cannot be leaked, and it is torn down
 //! in the only safe order when the device unbinds (or the driver's module goes away):
@@ -13,7 +14,7 @@
 //! 1. [`TopHalf::quiesce`]: the driver stops the device from raising interrupts (with the handler
 //!    still in place, so a level-triggered shared line cannot be left asserted with nobody to
 //!    acknowledge it);
-//! 2. `free_irq()`: no top half runs or will run;
+//! 2. `free_irq()`: no top half runs or will run (then the MSI vector is given back);
 //! 3. the bottom half is flushed, then cancelled with `cancel_work_sync()` (it may have requeued
 //!    itself): no bottom half is pending or running;
 //! 4. the reference to `T` is dropped; the queue, if `T` owns it, goes with the last reference.
@@ -54,19 +55,20 @@ use crate::rust_wq::{
 };
 use kernel::{
     bindings,
-    device::Core,
-    devres,
-    irq::{
-        IrqRequest,
-        IrqReturn, //
+    device::{
+        Core,
+        DeviceContext, //
     },
+    devres,
+    error::to_result,
+    irq::IrqReturn,
     pci::{
         self,
-        IrqType,
-        IrqTypes, //
+        IrqType, //
     },
     prelude::*,
     sync::{
+        aref::ARef,
         Arc,
         ArcBorrow, //
     },
@@ -101,14 +103,40 @@ unsafe extern "C" fn handler<T: TopHalf>(
     bindings::irqreturn_t(T::top_half(this) as u32)
 }
 
+/// The device's MSI vector, allocated by [`request_deferred_irq`] and given back when dropped
+/// (after the interrupt is freed: see [`IrqGuard`]).
+///
+/// # Invariants
+///
+/// `pdev` has MSI enabled by rust_wq's `pci_alloc_irq_vectors` call.
+struct MsiVectors(ARef<pci::Device>);
+
+impl Drop for MsiVectors {
+    fn drop(&mut self) {
+        // SAFETY: `pdev_raw` of a live device; the vectors are ours (type invariant) and no
+        // interrupt is requested on them any more (the guard freed it).
+        unsafe { bindings::pci_free_irq_vectors(pdev_raw(&self.0)) };
+    }
+}
+
+/// The `struct pci_dev` of `pdev`.
+fn pdev_raw<Ctx: DeviceContext>(pdev: &pci::Device<Ctx>) -> *mut bindings::pci_dev {
+    // `pci::Device` is `#[repr(transparent)]` over `Opaque<bindings::pci_dev>`, which is
+    // `#[repr(transparent)]` too: the pointers are the same, and C may write through it.
+    core::ptr::from_ref(pdev).cast_mut().cast()
+}
+
 /// Owns a requested interrupt and the state its handler uses.
 ///
 /// # Invariants
 ///
-/// `irq` is requested with [`handler::<T>`] and the cookie `Arc::as_ptr(&state)`.
+/// `irq` is requested with [`handler::<T>`] and the cookie `Arc::as_ptr(&state)`; if it is an
+/// MSI interrupt, `msi` holds its vector.
 struct IrqGuard<T: TopHalf> {
     irq: u32,
     state: Arc<T>,
+    // Dropped after `drop` below freed the interrupt.
+    _msi: Option<MsiVectors>,
 }
 
 impl<T: TopHalf> Drop for IrqGuard<T> {
@@ -126,12 +154,21 @@ impl<T: TopHalf> Drop for IrqGuard<T> {
     }
 }
 
-/// Requests the INTx interrupt of `pdev` (shared) with `state` as top and bottom half.
+extern "C" {
+    /// Takes a `struct pci_dev *` (as `void *`: bindgen's `pci_dev` is not FFI-safe to rustc).
+    fn rust_wq_pci_msi_enabled(pdev: *mut c_void) -> bool;
+}
+
+/// Requests the MSI interrupt of `pdev`, or its INTx interrupt (shared) if it has no MSI, with
+/// `state` as top and bottom half, and returns which of the two it is.
 ///
 /// The interrupt is freed, and the bottom half flushed and cancelled, when `pdev` unbinds; see
-/// the [module documentation](self). `EBUSY` if the driver enabled MSI or MSI-X (call this
-/// first: by then the PCI core has re-enabled INTx, which the kernel cannot tell us before).
-/// Sleeps.
+/// the [module documentation](self). `EBUSY` if the driver enabled MSI or MSI-X itself (then
+/// it owns the vectors; call this first). Sleeps.
+///
+/// MSI is preferred: a level-triggered INTx line that is freed and requested again (a driver
+/// that unbinds and binds while its device interrupts) can be left undelivered by the interrupt
+/// controller, which MSI does not have.
 ///
 /// `pdev` is the device in the driver's own `probe` (`Core`): the registration then belongs to
 /// a binding of this module's driver, which the module's unload undoes, so neither the handler
@@ -141,23 +178,36 @@ pub fn request_deferred_irq<T: TopHalf>(
     pdev: &pci::Device<Core<'_>>,
     name: &'static CStr,
     state: Arc<T>,
-) -> Result {
-    // The device's legacy interrupt, through the PCI core's vector API. For INTx,
-    // `pci_free_irq_vectors` (run when `vectors` drops) only disables MSI and MSI-X: the number
-    // stays the device's interrupt, and INTx stays enabled, while the device is bound.
-    let vectors = pdev.alloc_irq_vectors(1, 1, IrqTypes::default().with(IrqType::Intx))?;
-    if !matches!(vectors.irq_type(), IrqType::Intx) {
-        // The driver enabled MSI or MSI-X itself: dropping `vectors` would disable them under
-        // its feet. Keep them as they are and refuse.
-        core::mem::forget(vectors);
+) -> Result<IrqType> {
+    let raw = pdev_raw(pdev);
+    // SAFETY: `raw` is the bound device of `probe`.
+    if unsafe { rust_wq_pci_msi_enabled(raw.cast()) } {
+        // The driver's own vectors: C warns if they are allocated again, and freeing ours would
+        // disable them under its feet.
         return Err(EBUSY);
     }
-    let irq = IrqRequest::from(vectors.index(0)?).irq();
-    drop(vectors);
+    // SAFETY: As above; `probe` runs under the device lock. MSI is not enabled (checked above),
+    // so C allocates one MSI vector, or falls back to the INTx interrupt.
+    to_result(unsafe {
+        bindings::pci_alloc_irq_vectors(raw, 1, 1, bindings::PCI_IRQ_MSI | bindings::PCI_IRQ_INTX)
+    })?;
+    // SAFETY: As above.
+    let msi = if unsafe { rust_wq_pci_msi_enabled(raw.cast()) } {
+        // INVARIANT: We enabled MSI just above.
+        Some(MsiVectors(pdev.into()))
+    } else {
+        // INTx: nothing to give back (`pci_free_irq_vectors` would only disable MSI, which a
+        // later call of the driver's may have enabled by then).
+        None
+    };
+    // SAFETY: As above; vector 0 was allocated just above.
+    let irq = unsafe { bindings::pci_irq_vector(raw, 0) };
+    // On failure `msi` gives the vector back.
+    let irq = u32::try_from(irq).map_err(|_| Error::from_errno(irq))?;
     let cookie = Arc::as_ptr(&state).cast_mut().cast::<c_void>();
     // SAFETY: `handler::<T>` matches `irq_handler_t` and expects this cookie, which stays valid
     // until `free_irq` (the guard below owns the `Arc`). `name` is static.
-    kernel::error::to_result(unsafe {
+    to_result(unsafe {
         bindings::request_threaded_irq(
             irq,
             Some(handler::<T>),
@@ -167,8 +217,19 @@ pub fn request_deferred_irq<T: TopHalf>(
             cookie,
         )
     })?;
-    // INVARIANT: The interrupt was requested with `handler::<T>` and `cookie`.
-    let guard = IrqGuard { irq, state };
-    // On failure the guard is dropped, which frees the interrupt again.
-    devres::register(pdev.as_ref(), guard, GFP_KERNEL)
+    // INVARIANT: The interrupt was requested with `handler::<T>` and `cookie`; `msi` holds its
+    // vector if it is MSI.
+    let guard = IrqGuard {
+        irq,
+        state,
+        _msi: msi,
+    };
+    let kind = if guard._msi.is_some() {
+        IrqType::Msi
+    } else {
+        IrqType::Intx
+    };
+    // On failure the guard is dropped, which frees the interrupt and the vector again.
+    devres::register(pdev.as_ref(), guard, GFP_KERNEL)?;
+    Ok(kind)
 }

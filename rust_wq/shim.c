@@ -11,6 +11,7 @@
 #include <linux/irqflags.h>
 #include <linux/namei.h>
 #include <linux/path.h>
+#include <linux/pci.h>
 #include <linux/percpu.h>
 #include <linux/pid_namespace.h>
 #include <linux/fs_struct.h>
@@ -239,4 +240,12 @@ unsigned long rust_wq_trackers_lock_irqsave(void)
 void rust_wq_trackers_unlock_irqrestore(unsigned long flags)
 {
 	raw_spin_unlock_irqrestore(&rust_wq_trackers_lock, flags);
+}
+
+bool rust_wq_pci_msi_enabled(void *pdev);
+
+/* Whether the device has MSI or MSI-X enabled (`pci_dev_msi_enabled` is inline). */
+bool rust_wq_pci_msi_enabled(void *pdev)
+{
+	return pci_dev_msi_enabled(pdev);
 }

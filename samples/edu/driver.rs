@@ -575,12 +575,13 @@ impl pci::Driver for EduDriver {
                 return Err(ENODEV);
             }
             let hub = Hub::new(bar.into_devres()?, Target::from_params()?)?;
-            rust_wq::request_deferred_irq(pdev, c"rust_wq_edu", hub.clone())?;
+            let irq = rust_wq::request_deferred_irq(pdev, c"rust_wq_edu", hub.clone())?;
             HUB.publish(hub.clone()).map_err(|_| EBUSY)?;
             pr_info!(
-                "edu {}.{} bound; bottom halves on the {} queue\n",
+                "edu {}.{} bound; {:?} interrupt; bottom halves on the {} queue\n",
                 id >> 24,
                 (id >> 16) & 0xff,
+                irq,
                 hub.target.name()
             );
             Ok(try_pin_init!(EduData {
