@@ -56,6 +56,7 @@ use crate::rust_wq::{
         ArmLock,
         MAX_DISABLE, //
     },
+    class,
     cpu,
     queue::WORK_CPU_UNBOUND,
     reclaim,
@@ -65,6 +66,7 @@ use crate::rust_wq::{
         TrackersGuard, //
     },
     EnqueueError,
+    WorkClass,
     WorkItem,
     WorkItemPointer, //
 };
@@ -186,7 +188,7 @@ where
     #[inline]
     pub fn new(
         name: &'static CStr,
-        work_key: Pin<&'static LockClassKey>,
+        class: Pin<&'static WorkClass>,
         timer_key: Pin<&'static LockClassKey>,
     ) -> impl PinInit<Self> {
         pin_init!(Self {
@@ -205,7 +207,7 @@ where
                         Some(run_delayed::<T, ID>),
                         false,
                         name.as_char_ptr(),
-                        work_key.as_ptr(),
+                        class.key_ptr(),
                     )
                 };
                 // SAFETY: The timer lives in a `delayed_work` and is only armed by the workqueue
@@ -474,7 +476,14 @@ where
             }
         },
     };
-    if let Err(e) = reclaim::note(&dw.seen, bits) {
+    // SAFETY: The `work_struct` of a `DelayedWork`, initialised and alive (see above).
+    let fits = unsafe {
+        class::note(
+            ptr::addr_of_mut!((*dw.as_raw()).work),
+            bits & reclaim::ON_BH != 0,
+        )
+    };
+    if let Err(e) = fits.and_then(|()| reclaim::note(&dw.seen, bits)) {
         drop(state);
         // SAFETY: Nothing took the reference.
         return Err(EnqueueError::new(e, unsafe { P::from_raw(raw) }));
@@ -564,7 +573,7 @@ macro_rules! new_delayed_work {
     ($($name:literal)?) => {
         $crate::rust_wq::DelayedWork::new(
             ::kernel::optional_name!($($name)?),
-            ::kernel::static_lock_class!(),
+            $crate::static_work_class!(),
             ::kernel::static_lock_class!(),
         )
     };

@@ -83,6 +83,7 @@
 
 pub(crate) mod arm_lock;
 pub mod builder;
+pub mod class;
 pub mod cpu;
 pub mod delayed;
 pub mod drained;
@@ -107,6 +108,7 @@ pub use builder::{
     Threaded,
     Unbound, //
 };
+pub use class::WorkClass;
 pub use delayed::{
     Armed,
     Delay,
@@ -165,7 +167,8 @@ pub use crate::{
     impl_has_delayed_work,
     impl_has_work,
     new_delayed_work,
-    new_work, //
+    new_work,
+    static_work_class, //
 };
 
 /// Converts milliseconds to jiffies, rounding up: the delays of delayed work.

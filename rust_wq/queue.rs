@@ -3,6 +3,7 @@
 //! [`Queue`]: a borrowed `workqueue_struct`, and the enqueue operations every queue has.
 
 use crate::rust_wq::{
+    class,
     cpu,
     drained::Gate,
     reclaim,
@@ -127,6 +128,27 @@ impl Queue {
         unsafe { &*ptr.cast::<Queue>() }
     }
 
+    /// The `reclaim::ON_*` bits of queueing here. No `Queue` has `WQ_MEM_RECLAIM` without
+    /// `__WQ_LEGACY` ([`Queue::from_raw`]); the only ones with `WQ_BH` are the two system BH
+    /// queues, which only kernels with lockdep need to tell apart (see
+    /// [`class`](crate::rust_wq::class)).
+    #[inline]
+    pub(crate) fn bits(&self) -> u32 {
+        #[cfg(CONFIG_LOCKDEP)]
+        {
+            let wq = self.as_raw();
+            // SAFETY: Reads the pointers to the system queues, which the kernel sets at boot.
+            let bh = unsafe {
+                core::ptr::eq(wq, bindings::system_bh_wq)
+                    || core::ptr::eq(wq, bindings::system_bh_highpri_wq)
+            };
+            if bh {
+                return reclaim::ON_NON_RECLAIM | reclaim::ON_BH;
+            }
+        }
+        reclaim::ON_NON_RECLAIM
+    }
+
     /// Returns the raw `workqueue_struct`.
     #[inline]
     pub fn as_raw(&self) -> *mut bindings::workqueue_struct {
@@ -143,7 +165,7 @@ impl Queue {
         P::Target: WorkItem<ID, Pointer = P> + HasWork<P::Target, ID>,
     {
         let item = refuse_if_pending(item)?;
-        self.enqueue_gated(WORK_CPU_UNBOUND, reclaim::ON_NON_RECLAIM, item)
+        self.enqueue_gated(WORK_CPU_UNBOUND, self.bits(), item)
     }
 
     /// Queues a clone of `item` (an `Arc`, say) unless the item is pending already: then it is
@@ -158,7 +180,7 @@ impl Queue {
         if WorkOps::<ID>::is_pending(&**item) {
             return Err(EBUSY);
         }
-        Ok(self.enqueue_gated(WORK_CPU_UNBOUND, reclaim::ON_NON_RECLAIM, item.clone())?)
+        Ok(self.enqueue_gated(WORK_CPU_UNBOUND, self.bits(), item.clone())?)
     }
 
     /// Queues `item` on the worker pool of `cpu`.
@@ -171,7 +193,7 @@ impl Queue {
         P: WorkItemPointer,
         P::Target: WorkItem<ID, Pointer = P> + HasWork<P::Target, ID>,
     {
-        self.enqueue_on_cpu(cpu, reclaim::ON_NON_RECLAIM, item)
+        self.enqueue_on_cpu(cpu, self.bits(), item)
     }
 
     /// Queues `item` on `cpu` if it is online. Interrupts are off from the check to the queueing,
@@ -244,7 +266,9 @@ impl Queue {
         let raw = item.into_raw();
         // SAFETY: `raw` is valid while the queue owns it (`WorkItemPointer` contract).
         let work = unsafe { &*P::Target::raw_get_work(raw) };
-        if let Err(e) = reclaim::note(&work.seen, bits) {
+        // SAFETY: `work` is the `work_struct` of a `Work`.
+        let fits = unsafe { class::note(work.as_raw(), bits & reclaim::ON_BH != 0) };
+        if let Err(e) = fits.and_then(|()| reclaim::note(&work.seen, bits)) {
             // SAFETY: Nothing took the reference.
             return Err(EnqueueError::new(e, unsafe { P::from_raw(raw) }));
         }

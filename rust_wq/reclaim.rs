@@ -55,14 +55,22 @@ pub(crate) const ON_NON_RECLAIM: u32 = 2;
 /// Reclaim waited for the item, counting on it being reclaim-safe: from now on it may only be
 /// queued on queues with `WQ_MEM_RECLAIM` (`EINVAL` otherwise).
 pub(crate) const RECLAIM_WAITED: u32 = 4;
+/// The queue is a BH queue (`WQ_BH`): its items run in softirq context (see
+/// [`class`](crate::rust_wq::class)).
+pub(crate) const ON_BH: u32 = 8;
 
-/// The bits of [`ON_STRICT_RECLAIM`] and [`ON_NON_RECLAIM`] that queueing on a queue with these
-/// `WQ_*` flags sets.
+/// The bits of [`ON_STRICT_RECLAIM`], [`ON_NON_RECLAIM`] and [`ON_BH`] that queueing on a queue
+/// with these `WQ_*` flags sets.
 #[inline]
 pub(crate) const fn bits_of(flags: u32) -> u32 {
     let reclaim = flags & bindings::wq_flags_WQ_MEM_RECLAIM != 0;
     let legacy = flags & bindings::wq_flags___WQ_LEGACY != 0;
-    match (reclaim, legacy) {
+    let bh = if flags & bindings::wq_flags_WQ_BH != 0 {
+        ON_BH
+    } else {
+        0
+    };
+    bh | match (reclaim, legacy) {
         (true, false) => ON_STRICT_RECLAIM,
         (true, true) => 0,
         (false, _) => ON_NON_RECLAIM,

@@ -17,7 +17,6 @@ use crate::rust_wq::{
         Delay, //
     },
     drained::Gate,
-    reclaim,
     EnqueueError,
     HasDelayedWork,
     HasWork,
@@ -122,9 +121,7 @@ impl Queue {
             Ok(gate) => gate,
             Err(e) => return Err(EnqueueError::new(e, item)),
         };
-        // System queues have no `WQ_MEM_RECLAIM`; other `'static` queues must not either
-        // (`Queue::from_raw`).
-        let bits = reclaim::ON_NON_RECLAIM;
+        let bits = self.bits();
         // SAFETY: A `&'static Queue` is never destroyed. The module's system tracker fires the
         // timers armed here at unload, which cannot start while we hold the gate.
         let res = unsafe {

@@ -2,7 +2,10 @@
 
 //! Work items: the pinned `work_struct` wrapper and the traits that tie it to its container.
 
-use crate::rust_wq::arm_lock::MAX_DISABLE;
+use crate::rust_wq::{
+    arm_lock::MAX_DISABLE,
+    WorkClass, //
+};
 use core::marker::PhantomData;
 use kernel::{
     bindings,
@@ -12,8 +15,7 @@ use kernel::{
             Atomic,
             Relaxed, //
         },
-        Arc,
-        LockClassKey, //
+        Arc, //
     },
     types::Opaque,
 };
@@ -61,7 +63,7 @@ where
     ///
     /// Prefer [`new_work!`](crate::new_work), which supplies the name and a lockdep class.
     #[inline]
-    pub fn new(name: &'static CStr, key: Pin<&'static LockClassKey>) -> impl PinInit<Self> {
+    pub fn new(name: &'static CStr, class: Pin<&'static WorkClass>) -> impl PinInit<Self> {
         pin_init!(Self {
             work <- Opaque::ffi_init(|slot| {
                 // SAFETY: `slot` is valid for writes, and `run_work::<T, ID>` has the signature of
@@ -73,7 +75,7 @@ where
                         Some(run_work::<T, ID>),
                         false,
                         name.as_char_ptr(),
-                        key.as_ptr(),
+                        class.key_ptr(),
                     )
                 }
             }),
@@ -330,13 +332,14 @@ macro_rules! impl_has_work {
     )*};
 }
 
-/// Creates a [`Work`] initialiser with a lockdep class of its own for this call site.
+/// Creates a [`Work`] initialiser with a lockdep class of its own for this call site (see
+/// [`class`](crate::rust_wq::class) for what that means for BH queues).
 #[macro_export]
 macro_rules! new_work {
     ($($name:literal)?) => {
         $crate::rust_wq::Work::new(
             ::kernel::optional_name!($($name)?),
-            ::kernel::static_lock_class!(),
+            $crate::static_work_class!(),
         )
     };
 }

@@ -11,6 +11,8 @@ use kernel::prelude::*;
 pub mod rust_wq;
 
 #[cfg(not(rust_wq_ktap))]
+mod classes;
+#[cfg(not(rust_wq_ktap))]
 mod context;
 #[cfg(not(rust_wq_ktap))]
 mod delayed;

@@ -1,0 +1,158 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Lockdep classes: the items of one `new_work!` site run on BH queues or on threaded queues,
+//! never on both (lockdep would report an inconsistent lock state; see `rust_wq::class`).
+
+use kernel::prelude::*;
+
+#[kunit_tests(rust_wq_class)]
+mod tests {
+    use crate::probe::wait_for;
+    use crate::rust_wq::{
+        self,
+        DelayedWork,
+        OwnedQueue,
+        Work,
+        WorkItem, //
+        WorkOps,
+    };
+    use kernel::{
+        prelude::*,
+        sync::{
+            atomic::{
+                Atomic,
+                Relaxed, //
+            },
+            Arc,
+        },
+    };
+
+    /// Counts its runs; `work` and `dwork` of every `Item` come from the one site in `item`,
+    /// `other` from a second one.
+    #[pin_data]
+    struct Item {
+        runs: Atomic<u32>,
+        #[pin]
+        work: Work<Item>,
+        #[pin]
+        other: Work<Item, 1>,
+        #[pin]
+        dwork: DelayedWork<Item, 2>,
+    }
+
+    crate::impl_has_work! {
+        impl HasWork<Self> for Item { self.work }
+        impl HasWork<Self, 1> for Item { self.other }
+    }
+    crate::impl_has_delayed_work! { impl HasDelayedWork<Self, 2> for Item { self.dwork } }
+
+    impl WorkItem for Item {
+        type Pointer = Arc<Item>;
+
+        fn run(this: Arc<Item>) {
+            this.runs.add(1, Relaxed);
+        }
+    }
+
+    impl WorkItem<1> for Item {
+        type Pointer = Arc<Item>;
+
+        fn run(this: Arc<Item>) {
+            this.runs.add(1, Relaxed);
+        }
+    }
+
+    impl WorkItem<2> for Item {
+        type Pointer = Arc<Item>;
+
+        fn run(this: Arc<Item>) {
+            this.runs.add(1, Relaxed);
+        }
+    }
+
+    /// Items of the classes of the first test: one site per field.
+    fn item_one() -> Result<Arc<Item>> {
+        Arc::pin_init(
+            pin_init!(Item {
+                runs: Atomic::new(0),
+                work <- crate::new_work!("class::one::work"),
+                other <- crate::new_work!("class::one::other"),
+                dwork <- crate::new_delayed_work!("class::one::dwork"),
+            }),
+            GFP_KERNEL,
+        )
+    }
+
+    /// Items of the classes of the second test.
+    fn item_two() -> Result<Arc<Item>> {
+        Arc::pin_init(
+            pin_init!(Item {
+                runs: Atomic::new(0),
+                work <- crate::new_work!("class::two::work"),
+                other <- crate::new_work!("class::two::other"),
+                dwork <- crate::new_delayed_work!("class::two::dwork"),
+            }),
+            GFP_KERNEL,
+        )
+    }
+
+    /// The error of queueing an item whose class went on the other kind of queue: `EINVAL` on
+    /// lockdep kernels; elsewhere there is no class, nothing to report, and it is queued.
+    fn refusal() -> Option<Error> {
+        cfg!(CONFIG_LOCKDEP).then_some(EINVAL)
+    }
+
+    #[test]
+    fn a_class_that_went_on_a_threaded_queue_is_refused_on_bh_queues() -> Result {
+        let a = item_one()?;
+        rust_wq::system_percpu().enqueue::<_, 0>(a.clone())?;
+        WorkOps::<0>::flush(&*a)?;
+        assert_eq!(a.runs.load(Relaxed), 1);
+        // Another item of that class: both kinds of BH queue refuse it and hand it back.
+        let b = item_one()?;
+        let bh = OwnedQueue::bh().build(c"rwq_class_bh")?;
+        match rust_wq::system_bh().enqueue::<_, 0>(b.clone()) {
+            Err(e) => {
+                assert_eq!(Some(e.error()), refusal());
+                assert!(Arc::ptr_eq(&e.into_item(), &b));
+            }
+            Ok(()) => assert_eq!(refusal(), None),
+        }
+        let r = bh.enqueue_on::<_, 0>(1, b.clone());
+        assert_eq!(r.err().map(|e| e.error()), refusal());
+        bh.drain()?;
+        let queued = if refusal().is_some() { 0 } else { 2 };
+        assert!(wait_for(1000, || b.runs.load(Relaxed) == queued));
+        // Its other class has not been anywhere: BH queues take it.
+        rust_wq::system_bh()
+            .enqueue::<_, 1>(b.clone())
+            .map_err(|e| e.error())?;
+        assert!(wait_for(1000, || b.runs.load(Relaxed) == queued + 1));
+        // And from now on that one is refused on threaded queues.
+        let r = rust_wq::system_dfl().enqueue::<_, 1>(b.clone());
+        assert_eq!(r.err().map(|e| e.error()), refusal());
+        Ok(())
+    }
+
+    #[test]
+    fn a_delayed_class_that_went_on_a_bh_queue_is_refused_on_threaded_queues() -> Result {
+        let a = item_two()?;
+        rust_wq::system_bh().enqueue_delayed(a.clone(), 1)?;
+        assert!(wait_for(1000, || a.runs.load(Relaxed) == 1));
+        let b = item_two()?;
+        let q = OwnedQueue::unbound().build(c"rwq_class_ub")?;
+        match q.enqueue_delayed(b.clone(), 0) {
+            Err(e) => {
+                assert_eq!(Some(e.error()), refusal());
+                assert!(Arc::ptr_eq(&e.into_item(), &b));
+            }
+            Ok(()) => assert_eq!(refusal(), None),
+        }
+        let r = rust_wq::system_percpu().mod_delayed(b.clone(), 0);
+        assert_eq!(r.err().map(|e| e.error()), refusal());
+        q.drain()?;
+        let queued = if refusal().is_some() { 0 } else { 2 };
+        assert!(wait_for(1000, || b.runs.load(Relaxed) == queued));
+        Ok(())
+    }
+}
