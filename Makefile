@@ -126,8 +126,9 @@ STRESS_ITEMS ?= 1024
 STRESS_OPS ?= 1000000
 STRESS_SECS ?= 200
 STRESS_HOTPLUG_SECS ?= 60
-stress: tools fmtcheck clippy
-	@KDIR=$(KDIR_RESOLVED) OUT=$(OUT) QEMU_TIMEOUT=$${QEMU_TIMEOUT:-900} \
+STRESS_CYCLES ?= 100
+stress: tools fmtcheck clippy userspace
+	@KDIR=$(KDIR_RESOLVED) OUT=$(OUT) QEMU_TIMEOUT=$${QEMU_TIMEOUT:-900} UNLOAD_CYCLES=$(STRESS_CYCLES) \
 		QEMU_APPEND="rust_wq_stress.items=$(STRESS_ITEMS) rust_wq_stress.ops=$(STRESS_OPS) \
 		rust_wq_stress.secs=$(STRESS_SECS) rust_wq_stress.hotplug_secs=$(STRESS_HOTPLUG_SECS) \
 		$(QEMU_APPEND)" $(ROOT)/scripts/qemu-run.sh stress

@@ -7,11 +7,13 @@
 #                               document with the kernel's own kunit.py; last line "N passed, N failed"
 #   scripts/qemu-run.sh run     load the sample driver and run its userspace client in demo mode
 #   scripts/qemu-run.sh bench   load the benchmark module (use the kernel without debug options)
+#   scripts/qemu-run.sh stress  the torture suite's modules, then load/unload cycles
 #
 # Environment: KDIR (kernel build dir, required), OUT (module build dir, required),
 # QEMU_ACCEL=tcg|kvm (kvm only on hosts where it really works), QEMU_TIMEOUT (seconds, 300),
 # LOGDIR (default $OUT/logs), UNLOAD_CYCLES (check: loads and unloads of the module left with
-# work pending everywhere, 100; 0 skips them), SUITE (check: KUnit suites to run, a glob for
+# work pending everywhere, 100; 0 skips them; stress: those and as many of the sample driver
+# with its interrupts in flight), SUITE (check: KUnit suites to run, a glob for
 # kunit.filter_glob), QEMU_APPEND (more kernel parameters), VERBOSE=1 (stream the console),
 # EXTRA_MODULES (check: more KUnit .ko files to load and judge like ours), NO_SAMPLE=1 (check:
 # skip the sample driver's checks), BOOT_TIMEOUT (seconds to reach /init before one reboot, 90),
@@ -112,42 +114,84 @@ mark "ktap-end $n"
 rmmod "$n" || mark "rmmod-failed $n"
 RUN
 
+cat >"$WORK/unload-cycles" <<'RUN'
+#!/bin/sh
+# Loads the module that leaves work pending on every queue and unloads it, $1 times (one KTAP
+# document). Nothing may run the module's code after it is gone: the longest delay it arms is
+# 60 s, so `wait-unloaded` lets 61 s pass after the last unload, and a kworker entering freed
+# text would splat meanwhile.
+cs() { read -r up rest </proc/uptime; echo "${up%.*}${up#*.}" | sed 's/^0*//; s/^$/0/'; }
+unload=/lib/modules/rust_wq/unload/rust_wq_unload.ko
+[ -f "$unload" ] && [ "$1" -gt 0 ] || exit 0
+mark "ktap-begin rust_wq_unload"
+ktap-suite rust_wq_unload "$1"
+rm -f /tmp/teardown
+i=0
+while [ $i -lt "$1" ]; do
+	i=$((i + 1))
+	r="not ok"
+	if insmod "$unload" cycle=$i; then
+		# The teardown: rmmod with work pending everywhere (centiseconds of uptime).
+		t0=$(cs)
+		rmmod rust_wq_unload && r=ok
+		echo $(($(cs) - t0)) >> /tmp/teardown
+	fi
+	echo "    $r $i unload_with_work_pending_cycle_$i" > /dev/kmsg
+done
+if [ -s /tmp/teardown ]; then
+	sort -n /tmp/teardown > /tmp/teardown.sorted
+	n=$(wc -l < /tmp/teardown.sorted)
+	min=$(head -n 1 /tmp/teardown.sorted)
+	med=$(sed -n "$(((n + 1) / 2))p" /tmp/teardown.sorted)
+	max=$(tail -n 1 /tmp/teardown.sorted)
+	echo "    # teardown (rmmod) of $n cycles: min ${min}0 ms, median ${med}0 ms, max ${max}0 ms" > /dev/kmsg
+fi
+echo "ok 1 rust_wq_unload" > /dev/kmsg
+mark "ktap-end rust_wq_unload"
+read -r up rest </proc/uptime
+echo "${up%.*}" > /tmp/unloaded_at
+RUN
+
+cat >"$WORK/wait-unloaded" <<'RUN'
+#!/bin/sh
+# Waits until 61 s after the last unload of `unload-cycles`, if there was one.
+[ -f /tmp/unloaded_at ] || exit 0
+read -r up rest </proc/uptime
+left=$(($(cat /tmp/unloaded_at) + 61 - ${up%.*}))
+if [ $left -gt 0 ]; then
+	mark "waiting ${left}s for timers the unloaded modules would have left"
+	sleep $left
+fi
+RUN
+
+cat >"$WORK/edu-unload" <<'RUN'
+#!/bin/sh
+# Binds the sample driver and unloads it with interrupts and bottom halves in flight, $1 times
+# (one KTAP document), on each bottom-half queue in turn.
+edu=/lib/modules/rust_wq/samples/rust_wq_edu.ko
+[ -f "$edu" ] && [ "$1" -gt 0 ] || exit 0
+mark "ktap-begin rust_wq_edu_unload"
+ktap-suite rust_wq_edu_unload "$1"
+i=0
+while [ $i -lt "$1" ]; do
+	q=$((i % 3))
+	i=$((i + 1))
+	r="not ok"
+	if insmod "$edu" queue=$q; then
+		rust_wq_edu_client flood 200
+		rmmod rust_wq_edu && r=ok
+	fi
+	echo "    $r $i rmmod_with_work_in_flight_queue_$q" > /dev/kmsg
+done
+echo "ok 1 rust_wq_edu_unload" > /dev/kmsg
+mark "ktap-end rust_wq_edu_unload"
+RUN
+
 cat >"$WORK/run-check" <<'RUN'
 #!/bin/sh
 . /etc/rust_wq.conf
-uptime() { read -r up rest </proc/uptime; echo "${up%.*}"; }
-cs() { read -r up rest </proc/uptime; echo "${up%.*}${up#*.}" | sed 's/^0*//; s/^$/0/'; }
-# Unload with work pending on every queue, UNLOAD_CYCLES times. Nothing may run the module's
-# code after it is gone: the longest delay it arms is 60 s, so the run lasts until 61 s after the
-# last unload, and a kworker entering freed text would splat meanwhile.
-unload=/lib/modules/rust_wq/unload/rust_wq_unload.ko
-if [ -f "$unload" ] && [ "$UNLOAD_CYCLES" -gt 0 ]; then
-	mark "ktap-begin rust_wq_unload"
-	ktap-suite rust_wq_unload $UNLOAD_CYCLES
-	i=0
-	while [ $i -lt "$UNLOAD_CYCLES" ]; do
-		i=$((i + 1))
-		r="not ok"
-		if insmod "$unload" cycle=$i; then
-			# The teardown: rmmod with work pending everywhere (centiseconds of uptime).
-			t0=$(cs)
-			rmmod rust_wq_unload && r=ok
-			echo $(($(cs) - t0)) >> /tmp/teardown
-		fi
-		echo "    $r $i unload_with_work_pending_cycle_$i" > /dev/kmsg
-	done
-	if [ -s /tmp/teardown ]; then
-		sort -n /tmp/teardown > /tmp/teardown.sorted
-		n=$(wc -l < /tmp/teardown.sorted)
-		min=$(head -n 1 /tmp/teardown.sorted)
-		med=$(sed -n "$(((n + 1) / 2))p" /tmp/teardown.sorted)
-		max=$(tail -n 1 /tmp/teardown.sorted)
-		echo "    # teardown (rmmod) of $n cycles: min ${min}0 ms, median ${med}0 ms, max ${max}0 ms" > /dev/kmsg
-	fi
-	echo "ok 1 rust_wq_unload" > /dev/kmsg
-	mark "ktap-end rust_wq_unload"
-	unloaded_at=$(uptime)
-fi
+# Unload with work pending on every queue.
+unload-cycles "$UNLOAD_CYCLES"
 for m in /lib/modules/rust_wq/tests/*.ko; do
 	run-module "$m"
 done
@@ -174,34 +218,22 @@ if [ -f "$edu" ] && [ -z "${NO_SAMPLE:-}" ]; then
 		rmmod rust_wq_edu || mark "rmmod-failed rust_wq_edu"
 	done
 	# Unload with interrupts and bottom halves in flight.
-	mark "ktap-begin rust_wq_edu_unload"
-	ktap-suite rust_wq_edu_unload 6
-	i=0
-	for q in 0 1 2 0 1 2; do
-		i=$((i + 1))
-		insmod "$edu" queue=$q
-		rust_wq_edu_client flood 200
-		if rmmod rust_wq_edu; then r=ok; else r="not ok"; fi
-		echo "    $r $i rmmod_with_work_in_flight_queue_$q" > /dev/kmsg
-	done
-	echo "ok 1 rust_wq_edu_unload" > /dev/kmsg
-	mark "ktap-end rust_wq_edu_unload"
+	edu-unload 6
 fi
-if [ -n "${unloaded_at:-}" ]; then
-	left=$((unloaded_at + 61 - $(uptime)))
-	if [ $left -gt 0 ]; then
-		mark "waiting ${left}s for timers the unloaded modules would have left"
-		sleep $left
-	fi
-fi
+wait-unloaded
 RUN
 
 cat >"$WORK/run-stress" <<'RUN'
 #!/bin/sh
-# The torture suite: one KTAP document per module, sizes from the kernel command line.
+. /etc/rust_wq.conf
+# The torture suite: one KTAP document per module, sizes from the kernel command line; then
+# load/unload cycles with work pending everywhere and with the sample's interrupts in flight.
 for m in /lib/modules/rust_wq/stress/*.ko; do
 	run-module "$m"
 done
+unload-cycles "$UNLOAD_CYCLES"
+edu-unload "$UNLOAD_CYCLES"
+wait-unloaded
 RUN
 
 cat >"$WORK/run-run" <<'RUN'
@@ -238,7 +270,9 @@ RUN
 	for r in check run bench stress; do echo "file /bin/run-$r $WORK/run-$r 0755 0 0"; done
 	echo "file /bin/mark $WORK/mark 0755 0 0"
 	echo "file /bin/run-module $WORK/run-module 0755 0 0"
-	echo "file /bin/ktap-suite $WORK/ktap-suite 0755 0 0"
+	for h in ktap-suite unload-cycles wait-unloaded edu-unload; do
+		echo "file /bin/$h $WORK/$h 0755 0 0"
+	done
 	echo "file /etc/rust_wq.conf $WORK/rust_wq.conf 0644 0 0"
 	for m in $modules; do
 		case "$m" in

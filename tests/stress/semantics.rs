@@ -2,19 +2,29 @@
 
 //! Part 6: semantics under load. Ordered queues run strictly in order, one at a time;
 //! `max_active(n)` is reached and never exceeded, also after `set_max_active` at run time;
-//! `cancel_sync`, `flush` and `disable_sync` never return while the item runs.
+//! `cancel_sync`, `flush` and `disable_sync` never return while the item runs; dropping a queue
+//! runs every item pending or armed on it exactly once; items run in the worker kinds their
+//! queues document (per-CPU, high-priority, unbound, BH).
 
 use kernel::prelude::*;
 
 #[kunit_tests(rust_wq_stress_semantics)]
 mod tests {
     use crate::rust_wq::{
+        cpu::{
+            self,
+            TaskName, //
+        },
         DelayedWork,
         DelayedWorkOps,
         OwnedQueue,
         Work,
         WorkItem, //
         WorkOps,
+    };
+    use crate::thread::{
+        next,
+        spawn, //
     };
     use kernel::{
         prelude::*,
@@ -263,6 +273,307 @@ mod tests {
         );
         assert_eq!(early, 0);
         assert!(b.runs.load(Relaxed) > 0);
+        Ok(())
+    }
+
+    /// Counts of the drop and worker-kind cases.
+    struct Tally {
+        runs: Atomic<u32>,
+        wrong: Atomic<u32>,
+        live: Atomic<u32>,
+    }
+
+    fn tally() -> Result<Arc<Tally>> {
+        Ok(Arc::new(
+            Tally {
+                runs: Atomic::new(0),
+                wrong: Atomic::new(0),
+                live: Atomic::new(0),
+            },
+            GFP_KERNEL,
+        )?)
+    }
+
+    /// An item that counts its own runs (plain `Work` or delayed, ID 1).
+    #[pin_data(PinnedDrop)]
+    struct Once {
+        tally: Arc<Tally>,
+        runs: Atomic<u32>,
+        #[pin]
+        work: Work<Once>,
+        #[pin]
+        dwork: DelayedWork<Once, 1>,
+    }
+
+    crate::impl_has_work! { impl HasWork<Self> for Once { self.work } }
+    crate::impl_has_delayed_work! { impl HasDelayedWork<Self, 1> for Once { self.dwork } }
+
+    #[pinned_drop]
+    impl PinnedDrop for Once {
+        fn drop(self: Pin<&mut Self>) {
+            self.tally.live.fetch_sub(1, Relaxed);
+        }
+    }
+
+    fn once_run(this: &Once) {
+        this.runs.add(1, Relaxed);
+        this.tally.runs.add(1, Relaxed);
+    }
+
+    impl WorkItem for Once {
+        type Pointer = Arc<Once>;
+
+        fn run(this: Arc<Once>) {
+            once_run(&this);
+        }
+    }
+
+    impl WorkItem<1> for Once {
+        type Pointer = Arc<Once>;
+
+        fn run(this: Arc<Once>) {
+            once_run(&this);
+        }
+    }
+
+    fn once(t: &Arc<Tally>) -> Result<Arc<Once>> {
+        t.live.add(1, Relaxed);
+        Arc::pin_init(
+            pin_init!(Once {
+                tally: t.clone(),
+                runs: Atomic::new(0),
+                work <- crate::new_work!("stress::Once::work"),
+                dwork <- crate::new_delayed_work!("stress::Once::dwork"),
+            }),
+            GFP_KERNEL,
+        )
+        .inspect_err(|_| {
+            t.live.fetch_sub(1, Relaxed);
+        })
+    }
+
+    /// Arms 256 items on `q` (half plain on CPUs in turn, half delayed by 0 to 24 jiffies),
+    /// drops it, and returns how many items did not run exactly once.
+    fn drop_with_items<K: crate::rust_wq::Kind>(q: OwnedQueue<K>, t: &Arc<Tally>) -> Result<u32>
+    where
+        OwnedQueue<K>: Arming,
+    {
+        let cpus: KVec<u32> = {
+            let mut v = KVec::new();
+            for c in cpu::online_cpus() {
+                v.push(c, GFP_KERNEL)?;
+            }
+            v
+        };
+        let mut items = KVec::with_capacity(256, GFP_KERNEL)?;
+        for i in 0..256u32 {
+            let it = once(t)?;
+            items.push(it.clone(), GFP_KERNEL)?;
+            if i % 2 == 0 {
+                let cpu = *cpus
+                    .get((i as usize / 2) % cpus.len().max(1))
+                    .ok_or(EINVAL)?;
+                q.plain(cpu, it)?;
+            } else {
+                q.delayed(it, (i % 25) as usize)?;
+            }
+        }
+        drop(q);
+        Ok(items.iter().filter(|it| it.runs.load(Relaxed) != 1).count() as u32)
+    }
+
+    /// How [`drop_with_items`] queues on each kind of owned queue.
+    trait Arming {
+        fn plain(&self, cpu: u32, it: Arc<Once>) -> Result;
+        fn delayed(&self, it: Arc<Once>, delay: usize) -> Result;
+    }
+
+    impl Arming for OwnedQueue<crate::rust_wq::PerCpu> {
+        fn plain(&self, cpu: u32, it: Arc<Once>) -> Result {
+            self.enqueue_on(cpu, it).map_err(|e| e.error())
+        }
+        fn delayed(&self, it: Arc<Once>, delay: usize) -> Result {
+            self.enqueue_delayed(it, delay).map_err(|e| e.error())
+        }
+    }
+
+    impl Arming for OwnedQueue<crate::rust_wq::Unbound> {
+        fn plain(&self, _cpu: u32, it: Arc<Once>) -> Result {
+            self.enqueue(it).map_err(|e| e.error())
+        }
+        fn delayed(&self, it: Arc<Once>, delay: usize) -> Result {
+            self.enqueue_delayed(it, delay).map_err(|e| e.error())
+        }
+    }
+
+    #[test]
+    fn queue_drop_runs_every_pending_and_armed_item_exactly_once() -> Result {
+        let t = tally()?;
+        let mut not_once = 0;
+        for round in 0..20 {
+            not_once += if round % 2 == 0 {
+                drop_with_items(OwnedQueue::percpu().build(c"rwq_st_drop")?, &t)?
+            } else {
+                drop_with_items(
+                    OwnedQueue::unbound().max_active(4).build(c"rwq_st_drop")?,
+                    &t,
+                )?
+            };
+        }
+        pr_info!(
+            "    # 20 queues dropped with 256 items each pending or armed: {} runs, {not_once} \
+             items not run exactly once, {} alive\n",
+            t.runs.load(Relaxed),
+            t.live.load(Relaxed)
+        );
+        assert_eq!(not_once, 0);
+        assert_eq!(t.runs.load(Relaxed), 20 * 256);
+        assert_eq!(t.live.load(Relaxed), 0);
+        Ok(())
+    }
+
+    /// Which worker an item must run in.
+    #[derive(Clone, Copy)]
+    enum Kind {
+        /// A normal kworker of `cpu`.
+        PerCpu,
+        /// A high-priority kworker of `cpu`.
+        HighPri,
+        /// An unbound kworker.
+        Unbound,
+        /// Softirq context on `cpu`.
+        Bh,
+    }
+
+    #[pin_data]
+    struct Probe {
+        tally: Arc<Tally>,
+        kind: Kind,
+        cpu: u32,
+        #[pin]
+        work: Work<Probe>,
+    }
+
+    crate::impl_has_work! { impl HasWork<Self> for Probe { self.work } }
+
+    impl WorkItem for Probe {
+        type Pointer = Arc<Probe>;
+
+        fn run(this: Arc<Probe>) {
+            let name = TaskName::current();
+            let ok = match this.kind {
+                Kind::PerCpu => {
+                    cpu::in_task()
+                        && name.is_percpu_kworker_of(this.cpu)
+                        && !name.is_highpri_kworker()
+                }
+                Kind::HighPri => {
+                    cpu::in_task()
+                        && name.is_percpu_kworker_of(this.cpu)
+                        && name.is_highpri_kworker()
+                }
+                Kind::Unbound => cpu::in_task() && name.is_unbound_kworker(),
+                Kind::Bh => !cpu::in_task() && cpu::current_cpu() == this.cpu,
+            };
+            if !ok {
+                this.tally.wrong.add(1, Relaxed);
+            }
+            this.tally.runs.add(1, Relaxed);
+        }
+    }
+
+    /// The queues of the worker-kind case.
+    struct Kinds {
+        percpu: OwnedQueue<crate::rust_wq::PerCpu>,
+        highpri: OwnedQueue<crate::rust_wq::PerCpu>,
+        unbound: OwnedQueue<crate::rust_wq::Unbound>,
+        bh: OwnedQueue<crate::rust_wq::Bh>,
+        bh_highpri: OwnedQueue<crate::rust_wq::Bh>,
+        cpus: KVec<u32>,
+        tally: Arc<Tally>,
+    }
+
+    /// Queues 4000 probes of every kind in turn on CPUs picked at random.
+    fn probe_all(k: &Kinds, mut seed: u32) -> Result {
+        for i in 0..4000u32 {
+            let r = next(&mut seed);
+            // No panic path (objtool): `max(1)` and `get`.
+            let cpu = *k.cpus.get(r as usize % k.cpus.len().max(1)).ok_or(EINVAL)?;
+            let kind = match i % 5 {
+                0 => Kind::PerCpu,
+                1 => Kind::HighPri,
+                2 => Kind::Unbound,
+                _ => Kind::Bh,
+            };
+            let tally = k.tally.clone();
+            // A lockdep class for BH items and one for the others (see `rust_wq::class`).
+            let p = if matches!(kind, Kind::Bh) {
+                Arc::pin_init(
+                    pin_init!(Probe { tally, kind, cpu, work <- crate::new_work!("stress::Probe::work (BH)") }),
+                    GFP_KERNEL,
+                )?
+            } else {
+                Arc::pin_init(
+                    pin_init!(Probe { tally, kind, cpu, work <- crate::new_work!("stress::Probe::work") }),
+                    GFP_KERNEL,
+                )?
+            };
+            let res = match i % 5 {
+                0 => k.percpu.enqueue_on(cpu, p),
+                1 => k.highpri.enqueue_on(cpu, p),
+                2 => k.unbound.enqueue(p),
+                3 => k.bh.enqueue_on(cpu, p),
+                _ => k.bh_highpri.enqueue_on(cpu, p),
+            };
+            res.map_err(|e| e.error())?;
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn items_run_in_the_worker_kinds_their_queues_document() -> Result {
+        let mut cpus = KVec::new();
+        for c in cpu::online_cpus() {
+            cpus.push(c, GFP_KERNEL)?;
+        }
+        let k = Arc::new(
+            Kinds {
+                percpu: OwnedQueue::percpu().build(c"rwq_st_kpc")?,
+                highpri: OwnedQueue::percpu().highpri().build(c"rwq_st_khi")?,
+                unbound: OwnedQueue::unbound().build(c"rwq_st_kub")?,
+                bh: OwnedQueue::bh().build(c"rwq_st_kbh")?,
+                bh_highpri: OwnedQueue::bh().highpri().build(c"rwq_st_kbhh")?,
+                cpus,
+                tally: tally()?,
+            },
+            GFP_KERNEL,
+        )?;
+        let threads = OwnedQueue::unbound().max_active(4).build(c"rwq_st_kthr")?;
+        let failed = Arc::new(Atomic::new(0u32), GFP_KERNEL)?;
+        for seed in [0x1234_5678u32, 0x9abc_def1] {
+            let (k, failed) = (k.clone(), failed.clone());
+            spawn(&threads, move || {
+                if probe_all(&k, seed).is_err() {
+                    failed.add(1, Relaxed);
+                }
+            })?;
+        }
+        threads.flush()?;
+        k.percpu.drain()?;
+        k.highpri.drain()?;
+        k.unbound.drain()?;
+        k.bh.drain()?;
+        k.bh_highpri.drain()?;
+        let t = &k.tally;
+        pr_info!(
+            "    # 8000 items from 2 threads on per-CPU, highpri, unbound and BH queues: {} ran, \
+             {} in the wrong kind of worker\n",
+            t.runs.load(Relaxed),
+            t.wrong.load(Relaxed)
+        );
+        assert_eq!(failed.load(Relaxed), 0);
+        assert_eq!(t.runs.load(Relaxed), 8000);
+        assert_eq!(t.wrong.load(Relaxed), 0);
         Ok(())
     }
 }
