@@ -479,6 +479,20 @@ mod tests {
             bh.flush()?;
             t.check(name, b.errno.load(Relaxed), eagain);
         }
+        // Items of a lockdep class that ran threaded (every `bad` item: one site) do not go on
+        // a BH queue, and the other way round (see `rust_wq::class`).
+        let b = bad(Act::Nothing, None)?;
+        t.check(
+            "item of a threaded class on a BH queue",
+            refused(&b, bh.enqueue(b.clone())),
+            einval,
+        );
+        let b = bad_bh(Act::Nothing)?;
+        t.check(
+            "item of a BH class on a threaded queue",
+            refused(&b, ub.enqueue(b.clone())),
+            einval,
+        );
         drop(bh);
 
         // Nothing else ran, nothing is left.
