@@ -2,7 +2,7 @@
 
 //! Lockdep classes of work items, and the kind of worker their items run in.
 //!
-//! C gives every `work_struct` a lockdep map whose class is its initialiser's (one per
+//! C gives every `work_struct` a lockdep map whose class is its initialiser's key (one per
 //! [`new_work!`](crate::new_work) or [`new_delayed_work!`](crate::new_delayed_work) site), and
 //! takes it around every run. A BH queue runs items in softirq context, any other queue in a
 //! kworker with softirqs enabled: once items of one class have run in both, lockdep reports an
@@ -10,31 +10,30 @@
 //! `panic_on_warn`. So on kernels with `CONFIG_LOCKDEP` the first queueing of an item of a class
 //! decides where the items of that class may go: on BH queues only, or on threaded queues only;
 //! the other kind is `EINVAL` (the item comes back). Items meant for both need a class each: two
-//! sites, such as two `Work` fields with their own `ID`s. Without lockdep there are no classes
-//! and nothing to report, and nothing is checked.
+//! sites, such as two `Work` fields with their own `ID`s.
+//!
+//! The module remembers the kinds of up to [`CLASSES`] classes it has queued (by the address of
+//! their key, as lockdep does); queueing an item of one more class is `ENOSPC`. A dynamic key
+//! that is freed and reused keeps its predecessor's kind (a refusal, never a report). Without
+//! lockdep there are no classes and nothing to report, and nothing is checked or stored.
 
+use kernel::bindings;
 #[cfg(CONFIG_LOCKDEP)]
-use kernel::sync::atomic::{
-    Atomic,
-    Relaxed, //
+use kernel::{
+    prelude::*,
+    sync::atomic::{
+        Atomic,
+        Relaxed, //
+    },
 };
-use kernel::{bindings, prelude::*, sync::LockClassKey};
 
-/// The lockdep class of the work items made at one site, and where they have been queued.
-///
-/// Made by [`new_work!`](crate::new_work) and [`new_delayed_work!`](crate::new_delayed_work),
-/// one per call site.
-///
-/// # Invariants
-///
-/// `key` is at offset 0 (`repr(C)`), so a pointer to it is a pointer to the `WorkClass`; the
-/// `WorkClass` is static. `kinds` goes from 0 to [`BH`] or [`THREADED`] once and stays.
-#[repr(C)]
-#[pin_data]
-pub struct WorkClass {
-    #[pin]
-    key: LockClassKey,
-    #[cfg(CONFIG_LOCKDEP)]
+/// How many lockdep classes of work items a module can queue (on lockdep kernels).
+pub const CLASSES: usize = 512;
+
+/// A class seen by this module: its key's address (0: free) and where its items went.
+#[cfg(CONFIG_LOCKDEP)]
+struct Seen {
+    key: Atomic<usize>,
     kinds: Atomic<u32>,
 }
 
@@ -45,48 +44,54 @@ const BH: u32 = 1;
 #[cfg(CONFIG_LOCKDEP)]
 const THREADED: u32 = 2;
 
-impl WorkClass {
-    /// The initialiser of a `static` class, for [`static_work_class!`](crate::static_work_class)
-    /// only (which keeps the `unsafe` out of the driver's crate): a class anywhere but in a
-    /// `static` has a key that lockdep reports as unregistered.
-    #[doc(hidden)]
-    #[allow(clippy::declare_interior_mutable_const)] // Copied into a `static` at each site.
-    pub const STATIC: Self = Self {
-        // SAFETY: `STATIC` only initialises `static`s (see above), which keep the key in static
-        // memory, as `LockClassKey::new_static` requires.
-        key: unsafe { LockClassKey::new_static() },
-        #[cfg(CONFIG_LOCKDEP)]
+/// The classes this module has queued, by key address, open addressing. A slot's `key` goes
+/// from 0 to one address once; its `kinds` from 0 to [`BH`] or [`THREADED`] once.
+#[cfg(CONFIG_LOCKDEP)]
+static SEEN: [Seen; CLASSES] = [const {
+    Seen {
+        key: Atomic::new(0),
         kinds: Atomic::new(0),
-    };
-
-    /// The lockdep key to initialise a `work_struct` with.
-    pub(crate) fn key_ptr(&self) -> *mut bindings::lock_class_key {
-        self.key.as_ptr()
     }
+}; CLASSES];
+
+/// The slot of `key`, taken if it had none; `None` if the table is full.
+#[cfg(CONFIG_LOCKDEP)]
+fn slot(key: usize) -> Option<&'static Seen> {
+    // Keys are static or heap objects of at least 8 bytes: spread by the bits above those.
+    let start = (key >> 3).wrapping_mul(0x9e37_79b9) % CLASSES;
+    for i in 0..CLASSES {
+        let s = &SEEN[(start + i) % CLASSES];
+        match s.key.load(Relaxed) {
+            k if k == key => return Some(s),
+            0 => match s.key.cmpxchg(0, key, Relaxed) {
+                Ok(_) => return Some(s),
+                Err(now) if now == key => return Some(s),
+                Err(_) => continue,
+            },
+            _ => continue,
+        }
+    }
+    None
 }
 
 /// Records that `work` is about to go on a BH queue (`bh`) or a threaded one: `EINVAL` if items
-/// of its class went on the other kind before.
+/// of its class went on the other kind before, `ENOSPC` if the module has no room for one more
+/// class.
 ///
 /// # Safety
 ///
-/// `work` is an initialised `work_struct` of a `Work` or `DelayedWork`, whose lockdep key is
-/// then that of a [`WorkClass`] (their constructors take nothing else).
+/// `work` is an initialised `work_struct`.
 #[cfg(CONFIG_LOCKDEP)]
 #[inline]
 pub(crate) unsafe fn note(work: *mut bindings::work_struct, bh: bool) -> Result {
-    // SAFETY: `work` is initialised (caller); its initialiser wrote the key, which stays.
-    let key = unsafe { (*work).lockdep_map.key };
-    if key.is_null() {
-        return Ok(());
-    }
-    // SAFETY: The key is the first field of a static `WorkClass` (caller, type invariant).
-    let class = unsafe { &*key.cast::<WorkClass>() };
+    // SAFETY: `work` is initialised (caller); its initialiser wrote the key, which stays. Only
+    // the address is used.
+    let key = unsafe { (*work).lockdep_map.key } as usize;
     let want = if bh { BH } else { THREADED };
-    match class.kinds.load(Relaxed) {
+    let s = slot(key).ok_or(ENOSPC)?;
+    match s.kinds.load(Relaxed) {
         cur if cur == want => Ok(()),
-        // INVARIANT: `kinds` only leaves 0.
-        0 => match class.kinds.cmpxchg(0, want, Relaxed) {
+        0 => match s.kinds.cmpxchg(0, want, Relaxed) {
             Ok(_) => Ok(()),
             Err(now) if now == want => Ok(()),
             Err(_) => Err(EINVAL),
@@ -99,19 +104,9 @@ pub(crate) unsafe fn note(work: *mut bindings::work_struct, bh: bool) -> Result 
 ///
 /// # Safety
 ///
-/// As with lockdep: `work` is an initialised `work_struct` of a `Work` or `DelayedWork`.
+/// As with lockdep: `work` is an initialised `work_struct`.
 #[cfg(not(CONFIG_LOCKDEP))]
 #[inline(always)]
-pub(crate) unsafe fn note(_work: *mut bindings::work_struct, _bh: bool) -> Result {
+pub(crate) unsafe fn note(_work: *mut bindings::work_struct, _bh: bool) -> kernel::error::Result {
     Ok(())
-}
-
-/// A [`WorkClass`] of this call site, pinned in static memory.
-#[doc(hidden)]
-#[macro_export]
-macro_rules! static_work_class {
-    () => {{
-        static CLASS: $crate::rust_wq::WorkClass = $crate::rust_wq::WorkClass::STATIC;
-        ::core::pin::Pin::static_ref(&CLASS)
-    }};
 }

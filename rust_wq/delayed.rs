@@ -66,7 +66,6 @@ use crate::rust_wq::{
         TrackersGuard, //
     },
     EnqueueError,
-    WorkClass,
     WorkItem,
     WorkItemPointer, //
 };
@@ -188,7 +187,7 @@ where
     #[inline]
     pub fn new(
         name: &'static CStr,
-        class: Pin<&'static WorkClass>,
+        work_key: Pin<&'static LockClassKey>,
         timer_key: Pin<&'static LockClassKey>,
     ) -> impl PinInit<Self> {
         pin_init!(Self {
@@ -207,7 +206,7 @@ where
                         Some(run_delayed::<T, ID>),
                         false,
                         name.as_char_ptr(),
-                        class.key_ptr(),
+                        work_key.as_ptr(),
                     )
                 };
                 // SAFETY: The timer lives in a `delayed_work` and is only armed by the workqueue
@@ -573,7 +572,7 @@ macro_rules! new_delayed_work {
     ($($name:literal)?) => {
         $crate::rust_wq::DelayedWork::new(
             ::kernel::optional_name!($($name)?),
-            $crate::static_work_class!(),
+            ::kernel::static_lock_class!(),
             ::kernel::static_lock_class!(),
         )
     };

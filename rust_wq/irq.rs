@@ -14,10 +14,11 @@
 //! 1. [`TopHalf::quiesce`]: the driver stops the device from raising interrupts (with the handler
 //!    still in place, so a level-triggered shared line cannot be left asserted with nobody to
 //!    acknowledge it);
-//! 2. `free_irq()`: no top half runs or will run (then the MSI vector is given back);
+//! 2. `free_irq()`: no top half runs or will run;
 //! 3. the bottom half is flushed, then cancelled with `cancel_work_sync()` (it may have requeued
 //!    itself): no bottom half is pending or running;
-//! 4. the reference to `T` is dropped; the queue, if `T` owns it, goes with the last reference.
+//! 4. the reference to `T` is dropped; the queue, if `T` owns it, goes with the last reference;
+//! 5. the MSI vector, if it is one, is given back (`pci_free_irq_vectors()`).
 //!
 //! This is why the function is safe where `kernel::irq::Registration::new` is not.
 //!
@@ -168,7 +169,13 @@ extern "C" {
 ///
 /// MSI is preferred: a level-triggered INTx line that is freed and requested again (a driver
 /// that unbinds and binds while its device interrupts) can be left undelivered by the interrupt
-/// controller, which MSI does not have.
+/// controller, which MSI does not have. A device sends MSI as a memory write, so rust_wq turns
+/// on its bus mastering (`pci_set_master()`) when it takes MSI.
+///
+/// The vectors are the registration's until the device unbinds: the driver must not allocate or
+/// free the device's vectors itself meanwhile, nor hold a `pci::IrqVectorRegistration` of it
+/// when it calls this (dropping one frees all of the device's vectors, ours included, and C
+/// warns about the handler left on them).
 ///
 /// `pdev` is the device in the driver's own `probe` (`Core`): the registration then belongs to
 /// a binding of this module's driver, which the module's unload undoes, so neither the handler
@@ -193,6 +200,8 @@ pub fn request_deferred_irq<T: TopHalf>(
     })?;
     // SAFETY: As above.
     let msi = if unsafe { rust_wq_pci_msi_enabled(raw.cast()) } {
+        // SAFETY: As above. MSI is a memory write of the device's: it needs bus mastering.
+        unsafe { bindings::pci_set_master(raw) };
         // INVARIANT: We enabled MSI just above.
         Some(MsiVectors(pdev.into()))
     } else {

@@ -108,7 +108,6 @@ pub use builder::{
     Threaded,
     Unbound, //
 };
-pub use class::WorkClass;
 pub use delayed::{
     Armed,
     Delay,
@@ -167,8 +166,7 @@ pub use crate::{
     impl_has_delayed_work,
     impl_has_work,
     new_delayed_work,
-    new_work,
-    static_work_class, //
+    new_work, //
 };
 
 /// Converts milliseconds to jiffies, rounding up: the delays of delayed work.

@@ -135,16 +135,8 @@ impl Queue {
     #[inline]
     pub(crate) fn bits(&self) -> u32 {
         #[cfg(CONFIG_LOCKDEP)]
-        {
-            let wq = self.as_raw();
-            // SAFETY: Reads the pointers to the system queues, which the kernel sets at boot.
-            let bh = unsafe {
-                core::ptr::eq(wq, bindings::system_bh_wq)
-                    || core::ptr::eq(wq, bindings::system_bh_highpri_wq)
-            };
-            if bh {
-                return reclaim::ON_NON_RECLAIM | reclaim::ON_BH;
-            }
+        if self.is_system_bh() {
+            return reclaim::ON_NON_RECLAIM | reclaim::ON_BH;
         }
         reclaim::ON_NON_RECLAIM
     }

@@ -2,10 +2,7 @@
 
 //! Work items: the pinned `work_struct` wrapper and the traits that tie it to its container.
 
-use crate::rust_wq::{
-    arm_lock::MAX_DISABLE,
-    WorkClass, //
-};
+use crate::rust_wq::arm_lock::MAX_DISABLE;
 use core::marker::PhantomData;
 use kernel::{
     bindings,
@@ -15,7 +12,8 @@ use kernel::{
             Atomic,
             Relaxed, //
         },
-        Arc, //
+        Arc,
+        LockClassKey, //
     },
     types::Opaque,
 };
@@ -63,7 +61,7 @@ where
     ///
     /// Prefer [`new_work!`](crate::new_work), which supplies the name and a lockdep class.
     #[inline]
-    pub fn new(name: &'static CStr, class: Pin<&'static WorkClass>) -> impl PinInit<Self> {
+    pub fn new(name: &'static CStr, key: Pin<&'static LockClassKey>) -> impl PinInit<Self> {
         pin_init!(Self {
             work <- Opaque::ffi_init(|slot| {
                 // SAFETY: `slot` is valid for writes, and `run_work::<T, ID>` has the signature of
@@ -75,7 +73,7 @@ where
                         Some(run_work::<T, ID>),
                         false,
                         name.as_char_ptr(),
-                        class.key_ptr(),
+                        key.as_ptr(),
                     )
                 }
             }),
@@ -339,7 +337,7 @@ macro_rules! new_work {
     ($($name:literal)?) => {
         $crate::rust_wq::Work::new(
             ::kernel::optional_name!($($name)?),
-            $crate::static_work_class!(),
+            ::kernel::static_lock_class!(),
         )
     };
 }
