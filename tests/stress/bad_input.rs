@@ -156,6 +156,15 @@ mod tests {
         )
     }
 
+    /// A delayed item of a lockdep class of its own for BH queues (see `rust_wq::class`).
+    fn bad_d_bh() -> Result<Arc<BadD>> {
+        LIVE.add(1, Relaxed);
+        Arc::pin_init(
+            pin_init!(BadD { dwork <- crate::new_delayed_work!("stress::BadD::dwork (BH)") }),
+            GFP_KERNEL,
+        )
+    }
+
     /// The classes checked so far, and how many of them failed.
     struct Tally {
         classes: u32,
@@ -259,14 +268,16 @@ mod tests {
             refused(&d, pc.enqueue_delayed_on(offline, d.clone(), 10)),
             enodev,
         );
+        let db = bad_d_bh()?;
         t.check(
             "system_bh enqueue_delayed_on(CPU 0)",
             refused(
-                &d,
-                rust_wq::system_bh().enqueue_delayed_on(0, d.clone(), 10),
+                &db,
+                rust_wq::system_bh().enqueue_delayed_on(0, db.clone(), 10),
             ),
             einval,
         );
+        drop(db);
         t.check(
             "work_on_cpu(nr_cpu_ids)",
             errno(work_on_cpu(nr, || ())),
