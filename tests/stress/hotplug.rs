@@ -16,6 +16,7 @@ mod tests {
         cpu,
         on_each_cpu,
         work_on_cpu,
+        Bh,
         DelayedWork,
         DelayedWorkOps,
         OwnedQueue,
@@ -73,9 +74,12 @@ mod tests {
 
     struct State {
         percpu: OwnedQueue,
+        bh: OwnedQueue<Bh>,
         plain: KVec<Arc<Plain>>,
+        bh_items: KVec<Arc<Plain>>,
         delayed: KVec<Arc<Later>>,
         plain_counts: Counts,
+        bh_counts: Counts,
         delayed_counts: Counts,
         on_cpu_ok: Atomic<u64>,
         on_cpu_refused: Atomic<u64>,
@@ -149,7 +153,7 @@ mod tests {
             // Each producer has its own items: nobody else changes `intended` meanwhile.
             let k = 2 * ((r as usize >> 8) % (st.plain.len() / 2).max(1)) + p;
             match (r >> 4) % 8 {
-                0..=3 => {
+                0..=2 => {
                     let Some(it) = st.plain.get(k) else {
                         continue;
                     };
@@ -158,6 +162,17 @@ mod tests {
                     }
                     let r = st.percpu.enqueue_on(c, it.clone()).map_err(|e| e.error());
                     count(&st.plain_counts, r);
+                }
+                3 => {
+                    // A BH item queued on a CPU going down would be stranded on its pool.
+                    let Some(it) = st.bh_items.get(k) else {
+                        continue;
+                    };
+                    if !it.is_pending_now() {
+                        it.intended.store(c, Relaxed);
+                    }
+                    let r = st.bh.enqueue_on(c, it.clone()).map_err(|e| e.error());
+                    count(&st.bh_counts, r);
                 }
                 4..=5 => {
                     let Some(it) = st.delayed.get(k) else {
@@ -232,8 +247,20 @@ mod tests {
     fn queued_items_run_exactly_once_while_cpus_come_and_go() -> Result {
         let secs = crate::hotplug_secs();
         let mut plain = KVec::new();
+        let mut bh_items = KVec::new();
         let mut delayed = KVec::new();
         for _ in 0..64 {
+            bh_items.push(
+                Arc::pin_init(
+                    pin_init!(Plain {
+                        intended: Atomic::new(0),
+                        counts: Atomic::new(0),
+                        work <- crate::new_work!("stress::hotplug::Plain::work (BH)"),
+                    }),
+                    GFP_KERNEL,
+                )?,
+                GFP_KERNEL,
+            )?;
             plain.push(
                 Arc::pin_init(
                     pin_init!(Plain {
@@ -260,9 +287,12 @@ mod tests {
         let st = Arc::new(
             State {
                 percpu: OwnedQueue::percpu().build(c"rwq_st_hotplug")?,
+                bh: OwnedQueue::bh().build(c"rwq_st_hpbh")?,
                 plain,
+                bh_items,
                 delayed,
                 plain_counts: Counts::new(),
+                bh_counts: Counts::new(),
                 delayed_counts: Counts::new(),
                 on_cpu_ok: Atomic::new(0),
                 on_cpu_refused: Atomic::new(0),
@@ -276,6 +306,10 @@ mod tests {
         let pc = core::ptr::from_ref(&st.plain_counts) as usize;
         let dc = core::ptr::from_ref(&st.delayed_counts) as usize;
         st.plain.iter().for_each(|it| it.counts.store(pc, Relaxed));
+        let bc = core::ptr::from_ref(&st.bh_counts) as usize;
+        st.bh_items
+            .iter()
+            .for_each(|it| it.counts.store(bc, Relaxed));
         st.delayed
             .iter()
             .for_each(|it| it.counts.store(dc, Relaxed));
@@ -302,7 +336,9 @@ mod tests {
             it.flush()?;
         }
         st.percpu.drain()?;
+        st.bh.drain()?;
         let p = &st.plain_counts;
+        let b = &st.bh_counts;
         let d = &st.delayed_counts;
         pr_info!(
             "    # {} s, {} CPU downs; enqueue_on: {} queued, {} ran ({} elsewhere), {} ENODEV, \
@@ -314,6 +350,14 @@ mod tests {
             p.elsewhere.load(Relaxed),
             p.refused.load(Relaxed),
             p.busy.load(Relaxed)
+        );
+        pr_info!(
+            "    # BH enqueue_on: {} queued, {} ran ({} elsewhere), {} ENODEV, {} EBUSY\n",
+            b.queued.load(Relaxed),
+            b.ran.load(Relaxed),
+            b.elsewhere.load(Relaxed),
+            b.refused.load(Relaxed),
+            b.busy.load(Relaxed)
         );
         pr_info!(
             "    # enqueue_delayed_on: {} queued, {} ran ({} elsewhere), {} ENODEV, {} EBUSY\n",
@@ -333,6 +377,8 @@ mod tests {
         assert!(st.toggles.load(Relaxed) > 0);
         assert_eq!(p.queued.load(Relaxed), p.ran.load(Relaxed));
         assert_eq!(d.queued.load(Relaxed), d.ran.load(Relaxed));
+        assert_eq!(b.queued.load(Relaxed), b.ran.load(Relaxed));
+        assert_eq!(b.other_errors.load(Relaxed), 0);
         assert_eq!(p.other_errors.load(Relaxed), 0);
         assert_eq!(d.other_errors.load(Relaxed), 0);
         assert!(p.refused.load(Relaxed) > 0);
