@@ -498,12 +498,14 @@ mod tests {
             refused(&b, bh.enqueue(b.clone())),
             einval,
         );
+        drop(b);
         let b = bad_bh(Act::Nothing)?;
         t.check(
             "item of a BH class on a threaded queue",
             refused(&b, ub.enqueue(b.clone())),
             einval,
         );
+        drop(b);
         drop(bh);
 
         // Nothing else ran, nothing is left.
