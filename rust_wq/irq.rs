@@ -200,8 +200,6 @@ pub fn request_deferred_irq<T: TopHalf>(
     })?;
     // SAFETY: As above.
     let msi = if unsafe { rust_wq_pci_msi_enabled(raw.cast()) } {
-        // SAFETY: As above. MSI is a memory write of the device's: it needs bus mastering.
-        unsafe { bindings::pci_set_master(raw) };
         // INVARIANT: We enabled MSI just above.
         Some(MsiVectors(pdev.into()))
     } else {
@@ -226,6 +224,11 @@ pub fn request_deferred_irq<T: TopHalf>(
             cookie,
         )
     })?;
+    if msi.is_some() {
+        // SAFETY: As above. MSI is a memory write of the device's: it needs bus mastering
+        // (left on when the device unbinds, as the driver's own `set_master` would be).
+        unsafe { bindings::pci_set_master(raw) };
+    }
     // INVARIANT: The interrupt was requested with `handler::<T>` and `cookie`; `msi` holds its
     // vector if it is MSI.
     let guard = IrqGuard {

@@ -628,10 +628,12 @@ impl<K: Kind> Drop for OwnedQueue<K> {
         // atomic context: hand the destruction to a kworker of another queue. The module's
         // unload waits for the hand-off.
         drained::handoff_started();
-        let bits = reclaim::ON_NON_RECLAIM;
+        // Internal: no lockdep class to note (it is only ever queued here), so no `ENOSPC`.
+        let bits = reclaim::ON_NON_RECLAIM | reclaim::INTERNAL;
         if let Err(e) = system::system_dfl_long().enqueue_ungated(WORK_CPU_UNBOUND, bits, core) {
-            // The hand-off item is this queue's own and was never queued before: this is
-            // unreachable, but should it happen, retiring here is still better than a leak.
+            // The hand-off item is this queue's own and was never queued before, on a queue
+            // that refuses nothing else: this is unreachable, but should it happen, retiring
+            // here is still better than a leak.
             drained::handoff_finished();
             QueueCore::retire(e.into_item());
         }

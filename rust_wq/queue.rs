@@ -82,10 +82,13 @@ impl<P> EnqueueError<P> {
 
     /// The reason: `EBUSY` (already pending, disabled, or being cancelled by a `cancel_sync`),
     /// `EINVAL` (no such CPU, a delay above [`MAX_DELAY`](crate::rust_wq::MAX_DELAY), a CPU's
-    /// timer on a BH queue, or an item that reclaim waited for going on a queue without
-    /// `WQ_MEM_RECLAIM`: see [`reclaim`](crate::rust_wq::reclaim)),
-    /// `ENODEV` (CPU offline), `ESHUTDOWN` (the module is being unloaded), `EPERM` (the module
-    /// is not wrapped in [`Drained`](crate::rust_wq::Drained)).
+    /// timer on a BH queue, an item that reclaim waited for going on a queue without
+    /// `WQ_MEM_RECLAIM`: see [`reclaim`](crate::rust_wq::reclaim), or, with lockdep, an item
+    /// of a class that went on the other kind of queue, BH or threaded: see
+    /// [`class`](crate::rust_wq::class)), `ENOSPC` (with lockdep, one class more than the
+    /// module's [`CLASSES`](crate::rust_wq::class::CLASSES)), `ENODEV` (CPU offline),
+    /// `ESHUTDOWN` (the module is being unloaded), `EPERM` (the module is not wrapped in
+    /// [`Drained`](crate::rust_wq::Drained)).
     pub fn error(&self) -> Error {
         self.error
     }
@@ -258,8 +261,12 @@ impl Queue {
         let raw = item.into_raw();
         // SAFETY: `raw` is valid while the queue owns it (`WorkItemPointer` contract).
         let work = unsafe { &*P::Target::raw_get_work(raw) };
-        // SAFETY: `work` is the `work_struct` of a `Work`.
-        let fits = unsafe { class::note(work.as_raw(), bits & reclaim::ON_BH != 0) };
+        let fits = if bits & reclaim::INTERNAL != 0 {
+            Ok(())
+        } else {
+            // SAFETY: `work` is the `work_struct` of a `Work`.
+            unsafe { class::note(work.as_raw(), bits & reclaim::ON_BH != 0) }
+        };
         if let Err(e) = fits.and_then(|()| reclaim::note(&work.seen, bits)) {
             // SAFETY: Nothing took the reference.
             return Err(EnqueueError::new(e, unsafe { P::from_raw(raw) }));

@@ -58,6 +58,10 @@ pub(crate) const RECLAIM_WAITED: u32 = 4;
 /// The queue is a BH queue (`WQ_BH`): its items run in softirq context (see
 /// [`class`](crate::rust_wq::class)).
 pub(crate) const ON_BH: u32 = 8;
+/// An item of rust_wq's own that only ever goes on threaded queues (an owned queue's
+/// hand-off): no lockdep class to check, so it is never refused for want of room
+/// (see [`class`](crate::rust_wq::class)).
+pub(crate) const INTERNAL: u32 = 16;
 
 /// The bits of [`ON_STRICT_RECLAIM`], [`ON_NON_RECLAIM`] and [`ON_BH`] that queueing on a queue
 /// with these `WQ_*` flags sets.

@@ -398,7 +398,8 @@ impl TopHalf for Hub {
             this.lost.add(1, Relaxed);
         }
         if this.target.enqueue(this.into()).is_err() {
-            // Still pending: that run will see this event too.
+            // Still pending (`EBUSY`): that run will see this event too. (The other errors,
+            // such as `ESHUTDOWN` while the module goes away, leave the event in the ring.)
             this.coalesced.add(1, Relaxed);
         }
         IrqReturn::Handled
