@@ -127,8 +127,12 @@ STRESS_OPS ?= 1000000
 STRESS_SECS ?= 200
 STRESS_HOTPLUG_SECS ?= 60
 STRESS_CYCLES ?= 100
+# Loads of the sample driver with their n-th allocation failing, n = 1 to this. Off by default:
+# the sweep reaches a WARN of the kernel's own /proc/irq teardown (see README, Reliability).
+STRESS_EDU_FAILSLAB ?= 0
 stress: tools fmtcheck clippy userspace
 	@KDIR=$(KDIR_RESOLVED) OUT=$(OUT) QEMU_TIMEOUT=$${QEMU_TIMEOUT:-900} UNLOAD_CYCLES=$(STRESS_CYCLES) \
+		EDU_FAILSLAB=$(STRESS_EDU_FAILSLAB) \
 		QEMU_APPEND="rust_wq_stress.items=$(STRESS_ITEMS) rust_wq_stress.ops=$(STRESS_OPS) \
 		rust_wq_stress.secs=$(STRESS_SECS) rust_wq_stress.hotplug_secs=$(STRESS_HOTPLUG_SECS) \
 		$(QEMU_APPEND)" $(ROOT)/scripts/qemu-run.sh stress

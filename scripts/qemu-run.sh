@@ -13,7 +13,8 @@
 # QEMU_ACCEL=tcg|kvm (kvm only on hosts where it really works), QEMU_TIMEOUT (seconds, 300),
 # LOGDIR (default $OUT/logs), UNLOAD_CYCLES (check: loads and unloads of the module left with
 # work pending everywhere, 100; 0 skips them; stress: those and as many of the sample driver
-# with its interrupts in flight), SUITE (check: KUnit suites to run, a glob for
+# with its interrupts in flight), EDU_FAILSLAB (stress: loads of the sample driver with their
+# n-th allocation failing, n = 1 to this, 0), SUITE (check: KUnit suites to run, a glob for
 # kunit.filter_glob), QEMU_APPEND (more kernel parameters), VERBOSE=1 (stream the console),
 # EXTRA_MODULES (check: more KUnit .ko files to load and judge like ours), NO_SAMPLE=1 (check:
 # skip the sample driver's checks), BOOT_TIMEOUT (seconds to reach /init before one reboot, 90),
@@ -49,6 +50,7 @@ trap 'rm -rf "$WORK"' EXIT
 {
 	echo "UNLOAD_CYCLES=${UNLOAD_CYCLES:-100}"
 	echo "NO_SAMPLE=${NO_SAMPLE:-}"
+	echo "EDU_FAILSLAB=${EDU_FAILSLAB:-0}"
 } >"$WORK/rust_wq.conf"
 KERNEL_ARGS=""
 [ -n "${SUITE:-}" ] && KERNEL_ARGS="kunit.filter_glob=$SUITE"
@@ -187,6 +189,50 @@ echo "ok 1 rust_wq_edu_unload" > /dev/kmsg
 mark "ktap-end rust_wq_edu_unload"
 RUN
 
+cat >"$WORK/edu-failslab" <<'RUN'
+#!/bin/sh
+# The allocation-failure part for the deferred IRQ: loading and binding the sample driver with
+# its n-th allocation failing (fail_nth of the insmod task: module load, probe, the queue, the
+# deferred IRQ's vector, handler and devres registration), for n = 1 to $1. Every load either
+# fails cleanly or binds; a splat fails the run. Then the driver must still bind and work.
+edu=/lib/modules/rust_wq/samples/rust_wq_edu.ko
+[ -f "$edu" ] && [ "$1" -gt 0 ] && [ -e /proc/self/fail-nth ] || exit 0
+mark "ktap-begin rust_wq_edu_failslab"
+ktap-suite rust_wq_edu_failslab 2
+slab() { sed -n 's/^Slab: *\([0-9]*\) kB/\1/p' /proc/meminfo; }
+before=$(slab)
+n=0 bound=0 unbound=0 refused=0 last=0
+while [ $n -lt "$1" ]; do
+	n=$((n + 1))
+	# `exec` keeps the task whose fail-nth was set; a child would start from 0.
+	if sh -c "echo $n > /proc/self/fail-nth && exec insmod $edu queue=$((n % 3))" 2>/dev/null; then
+		# Loaded; bound if its probe got through.
+		if [ -e /dev/rust_wq_edu ]; then
+			bound=$((bound + 1))
+		else
+			unbound=$((unbound + 1)) last=$n
+		fi
+		rmmod rust_wq_edu || mark "rmmod-failed rust_wq_edu"
+	else
+		refused=$((refused + 1)) last=$n
+	fi
+done
+sleep 1
+echo "    # $n loads, the n-th allocation failing: $refused refused, $unbound loaded but not bound (probe failed), $bound bound; last failure at n=$last; slab ${before} kB before, $(slab) kB after" > /dev/kmsg
+# Unwinding is judged by the splat scan and the rmmods; here: the sweep reached the probe and
+# went past the last allocation (the last $1 / 4 loads all bound).
+r="not ok"
+[ "$unbound" -gt 0 ] && [ "$last" -lt $(($1 * 3 / 4)) ] && r=ok
+echo "    $r 1 every_failed_allocation_of_load_and_bind_unwinds" > /dev/kmsg
+r="not ok"
+if insmod "$edu" queue=1; then
+	rust_wq_edu_client flood 100 && rmmod rust_wq_edu && r=ok
+fi
+echo "    $r 2 the_driver_binds_and_works_after_the_sweep" > /dev/kmsg
+echo "ok 1 rust_wq_edu_failslab" > /dev/kmsg
+mark "ktap-end rust_wq_edu_failslab"
+RUN
+
 cat >"$WORK/run-check" <<'RUN'
 #!/bin/sh
 . /etc/rust_wq.conf
@@ -233,6 +279,7 @@ for m in /lib/modules/rust_wq/stress/*.ko; do
 done
 unload-cycles "$UNLOAD_CYCLES"
 edu-unload "$UNLOAD_CYCLES"
+edu-failslab "$EDU_FAILSLAB"
 wait-unloaded
 RUN
 
@@ -270,7 +317,7 @@ RUN
 	for r in check run bench stress; do echo "file /bin/run-$r $WORK/run-$r 0755 0 0"; done
 	echo "file /bin/mark $WORK/mark 0755 0 0"
 	echo "file /bin/run-module $WORK/run-module 0755 0 0"
-	for h in ktap-suite unload-cycles wait-unloaded edu-unload; do
+	for h in ktap-suite unload-cycles wait-unloaded edu-unload edu-failslab; do
 		echo "file /bin/$h $WORK/$h 0755 0 0"
 	done
 	echo "file /etc/rust_wq.conf $WORK/rust_wq.conf 0644 0 0"
