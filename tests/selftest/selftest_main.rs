@@ -33,16 +33,17 @@ impl kernel::Module for RustWqSelftest {
     }
 }
 
-extern "C" {
-    fn rust_wq_selftest_dump_stack();
-}
-
 #[kunit_tests(rust_wq_selftest)]
 mod tests {
     use kernel::time::{
         delay::fsleep,
         Delta, //
     };
+
+    // Inside the suite: a kernel without KUnit builds no suite, and nothing would call it.
+    extern "C" {
+        fn rust_wq_selftest_dump_stack();
+    }
 
     fn mode() -> u32 {
         crate::module_parameters::mode.value()
@@ -61,7 +62,7 @@ mod tests {
                 kernel::warn_on!(true);
             }
             // SAFETY: Only prints the stack.
-            3 => unsafe { super::rust_wq_selftest_dump_stack() },
+            3 => unsafe { rust_wq_selftest_dump_stack() },
             4 => loop {
                 fsleep(Delta::from_millis(100));
             },
