@@ -38,9 +38,9 @@
 //!     pin_init!(Watchdog { dwork <- new_delayed_work!("Watchdog::dwork") }),
 //!     GFP_KERNEL,
 //! )?;
-//! q.enqueue_delayed(dog.clone(), rust_wq::msecs(500))?;
+//! q.enqueue_delayed(dog.clone(), Delta::from_millis(500))?;
 //! // Kick: push the deadline back; the reference given comes back unused if it was armed.
-//! let _ = q.mod_delayed(dog.clone(), rust_wq::msecs(500))?;
+//! let _ = q.mod_delayed(dog.clone(), Delta::from_millis(500))?;
 //! // Stop: the queue's reference comes back if the timer was armed.
 //! let _ = dog.cancel_sync()?;
 //! drop(q); // Would have run a still-armed watchdog now, before destroying the queue.

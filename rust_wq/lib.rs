@@ -20,7 +20,7 @@
 //!   sleeping is impossible `EAGAIN`, a reclaim item waiting for a non-reclaim queue `EDEADLK`
 //!   ([`reclaim`]): errors, never a hang or a kernel warning.
 //! - The system queues, including the non-deprecated [`system_percpu`] and [`system_dfl`].
-//! - [`work_on_cpu`] and [`on_each_cpu`]; [`cpu::TaskName`] to see which kworker ran an item.
+//! - [`work_on_cpu`] and [`schedule_on_each_cpu`]; [`cpu::TaskName`] to see which kworker ran an item.
 //! - [`request_deferred_irq`]: a PCI interrupt whose top half defers to a work item, torn down
 //!   in a safe order by the driver core; [`Slot`] to reach driver state from file operations.
 //!
@@ -94,6 +94,7 @@ pub mod owned;
 pub mod queue;
 pub mod reclaim;
 pub mod slot;
+pub mod spawn;
 pub mod system;
 pub(crate) mod tracker;
 pub mod work;
@@ -121,7 +122,7 @@ pub use irq::{
     TopHalf, //
 };
 pub use on_cpu::{
-    on_each_cpu,
+    schedule_on_each_cpu,
     work_on_cpu, //
 };
 pub use ops::{
@@ -168,9 +169,6 @@ pub use crate::{
     new_delayed_work,
     new_work, //
 };
-
-/// Converts milliseconds to jiffies, rounding up: the delays of delayed work.
-pub use kernel::time::msecs_to_jiffies as msecs;
 
 /// The current `jiffies`: the clock that the delays of delayed work count in.
 #[inline]

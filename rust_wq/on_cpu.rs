@@ -5,7 +5,8 @@
 use crate::rust_wq::cpu;
 use kernel::{
     bindings,
-    prelude::*, //
+    prelude::*,
+    types::Opaque, //
 };
 
 struct Call<'a, F, R> {
@@ -78,18 +79,86 @@ fn work_on_cpu_locked<F: FnOnce() -> R + Send, R: Send>(
     call.result.ok_or(EIO)
 }
 
-/// Runs `f(cpu)` on every online CPU, one after the other, each in that CPU's kworker, and
-/// returns how many CPUs ran it. CPU hotplug is held off meanwhile. Sleeps (`EAGAIN` where the
-/// caller cannot).
+/// One CPU's call of [`schedule_on_each_cpu`].
 ///
-/// This is what the unexported C `schedule_on_each_cpu` offers.
-pub fn on_each_cpu<F: Fn(u32) + Sync>(f: F) -> Result<u32> {
+/// # Invariants
+///
+/// `work` is initialised with [`each_trampoline`] and is the first field (`repr(C)`).
+#[repr(C)]
+#[pin_data]
+struct EachCall<'a> {
+    #[pin]
+    work: Opaque<bindings::work_struct>,
+    f: &'a (dyn Fn(u32) + Sync),
+    cpu: u32,
+}
+
+/// The work function of an [`EachCall`].
+///
+/// # Safety
+///
+/// `work` is the `work` of a live `EachCall` (which outlives the call).
+unsafe extern "C" fn each_trampoline(work: *mut bindings::work_struct) {
+    // SAFETY: `work` is the first field of a live `EachCall` (caller, type invariant).
+    let call = unsafe { &*work.cast::<EachCall<'_>>() };
+    // Registered: `f` runs while the caller holds off hotplug.
+    crate::rust_wq::reclaim::run_as(crate::rust_wq::reclaim::TAG_HOTPLUG_HELD, || {
+        (call.f)(call.cpu)
+    });
+}
+
+/// Runs `f(cpu)` on every online CPU at once, each in that CPU's kworker, waits for all of them
+/// and returns how many CPUs ran it (the C `schedule_on_each_cpu`, which modules cannot call).
+///
+/// `f` may borrow from the caller and runs concurrently on several CPUs. CPU hotplug is held
+/// off meanwhile, so each online CPU runs it exactly once. Sleeps (`EAGAIN` where the caller
+/// cannot), allocates one item per CPU before queueing any (`ENOMEM`: none ran), and is
+/// `EDEADLK` where [`work_on_cpu`] is.
+pub fn schedule_on_each_cpu<F: Fn(u32) + Sync>(f: F) -> Result<u32> {
+    // The registry must be open: `f` is module code, registered as running under hotplug.
     drop(crate::rust_wq::drained::Gate::enter()?);
     let hotplug = cpu::CpusReadGuard::new()?;
-    let mut ran = 0;
+    // The items run on `system_percpu`, which has no `WQ_MEM_RECLAIM`.
+    crate::rust_wq::reclaim::may_flush(cpu::context(), false)?;
+    let f: &(dyn Fn(u32) + Sync) = &f;
+    let mut calls = KVec::new();
     for n in cpu::online_cpus() {
-        work_on_cpu_locked(&hotplug, n, || f(n))?;
-        ran += 1;
+        let call = KBox::pin_init(
+            pin_init!(EachCall {
+                work <- Opaque::ffi_init(|slot| {
+                    // SAFETY: `slot` is valid for writes; `each_trampoline` is a `work_func_t`
+                    // for this `work_struct`, the first field of an `EachCall`. The key is
+                    // static, and the item only ever goes on `system_percpu`.
+                    unsafe {
+                        bindings::init_work_with_key(
+                            slot,
+                            Some(each_trampoline),
+                            false,
+                            c"rust_wq::schedule_on_each_cpu".as_char_ptr(),
+                            kernel::static_lock_class!().as_ptr(),
+                        )
+                    }
+                }),
+                f,
+                cpu: n,
+            }),
+            GFP_KERNEL,
+        )?;
+        calls.push(call, GFP_KERNEL)?;
     }
-    Ok(ran)
+    for call in &calls {
+        // SAFETY: `system_percpu_wq` is valid forever; `call.cpu` is online and stays so
+        // (hotplug is held off); the item is idle (new) and stays alive until flushed below.
+        unsafe {
+            bindings::queue_work_on(call.cpu as i32, bindings::system_percpu_wq, call.work.get())
+        };
+    }
+    for call in &calls {
+        // SAFETY: The item was queued above and is alive; we may sleep (the guard checked) and
+        // are none of these items.
+        unsafe { bindings::flush_work(call.work.get()) };
+    }
+    drop(hotplug);
+    // Every item has run and returned: the boxes can go.
+    Ok(calls.len() as u32)
 }

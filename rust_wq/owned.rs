@@ -250,6 +250,17 @@ impl OwnedQueue<Unbound> {
     pub fn unbound() -> Builder<Unbound> {
         Builder::new(0)
     }
+
+    /// The legacy `create_freezable_workqueue(name)`: unbound, frozen during suspend,
+    /// `WQ_MEM_RECLAIM`, one item at a time. `__WQ_LEGACY` like
+    /// [`OwnedQueue::create_workqueue`].
+    pub fn create_freezable_workqueue(name: &CStr) -> Result<Self> {
+        Builder::<Unbound>::new(bindings::wq_flags___WQ_LEGACY)
+            .freezable()
+            .mem_reclaim()
+            .max_active(1)
+            .build(name)
+    }
 }
 
 impl OwnedQueue<Ordered> {
@@ -383,6 +394,39 @@ impl<K: Kind> OwnedQueue<K> {
         let bits = self.core.bits;
         let res = self.counted(|| self.queue().enqueue_gated(WORK_CPU_UNBOUND, bits, item));
         self.account(WORK_CPU_UNBOUND, res)
+    }
+
+    /// Undoes one [`disable`](crate::rust_wq::WorkOps::disable) of `item` and queues it if that
+    /// made it enabled (C's `enable_and_queue_work`). `EBUSY` with `item` back if it stays
+    /// disabled (disables were nested) or is pending; the enable is done either way. Other
+    /// errors as [`OwnedQueue::enqueue`].
+    pub fn enable_and_enqueue<P, const ID: u64>(&self, item: P) -> Result<(), EnqueueError<P>>
+    where
+        P: WorkItemPointer,
+        P::Target: WorkItem<ID, Pointer = P> + HasWork<P::Target, ID>,
+    {
+        let raw = item.into_raw();
+        // SAFETY: `raw` is valid while we own it; `into_raw`/`from_raw` move no reference count.
+        let enabled = unsafe { (*P::Target::raw_get_work(raw)).enable() };
+        // SAFETY: `raw` came from `into_raw` just above, and nothing took it.
+        let item = unsafe { P::from_raw(raw) };
+        if !enabled {
+            return Err(EnqueueError::new(EBUSY, item));
+        }
+        self.enqueue(item)
+    }
+
+    /// Whether items wait on the queue's pool of `cpu` (`None`: the local CPU) because as many
+    /// as `max_active` run there (C's `workqueue_congested`). A hint, possibly stale when it
+    /// returns. `EINVAL` for a CPU that does not exist, `ENODEV` for one that is offline.
+    pub fn congested(&self, cpu: Option<u32>) -> Result<bool> {
+        let cpu = match cpu {
+            None => WORK_CPU_UNBOUND,
+            Some(n) => cpu::online_cpu(n)?.as_u32() as i32,
+        };
+        // SAFETY: `wq` is valid (type invariant); `cpu` is the local one or an online (so
+        // possible) CPU, whose per-CPU pool pointer exists. Any context.
+        Ok(unsafe { bindings::workqueue_congested(cpu, self.as_raw()) })
     }
 
     /// Queues a clone of `item` (an `Arc`, say) unless the item is pending already: then it is
@@ -528,6 +572,22 @@ fn may_wait_here() -> Result<cpu::Context> {
 }
 
 impl<K: Threaded> OwnedQueue<K> {
+    /// Arms `item` to run on `cpu` after `delay`, whether it was pending or not
+    /// (`mod_delayed_work_on`): [`OwnedQueue::mod_delayed`] on a chosen CPU, whose checks are
+    /// those of [`OwnedQueue::enqueue_delayed_on`].
+    pub fn mod_delayed_on<P, const ID: u64>(
+        &self,
+        cpu: u32,
+        item: P,
+        delay: impl Delay,
+    ) -> Result<Armed<P>, EnqueueError<P>>
+    where
+        P: WorkItemPointer,
+        P::Target: WorkItem<ID, Pointer = P> + HasDelayedWork<P::Target, ID>,
+    {
+        self.arm(Some(cpu), item, delay.jiffies(), Arm::Modify)
+    }
+
     /// Queues `item` on `cpu` after `delay` jiffies. `EINVAL`/`ENODEV` for a bad CPU.
     ///
     /// Not on BH queues: a BH timer that fires after its CPU went offline would queue on the

@@ -178,6 +178,24 @@ impl Queue {
             .map(|_| ())
     }
 
+    /// `mod_delayed_work_on`: arms `item` to run on `cpu` after `delay` whether it was pending
+    /// or not. CPU checks as [`Queue::enqueue_delayed_on`]; `EINVAL` on the BH queues.
+    pub fn mod_delayed_on<P, const ID: u64>(
+        &'static self,
+        cpu: u32,
+        item: P,
+        delay: impl Delay,
+    ) -> Result<Armed<P>, EnqueueError<P>>
+    where
+        P: WorkItemPointer,
+        P::Target: WorkItem<ID, Pointer = P> + HasDelayedWork<P::Target, ID>,
+    {
+        if self.is_system_bh() {
+            return Err(EnqueueError::new(kernel::error::code::EINVAL, item));
+        }
+        self.arm_static(Some(cpu), item, delay.jiffies(), Arm::Modify)
+    }
+
     /// `mod_delayed_work`: arms `item` after `delay` whether it was pending or not.
     pub fn mod_delayed<P, const ID: u64>(
         &'static self,

@@ -5,7 +5,8 @@
 
 use kernel::{
     prelude::*,
-    sync::Arc, //
+    sync::Arc,
+    time::Delta, //
 };
 
 #[path = "../rust_wq/lib.rs"]
@@ -112,7 +113,7 @@ impl kernel::Module for RustWqDemo {
             pin_init!(Later { dwork <- new_delayed_work!("Later::dwork") }),
             GFP_KERNEL,
         )?;
-        unbound.enqueue_delayed(later, rust_wq::msecs(60_000))?;
+        unbound.enqueue_delayed(later, Delta::from_millis(60_000))?;
         pr_info!("a delayed item is armed for 60 s; unloading will run it now\n");
         Ok(Self {
             _percpu: percpu,

@@ -18,6 +18,7 @@ mod tests {
         DelayedWorkOps,
         OwnedQueue, //
     };
+    use kernel::time::Delta;
     use kernel::{
         prelude::*,
         sync::atomic::Relaxed,
@@ -36,14 +37,16 @@ mod tests {
         let q = OwnedQueue::percpu().build(c"rwq_delay")?;
         let s = Shared::new()?;
         let d = DelayedProbe::new(&s)?;
-        let delay = rust_wq::msecs(100);
+        let delay = Delta::from_millis(100);
         // Delays count in jiffies, from the value read when the timer is armed: measuring in
         // jiffies makes the bound exact (wall time may lag or lead a jiffy).
         let j0 = rust_wq::jiffies();
         q.enqueue_delayed(d.clone(), delay)?;
         assert!(d.is_pending());
         assert!(wait_for(5000, || s.runs() == 1));
-        assert!(s.ran_jiffies.load(Relaxed).wrapping_sub(j0) >= delay);
+        assert!(
+            s.ran_jiffies.load(Relaxed).wrapping_sub(j0) >= kernel::time::msecs_to_jiffies(100)
+        );
         Ok(())
     }
 
@@ -52,7 +55,7 @@ mod tests {
         let q = OwnedQueue::percpu().build(c"rwq_delaycpu")?;
         let s = Shared::new()?;
         let d = DelayedProbe::new(&s)?;
-        q.enqueue_delayed_on(1, d.clone(), rust_wq::msecs(20))?;
+        q.enqueue_delayed_on(1, d.clone(), Delta::from_millis(20))?;
         assert!(wait_for(5000, || s.runs() == 1));
         assert_eq!(s.last_cpu.load(Relaxed), 1);
         let err = q
@@ -68,9 +71,9 @@ mod tests {
         let q = OwnedQueue::percpu().build(c"rwq_delaybusy")?;
         let s = Shared::new()?;
         let d = DelayedProbe::new(&s)?;
-        q.enqueue_delayed(d.clone(), rust_wq::msecs(10_000))?;
+        q.enqueue_delayed(d.clone(), Delta::from_millis(10_000))?;
         let err = q
-            .enqueue_delayed(d.clone(), rust_wq::msecs(1))
+            .enqueue_delayed(d.clone(), Delta::from_millis(1))
             .err()
             .ok_or(EINVAL)?;
         assert_eq!(err.error(), EBUSY);
@@ -83,18 +86,18 @@ mod tests {
         let q = OwnedQueue::percpu().build(c"rwq_mod")?;
         let s = Shared::new()?;
         let d = DelayedProbe::new(&s)?;
-        q.enqueue_delayed(d.clone(), rust_wq::msecs(60_000))?;
+        q.enqueue_delayed(d.clone(), Delta::from_millis(60_000))?;
         let t0 = Instant::<Monotonic>::now();
         // Pending: the timer moves, the given reference comes back unused.
         assert!(matches!(
-            q.mod_delayed(d.clone(), rust_wq::msecs(30))?,
+            q.mod_delayed(d.clone(), Delta::from_millis(30))?,
             Armed::Modified(_)
         ));
         assert!(wait_for(5000, || s.runs() == 1));
         assert!(ms_since(t0, &s) < 5000);
         // Idle: the item is queued.
         assert!(matches!(
-            q.mod_delayed(d.clone(), rust_wq::msecs(1))?,
+            q.mod_delayed(d.clone(), Delta::from_millis(1))?,
             Armed::Queued
         ));
         assert!(wait_for(5000, || s.runs() == 2));
@@ -106,7 +109,7 @@ mod tests {
         let q = OwnedQueue::percpu().build(c"rwq_dcancel")?;
         let s = Shared::new()?;
         let d = DelayedProbe::new(&s)?;
-        q.enqueue_delayed(d.clone(), rust_wq::msecs(10_000))?;
+        q.enqueue_delayed(d.clone(), Delta::from_millis(10_000))?;
         assert!(d.cancel().is_some());
         assert!(d.cancel().is_none());
         assert!(matches!(d.cancel_sync(), Ok(None)));
@@ -121,7 +124,7 @@ mod tests {
         let q = OwnedQueue::percpu().build(c"rwq_ddisable")?;
         let s = Shared::new()?;
         let d = DelayedProbe::new(&s)?;
-        q.enqueue_delayed(d.clone(), rust_wq::msecs(60_000))?;
+        q.enqueue_delayed(d.clone(), Delta::from_millis(60_000))?;
         // Disabling cancels the armed timer and gives its reference back.
         assert!(d.disable()?.is_some());
         assert!(!d.is_pending());
@@ -147,7 +150,7 @@ mod tests {
         let q = OwnedQueue::percpu().build(c"rwq_dflush")?;
         let s = Shared::new()?;
         let d = DelayedProbe::new(&s)?;
-        q.enqueue_delayed(d.clone(), rust_wq::msecs(60_000))?;
+        q.enqueue_delayed(d.clone(), Delta::from_millis(60_000))?;
         // Whether flush had to wait depends on how fast the worker picks the item up; that it
         // ran a minute early does not.
         d.flush()?;
@@ -172,7 +175,7 @@ mod tests {
         let q = OwnedQueue::unbound().build(c"rwq_droparmed")?;
         let s = Shared::new()?;
         for _ in 0..4 {
-            q.enqueue_delayed(DelayedProbe::new(&s)?, rust_wq::msecs(60_000))?;
+            q.enqueue_delayed(DelayedProbe::new(&s)?, Delta::from_millis(60_000))?;
         }
         let t0 = Instant::<Monotonic>::now();
         drop(q);
@@ -189,10 +192,10 @@ mod tests {
         let b = OwnedQueue::unbound().build(c"rwq_moveb")?;
         let s = Shared::new()?;
         let d = DelayedProbe::new(&s)?;
-        a.enqueue_delayed(d.clone(), rust_wq::msecs(60_000))?;
+        a.enqueue_delayed(d.clone(), Delta::from_millis(60_000))?;
         // Steal it onto `b`, then drop `a`: nothing may still target `a`.
         assert!(matches!(
-            b.mod_delayed(d.clone(), rust_wq::msecs(60_000))?,
+            b.mod_delayed(d.clone(), Delta::from_millis(60_000))?,
             Armed::Modified(_)
         ));
         drop(a);
@@ -210,7 +213,7 @@ mod tests {
         let mut items = KVec::new();
         for _ in 0..8 {
             let d = DelayedProbe::new(&s)?;
-            q.enqueue_delayed(d.clone(), rust_wq::msecs(60_000))?;
+            q.enqueue_delayed(d.clone(), Delta::from_millis(60_000))?;
             items.push(d, GFP_KERNEL)?;
         }
         // Cancel and free every other item: each unlinks itself from between two others.
@@ -245,7 +248,7 @@ mod tests {
         assert_eq!(s.runs(), 2);
         // Armed on `q1` again: `q1`'s drop must find it and fire it, not leave a timer that
         // would queue onto the destroyed queue in a minute.
-        q1.enqueue_delayed(d.clone(), rust_wq::msecs(60_000))?;
+        q1.enqueue_delayed(d.clone(), Delta::from_millis(60_000))?;
         drop(q1);
         assert_eq!(s.runs(), 3);
         assert!(!d.is_pending());
@@ -258,9 +261,9 @@ mod tests {
         let q = OwnedQueue::unbound().build(c"rwq_tosys")?;
         let s = Shared::new()?;
         let d = DelayedProbe::new(&s)?;
-        q.enqueue_delayed(d.clone(), rust_wq::msecs(60_000))?;
+        q.enqueue_delayed(d.clone(), Delta::from_millis(60_000))?;
         assert!(matches!(
-            rust_wq::system_dfl().mod_delayed(d.clone(), rust_wq::msecs(60_000))?,
+            rust_wq::system_dfl().mod_delayed(d.clone(), Delta::from_millis(60_000))?,
             Armed::Modified(_)
         ));
         // The owned queue's drop no longer fires it: it is the module's to fire now.
@@ -270,7 +273,7 @@ mod tests {
         // And back onto an owned queue, whose drop fires it.
         let r = OwnedQueue::unbound().build(c"rwq_fromsys")?;
         assert!(matches!(
-            r.mod_delayed(d.clone(), rust_wq::msecs(60_000))?,
+            r.mod_delayed(d.clone(), Delta::from_millis(60_000))?,
             Armed::Modified(_)
         ));
         drop(r);
@@ -282,9 +285,9 @@ mod tests {
     fn delayed_work_on_a_system_queue() -> Result {
         let s = Shared::new()?;
         let d = DelayedProbe::new(&s)?;
-        rust_wq::system_dfl().enqueue_delayed(d.clone(), rust_wq::msecs(10))?;
+        rust_wq::system_dfl().enqueue_delayed(d.clone(), Delta::from_millis(10))?;
         assert!(wait_for(5000, || s.runs() == 1));
-        rust_wq::schedule_delayed_work(d.clone(), rust_wq::msecs(60_000))?;
+        rust_wq::schedule_delayed_work(d.clone(), Delta::from_millis(60_000))?;
         assert!(d.cancel_sync()?.is_some());
         assert_eq!(s.runs(), 1);
         Ok(())

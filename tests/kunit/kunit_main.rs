@@ -18,6 +18,8 @@ mod context;
 mod delayed;
 #[cfg(not(rust_wq_ktap))]
 mod items;
+#[cfg(not(rust_wq_ktap))]
+mod more_api;
 mod probe;
 #[cfg(not(rust_wq_ktap))]
 mod queues;
@@ -64,7 +66,10 @@ impl kernel::Module for RustWqKunit {
         for i in 1..=4 {
             busy.enqueue_on(0, Probe::new(&s, i, Action::Record)?)?;
         }
-        busy.enqueue_delayed(DelayedProbe::new(&s)?, rust_wq::msecs(600_000))?;
+        busy.enqueue_delayed(
+            DelayedProbe::new(&s)?,
+            kernel::time::Delta::from_millis(600_000),
+        )?;
         #[cfg(rust_wq_ktap)]
         ktap::run(&suites());
         Ok(Self { _busy: busy })

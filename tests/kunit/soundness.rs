@@ -72,7 +72,7 @@ mod tests {
             let _ = target.cancel_sync();
         })?;
         assert!(wait_for(2000, || d.delayed_work().cancels_in_progress() == 1));
-        let r = q.mod_delayed(d.clone(), rust_wq::msecs(10));
+        let r = q.mod_delayed(d.clone(), Delta::from_millis(10));
         let refused = matches!(&r, Err(e) if e.error() == EBUSY);
         drop(r);
         s.release.store(1, Relaxed);
@@ -101,7 +101,7 @@ mod tests {
         assert!(wait_for(2000, || d.delayed_work().disabled() == 1));
         let enabled = d.enable();
         // C still keeps the item disabled inside `disable_sync`: arming is refused, not lost.
-        let r = q.mod_delayed(d.clone(), rust_wq::msecs(10));
+        let r = q.mod_delayed(d.clone(), Delta::from_millis(10));
         let refused = matches!(&r, Err(e) if e.error() == EBUSY);
         drop(r);
         s.release.store(1, Relaxed);
@@ -254,7 +254,7 @@ mod tests {
         let slot: Arc<SpinLock<Option<OwnedQueue<Unbound>>>> =
             Arc::pin_init(new_spinlock!(None), GFP_KERNEL)?;
         let q = OwnedQueue::unbound().build(c"rwq_s_selfdrop")?;
-        q.enqueue_delayed(DelayedProbe::new(&s)?, rust_wq::msecs(60_000))?;
+        q.enqueue_delayed(DelayedProbe::new(&s)?, Delta::from_millis(60_000))?;
         let job = {
             let slot = slot.clone();
             Job::new(&h, move || {
@@ -280,7 +280,7 @@ mod tests {
         let s = Shared::new()?;
         let lock: Arc<SpinLock<()>> = Arc::pin_init(new_spinlock!(()), GFP_KERNEL)?;
         let q = OwnedQueue::unbound().build(c"rwq_s_atomicdrop")?;
-        q.enqueue_delayed(DelayedProbe::new(&s)?, rust_wq::msecs(60_000))?;
+        q.enqueue_delayed(DelayedProbe::new(&s)?, Delta::from_millis(60_000))?;
         {
             let _guard = lock.lock();
             drop(q);
@@ -365,7 +365,7 @@ mod tests {
         for i in 0..100u32 {
             let q = OwnedQueue::unbound().build(c"rwq_s_churn")?;
             let d = DelayedProbe::new(&s)?;
-            q.enqueue_delayed(d.clone(), rust_wq::msecs(60_000))?;
+            q.enqueue_delayed(d.clone(), Delta::from_millis(60_000))?;
             handed += 1;
             let target = d.clone();
             let ss = s.clone();
@@ -376,7 +376,8 @@ mod tests {
                         drop(r);
                     }
                 } else {
-                    match rust_wq::system_dfl().mod_delayed(target.clone(), rust_wq::msecs(60_000))
+                    match rust_wq::system_dfl()
+                        .mod_delayed(target.clone(), Delta::from_millis(60_000))
                     {
                         // Counted as handed below, by the test thread.
                         Ok(Armed::Queued) => ss.errno.fetch_add(1, Relaxed),
@@ -406,7 +407,7 @@ mod tests {
         let q = OwnedQueue::percpu().build(c"rwq_s_dropcpu")?;
         let d = DelayedProbe::new(&s)?;
         let target = if cpu::current_cpu() == 2 { 3 } else { 2 };
-        q.enqueue_delayed_on(target, d.clone(), rust_wq::msecs(60_000))?;
+        q.enqueue_delayed_on(target, d.clone(), Delta::from_millis(60_000))?;
         drop(q);
         assert_eq!(s.runs(), 1);
         assert_eq!(s.last_cpu.load(Relaxed), target);
@@ -483,7 +484,7 @@ mod tests {
         let s = Shared::new()?;
         let d = DelayedProbe::new(&s)?;
         for q in [rust_wq::system_bh(), rust_wq::system_bh_highpri()] {
-            let r = q.enqueue_delayed_on(1, d.clone(), rust_wq::msecs(1000));
+            let r = q.enqueue_delayed_on(1, d.clone(), Delta::from_millis(1000));
             assert!(matches!(&r, Err(e) if e.error() == EINVAL));
         }
         assert!(!d.is_pending());
@@ -515,7 +516,7 @@ mod tests {
         for _ in 0..100 {
             let q = OwnedQueue::unbound().build(c"rwq_s_flushdrop")?;
             let d = DelayedProbe::new(&s)?;
-            q.enqueue_delayed(d.clone(), rust_wq::msecs(60_000))?;
+            q.enqueue_delayed(d.clone(), Delta::from_millis(60_000))?;
             let target = d.clone();
             let h = on_other_thread(move || {
                 let _ = target.flush();
@@ -568,7 +569,7 @@ mod tests {
         let j0 = rust_wq::jiffies();
         q.enqueue_delayed(d.clone(), Delta::from_millis(30))?;
         assert!(wait_for(5000, || s.runs() == 1));
-        assert!(s.ran_jiffies.load(Relaxed).wrapping_sub(j0) >= rust_wq::msecs(30));
+        assert!(s.ran_jiffies.load(Relaxed).wrapping_sub(j0) >= kernel::time::msecs_to_jiffies(30));
         q.enqueue_delayed(d.clone(), Delta::<Jiffy>::from_jiffies(2))?;
         assert!(wait_for(5000, || s.runs() == 2));
         Ok(())

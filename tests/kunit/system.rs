@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! System queues, `work_on_cpu` and `on_each_cpu`, and the module-level example.
+//! System queues, `work_on_cpu` and `schedule_on_each_cpu`, and the module-level example.
 
 use kernel::prelude::*;
 
@@ -104,10 +104,10 @@ mod tests {
     }
 
     #[test]
-    fn on_each_cpu_runs_once_on_every_online_cpu() -> Result {
+    fn schedule_on_each_cpu_runs_once_on_every_online_cpu() -> Result {
         let seen = Atomic::<u32>::new(0);
         let wrong = Atomic::<u32>::new(0);
-        let ran = rust_wq::on_each_cpu(|n| {
+        let ran = rust_wq::schedule_on_each_cpu(|n| {
             if cpu::current_cpu() != n {
                 wrong.add(1, Relaxed);
             }

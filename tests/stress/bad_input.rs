@@ -440,7 +440,7 @@ mod tests {
         );
         ord.drain()?;
         drop(ord);
-        ub.enqueue_delayed(d.clone(), rust_wq::msecs(60_000))?;
+        ub.enqueue_delayed(d.clone(), Delta::from_millis(60_000))?;
         t.check(
             "enqueue_delayed of an armed item",
             refused(&d, ub.enqueue_delayed(d.clone(), 1)),

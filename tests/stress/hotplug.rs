@@ -2,9 +2,9 @@
 
 //! Part 2: CPU hotplug under load. CPUs 1-3, and CPU 4 (possible, offline at boot), go down and
 //! up again and again for `hotplug_secs` while two producers queue on every CPU with
-//! `enqueue_on`, `enqueue_delayed_on`, `work_on_cpu` and `on_each_cpu`. Then: every queued item
+//! `enqueue_on`, `enqueue_delayed_on`, `work_on_cpu` and `schedule_on_each_cpu`. Then: every queued item
 //! ran, exactly once (refusals are `ENODEV` for a CPU that was offline, or `EBUSY` for an item
-//! still pending); `work_on_cpu` and `on_each_cpu` never ran anything on another CPU than the one
+//! still pending); `work_on_cpu` and `schedule_on_each_cpu` never ran anything on another CPU than the one
 //! they reported. Items that ran on another CPU (theirs went down after the queueing) are
 //! counted.
 
@@ -14,7 +14,7 @@ use kernel::prelude::*;
 mod tests {
     use crate::rust_wq::{
         cpu,
-        on_each_cpu,
+        schedule_on_each_cpu,
         work_on_cpu,
         Bh,
         DelayedWork,
@@ -199,7 +199,7 @@ mod tests {
                 },
                 _ => {
                     let wrong = &st.wrong_cpu;
-                    let runs = on_each_cpu(|n| {
+                    let runs = schedule_on_each_cpu(|n| {
                         if cpu::current_cpu() != n {
                             wrong.add(1, Relaxed);
                         }
@@ -368,7 +368,7 @@ mod tests {
             d.busy.load(Relaxed)
         );
         pr_info!(
-            "    # work_on_cpu: {} ran, {} refused; on_each_cpu: {} runs; {} on a wrong CPU\n",
+            "    # work_on_cpu: {} ran, {} refused; schedule_on_each_cpu: {} runs; {} on a wrong CPU\n",
             st.on_cpu_ok.load(Relaxed),
             st.on_cpu_refused.load(Relaxed),
             st.each_runs.load(Relaxed),

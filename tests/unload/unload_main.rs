@@ -183,7 +183,7 @@ fn system_queues() -> [&'static Queue; 10] {
 impl kernel::Module for RustWqUnload {
     fn init(_module: &'static ThisModule) -> Result<Self> {
         let cycle = module_parameters::cycle.value() as usize;
-        let delay = |i: usize| rust_wq::msecs(DELAYS[(cycle + i) % DELAYS.len()]);
+        let delay = |i: usize| Delta::from_millis(i64::from(DELAYS[(cycle + i) % DELAYS.len()]));
         let cpus = rust_wq::cpu::online_cpus().count() as u32;
         for (i, q) in system_queues().into_iter().enumerate() {
             let bh = i >= 8;

@@ -1,0 +1,199 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The rest of the C API: `mod_delayed_work_on`, `enable_and_queue_work`,
+//! `workqueue_congested`, `create_freezable_workqueue`, `schedule_on_each_cpu` (in parallel),
+//! and closures as work items (`try_spawn`).
+
+use kernel::prelude::*;
+
+#[kunit_tests(rust_wq_more_api)]
+mod tests {
+    use crate::probe::{
+        wait_for,
+        Action,
+        DelayedProbe,
+        Probe,
+        Shared, //
+    };
+    use crate::rust_wq::{
+        self,
+        cpu,
+        Armed,
+        OwnedQueue,
+        WorkOps, //
+    };
+    use kernel::{
+        prelude::*,
+        sync::{
+            atomic::{
+                Atomic,
+                Relaxed, //
+            },
+            Arc,
+        },
+    };
+
+    #[test]
+    fn mod_delayed_on_moves_the_timer_and_the_cpu() -> Result {
+        let q = OwnedQueue::percpu().build(c"rwq_modon")?;
+        for (queue_cpu, name) in [(1u32, "owned"), (2, "system")] {
+            let s = Shared::new()?;
+            let d = DelayedProbe::new(&s)?;
+            // Armed far away on CPU 0, then moved: soon, and onto `queue_cpu`.
+            q.enqueue_delayed_on(0, d.clone(), 60_000)?;
+            let r = if name == "owned" {
+                q.mod_delayed_on(queue_cpu, d.clone(), 1)
+            } else {
+                rust_wq::system_percpu().mod_delayed_on(queue_cpu, d.clone(), 1)
+            };
+            assert!(matches!(r.map_err(|e| e.error())?, Armed::Modified(_)));
+            assert!(wait_for(5000, || s.runs() == 1));
+            assert_eq!(s.last_cpu.load(Relaxed), queue_cpu);
+            // Idle: queued on that CPU.
+            assert!(matches!(
+                q.mod_delayed_on(queue_cpu, d.clone(), 0)
+                    .map_err(|e| e.error())?,
+                Armed::Queued
+            ));
+            assert!(wait_for(5000, || s.runs() == 2));
+            assert_eq!(s.last_cpu.load(Relaxed), queue_cpu);
+        }
+        // Bad CPUs and BH queues are refused, the item comes back unused.
+        let s = Shared::new()?;
+        let d = DelayedProbe::new(&s)?;
+        let e = q
+            .mod_delayed_on(cpu::nr_cpu_ids(), d.clone(), 1)
+            .err()
+            .ok_or(EINVAL)?;
+        assert_eq!(e.error(), EINVAL);
+        let e = rust_wq::system_bh()
+            .mod_delayed_on(0, d.clone(), 1)
+            .err()
+            .ok_or(EINVAL)?;
+        assert_eq!(e.error(), EINVAL);
+        assert_eq!(s.runs(), 0);
+        Ok(())
+    }
+
+    #[test]
+    fn enable_and_enqueue_queues_only_when_the_last_disable_is_undone() -> Result {
+        let q = OwnedQueue::unbound().build(c"rwq_enq_en")?;
+        let s = Shared::new()?;
+        let p = Probe::new(&s, 0, Action::Record)?;
+        assert!(WorkOps::disable(&*p)?.is_none());
+        assert!(WorkOps::disable(&*p)?.is_none());
+        // Two disables: the first enable leaves it disabled, nothing is queued.
+        let e = q.enable_and_enqueue(p.clone()).err().ok_or(EINVAL)?;
+        assert_eq!(e.error(), EBUSY);
+        assert!(Arc::ptr_eq(&e.into_item(), &p));
+        q.drain()?;
+        assert_eq!(s.runs(), 0);
+        // The second one enables and queues.
+        q.enable_and_enqueue(p.clone()).map_err(|e| e.error())?;
+        q.drain()?;
+        assert_eq!(s.runs(), 1);
+        Ok(())
+    }
+
+    #[test]
+    fn congested_while_items_wait_behind_max_active() -> Result {
+        let q = OwnedQueue::percpu().max_active(1).build(c"rwq_congest")?;
+        assert!(!q.congested(Some(1))?);
+        let s = Shared::new()?;
+        let blocker = Probe::new(&s, 0, Action::Block)?;
+        let waiter = Probe::new(&s, 1, Action::Record)?;
+        q.enqueue_on(1, blocker.clone())?;
+        assert!(wait_for(1000, || s.running.load(Relaxed) == 1));
+        q.enqueue_on(1, waiter.clone())?;
+        // The second waits behind `max_active` on CPU 1, not on CPU 2.
+        assert!(q.congested(Some(1))?);
+        assert!(!q.congested(Some(2))?);
+        assert_eq!(q.congested(Some(cpu::nr_cpu_ids())).err(), Some(EINVAL));
+        s.release.store(1, Relaxed);
+        q.drain()?;
+        assert!(!q.congested(Some(1))?);
+        assert_eq!(s.runs(), 2);
+        Ok(())
+    }
+
+    #[test]
+    fn freezable_workqueue_runs_one_item_at_a_time() -> Result {
+        let q = OwnedQueue::create_freezable_workqueue(c"rwq_freezable")?;
+        let s = Shared::new()?;
+        for i in 0..6 {
+            q.enqueue(Probe::new(&s, i, Action::Sleep(2))?)?;
+        }
+        q.drain()?;
+        assert_eq!(s.runs(), 6);
+        assert_eq!(s.max_running.load(Relaxed), 1);
+        Ok(())
+    }
+
+    #[test]
+    fn schedule_on_each_cpu_runs_every_cpu_at_once() -> Result {
+        // Each call waits (up to 2 s) until all have started: in turn, they never would.
+        let online = cpu::online_cpus().count() as u32;
+        let arrived = Atomic::<u32>::new(0);
+        let met = Atomic::<u32>::new(0);
+        let ran = rust_wq::schedule_on_each_cpu(|_| {
+            arrived.add(1, Relaxed);
+            if wait_for(2000, || arrived.load(Relaxed) == online) {
+                met.add(1, Relaxed);
+            }
+        })?;
+        assert_eq!(ran, online);
+        assert_eq!(met.load(Relaxed), online);
+        Ok(())
+    }
+
+    /// Counts its drops: a closure that holds one was consumed when it counts.
+    struct Freed(Arc<Atomic<u32>>);
+
+    impl Drop for Freed {
+        fn drop(&mut self) {
+            self.0.add(1, Relaxed);
+        }
+    }
+
+    #[test]
+    fn closures_run_once_on_every_kind_of_queue() -> Result {
+        let runs = Arc::new(Atomic::<u32>::new(0), GFP_KERNEL)?;
+        let bh_runs = Arc::new(Atomic::<u32>::new(0), GFP_KERNEL)?;
+        let freed = Arc::new(Atomic::<u32>::new(0), GFP_KERNEL)?;
+        let pc = OwnedQueue::percpu().build(c"rwq_spawn_pc")?;
+        let bh = OwnedQueue::bh().build(c"rwq_spawn_bh")?;
+        for _ in 0..10 {
+            let (r, f) = (runs.clone(), Freed(freed.clone()));
+            pc.try_spawn(GFP_KERNEL, move || {
+                let _f = f;
+                r.add(1, Relaxed);
+            })?;
+            let (r, f) = (runs.clone(), Freed(freed.clone()));
+            rust_wq::system_dfl().try_spawn(GFP_KERNEL, move || {
+                let _f = f;
+                r.add(1, Relaxed);
+            })?;
+            // BH queues: the closures run in softirq context.
+            let (b, f) = (bh_runs.clone(), Freed(freed.clone()));
+            bh.try_spawn(GFP_KERNEL, move || {
+                let _f = f;
+                if !cpu::in_task() {
+                    b.add(1, Relaxed);
+                }
+            })?;
+            let (b, f) = (bh_runs.clone(), Freed(freed.clone()));
+            rust_wq::system_bh().try_spawn(GFP_ATOMIC, move || {
+                let _f = f;
+                if !cpu::in_task() {
+                    b.add(1, Relaxed);
+                }
+            })?;
+        }
+        pc.drain()?;
+        bh.drain()?;
+        assert!(wait_for(2000, || freed.load(Relaxed) == 40));
+        assert_eq!(runs.load(Relaxed), 20);
+        assert_eq!(bh_runs.load(Relaxed), 20);
+        Ok(())
+    }
+}
