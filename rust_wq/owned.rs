@@ -252,7 +252,8 @@ impl OwnedQueue<Unbound> {
     }
 
     /// The legacy `create_freezable_workqueue(name)`: unbound, frozen during suspend,
-    /// `WQ_MEM_RECLAIM`, one item at a time. `__WQ_LEGACY` like
+    /// `WQ_MEM_RECLAIM`, `max_active` 1: one item at a time per NUMA node (as in C; use an
+    /// [`ordered`](OwnedQueue::ordered) queue for one at a time in all). `__WQ_LEGACY` like
     /// [`OwnedQueue::create_workqueue`].
     pub fn create_freezable_workqueue(name: &CStr) -> Result<Self> {
         Builder::<Unbound>::new(bindings::wq_flags___WQ_LEGACY)
@@ -398,8 +399,9 @@ impl<K: Kind> OwnedQueue<K> {
 
     /// Undoes one [`disable`](crate::rust_wq::WorkOps::disable) of `item` and queues it if that
     /// made it enabled (C's `enable_and_queue_work`). `EBUSY` with `item` back if it stays
-    /// disabled (disables were nested) or is pending; the enable is done either way. Other
-    /// errors as [`OwnedQueue::enqueue`].
+    /// disabled (disables were nested), was not disabled at all (nothing to undo: C would
+    /// warn), or is pending; the enable is done either way. Other errors as
+    /// [`OwnedQueue::enqueue`].
     pub fn enable_and_enqueue<P, const ID: u64>(&self, item: P) -> Result<(), EnqueueError<P>>
     where
         P: WorkItemPointer,

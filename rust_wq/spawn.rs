@@ -20,6 +20,7 @@
 
 use crate::rust_wq::{
     builder::Kind,
+    cpu,
     OwnedQueue,
     Queue,
     Work,
@@ -56,13 +57,22 @@ impl<F: FnOnce() + Send + 'static> WorkItem for Closure<F> {
     }
 }
 
+/// Whether an allocation with `flags` may sleep: direct reclaim (`GFP_KERNEL` and the like; the
+/// bits of `GFP_KERNEL` that `GFP_NOWAIT` lacks).
+fn may_block(flags: Flags) -> bool {
+    flags & (GFP_KERNEL & !GFP_NOWAIT) != (GFP_KERNEL & !GFP_KERNEL)
+}
+
 /// Boxes `f` with a work item whose lockdep class matches the kind of queue (BH or threaded:
-/// see [`class`](crate::rust_wq::class)).
+/// see [`class`](crate::rust_wq::class)). `EAGAIN` if `flags` may sleep and the caller cannot.
 fn closure<F: FnOnce() + Send + 'static>(
     f: F,
     bh: bool,
     flags: Flags,
 ) -> Result<Pin<KBox<Closure<F>>>> {
+    if may_block(flags) {
+        cpu::may_sleep()?;
+    }
     if bh {
         KBox::pin_init(
             pin_init!(Closure { work <- crate::new_work!("rust_wq::spawn (BH)"), f: Some(f) }),
@@ -78,8 +88,9 @@ fn closure<F: FnOnce() + Send + 'static>(
 
 impl Queue {
     /// Queues the closure `f` to run once, as [`Queue::enqueue`] would queue an item.
-    /// `flags` are those of its allocation (`GFP_ATOMIC` where the caller cannot sleep).
-    /// `ENOMEM`, or an error of [`Queue::enqueue`]; `f` is dropped without running then.
+    /// `flags` are those of its allocation: `GFP_ATOMIC` where the caller cannot sleep
+    /// (`EAGAIN` for `GFP_KERNEL` there). `ENOMEM`, or an error of [`Queue::enqueue`]; `f` is
+    /// dropped without running then.
     pub fn try_spawn<F: FnOnce() + Send + 'static>(&self, flags: Flags, f: F) -> Result {
         let c = closure(f, self.is_system_bh(), flags)?;
         self.enqueue(c).map_err(|e| e.error())

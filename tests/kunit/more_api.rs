@@ -189,10 +189,29 @@ mod tests {
                 }
             })?;
         }
+        // From softirq context a sleeping allocation is `EAGAIN`, an atomic one is fine.
+        let sleeping = Arc::new(Atomic::<i32>::new(1), GFP_KERNEL)?;
+        let atomic = Arc::new(Atomic::<i32>::new(1), GFP_KERNEL)?;
+        let (s, a, r) = (sleeping.clone(), atomic.clone(), runs.clone());
+        bh.try_spawn(GFP_KERNEL, move || {
+            let errno = |res: Result| res.err().map_or(0, |e| e.to_errno());
+            s.store(
+                errno(rust_wq::system_dfl().try_spawn(GFP_KERNEL, || ())),
+                Relaxed,
+            );
+            let r = r.clone();
+            let res = rust_wq::system_dfl().try_spawn(GFP_ATOMIC, move || {
+                r.add(1, Relaxed);
+            });
+            a.store(errno(res), Relaxed);
+        })?;
         pc.drain()?;
         bh.drain()?;
+        assert!(wait_for(2000, || atomic.load(Relaxed) != 1));
+        assert_eq!(sleeping.load(Relaxed), EAGAIN.to_errno());
+        assert_eq!(atomic.load(Relaxed), 0);
+        assert!(wait_for(2000, || runs.load(Relaxed) == 21));
         assert!(wait_for(2000, || freed.load(Relaxed) == 40));
-        assert_eq!(runs.load(Relaxed), 20);
         assert_eq!(bh_runs.load(Relaxed), 20);
         Ok(())
     }
