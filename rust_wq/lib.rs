@@ -20,7 +20,8 @@
 //!   sleeping is impossible `EAGAIN`, a reclaim item waiting for a non-reclaim queue `EDEADLK`
 //!   ([`reclaim`]): errors, never a hang or a kernel warning.
 //! - The system queues, including the non-deprecated [`system_percpu`] and [`system_dfl`].
-//! - [`work_on_cpu`] and [`schedule_on_each_cpu`]; [`cpu::TaskName`] to see which kworker ran an item.
+//! - [`work_on_cpu!`](crate::work_on_cpu) and [`schedule_on_each_cpu!`](crate::schedule_on_each_cpu);
+//!   [`cpu::TaskName`] to see which kworker ran an item.
 //! - [`request_deferred_irq`]: a PCI interrupt whose top half defers to a work item, torn down
 //!   in a safe order by the driver core; [`Slot`] to reach driver state from file operations.
 //!
@@ -122,8 +123,8 @@ pub use irq::{
     TopHalf, //
 };
 pub use on_cpu::{
-    schedule_on_each_cpu,
-    work_on_cpu, //
+    schedule_on_each_cpu_in,
+    work_on_cpu_in, //
 };
 pub use ops::{
     DelayedWorkOps,
@@ -167,7 +168,10 @@ pub use crate::{
     impl_has_delayed_work,
     impl_has_work,
     new_delayed_work,
-    new_work, //
+    new_work,
+    schedule_on_each_cpu,
+    try_spawn,
+    work_on_cpu, //
 };
 
 /// The current `jiffies`: the clock that the delays of delayed work count in.

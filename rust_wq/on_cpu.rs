@@ -6,6 +6,7 @@ use crate::rust_wq::cpu;
 use kernel::{
     bindings,
     prelude::*,
+    sync::LockClassKey,
     types::Opaque, //
 };
 
@@ -41,11 +42,19 @@ unsafe extern "C" fn call_trampoline<F: FnOnce() -> R, R>(arg: *mut c_void) -> c
 ///
 /// Like queueing, it needs the module to take work ([`Drained`](crate::rust_wq::Drained)):
 /// `EPERM` / `ESHUTDOWN` otherwise.
-pub fn work_on_cpu<F: FnOnce() -> R + Send, R: Send>(cpu: u32, f: F) -> Result<R> {
+///
+/// Call it through [`work_on_cpu!`](crate::work_on_cpu), which gives every call site a lockdep
+/// class of its own, as C's `work_on_cpu` macro does: with one class for all callers, lockdep
+/// would join the locks of unrelated callers into false cycles.
+pub fn work_on_cpu_in<F: FnOnce() -> R + Send, R: Send>(
+    class: Pin<&'static LockClassKey>,
+    cpu: u32,
+    f: F,
+) -> Result<R> {
     // The registry must be open so that `f` is registered as running under the hotplug lock.
     drop(crate::rust_wq::drained::Gate::enter()?);
     let hotplug = cpu::CpusReadGuard::new()?;
-    let r = work_on_cpu_locked(&hotplug, cpu, f);
+    let r = work_on_cpu_locked(&hotplug, class, cpu, f);
     drop(hotplug);
     r
 }
@@ -53,6 +62,7 @@ pub fn work_on_cpu<F: FnOnce() -> R + Send, R: Send>(cpu: u32, f: F) -> Result<R
 /// [`work_on_cpu`] with hotplug already held off by the caller.
 fn work_on_cpu_locked<F: FnOnce() -> R + Send, R: Send>(
     _hotplug: &cpu::CpusReadGuard,
+    class: Pin<&'static LockClassKey>,
     cpu: u32,
     f: F,
 ) -> Result<R> {
@@ -72,7 +82,7 @@ fn work_on_cpu_locked<F: FnOnce() -> R + Send, R: Send>(
             id.as_u32() as i32,
             Some(call_trampoline::<F, R>),
             core::ptr::from_mut(&mut call).cast(),
-            kernel::static_lock_class!().as_ptr(),
+            class.as_ptr(),
         )
     };
     // `call_trampoline` ran `f` (see above); `EIO` would mean the kernel did not run it.
@@ -113,8 +123,14 @@ unsafe extern "C" fn each_trampoline(work: *mut bindings::work_struct) {
 /// `f` may borrow from the caller and runs concurrently on several CPUs. CPU hotplug is held
 /// off meanwhile, so each online CPU runs it exactly once. Sleeps (`EAGAIN` where the caller
 /// cannot), allocates one item per CPU before queueing any (`ENOMEM`: none ran), and is
-/// `EDEADLK` where [`work_on_cpu`] is.
-pub fn schedule_on_each_cpu<F: Fn(u32) + Sync>(f: F) -> Result<u32> {
+/// `EDEADLK` where [`work_on_cpu_in`] is.
+///
+/// Call it through [`schedule_on_each_cpu!`](crate::schedule_on_each_cpu): a lockdep class per
+/// call site, as for [`work_on_cpu!`](crate::work_on_cpu).
+pub fn schedule_on_each_cpu_in<F: Fn(u32) + Sync>(
+    class: Pin<&'static LockClassKey>,
+    f: F,
+) -> Result<u32> {
     // The registry must be open: `f` is module code, registered as running under hotplug.
     drop(crate::rust_wq::drained::Gate::enter()?);
     let hotplug = cpu::CpusReadGuard::new()?;
@@ -128,14 +144,14 @@ pub fn schedule_on_each_cpu<F: Fn(u32) + Sync>(f: F) -> Result<u32> {
                 work <- Opaque::ffi_init(|slot| {
                     // SAFETY: `slot` is valid for writes; `each_trampoline` is a `work_func_t`
                     // for this `work_struct`, the first field of an `EachCall`. The key is
-                    // static, and the item only ever goes on `system_percpu`.
+                    // static (the caller's site), and these items only go on `system_percpu`.
                     unsafe {
                         bindings::init_work_with_key(
                             slot,
                             Some(each_trampoline),
                             false,
                             c"rust_wq::schedule_on_each_cpu".as_char_ptr(),
-                            kernel::static_lock_class!().as_ptr(),
+                            class.as_ptr(),
                         )
                     }
                 }),
@@ -161,4 +177,26 @@ pub fn schedule_on_each_cpu<F: Fn(u32) + Sync>(f: F) -> Result<u32> {
     drop(hotplug);
     // Every item has run and returned: the boxes can go.
     Ok(calls.len() as u32)
+}
+
+/// Runs `f` on `cpu` and returns its result: [`work_on_cpu_in`] with a lockdep class of this
+/// call site.
+///
+/// ```ignore
+/// let cpu_seen = rust_wq::work_on_cpu!(1, || rust_wq::cpu::current_cpu())?;
+/// ```
+#[macro_export]
+macro_rules! work_on_cpu {
+    ($cpu:expr, $f:expr $(,)?) => {
+        $crate::rust_wq::on_cpu::work_on_cpu_in(::kernel::static_lock_class!(), $cpu, $f)
+    };
+}
+
+/// Runs `f(cpu)` on every online CPU at once: [`schedule_on_each_cpu_in`] with a lockdep class
+/// of this call site.
+#[macro_export]
+macro_rules! schedule_on_each_cpu {
+    ($f:expr $(,)?) => {
+        $crate::rust_wq::on_cpu::schedule_on_each_cpu_in(::kernel::static_lock_class!(), $f)
+    };
 }

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! One-off closures as work items: [`Queue::try_spawn`] and [`OwnedQueue::try_spawn`].
+//! One-off closures as work items: [`try_spawn!`](crate::try_spawn) on an owned or a system
+//! queue.
 //!
 //! The closure is moved into a box with a work item of its own, which the queue owns until the
 //! closure has run; then the box is freed. Nothing is left to cancel or flush item by item:
@@ -11,7 +12,7 @@
 //! ```ignore
 //! let counter = Arc::new(Atomic::new(0u32), GFP_KERNEL)?;
 //! let c = counter.clone();
-//! queue.try_spawn(GFP_KERNEL, move || {
+//! rust_wq::try_spawn!(queue, GFP_KERNEL, move || {
 //!     c.add(1, Relaxed);
 //! })?;
 //! queue.drain()?;
@@ -29,7 +30,8 @@ use crate::rust_wq::{
 use kernel::{
     alloc::Flags,
     bindings,
-    prelude::*, //
+    prelude::*,
+    sync::LockClassKey, //
 };
 
 /// A closure waiting for its run.
@@ -63,45 +65,83 @@ fn may_block(flags: Flags) -> bool {
     flags & (GFP_KERNEL & !GFP_NOWAIT) != (GFP_KERNEL & !GFP_KERNEL)
 }
 
-/// Boxes `f` with a work item whose lockdep class matches the kind of queue (BH or threaded:
-/// see [`class`](crate::rust_wq::class)). `EAGAIN` if `flags` may sleep and the caller cannot.
+/// The lockdep classes of the closures spawned at one call site: one for BH queues, one for the
+/// others (see [`class`](crate::rust_wq::class)). [`try_spawn!`](crate::try_spawn) makes them;
+/// with one class for all callers, lockdep would join the locks of unrelated closures into
+/// false cycles.
+pub struct SpawnClass {
+    /// The class of closures on threaded queues.
+    pub threaded: Pin<&'static LockClassKey>,
+    /// The class of closures on BH queues.
+    pub bh: Pin<&'static LockClassKey>,
+}
+
+/// Boxes `f` with a work item of the call site's class for the kind of queue.
+/// `EAGAIN` if `flags` may sleep and the caller cannot.
 fn closure<F: FnOnce() + Send + 'static>(
     f: F,
+    class: SpawnClass,
     bh: bool,
     flags: Flags,
 ) -> Result<Pin<KBox<Closure<F>>>> {
     if may_block(flags) {
         cpu::may_sleep()?;
     }
-    if bh {
-        KBox::pin_init(
-            pin_init!(Closure { work <- crate::new_work!("rust_wq::spawn (BH)"), f: Some(f) }),
-            flags,
-        )
+    let (name, key) = if bh {
+        (c"rust_wq::try_spawn (BH)", class.bh)
     } else {
-        KBox::pin_init(
-            pin_init!(Closure { work <- crate::new_work!("rust_wq::spawn"), f: Some(f) }),
-            flags,
-        )
-    }
+        (c"rust_wq::try_spawn", class.threaded)
+    };
+    KBox::pin_init(
+        pin_init!(Closure { work <- Work::new(name, key), f: Some(f) }),
+        flags,
+    )
 }
 
 impl Queue {
-    /// Queues the closure `f` to run once, as [`Queue::enqueue`] would queue an item.
+    /// Queues the closure `f` to run once, as [`Queue::enqueue`] would queue an item, with the
+    /// lockdep classes of the call site (use [`try_spawn!`](crate::try_spawn)).
     /// `flags` are those of its allocation: `GFP_ATOMIC` where the caller cannot sleep
     /// (`EAGAIN` for `GFP_KERNEL` there). `ENOMEM`, or an error of [`Queue::enqueue`]; `f` is
     /// dropped without running then.
-    pub fn try_spawn<F: FnOnce() + Send + 'static>(&self, flags: Flags, f: F) -> Result {
-        let c = closure(f, self.is_system_bh(), flags)?;
+    pub fn try_spawn_in<F: FnOnce() + Send + 'static>(
+        &self,
+        class: SpawnClass,
+        flags: Flags,
+        f: F,
+    ) -> Result {
+        let c = closure(f, class, self.is_system_bh(), flags)?;
         self.enqueue(c).map_err(|e| e.error())
     }
 }
 
 impl<K: Kind> OwnedQueue<K> {
     /// Queues the closure `f` to run once, as [`OwnedQueue::enqueue`] would queue an item.
-    /// Errors as [`Queue::try_spawn`].
-    pub fn try_spawn<F: FnOnce() + Send + 'static>(&self, flags: Flags, f: F) -> Result {
-        let c = closure(f, K::FLAGS & bindings::wq_flags_WQ_BH != 0, flags)?;
+    /// As [`Queue::try_spawn_in`]: use [`try_spawn!`](crate::try_spawn).
+    pub fn try_spawn_in<F: FnOnce() + Send + 'static>(
+        &self,
+        class: SpawnClass,
+        flags: Flags,
+        f: F,
+    ) -> Result {
+        let c = closure(f, class, K::FLAGS & bindings::wq_flags_WQ_BH != 0, flags)?;
         self.enqueue(c).map_err(|e| e.error())
     }
+}
+
+/// Queues a closure on `queue` (an [`OwnedQueue`] or a system [`Queue`]) to run once, with
+/// `flags` for its allocation and the lockdep classes of this call site: see
+/// [`Queue::try_spawn_in`].
+#[macro_export]
+macro_rules! try_spawn {
+    ($queue:expr, $flags:expr, $f:expr $(,)?) => {
+        $queue.try_spawn_in(
+            $crate::rust_wq::spawn::SpawnClass {
+                threaded: ::kernel::static_lock_class!(),
+                bh: ::kernel::static_lock_class!(),
+            },
+            $flags,
+            $f,
+        )
+    };
 }

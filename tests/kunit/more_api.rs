@@ -135,7 +135,7 @@ mod tests {
         let online = cpu::online_cpus().count() as u32;
         let arrived = Atomic::<u32>::new(0);
         let met = Atomic::<u32>::new(0);
-        let ran = rust_wq::schedule_on_each_cpu(|_| {
+        let ran = crate::schedule_on_each_cpu!(|_| {
             arrived.add(1, Relaxed);
             if wait_for(2000, || arrived.load(Relaxed) == online) {
                 met.add(1, Relaxed);
@@ -164,25 +164,25 @@ mod tests {
         let bh = OwnedQueue::bh().build(c"rwq_spawn_bh")?;
         for _ in 0..10 {
             let (r, f) = (runs.clone(), Freed(freed.clone()));
-            pc.try_spawn(GFP_KERNEL, move || {
+            crate::try_spawn!(pc, GFP_KERNEL, move || {
                 let _f = f;
                 r.add(1, Relaxed);
             })?;
             let (r, f) = (runs.clone(), Freed(freed.clone()));
-            rust_wq::system_dfl().try_spawn(GFP_KERNEL, move || {
+            crate::try_spawn!(rust_wq::system_dfl(), GFP_KERNEL, move || {
                 let _f = f;
                 r.add(1, Relaxed);
             })?;
             // BH queues: the closures run in softirq context.
             let (b, f) = (bh_runs.clone(), Freed(freed.clone()));
-            bh.try_spawn(GFP_KERNEL, move || {
+            crate::try_spawn!(bh, GFP_KERNEL, move || {
                 let _f = f;
                 if !cpu::in_task() {
                     b.add(1, Relaxed);
                 }
             })?;
             let (b, f) = (bh_runs.clone(), Freed(freed.clone()));
-            rust_wq::system_bh().try_spawn(GFP_ATOMIC, move || {
+            crate::try_spawn!(rust_wq::system_bh(), GFP_ATOMIC, move || {
                 let _f = f;
                 if !cpu::in_task() {
                     b.add(1, Relaxed);
@@ -193,14 +193,14 @@ mod tests {
         let sleeping = Arc::new(Atomic::<i32>::new(1), GFP_KERNEL)?;
         let atomic = Arc::new(Atomic::<i32>::new(1), GFP_KERNEL)?;
         let (s, a, r) = (sleeping.clone(), atomic.clone(), runs.clone());
-        bh.try_spawn(GFP_KERNEL, move || {
+        crate::try_spawn!(bh, GFP_KERNEL, move || {
             let errno = |res: Result| res.err().map_or(0, |e| e.to_errno());
             s.store(
-                errno(rust_wq::system_dfl().try_spawn(GFP_KERNEL, || ())),
+                errno(crate::try_spawn!(rust_wq::system_dfl(), GFP_KERNEL, || ())),
                 Relaxed,
             );
             let r = r.clone();
-            let res = rust_wq::system_dfl().try_spawn(GFP_ATOMIC, move || {
+            let res = crate::try_spawn!(rust_wq::system_dfl(), GFP_ATOMIC, move || {
                 r.add(1, Relaxed);
             });
             a.store(errno(res), Relaxed);

@@ -347,7 +347,7 @@ mod tests {
             q.drain().err(),
             q.set_max_active(2).err(),
             OwnedQueue::unbound().build(c"rwq_s_atomic2").err(),
-            rust_wq::work_on_cpu(0, || ()).err(),
+            crate::work_on_cpu!(0, || ()).err(),
         ];
         drop(guard);
         for r in results {
@@ -437,7 +437,7 @@ mod tests {
                 Err(e) if e.error() == ENODEV => offline += 1,
                 Err(_) => wrong += 1,
             }
-            match rust_wq::work_on_cpu(CPU, cpu::current_cpu) {
+            match crate::work_on_cpu!(CPU, cpu::current_cpu) {
                 Ok(c) if c == CPU => ok += 1,
                 Err(e) if e == ENODEV => offline += 1,
                 _ => wrong += 1,
@@ -445,7 +445,7 @@ mod tests {
             d.flush()?;
         }
         assert!(cpu::online_cpu(CPU).is_ok());
-        assert!(rust_wq::work_on_cpu(4, || ()) == Err(ENODEV));
+        assert!(crate::work_on_cpu!(4, || ()) == Err(ENODEV));
         assert_eq!(wrong, 0);
         assert!(ok > 0);
         pr_info!("hotplug race: {ok} on CPU {CPU}, {offline} ENODEV\n");
@@ -495,9 +495,9 @@ mod tests {
     /// `work_on_cpu` or a hotplug operation from there is `EDEADLK`, not a hang.
     #[test]
     fn hotplug_from_inside_work_on_cpu_is_edeadlk() -> Result {
-        let (nested, offline) = rust_wq::work_on_cpu(1, || {
+        let (nested, offline) = crate::work_on_cpu!(1, || {
             (
-                rust_wq::work_on_cpu(2, || ()).err(),
+                crate::work_on_cpu!(2, || ()).err(),
                 cpu::take_offline(2).err(),
             )
         })?;

@@ -85,7 +85,7 @@ mod tests {
     #[test]
     fn work_on_cpu_runs_there_and_returns_the_result() -> Result {
         let mut borrowed = 0u32;
-        let (cpu_seen, name) = rust_wq::work_on_cpu(1, || {
+        let (cpu_seen, name) = crate::work_on_cpu!(1, || {
             borrowed += 1;
             (cpu::current_cpu(), cpu::TaskName::current())
         })?;
@@ -93,11 +93,11 @@ mod tests {
         assert!(name.is_percpu_kworker_of(1));
         assert_eq!(borrowed, 1);
         assert_eq!(
-            rust_wq::work_on_cpu(cpu::nr_cpu_ids(), || ()).err(),
+            crate::work_on_cpu!(cpu::nr_cpu_ids(), || ()).err(),
             Some(EINVAL)
         );
         assert_eq!(
-            rust_wq::work_on_cpu(cpu::nr_cpu_ids() - 1, || ()).err(),
+            crate::work_on_cpu!(cpu::nr_cpu_ids() - 1, || ()).err(),
             Some(ENODEV)
         );
         Ok(())
@@ -107,7 +107,7 @@ mod tests {
     fn schedule_on_each_cpu_runs_once_on_every_online_cpu() -> Result {
         let seen = Atomic::<u32>::new(0);
         let wrong = Atomic::<u32>::new(0);
-        let ran = rust_wq::schedule_on_each_cpu(|n| {
+        let ran = crate::schedule_on_each_cpu!(|n| {
             if cpu::current_cpu() != n {
                 wrong.add(1, Relaxed);
             }

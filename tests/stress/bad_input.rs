@@ -12,7 +12,6 @@ mod tests {
         self,
         builder::MAX_ACTIVE,
         cpu,
-        work_on_cpu,
         DelayedWork,
         DelayedWorkOps,
         OwnedQueue,
@@ -81,7 +80,7 @@ mod tests {
                 Act::SelfCancelSync => errno(this.cancel_sync()),
                 Act::QueueFlush => this.queue.as_ref().map_or(0, |q| errno(q.flush())),
                 Act::QueueDrain => this.queue.as_ref().map_or(0, |q| errno(q.drain())),
-                Act::WorkOnCpu => errno(work_on_cpu(0, || ())),
+                Act::WorkOnCpu => errno(crate::work_on_cpu!(0, || ())),
                 Act::TakeOffline => errno(cpu::take_offline(1)),
                 Act::Sleep => {
                     fsleep(Delta::from_millis(200));
@@ -279,13 +278,13 @@ mod tests {
         );
         drop(db);
         t.check(
-            "work_on_cpu(nr_cpu_ids)",
-            errno(work_on_cpu(nr, || ())),
+            "crate::work_on_cpu!(nr_cpu_ids)",
+            errno(crate::work_on_cpu!(nr, || ())),
             einval,
         );
         t.check(
-            "work_on_cpu(offline CPU)",
-            errno(work_on_cpu(offline, || ())),
+            "crate::work_on_cpu!(offline CPU)",
+            errno(crate::work_on_cpu!(offline, || ())),
             enodev,
         );
 

@@ -14,8 +14,6 @@ use kernel::prelude::*;
 mod tests {
     use crate::rust_wq::{
         cpu,
-        schedule_on_each_cpu,
-        work_on_cpu,
         Bh,
         DelayedWork,
         DelayedWorkOps,
@@ -188,7 +186,7 @@ mod tests {
                         .map_err(|e| e.error());
                     count(&st.delayed_counts, r);
                 }
-                6 => match work_on_cpu(c, cpu::current_cpu) {
+                6 => match crate::work_on_cpu!(c, cpu::current_cpu) {
                     Ok(ran_on) => {
                         st.on_cpu_ok.add(1, Relaxed);
                         if ran_on != c {
@@ -199,7 +197,7 @@ mod tests {
                 },
                 _ => {
                     let wrong = &st.wrong_cpu;
-                    let runs = schedule_on_each_cpu(|n| {
+                    let runs = crate::schedule_on_each_cpu!(|n| {
                         if cpu::current_cpu() != n {
                             wrong.add(1, Relaxed);
                         }
