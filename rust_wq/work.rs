@@ -12,6 +12,10 @@ use kernel::{
             Atomic,
             Relaxed, //
         },
+        aref::{
+            ARef,
+            AlwaysRefCounted, //
+        },
         Arc,
         LockClassKey, //
     },
@@ -222,6 +226,24 @@ unsafe impl<T: Send + Sync + 'static> WorkItemPointer for Arc<T> {
     unsafe fn from_raw(ptr: *mut T) -> Self {
         // SAFETY: The caller promises that `ptr` comes from `Arc::into_raw`.
         unsafe { Arc::from_raw(ptr) }
+    }
+}
+
+// SAFETY: `ARef::into_raw` keeps the reference count that `ARef::from_raw` gives back
+// (`AlwaysRefCounted`: the object lives while a count is held), and the object never moves.
+unsafe impl<T: AlwaysRefCounted + Send + Sync + 'static> WorkItemPointer for ARef<T> {
+    type Target = T;
+
+    #[inline]
+    fn into_raw(self) -> *mut T {
+        ARef::into_raw(self).as_ptr()
+    }
+
+    #[inline]
+    unsafe fn from_raw(ptr: *mut T) -> Self {
+        // SAFETY: The caller promises that `ptr` comes from `ARef::into_raw` (so it is not
+        // null) and gives back its count.
+        unsafe { ARef::from_raw(core::ptr::NonNull::new_unchecked(ptr)) }
     }
 }
 

@@ -2,7 +2,7 @@
 
 //! The rest of the C API: `mod_delayed_work_on`, `enable_and_queue_work`,
 //! `workqueue_congested`, `create_freezable_workqueue`, `schedule_on_each_cpu` (in parallel),
-//! closures as work items (`try_spawn!`), and `set_worker_desc`.
+//! closures as work items (`try_spawn!`), `set_worker_desc`, and `ARef` items.
 
 use kernel::prelude::*;
 
@@ -22,9 +22,14 @@ mod tests {
         OwnedQueue,
         WorkOps, //
     };
+    use core::ptr::NonNull;
     use kernel::{
         prelude::*,
         sync::{
+            aref::{
+                ARef,
+                AlwaysRefCounted, //
+            },
             atomic::{
                 Atomic,
                 Relaxed, //
@@ -259,6 +264,87 @@ mod tests {
         })?;
         q.drain()?;
         assert_eq!(seen.load(Relaxed), 4);
+        Ok(())
+    }
+
+    /// A work item with a reference count of its own, as C objects embed a `kref`.
+    #[pin_data]
+    struct Counted {
+        refs: kernel::sync::Refcount,
+        runs: Atomic<u32>,
+        freed: Arc<Atomic<u32>>,
+        #[pin]
+        work: rust_wq::Work<Counted>,
+    }
+
+    crate::impl_has_work! { impl HasWork<Self> for Counted { self.work } }
+
+    // SAFETY: `refs` counts the references; the last `dec_ref` frees the pinned box that
+    // `counted` made the object in, and nothing uses the object after that.
+    unsafe impl AlwaysRefCounted for Counted {
+        fn inc_ref(&self) {
+            self.refs.inc();
+        }
+
+        unsafe fn dec_ref(obj: NonNull<Self>) {
+            // SAFETY: The caller holds a count, so the object is alive.
+            if unsafe { obj.as_ref() }.refs.dec_and_test() {
+                // SAFETY: The object is the leaked box of `counted`; this was its last count.
+                let b = unsafe { KBox::from_raw(obj.as_ptr()) };
+                b.freed.add(1, Relaxed);
+                drop(b);
+            }
+        }
+    }
+
+    impl rust_wq::WorkItem for Counted {
+        type Pointer = ARef<Counted>;
+
+        fn run(this: ARef<Counted>) {
+            this.runs.add(1, Relaxed);
+        }
+    }
+
+    fn counted(freed: &Arc<Atomic<u32>>) -> Result<ARef<Counted>> {
+        let b = KBox::pin_init(
+            pin_init!(Counted {
+                refs: kernel::sync::Refcount::new(1),
+                runs: Atomic::new(0),
+                freed: freed.clone(),
+                work <- crate::new_work!("more_api::Counted::work"),
+            }),
+            GFP_KERNEL,
+        )?;
+        // SAFETY: The object is never moved out of its box (it stays pinned until freed).
+        let raw = KBox::into_raw(unsafe { Pin::into_inner_unchecked(b) });
+        // SAFETY: `raw` is valid and not null; its count of 1 goes to the `ARef`.
+        Ok(unsafe { ARef::from_raw(NonNull::new_unchecked(raw)) })
+    }
+
+    #[test]
+    fn aref_items_run_come_back_and_go_with_their_last_count() -> Result {
+        let freed = Arc::new(Atomic::<u32>::new(0), GFP_KERNEL)?;
+        let q = OwnedQueue::ordered().build(c"rwq_aref")?;
+        let c = counted(&freed)?;
+        q.enqueue(c.clone())?;
+        q.drain()?;
+        assert_eq!(c.runs.load(Relaxed), 1);
+        // Pending behind a blocked item: refused with the reference back, then cancelled with
+        // the queue's reference back.
+        let s = Shared::new()?;
+        q.enqueue(Probe::new(&s, 0, Action::Block)?)?;
+        q.enqueue(c.clone())?;
+        let e = q.enqueue(c.clone()).err().ok_or(EINVAL)?;
+        assert_eq!(e.error(), EBUSY);
+        drop(e);
+        let back = WorkOps::cancel(&*c).ok_or(EINVAL)?;
+        s.release.store(1, Relaxed);
+        q.drain()?;
+        assert_eq!(c.runs.load(Relaxed), 1);
+        drop(back);
+        assert_eq!(freed.load(Relaxed), 0);
+        drop(c);
+        assert_eq!(freed.load(Relaxed), 1);
         Ok(())
     }
 }
