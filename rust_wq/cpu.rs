@@ -92,7 +92,7 @@ pub(crate) fn context() -> Context {
 
 /// The longest description [`set_worker_desc`] takes, in bytes (C's `WORKER_DESC_LEN` less its
 /// NUL).
-pub const WORKER_DESC_MAX: usize = bindings::WORKER_DESC_LEN as usize - 1;
+pub const WORKER_DESC_MAX: usize = bindings::wq_misc_consts_WORKER_DESC_LEN as usize - 1;
 
 /// Describes what the running work item is about (C's `set_worker_desc`): the kworker's name in
 /// `ps` and `/proc/<pid>/comm` becomes `kworker/1:2+<desc>` while it runs, and crash dumps of the

@@ -8,13 +8,13 @@ use kernel::{
     bindings,
     prelude::*,
     sync::{
-        atomic::{
-            Atomic,
-            Relaxed, //
-        },
         aref::{
             ARef,
             AlwaysRefCounted, //
+        },
+        atomic::{
+            Atomic,
+            Relaxed, //
         },
         Arc,
         LockClassKey, //
