@@ -90,28 +90,6 @@ pub(crate) fn context() -> Context {
     Context(unsafe { rust_wq_context() })
 }
 
-/// The longest description [`set_worker_desc`] takes, in bytes (C's `WORKER_DESC_LEN` less its
-/// NUL).
-pub const WORKER_DESC_MAX: usize = bindings::wq_misc_consts_WORKER_DESC_LEN as usize - 1;
-
-/// Describes what the running work item is about (C's `set_worker_desc`): the kworker's name in
-/// `ps` and `/proc/<pid>/comm` becomes `kworker/1:2+<desc>` while it runs, and crash dumps of the
-/// worker print it. Only from a work item's `run` in a kworker: `EINVAL` elsewhere (BH items
-/// included), `ENAMETOOLONG` beyond [`WORKER_DESC_MAX`] bytes (C would cut it).
-pub fn set_worker_desc(desc: &CStr) -> Result {
-    if !in_task() || !context().is_worker() {
-        return Err(EINVAL);
-    }
-    if desc.to_bytes().len() > WORKER_DESC_MAX {
-        return Err(ENAMETOOLONG);
-    }
-    // SAFETY: The format is `"%s"` and its one argument a NUL-terminated string that lives
-    // through the call. The caller is a kworker in task context, whose own description C
-    // writes (any context where that holds is fine).
-    unsafe { bindings::set_worker_desc(c"%s".as_char_ptr(), desc.as_char_ptr()) };
-    Ok(())
-}
-
 /// Holds off CPU hotplug while it lives (`cpus_read_lock()`): online CPUs stay online.
 ///
 /// Not offered to drivers: a holder that waited for a hotplug operation would hang it.

@@ -2,7 +2,7 @@
 
 //! The rest of the C API: `mod_delayed_work_on`, `enable_and_queue_work`,
 //! `workqueue_congested`, `create_freezable_workqueue`, `schedule_on_each_cpu` (in parallel),
-//! closures as work items (`try_spawn!`), `set_worker_desc`, and `ARef` items.
+//! closures as work items (`try_spawn!`), and `ARef` items.
 
 use kernel::prelude::*;
 
@@ -218,52 +218,6 @@ mod tests {
         assert!(wait_for(2000, || runs.load(Relaxed) == 21));
         assert!(wait_for(2000, || freed.load(Relaxed) == 40));
         assert_eq!(bh_runs.load(Relaxed), 20);
-        Ok(())
-    }
-
-    extern "C" {
-        fn rust_wq_test_proc_comm(buf: *mut u8, len: usize) -> isize;
-    }
-
-    /// The current task's name as `/proc/self/comm` shows it.
-    fn proc_comm(buf: &mut [u8; 64]) -> Option<&[u8]> {
-        // SAFETY: `buf` is valid for writes of its length; the helper writes a NUL within it.
-        let n = unsafe { rust_wq_test_proc_comm(buf.as_mut_ptr(), buf.len()) };
-        let n = usize::try_from(n).ok()?;
-        Some(buf[..n].strip_suffix(b"\n").unwrap_or(&buf[..n]))
-    }
-
-    #[test]
-    fn set_worker_desc_names_the_kworker_while_the_item_runs() -> Result {
-        let q = OwnedQueue::percpu().build(c"rwq_desc")?;
-        // 1: the name ended in "+rwq-described"; 2: it did not; 3: the call failed.
-        let seen = Arc::new(Atomic::<u32>::new(0), GFP_KERNEL)?;
-        let s = seen.clone();
-        crate::try_spawn!(q, GFP_KERNEL, move || {
-            let r = cpu::set_worker_desc(c"rwq-described");
-            let mut buf = [0u8; 64];
-            let v = match (r, proc_comm(&mut buf)) {
-                (Ok(()), Some(name)) if name.ends_with(b"+rwq-described") => 1,
-                (Ok(()), _) => 2,
-                (Err(_), _) => 3,
-            };
-            s.store(v, Relaxed);
-        })?;
-        q.drain()?;
-        assert_eq!(seen.load(Relaxed), 1);
-        // Not in a kworker, and too long.
-        assert_eq!(cpu::set_worker_desc(c"x"), Err(EINVAL));
-        let s = seen.clone();
-        crate::try_spawn!(q, GFP_KERNEL, move || {
-            let long = c"a description longer than thirty-one bytes";
-            let v = match cpu::set_worker_desc(long) {
-                Err(e) if e == ENAMETOOLONG => 4,
-                _ => 5,
-            };
-            s.store(v, Relaxed);
-        })?;
-        q.drain()?;
-        assert_eq!(seen.load(Relaxed), 4);
         Ok(())
     }
 
