@@ -86,7 +86,15 @@ fn slot(key: usize) -> Option<&'static Seen> {
 pub(crate) unsafe fn note(work: *mut bindings::work_struct, bh: bool) -> Result {
     // SAFETY: `work` is initialised (caller); its initialiser wrote the key, which stays. Only
     // the address is used.
-    let key = unsafe { (*work).lockdep_map.key } as usize;
+    note_key(unsafe { (*work).lockdep_map.key }, bh)
+}
+
+/// [`note`] for a work item about to be initialised with `key` (`work_on_cpu_in` and
+/// `schedule_on_each_cpu_in`, which take the caller's key). Only the address is used.
+#[cfg(CONFIG_LOCKDEP)]
+#[inline]
+pub(crate) fn note_key(key: *const bindings::lock_class_key, bh: bool) -> Result {
+    let key = key as usize;
     let want = if bh { BH } else { THREADED };
     let s = slot(key).ok_or(ENOSPC)?;
     match s.kinds.load(Relaxed) {
@@ -108,5 +116,12 @@ pub(crate) unsafe fn note(work: *mut bindings::work_struct, bh: bool) -> Result 
 #[cfg(not(CONFIG_LOCKDEP))]
 #[inline(always)]
 pub(crate) unsafe fn note(_work: *mut bindings::work_struct, _bh: bool) -> kernel::error::Result {
+    Ok(())
+}
+
+/// Without lockdep there is nothing to check.
+#[cfg(not(CONFIG_LOCKDEP))]
+#[inline(always)]
+pub(crate) fn note_key(_key: *const bindings::lock_class_key, _bh: bool) -> kernel::error::Result {
     Ok(())
 }

@@ -53,6 +53,8 @@ pub fn work_on_cpu_in<F: FnOnce() -> R + Send, R: Send>(
 ) -> Result<R> {
     // The registry must be open so that `f` is registered as running under the hotplug lock.
     drop(crate::rust_wq::drained::Gate::enter()?);
+    // The item runs in a threaded kworker: a key that went on a BH queue is refused.
+    crate::rust_wq::class::note_key(class.as_ptr(), false)?;
     let hotplug = cpu::CpusReadGuard::new()?;
     let r = work_on_cpu_locked(&hotplug, class, cpu, f);
     drop(hotplug);
@@ -133,6 +135,8 @@ pub fn schedule_on_each_cpu_in<F: Fn(u32) + Sync>(
 ) -> Result<u32> {
     // The registry must be open: `f` is module code, registered as running under hotplug.
     drop(crate::rust_wq::drained::Gate::enter()?);
+    // The items run in threaded kworkers: a key that went on a BH queue is refused.
+    crate::rust_wq::class::note_key(class.as_ptr(), false)?;
     let hotplug = cpu::CpusReadGuard::new()?;
     // The items run on `system_percpu`, which has no `WQ_MEM_RECLAIM`.
     crate::rust_wq::reclaim::may_flush(cpu::context(), false)?;

@@ -154,4 +154,31 @@ mod tests {
         assert_eq!(b.runs.load(Relaxed), 0);
         Ok(())
     }
+
+    #[test]
+    fn a_key_that_went_on_a_bh_queue_is_refused_for_work_on_cpu() -> Result {
+        let bh_key = kernel::static_lock_class!();
+        let threaded_key = kernel::static_lock_class!();
+        let ran = Arc::new(Atomic::new(0u32), GFP_KERNEL)?;
+        let r = ran.clone();
+        rust_wq::system_bh().try_spawn_in(
+            rust_wq::spawn::SpawnClass {
+                threaded: threaded_key,
+                bh: bh_key,
+            },
+            GFP_KERNEL,
+            move || {
+                r.add(1, Relaxed);
+            },
+        )?;
+        assert!(wait_for(1000, || ran.load(Relaxed) == 1));
+        // The same key for a threaded kworker's item: lockdep would see the class in both.
+        let r = rust_wq::on_cpu::work_on_cpu_in(bh_key, 0, || ());
+        if cfg!(CONFIG_LOCKDEP) {
+            assert_eq!(r.err(), Some(EINVAL));
+        } else {
+            assert!(r.is_ok());
+        }
+        Ok(())
+    }
 }
