@@ -117,6 +117,11 @@ impl Queue {
         P: WorkItemPointer,
         P::Target: WorkItem<ID, Pointer = P> + HasDelayedWork<P::Target, ID>,
     {
+        // A CPU's timer on a BH queue: once the CPU went offline, it would queue on the dead
+        // CPU's pool (C warns, and the item never runs).
+        if cpu.is_some() && self.is_system_bh() {
+            return Err(EnqueueError::new(kernel::error::code::EINVAL, item));
+        }
         let gate = match Gate::enter() {
             Ok(gate) => gate,
             Err(e) => return Err(EnqueueError::new(e, item)),
@@ -171,9 +176,6 @@ impl Queue {
         P: WorkItemPointer,
         P::Target: WorkItem<ID, Pointer = P> + HasDelayedWork<P::Target, ID>,
     {
-        if self.is_system_bh() {
-            return Err(EnqueueError::new(kernel::error::code::EINVAL, item));
-        }
         self.arm_static(Some(cpu), item, delay.jiffies(), Arm::Queue)
             .map(|_| ())
     }
@@ -190,9 +192,6 @@ impl Queue {
         P: WorkItemPointer,
         P::Target: WorkItem<ID, Pointer = P> + HasDelayedWork<P::Target, ID>,
     {
-        if self.is_system_bh() {
-            return Err(EnqueueError::new(kernel::error::code::EINVAL, item));
-        }
         self.arm_static(Some(cpu), item, delay.jiffies(), Arm::Modify)
     }
 
