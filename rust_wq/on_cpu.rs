@@ -51,26 +51,8 @@ pub fn work_on_cpu_in<F: FnOnce() -> R + Send, R: Send>(
     cpu: u32,
     f: F,
 ) -> Result<R> {
-    // The registry must be open so that `f` is registered as running under the hotplug lock.
-    drop(crate::rust_wq::drained::Gate::enter()?);
-    // The item runs in a threaded kworker: a key that went on a BH queue is refused.
-    crate::rust_wq::class::note_key(class.as_ptr(), false)?;
-    let hotplug = cpu::CpusReadGuard::new()?;
-    let r = work_on_cpu_locked(&hotplug, class, cpu, f);
-    drop(hotplug);
-    r
-}
-
-/// [`work_on_cpu`] with hotplug already held off by the caller.
-fn work_on_cpu_locked<F: FnOnce() -> R + Send, R: Send>(
-    _hotplug: &cpu::CpusReadGuard,
-    class: Pin<&'static LockClassKey>,
-    cpu: u32,
-    f: F,
-) -> Result<R> {
+    let _hotplug = hold_hotplug_for(class)?;
     let id = cpu::online_cpu(cpu)?;
-    // The item runs on `system_percpu`, which has no `WQ_MEM_RECLAIM`.
-    crate::rust_wq::reclaim::may_flush(cpu::context(), false)?;
     let mut call = Call {
         f: Some(f),
         result: None,
@@ -91,7 +73,22 @@ fn work_on_cpu_locked<F: FnOnce() -> R + Send, R: Send>(
     call.result.ok_or(EIO)
 }
 
-/// One CPU's call of [`schedule_on_each_cpu`].
+/// What [`work_on_cpu_in`] and [`schedule_on_each_cpu_in`] check before they queue items of
+/// `class` that run the caller's function on `system_percpu`, and the hotplug hold they keep
+/// while those run.
+fn hold_hotplug_for(class: Pin<&'static LockClassKey>) -> Result<cpu::CpusReadGuard> {
+    // The registry must be open: the function is module code, registered as running under
+    // hotplug.
+    drop(crate::rust_wq::drained::Gate::enter()?);
+    // The items run in threaded kworkers: a key that went on a BH queue is refused.
+    crate::rust_wq::class::note_key(class.as_ptr(), false)?;
+    let hotplug = cpu::CpusReadGuard::new()?;
+    // `system_percpu` has no `WQ_MEM_RECLAIM`.
+    crate::rust_wq::reclaim::may_flush(cpu::context(), false)?;
+    Ok(hotplug)
+}
+
+/// One CPU's call of [`schedule_on_each_cpu_in`].
 ///
 /// # Invariants
 ///
@@ -133,13 +130,7 @@ pub fn schedule_on_each_cpu_in<F: Fn(u32) + Sync>(
     class: Pin<&'static LockClassKey>,
     f: F,
 ) -> Result<u32> {
-    // The registry must be open: `f` is module code, registered as running under hotplug.
-    drop(crate::rust_wq::drained::Gate::enter()?);
-    // The items run in threaded kworkers: a key that went on a BH queue is refused.
-    crate::rust_wq::class::note_key(class.as_ptr(), false)?;
-    let hotplug = cpu::CpusReadGuard::new()?;
-    // The items run on `system_percpu`, which has no `WQ_MEM_RECLAIM`.
-    crate::rust_wq::reclaim::may_flush(cpu::context(), false)?;
+    let hotplug = hold_hotplug_for(class)?;
     let f: &(dyn Fn(u32) + Sync) = &f;
     let mut calls = KVec::new();
     for n in cpu::online_cpus() {
