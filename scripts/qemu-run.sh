@@ -423,6 +423,7 @@ boot
 qrc=$?
 if [ $qrc -eq 125 ] || [ $qrc -eq 126 ]; then
 	mv "$LOG" "$LOG.stalled"
+	retried="the first boot was cut short (status $qrc) and run again"
 	if [ $qrc -eq 125 ]; then
 		step "the guest did not reach /init within ${BOOT_TIMEOUT}s (log: $LOG.stalled): booting again"
 	else
@@ -439,6 +440,7 @@ set -e
 fail=0
 complain() {
 	echo "rust_wq: $*" >&2
+	echo "$*" | head -3 >>"$WORK/complaints"
 	fail=1
 }
 [ $qrc -eq 0 ] || complain "QEMU exited with status $qrc"
@@ -477,7 +479,7 @@ if [ "$MODE" = check ] || [ "$MODE" = stress ]; then
 		(cd "$(dirname "$KUNIT_PY")" &&
 			python3 "$KUNIT_PY" parse --json="$json" --junit="$LOGDIR/$d.junit.xml" "$slice") \
 			>"$LOGDIR/$d.parse.log" 2>&1 ||
-			complain "kunit.py parse: $d did not pass (see $LOGDIR/$d.parse.log)"
+			complain "kunit.py parse: $d did not pass (see $LOGDIR/$d.parse.log): $(grep -E 'ERROR|FAILED|CRASHED|no tests run' "$LOGDIR/$d.parse.log" | sed 's/\x1b\[[0-9;]*m//g' | head -2 | paste -sd'|')"
 		grep -E '\[(PASSED|FAILED|CRASHED|SKIPPED)\]|Testing complete|ASSERTION|Expected |ERROR' \
 			"$LOGDIR/$d.parse.log" | sed 's/\x1b\[[0-9;]*m//g' >&2 || true
 		if [ -s "$json" ]; then
@@ -485,7 +487,7 @@ if [ "$MODE" = check ] || [ "$MODE" = stress ]; then
 m=json.load(open(sys.argv[1]))["misc"]
 print(m["passed"], m["failed"]+m["crashed"]+m["errors"], m["skipped"])' "$json")
 			total_pass=$((total_pass + p)) total_fail=$((total_fail + f)) total_skip=$((total_skip + s))
-			[ "$((p + f))" -gt 0 ] || complain "$d ran no test"
+			[ "$((p + f))" -gt 0 ] || complain "$d ran no test; its document began: $(grep -v 'rust_wq-marker' "$slice" | head -4 | tr -d '\r' | sed 's/^\[ *[0-9.]*\] //' | paste -sd'|')"
 		else
 			complain "kunit.py wrote no results for $d"
 			total_fail=$((total_fail + 1))
@@ -503,7 +505,12 @@ print(m["passed"], m["failed"]+m["crashed"]+m["errors"], m["skipped"])' "$json")
 		"$WORK/missing" $(for d in $docs; do echo "$LOGDIR/$d.junit.xml"; done) ||
 		complain "could not write $LOGDIR/junit.xml"
 	for d in $docs; do rm -f "$LOGDIR/$d.junit.xml"; done
-	[ $fail -eq 0 ] || echo "rust_wq: FAILED (see above; console log $LOG)" >&2
+	if [ $fail -ne 0 ]; then
+		# Again at the end, where a CI log that keeps only its tail still shows them.
+		echo "rust_wq: FAILED (console log $LOG), because:" >&2
+		sed 's/^/rust_wq:   /' "$WORK/complaints" >&2
+		[ -z "${retried:-}" ] || echo "rust_wq:   ($retried)" >&2
+	fi
 	# Failed counts failed and crashed cases, cases planned but never run, and splats.
 	nsplats=${nsplats:-0}
 	echo "rust_wq: $total_pass passed, $total_fail failed or crashed${crashed:+ (crashed: $crashed)}," \
