@@ -192,7 +192,7 @@ pub(crate) fn unregister(core: &QueueCore) -> Option<Arc<QueueCore>> {
 }
 
 /// The system queues that items of this module may be on.
-fn system_queues() -> [*mut bindings::workqueue_struct; 10] {
+pub(crate) fn system_queues() -> [*mut bindings::workqueue_struct; 10] {
     // SAFETY: The system queue pointers are written once at boot, before any module loads.
     unsafe {
         [

@@ -88,6 +88,7 @@ pub mod class;
 pub mod cpu;
 pub mod delayed;
 pub mod drained;
+pub mod interop;
 pub mod irq;
 pub mod on_cpu;
 pub mod ops;
@@ -118,6 +119,7 @@ pub use delayed::{
     MAX_DELAY, //
 };
 pub use drained::Drained;
+pub use interop::KernelItem;
 pub use irq::{
     request_deferred_irq,
     TopHalf, //

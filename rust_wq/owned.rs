@@ -335,7 +335,13 @@ impl<K: Kind> OwnedQueue<K> {
         self.core.wq.as_ptr()
     }
 
-    fn queue(&self) -> &Queue {
+    /// The `reclaim::ON_*` bits of queueing here.
+    #[inline]
+    pub(crate) fn bits(&self) -> u32 {
+        self.core.bits
+    }
+
+    pub(crate) fn queue(&self) -> &Queue {
         // SAFETY: `wq` is valid for as long as `core` (type invariant of `QueueCore`), and it is
         // drained only by `destroy_workqueue`, once `self` is gone.
         unsafe { Queue::from_raw(self.as_raw()) }
@@ -346,7 +352,7 @@ impl<K: Kind> OwnedQueue<K> {
         self.stats.as_deref()
     }
 
-    fn account<T, P>(
+    pub(crate) fn account<T, P>(
         &self,
         cpu: i32,
         res: Result<T, EnqueueError<P>>,
@@ -359,7 +365,7 @@ impl<K: Kind> OwnedQueue<K> {
 
     /// Runs `f` as one enqueue for [`OwnedQueue::drain`]'s bookkeeping.
     #[inline]
-    fn counted<R>(&self, f: impl FnOnce() -> R) -> R {
+    pub(crate) fn counted<R>(&self, f: impl FnOnce() -> R) -> R {
         // SAFETY: `counts` is a live per-CPU allocation (freed with `core`, which we hold);
         // `started` is its first counter.
         unsafe { count_this_cpu(self.core.counts.0.as_ptr(), 0) };

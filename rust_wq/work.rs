@@ -124,14 +124,8 @@ impl<T: ?Sized, const ID: u64> Work<T, ID> {
     /// Whether the item is pending (its `PENDING` bit, read once: C's `work_pending()`).
     #[inline]
     pub fn is_pending(&self) -> bool {
-        // SAFETY: `data` is the `atomic_long_t` of an initialised `work_struct`, which C only
-        // changes atomically; we read it atomically.
-        let data = unsafe {
-            kernel::sync::atomic::Atomic::<i64>::from_ptr(core::ptr::addr_of_mut!(
-                (*self.as_raw()).data.counter
-            ))
-        };
-        data.load(Relaxed) & (1 << bindings::work_bits_WORK_STRUCT_PENDING_BIT) != 0
+        // SAFETY: `as_raw` is the initialised `work_struct` of this item.
+        unsafe { raw_is_pending(self.as_raw()) }
     }
 
     /// How deep the item is disabled (advisory): disables started, finished or not, and not
@@ -173,6 +167,22 @@ impl<T: ?Sized, const ID: u64> Work<T, ID> {
         self.disables.fetch_sub(STARTED, Relaxed);
         enabled
     }
+}
+
+/// Whether the `work_struct` at `work` is pending (its `PENDING` bit, read once: C's
+/// `work_pending()`).
+///
+/// # Safety
+///
+/// `work` must point at an initialised `work_struct` that stays valid during the call.
+#[inline]
+pub(crate) unsafe fn raw_is_pending(work: *mut bindings::work_struct) -> bool {
+    // SAFETY: `data` is the `atomic_long_t` of an initialised `work_struct` (the caller's
+    // promise), which C only changes atomically; we read it atomically.
+    let data = unsafe {
+        kernel::sync::atomic::Atomic::<i64>::from_ptr(core::ptr::addr_of_mut!((*work).data.counter))
+    };
+    data.load(Relaxed) & (1 << bindings::work_bits_WORK_STRUCT_PENDING_BIT) != 0
 }
 
 /// The function a work item runs, and the pointer type that owns it while it is queued.

@@ -1,0 +1,270 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Interoperability with the in-tree `kernel::workqueue` of 7.3, so that a driver can adopt
+//! rust_wq one item at a time.
+//!
+//! - An item written for `kernel::workqueue` (its `Work`, `WorkItem` and `HasWork`, behind an
+//!   `Arc`, a `Pin<KBox>` or an `ARef`) goes on an [`OwnedQueue`] or a system [`Queue`] of
+//!   rust_wq with `enqueue_kernel_item`, through the same module gate as rust_wq's own items:
+//!   nothing queued this way runs after the module's unload (see [`Drained`]).
+//! - A rust_wq item goes on a queue that `kernel::workqueue` hands out through
+//!   [`Queue::from_kernel`], which accepts the system queues that rust_wq's unload flushes.
+//!
+//! What stays out, and why:
+//! - in-tree items on BH queues (`EINVAL`): rust_wq keeps lockdep's BH/threaded rule by class
+//!   (see [`class`](crate::rust_wq::class)), but it does not see where `kernel::workqueue` itself
+//!   queues such an item, so it cannot keep the rule for them. `kernel::workqueue::system_bh()`
+//!   queues them there;
+//! - in-tree items on queues with `WQ_MEM_RECLAIM` (`EINVAL`): their runs would not be known as
+//!   reclaim runners, and a flush from one would be a dependency C warns about (see
+//!   [`reclaim`](crate::rust_wq::reclaim));
+//! - `kernel::workqueue::system()` and `system_unbound()` (`EINVAL` in [`Queue::from_kernel`]):
+//!   deprecated in 7.3 (C prints a warning for work queued there); use
+//!   [`system_percpu`](crate::rust_wq::system_percpu) and
+//!   [`system_dfl`](crate::rust_wq::system_dfl).
+//!
+//! Cancel, flush and disable of in-tree items are not offered: `kernel::workqueue` of 7.3 has no
+//! such operations to build on; flush or drain the queue instead.
+//!
+//! # Examples
+//!
+//! ```ignore
+//! use kernel::workqueue as kw;
+//!
+//! #[pin_data]
+//! struct Legacy {
+//!     #[pin]
+//!     work: kw::Work<Legacy>,
+//! }
+//! kernel::impl_has_work! { impl HasWork<Self> for Legacy { self.work } }
+//! impl kw::WorkItem for Legacy {
+//!     type Pointer = Arc<Legacy>;
+//!     fn run(_this: Arc<Legacy>) {}
+//! }
+//!
+//! let q = OwnedQueue::ordered().build(c"legacy")?;
+//! let item = Arc::pin_init(pin_init!(Legacy { work <- kw::new_work!("Legacy::work") }), GFP_KERNEL)?;
+//! q.enqueue_kernel_item(item)?;
+//! q.drain()?;
+//! // And a rust_wq item on a queue that `kernel::workqueue` names:
+//! rust_wq::Queue::from_kernel(kw::system_highpri())?.enqueue(my_rust_wq_item)?;
+//! ```
+//!
+//! [`Drained`]: crate::rust_wq::Drained
+
+use crate::rust_wq::{
+    drained::{
+        self,
+        Gate, //
+    },
+    queue::{
+        EnqueueError,
+        WORK_CPU_UNBOUND, //
+    },
+    reclaim,
+    work,
+    OwnedQueue,
+    Queue,
+    builder::Kind, //
+};
+use kernel::{
+    bindings,
+    prelude::*,
+    sync::{
+        aref::{
+            ARef,
+            AlwaysRefCounted, //
+        },
+        Arc,
+    },
+    workqueue as kw,
+};
+
+mod private {
+    /// Only the pointer kinds of `kernel::workqueue` are [`KernelItem`](super::KernelItem)s.
+    pub trait Sealed<const ID: u64> {}
+}
+
+/// A pointer that owns an item of the in-tree `kernel::workqueue` (`Arc`, `Pin<KBox>` or `ARef`
+/// of a type with a `kernel::workqueue::Work`), which rust_wq queues with `enqueue_kernel_item`.
+///
+/// Sealed: rust_wq relies on where the pointer's `work_struct` lives.
+pub trait KernelItem<const ID: u64>: kw::RawWorkItem<ID> + private::Sealed<ID> + Send + Sized {
+    /// The `work_struct` of the item, valid while `self` lives.
+    #[doc(hidden)]
+    fn raw_work(&self) -> *mut bindings::work_struct;
+
+    /// Queues the item with `queue_work_on`, which must return `true` if it queued the
+    /// `work_struct` and `false` only if it was queued already. `Err` gives the item back.
+    #[doc(hidden)]
+    fn queue_with(self, queue_work_on: impl FnOnce(*mut bindings::work_struct) -> bool)
+        -> Result<(), Self>;
+}
+
+impl<T, const ID: u64> private::Sealed<ID> for Arc<T>
+where
+    T: kw::WorkItem<ID, Pointer = Arc<T>> + kw::HasWork<T, ID> + Send + Sync + 'static,
+{
+}
+
+impl<T, const ID: u64> KernelItem<ID> for Arc<T>
+where
+    T: kw::WorkItem<ID, Pointer = Arc<T>> + kw::HasWork<T, ID> + Send + Sync + 'static,
+{
+    fn raw_work(&self) -> *mut bindings::work_struct {
+        let ptr = Arc::as_ptr(self).cast_mut();
+        // SAFETY: `ptr` points at the valid `T` that `self` keeps alive; `raw_get_work` returns
+        // its `Work` field, which is aligned and not dangling.
+        unsafe { kw::Work::raw_get(T::raw_get_work(ptr)) }
+    }
+
+    fn queue_with(
+        self,
+        queue_work_on: impl FnOnce(*mut bindings::work_struct) -> bool,
+    ) -> Result<(), Self> {
+        // SAFETY: `queue_work_on` returns `false` only if the `work_struct` was queued already
+        // (the caller's promise); `T` has no lifetime (`'static`) and is `Send`, so its run on
+        // a kworker is allowed.
+        unsafe { kw::RawWorkItem::<ID>::__enqueue(self, queue_work_on) }
+    }
+}
+
+impl<T, const ID: u64> private::Sealed<ID> for Pin<KBox<T>> where
+    T: kw::WorkItem<ID, Pointer = Pin<KBox<T>>> + kw::HasWork<T, ID> + Send + 'static
+{
+}
+
+impl<T, const ID: u64> KernelItem<ID> for Pin<KBox<T>>
+where
+    T: kw::WorkItem<ID, Pointer = Pin<KBox<T>>> + kw::HasWork<T, ID> + Send + 'static,
+{
+    fn raw_work(&self) -> *mut bindings::work_struct {
+        let ptr: *const T = &**self;
+        // SAFETY: `ptr` points at the valid `T` in the box; `raw_get_work` returns its `Work`
+        // field, which is aligned and not dangling.
+        unsafe { kw::Work::raw_get(T::raw_get_work(ptr.cast_mut())) }
+    }
+
+    fn queue_with(
+        self,
+        queue_work_on: impl FnOnce(*mut bindings::work_struct) -> bool,
+    ) -> Result<(), Self> {
+        // SAFETY: The box is owned exclusively, so its `work_struct` is on no queue, and
+        // `queue_work_on` returns `true` (the caller's promise): `kernel::workqueue` relies on
+        // that for boxes. `T` is `'static` and `Send`.
+        unsafe { kw::RawWorkItem::<ID>::__enqueue(self, queue_work_on) };
+        Ok(())
+    }
+}
+
+impl<T, const ID: u64> private::Sealed<ID> for ARef<T> where
+    T: AlwaysRefCounted
+        + kw::WorkItem<ID, Pointer = ARef<T>>
+        + kw::HasWork<T, ID>
+        + Send
+        + Sync
+        + 'static
+{
+}
+
+impl<T, const ID: u64> KernelItem<ID> for ARef<T>
+where
+    T: AlwaysRefCounted
+        + kw::WorkItem<ID, Pointer = ARef<T>>
+        + kw::HasWork<T, ID>
+        + Send
+        + Sync
+        + 'static,
+{
+    fn raw_work(&self) -> *mut bindings::work_struct {
+        let ptr: *const T = &**self;
+        // SAFETY: `ptr` points at the valid `T` that `self` keeps alive; `raw_get_work` returns
+        // its `Work` field, which is aligned and not dangling.
+        unsafe { kw::Work::raw_get(T::raw_get_work(ptr.cast_mut())) }
+    }
+
+    fn queue_with(
+        self,
+        queue_work_on: impl FnOnce(*mut bindings::work_struct) -> bool,
+    ) -> Result<(), Self> {
+        // SAFETY: As for `Arc`.
+        unsafe { kw::RawWorkItem::<ID>::__enqueue(self, queue_work_on) }
+    }
+}
+
+impl Queue {
+    /// The rust_wq view of a queue of `kernel::workqueue`: one of the system queues that
+    /// rust_wq's unload flushes (`system_highpri()`, `system_long()`, `system_freezable()`,
+    /// `system_power_efficient()`, `system_freezable_power_efficient()`, `system_bh()`,
+    /// `system_bh_highpri()`). `EINVAL` for any other, the deprecated `system()` and
+    /// `system_unbound()` included (see the [module documentation](self)).
+    pub fn from_kernel(queue: &'static kw::Queue) -> Result<&'static Queue> {
+        // `kernel::workqueue::Queue` is `#[repr(transparent)]` over the `workqueue_struct`.
+        let raw = core::ptr::from_ref(queue).cast::<bindings::workqueue_struct>().cast_mut();
+        if !drained::system_queues().contains(&raw) {
+            return Err(EINVAL);
+        }
+        // SAFETY: A system queue: valid forever, never drained, flushed by the module's unload,
+        // without `WQ_MEM_RECLAIM`; of the BH ones, `Queue` refuses a CPU's timer itself
+        // (`is_system_bh`), which is what `from_raw` asks of a BH queue.
+        Ok(unsafe { Queue::from_raw(raw) })
+    }
+
+    /// Queues an item of the in-tree `kernel::workqueue` here (a system queue). `EBUSY` if it is
+    /// pending, `EINVAL` on a BH queue, `ESHUTDOWN` during the module's unload; the item comes
+    /// back with the error. See the [module documentation](self).
+    pub fn enqueue_kernel_item<P: KernelItem<ID>, const ID: u64>(
+        &self,
+        item: P,
+    ) -> Result<(), EnqueueError<P>> {
+        let bits = if self.is_system_bh() {
+            reclaim::ON_BH
+        } else {
+            reclaim::ON_NON_RECLAIM
+        };
+        self.enqueue_kernel_gated(bits, item)
+    }
+
+    /// Queues an in-tree item if the module takes work; `bits` are the `reclaim::ON_*` bits of
+    /// the queue (`ON_BH` for any BH queue, lockdep or not).
+    pub(crate) fn enqueue_kernel_gated<P: KernelItem<ID>, const ID: u64>(
+        &self,
+        bits: u32,
+        item: P,
+    ) -> Result<(), EnqueueError<P>> {
+        if bits & (reclaim::ON_BH | reclaim::ON_STRICT_RECLAIM) != 0 {
+            return Err(EnqueueError::new(EINVAL, item));
+        }
+        let gate = match Gate::enter() {
+            Ok(gate) => gate,
+            Err(e) => return Err(EnqueueError::new(e, item)),
+        };
+        // SAFETY: `raw_work` is the initialised `work_struct` of the item we hold.
+        if unsafe { work::raw_is_pending(item.raw_work()) } {
+            return Err(EnqueueError::new(EBUSY, item));
+        }
+        let res = item.queue_with(|work| {
+            // SAFETY: `work` is the item's initialised `work_struct`, whose function is the
+            // in-tree run of its pointer kind; `self` is a valid queue that is neither destroyed
+            // nor drained while borrowed. `true` means queued, `false` queued already.
+            unsafe { bindings::queue_work_on(WORK_CPU_UNBOUND, self.as_raw(), work) }
+        });
+        drop(gate);
+        res.map_err(|item| EnqueueError::new(EBUSY, item))
+    }
+}
+
+impl<K: Kind> OwnedQueue<K> {
+    /// Queues an item of the in-tree `kernel::workqueue` on this queue. `EBUSY` if it is
+    /// pending, `EINVAL` on a BH queue or one with `WQ_MEM_RECLAIM` (see the
+    /// [module documentation](self)), `ESHUTDOWN` during the module's unload; the item comes
+    /// back with the error. The queue's `flush`, `drain` and drop wait for it like for any item.
+    pub fn enqueue_kernel_item<P: KernelItem<ID>, const ID: u64>(
+        &self,
+        item: P,
+    ) -> Result<(), EnqueueError<P>> {
+        let bits = self.bits();
+        let res = self.counted(|| self.queue().enqueue_kernel_gated(bits, item));
+        self.account(WORK_CPU_UNBOUND, res)
+    }
+}
