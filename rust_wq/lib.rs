@@ -95,6 +95,7 @@ pub mod ops;
 pub mod owned;
 pub mod queue;
 pub mod reclaim;
+pub mod scope;
 pub mod slot;
 pub mod spawn;
 pub mod system;
@@ -139,6 +140,10 @@ pub use owned::{
 pub use queue::{
     EnqueueError,
     Queue, //
+};
+pub use scope::{
+    scope,
+    Scope, //
 };
 pub use slot::Slot;
 pub use system::{

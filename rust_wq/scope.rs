@@ -1,0 +1,245 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Scoped work: closures that borrow from the caller's stack, run by a queue's workers, sound in
+//! the way `std::thread::scope` is.
+//!
+//! [`scope`] calls its closure with a [`Scope`]; closures spawned on it may borrow anything that
+//! outlives the call (`'env`), mutably too. [`scope`] returns only after every spawned closure
+//! has run and been dropped, so no borrow outlives its data; nothing can make it return earlier
+//! (the `Scope` stays [`scope`]'s own, so it cannot be leaked or forgotten).
+//!
+//! Waiting is what a flush is, with the same rules: `EAGAIN` where the caller cannot sleep,
+//! `EDEADLK` from a kworker (the closures could wait behind the caller's own item) and from
+//! memory reclaim (the closures go on queues without `WQ_MEM_RECLAIM`). Nothing is spawned then.
+//!
+//! # Examples
+//!
+//! ```ignore
+//! let mut halves = [0u64; 2];
+//! let (lo, hi) = halves.split_at_mut(1);
+//! rust_wq::scope(|s| -> Result {
+//!     s.spawn(GFP_KERNEL, || lo[0] = (0..1000).sum())?;
+//!     s.spawn(GFP_KERNEL, || hi[0] = (1000..2000).sum())?;
+//!     Ok(())
+//! })??;
+//! assert_eq!(halves[0] + halves[1], (0..2000).sum());
+//! ```
+
+use crate::rust_wq::{
+    builder::Threaded,
+    cpu,
+    system,
+    OwnedQueue,
+    Work,
+    WorkItem, //
+};
+use core::{
+    marker::PhantomData,
+    ptr, //
+};
+use kernel::{
+    alloc::Flags,
+    prelude::*,
+    sync::{
+        atomic::{
+            Atomic,
+            Full,
+            Relaxed, //
+        },
+        Completion,
+    },
+};
+
+/// What the closures of one [`scope`] share with it: the closures not yet finished, plus one
+/// for [`scope`] itself until it waits, and the completion that the last one signals.
+#[pin_data]
+struct ScopeData {
+    pending: Atomic<usize>,
+    #[pin]
+    done: Completion,
+}
+
+impl ScopeData {
+    fn new() -> impl PinInit<Self> {
+        pin_init!(Self {
+            pending: Atomic::new(1),
+            done <- Completion::new(),
+        })
+    }
+
+    /// Counts one closure out; the last one signals [`scope`].
+    fn finish(&self) {
+        if self.pending.fetch_sub(1, Full) == 1 {
+            self.done.complete_all();
+        }
+    }
+}
+
+/// The spawning side of a [`scope`]: see the [module documentation](self).
+///
+/// `'scope` is the scope's own lifetime, `'env` that of what its closures borrow.
+pub struct Scope<'scope, 'env: 'scope> {
+    data: &'scope ScopeData,
+    // Invariant in both, as `std::thread::Scope` is: a closure must not be able to shorten
+    // `'scope` or lengthen `'env`.
+    _scope: PhantomData<&'scope mut &'scope ()>,
+    _env: PhantomData<&'env mut &'env ()>,
+}
+
+/// A closure spawned on a [`Scope`], with its lifetime erased (see [`Scope::job`]).
+///
+/// # Invariants
+///
+/// `f` is null or a `KBox<Option<F>>` of the closure type that `call` was made for; `scope` is
+/// the data of the [`scope`] call that waits for this job: both stay valid until the job's drop
+/// has called [`ScopeData::finish`]. Every job is dropped (after its run, or unrun), and its drop
+/// frees the closure if it is still there, then calls `finish`, once.
+#[pin_data(PinnedDrop)]
+pub struct Job {
+    #[pin]
+    work: Work<Job>,
+    f: *mut core::ffi::c_void,
+    call: unsafe fn(*mut core::ffi::c_void, bool),
+    scope: *const ScopeData,
+}
+
+// SAFETY: The closure is `Send` (a bound of `spawn`), and `ScopeData` is `Sync` (atomics and a
+// completion): a job may move to a kworker.
+unsafe impl Send for Job {}
+
+crate::impl_has_work! { impl HasWork<Self> for Job { self.work } }
+
+impl Job {
+    /// Runs the closure (`run`) or only drops it, once; later calls do nothing.
+    fn take_closure(self: Pin<&mut Self>, run: bool) {
+        let this = self.project();
+        let f = core::mem::replace(this.f, ptr::null_mut());
+        if !f.is_null() {
+            // SAFETY: `f` is the boxed closure `call` was made for (type invariant), taken out
+            // of the job just above, so it is used once.
+            unsafe { (*this.call)(f, run) };
+        }
+    }
+}
+
+impl WorkItem for Job {
+    type Pointer = Pin<KBox<Job>>;
+
+    fn run(mut this: Pin<KBox<Job>>) {
+        this.as_mut().take_closure(true);
+    }
+}
+
+#[pinned_drop]
+impl PinnedDrop for Job {
+    fn drop(mut self: Pin<&mut Self>) {
+        self.as_mut().take_closure(false);
+        let scope = self.scope;
+        // SAFETY: The scope's data lives until this `finish` (type invariant): `scope` waits for
+        // it. Nothing of the scope is touched afterwards.
+        unsafe { (*scope).finish() };
+    }
+}
+
+/// Takes the closure boxed at `f` back and runs it (`run`) or only drops it.
+///
+/// # Safety
+///
+/// `f` must come from `KBox::into_raw` of a `KBox<Option<F>>`, and not be used again.
+unsafe fn call_box<F: FnOnce()>(f: *mut core::ffi::c_void, run: bool) {
+    // SAFETY: The caller's promise.
+    let mut f = unsafe { KBox::from_raw(f.cast::<Option<F>>()) };
+    if let Some(f) = f.take() {
+        if run {
+            f();
+        }
+    }
+}
+
+impl<'scope, 'env> Scope<'scope, 'env> {
+    /// Queues `f` on [`system_dfl`](crate::rust_wq::system_dfl) to run once before [`scope`]
+    /// returns. `flags` are those of its allocations. `ENOMEM`, or an error of
+    /// [`Queue::enqueue`] (`ESHUTDOWN` during the module's unload); `f` is dropped unrun then.
+    pub fn spawn<F>(&'scope self, flags: Flags, f: F) -> Result
+    where
+        F: FnOnce() + Send + 'scope,
+    {
+        let job = self.job(flags, f)?;
+        system::system_dfl().enqueue(job).map_err(|e| e.error())
+    }
+
+    /// Queues `f` on the owned queue `queue`, as [`Scope::spawn`] does on `system_dfl`. Errors
+    /// as [`OwnedQueue::enqueue`](crate::rust_wq::OwnedQueue::enqueue).
+    pub fn spawn_on<K: Threaded, F>(
+        &'scope self,
+        queue: &OwnedQueue<K>,
+        flags: Flags,
+        f: F,
+    ) -> Result
+    where
+        F: FnOnce() + Send + 'scope,
+    {
+        let job = self.job(flags, f)?;
+        queue.enqueue(job).map_err(|e| e.error())
+    }
+
+    /// Boxes `f` in a job counted in the scope. A job the queue refuses is dropped with the
+    /// error, which drops `f` unrun and counts it out.
+    fn job<F>(&'scope self, flags: Flags, f: F) -> Result<Pin<KBox<Job>>>
+    where
+        F: FnOnce() + Send + 'scope,
+    {
+        let boxed = KBox::new(Some(f), flags)?;
+        let raw = KBox::into_raw(boxed).cast::<core::ffi::c_void>();
+        // Counted in first: the job's drop counts it out, whatever happens to it.
+        self.data.pending.add(1, Relaxed);
+        // Lifetimes are erased here: `scope` does not return before the job is dropped (after
+        // its run or unrun), so `f`'s borrows (`'scope`) outlive every use of `f`.
+        // INVARIANT: `raw` is a `KBox<Option<F>>` and `call_box::<F>` is made for it; the data
+        // lives until `scope` returns, which waits for every job's `finish`.
+        let job = KBox::pin_init(
+            pin_init!(Job {
+                work <- crate::new_work!("rust_wq::scope"),
+                f: raw,
+                call: call_box::<F>,
+                scope: ptr::from_ref(self.data),
+            }),
+            flags,
+        );
+        job.inspect_err(|_| {
+            // SAFETY: The job was not made, so `raw` (from `KBox::into_raw` of a
+            // `KBox<Option<F>>` above) is still ours, and is used once here.
+            unsafe { call_box::<F>(raw, false) };
+            self.data.finish();
+        })
+    }
+}
+
+/// Runs `f` with a [`Scope`] on which it may spawn closures that borrow from the caller, and
+/// returns `f`'s result once every spawned closure has run. `EAGAIN` where the caller cannot
+/// sleep, `EDEADLK` from a kworker or in memory reclaim; `f` is not called then.
+pub fn scope<'env, T, F>(f: F) -> Result<T>
+where
+    F: for<'scope> FnOnce(&'scope Scope<'scope, 'env>) -> T,
+{
+    let ctx = cpu::context();
+    if !ctx.may_sleep() {
+        return Err(EAGAIN);
+    }
+    if ctx.is_worker() || ctx.in_memalloc() {
+        return Err(EDEADLK);
+    }
+    ::pin_init::stack_pin_init!(let data = ScopeData::new());
+    let data: &ScopeData = &data;
+    let scope = Scope {
+        data,
+        _scope: PhantomData,
+        _env: PhantomData,
+    };
+    let r = f(&scope);
+    // Our own count; the last closure to finish signals, if any is left.
+    if data.pending.fetch_sub(1, Full) != 1 {
+        data.done.wait_for_completion();
+    }
+    Ok(r)
+}
