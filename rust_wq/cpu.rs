@@ -176,6 +176,29 @@ pub fn current_cpu() -> u32 {
     CpuId::current().as_u32()
 }
 
+/// The longest description [`set_worker_desc`] takes, in bytes (C's `WORKER_DESC_LEN` less its
+/// NUL).
+pub const WORKER_DESC_MAX: usize = bindings::wq_misc_consts_WORKER_DESC_LEN as usize - 1;
+
+/// Describes what the current kworker does (C's `set_worker_desc`): `ps` shows it while the
+/// item runs (`kworker/1:2+desc`), and stack dumps of the worker print it. It lasts until the
+/// worker starts its next item, which starts with its queue's name.
+///
+/// `EINVAL` outside a kworker's task context (a BH item, any other thread), `ENAMETOOLONG`
+/// beyond [`WORKER_DESC_MAX`] bytes (C would cut it short); nothing changes then.
+pub fn set_worker_desc(desc: &CStr) -> Result {
+    if desc.to_bytes().len() > WORKER_DESC_MAX {
+        return Err(ENAMETOOLONG);
+    }
+    if !in_task() || !context().is_worker() {
+        return Err(EINVAL);
+    }
+    // SAFETY: `"%s"` takes one NUL-terminated string, which `desc` is; C copies it into the
+    // current worker's buffer (bounded by its size) before returning.
+    unsafe { bindings::set_worker_desc(c"%s".as_char_ptr(), desc.as_char_ptr()) };
+    Ok(())
+}
+
 /// The name (`comm`) of the current task, e.g. `kworker/2:1` or `kworker/u9:0`.
 #[derive(Clone, Copy)]
 pub struct TaskName([u8; 16]);

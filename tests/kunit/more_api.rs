@@ -301,4 +301,49 @@ mod tests {
         assert_eq!(freed.load(Relaxed), 1);
         Ok(())
     }
+
+    extern "C" {
+        fn rust_wq_test_worker_desc(buf: *mut u8, len: usize) -> bool;
+    }
+
+    /// The current kworker's description, read from the kernel's `struct worker`.
+    fn worker_desc() -> Option<[u8; 32]> {
+        let mut buf = [0u8; 32];
+        // SAFETY: `buf` is valid for writes of its length; the function NUL-terminates.
+        unsafe { rust_wq_test_worker_desc(buf.as_mut_ptr(), buf.len()) }.then_some(buf)
+    }
+
+    fn starts_with_cstr(buf: &[u8; 32], s: &CStr) -> bool {
+        buf.starts_with(s.to_bytes_with_nul())
+    }
+
+    #[test]
+    fn set_worker_desc_names_the_worker_while_its_item_runs() -> Result {
+        // Bit 0: the queue's name before; bit 1: set; bit 2: the new description after.
+        let seen = Arc::new(Atomic::new(0u32), GFP_KERNEL)?;
+        let out = seen.clone();
+        let q = OwnedQueue::unbound().build(c"rwq_desc_q")?;
+        crate::rust_wq::try_spawn!(q, GFP_KERNEL, move || {
+            let mut bits = 0;
+            if worker_desc().is_some_and(|d| starts_with_cstr(&d, c"rwq_desc_q")) {
+                bits |= 1;
+            }
+            if cpu::set_worker_desc(c"rwq: edu bottom half").is_ok() {
+                bits |= 2;
+            }
+            if worker_desc().is_some_and(|d| starts_with_cstr(&d, c"rwq: edu bottom half")) {
+                bits |= 4;
+            }
+            out.store(bits | 8, Relaxed);
+        })?;
+        q.drain()?;
+        assert_eq!(seen.load(Relaxed), 15);
+        // Not a kworker, or too long for C's buffer: refused.
+        assert_eq!(cpu::set_worker_desc(c"rwq").err(), Some(EINVAL));
+        assert_eq!(
+            cpu::set_worker_desc(c"0123456789abcdef0123456789abcdef").err(),
+            Some(ENAMETOOLONG)
+        );
+        Ok(())
+    }
 }
