@@ -175,7 +175,7 @@ distro-guard:
 
 distro-check-run: distro-guard tools modules userspace
 	@$(TOOLENV) $(DISTRO) symcheck $$(find $(OUT) -name '*.ko' ! -path '*/selftest/*' | sort)
-	@KDIR=$(KDIR_RESOLVED) OUT=$(OUT) BZIMAGE=$$($(DISTRO) image) QEMU_TCG_SINGLE=1 \
+	@KDIR=$(KDIR_RESOLVED) OUT=$(OUT) BZIMAGE=$$($(DISTRO) image) QEMU_TCG_SINGLE=1 QEMU_NUMA=1 \
 		$(ROOT)/scripts/qemu-run.sh check
 
 distro-bench:

@@ -42,6 +42,10 @@ pub trait Threaded: Kind {}
 /// Kinds with an adjustable concurrency limit (`max_active`).
 pub trait Limited: Threaded {}
 
+/// Kinds whose workers are not bound to one CPU (`WQ_UNBOUND`): items may be queued near a NUMA
+/// node ([`OwnedQueue::enqueue_on_node`](crate::rust_wq::OwnedQueue::enqueue_on_node)).
+pub trait Unbounded: Threaded {}
+
 /// Items run on the CPU they were queued on, in that CPU's kworker pool (`WQ_PERCPU`).
 pub enum PerCpu {}
 /// Items run on any CPU of the queue's affinity scope (`WQ_UNBOUND`).
@@ -72,6 +76,8 @@ impl Kind for Bh {
 impl Threaded for PerCpu {}
 impl Threaded for Unbound {}
 impl Threaded for Ordered {}
+impl Unbounded for Unbound {}
+impl Unbounded for Ordered {}
 impl Limited for PerCpu {}
 impl Limited for Unbound {}
 

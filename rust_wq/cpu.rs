@@ -81,6 +81,9 @@ impl Context {
 
 extern "C" {
     fn rust_wq_context() -> u32;
+    fn rust_wq_node_online(node: i32) -> bool;
+    fn rust_wq_nr_node_ids() -> u32;
+    fn rust_wq_cpu_to_node(cpu: i32) -> i32;
 }
 
 /// Reads the caller's [`Context`] in one call.
@@ -168,6 +171,34 @@ pub fn bring_online(cpu: u32) -> Result {
 /// The CPUs online right now, in ascending order (any may go offline at any time after).
 pub fn online_cpus() -> impl Iterator<Item = u32> {
     (0..nr_cpu_ids()).filter(|&n| online_cpu(n).is_ok())
+}
+
+/// The number of NUMA node ids the kernel may use (`nr_node_ids`; 1 without `CONFIG_NUMA`).
+pub fn nr_node_ids() -> u32 {
+    // SAFETY: Reads a variable written once at boot.
+    unsafe { rust_wq_nr_node_ids() }
+}
+
+/// Returns `node` if it exists (below [`nr_node_ids`], else `EINVAL`) and is online (else
+/// `ENODEV`). It may go offline at any time after.
+pub fn online_node(node: u32) -> Result<i32> {
+    if node >= nr_node_ids() {
+        return Err(EINVAL);
+    }
+    let node = node as i32;
+    // SAFETY: `node` is below `nr_node_ids`, a valid index of the node state masks.
+    if unsafe { rust_wq_node_online(node) } {
+        Ok(node)
+    } else {
+        Err(ENODEV)
+    }
+}
+
+/// The NUMA node of a possible `cpu` (`cpu_to_node`); `EINVAL` for no such CPU.
+pub fn node_of(cpu: u32) -> Result<u32> {
+    let cpu = CpuId::from_u32(cpu).ok_or(EINVAL)?;
+    // SAFETY: `cpu` is a possible CPU, whose per-CPU node entry exists.
+    Ok(unsafe { rust_wq_cpu_to_node(cpu.as_u32() as i32) } as u32)
 }
 
 /// Returns the CPU the caller runs on (it may migrate right after unless preemption is off).

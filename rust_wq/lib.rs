@@ -110,7 +110,8 @@ pub use builder::{
     Ordered,
     PerCpu,
     Threaded,
-    Unbound, //
+    Unbound,
+    Unbounded, //
 };
 pub use delayed::{
     Armed,

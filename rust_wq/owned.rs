@@ -12,6 +12,7 @@ use crate::rust_wq::{
         PerCpu,
         Threaded,
         Unbound,
+        Unbounded,
         MAX_ACTIVE, //
     },
     cpu,
@@ -577,6 +578,38 @@ fn may_wait_here() -> Result<cpu::Context> {
         return Err(EDEADLK);
     }
     Ok(ctx)
+}
+
+impl<K: Unbounded> OwnedQueue<K> {
+    /// Queues `item` to run near NUMA node `node` (C's `queue_work_node`): on a worker of the
+    /// pool of one of the node's CPUs, the local one if it is on the node. `EINVAL` for a node
+    /// at or above [`cpu::nr_node_ids`], `ENODEV` for one that is offline; the item comes back.
+    /// Other errors as [`OwnedQueue::enqueue`]. A preference, not a binding: the queue's
+    /// affinity scope decides where its workers may run (see the README).
+    pub fn enqueue_on_node<P, const ID: u64>(
+        &self,
+        node: u32,
+        item: P,
+    ) -> Result<(), EnqueueError<P>>
+    where
+        P: WorkItemPointer,
+        P::Target: WorkItem<ID, Pointer = P> + HasWork<P::Target, ID>,
+    {
+        let node = match cpu::online_node(node) {
+            Ok(node) => node,
+            Err(e) => return self.account(WORK_CPU_UNBOUND, Err(EnqueueError::new(e, item))),
+        };
+        let item = match queue::refuse_if_pending(item) {
+            Ok(item) => item,
+            Err(e) => return self.account(WORK_CPU_UNBOUND, Err(e)),
+        };
+        let bits = self.core.bits;
+        let res = self.counted(|| {
+            self.queue()
+                .enqueue_gated_to(queue::Target::Node(node), bits, item)
+        });
+        self.account(WORK_CPU_UNBOUND, res)
+    }
 }
 
 impl<K: Threaded> OwnedQueue<K> {

@@ -236,11 +236,26 @@ impl Queue {
         P: WorkItemPointer,
         P::Target: WorkItem<ID, Pointer = P> + HasWork<P::Target, ID>,
     {
+        self.enqueue_gated_to(Target::Cpu(cpu), bits, item)
+    }
+
+    /// [`Queue::enqueue_gated`] to a CPU or a NUMA node.
+    #[inline]
+    pub(crate) fn enqueue_gated_to<P, const ID: u64>(
+        &self,
+        target: Target,
+        bits: u32,
+        item: P,
+    ) -> Result<(), EnqueueError<P>>
+    where
+        P: WorkItemPointer,
+        P::Target: WorkItem<ID, Pointer = P> + HasWork<P::Target, ID>,
+    {
         let gate = match Gate::enter() {
             Ok(gate) => gate,
             Err(e) => return Err(EnqueueError::new(e, item)),
         };
-        let res = self.enqueue_ungated(cpu, bits, item);
+        let res = self.enqueue_ungated_to(target, bits, item);
         drop(gate);
         res
     }
@@ -251,6 +266,19 @@ impl Queue {
     pub(crate) fn enqueue_ungated<P, const ID: u64>(
         &self,
         cpu: i32,
+        bits: u32,
+        item: P,
+    ) -> Result<(), EnqueueError<P>>
+    where
+        P: WorkItemPointer,
+        P::Target: WorkItem<ID, Pointer = P> + HasWork<P::Target, ID>,
+    {
+        self.enqueue_ungated_to(Target::Cpu(cpu), bits, item)
+    }
+
+    fn enqueue_ungated_to<P, const ID: u64>(
+        &self,
+        target: Target,
         bits: u32,
         item: P,
     ) -> Result<(), EnqueueError<P>>
@@ -273,15 +301,31 @@ impl Queue {
         }
         let work = work.as_raw();
         // SAFETY: `work` is an initialised `work_struct` whose function turns it back into a `P`
-        // (`Work::new`); `self` is a valid queue; `cpu` is valid (see above). On `true` the
-        // queue owns the reference until `run`. `true` always means queued: the queue is not
-        // being destroyed while borrowed, and rust_wq never calls `drain_workqueue` (whose
-        // draining state would make C drop the item).
-        if unsafe { bindings::queue_work_on(cpu, self.as_raw(), work) } {
+        // (`Work::new`); `self` is a valid queue; the CPU is valid (see above), a node is any
+        // (C falls back to any CPU for one that is not online), and only unbound queues are
+        // given one (`OwnedQueue::enqueue_on_node`). On `true` the queue owns the reference
+        // until `run`. `true` always means queued: the queue is not being destroyed while
+        // borrowed, and rust_wq never calls `drain_workqueue` (whose draining state would make
+        // C drop the item).
+        let queued = unsafe {
+            match target {
+                Target::Cpu(cpu) => bindings::queue_work_on(cpu, self.as_raw(), work),
+                Target::Node(node) => bindings::queue_work_node(node, self.as_raw(), work),
+            }
+        };
+        if queued {
             Ok(())
         } else {
             // SAFETY: The queue did not take the reference: give it back.
             Err(EnqueueError::new(EBUSY, unsafe { P::from_raw(raw) }))
         }
     }
+}
+
+/// Where [`Queue::enqueue_gated_to`] queues: `queue_work_on` a CPU (or `WORK_CPU_UNBOUND`), or
+/// `queue_work_node` a NUMA node (unbound queues only).
+#[derive(Clone, Copy)]
+pub(crate) enum Target {
+    Cpu(i32),
+    Node(i32),
 }

@@ -10,6 +10,8 @@
 #include <linux/lockdep.h>
 #include <linux/irqflags.h>
 #include <linux/namei.h>
+#include <linux/nodemask.h>
+#include <linux/topology.h>
 #include <linux/path.h>
 #include <linux/pci.h>
 #include <linux/percpu.h>
@@ -248,4 +250,24 @@ bool rust_wq_pci_msi_enabled(void *pdev);
 bool rust_wq_pci_msi_enabled(void *pdev)
 {
 	return pci_dev_msi_enabled(pdev);
+}
+
+/* NUMA nodes as queue_work_node() sees them (macros without NUMA). */
+bool rust_wq_node_online(int node);
+unsigned int rust_wq_nr_node_ids(void);
+int rust_wq_cpu_to_node(int cpu);
+
+bool rust_wq_node_online(int node)
+{
+	return node_online(node);
+}
+
+unsigned int rust_wq_nr_node_ids(void)
+{
+	return nr_node_ids;
+}
+
+int rust_wq_cpu_to_node(int cpu)
+{
+	return cpu_to_node(cpu);
 }

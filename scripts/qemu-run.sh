@@ -10,7 +10,7 @@
 #   scripts/qemu-run.sh stress  the torture suite's modules, then load/unload cycles
 #
 # Environment: KDIR (kernel build dir, required), OUT (module build dir, required),
-# QEMU_ACCEL=tcg|kvm (kvm only on hosts where it really works), QEMU_TIMEOUT (seconds, 300),
+# QEMU_ACCEL=tcg|kvm (kvm only on hosts where it really works), QEMU_NUMA (two NUMA nodes), QEMU_TIMEOUT (seconds, 300),
 # LOGDIR (default $OUT/logs), UNLOAD_CYCLES (check: loads and unloads of the module left with
 # work pending everywhere, 100; 0 skips them; stress: those and as many of the sample driver
 # with its interrupts in flight), EDU_FAILSLAB (stress: loads of the sample driver with their
@@ -367,12 +367,19 @@ accel=(-accel tcg)
 # has not started /init within BOOT_TIMEOUT seconds, or whose user space stopped beating for
 # STALL_TIMEOUT seconds, is run once more, and the output says so. A guest that hangs in the
 # kernel still beats: only QEMU_TIMEOUT ends it, and the run fails.
+# QEMU_NUMA=1: two NUMA nodes (CPUs 0-2 and 3-4, 256 MiB each), for kernels with CONFIG_NUMA.
+# One socket per CPU then: a package split across nodes makes the kernel warn.
+smp=5
+numa=()
+[ -n "${QEMU_NUMA:-}" ] && smp=5,sockets=5,cores=1,threads=1 && numa=(-object memory-backend-ram,id=m0,size=256M
+	-object memory-backend-ram,id=m1,size=256M
+	-numa node,nodeid=0,cpus=0-2,memdev=m0 -numa node,nodeid=1,cpus=3-4,memdev=m1)
 BOOT_TIMEOUT=${BOOT_TIMEOUT:-90}
 STALL_TIMEOUT=${STALL_TIMEOUT:-90}
 boot() {
 	: >"$WORK/heartbeat"
 	rm -f "$WORK/stalled"
-	timeout --foreground -k 5 "$QEMU_TIMEOUT" qemu-system-x86_64 "${accel[@]}" -smp 5 -m 512M \
+	timeout --foreground -k 5 "$QEMU_TIMEOUT" qemu-system-x86_64 "${accel[@]}" -smp $smp -m 512M "${numa[@]}" \
 		-machine pc -bios qboot.rom -nographic -no-reboot -monitor none -serial stdio \
 		-serial "file:$WORK/heartbeat" \
 		-device edu -kernel "$BZIMAGE" -initrd "$WORK/initramfs.cpio.gz" \

@@ -346,4 +346,42 @@ mod tests {
         );
         Ok(())
     }
+
+    #[test]
+    fn enqueue_on_node_queues_on_online_nodes_and_refuses_others() -> Result {
+        let q = OwnedQueue::unbound().build(c"rwq_node")?;
+        let s = Shared::new()?;
+        let mut online = 0;
+        for node in 0..cpu::nr_node_ids() {
+            let p = Probe::new(&s, 0, Action::Record)?;
+            match q.enqueue_on_node(node, p.clone()) {
+                Ok(()) => {
+                    online += 1;
+                    q.drain()?;
+                    assert_eq!(s.runs(), online);
+                    let ran = s.last_cpu.load(Relaxed);
+                    pr_info!("    # node {node}: ran on CPU {ran} of node {}\n", cpu::node_of(ran)?);
+                }
+                Err(e) => assert_eq!(e.error(), ENODEV),
+            }
+        }
+        // Node 0 is always online.
+        assert!(online >= 1);
+        // No such node: refused, the item comes back unrun.
+        let p = Probe::new(&s, 0, Action::Record)?;
+        let e = q
+            .enqueue_on_node(cpu::nr_node_ids(), p.clone())
+            .err()
+            .ok_or(EINVAL)?;
+        assert_eq!(e.error(), EINVAL);
+        assert!(Arc::ptr_eq(&e.into_item(), &p));
+        q.drain()?;
+        assert_eq!(s.runs(), online);
+        // Ordered queues are unbound too.
+        let o = OwnedQueue::ordered().build(c"rwq_node_o")?;
+        o.enqueue_on_node(0, p).map_err(|e| e.error())?;
+        o.drain()?;
+        assert_eq!(s.runs(), online + 1);
+        Ok(())
+    }
 }
