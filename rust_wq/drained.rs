@@ -14,11 +14,12 @@
 //!   [`Registry`] below knows the delayed items this module armed on the system queues and the
 //!   owned queues it allocated.
 //! - At unload, after `MyModule` was dropped (its owned queues drained and destroyed, its
-//!   devices unbound), the wrapper closes the registry, waits for an RCU grace period, fires
-//!   every timer still armed (the items run at once, on their queue and CPU), flushes every
-//!   owned queue still alive (one kept alive by an `Arc` cycle, say) and every system queue.
-//!   A flush waits for the items queued before it until their function has *returned*, so no
-//!   kworker is left inside the module's text.
+//!   devices unbound and their [`DevmQueue`](crate::rust_wq::DevmQueue)s dropped with them),
+//!   the wrapper closes the registry, waits for an RCU grace period, fires every timer still
+//!   armed (the items run at once, on their queue and CPU), flushes every owned queue still
+//!   alive (one kept alive by an `Arc` cycle, say) and every system queue. A flush waits for the
+//!   items queued before it until their function has *returned*, so no kworker is left inside
+//!   the module's text.
 //!
 //! # Why this is enough
 //!

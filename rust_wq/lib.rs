@@ -10,6 +10,8 @@
 //! - [`OwnedQueue`]: queues from `alloc_workqueue`, configured by a typed [`Builder`]
 //!   (per-CPU, unbound, ordered or BH; highpri, CPU-intensive, freezable, mem-reclaim, sysfs,
 //!   power-efficient; `max_active`), destroyed on drop after firing any delayed work still armed.
+//! - [`DevmQueue`]: an owned queue that belongs to a bound device ([`Builder::build_devm`], C's
+//!   `devm_alloc_workqueue`), dropped when the device unbinds, its pending items run first.
 //! - [`Work`] and [`DelayedWork`]: pinned work items embedded in an `Arc` or `Pin<KBox>` item,
 //!   with [`new_work!`] / [`new_delayed_work!`] giving each call site its own lockdep class.
 //! - Queueing on the local CPU or a chosen one ([`OwnedQueue::enqueue_on`]), with a delay, or
@@ -87,6 +89,7 @@ pub mod builder;
 pub mod class;
 pub mod cpu;
 pub mod delayed;
+pub mod devm;
 pub mod drained;
 pub mod interop;
 pub mod irq;
@@ -120,6 +123,7 @@ pub use delayed::{
     HasDelayedWork,
     MAX_DELAY, //
 };
+pub use devm::DevmQueue;
 pub use drained::Drained;
 pub use interop::KernelItem;
 pub use irq::{
