@@ -9,7 +9,9 @@
 //!
 //! Run QEMU with `-device edu`. Module parameters choose the bottom half's queue: `queue=0` the
 //! system queue (`schedule_work`), `queue=1` an owned per-CPU queue, `queue=2` an owned unbound
-//! queue; `highpri` and `max_active` tune the owned queues.
+//! queue; `highpri` and `max_active` tune the owned queues. The bottom half's slow path, a tally
+//! of the events it handled, runs on an ordered queue that belongs to the device
+//! (`rust_wq_edu_slow`, a [`rust_wq::DevmQueue`]): the device's unbind drops it.
 
 use kernel::prelude::*;
 
@@ -22,6 +24,7 @@ mod chardev;
 mod driver;
 
 crate::impl_has_work! { impl HasWork<Self> for driver::Hub { self.work } }
+crate::impl_has_delayed_work! { impl HasDelayedWork<Self> for driver::Tally { self.dwork } }
 
 /// The module: the PCI driver's registration. Wrapped in [`rust_wq::Drained`], so that no
 /// bottom half or delayed item of the driver can run after the module is gone.

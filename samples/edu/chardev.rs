@@ -5,14 +5,17 @@
 //! Writes (one command per write):
 //! - `fact N`: the device computes N! (mod 2^32) and interrupts when done;
 //! - `raise K`: the device raises K interrupts, as fast as it is asked;
-//! - `stats`: appends a line with the interrupt, coalescing and bottom-half counters.
+//! - `stats`: appends a line with the interrupt, coalescing and bottom-half counters, and the
+//!   tallies run on the device-managed queue with the events they counted;
+//! - `tally N`: arms the tally to run in N seconds (moving the timer of one armed already);
+//!   unbinding the device meanwhile runs it at once, before the queue goes.
 //!
 //! Reads return whole lines, starting with the records made after `open`, and block until there
 //! is one:
 //!
 //! ```text
 //! rec seq=7 kind=fact in=10 result=3628800 irq_cpu=0 bh_cpu=0 worker=kworker/0:1H latency_us=412 hardirq=1 bh_task=1
-//! stats irqs=120 coalesced=14 bh_runs=106 lost=0 queue=owned per-CPU
+//! stats irqs=120 coalesced=14 bh_runs=106 lost=0 tallies=9 tallied=118 queue=owned per-CPU
 //! ```
 
 #![forbid(unsafe_code)]
@@ -99,6 +102,7 @@ impl MiscDevice for EduFile {
                 }
             }
             b"stats" => me.hub.submit_stats()?,
+            b"tally" => me.hub.submit_tally(n)?,
             _ => return Err(EINVAL),
         }
         Ok(len)

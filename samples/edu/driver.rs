@@ -8,6 +8,10 @@
 //!   its event waits in the ring for that run, and is counted.
 //! - Bottom half ([`WorkItem::run`], a kworker): reads the device's result, takes a mutex,
 //!   appends one record per event, starts the next request and wakes readers.
+//! - Slow path ([`Tally`], a delayed item): the bottom half leaves the accounting of what it
+//!   handled to a tally armed on a device-managed queue ([`DevmQueue`]), which the device's
+//!   unbind drops with the tally still armed or pending; `rust_wq_edu: devm queue gone at
+//!   unbind: ...` then reports that every tally queued ran, once.
 
 #![forbid(unsafe_code)]
 
@@ -17,10 +21,15 @@ use crate::rust_wq::{
         self,
         TaskName, //
     },
+    new_delayed_work,
     new_work,
+    Armed,
     Builder,
+    DelayedWork,
+    DevmQueue,
     EnqueueError,
     Limited,
+    Ordered,
     OwnedQueue,
     PerCpu,
     Slot,
@@ -31,6 +40,7 @@ use crate::rust_wq::{
 };
 use kernel::{
     device::Core,
+    devres,
     io::Io,
     irq::IrqReturn,
     miscdevice::{
@@ -86,6 +96,8 @@ const RAISE_BITS: usize = 16;
 const RING: usize = 128;
 /// Records kept for readers.
 const MAX_RECORDS: usize = 1 << 16;
+/// How long the bottom half lets events gather before a tally counts them.
+const TALLY_DELAY: Delta = Delta::from_millis(100);
 
 /// The device while a driver is bound, for the char device's `open`.
 pub(crate) static HUB: Slot<Hub> = Slot::new();
@@ -199,6 +211,8 @@ pub(crate) struct Stats {
     coalesced: u64,
     bh_runs: u64,
     lost: u64,
+    tallies: u64,
+    tallied: u64,
     queue: &'static str,
 }
 
@@ -226,11 +240,13 @@ impl Record {
                 u8::from(d.bh_task)
             )),
             Record::Stats(s) => CString::try_from_fmt(fmt!(
-                "stats irqs={} coalesced={} bh_runs={} lost={} queue={}\n",
+                "stats irqs={} coalesced={} bh_runs={} lost={} tallies={} tallied={} queue={}\n",
                 s.irqs,
                 s.coalesced,
                 s.bh_runs,
                 s.lost,
+                s.tallies,
+                s.tallied,
                 s.queue
             )),
         }
@@ -248,11 +264,107 @@ pub(crate) struct State {
     pub(crate) records: KVec<Record>,
 }
 
+/// The slow path of the bottom half: counts the events it handled, later, on the device's
+/// devm queue.
+#[pin_data]
+pub(crate) struct Tally {
+    /// Events handled by bottom halves and not counted by a tally yet.
+    fresh: Atomic<u64>,
+    /// Events counted by tallies.
+    tallied: Atomic<u64>,
+    /// Tallies the devm queue took.
+    queued: Atomic<u64>,
+    /// Tallies that ran.
+    ran: Atomic<u64>,
+    /// Tallies queued and not run yet when the unbind came to the devm queue.
+    pending_at_unbind: Atomic<u64>,
+    #[pin]
+    pub(crate) dwork: DelayedWork<Tally>,
+}
+
+impl Tally {
+    fn new() -> Result<Arc<Self>> {
+        Arc::pin_init(
+            pin_init!(Self {
+                fresh: Atomic::new(0),
+                tallied: Atomic::new(0),
+                queued: Atomic::new(0),
+                ran: Atomic::new(0),
+                pending_at_unbind: Atomic::new(0),
+                dwork <- new_delayed_work!("Tally::dwork"),
+            }),
+            GFP_KERNEL,
+        )
+    }
+
+    /// Arms the tally on `slow` to run after `delay`. With `modify` the timer of a tally
+    /// already armed moves (`mod_delayed`), else such a tally stays as it is (`EBUSY`: it will
+    /// count the new events too). `ENODEV` once the device has unbound.
+    fn arm(this: &Arc<Self>, slow: &DevmQueue<Ordered>, delay: Delta, modify: bool) -> Result {
+        // Counted inside the access, which the unbind waits for before it drops the queue: once
+        // the queue is gone, `queued` is final.
+        slow.try_access_with(|q| {
+            let queued = if modify {
+                matches!(q.mod_delayed(this.clone(), delay)?, Armed::Queued)
+            } else {
+                q.enqueue_delayed(this.clone(), delay)?;
+                true
+            };
+            if queued {
+                this.queued.add(1, Relaxed);
+            }
+            Ok(())
+        })
+        .unwrap_or(Err(ENODEV))
+    }
+}
+
+impl WorkItem for Tally {
+    type Pointer = Arc<Tally>;
+
+    fn run(this: Arc<Tally>) {
+        this.tallied.add(this.fresh.xchg(0, Relaxed), Relaxed);
+        this.ran.add(1, Relaxed);
+    }
+}
+
+/// Registered with the device after its devm queue, so its unbind drops this first, with the
+/// interrupt and the bottom half already gone: notes the tallies still pending or armed.
+struct TallyAtUnbind(Arc<Tally>);
+
+impl Drop for TallyAtUnbind {
+    fn drop(&mut self) {
+        let t = &self.0;
+        let ran = t.ran.load(Relaxed);
+        let pending = t.queued.load(Relaxed).saturating_sub(ran);
+        t.pending_at_unbind.store(pending, Relaxed);
+    }
+}
+
+/// Registered with the device before its devm queue, so its unbind drops this after the queue:
+/// reports what the queue ran. `scripts/qemu-run.sh` (`edu-unload`) checks the line.
+struct TallyAfterUnbind(Arc<Tally>);
+
+impl Drop for TallyAfterUnbind {
+    fn drop(&mut self) {
+        let t = &self.0;
+        pr_info!(
+            "devm queue gone at unbind: pending {}, queued {}, ran {}\n",
+            t.pending_at_unbind.load(Relaxed),
+            t.queued.load(Relaxed),
+            t.ran.load(Relaxed)
+        );
+    }
+}
+
 /// The driver's state, shared by the top half, the bottom half and open files.
 #[pin_data]
 pub(crate) struct Hub {
     bar: DevresBar<BAR_LEN>,
     target: Target,
+    /// The slow path's queue (ordered), dropped by the device's unbind.
+    slow: DevmQueue<Ordered>,
+    tally: Arc<Tally>,
     #[pin]
     pub(crate) work: Work<Hub>,
     #[pin]
@@ -268,11 +380,18 @@ pub(crate) struct Hub {
 }
 
 impl Hub {
-    fn new(bar: DevresBar<BAR_LEN>, target: Target) -> Result<Arc<Self>> {
+    fn new(
+        bar: DevresBar<BAR_LEN>,
+        target: Target,
+        slow: DevmQueue<Ordered>,
+        tally: Arc<Tally>,
+    ) -> Result<Arc<Self>> {
         Arc::pin_init(
             pin_init!(Self {
                 bar,
                 target,
+                slow,
+                tally,
                 work <- new_work!("Hub::work"),
                 ring <- new_spinlock_irq!(IrqRing { events: [None; RING], head: 0, len: 0 }),
                 state <- new_mutex!(State {
@@ -354,12 +473,24 @@ impl Hub {
             coalesced: self.coalesced.load(Relaxed),
             bh_runs: self.bh_runs.load(Relaxed),
             lost: self.lost.load(Relaxed),
+            tallies: self.tally.ran.load(Relaxed),
+            tallied: self.tally.tallied.load(Relaxed),
             queue: self.target.name(),
         });
         Self::append(&mut st, rec, &self.lost);
         drop(st);
         self.changed.notify_all();
         Ok(())
+    }
+
+    /// Arms the tally to run in `secs` seconds, or moves the timer of the one armed.
+    pub(crate) fn submit_tally(&self, secs: u32) -> Result {
+        Tally::arm(
+            &self.tally,
+            &self.slow,
+            Delta::from_secs(i64::from(secs)),
+            true,
+        )
     }
 
     fn append(st: &mut State, rec: Record, lost: &Atomic<u64>) {
@@ -467,9 +598,11 @@ impl WorkItem for Hub {
 
         // May sleep: this is process context.
         let mut st = this.state.lock();
+        let mut handled = 0;
         loop {
             let ev = this.ring.lock().pop();
             let Some(ev) = ev else { break };
+            handled += 1;
             // From the top half to the bottom half handling this event.
             let latency_us = (Instant::<Monotonic>::now() - ev.at).as_micros_ceil();
             let record = |seq, kind, input, result| {
@@ -507,6 +640,12 @@ impl WorkItem for Hub {
         }
         drop(st);
         this.changed.notify_all();
+        if handled != 0 {
+            this.tally.fresh.add(handled, Relaxed);
+            // One tally for the events of the next `TALLY_DELAY`: `EBUSY` while one is armed
+            // (it counts these too), `ENODEV` once the device has unbound.
+            let _ = Tally::arm(&this.tally, &this.slow, TALLY_DELAY, false);
+        }
     }
 }
 
@@ -575,7 +714,19 @@ impl pci::Driver for EduDriver {
             if id & 0xff != 0xed {
                 return Err(ENODEV);
             }
-            let hub = Hub::new(bar.into_devres()?, Target::from_params()?)?;
+            // The unbind drops the device's resources in the reverse order: the interrupt and
+            // the bottom half, `TallyAtUnbind`, the devm queue (running the tallies left on
+            // it), `TallyAfterUnbind`.
+            let tally = Tally::new()?;
+            devres::register(pdev.as_ref(), TallyAfterUnbind(tally.clone()), GFP_KERNEL)?;
+            let slow = OwnedQueue::ordered().build_devm(pdev.as_ref(), c"rust_wq_edu_slow")?;
+            let hub = Hub::new(
+                bar.into_devres()?,
+                Target::from_params()?,
+                slow,
+                tally.clone(),
+            )?;
+            devres::register(pdev.as_ref(), TallyAtUnbind(tally), GFP_KERNEL)?;
             let irq = rust_wq::request_deferred_irq(pdev, c"rust_wq_edu", hub.clone())?;
             HUB.publish(hub.clone()).map_err(|_| EBUSY)?;
             pr_info!(
