@@ -168,22 +168,45 @@ RUN
 
 cat >"$WORK/edu-unload" <<'RUN'
 #!/bin/sh
-# Binds the sample driver and unloads it with interrupts and bottom halves in flight, $1 times
-# (one KTAP document), on each bottom-half queue in turn.
+# Binds the sample driver and unbinds it with interrupts and bottom halves in flight, $1 times
+# (one KTAP document, two cases a cycle), on each bottom-half queue in turn: every other cycle
+# through the driver's `unbind` file before the rmmod, else by the rmmod. The driver's tally is
+# armed for a minute on its device-managed queue first: the unbind must drop that queue and run
+# the tally, and what the driver prints once the queue is gone ("devm queue gone at unbind:
+# pending P, queued N, ran M") must show an item pending (P > 0) and every item run once (N = M).
 edu=/lib/modules/rust_wq/samples/rust_wq_edu.ko
-[ -f "$edu" ] && [ "$1" -gt 0 ] || exit 0
+drv=/sys/bus/pci/drivers/rust_wq_edu
+cycles=$1
+[ -f "$edu" ] && [ "$cycles" -gt 0 ] || exit 0
 mark "ktap-begin rust_wq_edu_unload"
-ktap-suite rust_wq_edu_unload "$1"
+ktap-suite rust_wq_edu_unload $((cycles * 2))
 i=0
-while [ $i -lt "$1" ]; do
+while [ $i -lt "$cycles" ]; do
 	q=$((i % 3))
+	how=rmmod
+	[ $((i % 2)) -eq 1 ] && how=unbind
 	i=$((i + 1))
-	r="not ok"
+	r="not ok" d="not ok" gone=""
 	if insmod "$edu" queue=$q; then
 		rust_wq_edu_client flood 200
-		rmmod rust_wq_edu && r=ok
+		echo "tally 60" > /dev/rust_wq_edu
+		mark "edu-unbind $i"
+		unbound=ok
+		if [ $how = unbind ]; then
+			dev=$(ls "$drv" | grep '^[0-9a-f]*:' | head -n 1)
+			[ -n "$dev" ] && echo "$dev" > "$drv/unbind" || unbound=""
+		fi
+		rmmod rust_wq_edu && [ -n "$unbound" ] && r=ok
+		# The driver's line from this cycle's unbind, and its three numbers.
+		gone=$(dmesg | sed -n "/rust_wq-marker: edu-unbind $i\$/,\$p" |
+			sed -n 's/.*\(devm queue gone at unbind: .*\)/\1/p' | tail -n 1)
+		set -- $(echo "$gone" |
+			sed -n 's/.*pending \([0-9]*\), queued \([0-9]*\), ran \([0-9]*\)$/\1 \2 \3/p')
+		[ $# -eq 3 ] && [ "$1" -gt 0 ] && [ "$2" -eq "$3" ] && d=ok
 	fi
-	echo "    $r $i rmmod_with_work_in_flight_queue_$q" > /dev/kmsg
+	echo "    $r $((2 * i - 1)) ${how}_with_work_in_flight_queue_$q" > /dev/kmsg
+	echo "    # ${gone:-no line from the driver after the unbind}" > /dev/kmsg
+	echo "    $d $((2 * i)) devm_queue_gone_at_${how}_pending_items_ran_once_queue_$q" > /dev/kmsg
 done
 echo "ok 1 rust_wq_edu_unload" > /dev/kmsg
 mark "ktap-end rust_wq_edu_unload"
