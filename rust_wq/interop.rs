@@ -53,6 +53,7 @@
 //! [`Drained`]: crate::rust_wq::Drained
 
 use crate::rust_wq::{
+    builder::Kind, //
     drained::{
         self,
         Gate, //
@@ -65,7 +66,6 @@ use crate::rust_wq::{
     work,
     OwnedQueue,
     Queue,
-    builder::Kind, //
 };
 use kernel::{
     bindings,
@@ -89,7 +89,9 @@ mod private {
 /// of a type with a `kernel::workqueue::Work`), which rust_wq queues with `enqueue_kernel_item`.
 ///
 /// Sealed: rust_wq relies on where the pointer's `work_struct` lives.
-pub trait KernelItem<const ID: u64>: kw::RawWorkItem<ID> + private::Sealed<ID> + Send + Sized {
+pub trait KernelItem<const ID: u64>:
+    kw::RawWorkItem<ID> + private::Sealed<ID> + Send + Sized
+{
     /// The `work_struct` of the item, valid while `self` lives.
     #[doc(hidden)]
     fn raw_work(&self) -> *mut bindings::work_struct;
@@ -97,13 +99,14 @@ pub trait KernelItem<const ID: u64>: kw::RawWorkItem<ID> + private::Sealed<ID> +
     /// Queues the item with `queue_work_on`, which must return `true` if it queued the
     /// `work_struct` and `false` only if it was queued already. `Err` gives the item back.
     #[doc(hidden)]
-    fn queue_with(self, queue_work_on: impl FnOnce(*mut bindings::work_struct) -> bool)
-        -> Result<(), Self>;
+    fn queue_with(
+        self,
+        queue_work_on: impl FnOnce(*mut bindings::work_struct) -> bool,
+    ) -> Result<(), Self>;
 }
 
-impl<T, const ID: u64> private::Sealed<ID> for Arc<T>
-where
-    T: kw::WorkItem<ID, Pointer = Arc<T>> + kw::HasWork<T, ID> + Send + Sync + 'static,
+impl<T, const ID: u64> private::Sealed<ID> for Arc<T> where
+    T: kw::WorkItem<ID, Pointer = Arc<T>> + kw::HasWork<T, ID> + Send + Sync + 'static
 {
 }
 
@@ -200,7 +203,9 @@ impl Queue {
     /// `system_unbound()` included (see the [module documentation](self)).
     pub fn from_kernel(queue: &'static kw::Queue) -> Result<&'static Queue> {
         // `kernel::workqueue::Queue` is `#[repr(transparent)]` over the `workqueue_struct`.
-        let raw = core::ptr::from_ref(queue).cast::<bindings::workqueue_struct>().cast_mut();
+        let raw = core::ptr::from_ref(queue)
+            .cast::<bindings::workqueue_struct>()
+            .cast_mut();
         if !drained::system_queues().contains(&raw) {
             return Err(EINVAL);
         }

@@ -360,7 +360,10 @@ mod tests {
                     q.drain()?;
                     assert_eq!(s.runs(), online);
                     let ran = s.last_cpu.load(Relaxed);
-                    pr_info!("    # node {node}: ran on CPU {ran} of node {}\n", cpu::node_of(ran)?);
+                    pr_info!(
+                        "    # node {node}: ran on CPU {ran} of node {}\n",
+                        cpu::node_of(ran)?
+                    );
                 }
                 Err(e) => assert_eq!(e.error(), ENODEV),
             }
