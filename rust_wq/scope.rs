@@ -113,7 +113,8 @@ impl Job {
     /// Runs the closure (`run`) or only drops it, once; later calls do nothing.
     fn take_closure(self: Pin<&mut Self>, run: bool) {
         let this = self.project();
-        let f = core::mem::replace(this.f, ptr::null_mut());
+        let f = *this.f;
+        *this.f = ptr::null_mut();
         if !f.is_null() {
             // SAFETY: `f` is the boxed closure `call` was made for (type invariant), taken out
             // of the job just above, so it is used once.
