@@ -328,8 +328,8 @@ impl WorkItem for Tally {
     }
 }
 
-/// Registered with the device after its devm queue, so its unbind drops this first, with the
-/// interrupt and the bottom half already gone: notes the tallies still pending or armed.
+/// Registered with the device last, so its unbind drops this first, before the interrupt, the
+/// bottom half and the devm queue go: notes the tallies still pending or armed then.
 struct TallyAtUnbind(Arc<Tally>);
 
 impl Drop for TallyAtUnbind {
@@ -714,9 +714,10 @@ impl pci::Driver for EduDriver {
             if id & 0xff != 0xed {
                 return Err(ENODEV);
             }
-            // The unbind drops the device's resources in the reverse order: the interrupt and
-            // the bottom half, `TallyAtUnbind`, the devm queue (running the tallies left on
-            // it), `TallyAfterUnbind`.
+            // The unbind drops the device's resources in the reverse order: `TallyAtUnbind`,
+            // the interrupt and the bottom half with the state, whose last reference drops the
+            // devm queue (running the tallies left on it; else the queue's own resource does),
+            // `TallyAfterUnbind`.
             let tally = Tally::new()?;
             devres::register(pdev.as_ref(), TallyAfterUnbind(tally.clone()), GFP_KERNEL)?;
             let slow = OwnedQueue::ordered().build_devm(pdev.as_ref(), c"rust_wq_edu_slow")?;
@@ -726,8 +727,8 @@ impl pci::Driver for EduDriver {
                 slow,
                 tally.clone(),
             )?;
-            devres::register(pdev.as_ref(), TallyAtUnbind(tally), GFP_KERNEL)?;
             let irq = rust_wq::request_deferred_irq(pdev, c"rust_wq_edu", hub.clone())?;
+            devres::register(pdev.as_ref(), TallyAtUnbind(tally), GFP_KERNEL)?;
             HUB.publish(hub.clone()).map_err(|_| EBUSY)?;
             pr_info!(
                 "edu {}.{} bound; {:?} interrupt; bottom halves on the {} queue\n",
