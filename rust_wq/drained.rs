@@ -15,7 +15,8 @@
 //!   owned queues it allocated.
 //! - At unload, after `MyModule` was dropped (its owned queues drained and destroyed, its
 //!   devices unbound and their [`DevmQueue`](crate::rust_wq::DevmQueue)s dropped with them),
-//!   the wrapper closes the registry, waits for an RCU grace period, fires every timer still
+//!   the wrapper closes the registry, waits for an RCU grace period, waits for the RCU callbacks
+//!   of its RCU items (`rcu_barrier()`: they are then on their queues), fires every timer still
 //!   armed (the items run at once, on their queue and CPU), flushes every owned queue still
 //!   alive (one kept alive by an `Arc` cycle, say) and every system queue. A flush waits for the
 //!   items queued before it until their function has *returned*, so no kworker is left inside
@@ -28,9 +29,11 @@
 //! that queues. Closing unpublishes the registry and calls `synchronize_rcu()`: after it, every
 //! queueing that saw the registry open has completed (and linked its timer, if any), and every
 //! later one is refused. From then on, items can only run (or fire) what was queued before, and
-//! the flushes wait for all of that. Items that run meanwhile cannot queue anything new. The one
-//! path that queues without the check, the hand-off of an owned queue dropped in a kworker or in
-//! atomic context, is counted and flushed until none is left.
+//! the flushes wait for all of that. An RCU item ([`RcuWork`]) whose enqueue saw the registry
+//! open has its RCU callback posted by then; `rcu_barrier()` waits until every such callback
+//! has put its item on its queue, which the flushes then cover. Items that run meanwhile cannot
+//! queue anything new. The one path that queues without the check, the hand-off of an owned
+//! queue dropped in a kworker or in atomic context, is counted and flushed until none is left.
 //!
 //! # Examples
 //!
@@ -43,9 +46,12 @@
 //!     license: "GPL",
 //! }
 //! ```
+//!
+//! [`RcuWork`]: crate::rust_wq::RcuWork
 
 use crate::rust_wq::{
     owned::QueueCore,
+    rcu_work,
     reclaim::Runners,
     tracker::Tracker, //
 };
@@ -228,6 +234,13 @@ impl Registry {
         REGISTRY.store(ptr::null(), Release);
         // Every queueing that saw the registry open has finished, with its timer linked.
         rcu::synchronize_rcu();
+        // Every RCU item queued by then has its RCU callback posted: once they all ran, the
+        // items are on their queues, which are flushed below (owned queues are destroyed only
+        // after their own barrier). Read after the grace period, which the enqueue that set it
+        // (inside a gate) came before.
+        if rcu_work::ever_queued() {
+            rcu::rcu_barrier();
+        }
         // SAFETY: The system tracker's items are armed on system queues, which are never
         // destroyed.
         unsafe { self.system.expedite_all() };

@@ -14,6 +14,9 @@
 //!   `devm_alloc_workqueue`), dropped when the device unbinds, its pending items run first.
 //! - [`Work`] and [`DelayedWork`]: pinned work items embedded in an `Arc` or `Pin<KBox>` item,
 //!   with [`new_work!`] / [`new_delayed_work!`] giving each call site its own lockdep class.
+//! - [`RcuWork`]: items queued after an RCU grace period ([`OwnedQueue::enqueue_rcu`],
+//!   [`Queue::enqueue_rcu`]) and flushed through it ([`RcuWorkOps::flush`]); queues and the
+//!   module wait for their grace periods before they go.
 //! - Queueing on the local CPU or a chosen one ([`OwnedQueue::enqueue_on`]), with a delay, or
 //!   re-arming a pending timer ([`OwnedQueue::mod_delayed`]); a refused item always comes back
 //!   in an [`EnqueueError`].
@@ -97,6 +100,7 @@ pub mod on_cpu;
 pub mod ops;
 pub mod owned;
 pub mod queue;
+pub mod rcu_work;
 pub mod reclaim;
 pub mod scope;
 pub mod slot;
@@ -136,6 +140,7 @@ pub use on_cpu::{
 };
 pub use ops::{
     DelayedWorkOps,
+    RcuWorkOps,
     WorkOps, //
 };
 pub use owned::{
@@ -145,6 +150,10 @@ pub use owned::{
 pub use queue::{
     EnqueueError,
     Queue, //
+};
+pub use rcu_work::{
+    HasRcuWork,
+    RcuWork, //
 };
 pub use scope::{
     scope,
@@ -178,8 +187,10 @@ pub const MAX_DISABLE: u32 = arm_lock::MAX_DISABLE;
 
 pub use crate::{
     impl_has_delayed_work,
+    impl_has_rcu_work,
     impl_has_work,
     new_delayed_work,
+    new_rcu_work,
     new_work,
     schedule_on_each_cpu,
     try_spawn,

@@ -6,13 +6,18 @@
 //! it, so nothing leaks. Waiting for an item from inside its own `run` would hang forever; those
 //! calls return `EDEADLK` instead. Waiting from a context that cannot sleep (a BH item, an
 //! interrupt handler, under a spinlock) returns `EAGAIN` (`EWOULDBLOCK`).
+//!
+//! RCU items ([`RcuWorkOps`]) can only be flushed: see [`rcu_work`](crate::rust_wq::rcu_work)
+//! for why they cannot be cancelled or disabled.
 
 use crate::rust_wq::{
     cpu,
     reclaim,
     DelayedWork,
     HasDelayedWork,
+    HasRcuWork,
     HasWork,
+    RcuWork,
     Work,
     WorkItem,
     WorkItemPointer, //
@@ -264,3 +269,58 @@ pub trait DelayedWorkOps<const ID: u64 = 0>:
 }
 
 impl<T, const ID: u64> DelayedWorkOps<ID> for T where T: WorkItem<ID> + HasDelayedWork<T, ID> {}
+
+/// Operations on a work item with an [`RcuWork<Self, ID>`] field; implemented for every such
+/// item.
+///
+/// There is no cancel and no disable: during its grace period the item is pending but on no
+/// queue, and C's cancel spins until the RCU callback has queued it (see
+/// [`rcu_work`](crate::rust_wq::rcu_work)).
+pub trait RcuWorkOps<const ID: u64 = 0>: WorkItem<ID> + HasRcuWork<Self, ID> + Sized {
+    /// The `rcu_work` of this item.
+    fn raw_rcu_work(&self) -> *mut bindings::rcu_work {
+        self.rcu_work().as_raw()
+    }
+
+    /// Whether the item waits for its grace period, or is queued and has not started running
+    /// (advisory).
+    fn is_pending(&self) -> bool {
+        self.rcu_work().is_pending()
+    }
+
+    /// Whether the item is running on some worker (advisory).
+    fn is_running(&self) -> bool {
+        busy(self.rcu_work().raw_work()) & BUSY_RUNNING != 0
+    }
+
+    /// Whether the caller is the worker running this very item.
+    fn is_current(&self) -> bool {
+        is_current(self.rcu_work().raw_work())
+    }
+
+    /// Waits until the last queueing of the item has finished running, grace period included
+    /// (C's `flush_rcu_work`: `rcu_barrier()` if it is pending, then `flush_work`).
+    ///
+    /// Returns `Ok(false)` if it was idle. `EDEADLK` from the item's own `run`, `EAGAIN` where
+    /// it cannot sleep (an RCU read-side critical section included: the grace period would
+    /// wait for the caller), `EDEADLK` from reclaim for an item that was on a queue without
+    /// `WQ_MEM_RECLAIM` (see [`reclaim`](crate::rust_wq::reclaim)).
+    fn flush(&self) -> Result<bool> {
+        let rw = self.rcu_work();
+        let ctx = may_wait_for(rw.raw_work())?;
+        reclaim::may_flush_item(ctx, &rw.seen)?;
+        // SAFETY: The item is initialised and never disabled; we may sleep (so we are outside
+        // any RCU read-side critical section, which `rcu_barrier()` would wait for), and are
+        // not the worker running it.
+        Ok(unsafe { bindings::flush_rcu_work(rw.as_raw()) })
+    }
+
+    /// The [`RcuWork`] of this item.
+    fn rcu_work(&self) -> &RcuWork<Self, ID> {
+        let this = core::ptr::from_ref(self).cast_mut();
+        // SAFETY: `this` comes from a reference; the field lives as long as `self`.
+        unsafe { &*Self::raw_get_rcu_work(this) }
+    }
+}
+
+impl<T, const ID: u64> RcuWorkOps<ID> for T where T: WorkItem<ID> + HasRcuWork<T, ID> {}

@@ -30,11 +30,13 @@ use crate::rust_wq::{
         self,
         WORK_CPU_UNBOUND, //
     },
+    rcu_work,
     reclaim,
     system,
     tracker::Tracker,
     EnqueueError,
     HasDelayedWork,
+    HasRcuWork,
     HasWork,
     Queue,
     Work,
@@ -53,10 +55,12 @@ use kernel::{
     prelude::*,
     sync::{
         atomic::{
+            Acquire,
             Atomic,
             Relaxed, //
         },
-        Arc,
+        rcu,
+        Arc, //
     },
     time::Jiffies,
 };
@@ -94,7 +98,8 @@ unsafe impl<K: Kind> Sync for OwnedQueue<K> {}
 /// # Invariants
 ///
 /// `wq` is a valid workqueue from `alloc_workqueue`, destroyed only when the last reference to
-/// its `QueueCore` goes; `tracker` tracks the delayed items armed on it.
+/// its `QueueCore` goes; `tracker` tracks the delayed items armed on it; `rcu` is set before an
+/// RCU item is first handed to RCU for it.
 #[pin_data(PinnedDrop)]
 pub(crate) struct QueueCore {
     wq: NonNull<bindings::workqueue_struct>,
@@ -104,6 +109,10 @@ pub(crate) struct QueueCore {
     reclaim: bool,
     #[pin]
     tracker: Tracker,
+    /// Whether an RCU item was ever queued here ([`OwnedQueue::enqueue_rcu`]): its RCU callback
+    /// may still be about to queue it, so the queue's destruction (and its drain) wait for the
+    /// RCU callbacks first.
+    rcu: Atomic<bool>,
     /// The per-CPU counts of the queue's handle ([`OwnedQueue::drain`]). Freed here, not by the
     /// handle, because a handle may be dropped in hard interrupt context, where `free_percpu`'s
     /// lock must not be taken.
@@ -152,10 +161,19 @@ impl WorkItem for QueueCore {
 #[pinned_drop]
 impl PinnedDrop for QueueCore {
     fn drop(self: Pin<&mut Self>) {
+        // No RCU item can be queued here any more (the handle is gone), but the RCU callbacks of
+        // those queued before may not have run: after the barrier, their items are on `wq`.
+        // The flag was set before the handle's last enqueue returned, which happened before the
+        // last reference went (the reference count's release and acquire).
+        if self.rcu.load(Acquire) {
+            // May sleep: see below.
+            rcu::rcu_barrier();
+        }
         // SAFETY: The last reference is dropped by `OwnedQueue::drop` in a context that may
         // sleep and is no kworker, by the hand-off on `system_dfl_long`, or by the module's
         // unload; none of them runs on `wq`. No timer targets `wq` any more (its tracker fired
-        // them), and `destroy_workqueue` drains it first.
+        // them), no RCU callback will queue on it (the barrier above), and `destroy_workqueue`
+        // drains it first.
         unsafe { bindings::destroy_workqueue(self.wq.as_ptr()) };
     }
 }
@@ -311,6 +329,7 @@ impl<K: Kind> OwnedQueue<K> {
                 bits: reclaim::bits_of(flags),
                 reclaim: flags & bindings::wq_flags_WQ_MEM_RECLAIM != 0,
                 tracker <- Tracker::new(),
+                rcu: Atomic::new(false),
                 counts,
                 handoff <- crate::new_work!("rust_wq::OwnedQueue::handoff"),
             }),
@@ -467,6 +486,29 @@ impl<K: Kind> OwnedQueue<K> {
         self.account(cpu as i32, res)
     }
 
+    /// Queues `item` after an RCU grace period (`queue_rcu_work`): it runs once every RCU
+    /// read-side critical section that had begun when this returned `Ok` has ended, on any CPU
+    /// (per-CPU queues: the CPU the RCU callback ran on).
+    ///
+    /// `EBUSY`, with `item` back, if the item is pending (waiting for its grace period, or
+    /// queued); other errors as [`OwnedQueue::enqueue`]. Dropping the queue waits for the grace
+    /// period and runs the item; so does [`OwnedQueue::drain`], unlike
+    /// [`OwnedQueue::flush`]. There is no cancel: see [`rcu_work`](crate::rust_wq::rcu_work).
+    pub fn enqueue_rcu<P, const ID: u64>(&self, item: P) -> Result<(), EnqueueError<P>>
+    where
+        P: WorkItemPointer,
+        P::Target: WorkItem<ID, Pointer = P> + HasRcuWork<P::Target, ID>,
+    {
+        let core = &**self.core;
+        // SAFETY: `wq` is the queue of `core`, whose `rcu` flag this is: its destruction waits
+        // for the RCU callbacks first when the flag is set (`QueueCore`'s drop), and it cannot
+        // begin while we borrow the handle.
+        let res = self.counted(|| unsafe {
+            rcu_work::queue(self.as_raw(), core.bits, Some(&core.rcu), item)
+        });
+        self.account(WORK_CPU_UNBOUND, res)
+    }
+
     fn arm<P, const ID: u64>(
         &self,
         cpu: Option<u32>,
@@ -545,14 +587,23 @@ impl<K: Kind> OwnedQueue<K> {
     }
 
     /// Waits until the queue is empty, including items queued meanwhile (e.g. by items
-    /// requeueing themselves). Armed timers are not waited for. Errors as [`OwnedQueue::flush`].
+    /// requeueing themselves) and RCU items waiting for their grace period
+    /// ([`OwnedQueue::enqueue_rcu`]). Armed timers are not waited for. Errors as
+    /// [`OwnedQueue::flush`].
     ///
     /// Unlike C's `drain_workqueue`, enqueueing from elsewhere stays allowed meanwhile and is
     /// waited for; a chain that never stops keeps this from returning.
     pub fn drain(&self) -> Result {
+        let ctx = may_wait_here()?;
+        reclaim::may_flush(ctx, self.core.reclaim)?;
         loop {
             // SAFETY: As in `counted`.
             let before = unsafe { rust_wq_counts_sum(self.core.counts.0.as_ptr(), true) };
+            // The RCU items whose enqueue finished before `before` was read are on the queue
+            // once their callbacks ran.
+            if self.core.rcu.load(Acquire) {
+                rcu::rcu_barrier();
+            }
             self.flush()?;
             // Nothing started since `before` was read, and everything started before had
             // finished queueing: the flush covered every item.

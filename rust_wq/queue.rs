@@ -121,7 +121,10 @@ impl Queue {
     /// that is neither destroyed nor drained
     /// (`drain_workqueue`) during `'a`: C silently drops items queued on a draining queue.
     /// Unless it is one of the system queues, the caller must also flush it before the module is
-    /// unloaded: [`Drained`](crate::rust_wq::Drained) flushes only the queues it knows. It must
+    /// unloaded: [`Drained`](crate::rust_wq::Drained) flushes only the queues it knows. If the
+    /// module queues RCU items on it ([`Queue::enqueue_rcu`]), that flush must come after an
+    /// `rcu_barrier()` that follows the last such enqueue: they reach the queue only after their
+    /// grace period. It must
     /// not have `WQ_MEM_RECLAIM` without `__WQ_LEGACY` (rust_wq would not know that its items run
     /// on a reclaim path, see [`reclaim`](crate::rust_wq::reclaim)), nor `WQ_BH` (rust_wq would
     /// not refuse a CPU's timer on it, which C strands on the CPU's pool once it goes offline).

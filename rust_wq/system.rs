@@ -17,8 +17,10 @@ use crate::rust_wq::{
         Delay, //
     },
     drained::Gate,
+    rcu_work,
     EnqueueError,
     HasDelayedWork,
+    HasRcuWork,
     HasWork,
     Queue,
     WorkItem,
@@ -206,5 +208,27 @@ impl Queue {
         P::Target: WorkItem<ID, Pointer = P> + HasDelayedWork<P::Target, ID>,
     {
         self.arm_static(None, item, delay.jiffies(), Arm::Modify)
+    }
+
+    /// Queues `item` after an RCU grace period (`queue_rcu_work`): it runs once every RCU
+    /// read-side critical section that had begun when this returned `Ok` has ended. Only on
+    /// queues that live forever (`'static`), as the item reaches the queue later; owned queues
+    /// have their own [`OwnedQueue::enqueue_rcu`]. If the module is unloaded first, the unload
+    /// waits for the grace period and the run.
+    ///
+    /// `EBUSY`, with `item` back, if the item is pending (waiting for its grace period, or
+    /// queued); the other errors of [`Queue::enqueue`]. BH queues are fine: the item runs in
+    /// softirq context, like any item there.
+    ///
+    /// [`OwnedQueue::enqueue_rcu`]: crate::rust_wq::OwnedQueue::enqueue_rcu
+    pub fn enqueue_rcu<P, const ID: u64>(&'static self, item: P) -> Result<(), EnqueueError<P>>
+    where
+        P: WorkItemPointer,
+        P::Target: WorkItem<ID, Pointer = P> + HasRcuWork<P::Target, ID>,
+    {
+        // SAFETY: A `&'static Queue` is never destroyed, so it outlives every RCU callback that
+        // queues on it and every run. (The unload waits for the callbacks before it flushes the
+        // system queues; the owner of any other queue does, by `Queue::from_raw`'s contract.)
+        unsafe { rcu_work::queue(self.as_raw(), self.bits(), None, item) }
     }
 }

@@ -1,0 +1,372 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! RCU work: the pinned `rcu_work` wrapper, queued only after an RCU grace period
+//! (`queue_rcu_work`), and waited for with `flush_rcu_work`.
+//!
+//! `queue_rcu_work()` sets the item's `PENDING` bit and hands its `rcu_head` to `call_rcu()`;
+//! after a grace period the RCU callback queues the `work_struct` on the queue the item was
+//! given (`WORK_CPU_UNBOUND`). So the queue must outlive the grace period, and the module's code
+//! must outlive the run. rust_wq keeps both:
+//!
+//! - An [`OwnedQueue`](crate::rust_wq::OwnedQueue) that ever took an RCU item calls
+//!   `rcu_barrier()` before it is destroyed: every RCU callback that targets it has queued its
+//!   item by then, and `destroy_workqueue()` runs the item (without the barrier, the callback
+//!   would queue on a draining or freed queue). [`OwnedQueue::drain`] waits for the grace
+//!   periods too.
+//! - [`Queue::enqueue_rcu`] takes a `&'static Queue` (the system queues), as delayed work does.
+//! - A module that ever queued an RCU item calls `rcu_barrier()` at unload, after its registry
+//!   closed and before it flushes the queues (see [`Drained`](crate::rust_wq::Drained)).
+//!
+//! # No cancel, no disable
+//!
+//! C offers neither for `rcu_work` (`queue_rcu_work()` warns if the inner work was disabled),
+//! and rust_wq offers neither: during the grace period the item is pending but on no queue, and
+//! C's cancel of it spins (`try_to_grab_pending()` says `-EAGAIN`) until the RCU callback has
+//! queued it, a grace period later, which in atomic context or under `rcu_read_lock()` never
+//! comes. What is left is [`RcuWorkOps`]: pending and running state, and
+//! [`flush`](RcuWorkOps::flush), which waits for the grace period (`rcu_barrier()`) and the run.
+//!
+//! # Examples
+//!
+//! Freeing a table entry once no reader can see it:
+//!
+//! ```ignore
+//! #[pin_data]
+//! struct Retired {
+//!     entry: KBox<Entry>,
+//!     #[pin]
+//!     rwork: RcuWork<Retired>,
+//! }
+//!
+//! crate::impl_has_rcu_work! { impl HasRcuWork<Self> for Retired { self.rwork } }
+//!
+//! impl WorkItem for Retired {
+//!     type Pointer = Pin<KBox<Retired>>;
+//!     fn run(this: Pin<KBox<Retired>>) {
+//!         // A grace period has passed since the enqueue: readers are gone; may sleep here.
+//!         drop(this);
+//!     }
+//! }
+//!
+//! let old = unpublish(&table, key)?;
+//! let item = KBox::pin_init(
+//!     pin_init!(Retired { entry: old, rwork <- new_rcu_work!("Retired::rwork") }),
+//!     GFP_KERNEL,
+//! )?;
+//! queue.enqueue_rcu(item)?;
+//! drop(queue); // Waits for the grace period (`rcu_barrier()`), runs the item, destroys.
+//! # Ok::<(), Error>(())
+//! ```
+//!
+//! [`OwnedQueue::drain`]: crate::rust_wq::OwnedQueue::drain
+//! [`Queue::enqueue_rcu`]: crate::rust_wq::Queue::enqueue_rcu
+
+use crate::rust_wq::{
+    class,
+    drained::Gate,
+    reclaim,
+    EnqueueError,
+    WorkItem,
+    WorkItemPointer, //
+};
+use core::{
+    marker::PhantomData,
+    ptr, //
+};
+use kernel::{
+    bindings,
+    prelude::*,
+    sync::{
+        atomic::{
+            Atomic,
+            Relaxed,
+            Release, //
+        },
+        LockClassKey, //
+    },
+    types::Opaque,
+};
+
+/// A kernel `struct rcu_work`, embedded in a work item of type `T`.
+///
+/// `ID` tells several `RcuWork` fields of one struct apart. Create it with [`new_rcu_work!`],
+/// which gives every call site its own lockdep class. Queue it with
+/// [`OwnedQueue::enqueue_rcu`] or [`Queue::enqueue_rcu`].
+///
+/// Its function is [`WorkItem::run`] of `T`, as for [`Work`](crate::rust_wq::Work) and
+/// [`DelayedWork`](crate::rust_wq::DelayedWork): the run is the same (the pointer handed over
+/// at enqueue time comes back, on a kworker or in softirq context), only the way to the queue
+/// differs. A type with a `Work` and an `RcuWork` of the same `ID` runs the same `run` for
+/// both; give them different `ID`s to tell them apart.
+///
+/// # Invariants
+///
+/// - While the item is pending (from a successful `queue_rcu_work()`, through the grace period,
+///   until its run starts), the queue owns exactly one pointer to the containing `T`, from
+///   [`WorkItemPointer::into_raw`]; its `run` takes it back. Only rust_wq queues the
+///   `rcu_work`, and only with such a pointer.
+/// - `rcu_work.wq` is set by `queue_rcu_work()` to a queue that stays valid until the RCU
+///   callback has queued the item and the item has run (see `queue` below).
+/// - The item is never cancelled or disabled: nothing in rust_wq offers it.
+///
+/// [`new_rcu_work!`]: crate::new_rcu_work
+/// [`OwnedQueue::enqueue_rcu`]: crate::rust_wq::OwnedQueue::enqueue_rcu
+/// [`Queue::enqueue_rcu`]: crate::rust_wq::Queue::enqueue_rcu
+#[pin_data]
+#[repr(C)]
+pub struct RcuWork<T: ?Sized, const ID: u64 = 0> {
+    #[pin]
+    rwork: Opaque<bindings::rcu_work>,
+    /// The kinds of queue the item was ever queued on (`reclaim::ON_*`).
+    pub(crate) seen: Atomic<u32>,
+    _item: PhantomData<T>,
+}
+
+// SAFETY: Kernel work items may be queued and run from any thread. `T` needs no bound because an
+// `RcuWork` does not contain a `T`.
+unsafe impl<T: ?Sized, const ID: u64> Send for RcuWork<T, ID> {}
+// SAFETY: All methods of `RcuWork` go through the C API, which synchronises internally, or
+// atomics.
+unsafe impl<T: ?Sized, const ID: u64> Sync for RcuWork<T, ID> {}
+
+impl<T, const ID: u64> RcuWork<T, ID>
+where
+    T: WorkItem<ID> + HasRcuWork<T, ID>,
+{
+    /// Creates a new RCU work item whose function is [`WorkItem::run`] of `T`.
+    ///
+    /// Prefer [`new_rcu_work!`](crate::new_rcu_work), which supplies the name and a lockdep
+    /// class.
+    #[inline]
+    pub fn new(name: &'static CStr, key: Pin<&'static LockClassKey>) -> impl PinInit<Self> {
+        pin_init!(Self {
+            rwork <- Opaque::ffi_init(|slot: *mut bindings::rcu_work| {
+                // No queue and no RCU callback yet (C's `INIT_RCU_WORK` leaves them unset).
+                // SAFETY: `slot` is valid for writes; all-zero is a valid `rcu_work` to start
+                // from, and `init_work_with_key` below initialises its `work_struct`.
+                unsafe { ptr::write_bytes(slot, 0, 1) };
+                // SAFETY: `slot` is valid for writes, and `run_rcu::<T, ID>` has the signature of
+                // a `work_func_t`. It is only ever called with this `work_struct`, which lives in
+                // the `rcu_work` of an `RcuWork` in a `T` (the `HasRcuWork` contract).
+                unsafe {
+                    bindings::init_work_with_key(
+                        ptr::addr_of_mut!((*slot).work),
+                        Some(run_rcu::<T, ID>),
+                        false,
+                        name.as_char_ptr(),
+                        key.as_ptr(),
+                    )
+                }
+            }),
+            seen: Atomic::new(0),
+            _item: PhantomData,
+        })
+    }
+}
+
+impl<T: ?Sized, const ID: u64> RcuWork<T, ID> {
+    /// Returns the raw `rcu_work`.
+    #[inline]
+    pub fn as_raw(&self) -> *mut bindings::rcu_work {
+        self.rwork.get()
+    }
+
+    /// Returns the `work_struct` inside the `rcu_work`.
+    #[inline]
+    pub fn raw_work(&self) -> *mut bindings::work_struct {
+        // SAFETY: The `rcu_work` is valid while `self` is; only the address is taken.
+        unsafe { ptr::addr_of_mut!((*self.as_raw()).work) }
+    }
+
+    /// Whether the item is pending: waiting for its grace period, or queued and not yet running
+    /// (its `PENDING` bit, read once: C's `work_pending()`).
+    #[inline]
+    pub fn is_pending(&self) -> bool {
+        // SAFETY: `data` is the `atomic_long_t` of an initialised `work_struct`, which C only
+        // changes atomically; we read it atomically.
+        let data =
+            unsafe { Atomic::<i64>::from_ptr(ptr::addr_of_mut!((*self.raw_work()).data.counter)) };
+        data.load(Relaxed) & (1 << bindings::work_bits_WORK_STRUCT_PENDING_BIT) != 0
+    }
+}
+
+/// Declares that a type contains an [`RcuWork<T, ID>`] field. Implement it with
+/// [`impl_has_rcu_work!`].
+///
+/// # Safety
+///
+/// The two methods must be true inverses: `rcu_work_container_of(raw_get_rcu_work(p)) == p`,
+/// and `raw_get_rcu_work` must return a pointer to an `RcuWork<T, ID>` field inside `*p`.
+///
+/// [`impl_has_rcu_work!`]: crate::impl_has_rcu_work
+pub unsafe trait HasRcuWork<T, const ID: u64 = 0> {
+    /// Returns a pointer to the [`RcuWork<T, ID>`] field.
+    ///
+    /// # Safety
+    ///
+    /// `ptr` must be aligned and not dangling.
+    unsafe fn raw_get_rcu_work(ptr: *mut Self) -> *mut RcuWork<T, ID>;
+
+    /// Returns a pointer to the struct that contains the [`RcuWork<T, ID>`] at `ptr`.
+    ///
+    /// # Safety
+    ///
+    /// `ptr` must point at the `RcuWork<T, ID>` field of a `Self`.
+    unsafe fn rcu_work_container_of(ptr: *mut RcuWork<T, ID>) -> *mut Self;
+}
+
+/// The `work_func_t` of every [`RcuWork`]: turns the `work_struct` back into the owning pointer
+/// (C's `to_rcu_work()`, then the container).
+///
+/// # Safety
+///
+/// `ptr` must be the `work_struct` of the `rcu_work` of an `RcuWork<T, ID>` inside a `T` whose
+/// ownership was handed to the queue through [`WorkItemPointer::into_raw`].
+unsafe extern "C" fn run_rcu<T, const ID: u64>(ptr: *mut bindings::work_struct)
+where
+    T: WorkItem<ID> + HasRcuWork<T, ID>,
+{
+    // `work` is the first field of `rcu_work`, which is the first field of the `#[repr(C)]`
+    // `RcuWork`.
+    let rw = ptr.cast::<RcuWork<T, ID>>();
+    // SAFETY: `rw` is the `RcuWork` field of a `T` (caller), alive at least until `run` returns
+    // the reference below.
+    let seen = unsafe { (*rw).seen.load(Relaxed) };
+    // SAFETY: As above.
+    let item = unsafe { T::rcu_work_container_of(rw) };
+    // SAFETY: The queue owned this reference since the enqueue that queued this run.
+    let this = unsafe { T::Pointer::from_raw(item) };
+    crate::rust_wq::reclaim::run(seen, || T::run(this))
+}
+
+/// Whether this module ever queued an RCU item: its unload then waits for the RCU callbacks
+/// (`rcu_barrier()`) before it flushes the queues. Set inside the module's gate, so the unload
+/// reads it after the grace period that follows the close.
+static QUEUED: Atomic<bool> = Atomic::new(false);
+
+/// Whether this module ever queued an RCU item (read by the unload, after its grace period).
+pub(crate) fn ever_queued() -> bool {
+    QUEUED.load(Relaxed)
+}
+
+/// Queues `item` on `wq` after an RCU grace period, if the module takes work (see
+/// [`Drained`](crate::rust_wq::Drained)): `EBUSY` with the item back if it is pending, the
+/// errors of the gate, of [`class`] and of [`reclaim`] otherwise. `bits` are the `reclaim::ON_*`
+/// bits of the queue's flags. `used`, the flag of an owned queue that makes its destruction
+/// wait for the RCU callbacks, is set before the item is handed to RCU.
+///
+/// # Safety
+///
+/// `wq` is valid until every RCU callback that may queue an item on it has run and the items
+/// have run: it is a queue that lives forever (a system queue), or an owned queue whose `used`
+/// flag this is, and whose destruction calls `rcu_barrier()` first when the flag is set, with
+/// the caller borrowing its handle during the call.
+pub(crate) unsafe fn queue<P, const ID: u64>(
+    wq: *mut bindings::workqueue_struct,
+    bits: u32,
+    used: Option<&Atomic<bool>>,
+    item: P,
+) -> Result<(), EnqueueError<P>>
+where
+    P: WorkItemPointer,
+    P::Target: WorkItem<ID, Pointer = P> + HasRcuWork<P::Target, ID>,
+{
+    let raw = item.into_raw();
+    // SAFETY: `raw` is valid while we own it (`WorkItemPointer` contract).
+    let rw = unsafe { &*P::Target::raw_get_rcu_work(raw) };
+    // The fast path of a refusal: one load, as in `refuse_if_pending`.
+    if rw.is_pending() {
+        // SAFETY: Nothing took the reference.
+        return Err(EnqueueError::new(EBUSY, unsafe { P::from_raw(raw) }));
+    }
+    let gate = match Gate::enter() {
+        Ok(gate) => gate,
+        // SAFETY: Nothing took the reference.
+        Err(e) => return Err(EnqueueError::new(e, unsafe { P::from_raw(raw) })),
+    };
+    // SAFETY: `rw.raw_work()` is the initialised `work_struct` of an `RcuWork`.
+    let fits = unsafe { class::note(rw.raw_work(), bits & reclaim::ON_BH != 0) };
+    if let Err(e) = fits.and_then(|()| reclaim::note(&rw.seen, bits)) {
+        drop(gate);
+        // SAFETY: Nothing took the reference.
+        return Err(EnqueueError::new(e, unsafe { P::from_raw(raw) }));
+    }
+    // Set before the RCU callback can exist: the queue's destruction (which happens after this
+    // call, as the caller borrows its handle) and the module's unload (after the grace period
+    // that follows its close, which waits for this gate) see them.
+    if let Some(used) = used {
+        used.store(true, Release);
+    }
+    QUEUED.store(true, Relaxed);
+    // SAFETY: The `rcu_work` is initialised, its function turns its `work_struct` back into a
+    // `P` (`RcuWork::new`), and it is never disabled (type invariant), so C does not warn. `wq`
+    // stays valid until the RCU callback has queued the item on it and the item ran (caller).
+    // Any context: it only sets a bit and calls `call_rcu_hurry()`. On `true` the queue owns
+    // the reference until `run`: the callback's `__queue_work()` always queues, as the queue is
+    // not draining (rust_wq never calls `drain_workqueue`, and `destroy_workqueue` comes after
+    // the barrier) and the item is not disabled.
+    let queued = unsafe { bindings::queue_rcu_work(wq, rw.as_raw()) };
+    drop(gate);
+    if queued {
+        Ok(())
+    } else {
+        // SAFETY: The queue did not take the reference: give it back.
+        Err(EnqueueError::new(EBUSY, unsafe { P::from_raw(raw) }))
+    }
+}
+
+/// Implements [`HasRcuWork`] for a struct with an [`RcuWork`] field.
+///
+/// # Examples
+///
+/// ```ignore
+/// #[pin_data]
+/// struct Job {
+///     #[pin]
+///     rwork: RcuWork<Job>,
+/// }
+/// impl_has_rcu_work! { impl HasRcuWork<Self> for Job { self.rwork } }
+/// ```
+#[macro_export]
+macro_rules! impl_has_rcu_work {
+    ($(impl$({$($generics:tt)*})?
+       HasRcuWork<$work_type:ty $(, $id:tt)?>
+       for $self:ty
+       { self.$field:ident }
+    )*) => {$(
+        // SAFETY: `raw_get_rcu_work` returns a pointer to a field of type
+        // `RcuWork<$work_type, $id>` (it would not compile otherwise), and
+        // `rcu_work_container_of` is its inverse.
+        unsafe impl$(<$($generics)+>)? $crate::rust_wq::HasRcuWork<$work_type $(, $id)?>
+            for $self
+        {
+            #[inline]
+            unsafe fn raw_get_rcu_work(
+                ptr: *mut Self,
+            ) -> *mut $crate::rust_wq::RcuWork<$work_type $(, $id)?> {
+                // SAFETY: The caller promises that the pointer is not dangling.
+                unsafe { ::core::ptr::addr_of_mut!((*ptr).$field) }
+            }
+
+            #[inline]
+            unsafe fn rcu_work_container_of(
+                ptr: *mut $crate::rust_wq::RcuWork<$work_type $(, $id)?>,
+            ) -> *mut Self {
+                // SAFETY: The caller promises that the pointer is the field of a `Self`.
+                unsafe { ::kernel::container_of!(ptr, Self, $field) }
+            }
+        }
+    )*};
+}
+
+/// Creates an [`RcuWork`] initialiser with a lockdep class of its own for this call site (see
+/// [`class`](crate::rust_wq::class) for what that means for BH queues).
+#[macro_export]
+macro_rules! new_rcu_work {
+    ($($name:literal)?) => {
+        $crate::rust_wq::RcuWork::new(
+            ::kernel::optional_name!($($name)?),
+            ::kernel::static_lock_class!(),
+        )
+    };
+}
