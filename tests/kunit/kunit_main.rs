@@ -26,6 +26,8 @@ mod probe;
 #[cfg(not(rust_wq_ktap))]
 mod queues;
 #[cfg(not(rust_wq_ktap))]
+mod rcu_work;
+#[cfg(not(rust_wq_ktap))]
 mod scope;
 #[cfg(not(rust_wq_ktap))]
 mod soundness;
