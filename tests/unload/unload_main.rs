@@ -4,8 +4,9 @@
 //!
 //! `make check` loads and unloads it many times. Each load leaves behind, on every system queue
 //! and on owned queues: plain items, delayed items armed from 0 to 60 seconds (some on a chosen
-//! CPU), boxed items, an item that is running (sleeping) at unload, an item that requeues
-//! itself forever, an owned queue kept alive by a cycle through its own armed item, and an owned
+//! CPU), boxed items, RCU items in their grace period, an item that is running (sleeping) at
+//! unload, an item that requeues itself forever (and one that does so through a grace period
+//! each time), an owned queue kept alive by a cycle through its own armed item, and an owned
 //! queue that is leaked outright. A kworker that ran any of them after the module's text was
 //! freed would fault (a splat, which fails the run); `rmmod` that waited forever would hang it.
 
@@ -31,6 +32,7 @@ use rust_wq::{
     DelayedWork,
     OwnedQueue,
     Queue,
+    RcuWork,
     Unbound,
     Work,
     WorkItem, //
@@ -158,6 +160,45 @@ impl WorkItem for Later {
     }
 }
 
+/// An RCU item; with `chain`, it requeues itself through a grace period on every run.
+#[pin_data]
+struct Deferred {
+    chain: bool,
+    #[pin]
+    rwork: RcuWork<Deferred>,
+}
+
+impl_has_rcu_work! { impl HasRcuWork<Self> for Deferred { self.rwork } }
+
+impl Deferred {
+    fn new(chain: bool) -> Result<Arc<Self>> {
+        Arc::pin_init(
+            pin_init!(Self { chain, rwork <- new_rcu_work!("Deferred::rwork") }),
+            GFP_KERNEL,
+        )
+    }
+
+    /// For BH queues, as [`Plain::new_bh`].
+    fn new_bh() -> Result<Arc<Self>> {
+        Arc::pin_init(
+            pin_init!(Self { chain: false, rwork <- new_rcu_work!("Deferred::rwork (BH)") }),
+            GFP_KERNEL,
+        )
+    }
+}
+
+impl WorkItem for Deferred {
+    type Pointer = Arc<Deferred>;
+
+    fn run(this: Arc<Deferred>) {
+        RUNS.add(1, Relaxed);
+        if this.chain {
+            // Refused (`ESHUTDOWN`) once the module is being unloaded: the chain ends.
+            let _ = rust_wq::system_dfl().enqueue_rcu(this);
+        }
+    }
+}
+
 struct RustWqUnload {
     _owned: OwnedQueue,
 }
@@ -204,6 +245,11 @@ impl kernel::Module for RustWqUnload {
             } else {
                 q.enqueue_delayed_on(i as u32 % cpus, later_on, delay(i + 3))?;
             }
+            q.enqueue_rcu(if bh {
+                Deferred::new_bh()?
+            } else {
+                Deferred::new(false)?
+            })?;
             // BH items must not sleep: no boxed (sleeping) item there.
             if !bh {
                 q.enqueue(KBox::pin_init(
@@ -214,18 +260,22 @@ impl kernel::Module for RustWqUnload {
         }
         rust_wq::system_long().enqueue(Plain::new(What::Sleep)?)?;
         rust_wq::system_percpu().enqueue(Plain::new(What::Chain)?)?;
+        rust_wq::system_dfl().enqueue_rcu(Deferred::new(true)?)?;
         // Owned by the module: dropped (drained) before the unload drains the rest.
         let owned = OwnedQueue::percpu().build(c"rwq_unload_own")?;
         owned.enqueue(Plain::new(What::Sleep)?)?;
         owned.enqueue_delayed(Later::new(None)?, delay(5))?;
+        owned.enqueue_rcu(Deferred::new(false)?)?;
         // Kept alive by its own armed item: a cycle that outlives the module's drop.
         let cyclic = Arc::new(OwnedQueue::unbound().build(c"rwq_unload_cyc")?, GFP_KERNEL)?;
         cyclic.enqueue_delayed(Later::new(Some(cyclic.clone()))?, delay(6))?;
         cyclic.enqueue(Plain::new(What::Nothing)?)?;
+        cyclic.enqueue_rcu(Deferred::new(false)?)?;
         drop(cyclic);
         // Leaked outright, with an item armed on it.
         let leaked = OwnedQueue::unbound().build(c"rwq_unload_leak")?;
         leaked.enqueue_delayed(Later::new(None)?, delay(7))?;
+        leaked.enqueue_rcu(Deferred::new(false)?)?;
         core::mem::forget(leaked);
         pr_info!("cycle {cycle}: work pending on every queue\n");
         Ok(Self { _owned: owned })
