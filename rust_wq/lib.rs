@@ -105,6 +105,7 @@ pub mod reclaim;
 pub mod scope;
 pub mod slot;
 pub mod spawn;
+pub mod static_work;
 pub mod system;
 pub(crate) mod tracker;
 pub mod work;
@@ -160,6 +161,7 @@ pub use scope::{
     Scope, //
 };
 pub use slot::Slot;
+pub use static_work::StaticWork;
 pub use system::{
     schedule_delayed_work,
     schedule_work,
@@ -186,6 +188,7 @@ pub use work::{
 pub const MAX_DISABLE: u32 = arm_lock::MAX_DISABLE;
 
 pub use crate::{
+    declare_work,
     impl_has_delayed_work,
     impl_has_rcu_work,
     impl_has_work,

@@ -88,6 +88,57 @@ where
     }
 }
 
+impl<T, const ID: u64> Work<T, ID>
+where
+    T: WorkItem<ID> + HasWork<T, ID>,
+{
+    /// The `Work` of an item in a `static`, initialised at compile time as C's
+    /// `__WORK_INITIALIZER` does (`DECLARE_WORK`): flagged static for the object debugger, its
+    /// list head pointing at itself, and its lockdep class keyed by its own address.
+    ///
+    /// # Safety
+    ///
+    /// `this` must be the address that the returned value gets: a field of a `static` that is
+    /// initialised with it, and so never moved or dropped.
+    pub(crate) const unsafe fn new_static(this: *const Self, name: &'static CStr) -> Self {
+        // `Work` is `#[repr(C)]` with the `work_struct` first (`Opaque` is transparent).
+        let ws = this.cast::<bindings::work_struct>().cast_mut();
+        let entry = ws
+            .cast::<u8>()
+            .wrapping_add(core::mem::offset_of!(bindings::work_struct, entry))
+            .cast::<bindings::list_head>();
+        // C's `WORK_DATA_STATIC_INIT()`: `WORK_STRUCT_NO_POOL | WORK_STRUCT_STATIC`.
+        let no_pool = ((1u64 << bindings::work_bits_WORK_OFFQ_POOL_BITS) - 1)
+            << bindings::work_bits_WORK_OFFQ_POOL_SHIFT;
+        let data = no_pool | bindings::work_flags_WORK_STRUCT_STATIC as u64;
+        Self {
+            work: Opaque::new(bindings::work_struct {
+                data: bindings::atomic_long_t {
+                    counter: data as i64,
+                },
+                entry: bindings::list_head {
+                    next: entry,
+                    prev: entry,
+                },
+                func: Some(run_work::<T, ID>),
+                // C's `STATIC_LOCKDEP_MAP_INIT(name, &work)`: lockdep accepts keys in a module's
+                // static data, and forgets them when the module's memory goes.
+                #[cfg(CONFIG_LOCKDEP)]
+                lockdep_map: bindings::lockdep_map {
+                    key: ws.cast(),
+                    name: name.as_ptr().cast(),
+                    // SAFETY: All-zero is a valid `lockdep_map` (no class cached yet, the
+                    // default wait and lock types), as C's static initialiser leaves it.
+                    ..unsafe { core::mem::zeroed() }
+                },
+            }),
+            disables: Atomic::new(0),
+            seen: Atomic::new(0),
+            _item: PhantomData,
+        }
+    }
+}
+
 impl<T: ?Sized, const ID: u64> Work<T, ID> {
     /// Returns the raw `work_struct` of the `Work` at `ptr`.
     ///

@@ -32,6 +32,8 @@ mod scope;
 #[cfg(not(rust_wq_ktap))]
 mod soundness;
 #[cfg(not(rust_wq_ktap))]
+mod static_work;
+#[cfg(not(rust_wq_ktap))]
 mod system;
 
 // A kernel without KUnit (a distribution's): the same suites as plain modules (written by

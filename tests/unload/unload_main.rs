@@ -4,9 +4,10 @@
 //!
 //! `make check` loads and unloads it many times. Each load leaves behind, on every system queue
 //! and on owned queues: plain items, delayed items armed from 0 to 60 seconds (some on a chosen
-//! CPU), boxed items, RCU items in their grace period, an item that is running (sleeping) at
-//! unload, an item that requeues itself forever (and one that does so through a grace period
-//! each time), an owned queue kept alive by a cycle through its own armed item, and an owned
+//! CPU), boxed items, static items (`declare_work!`, in the module's own memory), RCU items in
+//! their grace period, items that are running (sleeping) at unload, items that requeue
+//! themselves forever (a static one, and one that does so through a grace period each time),
+//! an owned queue kept alive by a cycle through its own armed item, and an owned
 //! queue that is leaked outright. A kworker that ran any of them after the module's text was
 //! freed would fault (a splat, which fails the run); `rmmod` that waited forever would hang it.
 
@@ -203,6 +204,28 @@ struct RustWqUnload {
     _owned: OwnedQueue,
 }
 
+/// A static item (`declare_work!`) that requeues itself until the module stops taking work.
+fn static_chain() {
+    RUNS.add(1, Relaxed);
+    fsleep(Delta::from_millis(1));
+    let _ = rust_wq::system_percpu().enqueue(&STATIC_CHAIN);
+}
+
+/// A static item that is still sleeping when the module goes.
+fn static_sleep() {
+    RUNS.add(1, Relaxed);
+    fsleep(Delta::from_millis(20));
+}
+
+/// A static item that counts.
+fn static_count() {
+    RUNS.add(1, Relaxed);
+}
+
+rust_wq::declare_work!(static STATIC_CHAIN = static_chain);
+rust_wq::declare_work!(static STATIC_SLEEP = static_sleep);
+rust_wq::declare_work!(static STATIC_OWNED = static_count);
+
 /// Delays in milliseconds; which ones a load uses depends on its cycle number.
 const DELAYS: [u32; 8] = [0, 1, 10, 100, 1_000, 5_000, 30_000, 60_000];
 
@@ -261,9 +284,17 @@ impl kernel::Module for RustWqUnload {
         rust_wq::system_long().enqueue(Plain::new(What::Sleep)?)?;
         rust_wq::system_percpu().enqueue(Plain::new(What::Chain)?)?;
         rust_wq::system_dfl().enqueue_rcu(Deferred::new(true)?)?;
+        // Static items: in the module's memory, which goes with it.
+        rust_wq::system_percpu()
+            .enqueue(&STATIC_CHAIN)
+            .map_err(|e| e.error())?;
+        rust_wq::system_long()
+            .enqueue(&STATIC_SLEEP)
+            .map_err(|e| e.error())?;
         // Owned by the module: dropped (drained) before the unload drains the rest.
         let owned = OwnedQueue::percpu().build(c"rwq_unload_own")?;
         owned.enqueue(Plain::new(What::Sleep)?)?;
+        owned.enqueue(&STATIC_OWNED).map_err(|e| e.error())?;
         owned.enqueue_delayed(Later::new(None)?, delay(5))?;
         owned.enqueue_rcu(Deferred::new(false)?)?;
         // Kept alive by its own armed item: a cycle that outlives the module's drop.

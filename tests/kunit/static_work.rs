@@ -1,0 +1,75 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Static work items (`declare_work!`, C's `DECLARE_WORK`).
+
+use kernel::prelude::*;
+
+#[kunit_tests(rust_wq_static_work)]
+mod tests {
+    use crate::probe::{
+        wait_for,
+        Action,
+        Probe,
+        Shared, //
+    };
+    use crate::rust_wq::{
+        self,
+        OwnedQueue,
+        StaticWork,
+        WorkOps, //
+    };
+    use kernel::{
+        bindings,
+        prelude::*,
+        sync::atomic::{
+            Atomic,
+            Relaxed, //
+        },
+    };
+
+    static RUNS: Atomic<u32> = Atomic::new(0);
+
+    fn count() {
+        RUNS.add(1, Relaxed);
+    }
+
+    crate::declare_work!(static COUNT = count);
+
+    #[test]
+    fn static_items_run_and_are_refused_while_pending() -> Result {
+        let before = RUNS.load(Relaxed);
+        // Initialised at compile time as C's `__WORK_INITIALIZER`: idle, flagged static for the
+        // object debugger (with it), its list head pointing at itself.
+        assert!(!WorkOps::is_pending(&COUNT));
+        let raw = WorkOps::<0>::raw_work(&COUNT);
+        // SAFETY: `raw` is the initialised `work_struct` of a static; read once, not pending.
+        let (data, next) = unsafe { ((*raw).data.counter as u64, (*raw).entry.next) };
+        assert_eq!(
+            data & bindings::work_flags_WORK_STRUCT_STATIC as u64,
+            bindings::work_flags_WORK_STRUCT_STATIC as u64
+        );
+        assert_eq!(next, unsafe { core::ptr::addr_of_mut!((*raw).entry) });
+        rust_wq::system_percpu()
+            .enqueue(&COUNT)
+            .map_err(|e| e.error())?;
+        assert!(wait_for(5000, || RUNS.load(Relaxed) == before + 1));
+        // Pending behind a blocked item on an ordered queue: refused, then cancelled.
+        let q = OwnedQueue::ordered().build(c"rwq_static")?;
+        let s = Shared::new()?;
+        q.enqueue(Probe::new(&s, 0, Action::Block)?)
+            .map_err(|e| e.error())?;
+        assert!(wait_for(1000, || s.running.load(Relaxed) == 1));
+        q.enqueue(&COUNT).map_err(|e| e.error())?;
+        let e = q.enqueue(&COUNT).err().ok_or(EINVAL)?;
+        assert_eq!(e.error(), EBUSY);
+        assert!(core::ptr::eq(e.into_item(), &COUNT));
+        let back: Option<&'static StaticWork> = WorkOps::cancel(&COUNT);
+        assert!(back.is_some_and(|b| core::ptr::eq(b, &COUNT)));
+        // Queued again, it runs when the queue moves on.
+        q.enqueue(&COUNT).map_err(|e| e.error())?;
+        s.release.store(1, Relaxed);
+        q.drain()?;
+        assert_eq!(RUNS.load(Relaxed), before + 2);
+        Ok(())
+    }
+}
