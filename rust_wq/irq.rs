@@ -51,8 +51,8 @@
 
 use crate::rust_wq::{
     HasWork,
-    WorkItem,
-    WorkOps, //
+    Work,
+    WorkItem, //
 };
 use kernel::{
     bindings,
@@ -150,8 +150,8 @@ impl<T: TopHalf> Drop for IrqGuard<T> {
         // No top half can queue the bottom half any more. Let a queued one run, then make sure
         // none is left (the bottom half may have requeued itself). Neither call can be made
         // from the bottom half itself: devres release runs in the driver core's context.
-        let _ = self.state.flush();
-        let _ = self.state.cancel_sync();
+        let _ = Work::of(&*self.state).flush();
+        let _ = Work::of(&*self.state).cancel_sync();
     }
 }
 

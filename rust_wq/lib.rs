@@ -20,8 +20,8 @@
 //! - Queueing on the local CPU or a chosen one ([`OwnedQueue::enqueue_on`]), with a delay, or
 //!   re-arming a pending timer ([`OwnedQueue::mod_delayed`]); a refused item always comes back
 //!   in an [`EnqueueError`].
-//! - [`WorkOps`] / [`DelayedWorkOps`]: pending/running state, cancel (giving the queue's
-//!   reference back), flush, disable; waiting on itself from `run` is `EDEADLK`, waiting where
+//! - Handles ([`Work::of`], [`DelayedWork::of`], [`RcuWork::of`]): pending/running state,
+//!   cancel (giving the queue's reference back), flush, disable; waiting on itself from `run` is `EDEADLK`, waiting where
 //!   sleeping is impossible `EAGAIN`, a reclaim item waiting for a non-reclaim queue `EDEADLK`
 //!   ([`reclaim`]): errors, never a hang or a kernel warning.
 //! - The system queues, including the non-deprecated [`system_percpu`] and [`system_dfl`].
@@ -56,7 +56,7 @@
 //!
 //! ```ignore
 //! // `new_work!` and `impl_has_work!` are `#[macro_export]`ed: they live at the crate root.
-//! use crate::rust_wq::{self, OwnedQueue, Work, WorkItem, WorkOps};
+//! use crate::rust_wq::{self, OwnedQueue, Work, WorkItem};
 //! use kernel::{prelude::*, sync::{Arc, atomic::{Atomic, Relaxed}}};
 //!
 //! #[pin_data]
@@ -81,7 +81,7 @@
 //!     GFP_KERNEL,
 //! )?;
 //! queue.enqueue_on(1, item.clone())?;   // EINVAL/ENODEV if CPU 1 is missing or offline
-//! item.flush()?;                         // EDEADLK if called from `Counter::run`
+//! Work::of(&*item).flush()?;             // EDEADLK if called from `Counter::run`
 //! assert_eq!(item.hits.load(Relaxed), 1);
 //! drop(queue);                           // drains, then destroys the queue
 //! # Ok::<(), Error>(())
@@ -94,6 +94,7 @@ pub mod cpu;
 pub mod delayed;
 pub mod devm;
 pub mod drained;
+pub mod handle;
 pub mod interop;
 pub mod irq;
 pub mod on_cpu;
@@ -130,6 +131,11 @@ pub use delayed::{
 };
 pub use devm::DevmQueue;
 pub use drained::Drained;
+pub use handle::{
+    DelayedWorkRef,
+    RcuWorkRef,
+    WorkRef, //
+};
 pub use interop::KernelItem;
 pub use irq::{
     request_deferred_irq,

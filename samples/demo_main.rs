@@ -21,8 +21,7 @@ use rust_wq::{
     OwnedQueue,
     Unbound,
     Work,
-    WorkItem,
-    WorkOps, //
+    WorkItem, //
 };
 
 module! {
@@ -97,7 +96,7 @@ impl kernel::Module for RustWqDemo {
             )?;
             match percpu.enqueue_on(n, item.clone()) {
                 Ok(()) => {
-                    item.flush()?;
+                    Work::of(&*item).flush()?;
                 }
                 Err(e) => pr_info!("CPU {n} refused: errno {}\n", e.error().to_errno()),
             }
@@ -107,7 +106,7 @@ impl kernel::Module for RustWqDemo {
             GFP_KERNEL,
         )?;
         unbound.enqueue(item.clone())?;
-        item.flush()?;
+        Work::of(&*item).flush()?;
         // Still armed when the module goes: the queue runs it before it is destroyed.
         let later = Arc::pin_init(
             pin_init!(Later { dwork <- new_delayed_work!("Later::dwork") }),

@@ -387,4 +387,66 @@ mod tests {
         assert_eq!(s.runs(), online + 1);
         Ok(())
     }
+
+    /// An item with two work fields: the handles must act on the one they name.
+    #[pin_data]
+    struct Twin {
+        first_runs: Atomic<u32>,
+        second_runs: Atomic<u32>,
+        #[pin]
+        first: rust_wq::Work<Twin, 0>,
+        #[pin]
+        second: rust_wq::Work<Twin, 1>,
+    }
+
+    crate::impl_has_work! {
+        impl HasWork<Self, 0> for Twin { self.first }
+        impl HasWork<Self, 1> for Twin { self.second }
+    }
+
+    impl rust_wq::WorkItem<0> for Twin {
+        type Pointer = Arc<Twin>;
+        fn run(this: Arc<Twin>) {
+            this.first_runs.add(1, Relaxed);
+        }
+    }
+
+    impl rust_wq::WorkItem<1> for Twin {
+        type Pointer = Arc<Twin>;
+        fn run(this: Arc<Twin>) {
+            this.second_runs.add(1, Relaxed);
+        }
+    }
+
+    #[test]
+    fn handles_act_on_the_work_field_they_name() -> Result {
+        use rust_wq::Work;
+        let q = OwnedQueue::ordered().build(c"rwq_handles")?;
+        let t = Arc::pin_init(
+            pin_init!(Twin {
+                first_runs: Atomic::new(0),
+                second_runs: Atomic::new(0),
+                first <- crate::new_work!("Twin::first"),
+                second <- crate::new_work!("Twin::second"),
+            }),
+            GFP_KERNEL,
+        )?;
+        // Disabling the first work field leaves the second one alone.
+        assert!(Work::<_, 0>::of(&*t).disable()?.is_none());
+        assert_eq!(Work::<_, 0>::of(&*t).disable_depth(), 1);
+        assert_eq!(Work::<_, 1>::of(&*t).disable_depth(), 0);
+        let e = q.enqueue::<_, 0>(t.clone()).err().ok_or(EINVAL)?;
+        assert_eq!(e.error(), EBUSY);
+        q.enqueue::<_, 1>(t.clone()).map_err(|e| e.error())?;
+        assert!(Work::<_, 1>::of(&*t).flush()?);
+        assert_eq!(t.first_runs.load(Relaxed), 0);
+        assert_eq!(t.second_runs.load(Relaxed), 1);
+        // Enabled again, the first one runs too; nothing is pending after the flushes.
+        assert!(Work::<_, 0>::of(&*t).enable());
+        q.enqueue::<_, 0>(t.clone()).map_err(|e| e.error())?;
+        Work::<_, 0>::of(&*t).flush()?;
+        assert_eq!(t.first_runs.load(Relaxed), 1);
+        assert!(!Work::<_, 0>::of(&*t).is_pending() && !Work::<_, 1>::of(&*t).is_pending());
+        Ok(())
+    }
 }

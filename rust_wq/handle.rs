@@ -1,0 +1,224 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Handles: what C does to the `work_struct`, `delayed_work` or `rcu_work` inside an item, as
+//! methods of a borrowed handle rather than of the item's type.
+//!
+//! `Work::of(&*hub)` names the work item of `hub`, so `Work::of(&*hub).disable()` disables that
+//! work item, where a method of `hub` itself would read as disabling the hub. The handle
+//! borrows the item, so the item outlives every call; the `ID` picks one of several work fields
+//! (`Work::<_, 1>::of(&x)`), as `HasWork<T, ID>` does. Handles are how a driver uses rust_wq; the
+//! traits they are built on ([`WorkOps`], [`DelayedWorkOps`], [`RcuWorkOps`]) are for code
+//! generic over the kinds of item, and are not in scope unless imported.
+//!
+//! # Examples
+//!
+//! ```ignore
+//! use crate::rust_wq::{DelayedWork, Work};
+//!
+//! if let Some(queued) = Work::of(&*hub).cancel() {
+//!     drop(queued); // the queue's reference, back
+//! }
+//! DelayedWork::of(&*hub).disable_sync()?; // disarmed, and not running
+//! assert!(!DelayedWork::of(&*hub).is_pending());
+//! ```
+
+use crate::rust_wq::{
+    DelayedWork,
+    DelayedWorkOps,
+    HasDelayedWork,
+    HasRcuWork,
+    HasWork,
+    RcuWork,
+    RcuWorkOps,
+    Work,
+    WorkItem,
+    WorkOps, //
+};
+use kernel::prelude::*;
+
+/// The work item ([`Work`] field) of an item: see the [module documentation](self).
+pub struct WorkRef<'a, T, const ID: u64 = 0>(&'a T);
+
+/// The delayed work item ([`DelayedWork`] field) of an item: see the
+/// [module documentation](self).
+pub struct DelayedWorkRef<'a, T, const ID: u64 = 0>(&'a T);
+
+/// The RCU work item ([`RcuWork`] field) of an item: see the [module documentation](self).
+pub struct RcuWorkRef<'a, T, const ID: u64 = 0>(&'a T);
+
+impl<T: WorkItem<ID> + HasWork<T, ID>, const ID: u64> Work<T, ID> {
+    /// The handle of the `Work<T, ID>` field of `item`.
+    #[inline]
+    pub fn of(item: &T) -> WorkRef<'_, T, ID> {
+        WorkRef(item)
+    }
+}
+
+impl<T: WorkItem<ID> + HasDelayedWork<T, ID>, const ID: u64> DelayedWork<T, ID> {
+    /// The handle of the `DelayedWork<T, ID>` field of `item`.
+    #[inline]
+    pub fn of(item: &T) -> DelayedWorkRef<'_, T, ID> {
+        DelayedWorkRef(item)
+    }
+}
+
+impl<T: WorkItem<ID> + HasRcuWork<T, ID>, const ID: u64> RcuWork<T, ID> {
+    /// The handle of the `RcuWork<T, ID>` field of `item`.
+    #[inline]
+    pub fn of(item: &T) -> RcuWorkRef<'_, T, ID> {
+        RcuWorkRef(item)
+    }
+}
+
+impl<T: WorkItem<ID> + HasWork<T, ID>, const ID: u64> WorkRef<'_, T, ID> {
+    /// Whether the item is queued and has not started running (advisory).
+    #[inline]
+    pub fn is_pending(&self) -> bool {
+        WorkOps::is_pending(self.0)
+    }
+
+    /// Whether the item is running on some worker (advisory).
+    #[inline]
+    pub fn is_running(&self) -> bool {
+        WorkOps::is_running(self.0)
+    }
+
+    /// Whether the caller is the worker running this very item.
+    #[inline]
+    pub fn is_current(&self) -> bool {
+        WorkOps::is_current(self.0)
+    }
+
+    /// Takes the item off its queue if it is pending (C's `cancel_work`); it may still be
+    /// running. Returns the queue's reference if it was pending. Any context.
+    #[inline]
+    pub fn cancel(&self) -> Option<T::Pointer> {
+        WorkOps::cancel(self.0)
+    }
+
+    /// Cancels and waits until the item runs nowhere (C's `cancel_work_sync`). Errors as
+    /// [`WorkOps::cancel_sync`].
+    #[inline]
+    pub fn cancel_sync(&self) -> Result<Option<T::Pointer>> {
+        WorkOps::cancel_sync(self.0)
+    }
+
+    /// Waits until the last queueing of the item has run (C's `flush_work`). Errors as
+    /// [`WorkOps::flush`].
+    #[inline]
+    pub fn flush(&self) -> Result<bool> {
+        WorkOps::flush(self.0)
+    }
+
+    /// Disables the item (C's `disable_work`): see [`WorkOps::disable`].
+    #[inline]
+    pub fn disable(&self) -> Result<Option<T::Pointer>> {
+        WorkOps::disable(self.0)
+    }
+
+    /// Disables the item and waits for a running instance (C's `disable_work_sync`): see
+    /// [`WorkOps::disable_sync`].
+    #[inline]
+    pub fn disable_sync(&self) -> Result<Option<T::Pointer>> {
+        WorkOps::disable_sync(self.0)
+    }
+
+    /// Undoes one disable (C's `enable_work`): see [`WorkOps::enable`].
+    #[inline]
+    pub fn enable(&self) -> bool {
+        WorkOps::enable(self.0)
+    }
+
+    /// How deep the item is disabled (advisory).
+    #[inline]
+    pub fn disable_depth(&self) -> u32 {
+        WorkOps::work(self.0).disable_depth()
+    }
+}
+
+impl<T: WorkItem<ID> + HasDelayedWork<T, ID>, const ID: u64> DelayedWorkRef<'_, T, ID> {
+    /// Whether the timer is armed or the item is queued (advisory).
+    #[inline]
+    pub fn is_pending(&self) -> bool {
+        DelayedWorkOps::is_pending(self.0)
+    }
+
+    /// Whether the item is running on some worker (advisory).
+    #[inline]
+    pub fn is_running(&self) -> bool {
+        DelayedWorkOps::is_running(self.0)
+    }
+
+    /// Whether the caller is the worker running this very item.
+    #[inline]
+    pub fn is_current(&self) -> bool {
+        DelayedWorkOps::is_current(self.0)
+    }
+
+    /// Disarms the timer or dequeues the item (C's `cancel_delayed_work`): see
+    /// [`DelayedWorkOps::cancel`].
+    #[inline]
+    pub fn cancel(&self) -> Option<T::Pointer> {
+        DelayedWorkOps::cancel(self.0)
+    }
+
+    /// Cancels and waits for a running instance (C's `cancel_delayed_work_sync`): see
+    /// [`DelayedWorkOps::cancel_sync`].
+    #[inline]
+    pub fn cancel_sync(&self) -> Result<Option<T::Pointer>> {
+        DelayedWorkOps::cancel_sync(self.0)
+    }
+
+    /// Fires an armed timer now and waits for the run (C's `flush_delayed_work`): see
+    /// [`DelayedWorkOps::flush`].
+    #[inline]
+    pub fn flush(&self) -> Result<bool> {
+        DelayedWorkOps::flush(self.0)
+    }
+
+    /// Disables the item (C's `disable_delayed_work`): see [`DelayedWorkOps::disable`].
+    #[inline]
+    pub fn disable(&self) -> Result<Option<T::Pointer>> {
+        DelayedWorkOps::disable(self.0)
+    }
+
+    /// Disables the item and waits for a running instance (C's `disable_delayed_work_sync`):
+    /// see [`DelayedWorkOps::disable_sync`].
+    #[inline]
+    pub fn disable_sync(&self) -> Result<Option<T::Pointer>> {
+        DelayedWorkOps::disable_sync(self.0)
+    }
+
+    /// Undoes one disable (C's `enable_delayed_work`): see [`DelayedWorkOps::enable`].
+    #[inline]
+    pub fn enable(&self) -> bool {
+        DelayedWorkOps::enable(self.0)
+    }
+}
+
+impl<T: WorkItem<ID> + HasRcuWork<T, ID>, const ID: u64> RcuWorkRef<'_, T, ID> {
+    /// Whether the item waits for its grace period or is queued (advisory).
+    #[inline]
+    pub fn is_pending(&self) -> bool {
+        RcuWorkOps::is_pending(self.0)
+    }
+
+    /// Whether the item is running on some worker (advisory).
+    #[inline]
+    pub fn is_running(&self) -> bool {
+        RcuWorkOps::is_running(self.0)
+    }
+
+    /// Whether the caller is the worker running this very item.
+    #[inline]
+    pub fn is_current(&self) -> bool {
+        RcuWorkOps::is_current(self.0)
+    }
+
+    /// Waits for the grace period and the run (C's `flush_rcu_work`): see
+    /// [`RcuWorkOps::flush`].
+    #[inline]
+    pub fn flush(&self) -> Result<bool> {
+        RcuWorkOps::flush(self.0)
+    }
+}
