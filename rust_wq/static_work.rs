@@ -102,14 +102,12 @@ unsafe impl WorkItemPointer for &'static StaticWork {
 #[macro_export]
 macro_rules! declare_work {
     ($vis:vis static $name:ident = $func:expr $(;)?) => {
-        $vis static $name: $crate::rust_wq::StaticWork =
-            // SAFETY: The address is that of the static being initialised with the value.
-            unsafe {
-                $crate::rust_wq::StaticWork::new(
-                    ::core::ptr::addr_of!($name),
-                    ::kernel::c_str!(::core::stringify!($name)),
-                    $func,
-                )
-            };
+        $vis static $name: $crate::rust_wq::StaticWork = {
+            let this: *const $crate::rust_wq::StaticWork = ::core::ptr::addr_of!($name);
+            let name: &'static ::kernel::str::CStr = ::kernel::c_str!(::core::stringify!($name));
+            let func: fn() = $func;
+            // SAFETY: `this` is the address of the static being initialised with the value.
+            unsafe { $crate::rust_wq::StaticWork::new(this, name, func) }
+        };
     };
 }

@@ -126,7 +126,7 @@ where
                 #[cfg(CONFIG_LOCKDEP)]
                 lockdep_map: bindings::lockdep_map {
                     key: ws.cast(),
-                    name: name.as_ptr().cast(),
+                    name: kernel::str::as_char_ptr_in_const_context(name),
                     // SAFETY: All-zero is a valid `lockdep_map` (no class cached yet, the
                     // default wait and lock types), as C's static initialiser leaves it.
                     ..unsafe { core::mem::zeroed() }

@@ -44,11 +44,11 @@ mod tests {
         let raw = WorkOps::<0>::raw_work(&COUNT);
         // SAFETY: `raw` is the initialised `work_struct` of a static; read once, not pending.
         let (data, next) = unsafe { ((*raw).data.counter as u64, (*raw).entry.next) };
-        assert_eq!(
-            data & bindings::work_flags_WORK_STRUCT_STATIC as u64,
-            bindings::work_flags_WORK_STRUCT_STATIC as u64
-        );
-        assert_eq!(next, unsafe { core::ptr::addr_of_mut!((*raw).entry) });
+        let flag = u64::from(bindings::work_flags_WORK_STRUCT_STATIC);
+        assert_eq!(data & flag, flag);
+        // SAFETY: Only the address of the field is taken.
+        let entry = unsafe { core::ptr::addr_of_mut!((*raw).entry) };
+        assert_eq!(next, entry);
         rust_wq::system_percpu()
             .enqueue(&COUNT)
             .map_err(|e| e.error())?;
