@@ -36,20 +36,20 @@ const _: () = assert!((DISABLED_MASK | (DISABLED_MASK << CANCELLING_SHIFT)) & LO
 
 /// The deepest nesting of disables of one item, and the most `cancel_sync` calls waiting for it
 /// at once. C counts the two together up to 65535 and warns beyond.
-pub(crate) const MAX_DISABLE: u32 = DISABLED_MASK;
+pub(in crate::rust_wq) const MAX_DISABLE: u32 = DISABLED_MASK;
 
 /// What the arm lock of a delayed item protects.
 ///
 /// Delayed items are disabled here, in Rust, never in C: C's `mod_delayed_work_on` does not say
 /// when it refused a disabled item, and C's count warns on underflow and overflow. Every arm
 /// checks this state under the lock first.
-pub(crate) struct ArmState {
+pub(in crate::rust_wq) struct ArmState {
     /// How often the item is disabled (at most [`MAX_DISABLE`]).
-    pub(crate) disabled: u32,
+    pub(in crate::rust_wq) disabled: u32,
     /// How many `cancel_delayed_work_sync()` calls are in progress (at most [`MAX_DISABLE`]).
     /// C disables the item while such a call waits, so arming is refused (`EBUSY`) meanwhile,
     /// here, where it is visible.
-    pub(crate) cancelling: u32,
+    pub(in crate::rust_wq) cancelling: u32,
 }
 
 impl ArmState {
@@ -73,7 +73,7 @@ impl ArmState {
 ///
 /// `word` holds an encoded [`ArmState`], and [`LOCKED`] while an [`ArmGuard`] of it lives. Only
 /// the holder of the lock changes the state.
-pub(crate) struct ArmLock {
+pub(in crate::rust_wq) struct ArmLock {
     word: Atomic<u32>,
 }
 
@@ -84,7 +84,7 @@ extern "C" {
 
 impl ArmLock {
     /// An unlocked lock: not disabled, no cancel in progress.
-    pub(crate) const fn new() -> Self {
+    pub(in crate::rust_wq) const fn new() -> Self {
         Self {
             word: Atomic::new(0),
         }
@@ -92,7 +92,7 @@ impl ArmLock {
 
     /// Takes the lock with interrupts off; spins while another CPU holds it.
     #[inline]
-    pub(crate) fn lock(&self) -> ArmGuard<'_> {
+    pub(in crate::rust_wq) fn lock(&self) -> ArmGuard<'_> {
         let mut word = 0u32;
         // SAFETY: `word` is a live atomic `u32` (the same layout as C's `atomic_t`), only
         // changed atomically; the shim returns the interrupt flags that the guard restores.
@@ -107,14 +107,14 @@ impl ArmLock {
     }
 
     /// The state now, read without the lock (advisory).
-    pub(crate) fn peek(&self) -> ArmState {
+    pub(in crate::rust_wq) fn peek(&self) -> ArmState {
         ArmState::decode(self.word.load(Relaxed))
     }
 }
 
 /// Holds an [`ArmLock`], with interrupts off, and a copy of its state that is written back when
 /// it drops.
-pub(crate) struct ArmGuard<'a> {
+pub(in crate::rust_wq) struct ArmGuard<'a> {
     lock: &'a ArmLock,
     state: ArmState,
     flags: c_ulong,

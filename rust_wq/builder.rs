@@ -98,7 +98,7 @@ pub struct Builder<K: Kind> {
 }
 
 impl<K: Kind> Builder<K> {
-    pub(crate) fn new(extra: u32) -> Self {
+    pub(in crate::rust_wq) fn new(extra: u32) -> Self {
         Self {
             flags: K::FLAGS | extra,
             max_active: None,

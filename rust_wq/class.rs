@@ -83,7 +83,7 @@ fn slot(key: usize) -> Option<&'static Seen> {
 /// `work` is an initialised `work_struct`.
 #[cfg(CONFIG_LOCKDEP)]
 #[inline]
-pub(crate) unsafe fn note(work: *mut bindings::work_struct, bh: bool) -> Result {
+pub(in crate::rust_wq) unsafe fn note(work: *mut bindings::work_struct, bh: bool) -> Result {
     // SAFETY: `work` is initialised (caller); its initialiser wrote the key, which stays. Only
     // the address is used.
     note_key(unsafe { (*work).lockdep_map.key }, bh)
@@ -93,7 +93,7 @@ pub(crate) unsafe fn note(work: *mut bindings::work_struct, bh: bool) -> Result 
 /// `schedule_on_each_cpu_in`, which take the caller's key). Only the address is used.
 #[cfg(CONFIG_LOCKDEP)]
 #[inline]
-pub(crate) fn note_key(key: *const bindings::lock_class_key, bh: bool) -> Result {
+pub(in crate::rust_wq) fn note_key(key: *const bindings::lock_class_key, bh: bool) -> Result {
     let key = key as usize;
     let want = if bh { BH } else { THREADED };
     let s = slot(key).ok_or(ENOSPC)?;
@@ -115,13 +115,19 @@ pub(crate) fn note_key(key: *const bindings::lock_class_key, bh: bool) -> Result
 /// As with lockdep: `work` is an initialised `work_struct`.
 #[cfg(not(CONFIG_LOCKDEP))]
 #[inline(always)]
-pub(crate) unsafe fn note(_work: *mut bindings::work_struct, _bh: bool) -> kernel::error::Result {
+pub(in crate::rust_wq) unsafe fn note(
+    _work: *mut bindings::work_struct,
+    _bh: bool,
+) -> kernel::error::Result {
     Ok(())
 }
 
 /// Without lockdep there is nothing to check.
 #[cfg(not(CONFIG_LOCKDEP))]
 #[inline(always)]
-pub(crate) fn note_key(_key: *const bindings::lock_class_key, _bh: bool) -> kernel::error::Result {
+pub(in crate::rust_wq) fn note_key(
+    _key: *const bindings::lock_class_key,
+    _bh: bool,
+) -> kernel::error::Result {
     Ok(())
 }

@@ -60,21 +60,21 @@ pub fn may_sleep() -> Result {
 
 /// What a caller that is about to wait is: see [`context`].
 #[derive(Clone, Copy)]
-pub(crate) struct Context(u32);
+pub(in crate::rust_wq) struct Context(u32);
 
 impl Context {
     /// The caller may sleep (see [`may_sleep`]).
-    pub(crate) fn may_sleep(self) -> bool {
+    pub(in crate::rust_wq) fn may_sleep(self) -> bool {
         self.0 & 1 != 0
     }
 
     /// The caller is in memory reclaim (`PF_MEMALLOC`).
-    pub(crate) fn in_memalloc(self) -> bool {
+    pub(in crate::rust_wq) fn in_memalloc(self) -> bool {
         self.0 & 2 != 0
     }
 
     /// The caller is a kworker (`PF_WQ_WORKER`): only then can `current_work()` be non-NULL.
-    pub(crate) fn is_worker(self) -> bool {
+    pub(in crate::rust_wq) fn is_worker(self) -> bool {
         self.0 & 4 != 0
     }
 }
@@ -88,7 +88,7 @@ extern "C" {
 
 /// Reads the caller's [`Context`] in one call.
 #[inline]
-pub(crate) fn context() -> Context {
+pub(in crate::rust_wq) fn context() -> Context {
     // SAFETY: Only reads the preempt count, the IRQ flags and the current task's flags.
     Context(unsafe { rust_wq_context() })
 }
@@ -96,13 +96,13 @@ pub(crate) fn context() -> Context {
 /// Holds off CPU hotplug while it lives (`cpus_read_lock()`): online CPUs stay online.
 ///
 /// Not offered to drivers: a holder that waited for a hotplug operation would hang it.
-pub(crate) struct CpusReadGuard(());
+pub(in crate::rust_wq) struct CpusReadGuard(());
 
 impl CpusReadGuard {
     /// Takes the hotplug read lock. Sleeps: `EAGAIN` where the caller cannot; `EDEADLK` from the
     /// function of a `work_on_cpu`, whose caller holds it already (taking it again would hang
     /// behind a waiting hotplug operation).
-    pub(crate) fn new() -> Result<Self> {
+    pub(in crate::rust_wq) fn new() -> Result<Self> {
         may_sleep()?;
         if crate::rust_wq::reclaim::current_is(crate::rust_wq::reclaim::TAG_HOTPLUG_HELD) {
             return Err(EDEADLK);
@@ -196,9 +196,10 @@ pub fn online_node(node: u32) -> Result<i32> {
 
 /// The NUMA node of a possible `cpu` (`cpu_to_node`); `EINVAL` for no such CPU.
 pub fn node_of(cpu: u32) -> Result<u32> {
-    let cpu = CpuId::from_u32(cpu).ok_or(EINVAL)?;
-    // SAFETY: `cpu` is a possible CPU, whose per-CPU node entry exists.
-    Ok(unsafe { rust_wq_cpu_to_node(cpu.as_u32() as i32) } as u32)
+    let cpu = i32::try_from(cpu).map_err(|_| EINVAL)?;
+    // SAFETY: Any id is fine: the shim reads the node only of a possible CPU.
+    let node = unsafe { rust_wq_cpu_to_node(cpu) };
+    u32::try_from(node).map_err(|_| EINVAL)
 }
 
 /// Returns the CPU the caller runs on (it may migrate right after unless preemption is off).

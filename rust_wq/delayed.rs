@@ -157,14 +157,14 @@ pub struct DelayedWork<T: ?Sized, const ID: u64 = 0> {
     dwork: Opaque<bindings::delayed_work>,
     arm: ArmLock,
     /// The kinds of queue the item was ever armed on (`reclaim::ON_*`).
-    pub(crate) seen: Atomic<u32>,
+    pub(in crate::rust_wq) seen: Atomic<u32>,
     links: Links,
     _item: PhantomData<T>,
 }
 
 /// Where the [`Links`] of every `DelayedWork` are, from its start (its `delayed_work`): the
 /// same for all `T` and `ID`, as the struct is `repr(C)` and only `PhantomData` depends on them.
-pub(crate) const LINKS_OFFSET: usize = offset_of!(DelayedWork<(), 0>, links);
+pub(in crate::rust_wq) const LINKS_OFFSET: usize = offset_of!(DelayedWork<(), 0>, links);
 
 // The 24 bytes said above (`delayed_work` is 88 bytes on x86-64 without lock debugging).
 const _: () = assert!(
@@ -241,7 +241,7 @@ impl<T: ?Sized, const ID: u64> DelayedWork<T, ID> {
     /// With `sync`, the caller may sleep and is not the item's own `run`.
     ///
     /// [`DelayedWorkOps::disable`]: crate::rust_wq::DelayedWorkOps::disable
-    pub(crate) fn disable(&self, sync: bool) -> Result<bool> {
+    pub(in crate::rust_wq) fn disable(&self, sync: bool) -> Result<bool> {
         let mut state = self.arm.lock();
         if state.disabled >= MAX_DISABLE || (sync && state.cancelling >= MAX_DISABLE) {
             return Err(EOVERFLOW);
@@ -270,7 +270,7 @@ impl<T: ?Sized, const ID: u64> DelayedWork<T, ID> {
     /// The caller may sleep and is not the item's own `run`.
     ///
     /// [`DelayedWorkOps::cancel_sync`]: crate::rust_wq::DelayedWorkOps::cancel_sync
-    pub(crate) fn cancel_sync(&self) -> Result<bool> {
+    pub(in crate::rust_wq) fn cancel_sync(&self) -> Result<bool> {
         {
             let mut state = self.arm.lock();
             if state.cancelling >= MAX_DISABLE {
@@ -291,7 +291,7 @@ impl<T: ?Sized, const ID: u64> DelayedWork<T, ID> {
     /// Done under the `arm` lock and the trackers' lock, so that a queue's drop cannot pass the
     /// item by (its `expedite_all` holds that lock) between the timer's stop and the queueing,
     /// and then destroy the queue under it.
-    pub(crate) fn fire_now(&self) {
+    pub(in crate::rust_wq) fn fire_now(&self) {
         let state = self.arm.lock();
         // Not linked: no arm left the timer armed (see `Links::is_linked`).
         if !self.links.is_linked() {
@@ -333,7 +333,7 @@ impl<T: ?Sized, const ID: u64> DelayedWork<T, ID> {
 
     /// Undoes one [`DelayedWork::disable`]; returns whether the item can be armed again.
     /// An enable without a disable does nothing and returns `false`.
-    pub(crate) fn enable(&self) -> bool {
+    pub(in crate::rust_wq) fn enable(&self) -> bool {
         let mut state = self.arm.lock();
         if state.disabled == 0 {
             return false;
@@ -408,7 +408,7 @@ where
 
 /// How a delayed item is to be armed.
 #[derive(Clone, Copy)]
-pub(crate) enum Arm {
+pub(in crate::rust_wq) enum Arm {
     /// `queue_delayed_work_on`: fails if pending.
     Queue,
     /// `mod_delayed_work_on`: re-arms a pending item.
@@ -433,7 +433,7 @@ pub enum Armed<P> {
 /// is the one tracker whose owner's drop (or the unload) fires the timers armed on `wq` (every arm
 /// on `wq` passes it), and it cannot start that before this call returns: the caller borrows the
 /// owner of `wq` (an owned queue), or holds the module's registry open (a system queue).
-pub(crate) unsafe fn arm<P, const ID: u64>(
+pub(in crate::rust_wq) unsafe fn arm<P, const ID: u64>(
     wq: *mut bindings::workqueue_struct,
     bits: u32,
     tracker: &Tracker,

@@ -115,7 +115,7 @@ pub struct DevmQueue<K: Kind> {
 /// The [`Devres`] of a [`DevmQueue`], with the work item that drops it where the queue's drop
 /// could not wait.
 #[pin_data]
-pub(crate) struct DevmInner<K: Kind> {
+pub(in crate::rust_wq) struct DevmInner<K: Kind> {
     devres: Devres<OwnedQueue<K>>,
     #[pin]
     handoff: Work<DevmInner<K>>,

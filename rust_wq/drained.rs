@@ -78,10 +78,10 @@ use kernel::{
 
 /// What this module queued that may outlive its code: see the [module documentation](self).
 #[pin_data]
-pub(crate) struct Registry {
+pub(in crate::rust_wq) struct Registry {
     /// The delayed items armed on system queues.
     #[pin]
-    pub(crate) system: Tracker,
+    pub(in crate::rust_wq) system: Tracker,
     /// The owned queues alive, each with one reference of the registry.
     #[pin]
     queues: SpinLock<QueueList>,
@@ -114,7 +114,7 @@ static HANDOFFS: Atomic<u32> = Atomic::new(0);
 ///
 /// `registry` is the published registry, and the RCU read lock is held for the gate's lifetime,
 /// so the registry is neither closed nor freed while the gate lives.
-pub(crate) struct Gate<'a> {
+pub(in crate::rust_wq) struct Gate<'a> {
     registry: &'a Registry,
     _rcu: rcu::Guard,
 }
@@ -122,7 +122,7 @@ pub(crate) struct Gate<'a> {
 impl Gate<'_> {
     /// Opens a gate, or says why the module cannot take work now.
     #[inline]
-    pub(crate) fn enter() -> Result<Self> {
+    pub(in crate::rust_wq) fn enter() -> Result<Self> {
         let guard = rcu::read_lock();
         let reg = REGISTRY.load(Acquire);
         if reg.is_null() {
@@ -150,13 +150,13 @@ impl Gate<'_> {
 
     /// The tracker of the delayed items armed on system queues.
     #[inline]
-    pub(crate) fn system_tracker(&self) -> &Tracker {
+    pub(in crate::rust_wq) fn system_tracker(&self) -> &Tracker {
         &self.registry.system
     }
 
     /// Registers an owned queue; the registry keeps a reference until the queue is retired or
     /// the module is unloaded.
-    pub(crate) fn register(&self, core: &Arc<QueueCore>) -> Result {
+    pub(in crate::rust_wq) fn register(&self, core: &Arc<QueueCore>) -> Result {
         let raw = Arc::into_raw(core.clone());
         let res = self.registry.queues.lock().0.push(raw, GFP_ATOMIC);
         res.map_err(|_| {
@@ -167,20 +167,28 @@ impl Gate<'_> {
     }
 }
 
+/// Opens and closes the module's gate once (for the benchmark's cost breakdown); whether the
+/// module takes work.
+#[doc(hidden)]
+#[inline]
+pub fn gate_round_trip() -> bool {
+    Gate::enter().is_ok()
+}
+
 /// Counts one hand-off of an owned queue; [`handoff_finished`] ends it.
-pub(crate) fn handoff_started() {
+pub(in crate::rust_wq) fn handoff_started() {
     HANDOFFS.add(1, Relaxed);
 }
 
 /// Ends one hand-off. The caller still returns through module text afterwards: the unload waits
 /// for that by flushing the queue the hand-off ran on once more after the count reached zero.
-pub(crate) fn handoff_finished() {
+pub(in crate::rust_wq) fn handoff_finished() {
     HANDOFFS.fetch_sub(1, Release);
 }
 
 /// Removes `core` from the registry of this module, if it is there, and returns the registry's
 /// reference.
-pub(crate) fn unregister(core: &QueueCore) -> Option<Arc<QueueCore>> {
+pub(in crate::rust_wq) fn unregister(core: &QueueCore) -> Option<Arc<QueueCore>> {
     let guard = rcu::read_lock();
     let reg = REGISTRY.load(Acquire);
     if reg.is_null() {
@@ -199,7 +207,7 @@ pub(crate) fn unregister(core: &QueueCore) -> Option<Arc<QueueCore>> {
 }
 
 /// The system queues that items of this module may be on.
-pub(crate) fn system_queues() -> [*mut bindings::workqueue_struct; 10] {
+pub(in crate::rust_wq) fn system_queues() -> [*mut bindings::workqueue_struct; 10] {
     // SAFETY: The system queue pointers are written once at boot, before any module loads.
     unsafe {
         [
@@ -255,7 +263,12 @@ impl Registry {
             drop(core);
         }
         loop {
-            for wq in system_queues() {
+            // The deprecated `system_wq` and `system_unbound_wq` too: rust_wq queues nothing
+            // there, but in-tree items that the module queued on rust_wq's queues may requeue
+            // themselves there through `kernel::workqueue` (see `interop`).
+            // SAFETY: The system queue pointers are written once at boot.
+            let deprecated = unsafe { [bindings::system_wq, bindings::system_unbound_wq] };
+            for wq in Iterator::chain(system_queues().into_iter(), deprecated) {
                 // SAFETY: System queues are valid forever; we are in process context (module
                 // exit) and hold no lock an item could need.
                 unsafe { bindings::__flush_workqueue(wq) };

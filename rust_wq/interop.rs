@@ -6,7 +6,11 @@
 //! - An item written for `kernel::workqueue` (its `Work`, `WorkItem` and `HasWork`, behind an
 //!   `Arc`, a `Pin<KBox>` or an `ARef`) goes on an [`OwnedQueue`] or a system [`Queue`] of
 //!   rust_wq with `enqueue_kernel_item`, through the same module gate as rust_wq's own items:
-//!   nothing queued this way runs after the module's unload (see [`Drained`]).
+//!   nothing queued this way runs after the module's unload (see [`Drained`]). What an in-tree
+//!   item queues through `kernel::workqueue` itself (its own requeue from `run`, say) passes no
+//!   gate: the unload flushes every system queue, the deprecated `system_wq` and
+//!   `system_unbound_wq` included, but a requeue onto a queue flushed already escapes it.
+//!   Requeue through rust_wq (`enqueue_kernel_item`), which refuses work once the unload began.
 //! - A rust_wq item goes on a queue that `kernel::workqueue` hands out through
 //!   [`Queue::from_kernel`], which accepts the system queues that rust_wq's unload flushes.
 //!
@@ -17,7 +21,8 @@
 //!   queues them there;
 //! - in-tree items on queues with `WQ_MEM_RECLAIM` (`EINVAL`): their runs would not be known as
 //!   reclaim runners, and a flush from one would be a dependency C warns about (see
-//!   [`reclaim`](crate::rust_wq::reclaim));
+//!   [`reclaim`](crate::rust_wq::reclaim)). The legacy queues of
+//!   `OwnedQueue::create_workqueue` and friends are accepted: C exempts them;
 //! - `kernel::workqueue::system()` and `system_unbound()` (`EINVAL` in [`Queue::from_kernel`]):
 //!   deprecated in 7.3 (C prints a warning for work queued there); use
 //!   [`system_percpu`](crate::rust_wq::system_percpu) and
@@ -96,10 +101,15 @@ pub trait KernelItem<const ID: u64>:
     #[doc(hidden)]
     fn raw_work(&self) -> *mut bindings::work_struct;
 
-    /// Queues the item with `queue_work_on`, which must return `true` if it queued the
-    /// `work_struct` and `false` only if it was queued already. `Err` gives the item back.
+    /// Queues the item with `queue_work_on`. `Err` gives the item back.
+    ///
+    /// # Safety
+    ///
+    /// `queue_work_on` must queue the `work_struct` it is given on a valid queue and return
+    /// `true`, or return `false` only if the `work_struct` was pending already (never for a
+    /// `Pin<KBox>`, which `kernel::workqueue` then treats as unreachable).
     #[doc(hidden)]
-    fn queue_with(
+    unsafe fn queue_with(
         self,
         queue_work_on: impl FnOnce(*mut bindings::work_struct) -> bool,
     ) -> Result<(), Self>;
@@ -121,7 +131,7 @@ where
         unsafe { kw::Work::raw_get(T::raw_get_work(ptr)) }
     }
 
-    fn queue_with(
+    unsafe fn queue_with(
         self,
         queue_work_on: impl FnOnce(*mut bindings::work_struct) -> bool,
     ) -> Result<(), Self> {
@@ -148,7 +158,7 @@ where
         unsafe { kw::Work::raw_get(T::raw_get_work(ptr.cast_mut())) }
     }
 
-    fn queue_with(
+    unsafe fn queue_with(
         self,
         queue_work_on: impl FnOnce(*mut bindings::work_struct) -> bool,
     ) -> Result<(), Self> {
@@ -186,7 +196,7 @@ where
         unsafe { kw::Work::raw_get(T::raw_get_work(ptr.cast_mut())) }
     }
 
-    fn queue_with(
+    unsafe fn queue_with(
         self,
         queue_work_on: impl FnOnce(*mut bindings::work_struct) -> bool,
     ) -> Result<(), Self> {
@@ -232,7 +242,7 @@ impl Queue {
 
     /// Queues an in-tree item if the module takes work; `bits` are the `reclaim::ON_*` bits of
     /// the queue (`ON_BH` for any BH queue, lockdep or not).
-    pub(crate) fn enqueue_kernel_gated<P: KernelItem<ID>, const ID: u64>(
+    pub(in crate::rust_wq) fn enqueue_kernel_gated<P: KernelItem<ID>, const ID: u64>(
         &self,
         bits: u32,
         item: P,
@@ -248,12 +258,17 @@ impl Queue {
         if unsafe { work::raw_is_pending(item.raw_work()) } {
             return Err(EnqueueError::new(EBUSY, item));
         }
-        let res = item.queue_with(|work| {
+        let queue = self.as_raw();
+        let queue_on = |work| {
             // SAFETY: `work` is the item's initialised `work_struct`, whose function is the
-            // in-tree run of its pointer kind; `self` is a valid queue that is neither destroyed
-            // nor drained while borrowed. `true` means queued, `false` queued already.
-            unsafe { bindings::queue_work_on(WORK_CPU_UNBOUND, self.as_raw(), work) }
-        });
+            // in-tree run of its pointer kind; `queue` is `self`, a valid queue that is neither
+            // destroyed nor drained while borrowed.
+            unsafe { bindings::queue_work_on(WORK_CPU_UNBOUND, queue, work) }
+        };
+        // SAFETY: `queue_on` queues on a valid queue and returns C's answer: `false` only if
+        // the item was pending already (7.3's in-tree items cannot be disabled, the other reason
+        // C refuses; a box is never pending, it is owned here).
+        let res = unsafe { item.queue_with(queue_on) };
         drop(gate);
         res.map_err(|item| EnqueueError::new(EBUSY, item))
     }

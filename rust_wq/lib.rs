@@ -87,7 +87,7 @@
 //! # Ok::<(), Error>(())
 //! ```
 
-pub(crate) mod arm_lock;
+pub(in crate::rust_wq) mod arm_lock;
 pub mod builder;
 pub mod class;
 pub mod cpu;
@@ -108,7 +108,7 @@ pub mod slot;
 pub mod spawn;
 pub mod static_work;
 pub mod system;
-pub(crate) mod tracker;
+pub(in crate::rust_wq) mod tracker;
 pub mod work;
 
 pub use builder::{

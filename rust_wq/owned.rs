@@ -92,6 +92,10 @@ unsafe impl<K: Kind> Send for OwnedQueue<K> {}
 // SAFETY: As above; every method takes `&self` and synchronises through the C API or atomics.
 unsafe impl<K: Kind> Sync for OwnedQueue<K> {}
 
+/// The size of an owned queue's shared core (for the benchmark's size table).
+#[doc(hidden)]
+pub const QUEUE_CORE_SIZE: usize = core::mem::size_of::<QueueCore>();
+
 /// The part of an owned queue that the module's registry and a hand-off may keep: the C queue
 /// and the tracker of its delayed items.
 ///
@@ -101,7 +105,7 @@ unsafe impl<K: Kind> Sync for OwnedQueue<K> {}
 /// its `QueueCore` goes; `tracker` tracks the delayed items armed on it; `rcu` is set before an
 /// RCU item is first handed to RCU for it.
 #[pin_data(PinnedDrop)]
-pub(crate) struct QueueCore {
+pub(in crate::rust_wq) struct QueueCore {
     wq: NonNull<bindings::workqueue_struct>,
     /// The `reclaim::ON_*` bits of the queue's flags.
     bits: u32,
@@ -131,7 +135,7 @@ crate::impl_has_work! { impl HasWork<Self> for QueueCore { self.handoff } }
 
 impl QueueCore {
     /// Fires the timers armed on the queue and waits for everything queued on it. Sleeps.
-    pub(crate) fn quiesce(&self) {
+    pub(in crate::rust_wq) fn quiesce(&self) {
         // SAFETY: The timers tracked here target `wq`, valid while `self` is.
         unsafe { self.tracker.expedite_all() };
         // SAFETY: `wq` is valid (type invariant); the callers may sleep.
@@ -306,7 +310,12 @@ impl OwnedQueue<Bh> {
 }
 
 impl<K: Kind> OwnedQueue<K> {
-    pub(crate) fn alloc(name: &CStr, flags: u32, max_active: i32, stats: bool) -> Result<Self> {
+    pub(in crate::rust_wq) fn alloc(
+        name: &CStr,
+        flags: u32,
+        max_active: i32,
+        stats: bool,
+    ) -> Result<Self> {
         cpu::may_sleep()?;
         // SAFETY: Allocates per-CPU counters (freed by `Counts::drop`, with the `QueueCore`).
         let counts = Counts(NonNull::new(unsafe { rust_wq_counts_alloc() }).ok_or(ENOMEM)?);
@@ -357,11 +366,11 @@ impl<K: Kind> OwnedQueue<K> {
 
     /// The `reclaim::ON_*` bits of queueing here.
     #[inline]
-    pub(crate) fn bits(&self) -> u32 {
+    pub(in crate::rust_wq) fn bits(&self) -> u32 {
         self.core.bits
     }
 
-    pub(crate) fn queue(&self) -> &Queue {
+    pub(in crate::rust_wq) fn queue(&self) -> &Queue {
         // SAFETY: `wq` is valid for as long as `core` (type invariant of `QueueCore`), and it is
         // drained only by `destroy_workqueue`, once `self` is gone.
         unsafe { Queue::from_raw(self.as_raw()) }
@@ -372,7 +381,7 @@ impl<K: Kind> OwnedQueue<K> {
         self.stats.as_deref()
     }
 
-    pub(crate) fn account<T, P>(
+    pub(in crate::rust_wq) fn account<T, P>(
         &self,
         cpu: i32,
         res: Result<T, EnqueueError<P>>,
@@ -385,7 +394,7 @@ impl<K: Kind> OwnedQueue<K> {
 
     /// Runs `f` as one enqueue for [`OwnedQueue::drain`]'s bookkeeping.
     #[inline]
-    pub(crate) fn counted<R>(&self, f: impl FnOnce() -> R) -> R {
+    pub(in crate::rust_wq) fn counted<R>(&self, f: impl FnOnce() -> R) -> R {
         // SAFETY: `counts` is a live per-CPU allocation (freed with `core`, which we hold);
         // `started` is its first counter.
         unsafe { count_this_cpu(self.core.counts.0.as_ptr(), 0) };

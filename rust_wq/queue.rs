@@ -23,11 +23,12 @@ use kernel::{
 };
 
 /// `WORK_CPU_UNBOUND`: "the local CPU" for per-CPU queues, "any CPU" for unbound ones.
-pub(crate) const WORK_CPU_UNBOUND: i32 = bindings::wq_misc_consts_WORK_CPU_UNBOUND as i32;
+pub(in crate::rust_wq) const WORK_CPU_UNBOUND: i32 =
+    bindings::wq_misc_consts_WORK_CPU_UNBOUND as i32;
 
 /// The `cpu` argument of the `queue_*_on` functions: `WORK_CPU_UNBOUND` for `None`, else a CPU
 /// that is possible (`EINVAL` otherwise) and online (`ENODEV` otherwise).
-pub(crate) fn target_cpu(cpu: Option<u32>) -> Result<i32> {
+pub(in crate::rust_wq) fn target_cpu(cpu: Option<u32>) -> Result<i32> {
     match cpu {
         None => Ok(WORK_CPU_UNBOUND),
         Some(n) => Ok(cpu::online_cpu(n)?.as_u32() as i32),
@@ -59,7 +60,7 @@ pub struct EnqueueError<P> {
 /// The fast path of a refused enqueue: an item that is pending already is refused with `EBUSY`
 /// at the cost of one load, as C's `test_and_set_bit` would refuse it.
 #[inline]
-pub(crate) fn refuse_if_pending<P, const ID: u64>(item: P) -> Result<P, EnqueueError<P>>
+pub(in crate::rust_wq) fn refuse_if_pending<P, const ID: u64>(item: P) -> Result<P, EnqueueError<P>>
 where
     P: WorkItemPointer,
     P::Target: WorkItem<ID, Pointer = P> + HasWork<P::Target, ID>,
@@ -76,7 +77,7 @@ where
 }
 
 impl<P> EnqueueError<P> {
-    pub(crate) fn new(error: Error, item: P) -> Self {
+    pub(in crate::rust_wq) fn new(error: Error, item: P) -> Self {
         Self { error, item }
     }
 
@@ -139,7 +140,7 @@ impl Queue {
     /// queues, which only kernels with lockdep need to tell apart (see
     /// [`class`](crate::rust_wq::class)).
     #[inline]
-    pub(crate) fn bits(&self) -> u32 {
+    pub(in crate::rust_wq) fn bits(&self) -> u32 {
         #[cfg(CONFIG_LOCKDEP)]
         if self.is_system_bh() {
             return reclaim::ON_NON_RECLAIM | reclaim::ON_BH;
@@ -198,7 +199,7 @@ impl Queue {
     /// so the CPU cannot go offline in between (taking a CPU down needs every CPU to run its
     /// stopper thread): on a BH queue, C would warn and strand the item on a dead CPU's pool.
     /// `bits` as in [`Queue::enqueue_gated`].
-    pub(crate) fn enqueue_on_cpu<P, const ID: u64>(
+    pub(in crate::rust_wq) fn enqueue_on_cpu<P, const ID: u64>(
         &self,
         cpu: u32,
         bits: u32,
@@ -219,7 +220,7 @@ impl Queue {
     }
 
     /// Whether this is one of the system BH queues.
-    pub(crate) fn is_system_bh(&self) -> bool {
+    pub(in crate::rust_wq) fn is_system_bh(&self) -> bool {
         let me = self.as_raw();
         // SAFETY: The system queue pointers are written once at boot, before any module loads.
         unsafe { me == bindings::system_bh_wq || me == bindings::system_bh_highpri_wq }
@@ -229,7 +230,7 @@ impl Queue {
     /// `cpu` is `WORK_CPU_UNBOUND` or a possible CPU; `bits` are the `reclaim::ON_*` bits of
     /// the queue's flags.
     #[inline]
-    pub(crate) fn enqueue_gated<P, const ID: u64>(
+    pub(in crate::rust_wq) fn enqueue_gated<P, const ID: u64>(
         &self,
         cpu: i32,
         bits: u32,
@@ -244,7 +245,7 @@ impl Queue {
 
     /// [`Queue::enqueue_gated`] to a CPU or a NUMA node.
     #[inline]
-    pub(crate) fn enqueue_gated_to<P, const ID: u64>(
+    pub(in crate::rust_wq) fn enqueue_gated_to<P, const ID: u64>(
         &self,
         target: Target,
         bits: u32,
@@ -266,7 +267,7 @@ impl Queue {
     /// Queues `item` without asking the module's registry: only for the hand-off of owned
     /// queues, which the module's unload waits for by other means. `bits` as in
     /// [`Queue::enqueue_gated`].
-    pub(crate) fn enqueue_ungated<P, const ID: u64>(
+    pub(in crate::rust_wq) fn enqueue_ungated<P, const ID: u64>(
         &self,
         cpu: i32,
         bits: u32,
@@ -328,7 +329,7 @@ impl Queue {
 /// Where [`Queue::enqueue_gated_to`] queues: `queue_work_on` a CPU (or `WORK_CPU_UNBOUND`), or
 /// `queue_work_node` a NUMA node (unbound queues only).
 #[derive(Clone, Copy)]
-pub(crate) enum Target {
+pub(in crate::rust_wq) enum Target {
     Cpu(i32),
     Node(i32),
 }

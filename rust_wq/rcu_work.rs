@@ -118,7 +118,7 @@ pub struct RcuWork<T: ?Sized, const ID: u64 = 0> {
     #[pin]
     rwork: Opaque<bindings::rcu_work>,
     /// The kinds of queue the item was ever queued on (`reclaim::ON_*`).
-    pub(crate) seen: Atomic<u32>,
+    pub(in crate::rust_wq) seen: Atomic<u32>,
     _item: PhantomData<T>,
 }
 
@@ -245,7 +245,7 @@ where
 static QUEUED: Atomic<bool> = Atomic::new(false);
 
 /// Whether this module ever queued an RCU item (read by the unload, after its grace period).
-pub(crate) fn ever_queued() -> bool {
+pub(in crate::rust_wq) fn ever_queued() -> bool {
     QUEUED.load(Relaxed)
 }
 
@@ -261,7 +261,7 @@ pub(crate) fn ever_queued() -> bool {
 /// have run: it is a queue that lives forever (a system queue), or an owned queue whose `used`
 /// flag this is, and whose destruction calls `rcu_barrier()` first when the flag is set, with
 /// the caller borrowing its handle during the call.
-pub(crate) unsafe fn queue<P, const ID: u64>(
+pub(in crate::rust_wq) unsafe fn queue<P, const ID: u64>(
     wq: *mut bindings::workqueue_struct,
     bits: u32,
     used: Option<&Atomic<bool>>,

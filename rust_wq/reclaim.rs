@@ -49,24 +49,24 @@ use kernel::{
 
 /// The item was queued on a queue with `WQ_MEM_RECLAIM` and without `__WQ_LEGACY`: its runs are
 /// reclaim runners.
-pub(crate) const ON_STRICT_RECLAIM: u32 = 1;
+pub(in crate::rust_wq) const ON_STRICT_RECLAIM: u32 = 1;
 /// The item was queued on a queue without `WQ_MEM_RECLAIM`: waiting for it is not reclaim-safe.
-pub(crate) const ON_NON_RECLAIM: u32 = 2;
+pub(in crate::rust_wq) const ON_NON_RECLAIM: u32 = 2;
 /// Reclaim waited for the item, counting on it being reclaim-safe: from now on it may only be
 /// queued on queues with `WQ_MEM_RECLAIM` (`EINVAL` otherwise).
-pub(crate) const RECLAIM_WAITED: u32 = 4;
+pub(in crate::rust_wq) const RECLAIM_WAITED: u32 = 4;
 /// The queue is a BH queue (`WQ_BH`): its items run in softirq context (see
 /// [`class`](crate::rust_wq::class)).
-pub(crate) const ON_BH: u32 = 8;
+pub(in crate::rust_wq) const ON_BH: u32 = 8;
 /// An item of rust_wq's own that only ever goes on threaded queues (an owned queue's
 /// hand-off): no lockdep class to check, so it is never refused for want of room
 /// (see [`class`](crate::rust_wq::class)).
-pub(crate) const INTERNAL: u32 = 16;
+pub(in crate::rust_wq) const INTERNAL: u32 = 16;
 
 /// The bits of [`ON_STRICT_RECLAIM`], [`ON_NON_RECLAIM`] and [`ON_BH`] that queueing on a queue
 /// with these `WQ_*` flags sets.
 #[inline]
-pub(crate) const fn bits_of(flags: u32) -> u32 {
+pub(in crate::rust_wq) const fn bits_of(flags: u32) -> u32 {
     let reclaim = flags & bindings::wq_flags_WQ_MEM_RECLAIM != 0;
     let legacy = flags & bindings::wq_flags___WQ_LEGACY != 0;
     let bh = if flags & bindings::wq_flags_WQ_BH != 0 {
@@ -84,7 +84,7 @@ pub(crate) const fn bits_of(flags: u32) -> u32 {
 /// Records, before the item is queued, what kind of queue it goes on. `EINVAL` if reclaim
 /// waited for the item and the queue has no `WQ_MEM_RECLAIM`.
 #[inline]
-pub(crate) fn note(seen: &Atomic<u32>, bits: u32) -> Result {
+pub(in crate::rust_wq) fn note(seen: &Atomic<u32>, bits: u32) -> Result {
     let mut cur = seen.load(Relaxed);
     while cur & bits != bits {
         if bits & ON_NON_RECLAIM != 0 && cur & RECLAIM_WAITED != 0 {
@@ -99,10 +99,10 @@ pub(crate) fn note(seen: &Atomic<u32>, bits: u32) -> Result {
 }
 
 /// What a registered task is doing: running an item of a strict reclaim queue.
-pub(crate) const TAG_RECLAIM: u32 = 1;
+pub(in crate::rust_wq) const TAG_RECLAIM: u32 = 1;
 /// What a registered task is doing: running the function of a `work_on_cpu`, whose caller holds
 /// off CPU hotplug until it returns.
-pub(crate) const TAG_HOTPLUG_HELD: u32 = 2;
+pub(in crate::rust_wq) const TAG_HOTPLUG_HELD: u32 = 2;
 
 /// A registered task on its own stack, linked in [`Runners`] while it runs.
 struct Node {
@@ -118,7 +118,7 @@ struct Node {
 /// Every node in the list lives on the stack of a task that is inside [`run`], which unlinks it
 /// before it returns.
 #[pin_data]
-pub(crate) struct Runners {
+pub(in crate::rust_wq) struct Runners {
     #[pin]
     head: SpinLockIrq<Head>,
     count: Atomic<u32>,
@@ -134,7 +134,7 @@ unsafe impl Send for Head {}
 static RUNNERS: Atomic<*const Runners> = Atomic::new(ptr::null());
 
 impl Runners {
-    pub(crate) fn new() -> impl PinInit<Self> {
+    pub(in crate::rust_wq) fn new() -> impl PinInit<Self> {
         pin_init!(Self {
             head <- new_spinlock_irq!(Head(ptr::null()), "rust_wq::reclaim::Runners"),
             count: Atomic::new(0),
@@ -147,12 +147,12 @@ impl Runners {
     ///
     /// `this` stays valid until [`Runners::unpublish`] was called and no item of the module
     /// can run any more.
-    pub(crate) unsafe fn publish(this: *const Self) {
+    pub(in crate::rust_wq) unsafe fn publish(this: *const Self) {
         RUNNERS.store(this, Release);
     }
 
     /// Withdraws the module's runners.
-    pub(crate) fn unpublish() {
+    pub(in crate::rust_wq) fn unpublish() {
         RUNNERS.store(ptr::null(), Release);
     }
 }
@@ -164,7 +164,7 @@ fn current_task() -> *const c_void {
 /// Runs `f`, the `run` of an item whose queue kinds are `seen`, as a reclaim runner if the item
 /// was ever queued on a strict reclaim queue.
 #[inline]
-pub(crate) fn run<R>(seen: u32, f: impl FnOnce() -> R) -> R {
+pub(in crate::rust_wq) fn run<R>(seen: u32, f: impl FnOnce() -> R) -> R {
     if seen & ON_STRICT_RECLAIM == 0 {
         return f();
     }
@@ -172,7 +172,7 @@ pub(crate) fn run<R>(seen: u32, f: impl FnOnce() -> R) -> R {
 }
 
 /// Runs `f` with the current task registered under `tag` (see [`current_is`]).
-pub(crate) fn run_as<R>(tag: u32, f: impl FnOnce() -> R) -> R {
+pub(in crate::rust_wq) fn run_as<R>(tag: u32, f: impl FnOnce() -> R) -> R {
     let runners = RUNNERS.load(Acquire);
     if runners.is_null() || !cpu::in_task() {
         return f();
@@ -208,7 +208,7 @@ pub(crate) fn run_as<R>(tag: u32, f: impl FnOnce() -> R) -> R {
 
 /// Checks that the caller may wait for a queue that has (or has not) `WQ_MEM_RECLAIM`:
 /// `EDEADLK` if the caller is a reclaim runner or in memory reclaim and the queue has not.
-pub(crate) fn may_flush(ctx: cpu::Context, target_is_reclaim: bool) -> Result {
+pub(in crate::rust_wq) fn may_flush(ctx: cpu::Context, target_is_reclaim: bool) -> Result {
     if target_is_reclaim || !in_reclaim(ctx) {
         return Ok(());
     }
@@ -219,7 +219,7 @@ pub(crate) fn may_flush(ctx: cpu::Context, target_is_reclaim: bool) -> Result {
 /// caller is a reclaim runner or in memory reclaim and the item was ever on a queue without
 /// `WQ_MEM_RECLAIM`. Otherwise such a caller latches [`RECLAIM_WAITED`], so that the item cannot
 /// go on such a queue from now on (between this check and the wait, say).
-pub(crate) fn may_flush_item(ctx: cpu::Context, seen: &Atomic<u32>) -> Result {
+pub(in crate::rust_wq) fn may_flush_item(ctx: cpu::Context, seen: &Atomic<u32>) -> Result {
     if !in_reclaim(ctx) {
         return Ok(());
     }
@@ -245,7 +245,7 @@ fn in_reclaim(ctx: cpu::Context) -> bool {
 }
 
 /// Whether the current task runs something registered under `tag` by [`run_as`].
-pub(crate) fn current_is(tag: u32) -> bool {
+pub(in crate::rust_wq) fn current_is(tag: u32) -> bool {
     let runners = RUNNERS.load(Acquire);
     if runners.is_null() {
         return false;

@@ -39,15 +39,14 @@ use core::{
 };
 use kernel::{
     alloc::Flags,
+    bindings,
     prelude::*,
-    sync::{
-        atomic::{
-            Atomic,
-            Full,
-            Relaxed, //
-        },
-        Completion,
+    sync::atomic::{
+        Atomic,
+        Full,
+        Relaxed, //
     },
+    types::Opaque,
 };
 
 /// What the closures of one [`scope`] share with it: the closures not yet finished, plus one
@@ -56,21 +55,46 @@ use kernel::{
 struct ScopeData {
     pending: Atomic<usize>,
     #[pin]
-    done: Completion,
+    done: Opaque<bindings::completion>,
 }
 
 impl ScopeData {
     fn new() -> impl PinInit<Self> {
         pin_init!(Self {
             pending: Atomic::new(1),
-            done <- Completion::new(),
+            done <- Opaque::ffi_init(|slot| {
+                // SAFETY: `slot` is valid for writes of a `struct completion`.
+                unsafe { bindings::init_completion(slot) }
+            }),
         })
     }
 
     /// Counts one closure out; the last one signals [`scope`].
     fn finish(&self) {
         if self.pending.fetch_sub(1, Full) == 1 {
-            self.done.complete_all();
+            // SAFETY: `done` is initialised; `complete_all` may be called from any context.
+            // The waiter returns only once this call released the completion's lock.
+            unsafe { bindings::complete_all(self.done.get()) };
+        }
+    }
+
+    /// Counts [`scope`] out and waits until the last closure has signalled.
+    fn wait(&self) {
+        if self.pending.fetch_sub(1, Full) == 1 {
+            // Every closure had finished: none touches the data any more.
+            return;
+        }
+        if cpu::may_sleep().is_ok() {
+            // SAFETY: `done` is initialised, and we may sleep.
+            unsafe { bindings::wait_for_completion(self.done.get()) };
+            return;
+        }
+        // The closure given to `scope` left the caller unable to sleep (a guard it forgot, say):
+        // wait without sleeping. `completion_done` takes the completion's lock, so once it
+        // says done, `complete_all` has returned and the data may go.
+        // SAFETY: `done` is initialised; `completion_done` may be called from any context.
+        while !unsafe { bindings::completion_done(self.done.get()) } {
+            core::hint::spin_loop();
         }
     }
 }
@@ -222,6 +246,8 @@ impl<'scope, 'env> Scope<'scope, 'env> {
 pub fn scope<'env, T, F>(f: F) -> Result<T>
 where
     F: for<'scope> FnOnce(&'scope Scope<'scope, 'env>) -> T,
+    // Not a lock, RCU or interrupt guard (those are `!Send`): `scope` sleeps after `f`.
+    T: Send,
 {
     let ctx = cpu::context();
     if !ctx.may_sleep() {
@@ -238,9 +264,6 @@ where
         _env: PhantomData,
     };
     let r = f(&scope);
-    // Our own count; the last closure to finish signals, if any is left.
-    if data.pending.fetch_sub(1, Full) != 1 {
-        data.done.wait_for_completion();
-    }
+    data.wait();
     Ok(r)
 }

@@ -267,7 +267,10 @@ unsigned int rust_wq_nr_node_ids(void)
 	return nr_node_ids;
 }
 
+/* The node of a possible CPU, -1 for any other id (no per-CPU data of its own). */
 int rust_wq_cpu_to_node(int cpu)
 {
+	if (cpu < 0 || cpu >= nr_cpu_ids || !cpu_possible(cpu))
+		return -1;
 	return cpu_to_node(cpu);
 }

@@ -37,7 +37,7 @@ extern "C" {
 
 /// Holds the lock of all trackers of this module, a raw spinlock (it nests inside the arm lock of
 /// an item, which spins with interrupts off), with interrupts off.
-pub(crate) struct TrackersGuard {
+pub(in crate::rust_wq) struct TrackersGuard {
     flags: c_ulong,
     /// Interrupts are restored on this CPU.
     _not_send: NotThreadSafe,
@@ -46,7 +46,7 @@ pub(crate) struct TrackersGuard {
 impl TrackersGuard {
     /// Takes the lock.
     #[inline]
-    pub(crate) fn lock() -> Self {
+    pub(in crate::rust_wq) fn lock() -> Self {
         // SAFETY: The lock is defined (and initialised) statically in the shim; the flags are
         // given back when the guard drops.
         let flags = unsafe { rust_wq_trackers_lock_irqsave() };
@@ -70,14 +70,14 @@ impl Drop for TrackersGuard {
 /// Its fields are only written under [`TrackersGuard`]. `next` is null while the node is in no list
 /// (and in the head of a list never used); it is also read without the lock, by the item's own
 /// arming and flushing (see [`Links::is_linked`]).
-pub(crate) struct Links {
+pub(in crate::rust_wq) struct Links {
     next: Atomic<*mut Links>,
     prev: UnsafeCell<*mut Links>,
 }
 
 impl Links {
     /// Unlinked links of an item.
-    pub(crate) const fn new() -> Self {
+    pub(in crate::rust_wq) const fn new() -> Self {
         Self {
             next: Atomic::new(ptr::null_mut()),
             prev: UnsafeCell::new(ptr::null_mut()),
@@ -95,7 +95,7 @@ impl Links {
     /// it, and unlinks with a release store: `false` means the timer is not armed by an arm
     /// that came before.
     #[inline]
-    pub(crate) fn is_linked(&self) -> bool {
+    pub(in crate::rust_wq) fn is_linked(&self) -> bool {
         !self.next.load(Acquire).is_null()
     }
 }
@@ -113,7 +113,7 @@ impl Links {
 /// was linked in it (it is pinned), and it is empty when it is dropped: its owner calls
 /// [`Tracker::expedite_all`] when the queue(s) can take no more arms.
 #[pin_data(PinnedDrop)]
-pub(crate) struct Tracker {
+pub(in crate::rust_wq) struct Tracker {
     head: Links,
     #[pin]
     _pin: PhantomPinned,
@@ -127,7 +127,7 @@ unsafe impl Sync for Tracker {}
 
 impl Tracker {
     /// An empty tracker.
-    pub(crate) fn new() -> impl PinInit<Self> {
+    pub(in crate::rust_wq) fn new() -> impl PinInit<Self> {
         pin_init!(Self {
             head: Links::new(),
             _pin: PhantomPinned,
@@ -140,7 +140,7 @@ impl Tracker {
     /// # Safety
     ///
     /// `node` is the links of an item that is alive.
-    pub(crate) unsafe fn link(&self, node: *mut Links) {
+    pub(in crate::rust_wq) unsafe fn link(&self, node: *mut Links) {
         let _guard = TrackersGuard::lock();
         let head = ptr::from_ref(&self.head).cast_mut();
         // SAFETY: `node` is valid (caller), the lists are protected by the lock we hold, and
@@ -165,7 +165,7 @@ impl Tracker {
     /// # Safety
     ///
     /// `node` is the links of an item that is alive.
-    pub(crate) unsafe fn unlink(node: *mut Links) {
+    pub(in crate::rust_wq) unsafe fn unlink(node: *mut Links) {
         let _guard = TrackersGuard::lock();
         // SAFETY: `node` is valid (caller), and we hold the lock.
         unsafe { Self::unlink_locked(node) }
@@ -202,7 +202,7 @@ impl Tracker {
     /// # Safety
     ///
     /// Every queue that an item linked here is armed on stays valid during the call.
-    pub(crate) unsafe fn expedite_all(&self) {
+    pub(in crate::rust_wq) unsafe fn expedite_all(&self) {
         // Nothing was ever linked.
         if !self.head.is_linked() {
             return;

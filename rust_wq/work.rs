@@ -44,7 +44,7 @@ pub struct Work<T: ?Sized, const ID: u64 = 0> {
     work: Opaque<bindings::work_struct>,
     disables: Atomic<u32>,
     /// The kinds of queue the item was ever queued on (`reclaim::ON_*`).
-    pub(crate) seen: Atomic<u32>,
+    pub(in crate::rust_wq) seen: Atomic<u32>,
     _item: PhantomData<T>,
 }
 
@@ -100,7 +100,10 @@ where
     ///
     /// `this` must be the address that the returned value gets: a field of a `static` that is
     /// initialised with it, and so never moved or dropped.
-    pub(crate) const unsafe fn new_static(this: *const Self, name: &'static CStr) -> Self {
+    pub(in crate::rust_wq) const unsafe fn new_static(
+        this: *const Self,
+        name: &'static CStr,
+    ) -> Self {
         // `Work` is `#[repr(C)]` with the `work_struct` first (`Opaque` is transparent).
         let ws = this.cast::<bindings::work_struct>().cast_mut();
         let entry = ws
@@ -111,6 +114,9 @@ where
         let no_pool = ((1u64 << bindings::work_bits_WORK_OFFQ_POOL_BITS) - 1)
             << bindings::work_bits_WORK_OFFQ_POOL_SHIFT;
         let data = no_pool | bindings::work_flags_WORK_STRUCT_STATIC as u64;
+        // Without lockdep, the name has nowhere to go.
+        #[cfg(not(CONFIG_LOCKDEP))]
+        let _ = name;
         Self {
             work: Opaque::new(bindings::work_struct {
                 data: bindings::atomic_long_t {
@@ -159,7 +165,7 @@ impl<T: ?Sized, const ID: u64> Work<T, ID> {
 
     /// Starts a disable: `EOVERFLOW` if [`MAX_DISABLE`] are started already. The caller then
     /// disables the item in C and calls [`Work::finish_disable`].
-    pub(crate) fn start_disable(&self) -> Result {
+    pub(in crate::rust_wq) fn start_disable(&self) -> Result {
         let mut cur = self.disables.load(Relaxed);
         loop {
             if cur >> 16 >= MAX_DISABLE {
@@ -187,20 +193,20 @@ impl<T: ?Sized, const ID: u64> Work<T, ID> {
 
     /// Ends a disable started with [`Work::start_disable`] that C undid itself: a
     /// `cancel_work_sync()`, which disables the item only while it waits.
-    pub(crate) fn end_transient_disable(&self) {
+    pub(in crate::rust_wq) fn end_transient_disable(&self) {
         // INVARIANT: C's transient disable is over, so the high half stays at least C's count.
         self.disables.fetch_sub(STARTED, Relaxed);
     }
 
     /// Records that a disable started with [`Work::start_disable`] is done in C.
-    pub(crate) fn finish_disable(&self) {
+    pub(in crate::rust_wq) fn finish_disable(&self) {
         // INVARIANT: C's count was raised first, so it stays at least the low half.
         self.disables.add(FINISHED, Relaxed);
     }
 
     /// Enables the item once if a disable finished; returns C's answer (`true`: enabled now),
     /// or `false` without calling C if no disable is left to undo.
-    pub(crate) fn enable(&self) -> bool {
+    pub(in crate::rust_wq) fn enable(&self) -> bool {
         let mut cur = self.disables.load(Relaxed);
         loop {
             if cur & 0xffff == 0 {
@@ -227,7 +233,7 @@ impl<T: ?Sized, const ID: u64> Work<T, ID> {
 ///
 /// `work` must point at an initialised `work_struct` that stays valid during the call.
 #[inline]
-pub(crate) unsafe fn raw_is_pending(work: *mut bindings::work_struct) -> bool {
+pub(in crate::rust_wq) unsafe fn raw_is_pending(work: *mut bindings::work_struct) -> bool {
     // SAFETY: `data` is the `atomic_long_t` of an initialised `work_struct` (the caller's
     // promise), which C only changes atomically; we read it atomically.
     let data = unsafe {
