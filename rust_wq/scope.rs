@@ -58,6 +58,9 @@ struct ScopeData {
     done: Opaque<bindings::completion>,
 }
 
+// SAFETY: `pending` is atomic, and the completion serialises its users with its own lock.
+unsafe impl Sync for ScopeData {}
+
 impl ScopeData {
     fn new() -> impl PinInit<Self> {
         pin_init!(Self {
@@ -127,8 +130,8 @@ pub struct Job {
     scope: *const ScopeData,
 }
 
-// SAFETY: The closure is `Send` (a bound of `spawn`), and `ScopeData` is `Sync` (atomics and a
-// completion): a job may move to a kworker.
+// SAFETY: The closure is `Send` (a bound of `spawn`), and `ScopeData` is `Sync` (an atomic and a
+// completion that locks itself): a job may move to a kworker.
 unsafe impl Send for Job {}
 
 crate::impl_has_work! { impl HasWork<Self> for Job { self.work } }
@@ -242,11 +245,15 @@ impl<'scope, 'env> Scope<'scope, 'env> {
 
 /// Runs `f` with a [`Scope`] on which it may spawn closures that borrow from the caller, and
 /// returns `f`'s result once every spawned closure has run. `EAGAIN` where the caller cannot
-/// sleep, `EDEADLK` from a kworker or in memory reclaim; `f` is not called then.
+/// sleep, `EDEADLK` from a kworker or in memory reclaim; `f` is not called then. `f` and its
+/// result are `Send`, so no lock, RCU or interrupt guard taken in `f` outlives it; one that `f`
+/// leaks on purpose (`mem::forget`) makes the wait spin instead of sleeping.
 pub fn scope<'env, T, F>(f: F) -> Result<T>
 where
-    F: for<'scope> FnOnce(&'scope Scope<'scope, 'env>) -> T,
-    // Not a lock, RCU or interrupt guard (those are `!Send`): `scope` sleeps after `f`.
+    // Neither `f` nor its result can carry a lock, RCU or interrupt guard out to the caller
+    // (those are `!Send`, and so is a closure that captures a place to put one): `scope` sleeps
+    // after `f`.
+    F: for<'scope> FnOnce(&'scope Scope<'scope, 'env>) -> T + Send,
     T: Send,
 {
     let ctx = cpu::context();
