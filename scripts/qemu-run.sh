@@ -111,9 +111,14 @@ cat >"$WORK/run-module" <<'RUN'
 n=$(basename "$1" .ko)
 mark "ktap-begin $n"
 args=$(tr ' ' '\n' </proc/cmdline | grep "^$n\." | sed "s/^$n\.//" || true)
-insmod "$1" $args || mark "insmod-failed $n"
+# Why a load failed goes into the marker, and so into the verdict's last lines.
+if ! err=$(insmod "$1" $args 2>&1); then
+	mark "insmod-failed $n: $(echo "$err" | tr '\n' ' ')"
+fi
 mark "ktap-end $n"
-rmmod "$n" || mark "rmmod-failed $n"
+if ! err=$(rmmod "$n" 2>&1); then
+	mark "rmmod-failed $n: $(echo "$err" | tr '\n' ' ')"
+fi
 RUN
 
 cat >"$WORK/unload-cycles" <<'RUN'
