@@ -174,7 +174,8 @@ distro-guard:
 		"prepared by 'make distro-kdir': run 'make distro-check' or 'make distro-bench'" >&2; exit 1; }
 
 distro-check-run: distro-guard tools modules userspace
-	@$(TOOLENV) $(DISTRO) symcheck $$(find $(OUT) -name '*.ko' ! -path '*/selftest/*' | sort)
+	@$(TOOLENV) $(DISTRO) symcheck $$(sed -n 's,^\(.*\)\.o$$,$(OUT)/\1.ko,p' $(OUT)/modules.order | \
+		grep -v /selftest/ | sort)
 	@KDIR=$(KDIR_RESOLVED) OUT=$(OUT) BZIMAGE=$$($(DISTRO) image) QEMU_TCG_SINGLE=1 QEMU_NUMA=1 \
 		$(ROOT)/scripts/qemu-run.sh check
 

@@ -57,8 +57,16 @@ KERNEL_ARGS=""
 [ -n "${QEMU_APPEND:-}" ] && KERNEL_ARGS="$KERNEL_ARGS $QEMU_APPEND"
 
 # --- initramfs -----------------------------------------------------------------------------
-modules=$(find "$OUT" -name '*.ko' | sort)
+# The modules of the last build (kbuild's list), not whatever .ko files an older build left.
+[ -f "$OUT/modules.order" ] || die "no modules under $OUT: run make first"
+modules=$(sed -n "s,^\(.*\)\.o\$,$OUT/\1.ko,p" "$OUT/modules.order" | sort)
+for m in $modules; do
+	[ -f "$m" ] || die "$m is in $OUT/modules.order but was not built: run make first"
+done
 [ -n "$modules" ] || die "no modules under $OUT: run make first"
+if [ "$MODE" = stress ] && ! echo "$modules" | grep -q '/tests/stress/rust_wq_stress\.ko$'; then
+	die "the torture module was not built (tests/stress needs a kernel with KUnit)"
+fi
 
 cat >"$WORK/init" <<INIT
 #!/bin/sh
