@@ -56,10 +56,11 @@ use crate::rust_wq::{
         ArmLock,
         MAX_DISABLE, //
     },
-    class,
     cpu,
-    queue::WORK_CPU_UNBOUND,
-    reclaim,
+    queue::{
+        self,
+        WORK_CPU_UNBOUND, //
+    },
     tracker::{
         Links,
         Tracker,
@@ -476,13 +477,8 @@ where
         },
     };
     // SAFETY: The `work_struct` of a `DelayedWork`, initialised and alive (see above).
-    let fits = unsafe {
-        class::note(
-            ptr::addr_of_mut!((*dw.as_raw()).work),
-            bits & reclaim::ON_BH != 0,
-        )
-    };
-    if let Err(e) = fits.and_then(|()| reclaim::note(&dw.seen, bits)) {
+    let admitted = unsafe { queue::admit(ptr::addr_of_mut!((*dw.as_raw()).work), &dw.seen, bits) };
+    if let Err(e) = admitted {
         drop(state);
         // SAFETY: Nothing took the reference.
         return Err(EnqueueError::new(e, unsafe { P::from_raw(raw) }));

@@ -442,11 +442,7 @@ impl<K: Kind> OwnedQueue<K> {
         P: WorkItemPointer,
         P::Target: WorkItem<ID, Pointer = P> + HasWork<P::Target, ID>,
     {
-        let raw = item.into_raw();
-        // SAFETY: `raw` is valid while we own it; `into_raw`/`from_raw` move no reference count.
-        let enabled = unsafe { (*P::Target::raw_get_work(raw)).enable() };
-        // SAFETY: `raw` came from `into_raw` just above, and nothing took it.
-        let item = unsafe { P::from_raw(raw) };
+        let (item, enabled) = queue::peek_work(item, |w| w.enable());
         if !enabled {
             return Err(EnqueueError::new(EBUSY, item));
         }
@@ -457,10 +453,7 @@ impl<K: Kind> OwnedQueue<K> {
     /// as `max_active` run there (C's `workqueue_congested`). A hint, possibly stale when it
     /// returns. `EINVAL` for a CPU that does not exist, `ENODEV` for one that is offline.
     pub fn congested(&self, cpu: Option<u32>) -> Result<bool> {
-        let cpu = match cpu {
-            None => WORK_CPU_UNBOUND,
-            Some(n) => cpu::online_cpu(n)?.as_u32() as i32,
-        };
+        let cpu = queue::target_cpu(cpu)?;
         // SAFETY: `wq` is valid (type invariant); `cpu` is the local one or an online (so
         // possible) CPU, whose per-CPU pool pointer exists. Any context.
         Ok(unsafe { bindings::workqueue_congested(cpu, self.as_raw()) })

@@ -8,6 +8,7 @@ use crate::rust_wq::{
     drained::Gate,
     reclaim,
     HasWork,
+    Work,
     WorkItem,
     WorkItemPointer,
     WorkOps, //
@@ -19,6 +20,7 @@ use core::{
 use kernel::{
     bindings,
     prelude::*,
+    sync::atomic::Atomic,
     types::Opaque, //
 };
 
@@ -57,6 +59,23 @@ pub struct EnqueueError<P> {
     item: P,
 }
 
+/// Runs `f` on the [`Work`] of the item that `item` owns, and gives `item` back.
+#[inline]
+pub(in crate::rust_wq) fn peek_work<P, const ID: u64, R>(
+    item: P,
+    f: impl FnOnce(&Work<P::Target, ID>) -> R,
+) -> (P, R)
+where
+    P: WorkItemPointer,
+    P::Target: WorkItem<ID, Pointer = P> + HasWork<P::Target, ID>,
+{
+    let raw = item.into_raw();
+    // SAFETY: `raw` is valid while we own it; `into_raw`/`from_raw` move no reference count.
+    let r = f(unsafe { &*P::Target::raw_get_work(raw) });
+    // SAFETY: `raw` came from `into_raw` just above, and nothing took it.
+    (unsafe { P::from_raw(raw) }, r)
+}
+
 /// The fast path of a refused enqueue: an item that is pending already is refused with `EBUSY`
 /// at the cost of one load, as C's `test_and_set_bit` would refuse it.
 #[inline]
@@ -65,15 +84,31 @@ where
     P: WorkItemPointer,
     P::Target: WorkItem<ID, Pointer = P> + HasWork<P::Target, ID>,
 {
-    let raw = item.into_raw();
-    // SAFETY: `raw` is valid while we own it; `into_raw`/`from_raw` move no reference count.
-    let pending = unsafe { (*P::Target::raw_get_work(raw)).is_pending() };
-    // SAFETY: `raw` came from `into_raw` just above, and nothing took it.
-    let item = unsafe { P::from_raw(raw) };
-    if pending {
-        return Err(EnqueueError::new(EBUSY, item));
+    match peek_work(item, |w| w.is_pending()) {
+        (item, true) => Err(EnqueueError::new(EBUSY, item)),
+        (item, false) => Ok(item),
     }
-    Ok(item)
+}
+
+/// What every queueing records before C sees the item (plain, delayed or RCU): the kind of
+/// queue its lockdep class goes on ([`class`]; not for rust_wq's internal items, `INTERNAL` in
+/// `bits`), and the kinds of queue it was ever on ([`reclaim`]). `bits` are the `reclaim::ON_*`
+/// bits of the queue.
+///
+/// # Safety
+///
+/// `work` must be an initialised `work_struct` that stays valid during the call.
+#[inline]
+pub(in crate::rust_wq) unsafe fn admit(
+    work: *mut bindings::work_struct,
+    seen: &Atomic<u32>,
+    bits: u32,
+) -> Result {
+    if bits & reclaim::INTERNAL == 0 {
+        // SAFETY: `work` is initialised and valid (the caller's promise).
+        unsafe { class::note(work, bits & reclaim::ON_BH != 0) }?;
+    }
+    reclaim::note(seen, bits)
 }
 
 impl<P> EnqueueError<P> {
@@ -293,13 +328,8 @@ impl Queue {
         let raw = item.into_raw();
         // SAFETY: `raw` is valid while the queue owns it (`WorkItemPointer` contract).
         let work = unsafe { &*P::Target::raw_get_work(raw) };
-        let fits = if bits & reclaim::INTERNAL != 0 {
-            Ok(())
-        } else {
-            // SAFETY: `work` is the `work_struct` of a `Work`.
-            unsafe { class::note(work.as_raw(), bits & reclaim::ON_BH != 0) }
-        };
-        if let Err(e) = fits.and_then(|()| reclaim::note(&work.seen, bits)) {
+        // SAFETY: `work` is an initialised `Work`, alive while we own `raw`.
+        if let Err(e) = unsafe { admit(work.as_raw(), &work.seen, bits) } {
             // SAFETY: Nothing took the reference.
             return Err(EnqueueError::new(e, unsafe { P::from_raw(raw) }));
         }

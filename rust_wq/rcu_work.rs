@@ -62,9 +62,9 @@
 //! [`Queue::enqueue_rcu`]: crate::rust_wq::Queue::enqueue_rcu
 
 use crate::rust_wq::{
-    class,
     drained::Gate,
-    reclaim,
+    queue,
+    work,
     EnqueueError,
     WorkItem,
     WorkItemPointer, //
@@ -182,11 +182,8 @@ impl<T: ?Sized, const ID: u64> RcuWork<T, ID> {
     /// (its `PENDING` bit, read once: C's `work_pending()`).
     #[inline]
     pub fn is_pending(&self) -> bool {
-        // SAFETY: `data` is the `atomic_long_t` of an initialised `work_struct`, which C only
-        // changes atomically; we read it atomically.
-        let data =
-            unsafe { Atomic::<i64>::from_ptr(ptr::addr_of_mut!((*self.raw_work()).data.counter)) };
-        data.load(Relaxed) & (1 << bindings::work_bits_WORK_STRUCT_PENDING_BIT) != 0
+        // SAFETY: `raw_work` is the initialised `work_struct` of this item.
+        unsafe { work::raw_is_pending(self.raw_work()) }
     }
 }
 
@@ -251,7 +248,7 @@ pub(in crate::rust_wq) fn ever_queued() -> bool {
 
 /// Queues `item` on `wq` after an RCU grace period, if the module takes work (see
 /// [`Drained`](crate::rust_wq::Drained)): `EBUSY` with the item back if it is pending, the
-/// errors of the gate, of [`class`] and of [`reclaim`] otherwise. `bits` are the `reclaim::ON_*`
+/// errors of the gate and of [`queue::admit`] otherwise. `bits` are the `reclaim::ON_*`
 /// bits of the queue's flags. `used`, the flag of an owned queue that makes its destruction
 /// wait for the RCU callbacks, is set before the item is handed to RCU.
 ///
@@ -285,8 +282,7 @@ where
         Err(e) => return Err(EnqueueError::new(e, unsafe { P::from_raw(raw) })),
     };
     // SAFETY: `rw.raw_work()` is the initialised `work_struct` of an `RcuWork`.
-    let fits = unsafe { class::note(rw.raw_work(), bits & reclaim::ON_BH != 0) };
-    if let Err(e) = fits.and_then(|()| reclaim::note(&rw.seen, bits)) {
+    if let Err(e) = unsafe { queue::admit(rw.raw_work(), &rw.seen, bits) } {
         drop(gate);
         // SAFETY: Nothing took the reference.
         return Err(EnqueueError::new(e, unsafe { P::from_raw(raw) }));
