@@ -72,11 +72,8 @@
 
 use crate::rust_wq::{
     builder::Kind,
-    cpu,
     drained,
-    queue::WORK_CPU_UNBOUND,
-    reclaim,
-    system,
+    owned,
     Armed,
     Builder,
     Delay,
@@ -239,21 +236,13 @@ impl<K: Kind> Drop for DevmQueue<K> {
         // destroyed), or waits for the unbind that is dropping it, which waits for the queue's
         // items: not from a kworker (maybe one of them), not where sleeping is impossible, not
         // from memory reclaim (the queue's items may allocate).
-        let ctx = cpu::context();
-        if ctx.may_sleep() && !ctx.is_worker() && !ctx.in_memalloc() {
+        if owned::may_wait_here().is_ok_and(|ctx| !ctx.in_memalloc()) {
             drop(inner);
             return;
         }
-        // The module's unload waits for the hand-off.
-        drained::handoff_started();
-        // Internal: no lockdep class to note (it is only ever queued here), so no `ENOSPC`.
-        let bits = reclaim::ON_NON_RECLAIM | reclaim::INTERNAL;
-        if let Err(e) = system::system_dfl_long().enqueue_ungated(WORK_CPU_UNBOUND, bits, inner) {
-            // The hand-off item is this handle's own and was never queued before, on a queue
-            // that refuses nothing else: this is unreachable, but should it happen, dropping
-            // here is still better than a leak.
-            drained::handoff_finished();
-            drop(e.into_item());
+        if let Err(inner) = drained::hand_off(inner) {
+            // Unreachable (see `hand_off`), but dropping here is still better than a leak.
+            drop(inner);
         }
     }
 }

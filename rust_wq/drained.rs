@@ -51,9 +51,17 @@
 
 use crate::rust_wq::{
     owned::QueueCore,
+    queue::WORK_CPU_UNBOUND,
     rcu_work,
-    reclaim::Runners,
-    tracker::Tracker, //
+    reclaim::{
+        self,
+        Runners, //
+    },
+    system,
+    tracker::Tracker,
+    HasWork,
+    WorkItem,
+    WorkItemPointer, //
 };
 use core::{
     mem::ManuallyDrop,
@@ -105,7 +113,7 @@ static REGISTRY: Atomic<*const Registry> = Atomic::new(ptr::null());
 static OPENED: Atomic<bool> = Atomic::new(false);
 /// Whether the `EPERM` of a module that is not wrapped in [`Drained`] was explained in the log.
 static WARNED: Atomic<bool> = Atomic::new(false);
-/// Hand-offs of owned queues queued and not yet finished (see [`Gate::handoff_started`]).
+/// Hand-offs of owned queues queued and not yet finished (see [`hand_off`]).
 static HANDOFFS: Atomic<u32> = Atomic::new(0);
 
 /// Proof that this module takes work right now: see the [module documentation](self).
@@ -175,9 +183,25 @@ pub fn gate_round_trip() -> bool {
     Gate::enter().is_ok()
 }
 
-/// Counts one hand-off of an owned queue; [`handoff_finished`] ends it.
-pub(in crate::rust_wq) fn handoff_started() {
+/// Hands `item` to a kworker of `system_dfl_long`, where something that could not be done where
+/// it was asked (destroying an owned queue in a kworker or in atomic context, say) is done; its
+/// `run` must end with [`handoff_finished`]. The module's unload waits for it, so it is queued
+/// even while the unload runs. `Err` gives the item back, uncounted: unreachable for an item of
+/// rust_wq's own that was never queued before, on a queue that refuses nothing else.
+pub(in crate::rust_wq) fn hand_off<P, const ID: u64>(item: P) -> core::result::Result<(), P>
+where
+    P: WorkItemPointer,
+    P::Target: WorkItem<ID, Pointer = P> + HasWork<P::Target, ID>,
+{
     HANDOFFS.add(1, Relaxed);
+    // Internal: no lockdep class to note (only ever queued here), so never `ENOSPC`.
+    let bits = reclaim::ON_NON_RECLAIM | reclaim::INTERNAL;
+    system::system_dfl_long()
+        .enqueue_ungated(WORK_CPU_UNBOUND, bits, item)
+        .map_err(|e| {
+            handoff_finished();
+            e.into_item()
+        })
 }
 
 /// Ends one hand-off. The caller still returns through module text afterwards: the unload waits

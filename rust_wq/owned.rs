@@ -32,7 +32,6 @@ use crate::rust_wq::{
     },
     rcu_work,
     reclaim,
-    system,
     tracker::Tracker,
     EnqueueError,
     HasDelayedWork,
@@ -622,7 +621,7 @@ impl<K: Kind> OwnedQueue<K> {
 
 /// Checks that the caller may wait for a whole queue: it may sleep and is no kworker. Returns
 /// its context for the reclaim check.
-fn may_wait_here() -> Result<cpu::Context> {
+pub(in crate::rust_wq) fn may_wait_here() -> Result<cpu::Context> {
     let ctx = cpu::context();
     if !ctx.may_sleep() {
         return Err(EAGAIN);
@@ -779,17 +778,10 @@ impl<K: Kind> Drop for OwnedQueue<K> {
             return;
         }
         // In a kworker (maybe one of this queue: `destroy_workqueue` would wait for itself) or in
-        // atomic context: hand the destruction to a kworker of another queue. The module's
-        // unload waits for the hand-off.
-        drained::handoff_started();
-        // Internal: no lockdep class to note (it is only ever queued here), so no `ENOSPC`.
-        let bits = reclaim::ON_NON_RECLAIM | reclaim::INTERNAL;
-        if let Err(e) = system::system_dfl_long().enqueue_ungated(WORK_CPU_UNBOUND, bits, core) {
-            // The hand-off item is this queue's own and was never queued before, on a queue
-            // that refuses nothing else: this is unreachable, but should it happen, retiring
-            // here is still better than a leak.
-            drained::handoff_finished();
-            QueueCore::retire(e.into_item());
+        // atomic context: hand the destruction to a kworker of another queue.
+        if let Err(core) = drained::hand_off(core) {
+            // Unreachable (see `hand_off`), but retiring here is still better than a leak.
+            QueueCore::retire(core);
         }
     }
 }
