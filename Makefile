@@ -107,8 +107,10 @@ ra-check: rust-analyzer
 	@if [ -s $(ROOT)/out/.ra-check ]; then cat $(ROOT)/out/.ra-check; exit 1; fi
 	@echo "rust-analyzer: every crate resolves rust_wq"
 
-# The tools `make check` needs besides the kernel build, checked before anything is built.
+# The tools `make check` needs besides the kernel build: installed by the set-up's package step
+# (which asks apt only for what is missing), then checked before anything is built.
 tools:
+	@$(SETUP) apt
 	@for t in qemu-system-x86_64 python3 gzip; do command -v $$t >/dev/null || \
 		{ echo "rust_wq: $$t is not on PATH: apt-get install qemu-system-x86 python3 gzip" >&2; \
 		exit 1; }; done
@@ -147,7 +149,7 @@ selftest: modules
 	@KDIR=$(KDIR_RESOLVED) OUT=$(OUT) $(ROOT)/scripts/selftest.sh
 
 # The README's main command: boots QEMU and shows the sample driver at work.
-run: modules userspace
+run: tools modules userspace
 	@KDIR=$(KDIR_RESOLVED) OUT=$(OUT) $(ROOT)/scripts/qemu-run.sh run
 
 # Benchmarks: on the kernel without debug options (FLAVOUR=perf), rust_wq against the in-tree

@@ -7,6 +7,7 @@
 #
 # Usage: scripts/setup.sh [debug|perf]     (prints the kernel build directory on stdout)
 #        scripts/setup.sh tools            (toolchain and kernel source only)
+#        scripts/setup.sh apt              (the Debian packages only: QEMU, busybox, compilers)
 set -euo pipefail
 . "$(dirname "$0")/common.sh"
 
@@ -149,6 +150,7 @@ if ! flock -n 9; then
 	step "the other set-up finished"
 fi
 setup_apt
+[ "$FLAVOUR" = apt ] && exit 0
 setup_rust
 setup_bindgen
 setup_libclang
