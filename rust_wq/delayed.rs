@@ -83,6 +83,7 @@ use kernel::{
             Atomic,
             Relaxed, //
         },
+        Arc,
         LockClassKey, //
     },
     time::{
@@ -200,22 +201,23 @@ where
                     (*slot).cpu = 0;
                 }
                 // SAFETY: `slot` is valid for writes; `run_delayed::<T, ID>` is a `work_func_t`
-                // that is only called for this `work_struct`, which lives in a `T`.
+                // that is only called for this `work_struct`, which lives in a `T` (on the heap
+                // or on the stack, said to the object debugger: `work::on_stack`).
                 unsafe {
                     bindings::init_work_with_key(
                         ptr::addr_of_mut!((*slot).work),
                         Some(run_delayed::<T, ID>),
-                        false,
+                        crate::rust_wq::work::on_stack(slot.cast()),
                         name.as_char_ptr(),
                         work_key.as_ptr(),
                     )
                 };
                 // SAFETY: The timer lives in a `delayed_work` and is only armed by the workqueue
-                // code, which needs `delayed_work_timer_fn` and `TIMER_IRQSAFE`.
+                // code, which needs `delayed_work_timer_fn` (set by the glue) and
+                // `TIMER_IRQSAFE`; the glue initialises it as on-stack where it is.
                 unsafe {
-                    bindings::timer_init_key(
+                    rust_wq_timer_init(
                         ptr::addr_of_mut!((*slot).timer),
-                        Some(bindings::delayed_work_timer_fn),
                         bindings::TIMER_IRQSAFE,
                         name.as_char_ptr(),
                         timer_key.as_ptr(),
@@ -357,8 +359,53 @@ impl<T: ?Sized, const ID: u64> PinnedDrop for DelayedWork<T, ID> {
             unsafe { Tracker::unlink(ptr::from_ref(&self.links).cast_mut()) };
         }
         drop(state);
+        // An item built on the stack leaves the object debugger's books with its frame.
+        #[cfg(CONFIG_DEBUG_OBJECTS_WORK)]
+        // SAFETY: The `delayed_work` is initialised. Being dropped, the item is neither armed nor
+        // pending (a queue would own a pointer that keeps it alive); the glue acts only on an
+        // item on the stack, which no pointer kind can queue and so is not running either.
+        unsafe {
+            rust_wq_delayed_destroy(self.dwork.get())
+        };
     }
 }
+
+extern "C" {
+    fn rust_wq_timer_init(
+        timer: *mut bindings::timer_list,
+        flags: u32,
+        name: *const c_char,
+        key: *mut bindings::lock_class_key,
+    );
+    #[cfg(CONFIG_DEBUG_OBJECTS_WORK)]
+    fn rust_wq_delayed_destroy(dwork: *mut bindings::delayed_work);
+}
+
+/// A [`WorkItemPointer`] that may own a delayed item: [`Arc`] or [`Pin<KBox>`], not `ARef`.
+///
+/// A delayed item armed on a queue is linked into that queue's tracker (so that dropping the
+/// queue can fire its timer), and its [`DelayedWork`]'s `PinnedDrop` unlinks it. That needs the
+/// item dropped in place before its memory goes, which `AlwaysRefCounted` does not promise (an
+/// implementation may free the object without running its destructors), so an `ARef` cannot own
+/// a delayed item.
+///
+/// # Safety
+///
+/// The `Target` is dropped in place (its `Drop` and `PinnedDrop` run) before its memory is freed
+/// or reused.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot own a delayed work item",
+    label = "a delayed item is owned by an `Arc` or a `Pin<KBox>`",
+    note = "a delayed item must be dropped in place before its memory goes (its tracker links \
+            it); `ARef`'s `AlwaysRefCounted` does not promise that"
+)]
+pub unsafe trait DelayedItemPointer: WorkItemPointer {}
+
+// SAFETY: An `Arc`'s last reference drops its value in place before freeing it.
+unsafe impl<T: Send + Sync + 'static> DelayedItemPointer for Arc<T> {}
+
+// SAFETY: A `KBox` drops its value in place before freeing it.
+unsafe impl<T: Send + 'static> DelayedItemPointer for Pin<KBox<T>> {}
 
 /// Declares that a type contains a [`DelayedWork<T, ID>`]. Use [`impl_has_delayed_work!`].
 ///
@@ -444,7 +491,7 @@ pub(in crate::rust_wq) unsafe fn arm<P, const ID: u64>(
     how: Arm,
 ) -> Result<Armed<P>, EnqueueError<P>>
 where
-    P: WorkItemPointer,
+    P: DelayedItemPointer,
     P::Target: WorkItem<ID, Pointer = P> + HasDelayedWork<P::Target, ID>,
 {
     let delay = match delay {

@@ -77,6 +77,7 @@ use crate::rust_wq::{
     Armed,
     Builder,
     Delay,
+    DelayedItemPointer,
     EnqueueError,
     HasDelayedWork,
     HasWork,
@@ -202,7 +203,7 @@ impl<K: Kind> DevmQueue<K> {
         delay: impl Delay,
     ) -> Result<(), EnqueueError<P>>
     where
-        P: WorkItemPointer,
+        P: DelayedItemPointer,
         P::Target: WorkItem<ID, Pointer = P> + HasDelayedWork<P::Target, ID>,
     {
         match self.try_access() {
@@ -218,7 +219,7 @@ impl<K: Kind> DevmQueue<K> {
         delay: impl Delay,
     ) -> Result<Armed<P>, EnqueueError<P>>
     where
-        P: WorkItemPointer,
+        P: DelayedItemPointer,
         P::Target: WorkItem<ID, Pointer = P> + HasDelayedWork<P::Target, ID>,
     {
         match self.try_access() {

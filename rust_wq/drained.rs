@@ -50,6 +50,7 @@
 //! [`RcuWork`]: crate::rust_wq::RcuWork
 
 use crate::rust_wq::{
+    interop,
     owned::QueueCore,
     queue::WORK_CPU_UNBOUND,
     rcu_work,
@@ -175,6 +176,12 @@ impl Gate<'_> {
     }
 }
 
+/// Whether the module's unload has begun: the registry was opened and is closed now.
+#[inline]
+pub(in crate::rust_wq) fn closing() -> bool {
+    REGISTRY.load(Acquire).is_null() && OPENED.load(Relaxed)
+}
+
 /// Opens and closes the module's gate once (for the benchmark's cost breakdown); whether the
 /// module takes work.
 #[doc(hidden)]
@@ -287,6 +294,7 @@ impl Registry {
             drop(core);
         }
         loop {
+            let kernel_runs = interop::runs_started();
             // The deprecated `system_wq` and `system_unbound_wq` too: rust_wq queues nothing
             // there, but in-tree items that the module queued on rust_wq's queues may requeue
             // themselves there through `kernel::workqueue` (see `interop`).
@@ -298,8 +306,12 @@ impl Registry {
                 unsafe { bindings::__flush_workqueue(wq) };
             }
             // Everything queued before the close has run; only a hand-off can still be queued
-            // (by an item that dropped an owned queue, or by another hand-off's drain).
-            if HANDOFFS.load(Acquire) == 0 {
+            // (by an item that dropped an owned queue, or by another hand-off's drain), or an
+            // in-tree item that a run of this round requeued through `kernel::workqueue` onto a
+            // queue flushed before (each such item runs its own code at most once after the
+            // close: see `interop::run_kernel`). A round in which no in-tree item started and
+            // none is running leaves none queued by the module's code.
+            if HANDOFFS.load(Acquire) == 0 && interop::quiet_since(kernel_runs) {
                 break;
             }
         }

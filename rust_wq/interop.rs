@@ -6,11 +6,16 @@
 //! - An item written for `kernel::workqueue` (its `Work`, `WorkItem` and `HasWork`, behind an
 //!   `Arc`, a `Pin<KBox>` or an `ARef`) goes on an [`OwnedQueue`] or a system [`Queue`] of
 //!   rust_wq with `enqueue_kernel_item`, through the same module gate as rust_wq's own items:
-//!   nothing queued this way runs after the module's unload (see [`Drained`]). What an in-tree
-//!   item queues through `kernel::workqueue` itself (its own requeue from `run`, say) passes no
-//!   gate: the unload flushes every system queue, the deprecated `system_wq` and
-//!   `system_unbound_wq` included, but a requeue onto a queue flushed already escapes it.
-//!   Requeue through rust_wq (`enqueue_kernel_item`), which refuses work once the unload began.
+//!   nothing queued this way runs after the module's unload (see [`Drained`]). rust_wq points
+//!   the item's `work_struct` at a function of its own ([`run_kernel`]), which runs the in-tree
+//!   `run` and counts the runs; the item keeps it when `kernel::workqueue` requeues it. So a
+//!   requeue that passes no gate (the item's own `run` queueing itself through
+//!   `kernel::workqueue`, say) is still seen: once the module's unload began, each such item
+//!   runs its own code at most once more, is dropped unrun if it is queued again, and the unload
+//!   flushes every system queue (the deprecated `system_wq` and `system_unbound_wq` included)
+//!   until a whole round started none of them. An in-tree item that never went through rust_wq
+//!   has none of this: `kernel::workqueue` of 7.3 does not keep its work from outliving the
+//!   module.
 //! - A rust_wq item goes on a queue that `kernel::workqueue` hands out through
 //!   [`Queue::from_kernel`], which accepts the system queues that rust_wq's unload flushes.
 //!
@@ -80,6 +85,12 @@ use kernel::{
             ARef,
             AlwaysRefCounted, //
         },
+        atomic::{
+            Acquire,
+            Atomic,
+            Full,
+            Release, //
+        },
         Arc,
     },
     workqueue as kw,
@@ -95,11 +106,20 @@ mod private {
 ///
 /// Sealed: rust_wq relies on where the pointer's `work_struct` lives.
 pub trait KernelItem<const ID: u64>:
-    kw::RawWorkItem<ID> + private::Sealed<ID> + Send + Sized
+    kw::WorkItemPointer<ID> + private::Sealed<ID> + Send + Sized
 {
     /// The `work_struct` of the item, valid while `self` lives.
     #[doc(hidden)]
     fn raw_work(&self) -> *mut bindings::work_struct;
+
+    /// Takes back the pointer that the queue owned while the item at `work` was pending.
+    ///
+    /// # Safety
+    ///
+    /// `work` is the `work_struct` of an item of this kind that the workqueue code just
+    /// dequeued to run it (its function was called with it), and is not used again.
+    #[doc(hidden)]
+    unsafe fn from_work(work: *mut bindings::work_struct) -> Self;
 
     /// Queues the item with `queue_work_on`. `Err` gives the item back.
     ///
@@ -131,6 +151,13 @@ where
         unsafe { kw::Work::raw_get(T::raw_get_work(ptr)) }
     }
 
+    unsafe fn from_work(work: *mut bindings::work_struct) -> Self {
+        // SAFETY: `work` is the `work_struct` of a `kw::Work<T, ID>` in a `T` that
+        // `kernel::workqueue` queued after `Arc::into_raw` (the caller's promise): this is the
+        // `Arc` it leaked, as its own `run` would take it back.
+        unsafe { Arc::from_raw(T::work_container_of(work.cast::<kw::Work<T, ID>>())) }
+    }
+
     unsafe fn queue_with(
         self,
         queue_work_on: impl FnOnce(*mut bindings::work_struct) -> bool,
@@ -156,6 +183,16 @@ where
         // SAFETY: `ptr` points at the valid `T` in the box; `raw_get_work` returns its `Work`
         // field, which is aligned and not dangling.
         unsafe { kw::Work::raw_get(T::raw_get_work(ptr.cast_mut())) }
+    }
+
+    unsafe fn from_work(work: *mut bindings::work_struct) -> Self {
+        // SAFETY: As for `Arc`: `kernel::workqueue` queued the box after `KBox::into_raw`, and
+        // the value was pinned before and stays where it is.
+        unsafe {
+            Pin::new_unchecked(KBox::from_raw(T::work_container_of(
+                work.cast::<kw::Work<T, ID>>(),
+            )))
+        }
     }
 
     unsafe fn queue_with(
@@ -194,6 +231,16 @@ where
         // SAFETY: `ptr` points at the valid `T` that `self` keeps alive; `raw_get_work` returns
         // its `Work` field, which is aligned and not dangling.
         unsafe { kw::Work::raw_get(T::raw_get_work(ptr.cast_mut())) }
+    }
+
+    unsafe fn from_work(work: *mut bindings::work_struct) -> Self {
+        // SAFETY: As for `Arc`: `kernel::workqueue` queued the item after `ARef::into_raw`,
+        // whose pointer is not null.
+        unsafe {
+            ARef::from_raw(core::ptr::NonNull::new_unchecked(T::work_container_of(
+                work.cast::<kw::Work<T, ID>>(),
+            )))
+        }
     }
 
     unsafe fn queue_with(
@@ -259,8 +306,10 @@ impl Queue {
             return Err(EnqueueError::new(EBUSY, item));
         }
         let queue = self.as_raw();
-        let queue_on = |work| {
-            // SAFETY: `work` is the item's initialised `work_struct`, whose function is the
+        let queue_on = |work: *mut bindings::work_struct| {
+            // SAFETY: `work` is the item's initialised `work_struct`, valid during this call.
+            unsafe { set_run(work, run_kernel::<P, ID>) };
+            // SAFETY: `work` is the item's initialised `work_struct`, whose function runs the
             // in-tree run of its pointer kind; `queue` is `self`, a valid queue that is neither
             // destroyed nor drained while borrowed.
             unsafe { bindings::queue_work_on(WORK_CPU_UNBOUND, queue, work) }
@@ -272,6 +321,77 @@ impl Queue {
         drop(gate);
         res.map_err(|item| EnqueueError::new(EBUSY, item))
     }
+}
+
+/// Runs of in-tree items through [`run_kernel`] begun and ended in this module.
+static RUNS_STARTED: Atomic<usize> = Atomic::new(0);
+static RUNS_FINISHED: Atomic<usize> = Atomic::new(0);
+
+/// How many runs of in-tree items had begun (for [`quiet_since`]).
+pub(in crate::rust_wq) fn runs_started() -> usize {
+    RUNS_STARTED.load(Acquire)
+}
+
+/// Whether no run of an in-tree item began since [`runs_started`] said `started`, and none is
+/// running.
+pub(in crate::rust_wq) fn quiet_since(started: usize) -> bool {
+    // Finished first: a run counted there was counted as started before.
+    let finished = RUNS_FINISHED.load(Acquire);
+    let now = RUNS_STARTED.load(Acquire);
+    now == started && finished == now
+}
+
+/// Points the function of `work` at `f` (C's `work->func`), with a single-word store: the
+/// workqueue code may read it at the same time (the other value being just as valid).
+///
+/// # Safety
+///
+/// `work` is the valid `work_struct` of a [`KernelItem`] that `f` was made for.
+unsafe fn set_run(
+    work: *mut bindings::work_struct,
+    f: unsafe extern "C" fn(*mut bindings::work_struct),
+) {
+    // SAFETY: `work` is valid (the caller's promise); a volatile store of one aligned word, as
+    // C's `WRITE_ONCE`.
+    unsafe { core::ptr::write_volatile(core::ptr::addr_of_mut!((*work).func), Some(f)) };
+}
+
+/// The function of an in-tree item that rust_wq queued: its in-tree `run`, counted for the
+/// module's unload. The first run that starts after the unload began points the item at
+/// [`drop_kernel`] first, so that a requeue from that run (or any later one) drops the item
+/// unrun: the item's own code runs at most once after the close, and the unload's rounds end.
+///
+/// # Safety
+///
+/// Called by the workqueue code only, for a `work_struct` of a `P` queued through
+/// `kernel::workqueue`'s `__enqueue` (by rust_wq or by the in-tree API).
+unsafe extern "C" fn run_kernel<P: KernelItem<ID>, const ID: u64>(
+    work: *mut bindings::work_struct,
+) {
+    RUNS_STARTED.fetch_add(1, Full);
+    if drained::closing() {
+        // SAFETY: `work` is being run, so it is valid; `drop_kernel::<P, ID>` is made for it.
+        unsafe { set_run(work, drop_kernel::<P, ID>) };
+    }
+    // SAFETY: `work` was queued by `__enqueue` of `P` (the caller's promise): its in-tree run
+    // takes the pointer back.
+    unsafe { <P as kw::WorkItemPointer<ID>>::run(work) };
+    RUNS_FINISHED.fetch_add(1, Release);
+}
+
+/// The function of an in-tree item queued again after its last run (see [`run_kernel`]): drops
+/// the queue's pointer without running the item.
+///
+/// # Safety
+///
+/// As for [`run_kernel`].
+unsafe extern "C" fn drop_kernel<P: KernelItem<ID>, const ID: u64>(
+    work: *mut bindings::work_struct,
+) {
+    RUNS_STARTED.fetch_add(1, Full);
+    // SAFETY: The workqueue code dequeued `work` to run it: the pointer the queue owned is ours.
+    drop(unsafe { P::from_work(work) });
+    RUNS_FINISHED.fetch_add(1, Release);
 }
 
 impl<K: Kind> OwnedQueue<K> {

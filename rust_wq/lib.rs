@@ -125,6 +125,7 @@ pub use builder::{
 pub use delayed::{
     Armed,
     Delay,
+    DelayedItemPointer,
     DelayedWork,
     HasDelayedWork,
     MAX_DELAY, //

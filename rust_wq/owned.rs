@@ -33,6 +33,7 @@ use crate::rust_wq::{
     rcu_work,
     reclaim,
     tracker::Tracker,
+    DelayedItemPointer,
     EnqueueError,
     HasDelayedWork,
     HasRcuWork,
@@ -100,12 +101,15 @@ pub const QUEUE_CORE_SIZE: usize = core::mem::size_of::<QueueCore>();
 ///
 /// # Invariants
 ///
-/// `wq` is a valid workqueue from `alloc_workqueue`, destroyed only when the last reference to
-/// its `QueueCore` goes; `tracker` tracks the delayed items armed on it; `rcu` is set before an
+/// `wq` is a valid workqueue from `rust_wq_alloc_workqueue` (with `lockdep`), destroyed only
+/// when the last reference to its `QueueCore` goes; `tracker` tracks the delayed items armed on it; `rcu` is set before an
 /// RCU item is first handed to RCU for it.
 #[pin_data(PinnedDrop)]
 pub(in crate::rust_wq) struct QueueCore {
     wq: NonNull<bindings::workqueue_struct>,
+    /// The lockdep map and key of `wq` (null without lockdep), which outlive it: see
+    /// `rust_wq_alloc_workqueue` in the C glue.
+    lockdep: *mut c_void,
     /// The `reclaim::ON_*` bits of the queue's flags.
     bits: u32,
     /// Whether the queue has `WQ_MEM_RECLAIM`: waiting for it is reclaim-safe.
@@ -176,8 +180,9 @@ impl PinnedDrop for QueueCore {
         // sleep and is no kworker, by the hand-off on `system_dfl_long`, or by the module's
         // unload; none of them runs on `wq`. No timer targets `wq` any more (its tracker fired
         // them), no RCU callback will queue on it (the barrier above), and `destroy_workqueue`
-        // drains it first.
-        unsafe { bindings::destroy_workqueue(self.wq.as_ptr()) };
+        // drains it first. `wq` and `lockdep` come from `rust_wq_alloc_workqueue` (type
+        // invariant), and are used by nothing after this.
+        unsafe { rust_wq_destroy_workqueue(self.wq.as_ptr(), self.lockdep) };
     }
 }
 
@@ -319,21 +324,17 @@ impl<K: Kind> OwnedQueue<K> {
         // SAFETY: Allocates per-CPU counters (freed by `Counts::drop`, with the `QueueCore`).
         let counts = Counts(NonNull::new(unsafe { rust_wq_counts_alloc() }).ok_or(ENOMEM)?);
         let stats = if stats { Some(Stats::new()?) } else { None };
-        // SAFETY: The format is `"%s"` and its one argument a NUL-terminated string; flags and
-        // `max_active` were checked by the builder. We may sleep (checked above).
-        let wq = unsafe {
-            bindings::alloc_workqueue_noprof(
-                c"%s".as_char_ptr(),
-                flags,
-                max_active,
-                name.as_char_ptr(),
-            )
-        };
+        let mut lockdep = core::ptr::null_mut();
+        // SAFETY: `name` is a NUL-terminated string; flags and `max_active` were checked by the
+        // builder; `lockdep` is valid for writes. We may sleep (checked above).
+        let wq =
+            unsafe { rust_wq_alloc_workqueue(name.as_char_ptr(), flags, max_active, &mut lockdep) };
         let wq = NonNull::new(wq).ok_or(ENOMEM)?;
         // INVARIANT: `wq` is a fresh workqueue; nothing is armed on it yet.
         let core = Arc::pin_init(
             pin_init!(QueueCore {
                 wq,
+                lockdep,
                 bits: reclaim::bits_of(flags),
                 reclaim: flags & bindings::wq_flags_WQ_MEM_RECLAIM != 0,
                 tracker <- Tracker::new(),
@@ -344,8 +345,9 @@ impl<K: Kind> OwnedQueue<K> {
             GFP_KERNEL,
         )
         .inspect_err(|_| {
-            // SAFETY: `wq` is ours alone and empty.
-            unsafe { bindings::destroy_workqueue(wq.as_ptr()) }
+            // SAFETY: `wq` and `lockdep` come from `rust_wq_alloc_workqueue`; the queue is ours
+            // alone and empty.
+            unsafe { rust_wq_destroy_workqueue(wq.as_ptr(), lockdep) }
         })?;
         // Dropping `core` on failure destroys the queue.
         Gate::enter()?.register(&core)?;
@@ -518,7 +520,7 @@ impl<K: Kind> OwnedQueue<K> {
         how: Arm,
     ) -> Result<Armed<P>, EnqueueError<P>>
     where
-        P: WorkItemPointer,
+        P: DelayedItemPointer,
         P::Target: WorkItem<ID, Pointer = P> + HasDelayedWork<P::Target, ID>,
     {
         let gate = match Gate::enter() {
@@ -552,7 +554,7 @@ impl<K: Kind> OwnedQueue<K> {
         delay: impl Delay,
     ) -> Result<(), EnqueueError<P>>
     where
-        P: WorkItemPointer,
+        P: DelayedItemPointer,
         P::Target: WorkItem<ID, Pointer = P> + HasDelayedWork<P::Target, ID>,
     {
         self.arm(None, item, delay.jiffies(), Arm::Queue)
@@ -570,7 +572,7 @@ impl<K: Kind> OwnedQueue<K> {
         delay: impl Delay,
     ) -> Result<Armed<P>, EnqueueError<P>>
     where
-        P: WorkItemPointer,
+        P: DelayedItemPointer,
         P::Target: WorkItem<ID, Pointer = P> + HasDelayedWork<P::Target, ID>,
     {
         self.arm(None, item, delay.jiffies(), Arm::Modify)
@@ -675,7 +677,7 @@ impl<K: Threaded> OwnedQueue<K> {
         delay: impl Delay,
     ) -> Result<Armed<P>, EnqueueError<P>>
     where
-        P: WorkItemPointer,
+        P: DelayedItemPointer,
         P::Target: WorkItem<ID, Pointer = P> + HasDelayedWork<P::Target, ID>,
     {
         self.arm(Some(cpu), item, delay.jiffies(), Arm::Modify)
@@ -692,7 +694,7 @@ impl<K: Threaded> OwnedQueue<K> {
         delay: impl Delay,
     ) -> Result<(), EnqueueError<P>>
     where
-        P: WorkItemPointer,
+        P: DelayedItemPointer,
         P::Target: WorkItem<ID, Pointer = P> + HasDelayedWork<P::Target, ID>,
     {
         self.arm(Some(cpu), item, delay.jiffies(), Arm::Queue)
@@ -759,6 +761,13 @@ impl Drop for Counts {
 }
 
 extern "C" {
+    fn rust_wq_alloc_workqueue(
+        name: *const c_char,
+        flags: u32,
+        max_active: i32,
+        lockdep: *mut *mut c_void,
+    ) -> *mut bindings::workqueue_struct;
+    fn rust_wq_destroy_workqueue(wq: *mut bindings::workqueue_struct, lockdep: *mut c_void);
     fn rust_wq_counts_alloc() -> *mut c_void;
     fn rust_wq_counts_free(p: *mut c_void);
     #[cfg(not(target_arch = "x86_64"))]

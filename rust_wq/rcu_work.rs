@@ -112,7 +112,7 @@ use kernel::{
 /// [`new_rcu_work!`]: crate::new_rcu_work
 /// [`OwnedQueue::enqueue_rcu`]: crate::rust_wq::OwnedQueue::enqueue_rcu
 /// [`Queue::enqueue_rcu`]: crate::rust_wq::Queue::enqueue_rcu
-#[pin_data]
+#[pin_data(PinnedDrop)]
 #[repr(C)]
 pub struct RcuWork<T: ?Sized, const ID: u64 = 0> {
     #[pin]
@@ -120,6 +120,20 @@ pub struct RcuWork<T: ?Sized, const ID: u64 = 0> {
     /// The kinds of queue the item was ever queued on (`reclaim::ON_*`).
     pub(in crate::rust_wq) seen: Atomic<u32>,
     _item: PhantomData<T>,
+}
+
+#[pinned_drop]
+impl<T: ?Sized, const ID: u64> PinnedDrop for RcuWork<T, ID> {
+    #[inline]
+    fn drop(self: Pin<&mut Self>) {
+        // SAFETY: The `rcu_work`'s `work_struct` is initialised. The item being dropped, it is
+        // neither waiting for its grace period nor pending (the queue would own a pointer that
+        // keeps it alive); it may be running only if it is not on the stack (it is dropped at
+        // the end of its own run), and then nothing is done.
+        unsafe {
+            crate::rust_wq::work::forget_if_on_stack(ptr::addr_of_mut!((*self.rwork.get()).work))
+        };
+    }
 }
 
 // SAFETY: Kernel work items may be queued and run from any thread. `T` needs no bound because an
@@ -152,7 +166,7 @@ where
                     bindings::init_work_with_key(
                         ptr::addr_of_mut!((*slot).work),
                         Some(run_rcu::<T, ID>),
-                        false,
+                        crate::rust_wq::work::on_stack(slot.cast()),
                         name.as_char_ptr(),
                         key.as_ptr(),
                     )

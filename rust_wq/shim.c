@@ -19,10 +19,13 @@
 #include <linux/fs_struct.h>
 #include <linux/sched.h>
 #include <linux/sched/task.h>
+#include <linux/sched/task_stack.h>
 #include <linux/preempt.h>
 #include <linux/rcupdate.h>
 #include <linux/slab.h>
 #include <linux/spinlock.h>
+#include <linux/string.h>
+#include <linux/workqueue.h>
 
 bool rust_wq_in_hardirq(void);
 bool rust_wq_in_task(void);
@@ -106,6 +109,9 @@ bool rust_wq_sysfs_name_taken(const char *name)
 	put_task_struct(init);
 
 	p = kasprintf(GFP_KERNEL, "sys/devices/virtual/workqueue/%s", name);
+	/* The device is named as kobject_set_name() names it: a '/' of the name becomes '!'. */
+	if (p)
+		strreplace(p + strlen("sys/devices/virtual/workqueue/"), '/', '!');
 	if (p && !vfs_path_lookup(root.dentry, root.mnt, p, LOOKUP_FOLLOW, &path)) {
 		taken = true;
 		path_put(&path);
@@ -273,4 +279,104 @@ int rust_wq_cpu_to_node(int cpu)
 	if (cpu < 0 || cpu >= nr_cpu_ids || !cpu_possible(cpu))
 		return -1;
 	return cpu_to_node(cpu);
+}
+
+/*
+ * Owned queues with a lockdep map that outlives them. C's alloc_workqueue() gives each queue a
+ * dynamic lockdep key that the release of its last pwq unregisters, while a flush_work() that
+ * found the queue through an item may still touch the queue's map (start_flush_work(), under
+ * rcu_read_lock() only): lockdep then meets a zapped class (a WARN, then an oops). Here the map
+ * and its key are ours: rust_wq_destroy_workqueue() waits for an RCU grace period after
+ * destroy_workqueue() returned (every such flusher has left its read-side section) before the
+ * key is unregistered and freed.
+ */
+struct rust_wq_wq_lockdep {
+	struct lock_class_key key;
+	struct lockdep_map map;
+	char name[];
+};
+
+struct workqueue_struct *rust_wq_alloc_workqueue(const char *name, unsigned int flags,
+						 int max_active, void **lockdep);
+void rust_wq_destroy_workqueue(struct workqueue_struct *wq, void *lockdep);
+
+struct workqueue_struct *rust_wq_alloc_workqueue(const char *name, unsigned int flags,
+						 int max_active, void **lockdep)
+{
+#ifdef CONFIG_LOCKDEP
+	static const char prefix[] = "(wq_completion)";
+	struct rust_wq_wq_lockdep *ld;
+	struct workqueue_struct *wq;
+
+	ld = kzalloc(struct_size(ld, name, sizeof(prefix) + strlen(name)), GFP_KERNEL);
+	if (!ld)
+		return NULL;
+	lockdep_register_key(&ld->key);
+	strcpy(ld->name, prefix);
+	strcat(ld->name, name);
+	lockdep_init_map(&ld->map, ld->name, &ld->key, 0);
+	wq = alloc_workqueue_lockdep_map("%s", flags, max_active, &ld->map, name);
+	if (!wq) {
+		lockdep_unregister_key(&ld->key);
+		kfree(ld);
+		return NULL;
+	}
+	*lockdep = ld;
+	return wq;
+#else
+	*lockdep = NULL;
+	return alloc_workqueue("%s", flags, max_active, name);
+#endif
+}
+
+void rust_wq_destroy_workqueue(struct workqueue_struct *wq, void *lockdep)
+{
+	destroy_workqueue(wq);
+#ifdef CONFIG_LOCKDEP
+	if (lockdep) {
+		struct rust_wq_wq_lockdep *ld = lockdep;
+
+		/* Flushers that found the queue before it died still touch the map: wait. */
+		synchronize_rcu_expedited();
+		lockdep_unregister_key(&ld->key);
+		kfree(ld);
+	}
+#endif
+}
+
+/*
+ * Items built on the stack (stack_pin_init!): the object debugger wants their work_struct and
+ * timer initialised as INIT_WORK_ONSTACK() / timer_init_key_on_stack() do, and destroyed with
+ * destroy_*_on_stack() before the frame goes. Only kernels with the object debugger ask.
+ */
+bool rust_wq_on_stack(const void *p);
+void rust_wq_timer_init(struct timer_list *timer, unsigned int flags, const char *name,
+			struct lock_class_key *key);
+void rust_wq_work_destroy(struct work_struct *work);
+void rust_wq_delayed_destroy(struct delayed_work *dwork);
+
+bool rust_wq_on_stack(const void *p)
+{
+	return object_is_on_stack(p);
+}
+
+void rust_wq_timer_init(struct timer_list *timer, unsigned int flags, const char *name,
+			struct lock_class_key *key)
+{
+	if (object_is_on_stack(timer))
+		timer_init_key_on_stack(timer, delayed_work_timer_fn, flags, name, key);
+	else
+		timer_init_key(timer, delayed_work_timer_fn, flags, name, key);
+}
+
+void rust_wq_work_destroy(struct work_struct *work)
+{
+	if (object_is_on_stack(work))
+		destroy_work_on_stack(work);
+}
+
+void rust_wq_delayed_destroy(struct delayed_work *dwork)
+{
+	if (object_is_on_stack(dwork))
+		destroy_delayed_work_on_stack(dwork);
 }

@@ -18,6 +18,7 @@ use crate::rust_wq::{
     },
     drained::Gate,
     rcu_work,
+    DelayedItemPointer,
     EnqueueError,
     HasDelayedWork,
     HasRcuWork,
@@ -101,7 +102,7 @@ pub fn schedule_delayed_work<P, const ID: u64>(
     delay: impl Delay,
 ) -> Result<(), EnqueueError<P>>
 where
-    P: WorkItemPointer,
+    P: DelayedItemPointer,
     P::Target: WorkItem<ID, Pointer = P> + HasDelayedWork<P::Target, ID>,
 {
     system_percpu().enqueue_delayed(item, delay)
@@ -116,7 +117,7 @@ impl Queue {
         how: Arm,
     ) -> Result<Armed<P>, EnqueueError<P>>
     where
-        P: WorkItemPointer,
+        P: DelayedItemPointer,
         P::Target: WorkItem<ID, Pointer = P> + HasDelayedWork<P::Target, ID>,
     {
         // A CPU's timer on a BH queue: once the CPU went offline, it would queue on the dead
@@ -157,7 +158,7 @@ impl Queue {
         delay: impl Delay,
     ) -> Result<(), EnqueueError<P>>
     where
-        P: WorkItemPointer,
+        P: DelayedItemPointer,
         P::Target: WorkItem<ID, Pointer = P> + HasDelayedWork<P::Target, ID>,
     {
         self.arm_static(None, item, delay.jiffies(), Arm::Queue)
@@ -175,7 +176,7 @@ impl Queue {
         delay: impl Delay,
     ) -> Result<(), EnqueueError<P>>
     where
-        P: WorkItemPointer,
+        P: DelayedItemPointer,
         P::Target: WorkItem<ID, Pointer = P> + HasDelayedWork<P::Target, ID>,
     {
         self.arm_static(Some(cpu), item, delay.jiffies(), Arm::Queue)
@@ -191,7 +192,7 @@ impl Queue {
         delay: impl Delay,
     ) -> Result<Armed<P>, EnqueueError<P>>
     where
-        P: WorkItemPointer,
+        P: DelayedItemPointer,
         P::Target: WorkItem<ID, Pointer = P> + HasDelayedWork<P::Target, ID>,
     {
         self.arm_static(Some(cpu), item, delay.jiffies(), Arm::Modify)
@@ -204,7 +205,7 @@ impl Queue {
         delay: impl Delay,
     ) -> Result<Armed<P>, EnqueueError<P>>
     where
-        P: WorkItemPointer,
+        P: DelayedItemPointer,
         P::Target: WorkItem<ID, Pointer = P> + HasDelayedWork<P::Target, ID>,
     {
         self.arm_static(None, item, delay.jiffies(), Arm::Modify)

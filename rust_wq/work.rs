@@ -37,7 +37,7 @@ use kernel::{
 ///   high half is at most [`MAX_DISABLE`], so C's count never underflows or overflows.
 ///
 /// [`new_work!`]: crate::new_work
-#[pin_data]
+#[pin_data(PinnedDrop)]
 #[repr(C)]
 pub struct Work<T: ?Sized, const ID: u64 = 0> {
     #[pin]
@@ -46,6 +46,57 @@ pub struct Work<T: ?Sized, const ID: u64 = 0> {
     /// The kinds of queue the item was ever queued on (`reclaim::ON_*`).
     pub(in crate::rust_wq) seen: Atomic<u32>,
     _item: PhantomData<T>,
+}
+
+#[pinned_drop]
+impl<T: ?Sized, const ID: u64> PinnedDrop for Work<T, ID> {
+    #[inline]
+    fn drop(self: Pin<&mut Self>) {
+        // An item built on the stack leaves the object debugger's books with its frame.
+        // SAFETY: The `work_struct` is initialised. Being dropped, it is not pending (a queue
+        // would own a pointer that keeps the item alive); it may be running only if it is not on
+        // the stack (it is dropped at the end of its own run), and then nothing is done.
+        unsafe { forget_if_on_stack(self.work.get()) };
+    }
+}
+
+/// Takes a `work_struct` that is going away off the object debugger's books if it is on the
+/// stack (C's `destroy_work_on_stack`); nothing on kernels without the object debugger.
+///
+/// # Safety
+///
+/// `work` is an initialised `work_struct` that is not pending, nor running if it is on the
+/// stack, and is not used again before it is initialised anew.
+#[inline]
+pub(in crate::rust_wq) unsafe fn forget_if_on_stack(work: *mut bindings::work_struct) {
+    #[cfg(CONFIG_DEBUG_OBJECTS_WORK)]
+    // SAFETY: The caller's promise.
+    unsafe {
+        rust_wq_work_destroy(work)
+    };
+    #[cfg(not(CONFIG_DEBUG_OBJECTS_WORK))]
+    let _ = work;
+}
+
+/// Whether `p` is on the current task's stack, where the object debugger wants its work (and
+/// timers) initialised as on-stack objects; `false` on kernels without it, which do not ask.
+#[inline]
+pub(in crate::rust_wq) fn on_stack(p: *const c_void) -> bool {
+    #[cfg(CONFIG_DEBUG_OBJECTS_WORK)]
+    // SAFETY: Only compares `p` with the bounds of the current task's stack.
+    return unsafe { rust_wq_on_stack(p) };
+    #[cfg(not(CONFIG_DEBUG_OBJECTS_WORK))]
+    {
+        let _ = p;
+        false
+    }
+}
+
+extern "C" {
+    #[cfg(CONFIG_DEBUG_OBJECTS_WORK)]
+    fn rust_wq_on_stack(p: *const c_void) -> bool;
+    #[cfg(CONFIG_DEBUG_OBJECTS_WORK)]
+    fn rust_wq_work_destroy(work: *mut bindings::work_struct);
 }
 
 const STARTED: u32 = 1 << 16;
@@ -70,12 +121,13 @@ where
             work <- Opaque::ffi_init(|slot| {
                 // SAFETY: `slot` is valid for writes, and `run_work::<T, ID>` has the signature of
                 // a `work_func_t`. It is only ever called with this `work_struct`, which lives
-                // in a `T` (the `HasWork` contract).
+                // in a `T` (the `HasWork` contract), on the heap, in a `static` or on the stack
+                // (said to the object debugger, see `on_stack`).
                 unsafe {
                     bindings::init_work_with_key(
                         slot,
                         Some(run_work::<T, ID>),
-                        false,
+                        on_stack(slot.cast()),
                         name.as_char_ptr(),
                         key.as_ptr(),
                     )
@@ -261,9 +313,9 @@ pub trait WorkItem<const ID: u64 = 0> {
 /// - `into_raw` returns a non-null pointer to a valid `Target` that stays valid, and is not
 ///   moved, until the same pointer is given to `from_raw`.
 /// - `from_raw` given a pointer from `into_raw` gives back the pointer that was consumed.
-/// - The `Target` is dropped in place (its `Drop` and `PinnedDrop` run) before its memory is
-///   freed or reused: the trackers of delayed items rely on `DelayedWork`'s `PinnedDrop` to
-///   unlink an item before it goes.
+///
+/// Delayed items need more of their pointer: see
+/// [`DelayedItemPointer`](crate::rust_wq::DelayedItemPointer).
 pub unsafe trait WorkItemPointer: Sized + Send + 'static {
     /// The type pointed at.
     type Target;
@@ -298,6 +350,8 @@ unsafe impl<T: Send + Sync + 'static> WorkItemPointer for Arc<T> {
 
 // SAFETY: `ARef::into_raw` keeps the reference count that `ARef::from_raw` gives back
 // (`AlwaysRefCounted`: the object lives while a count is held), and the object never moves.
+// Nothing here needs the object dropped in place, which `AlwaysRefCounted` does not promise:
+// that is why `ARef` is no `DelayedItemPointer`.
 unsafe impl<T: AlwaysRefCounted + Send + Sync + 'static> WorkItemPointer for ARef<T> {
     type Target = T;
 

@@ -21,6 +21,8 @@ mod interop;
 #[cfg(not(rust_wq_ktap))]
 mod items;
 #[cfg(not(rust_wq_ktap))]
+mod misuse;
+#[cfg(not(rust_wq_ktap))]
 mod more_api;
 mod probe;
 #[cfg(not(rust_wq_ktap))]

@@ -7,8 +7,9 @@
 //! CPU), boxed items, static items (`declare_work!`, in the module's own memory), RCU items in
 //! their grace period, items that are running (sleeping) at unload, items that requeue
 //! themselves forever (a static one, and one that does so through a grace period each time),
-//! an owned queue kept alive by a cycle through its own armed item, and an owned
-//! queue that is leaked outright. A kworker that ran any of them after the module's text was
+//! an owned queue kept alive by a cycle through its own armed item, an owned
+//! queue that is leaked outright, and in-tree `kernel::workqueue` items queued through rust_wq
+//! that requeue themselves forever through `kernel::workqueue` alone (one queued at exit). A kworker that ran any of them after the module's text was
 //! freed would fault (a splat, which fails the run); `rmmod` that waited forever would hang it.
 
 use kernel::{
@@ -24,6 +25,7 @@ use kernel::{
         delay::fsleep,
         Delta, //
     },
+    workqueue as kw,
 };
 
 #[path = "../../rust_wq/lib.rs"]
@@ -200,8 +202,64 @@ impl WorkItem for Deferred {
     }
 }
 
+/// An item of the in-tree `kernel::workqueue`, queued through rust_wq, that requeues itself
+/// forever through `kernel::workqueue` alone (a gate rust_wq does not see), after a short sleep.
+#[pin_data]
+struct InTree {
+    #[pin]
+    work: kw::Work<InTree>,
+}
+
+kernel::impl_has_work! { impl HasWork<Self> for InTree { self.work } }
+
+impl kw::WorkItem for InTree {
+    type Pointer = Arc<InTree>;
+
+    fn run(this: Arc<InTree>) {
+        RUNS.add(1, Relaxed);
+        fsleep(Delta::from_millis(2));
+        let _ = kw::system_highpri().enqueue(this);
+    }
+}
+
+/// The same, owned by a box, requeued on `system_long`.
+#[pin_data]
+struct InTreeBoxed {
+    #[pin]
+    work: kw::Work<InTreeBoxed>,
+}
+
+kernel::impl_has_work! { impl HasWork<Self> for InTreeBoxed { self.work } }
+
+impl kw::WorkItem for InTreeBoxed {
+    type Pointer = Pin<KBox<InTreeBoxed>>;
+
+    fn run(this: Pin<KBox<InTreeBoxed>>) {
+        RUNS.add(1, Relaxed);
+        fsleep(Delta::from_millis(1));
+        kw::system_long().enqueue(this);
+    }
+}
+
+fn in_tree() -> Result<Arc<InTree>> {
+    Arc::pin_init(
+        pin_init!(InTree { work <- kw::new_work!("InTree::work") }),
+        GFP_KERNEL,
+    )
+}
+
 struct RustWqUnload {
     _owned: OwnedQueue,
+}
+
+impl Drop for RustWqUnload {
+    /// At the module's exit (before rust_wq's unload closes the gate), one more in-tree item
+    /// that requeues itself forever.
+    fn drop(&mut self) {
+        if let (Ok(q), Ok(item)) = (Queue::from_kernel(kw::system_highpri()), in_tree()) {
+            let _ = q.enqueue_kernel_item(item);
+        }
+    }
 }
 
 /// A static item (`declare_work!`) that requeues itself until the module stops taking work.
@@ -308,6 +366,16 @@ impl kernel::Module for RustWqUnload {
         leaked.enqueue_delayed(Later::new(None)?, delay(7))?;
         leaked.enqueue_rcu(Deferred::new(false)?)?;
         core::mem::forget(leaked);
+        // In-tree items that requeue themselves forever through `kernel::workqueue` alone.
+        Queue::from_kernel(kw::system_highpri())?
+            .enqueue_kernel_item(in_tree()?)
+            .map_err(|e| e.error())?;
+        Queue::from_kernel(kw::system_long())?
+            .enqueue_kernel_item(KBox::pin_init(
+                pin_init!(InTreeBoxed { work <- kw::new_work!("InTreeBoxed::work") }),
+                GFP_KERNEL,
+            )?)
+            .map_err(|e| e.error())?;
         pr_info!("cycle {cycle}: work pending on every queue\n");
         Ok(Self { _owned: owned })
     }
