@@ -30,7 +30,7 @@ KMAKE = $(TOOLENV) $(MAKE) -C $(KDIR_RESOLVED) M=$(ROOT) MO=$(OUT)
 
 .PHONY: all modules modules_install clippy fmt fmtcheck rust-analyzer ra-check check selftest run \
 	bench bench-run distro-kdir distro-check distro-check-run distro-bench distro-bench-run \
-	distro-guard stress \
+	distro-guard stress compile-fail \
 	setup clean help kdir userspace tools print-kdir
 
 CLIENT_SRC := $(ROOT)/samples/userspace/rust_wq_edu_client.c
@@ -116,11 +116,15 @@ tools:
 		exit 1; }; done
 	@test -x /bin/busybox || { echo "rust_wq: /bin/busybox is missing: apt-get install busybox-static" >&2; exit 1; }
 
+# Misuse that must not compile, each with the message it must give (tests/compile_fail/).
+compile-fail: kdir
+	@$(TOOLENV) KDIR=$(KDIR_RESOLVED) OUT=$(OUT) $(ROOT)/scripts/compile-fail.sh
+
 setup:
 	@$(SETUP) $(FLAVOUR)
 
 # The README's test command: formatting, warning-free clippy build, then the QEMU KUnit run.
-check: tools fmtcheck clippy userspace
+check: tools fmtcheck clippy compile-fail userspace
 	@KDIR=$(KDIR_RESOLVED) OUT=$(OUT) $(ROOT)/scripts/qemu-run.sh check
 
 # The torture suite (issue #11): heavy, so not part of `make check`; sizes as parameters.
@@ -201,6 +205,7 @@ help:
 	@echo "  make stress       the torture suite (STRESS_ITEMS= STRESS_OPS= STRESS_SECS="
 	@echo "                    STRESS_HOTPLUG_SECS=); about 3 min"
 	@echo "  make clippy       build with CLIPPY=1 W=e (warnings are errors)"
+	@echo "  make compile-fail misuse that must not compile gives its message (tests/compile_fail)"
 	@echo "  make fmt          rustfmt with the kernel's .rustfmt.toml (fmtcheck: check only)"
 	@echo "  make rust-analyzer  write rust-project.json for editors"
 	@echo "  make ra-check     rust-analyzer diagnostics: rust_wq resolves in every crate"

@@ -37,13 +37,31 @@ pub trait Kind: sealed::Sealed + Send + Sync + 'static {
 }
 
 /// Kinds whose items run in kworker threads and may sleep: options such as `freezable` apply.
+#[diagnostic::on_unimplemented(
+    message = "items of a queue of kind `{Self}` run in softirq context: this needs a kworker",
+    label = "BH queues run items in softirq context, where they must not sleep",
+    note = "use `OwnedQueue::percpu()`, `unbound()` or `ordered()` for items that sleep, for \
+            options such as `freezable`, `mem_reclaim` or `sysfs`, and for a delayed item's CPU \
+            (`enqueue_delayed_on`: a BH timer could fire after its CPU went offline)"
+)]
 pub trait Threaded: Kind {}
 
 /// Kinds with an adjustable concurrency limit (`max_active`).
+#[diagnostic::on_unimplemented(
+    message = "`max_active` is not adjustable on a queue of kind `{Self}`",
+    label = "ordered queues run one item at a time, BH queues one per CPU",
+    note = "`max_active` and `set_max_active` are for `OwnedQueue::percpu()` and \
+            `OwnedQueue::unbound()` queues"
+)]
 pub trait Limited: Threaded {}
 
 /// Kinds whose workers are not bound to one CPU (`WQ_UNBOUND`): items may be queued near a NUMA
 /// node ([`OwnedQueue::enqueue_on_node`](crate::rust_wq::OwnedQueue::enqueue_on_node)).
+#[diagnostic::on_unimplemented(
+    message = "a queue of kind `{Self}` is bound to CPUs: this needs an unbound queue",
+    label = "only unbound queues (`OwnedQueue::unbound()`, `ordered()`) queue near a NUMA node",
+    note = "`enqueue_on` queues on a chosen CPU of a per-CPU queue"
+)]
 pub trait Unbounded: Threaded {}
 
 /// Items run on the CPU they were queued on, in that CPU's kworker pool (`WQ_PERCPU`).
@@ -157,16 +175,24 @@ impl<K: Kind> Builder<K> {
     }
 }
 
-impl<K: Threaded> Builder<K> {
+// The options below are methods of every builder with a bound on the kind, not methods of some
+// builders only: misuse then names the bound, whose message says what to write instead.
+impl<K: Kind> Builder<K> {
     /// Freezes the queue during system suspend (`WQ_FREEZABLE`).
-    pub fn freezable(mut self) -> Self {
+    pub fn freezable(mut self) -> Self
+    where
+        K: Threaded,
+    {
         self.flags |= bindings::wq_flags_WQ_FREEZABLE;
         self
     }
 
     /// Gives the queue a rescuer thread so it makes progress under memory pressure
     /// (`WQ_MEM_RECLAIM`, `kworker/R-<name>`). Required for queues used on reclaim paths.
-    pub fn mem_reclaim(mut self) -> Self {
+    pub fn mem_reclaim(mut self) -> Self
+    where
+        K: Threaded,
+    {
         self.flags |= bindings::wq_flags_WQ_MEM_RECLAIM;
         self
     }
@@ -174,16 +200,20 @@ impl<K: Threaded> Builder<K> {
     /// Shows the queue in `/sys/bus/workqueue/devices/<name>` (`WQ_SYSFS`). Names must then be
     /// unique: [`Builder::build`] fails with `EEXIST` otherwise. (Two modules racing for one
     /// name can still make the loser's allocation fail with `ENOMEM` and a sysfs stack dump.)
-    pub fn sysfs(mut self) -> Self {
+    pub fn sysfs(mut self) -> Self
+    where
+        K: Threaded,
+    {
         self.flags |= bindings::wq_flags_WQ_SYSFS;
         self
     }
-}
 
-impl<K: Limited> Builder<K> {
     /// Sets how many items of this queue may run at once (per CPU for per-CPU queues, in all for
     /// unbound queues): 1 to [`MAX_ACTIVE`]; the default is [`DEFAULT_MAX_ACTIVE`].
-    pub fn max_active(mut self, n: u32) -> Self {
+    pub fn max_active(mut self, n: u32) -> Self
+    where
+        K: Limited,
+    {
         self.max_active = Some(n);
         self
     }

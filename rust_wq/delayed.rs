@@ -415,6 +415,14 @@ unsafe impl<T: Send + 'static> DelayedItemPointer for Pin<KBox<T>> {}
 /// `DelayedWork<T, ID>` field inside `*p`.
 ///
 /// [`impl_has_delayed_work!`]: crate::impl_has_delayed_work
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` has no `DelayedWork` field with ID {ID}: it cannot be armed with a delay",
+    label = "this item has no `rust_wq::DelayedWork<{T}, {ID}>` field",
+    note = "give it a `#[pin] dwork: DelayedWork<Self>` field, initialised with \
+            `dwork <- new_delayed_work!()`, and declare it with \
+            `impl_has_delayed_work! {{ impl HasDelayedWork<Self> for {Self} {{ self.dwork }} }}`",
+    note = "an item with a plain `Work` field is queued at once with `enqueue(item)`"
+)]
 pub unsafe trait HasDelayedWork<T, const ID: u64 = 0> {
     /// Returns a pointer to the [`DelayedWork<T, ID>`] field.
     ///

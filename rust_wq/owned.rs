@@ -634,7 +634,7 @@ pub(in crate::rust_wq) fn may_wait_here() -> Result<cpu::Context> {
     Ok(ctx)
 }
 
-impl<K: Unbounded> OwnedQueue<K> {
+impl<K: Kind> OwnedQueue<K> {
     /// Queues `item` to run near NUMA node `node` (C's `queue_work_node`): on a worker of the
     /// pool of one of the node's CPUs, the local one if it is on the node. `EINVAL` for a node
     /// at or above [`cpu::nr_node_ids`], `ENODEV` for one that is offline; the item comes back.
@@ -646,6 +646,7 @@ impl<K: Unbounded> OwnedQueue<K> {
         item: P,
     ) -> Result<(), EnqueueError<P>>
     where
+        K: Unbounded,
         P: WorkItemPointer,
         P::Target: WorkItem<ID, Pointer = P> + HasWork<P::Target, ID>,
     {
@@ -666,7 +667,7 @@ impl<K: Unbounded> OwnedQueue<K> {
     }
 }
 
-impl<K: Threaded> OwnedQueue<K> {
+impl<K: Kind> OwnedQueue<K> {
     /// Arms `item` to run on `cpu` after `delay`, whether it was pending or not
     /// (`mod_delayed_work_on`): [`OwnedQueue::mod_delayed`] on a chosen CPU, whose checks are
     /// those of [`OwnedQueue::enqueue_delayed_on`].
@@ -677,6 +678,7 @@ impl<K: Threaded> OwnedQueue<K> {
         delay: impl Delay,
     ) -> Result<Armed<P>, EnqueueError<P>>
     where
+        K: Threaded,
         P: DelayedItemPointer,
         P::Target: WorkItem<ID, Pointer = P> + HasDelayedWork<P::Target, ID>,
     {
@@ -694,6 +696,7 @@ impl<K: Threaded> OwnedQueue<K> {
         delay: impl Delay,
     ) -> Result<(), EnqueueError<P>>
     where
+        K: Threaded,
         P: DelayedItemPointer,
         P::Target: WorkItem<ID, Pointer = P> + HasDelayedWork<P::Target, ID>,
     {
@@ -702,9 +705,12 @@ impl<K: Threaded> OwnedQueue<K> {
     }
 }
 
-impl<K: Limited> OwnedQueue<K> {
+impl<K: Kind> OwnedQueue<K> {
     /// Changes how many items may run at once: 1 to [`MAX_ACTIVE`], else `EINVAL`. Sleeps.
-    pub fn set_max_active(&self, n: u32) -> Result {
+    pub fn set_max_active(&self, n: u32) -> Result
+    where
+        K: Limited,
+    {
         if !(1..=MAX_ACTIVE).contains(&n) {
             return Err(EINVAL);
         }

@@ -210,6 +210,13 @@ impl<T: ?Sized, const ID: u64> RcuWork<T, ID> {
 /// and `raw_get_rcu_work` must return a pointer to an `RcuWork<T, ID>` field inside `*p`.
 ///
 /// [`impl_has_rcu_work!`]: crate::impl_has_rcu_work
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` has no `RcuWork` field with ID {ID}: it cannot be queued after a grace period",
+    label = "this item has no `rust_wq::RcuWork<{T}, {ID}>` field",
+    note = "give it a `#[pin] rwork: RcuWork<Self>` field, initialised with \
+            `rwork <- new_rcu_work!()`, and declare it with \
+            `impl_has_rcu_work! {{ impl HasRcuWork<Self> for {Self} {{ self.rwork }} }}`"
+)]
 pub unsafe trait HasRcuWork<T, const ID: u64 = 0> {
     /// Returns a pointer to the [`RcuWork<T, ID>`] field.
     ///

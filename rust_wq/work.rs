@@ -295,6 +295,13 @@ pub(in crate::rust_wq) unsafe fn raw_is_pending(work: *mut bindings::work_struct
 }
 
 /// The function a work item runs, and the pointer type that owns it while it is queued.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a work item: it has no `WorkItem<{ID}>` implementation",
+    label = "implement `rust_wq::WorkItem` for this type",
+    note = "`impl WorkItem for {Self} {{ type Pointer = Arc<Self>; fn run(this: Arc<Self>) {{ .. }} }}` \
+            (or `Pin<KBox<Self>>`); an item of `kernel::workqueue` goes through \
+            `enqueue_kernel_item` instead"
+)]
 pub trait WorkItem<const ID: u64 = 0> {
     /// The pointer that owns the item while it is queued: [`Arc<Self>`] or [`Pin<KBox<Self>>`].
     type Pointer: WorkItemPointer<Target = Self>;
@@ -316,6 +323,12 @@ pub trait WorkItem<const ID: u64 = 0> {
 ///
 /// Delayed items need more of their pointer: see
 /// [`DelayedItemPointer`](crate::rust_wq::DelayedItemPointer).
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot own a queued work item",
+    label = "queue an `Arc<T>`, a `Pin<KBox<T>>`, an `ARef<T>` or a `&'static` static item",
+    note = "the item must be `Send` (and `Sync` behind an `Arc` or `ARef`) and `'static`: it runs \
+            on another thread, after the caller returned"
+)]
 pub unsafe trait WorkItemPointer: Sized + Send + 'static {
     /// The type pointed at.
     type Target;
@@ -395,6 +408,14 @@ unsafe impl<T: Send + 'static> WorkItemPointer for Pin<KBox<T>> {
 /// `raw_get_work` must return a pointer to a `Work<T, ID>` field inside `*p`.
 ///
 /// [`impl_has_work!`]: crate::impl_has_work
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` has no `Work` field with ID {ID}: it cannot be queued with `enqueue`",
+    label = "this item has no `rust_wq::Work<{T}, {ID}>` field",
+    note = "give it a `#[pin] work: Work<Self>` field, initialised with `work <- new_work!()`, \
+            and declare it with `impl_has_work! {{ impl HasWork<Self> for {Self} {{ self.work }} }}`",
+    note = "an item with a `DelayedWork` field is queued with `enqueue_delayed(item, 0)`, one \
+            with an `RcuWork` field with `enqueue_rcu(item)`"
+)]
 pub unsafe trait HasWork<T, const ID: u64 = 0> {
     /// Returns a pointer to the [`Work<T, ID>`] field.
     ///
