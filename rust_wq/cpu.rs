@@ -5,7 +5,13 @@
 use kernel::{
     bindings,
     cpu::CpuId,
-    prelude::*, //
+    prelude::*,
+    sync::atomic::{
+        Acquire,
+        Atomic,
+        Full,
+        Release, //
+    },
 };
 
 pub use kernel::cpu::nr_cpu_ids;
@@ -98,14 +104,36 @@ pub(in crate::rust_wq) fn context() -> Context {
 /// Not offered to drivers: a holder that waited for a hotplug operation would hang it.
 pub(in crate::rust_wq) struct CpusReadGuard(());
 
+/// How many [`CpusReadGuard`]s of this module are held or being taken.
+static HOLDERS: Atomic<u32> = Atomic::new(0);
+
 impl CpusReadGuard {
     /// Takes the hotplug read lock. Sleeps: `EAGAIN` where the caller cannot; `EDEADLK` from the
     /// function of a `work_on_cpu`, whose caller holds it already (taking it again would hang
     /// behind a waiting hotplug operation).
+    ///
+    /// `EBUSY` while a hotplug operation is pending or under way and another guard of this
+    /// module is held: its holder may be waiting, through a flush, for this very caller (an item
+    /// that `work_on_cpu`'s function flushes, calling `work_on_cpu` itself), and a reader that
+    /// blocked here would wait behind the hotplug operation, which waits for that holder: the
+    /// three would hang. Refusing is the only answer that cannot hang; the caller may retry once
+    /// the hotplug operation is over. Without another guard, it waits for the operation.
     pub(in crate::rust_wq) fn new() -> Result<Self> {
         may_sleep()?;
         if crate::rust_wq::reclaim::current_is(crate::rust_wq::reclaim::TAG_HOTPLUG_HELD) {
             return Err(EDEADLK);
+        }
+        // Counted before trying: two guards taken at once each see the other (`Full` both
+        // ways), so a holder that took the lock before a hotplug writer arrived is seen by any
+        // guard whose try fails because that writer is now pending.
+        HOLDERS.fetch_add(1, Full);
+        // SAFETY: We may sleep (checked above); released by `Drop` if taken.
+        if unsafe { bindings::cpus_read_trylock() } != 0 {
+            return Ok(Self(()));
+        }
+        if HOLDERS.load(Acquire) > 1 {
+            HOLDERS.fetch_sub(1, Release);
+            return Err(EBUSY);
         }
         // SAFETY: We may sleep (checked above); released by `Drop`.
         unsafe { bindings::cpus_read_lock() };
@@ -117,7 +145,13 @@ impl Drop for CpusReadGuard {
     fn drop(&mut self) {
         // SAFETY: Taken in `new`, once per guard.
         unsafe { bindings::cpus_read_unlock() };
+        HOLDERS.fetch_sub(1, Release);
     }
+}
+
+/// Whether a [`CpusReadGuard`] of this module is held (or being taken).
+pub(in crate::rust_wq) fn hotplug_held_here() -> bool {
+    HOLDERS.load(Acquire) != 0
 }
 
 /// Whether the caller runs in hard interrupt context (`in_hardirq()`).
@@ -144,12 +178,18 @@ pub fn preemptible() -> bool {
 /// Takes `cpu` offline (`remove_cpu()`), as writing 0 to its sysfs `online` file does. For
 /// tests and tools that exercise CPU hotplug. Sleeps (`EAGAIN` where the caller cannot).
 /// `EDEADLK` from the function of a [`work_on_cpu`](crate::rust_wq::work_on_cpu), whose caller
-/// holds off hotplug until it returns. Like any hotplug operation, it waits for every holder:
-/// do not call it from work that such a holder waits for.
+/// holds off hotplug until it returns; `EBUSY` in a kworker while a `work_on_cpu` of this
+/// module holds hotplug off (that holder may be waiting for this very item). Like any hotplug
+/// operation, it waits for every holder: do not call it from work that such a holder waits for.
 pub fn take_offline(cpu: u32) -> Result {
     may_sleep()?;
     if crate::rust_wq::reclaim::current_is(crate::rust_wq::reclaim::TAG_HOTPLUG_HELD) {
         return Err(EDEADLK);
+    }
+    // In a kworker while a `work_on_cpu` of this module holds hotplug off: that holder may be
+    // waiting for this very item, and the hotplug operation would wait for the holder.
+    if hotplug_held_here() && context().is_worker() {
+        return Err(EBUSY);
     }
     let id = CpuId::from_u32(cpu).ok_or(EINVAL)?;
     // SAFETY: `id` is a possible CPU; we may sleep and hold no hotplug lock (`CpusReadGuard`
@@ -162,6 +202,9 @@ pub fn bring_online(cpu: u32) -> Result {
     may_sleep()?;
     if crate::rust_wq::reclaim::current_is(crate::rust_wq::reclaim::TAG_HOTPLUG_HELD) {
         return Err(EDEADLK);
+    }
+    if hotplug_held_here() && context().is_worker() {
+        return Err(EBUSY);
     }
     let id = CpuId::from_u32(cpu).ok_or(EINVAL)?;
     // SAFETY: As in `take_offline`.
