@@ -11,6 +11,9 @@
 //! Waiting is what a flush is, with the same rules: `EAGAIN` where the caller cannot sleep,
 //! `EDEADLK` from a kworker (the closures could wait behind the caller's own item) and from
 //! memory reclaim (the closures go on queues without `WQ_MEM_RECLAIM`). Nothing is spawned then.
+//! Spawning with flags that may sleep (`GFP_KERNEL`) where the caller cannot sleep (under a
+//! spinlock, with interrupts off) is `EAGAIN`, as with [`try_spawn!`](crate::try_spawn);
+//! `GFP_ATOMIC` spawns there.
 //!
 //! # Examples
 //!
@@ -28,6 +31,7 @@
 use crate::rust_wq::{
     builder::Threaded,
     cpu,
+    spawn::may_block,
     system,
     OwnedQueue,
     Work,
@@ -186,8 +190,9 @@ unsafe fn call_box<F: FnOnce()>(f: *mut core::ffi::c_void, run: bool) {
 
 impl<'scope, 'env> Scope<'scope, 'env> {
     /// Queues `f` on [`system_dfl`](crate::rust_wq::system_dfl) to run once before [`scope`]
-    /// returns. `flags` are those of its allocations. `ENOMEM`, or an error of
-    /// [`Queue::enqueue`] (`ESHUTDOWN` during the module's unload); `f` is dropped unrun then.
+    /// returns. `flags` are those of its allocations: `EAGAIN` for flags that may sleep
+    /// (`GFP_KERNEL`) where the caller cannot. `ENOMEM`, or an error of [`Queue::enqueue`]
+    /// (`ESHUTDOWN` during the module's unload); `f` is dropped unrun then.
     pub fn spawn<F>(&'scope self, flags: Flags, f: F) -> Result
     where
         F: FnOnce() + Send + 'scope,
@@ -197,7 +202,7 @@ impl<'scope, 'env> Scope<'scope, 'env> {
     }
 
     /// Queues `f` on the owned queue `queue`, as [`Scope::spawn`] does on `system_dfl`. Errors
-    /// as [`OwnedQueue::enqueue`](crate::rust_wq::OwnedQueue::enqueue).
+    /// as [`OwnedQueue::enqueue`](crate::rust_wq::OwnedQueue::enqueue) and [`Scope::spawn`].
     pub fn spawn_on<K: Threaded, F>(
         &'scope self,
         queue: &OwnedQueue<K>,
@@ -217,6 +222,9 @@ impl<'scope, 'env> Scope<'scope, 'env> {
     where
         F: FnOnce() + Send + 'scope,
     {
+        if may_block(flags) {
+            cpu::may_sleep()?;
+        }
         let boxed = KBox::new(Some(f), flags)?;
         let raw = KBox::into_raw(boxed).cast::<core::ffi::c_void>();
         // Counted in first: the job's drop counts it out, whatever happens to it.

@@ -12,13 +12,14 @@ mod tests {
         OwnedQueue, //
     };
     use kernel::{
+        new_spinlock,
         prelude::*,
         sync::{
             atomic::{
                 Atomic,
                 Relaxed, //
             },
-            Arc,
+            Arc, SpinLock,
         },
         time::{
             delay::fsleep,
@@ -84,6 +85,34 @@ mod tests {
         })?;
         assert!(wait_for(5000, || seen.load(Relaxed) != 0));
         assert_eq!(seen.load(Relaxed), EDEADLK.to_errno());
+        Ok(())
+    }
+
+    /// Spawning with flags that may sleep where the caller cannot is `EAGAIN`, nothing
+    /// allocated or queued (no "sleeping function called from invalid context"); `GFP_ATOMIC`
+    /// there queues, and the closure runs once the lock is gone.
+    #[test]
+    fn spawning_with_sleeping_flags_where_it_cannot_sleep_is_eagain() -> Result {
+        let lock: Pin<KBox<SpinLock<()>>> = KBox::pin_init(new_spinlock!(()), GFP_KERNEL)?;
+        let q = OwnedQueue::unbound().build(c"rwq_scope_atomic")?;
+        let mut ran = [false; 4];
+        let [a, b, c, d] = &mut ran;
+        let r = rust_wq::scope(|s| {
+            let guard = lock.lock();
+            let under_lock = [
+                s.spawn(GFP_KERNEL, || *a = true).err(),
+                s.spawn_on(&q, GFP_KERNEL, || *b = true).err(),
+                s.spawn(GFP_ATOMIC, || *c = true).err(),
+            ];
+            drop(guard);
+            let irqs_off = kernel::interrupt::local_interrupt_disable();
+            let r = s.spawn_on(&q, GFP_KERNEL, || *d = true).err();
+            drop(irqs_off);
+            (under_lock, r)
+        })?;
+        assert_eq!(r.0, [Some(EAGAIN), Some(EAGAIN), None]);
+        assert_eq!(r.1, Some(EAGAIN));
+        assert_eq!(ran, [false, false, true, false]);
         Ok(())
     }
 }
