@@ -3,10 +3,17 @@
 //! Scoped work: closures that borrow from the caller's stack, run by a queue's workers, sound in
 //! the way `std::thread::scope` is.
 //!
-//! [`scope`] calls its closure with a [`Scope`]; closures spawned on it may borrow anything that
-//! outlives the call (`'env`), mutably too. [`scope`] returns only after every spawned closure
-//! has run and been dropped, so no borrow outlives its data; nothing can make it return earlier
-//! (the `Scope` stays [`scope`]'s own, so it cannot be leaked or forgotten).
+//! [`scope`] calls its closure with a [`Scope`]; closures spawned on it ([`spawn!`] on
+//! `system_dfl`, [`spawn_on!`] on an owned queue) may borrow anything that outlives the call
+//! (`'env`), mutably too. [`scope`] returns only after every spawned closure has run and been
+//! dropped, so no borrow outlives its data; nothing can make it return earlier (the `Scope` stays
+//! [`scope`]'s own, so it cannot be leaked or forgotten).
+//!
+//! Each [`spawn!`] or [`spawn_on!`] site gives its closures a lockdep class of its own, as
+//! [`try_spawn!`](crate::try_spawn) and [`new_work!`](crate::new_work) do: with one class for
+//! all, lockdep would join the locks of unrelated closures into false cycles (and turn itself
+//! off). A site counts once against the module's [`CLASSES`](crate::rust_wq::class::CLASSES),
+//! however often it spawns.
 //!
 //! Waiting is what a flush is, with the same rules: `EAGAIN` where the caller cannot sleep,
 //! `EDEADLK` from a kworker (the closures could wait behind the caller's own item) and from
@@ -21,12 +28,15 @@
 //! let mut halves = [0u64; 2];
 //! let (lo, hi) = halves.split_at_mut(1);
 //! rust_wq::scope(|s| -> Result {
-//!     s.spawn(GFP_KERNEL, || lo[0] = (0..1000).sum())?;
-//!     s.spawn(GFP_KERNEL, || hi[0] = (1000..2000).sum())?;
+//!     rust_wq::spawn!(s, GFP_KERNEL, || lo[0] = (0..1000).sum())?;
+//!     rust_wq::spawn!(s, GFP_KERNEL, || hi[0] = (1000..2000).sum())?;
 //!     Ok(())
 //! })??;
 //! assert_eq!(halves[0] + halves[1], (0..2000).sum());
 //! ```
+//!
+//! [`spawn!`]: crate::spawn
+//! [`spawn_on!`]: crate::spawn_on
 
 use crate::rust_wq::{
     builder::Threaded,
@@ -45,13 +55,25 @@ use kernel::{
     alloc::Flags,
     bindings,
     prelude::*,
-    sync::atomic::{
-        Atomic,
-        Full,
-        Relaxed, //
+    sync::{
+        atomic::{
+            Atomic,
+            Full,
+            Relaxed, //
+        },
+        LockClassKey, //
     },
     types::Opaque,
 };
+
+/// The lockdep class of the closures spawned at one site, and the name lockdep shows for it.
+/// [`spawn!`](crate::spawn) and [`spawn_on!`](crate::spawn_on) make one per call site.
+pub struct JobClass {
+    /// The name of the class: the site's file and line.
+    pub name: &'static CStr,
+    /// The key of the class.
+    pub key: Pin<&'static LockClassKey>,
+}
 
 /// What the closures of one [`scope`] share with it: the closures not yet finished, plus one
 /// for [`scope`] itself until it waits, and the completion that the last one signals.
@@ -134,7 +156,7 @@ pub struct Job {
     scope: *const ScopeData,
 }
 
-// SAFETY: The closure is `Send` (a bound of `spawn`), and `ScopeData` is `Sync` (an atomic and a
+// SAFETY: The closure is `Send` (a bound of `spawn_in`), and `ScopeData` is `Sync` (an atomic and a
 // completion that locks itself): a job may move to a kworker.
 unsafe impl Send for Job {}
 
@@ -190,35 +212,40 @@ unsafe fn call_box<F: FnOnce()>(f: *mut core::ffi::c_void, run: bool) {
 
 impl<'scope, 'env> Scope<'scope, 'env> {
     /// Queues `f` on [`system_dfl`](crate::rust_wq::system_dfl) to run once before [`scope`]
-    /// returns. `flags` are those of its allocations: `EAGAIN` for flags that may sleep
-    /// (`GFP_KERNEL`) where the caller cannot. `ENOMEM`, or an error of [`Queue::enqueue`]
-    /// (`ESHUTDOWN` during the module's unload); `f` is dropped unrun then.
-    pub fn spawn<F>(&'scope self, flags: Flags, f: F) -> Result
+    /// returns, its work item in lockdep class `class`: use [`spawn!`](crate::spawn), which
+    /// makes one per call site. `flags` are those of its allocations: `EAGAIN` for flags that
+    /// may sleep (`GFP_KERNEL`) where the caller cannot. `ENOMEM`, or an error of
+    /// [`Queue::enqueue`] (`ESHUTDOWN` during the module's unload); `f` is dropped unrun then.
+    ///
+    /// [`Queue::enqueue`]: crate::rust_wq::Queue::enqueue
+    pub fn spawn_in<F>(&'scope self, class: JobClass, flags: Flags, f: F) -> Result
     where
         F: FnOnce() + Send + 'scope,
     {
-        let job = self.job(flags, f)?;
+        let job = self.job(class, flags, f)?;
         system::system_dfl().enqueue(job).map_err(|e| e.error())
     }
 
-    /// Queues `f` on the owned queue `queue`, as [`Scope::spawn`] does on `system_dfl`. Errors
-    /// as [`OwnedQueue::enqueue`](crate::rust_wq::OwnedQueue::enqueue) and [`Scope::spawn`].
-    pub fn spawn_on<K: Threaded, F>(
+    /// Queues `f` on the owned queue `queue`, as [`Scope::spawn_in`] does on `system_dfl`:
+    /// use [`spawn_on!`](crate::spawn_on). Errors as
+    /// [`OwnedQueue::enqueue`](crate::rust_wq::OwnedQueue::enqueue) and [`Scope::spawn_in`].
+    pub fn spawn_on_in<K: Threaded, F>(
         &'scope self,
         queue: &OwnedQueue<K>,
+        class: JobClass,
         flags: Flags,
         f: F,
     ) -> Result
     where
         F: FnOnce() + Send + 'scope,
     {
-        let job = self.job(flags, f)?;
+        let job = self.job(class, flags, f)?;
         queue.enqueue(job).map_err(|e| e.error())
     }
 
     /// Boxes `f` in a job counted in the scope. A job the queue refuses is dropped with the
     /// error, which drops `f` unrun and counts it out.
-    fn job<F>(&'scope self, flags: Flags, f: F) -> Result<Pin<KBox<Job>>>
+    fn job<F>(&'scope self, class: JobClass, flags: Flags, f: F) -> Result<Pin<KBox<Job>>>
     where
         F: FnOnce() + Send + 'scope,
     {
@@ -235,7 +262,7 @@ impl<'scope, 'env> Scope<'scope, 'env> {
         // lives until `scope` returns, which waits for every job's `finish`.
         let job = KBox::pin_init(
             pin_init!(Job {
-                work <- crate::new_work!("rust_wq::scope"),
+                work <- Work::new(class.name, class.key),
                 f: raw,
                 call: call_box::<F>,
                 scope: ptr::from_ref(self.data),
@@ -281,4 +308,45 @@ where
     let r = f(&scope);
     data.wait();
     Ok(r)
+}
+
+/// Queues a closure that may borrow from a [`scope`] on `system_dfl`, with `flags` for its
+/// allocations and the lockdep class of this call site: see [`Scope::spawn_in`].
+///
+/// ```ignore
+/// rust_wq::scope(|s| rust_wq::spawn!(s, GFP_KERNEL, || total += 1))??;
+/// ```
+#[macro_export]
+macro_rules! spawn {
+    ($scope:expr, $flags:expr, $f:expr $(,)?) => {
+        $scope.spawn_in(
+            $crate::rust_wq::scope::JobClass {
+                name: ::kernel::optional_name!(),
+                key: ::kernel::static_lock_class!(),
+            },
+            $flags,
+            $f,
+        )
+    };
+}
+
+/// Queues a closure that may borrow from a [`scope`] on an owned queue, with `flags` for its
+/// allocations and the lockdep class of this call site: see [`Scope::spawn_on_in`].
+///
+/// ```ignore
+/// rust_wq::scope(|s| rust_wq::spawn_on!(s, &queue, GFP_KERNEL, || total += 1))??;
+/// ```
+#[macro_export]
+macro_rules! spawn_on {
+    ($scope:expr, $queue:expr, $flags:expr, $f:expr $(,)?) => {
+        $scope.spawn_on_in(
+            $queue,
+            $crate::rust_wq::scope::JobClass {
+                name: ::kernel::optional_name!(),
+                key: ::kernel::static_lock_class!(),
+            },
+            $flags,
+            $f,
+        )
+    };
 }

@@ -12,20 +12,30 @@ mod tests {
         OwnedQueue, //
     };
     use kernel::{
-        new_spinlock,
+        bindings, new_mutex, new_spinlock,
         prelude::*,
         sync::{
             atomic::{
                 Atomic,
                 Relaxed, //
             },
-            Arc, SpinLock,
+            Arc,
+            Mutex,
+            SpinLock, //
         },
         time::{
             delay::fsleep,
             Delta, //
         },
     };
+
+    /// Whether lockdep is still on: its first report turns it off for the rest of the boot
+    /// (always on without lockdep, which has nothing to report).
+    fn lockdep_on() -> bool {
+        // SAFETY: `debug_locks` is an always-valid kernel variable, written with plain stores;
+        // C reads it the same way.
+        unsafe { core::ptr::read_volatile(core::ptr::addr_of!(bindings::debug_locks)) != 0 }
+    }
 
     #[test]
     fn scoped_items_mutate_the_callers_stack() -> Result {
@@ -36,9 +46,9 @@ mod tests {
             for (i, slot) in slots.iter_mut().enumerate() {
                 let i = i as u32;
                 if i % 2 == 0 {
-                    s.spawn(GFP_KERNEL, move || *slot = base + i)?;
+                    rust_wq::spawn!(s, GFP_KERNEL, move || *slot = base + i)?;
                 } else {
-                    s.spawn_on(&q, GFP_KERNEL, move || *slot = base + i)?;
+                    rust_wq::spawn_on!(s, &q, GFP_KERNEL, move || *slot = base + i)?;
                 }
             }
             Ok(())
@@ -54,7 +64,7 @@ mod tests {
         let mut finished = [false; 4];
         rust_wq::scope(|s| -> Result {
             for (i, f) in finished.iter_mut().enumerate() {
-                s.spawn(GFP_KERNEL, move || {
+                rust_wq::spawn!(s, GFP_KERNEL, move || {
                     // Slow items: a scope that did not wait would see them unfinished.
                     fsleep(Delta::from_millis(20 + 20 * i as i64));
                     *f = true;
@@ -88,6 +98,29 @@ mod tests {
         Ok(())
     }
 
+    /// Scope closures of different sites have lockdep classes of their own: a closure on
+    /// `system_dfl` that takes a mutex M, an unrelated one that ran on an ordered queue QB, and a
+    /// thread that flushes QB holding M make no cycle (with one class for all, lockdep saw
+    /// M -> QB -> class -> M and turned itself off).
+    #[test]
+    fn unrelated_scope_closures_make_no_lockdep_cycle() -> Result {
+        let was_on = lockdep_on();
+        let m: Pin<KBox<Mutex<u32>>> = KBox::pin_init(new_mutex!(0u32), GFP_KERNEL)?;
+        let qb = OwnedQueue::ordered().build(c"rwq_scope_qb")?;
+        let mut ran = 0u32;
+        rust_wq::scope(|s| rust_wq::spawn_on!(s, &qb, GFP_KERNEL, || ran += 1))??;
+        let m_ref: &Mutex<u32> = &m;
+        rust_wq::scope(|s| rust_wq::spawn!(s, GFP_KERNEL, move || *m_ref.lock() += 1))??;
+        {
+            let _held = m.lock();
+            qb.flush()?;
+        }
+        assert_eq!(ran, 1);
+        assert_eq!(*m.lock(), 1);
+        assert_eq!(lockdep_on(), was_on);
+        Ok(())
+    }
+
     /// Spawning with flags that may sleep where the caller cannot is `EAGAIN`, nothing
     /// allocated or queued (no "sleeping function called from invalid context"); `GFP_ATOMIC`
     /// there queues, and the closure runs once the lock is gone.
@@ -100,13 +133,13 @@ mod tests {
         let r = rust_wq::scope(|s| {
             let guard = lock.lock();
             let under_lock = [
-                s.spawn(GFP_KERNEL, || *a = true).err(),
-                s.spawn_on(&q, GFP_KERNEL, || *b = true).err(),
-                s.spawn(GFP_ATOMIC, || *c = true).err(),
+                rust_wq::spawn!(s, GFP_KERNEL, || *a = true).err(),
+                rust_wq::spawn_on!(s, &q, GFP_KERNEL, || *b = true).err(),
+                rust_wq::spawn!(s, GFP_ATOMIC, || *c = true).err(),
             ];
             drop(guard);
             let irqs_off = kernel::interrupt::local_interrupt_disable();
-            let r = s.spawn_on(&q, GFP_KERNEL, || *d = true).err();
+            let r = rust_wq::spawn_on!(s, &q, GFP_KERNEL, || *d = true).err();
             drop(irqs_off);
             (under_lock, r)
         })?;
