@@ -16,16 +16,21 @@ mod tests {
         prelude::*,
         sync::{
             atomic::{
+                Acquire,
                 Atomic,
-                Relaxed, //
+                Relaxed,
+                Release, //
             },
+            lock::Guard,
             Arc,
             Mutex,
             SpinLock, //
         },
         time::{
             delay::fsleep,
-            Delta, //
+            Delta,
+            Instant,
+            Monotonic, //
         },
     };
 
@@ -35,6 +40,22 @@ mod tests {
         // SAFETY: `debug_locks` is an always-valid kernel variable, written with plain stores;
         // C reads it the same way.
         unsafe { core::ptr::read_volatile(core::ptr::addr_of!(bindings::debug_locks)) != 0 }
+    }
+
+    /// Unlocks `lock`, whose guard was leaked (`mem::forget`) on this thread.
+    fn unlock_leaked(lock: &SpinLock<()>) {
+        // SAFETY: This thread holds the lock: it leaked the guard that locked it, and nothing
+        // else unlocked it. The guard made here unlocks it once, when dropped.
+        drop(unsafe { Guard::new(lock, ()) });
+    }
+
+    /// Counts its drops, wherever it goes.
+    struct CountDrop<'a>(&'a Atomic<u32>);
+
+    impl Drop for CountDrop<'_> {
+        fn drop(&mut self) {
+            self.0.add(1, Relaxed);
+        }
     }
 
     #[test]
@@ -146,6 +167,83 @@ mod tests {
         assert_eq!(r.0, [Some(EAGAIN), Some(EAGAIN), None]);
         assert_eq!(r.1, Some(EAGAIN));
         assert_eq!(ran, [false, false, true, false]);
+        Ok(())
+    }
+
+    /// A scope whose closure leaked a guard (it returns unable to sleep) still waits for the
+    /// closures already running, without sleeping: here one on another CPU, which finishes.
+    #[test]
+    fn a_scope_left_unable_to_sleep_waits_for_running_closures() -> Result {
+        let q = OwnedQueue::unbound().build(c"rwq_scope_spin")?;
+        let lock: Pin<KBox<SpinLock<()>>> = KBox::pin_init(new_spinlock!(()), GFP_KERNEL)?;
+        let lock_ref: &SpinLock<()> = &lock;
+        let beats = Atomic::new(0u32);
+        let leaked = Atomic::new(0u32);
+        let mut done = false;
+        let (beats_ref, leaked_ref, done_ref) = (&beats, &leaked, &mut done);
+        let r = rust_wq::scope(|s| -> Result<bool> {
+            rust_wq::spawn_on!(s, &q, GFP_KERNEL, move || {
+                // Runs until the caller has leaked its guard, then finishes.
+                while leaked_ref.load(Acquire) == 0 {
+                    beats_ref.add(1, Relaxed);
+                    core::hint::spin_loop();
+                }
+                *done_ref = true;
+            })?;
+            for _ in 0..100 {
+                if !wait_for(5000, || beats_ref.load(Relaxed) != 0) {
+                    break;
+                }
+                core::mem::forget(lock_ref.lock());
+                // The closure beats on while this CPU cannot schedule: it runs on another one.
+                let b0 = beats_ref.load(Relaxed);
+                let t0 = Instant::<Monotonic>::now();
+                while beats_ref.load(Relaxed) == b0 && t0.elapsed() < Delta::from_millis(100) {
+                    core::hint::spin_loop();
+                }
+                if beats_ref.load(Relaxed) != b0 {
+                    leaked_ref.store(1, Release);
+                    return Ok(true);
+                }
+                // It was preempted on this CPU: let it run, and try again.
+                unlock_leaked(lock_ref);
+                fsleep(Delta::from_millis(1));
+            }
+            leaked_ref.store(1, Release);
+            Ok(false)
+        });
+        let leaked_here = matches!(r, Ok(Ok(true)));
+        if leaked_here {
+            unlock_leaked(&lock);
+        }
+        assert!(leaked_here);
+        assert!(done);
+        Ok(())
+    }
+
+    /// A scope whose closure leaked a guard before spawning on a per-CPU queue: the closure is
+    /// queued on this CPU, which cannot run it while the scope waits. The scope drops it unrun and
+    /// returns `EAGAIN`, instead of spinning with the CPU's pool stuck (a workqueue lockup).
+    #[test]
+    fn a_scope_left_unable_to_sleep_drops_closures_not_started() -> Result {
+        let q = OwnedQueue::percpu().build(c"rwq_scope_pcpu")?;
+        let lock: Pin<KBox<SpinLock<()>>> = KBox::pin_init(new_spinlock!(()), GFP_KERNEL)?;
+        let lock_ref: &SpinLock<()> = &lock;
+        let drops = Atomic::new(0u32);
+        let token = CountDrop(&drops);
+        let mut ran = false;
+        let ran_ref = &mut ran;
+        let r = rust_wq::scope(|s| {
+            core::mem::forget(lock_ref.lock());
+            rust_wq::spawn_on!(s, &q, GFP_ATOMIC, move || {
+                let _token = token;
+                *ran_ref = true;
+            })
+        });
+        unlock_leaked(&lock);
+        assert_eq!(r.err(), Some(EAGAIN));
+        assert!(!ran);
+        assert_eq!(drops.load(Relaxed), 1);
         Ok(())
     }
 }
