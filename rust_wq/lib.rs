@@ -165,6 +165,7 @@ pub use rcu_work::{
 };
 pub use scope::{
     scope,
+    JobClass,
     Scope, //
 };
 pub use slot::Slot;
@@ -203,6 +204,8 @@ pub use crate::{
     new_rcu_work,
     new_work,
     schedule_on_each_cpu,
+    spawn,
+    spawn_on,
     try_spawn,
     work_on_cpu, //
 };

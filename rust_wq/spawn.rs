@@ -61,7 +61,7 @@ impl<F: FnOnce() + Send + 'static> WorkItem for Closure<F> {
 
 /// Whether an allocation with `flags` may sleep: direct reclaim (`GFP_KERNEL` and the like; the
 /// bits of `GFP_KERNEL` that `GFP_NOWAIT` lacks).
-fn may_block(flags: Flags) -> bool {
+pub(in crate::rust_wq) fn may_block(flags: Flags) -> bool {
     flags & (GFP_KERNEL & !GFP_NOWAIT) != (GFP_KERNEL & !GFP_KERNEL)
 }
 

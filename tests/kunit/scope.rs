@@ -12,19 +12,51 @@ mod tests {
         OwnedQueue, //
     };
     use kernel::{
+        bindings, new_mutex, new_spinlock,
         prelude::*,
         sync::{
             atomic::{
+                Acquire,
                 Atomic,
-                Relaxed, //
+                Relaxed,
+                Release, //
             },
+            lock::Guard,
             Arc,
+            Mutex,
+            SpinLock, //
         },
         time::{
             delay::fsleep,
-            Delta, //
+            Delta,
+            Instant,
+            Monotonic, //
         },
     };
+
+    /// Whether lockdep is still on: its first report turns it off for the rest of the boot
+    /// (always on without lockdep, which has nothing to report).
+    fn lockdep_on() -> bool {
+        // SAFETY: `debug_locks` is an always-valid kernel variable, written with plain stores;
+        // C reads it the same way.
+        unsafe { core::ptr::read_volatile(core::ptr::addr_of!(bindings::debug_locks)) != 0 }
+    }
+
+    /// Unlocks `lock`, whose guard was leaked (`mem::forget`) on this thread.
+    fn unlock_leaked(lock: &SpinLock<()>) {
+        // SAFETY: This thread holds the lock: it leaked the guard that locked it, and nothing
+        // else unlocked it. The guard made here unlocks it once, when dropped.
+        drop(unsafe { Guard::new(lock, ()) });
+    }
+
+    /// Counts its drops, wherever it goes.
+    struct CountDrop<'a>(&'a Atomic<u32>);
+
+    impl Drop for CountDrop<'_> {
+        fn drop(&mut self) {
+            self.0.add(1, Relaxed);
+        }
+    }
 
     #[test]
     fn scoped_items_mutate_the_callers_stack() -> Result {
@@ -35,9 +67,9 @@ mod tests {
             for (i, slot) in slots.iter_mut().enumerate() {
                 let i = i as u32;
                 if i % 2 == 0 {
-                    s.spawn(GFP_KERNEL, move || *slot = base + i)?;
+                    rust_wq::spawn!(s, GFP_KERNEL, move || *slot = base + i)?;
                 } else {
-                    s.spawn_on(&q, GFP_KERNEL, move || *slot = base + i)?;
+                    rust_wq::spawn_on!(s, &q, GFP_KERNEL, move || *slot = base + i)?;
                 }
             }
             Ok(())
@@ -53,7 +85,7 @@ mod tests {
         let mut finished = [false; 4];
         rust_wq::scope(|s| -> Result {
             for (i, f) in finished.iter_mut().enumerate() {
-                s.spawn(GFP_KERNEL, move || {
+                rust_wq::spawn!(s, GFP_KERNEL, move || {
                     // Slow items: a scope that did not wait would see them unfinished.
                     fsleep(Delta::from_millis(20 + 20 * i as i64));
                     *f = true;
@@ -84,6 +116,134 @@ mod tests {
         })?;
         assert!(wait_for(5000, || seen.load(Relaxed) != 0));
         assert_eq!(seen.load(Relaxed), EDEADLK.to_errno());
+        Ok(())
+    }
+
+    /// Scope closures of different sites have lockdep classes of their own: a closure on
+    /// `system_dfl` that takes a mutex M, an unrelated one that ran on an ordered queue QB, and a
+    /// thread that flushes QB holding M make no cycle (with one class for all, lockdep saw
+    /// M -> QB -> class -> M and turned itself off).
+    #[test]
+    fn unrelated_scope_closures_make_no_lockdep_cycle() -> Result {
+        let was_on = lockdep_on();
+        let m: Pin<KBox<Mutex<u32>>> = KBox::pin_init(new_mutex!(0u32), GFP_KERNEL)?;
+        let qb = OwnedQueue::ordered().build(c"rwq_scope_qb")?;
+        let mut ran = 0u32;
+        rust_wq::scope(|s| rust_wq::spawn_on!(s, &qb, GFP_KERNEL, || ran += 1))??;
+        let m_ref: &Mutex<u32> = &m;
+        rust_wq::scope(|s| rust_wq::spawn!(s, GFP_KERNEL, move || *m_ref.lock() += 1))??;
+        {
+            let _held = m.lock();
+            qb.flush()?;
+        }
+        assert_eq!(ran, 1);
+        assert_eq!(*m.lock(), 1);
+        assert_eq!(lockdep_on(), was_on);
+        Ok(())
+    }
+
+    /// Spawning with flags that may sleep where the caller cannot is `EAGAIN`, nothing
+    /// allocated or queued (no "sleeping function called from invalid context"); `GFP_ATOMIC`
+    /// there queues, and the closure runs once the lock is gone.
+    #[test]
+    fn spawning_with_sleeping_flags_where_it_cannot_sleep_is_eagain() -> Result {
+        let lock: Pin<KBox<SpinLock<()>>> = KBox::pin_init(new_spinlock!(()), GFP_KERNEL)?;
+        let q = OwnedQueue::unbound().build(c"rwq_scope_atomic")?;
+        let mut ran = [false; 4];
+        let [a, b, c, d] = &mut ran;
+        let r = rust_wq::scope(|s| {
+            let guard = lock.lock();
+            let under_lock = [
+                rust_wq::spawn!(s, GFP_KERNEL, || *a = true).err(),
+                rust_wq::spawn_on!(s, &q, GFP_KERNEL, || *b = true).err(),
+                rust_wq::spawn!(s, GFP_ATOMIC, || *c = true).err(),
+            ];
+            drop(guard);
+            let irqs_off = kernel::interrupt::local_interrupt_disable();
+            let r = rust_wq::spawn_on!(s, &q, GFP_KERNEL, || *d = true).err();
+            drop(irqs_off);
+            (under_lock, r)
+        })?;
+        assert_eq!(r.0, [Some(EAGAIN), Some(EAGAIN), None]);
+        assert_eq!(r.1, Some(EAGAIN));
+        assert_eq!(ran, [false, false, true, false]);
+        Ok(())
+    }
+
+    /// A scope whose closure leaked a guard (it returns unable to sleep) still waits for the
+    /// closures already running, without sleeping: here one on another CPU, which finishes.
+    #[test]
+    fn a_scope_left_unable_to_sleep_waits_for_running_closures() -> Result {
+        let q = OwnedQueue::unbound().build(c"rwq_scope_spin")?;
+        let lock: Pin<KBox<SpinLock<()>>> = KBox::pin_init(new_spinlock!(()), GFP_KERNEL)?;
+        let lock_ref: &SpinLock<()> = &lock;
+        let beats = Atomic::new(0u32);
+        let leaked = Atomic::new(0u32);
+        let mut done = false;
+        let (beats_ref, leaked_ref, done_ref) = (&beats, &leaked, &mut done);
+        let r = rust_wq::scope(|s| -> Result<bool> {
+            rust_wq::spawn_on!(s, &q, GFP_KERNEL, move || {
+                // Runs until the caller has leaked its guard, then finishes.
+                while leaked_ref.load(Acquire) == 0 {
+                    beats_ref.add(1, Relaxed);
+                    core::hint::spin_loop();
+                }
+                *done_ref = true;
+            })?;
+            for _ in 0..100 {
+                if !wait_for(5000, || beats_ref.load(Relaxed) != 0) {
+                    break;
+                }
+                core::mem::forget(lock_ref.lock());
+                // The closure beats on while this CPU cannot schedule: it runs on another one.
+                let b0 = beats_ref.load(Relaxed);
+                let t0 = Instant::<Monotonic>::now();
+                while beats_ref.load(Relaxed) == b0 && t0.elapsed() < Delta::from_millis(100) {
+                    core::hint::spin_loop();
+                }
+                if beats_ref.load(Relaxed) != b0 {
+                    leaked_ref.store(1, Release);
+                    return Ok(true);
+                }
+                // It was preempted on this CPU: let it run, and try again.
+                unlock_leaked(lock_ref);
+                fsleep(Delta::from_millis(1));
+            }
+            leaked_ref.store(1, Release);
+            Ok(false)
+        });
+        let leaked_here = matches!(r, Ok(Ok(true)));
+        if leaked_here {
+            unlock_leaked(&lock);
+        }
+        assert!(leaked_here);
+        assert!(done);
+        Ok(())
+    }
+
+    /// A scope whose closure leaked a guard before spawning on a per-CPU queue: the closure is
+    /// queued on this CPU, which cannot run it while the scope waits. The scope drops it unrun and
+    /// returns `EAGAIN`, instead of spinning with the CPU's pool stuck (a workqueue lockup).
+    #[test]
+    fn a_scope_left_unable_to_sleep_drops_closures_not_started() -> Result {
+        let q = OwnedQueue::percpu().build(c"rwq_scope_pcpu")?;
+        let lock: Pin<KBox<SpinLock<()>>> = KBox::pin_init(new_spinlock!(()), GFP_KERNEL)?;
+        let lock_ref: &SpinLock<()> = &lock;
+        let drops = Atomic::new(0u32);
+        let token = CountDrop(&drops);
+        let mut ran = false;
+        let ran_ref = &mut ran;
+        let r = rust_wq::scope(|s| {
+            core::mem::forget(lock_ref.lock());
+            rust_wq::spawn_on!(s, &q, GFP_ATOMIC, move || {
+                let _token = token;
+                *ran_ref = true;
+            })
+        });
+        unlock_leaked(&lock);
+        assert_eq!(r.err(), Some(EAGAIN));
+        assert!(!ran);
+        assert_eq!(drops.load(Relaxed), 1);
         Ok(())
     }
 }
