@@ -132,6 +132,36 @@ mod tests {
         Ok(())
     }
 
+    /// The inner item of the nested `work_on_cpu` case: a lockdep class of its own (a class
+    /// shared with the items of other cases would join their locks into false cycles).
+    #[pin_data]
+    struct Nested {
+        writer_started: Arc<kernel::sync::atomic::Atomic<u32>>,
+        result: Arc<kernel::sync::atomic::Atomic<i32>>,
+        #[pin]
+        work: Work<Nested>,
+    }
+
+    crate::rust_wq::impl_has_work! { impl HasWork<Self> for Nested { self.work } }
+
+    impl WorkItem for Nested {
+        type Pointer = Arc<Nested>;
+
+        /// Waits until the hotplug writer started, gives it time to become pending, then
+        /// calls `work_on_cpu` itself.
+        fn run(this: Arc<Nested>) {
+            let _ = wait_for(10_000, || this.writer_started.load(Relaxed) == 1);
+            kernel::time::delay::fsleep(Delta::from_millis(300));
+            this.result.store(
+                match crate::work_on_cpu!(2, || ()) {
+                    Ok(()) => 1,
+                    Err(e) => e.to_errno(),
+                },
+                Relaxed,
+            );
+        }
+    }
+
     /// Issue 16, item 3: `work_on_cpu`'s function flushes an item that calls `work_on_cpu`
     /// itself, while a hotplug operation (the test thread's `take_offline`) waits for the first
     /// holder. The inner reader would wait behind the hotplug writer, which waits for the
@@ -146,21 +176,17 @@ mod tests {
         let writer_started = Arc::new(Atomic::new(0u32), GFP_KERNEL)?;
         let in_f = Arc::new(Atomic::new(0u32), GFP_KERNEL)?;
         let outer_result = Arc::new(Atomic::new(0i32), GFP_KERNEL)?;
-        let hx = Shared::new()?;
-        let (r, ws) = (inner_result.clone(), writer_started.clone());
-        let x = Job::new(&hx, move || {
-            let _ = wait_for(10_000, || ws.load(Relaxed) == 1);
-            kernel::time::delay::fsleep(Delta::from_millis(300));
-            r.store(
-                match crate::work_on_cpu!(2, || ()) {
-                    Ok(()) => 1,
-                    Err(e) => e.to_errno(),
-                },
-                Relaxed,
-            );
-        })?;
-        // The outer `work_on_cpu` runs on a kworker (a closure: a lockdep class of its own, not
-        // `Job`'s, which the inner item has); the test thread is the hotplug writer.
+        let (ws, r) = (writer_started.clone(), inner_result.clone());
+        let x = Arc::pin_init(
+            pin_init!(Nested {
+                writer_started: ws,
+                result: r,
+                work <- crate::rust_wq::new_work!("Nested::work"),
+            }),
+            GFP_KERNEL,
+        )?;
+        // The outer `work_on_cpu` runs on a kworker (a closure: a lockdep class of its own); the
+        // test thread is the hotplug writer.
         let (f_seen, out) = (in_f.clone(), outer_result.clone());
         crate::rust_wq::try_spawn!(rust_wq::system_long(), GFP_KERNEL, move || {
             let target = x.clone();
