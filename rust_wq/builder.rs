@@ -21,10 +21,6 @@ pub const MAX_ACTIVE: u32 = bindings::wq_consts_WQ_MAX_ACTIVE;
 /// The `max_active` the kernel picks when none is given (`WQ_DFL_ACTIVE`).
 pub const DEFAULT_MAX_ACTIVE: u32 = bindings::wq_consts_WQ_DFL_ACTIVE;
 
-extern "C" {
-    fn rust_wq_sysfs_name_taken(name: *const c_char) -> bool;
-}
-
 mod sealed {
     pub trait Sealed {}
 }
@@ -144,7 +140,9 @@ impl<K: Kind> Builder<K> {
 
     /// Allocates the queue. The name must be 1 to [`MAX_NAME_LEN`] bytes (`EINVAL`,
     /// `ENAMETOOLONG`); `max_active` must be 1 to [`MAX_ACTIVE`] (`EINVAL`); with
-    /// [`Builder::sysfs`], no other queue in sysfs may have the name (`EEXIST`). Sleeps
+    /// [`Builder::sysfs`], no other queue in sysfs may have the name (`EEXIST`; checked and
+    /// registered under one lock of the module, so two builders of one name in this module
+    /// cannot both pass: README rule 6 for other modules). Sleeps
     /// (`EAGAIN` where the caller cannot).
     pub fn build(self, name: &CStr) -> Result<OwnedQueue<K>> {
         let len = name.to_bytes().len();
@@ -159,13 +157,8 @@ impl<K: Kind> Builder<K> {
             Some(n) if (1..=MAX_ACTIVE).contains(&n) => n as i32,
             Some(_) => return Err(EINVAL),
         };
-        if self.flags & bindings::wq_flags_WQ_SYSFS != 0 {
-            crate::rust_wq::cpu::may_sleep()?;
-            // SAFETY: `name` is NUL-terminated; we may sleep (checked above).
-            if unsafe { rust_wq_sysfs_name_taken(name.as_char_ptr()) } {
-                return Err(EEXIST);
-            }
-        }
+        // A sysfs name already taken is `EEXIST`: checked in `OwnedQueue::alloc`, under the
+        // lock that also covers the registration.
         let max_active = if K::FLAGS & bindings::wq_flags___WQ_ORDERED != 0 {
             1
         } else {

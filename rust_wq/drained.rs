@@ -294,7 +294,7 @@ impl Registry {
             drop(core);
         }
         loop {
-            let kernel_runs = interop::runs_started();
+            let kernel_runs = interop::runs();
             // The deprecated `system_wq` and `system_unbound_wq` too: rust_wq queues nothing
             // there, but in-tree items that the module queued on rust_wq's queues may requeue
             // themselves there through `kernel::workqueue` (see `interop`).
@@ -309,8 +309,10 @@ impl Registry {
             // (by an item that dropped an owned queue, or by another hand-off's drain), or an
             // in-tree item that a run of this round requeued through `kernel::workqueue` onto a
             // queue flushed before (each such item runs its own code at most once after the
-            // close: see `interop::run_kernel`). A round in which no in-tree item started and
-            // none is running leaves none queued by the module's code.
+            // close: see `interop::run_kernel`). A round in which no in-tree item ran at all
+            // (none under way at its start, none started since) leaves none queued by the
+            // module's code, but for in-tree items armed with a timer by `kernel::workqueue`,
+            // which nothing of rust_wq sees (README rule 16).
             if HANDOFFS.load(Acquire) == 0 && interop::quiet_since(kernel_runs) {
                 break;
             }

@@ -13,9 +13,17 @@
 //!   `kernel::workqueue`, say) is still seen: once the module's unload began, each such item
 //!   runs its own code at most once more, is dropped unrun if it is queued again, and the unload
 //!   flushes every system queue (the deprecated `system_wq` and `system_unbound_wq` included)
-//!   until a whole round started none of them. An in-tree item that never went through rust_wq
+//!   until a whole round ran none of them. An in-tree item that never went through rust_wq
 //!   has none of this: `kernel::workqueue` of 7.3 does not keep its work from outliving the
-//!   module.
+//!   module. Nor has the timer of an in-tree item armed with a delay through
+//!   `kernel::workqueue` (its `DelayedWork`): rust_wq does not see it, and `kernel::workqueue`
+//!   of 7.3 cannot cancel it, so the module must not leave one armed when it exits (README
+//!   rule 16), with or without rust_wq.
+//! - C tells an item that is running on a queue from its function (`find_worker_executing_work`
+//!   compares `work->func`): an instance that started with the in-tree function is not seen as
+//!   the same item once rust_wq's function is in place, so an item queued through both APIs at
+//!   once may run on two workers at the same time, as C allows for one item on two queues.
+//!   Memory stays sound: an `Arc` or `ARef` target is `Sync`, and a `Pin<KBox>` has one owner.
 //! - A rust_wq item goes on a queue that `kernel::workqueue` hands out through
 //!   [`Queue::from_kernel`], which accepts the system queues that rust_wq's unload flushes.
 //!
@@ -328,21 +336,25 @@ static RUNS_STARTED: Atomic<usize> = Atomic::new(0);
 static RUNS_FINISHED: Atomic<usize> = Atomic::new(0);
 
 /// How many runs of in-tree items had begun (for [`quiet_since`]).
-pub(in crate::rust_wq) fn runs_started() -> usize {
-    RUNS_STARTED.load(Acquire)
-}
-
-/// Whether no run of an in-tree item began since [`runs_started`] said `started`, and none is
-/// running.
-pub(in crate::rust_wq) fn quiet_since(started: usize) -> bool {
+/// How many runs of in-tree items had begun, and how many had ended (for [`quiet_since`]).
+pub(in crate::rust_wq) fn runs() -> (usize, usize) {
     // Finished first: a run counted there was counted as started before.
     let finished = RUNS_FINISHED.load(Acquire);
-    let now = RUNS_STARTED.load(Acquire);
-    now == started && finished == now
+    (RUNS_STARTED.load(Acquire), finished)
+}
+
+/// Whether no run of an in-tree item was under way when [`runs`] said `before`, none began
+/// since, and none is running: a run under way at the snapshot may have requeued its item (on
+/// its own queue, behind itself) and returned during the round, so its round is not quiet.
+pub(in crate::rust_wq) fn quiet_since(before: (usize, usize)) -> bool {
+    let (started, finished) = runs();
+    before.0 == before.1 && started == before.0 && finished == started
 }
 
 /// Points the function of `work` at `f` (C's `work->func`), with a single-word store: the
-/// workqueue code may read it at the same time (the other value being just as valid).
+/// workqueue code may read it at the same time with a plain load, and gets the old or the new
+/// function, either of which runs the item correctly (see the module documentation for what
+/// the change means to C's check for a running instance).
 ///
 /// # Safety
 ///

@@ -325,11 +325,19 @@ impl<K: Kind> OwnedQueue<K> {
         let counts = Counts(NonNull::new(unsafe { rust_wq_counts_alloc() }).ok_or(ENOMEM)?);
         let stats = if stats { Some(Stats::new()?) } else { None };
         let mut lockdep = core::ptr::null_mut();
+        let mut err = 0;
         // SAFETY: `name` is a NUL-terminated string; flags and `max_active` were checked by the
-        // builder; `lockdep` is valid for writes. We may sleep (checked above).
-        let wq =
-            unsafe { rust_wq_alloc_workqueue(name.as_char_ptr(), flags, max_active, &mut lockdep) };
-        let wq = NonNull::new(wq).ok_or(ENOMEM)?;
+        // builder; `lockdep` and `err` are valid for writes. We may sleep (checked above).
+        let wq = unsafe {
+            rust_wq_alloc_workqueue(
+                name.as_char_ptr(),
+                flags,
+                max_active,
+                &mut lockdep,
+                &mut err,
+            )
+        };
+        let wq = NonNull::new(wq).ok_or_else(|| Error::from_errno(err))?;
         // INVARIANT: `wq` is a fresh workqueue; nothing is armed on it yet.
         let core = Arc::pin_init(
             pin_init!(QueueCore {
@@ -772,6 +780,7 @@ extern "C" {
         flags: u32,
         max_active: i32,
         lockdep: *mut *mut c_void,
+        err: *mut i32,
     ) -> *mut bindings::workqueue_struct;
     fn rust_wq_destroy_workqueue(wq: *mut bindings::workqueue_struct, lockdep: *mut c_void);
     fn rust_wq_counts_alloc() -> *mut c_void;

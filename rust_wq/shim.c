@@ -24,6 +24,7 @@
 #include <linux/rcupdate.h>
 #include <linux/slab.h>
 #include <linux/spinlock.h>
+#include <linux/mutex.h>
 #include <linux/string.h>
 #include <linux/workqueue.h>
 
@@ -297,11 +298,41 @@ struct rust_wq_wq_lockdep {
 };
 
 struct workqueue_struct *rust_wq_alloc_workqueue(const char *name, unsigned int flags,
-						 int max_active, void **lockdep);
+						 int max_active, void **lockdep, int *err);
 void rust_wq_destroy_workqueue(struct workqueue_struct *wq, void *lockdep);
 
+static struct workqueue_struct *rust_wq_alloc_workqueue_ld(const char *name, unsigned int flags,
+							   int max_active, void **lockdep);
+
+/*
+ * The name check of a sysfs queue and its registration, one module's at a time: two builders of
+ * one name in this module cannot both pass the check (the loser would get the kernel's
+ * duplicate-file stack dump and -ENOMEM). Another module's builder is not excluded.
+ */
+static DEFINE_MUTEX(rust_wq_sysfs_mutex);
+
+/* -EEXIST for a sysfs name taken, -ENOMEM if the allocation failed. */
 struct workqueue_struct *rust_wq_alloc_workqueue(const char *name, unsigned int flags,
-						 int max_active, void **lockdep)
+						 int max_active, void **lockdep, int *err)
+{
+	struct workqueue_struct *wq;
+
+	*err = -ENOMEM;
+	if (!(flags & WQ_SYSFS))
+		return rust_wq_alloc_workqueue_ld(name, flags, max_active, lockdep);
+	mutex_lock(&rust_wq_sysfs_mutex);
+	if (rust_wq_sysfs_name_taken(name)) {
+		mutex_unlock(&rust_wq_sysfs_mutex);
+		*err = -EEXIST;
+		return NULL;
+	}
+	wq = rust_wq_alloc_workqueue_ld(name, flags, max_active, lockdep);
+	mutex_unlock(&rust_wq_sysfs_mutex);
+	return wq;
+}
+
+static struct workqueue_struct *rust_wq_alloc_workqueue_ld(const char *name, unsigned int flags,
+							   int max_active, void **lockdep)
 {
 #ifdef CONFIG_LOCKDEP
 	static const char prefix[] = "(wq_completion)";

@@ -225,6 +225,112 @@ mod tests {
         Ok(())
     }
 
+    /// Builders of one sysfs name racing in one module: the name check and the registration
+    /// are one step under the module's lock, so each round has one queue and `EEXIST`s, never
+    /// the kernel's duplicate-file stack dump and `ENOMEM`. Four kworkers, 30 rounds.
+    #[test]
+    fn racing_builders_of_one_sysfs_name_get_one_queue_and_eexist() -> Result {
+        use kernel::sync::atomic::Atomic;
+        const THREADS: u32 = 4;
+        for _ in 0..30 {
+            let ok = Arc::new(Atomic::new(0u32), GFP_KERNEL)?;
+            let eexist = Arc::new(Atomic::new(0u32), GFP_KERNEL)?;
+            let other = Arc::new(Atomic::new(0u32), GFP_KERNEL)?;
+            let arrived = Arc::new(Atomic::new(0u32), GFP_KERNEL)?;
+            let release = Arc::new(Atomic::new(0u32), GFP_KERNEL)?;
+            let done = Arc::new(Atomic::new(0u32), GFP_KERNEL)?;
+            let built = Arc::pin_init(kernel::new_spinlock!(None), GFP_KERNEL)?;
+            for _ in 0..THREADS {
+                let (ok, eexist, other) = (ok.clone(), eexist.clone(), other.clone());
+                let built = built.clone();
+                let (arrived, release, done) = (arrived.clone(), release.clone(), done.clone());
+                crate::rust_wq::try_spawn!(rust_wq::system_dfl(), GFP_KERNEL, move || {
+                    arrived.add(1, Relaxed);
+                    let _ = wait_for(10_000, || release.load(Relaxed) == 1);
+                    match OwnedQueue::unbound().sysfs().build(c"rwq_m_race") {
+                        Ok(q) => {
+                            ok.add(1, Relaxed);
+                            // Kept until every builder of the round has tried, then dropped by
+                            // the test thread (a drop here would hand the destruction off, and
+                            // the next round could still meet the name).
+                            *built.lock() = Some(q);
+                        }
+                        Err(e) if e == EEXIST => eexist.add(1, Relaxed),
+                        Err(_) => other.add(1, Relaxed),
+                    }
+                    done.add(1, Relaxed);
+                })?;
+            }
+            // A barrier: all four start building at once.
+            assert!(wait_for(10_000, || arrived.load(Relaxed) == THREADS));
+            release.store(1, Relaxed);
+            assert!(wait_for(20_000, || done.load(Relaxed) == THREADS));
+            let q = built.lock().take();
+            drop(q);
+            assert_eq!(other.load(Relaxed), 0);
+            assert_eq!(ok.load(Relaxed), 1);
+            assert_eq!(eexist.load(Relaxed), THREADS - 1);
+        }
+        Ok(())
+    }
+
+    /// Enters memory reclaim (`PF_MEMALLOC`) for the guard's life, as a reclaimer does.
+    struct InReclaim(u32);
+
+    extern "C" {
+        fn rust_wq_test_memalloc_save() -> u32;
+        fn rust_wq_test_memalloc_restore(flags: u32);
+    }
+
+    impl InReclaim {
+        fn enter() -> Self {
+            // SAFETY: Sets `PF_MEMALLOC` on the current task; restored by `Drop`.
+            Self(unsafe { rust_wq_test_memalloc_save() })
+        }
+    }
+
+    impl Drop for InReclaim {
+        fn drop(&mut self) {
+            // SAFETY: Restores what `enter` saved, on the same task.
+            unsafe { rust_wq_test_memalloc_restore(self.0) };
+        }
+    }
+
+    /// A task in memory reclaim must not wait for work that may need memory to make progress:
+    /// waits on queues without `WQ_MEM_RECLAIM` (`flush`, `drain`, `work_on_cpu!` on
+    /// `system_percpu`, `scope`) are `EDEADLK`; the same waits on a reclaim queue are allowed;
+    /// dropping a queue without it hands its destruction off (the items still run, after).
+    #[test]
+    fn waits_from_memory_reclaim_are_edeadlk_or_handed_off() -> Result {
+        let plain = OwnedQueue::unbound().build(c"rwq_m_noreclaim")?;
+        let reclaim = OwnedQueue::unbound()
+            .mem_reclaim()
+            .build(c"rwq_m_reclaim")?;
+        let s = Shared::new()?;
+        let d = DelayedProbe::new(&s)?;
+        plain.enqueue_delayed(d.clone(), Delta::from_millis(60_000))?;
+        let (flush, drain, on_cpu, scoped, reclaim_flush) = {
+            let _r = InReclaim::enter();
+            let out = (
+                plain.flush().err(),
+                plain.drain().err(),
+                crate::work_on_cpu!(0, || ()).err(),
+                rust_wq::scope(|_| ()).err(),
+                reclaim.flush().err(),
+            );
+            // Handed off: the armed item still runs once, after this drop returned.
+            drop(plain);
+            out
+        };
+        assert!(flush == Some(EDEADLK));
+        assert!(drain == Some(EDEADLK));
+        assert!(on_cpu == Some(EDEADLK));
+        assert!(scoped == Some(EDEADLK));
+        assert!(reclaim_flush.is_none());
+        assert!(wait_for(10_000, || s.runs() == 1));
+        Ok(())
+    }
+
     /// Issue 16, item 8: the kernel names a queue's sysfs directory with each `/` of its name
     /// turned into `!`; the check for a taken name must look for that, or the second queue of a
     /// name with a `/` gets the kernel's duplicate-file stack dump and `ENOMEM`.

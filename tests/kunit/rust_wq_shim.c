@@ -20,3 +20,19 @@ bool rust_wq_test_worker_desc(char *buf, size_t len)
 	strscpy(buf, worker->desc, len);
 	return true;
 }
+
+/* Test only: enter and leave memory reclaim as a reclaimer does (PF_MEMALLOC). */
+#include <linux/sched/mm.h>
+
+unsigned int rust_wq_test_memalloc_save(void);
+void rust_wq_test_memalloc_restore(unsigned int flags);
+
+unsigned int rust_wq_test_memalloc_save(void)
+{
+	return memalloc_noreclaim_save();
+}
+
+void rust_wq_test_memalloc_restore(unsigned int flags)
+{
+	memalloc_noreclaim_restore(flags);
+}
