@@ -16,9 +16,12 @@
 # with its interrupts in flight), EDU_FAILSLAB (stress: loads of the sample driver with their
 # n-th allocation failing, n = 1 to this, 0), SUITE (check: KUnit suites to run, a glob for
 # kunit.filter_glob), QEMU_APPEND (more kernel parameters), VERBOSE=1 (stream the console),
-# EXTRA_MODULES (check: more KUnit .ko files to load and judge like ours), NO_SAMPLE=1 (check:
+# EXTRA_MODULES (check: more KUnit .ko files to load and judge like ours; each must run a test,
+# as a SUITE glob must match a suite), NO_SAMPLE=1 (check:
 # skip the sample driver's checks), BOOT_TIMEOUT (seconds to reach /init before one reboot, 90),
 # STALL_TIMEOUT (seconds without the guest's heartbeat before one rerun, 90).
+# QEMU's options are comma lists, not misspelt arrays:
+# shellcheck disable=SC2054
 set -euo pipefail
 . "$(dirname "$0")/common.sh"
 
@@ -67,6 +70,27 @@ done
 if [ "$MODE" = stress ] && ! echo "$modules" | grep -q '/tests/stress/rust_wq_stress\.ko$'; then
 	die "the torture module was not built (tests/stress needs a kernel with KUnit)"
 fi
+# The KUnit modules this run loads and judges: ours of the mode, and EXTRA_MODULES (check only).
+# Each must report at least one test; their suites, read from the .ko files, name what a SUITE
+# glob could have matched.
+kunit_kos=()
+for m in $modules; do
+	case "$m" in
+	*/tests/selftest/* | */tests/unload/*) ;;
+	*/tests/stress/*) [ "$MODE" != stress ] || kunit_kos+=("$m") ;;
+	*/tests/*) [ "$MODE" != check ] || kunit_kos+=("$m") ;;
+	esac
+done
+extra_names=()
+for m in ${EXTRA_MODULES:-}; do
+	[ -f "$m" ] || die "EXTRA_MODULES: no such file $m"
+	[ "$MODE" = check ] || die "EXTRA_MODULES: only make check loads them (this is mode $MODE)"
+	kunit_kos+=("$m")
+	extra_names+=("$(basename "$m" .ko)")
+done
+: >"$WORK/suites"
+[ ${#kunit_kos[@]} -eq 0 ] ||
+	python3 "$(dirname "$0")/ko_suites.py" "${kunit_kos[@]}" >"$WORK/suites" || true
 
 cat >"$WORK/init" <<INIT
 #!/bin/sh
@@ -370,7 +394,6 @@ RUN
 	done
 	# Other KUnit modules to run like ours (a driver author's, or the harness's self-test).
 	for m in ${EXTRA_MODULES:-}; do
-		[ -f "$m" ] || die "EXTRA_MODULES: no such file $m"
 		echo "file /lib/modules/rust_wq/tests/$(basename "$m") $(readlink -f "$m") 0644 0 0"
 	done
 	for b in "$OUT"/userspace/*; do
@@ -505,13 +528,36 @@ nsplats=$(echo "$splats" | grep -c -E "$SPLAT_HEADERS|deprecated workqueue" || t
 [ -z "$splats" ] || complain "kernel splat in the console log:
 $(echo "$splats" | head -20)"
 
+# No false pass: a run that ran no test, or no test of a module or SUITE glob asked for, fails
+# with a line saying so (and a failed case in the JUnit file).
+: >"$WORK/notest"
+no_test() {
+	complain "$*"
+	echo "$*" >>"$WORK/notest"
+}
+# The suites module $1 holds, from its .ko ("?" when they could not be read).
+suites_of() {
+	awk -v n="$1" '{ f = $1; sub(/.*\//, "", f); sub(/\.ko$/, "", f) }
+		f == n { $1 = ""; sub(/^ +/, ""); print; exit }' "$WORK/suites"
+}
+is_extra() {
+	local e
+	for e in "${extra_names[@]}"; do [ "$e" = "$1" ] && return 0; done
+	return 1
+}
 total_pass=0 total_fail=0 total_skip=0 total_missing=0 suites_missing=0
 if [ "$MODE" = check ] || [ "$MODE" = stress ]; then
 	docs=$(grep -o 'rust_wq-marker: ktap-begin [A-Za-z0-9_.-]*' "$LOG" | awk '{print $3}' | tr -d '\r' || true)
 	[ -n "$docs" ] || complain "no KTAP document in the console log"
+	: >"$WORK/ran"
 	for d in $docs; do
 		slice=$WORK/$d.ktap
 		sed -n "/rust_wq-marker: ktap-begin $d\b/,/rust_wq-marker: ktap-end $d\b/p" "$LOG" >"$slice"
+		if is_extra "$d" && ! grep -q 'KTAP version' "$slice"; then
+			# Loaded, and no suite of it ran: judged below with the others asked for.
+			docs=$(echo "$docs" | grep -vx "$d" || true)
+			continue
+		fi
 		if [ -n "${SUITE:-}" ] && ! grep -q 'KTAP version' "$slice"; then
 			echo "rust_wq: $d: no suite matches SUITE=$SUITE" >&2
 			docs=$(echo "$docs" | grep -vx "$d" || true)
@@ -530,7 +576,8 @@ if [ "$MODE" = check ] || [ "$MODE" = stress ]; then
 m=json.load(open(sys.argv[1]))["misc"]
 print(m["passed"], m["failed"]+m["crashed"]+m["errors"], m["skipped"])' "$json")
 			total_pass=$((total_pass + p)) total_fail=$((total_fail + f)) total_skip=$((total_skip + s))
-			[ "$((p + f))" -gt 0 ] || complain "$d ran no test; its document began: $(grep -v 'rust_wq-marker' "$slice" | head -4 | tr -d '\r' | sed 's/^\[ *[0-9.]*\] //' | paste -sd'|')"
+			[ "$((p + f))" -eq 0 ] || echo "$d" >>"$WORK/ran"
+			[ "$((p + f))" -gt 0 ] || no_test "$d ran no test; its document began: $(grep -v 'rust_wq-marker' "$slice" | head -4 | tr -d '\r' | sed 's/^\[ *[0-9.]*\] //' | paste -sd'|')"
 		else
 			complain "kunit.py wrote no results for $d"
 			total_fail=$((total_fail + 1))
@@ -541,11 +588,53 @@ print(m["passed"], m["failed"]+m["crashed"]+m["errors"], m["skipped"])' "$json")
 		total_missing=$((total_missing + m)) suites_missing=$((suites_missing + ms))
 		[ "$((m + ms))" -eq 0 ] || complain "$d: $m planned cases and $ms suites never reported"
 	done
-	# One JUnit file for CI, red on any failure, crash, unreported case or splat.
+	# Every module of EXTRA_MODULES ran a test.
+	for e in "${extra_names[@]}"; do
+		grep -qx "$e" "$WORK/ran" && continue
+		# Those that printed a KTAP document and ran nothing were judged above.
+		echo "$docs" | grep -qx "$e" && continue
+		s=$(suites_of "$e")
+		[ "$s" = "?" ] && s="unreadable from $e.ko"
+		if ! grep -q "rust_wq-marker: ktap-begin $e\b" "$LOG"; then
+			no_test "EXTRA_MODULES: $e ran no test: the guest never loaded it"
+		elif [ -z "$s" ]; then
+			no_test "EXTRA_MODULES: $e ran no test: $e.ko holds no KUnit suite (none in its" \
+				".kunit_test_suites section: #[kunit_tests(...)] or kunit_test_suite(), built" \
+				"against a kernel with CONFIG_KUNIT=y)"
+		elif [ -n "${SUITE:-}" ]; then
+			no_test "EXTRA_MODULES: $e ran no test: no suite of it matches SUITE=$SUITE" \
+				"(its suites: ${s// /, })"
+		else
+			no_test "EXTRA_MODULES: $e ran no test: it printed no KTAP document (its suites: ${s// /, })"
+		fi
+	done
+	# A SUITE glob matched a suite of some KUnit module (one that matches nothing is a typo):
+	# the unload cycles and the sample's checks, which SUITE does not filter, do not count.
+	matched=""
+	for k in "${kunit_kos[@]}"; do
+		grep -qx "$(basename "$k" .ko)" "$WORK/ran" && matched=y
+	done
+	if [ -n "${SUITE:-}" ] && [ ${#kunit_kos[@]} -gt 0 ] && [ -z "$matched" ] &&
+		! [ -s "$WORK/notest" ]; then
+		all=$(for k in "${kunit_kos[@]}"; do
+			n=$(basename "$k" .ko)
+			s=$(suites_of "$n")
+			[ "$s" = "?" ] && s="unreadable"
+			echo "$n: ${s// /, }"
+		done | paste -sd';' | sed 's/;/; /g')
+		no_test "SUITE=$SUITE matches no KUnit suite of the modules under test ($all)"
+	fi
+	# And the run ran something.
+	if [ $((total_pass + total_fail)) -eq 0 ] && ! [ -s "$WORK/notest" ]; then
+		no_test "no test ran: 0 passed, 0 failed, $total_skip skipped"
+	fi
+	# One JUnit file for CI, red on any failure, crash, unreported case, splat or missing test.
 	echo -n "$splats" >"$WORK/splats"
 	touch "$WORK/missing"
+	junits=()
+	for d in $docs; do junits+=("$LOGDIR/$d.junit.xml"); done
 	python3 "$(dirname "$0")/junit_merge.py" "$LOGDIR/junit.xml" "$WORK/splats" \
-		"$WORK/missing" $(for d in $docs; do echo "$LOGDIR/$d.junit.xml"; done) ||
+		"$WORK/missing" "$WORK/notest" "${junits[@]}" ||
 		complain "could not write $LOGDIR/junit.xml"
 	for d in $docs; do rm -f "$LOGDIR/$d.junit.xml"; done
 	if [ $fail -ne 0 ]; then
