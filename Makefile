@@ -111,10 +111,9 @@ ra-check: rust-analyzer
 # (which asks apt only for what is missing), then checked before anything is built.
 tools:
 	@$(SETUP) apt
-	@for t in qemu-system-x86_64 python3 gzip; do command -v $$t >/dev/null || \
-		{ echo "rust_wq: $$t is not on PATH: apt-get install qemu-system-x86 python3 gzip" >&2; \
-		exit 1; }; done
-	@test -x /bin/busybox || { echo "rust_wq: /bin/busybox is missing: apt-get install busybox-static" >&2; exit 1; }
+	@for t in qemu-system-x86_64 python3 gzip busybox; do command -v $$t >/dev/null || \
+		{ echo "rust_wq: $$t is not on PATH: apt-get install qemu-system-x86 python3 gzip" \
+		"busybox-static" >&2; exit 1; }; done
 
 setup:
 	@$(SETUP) $(FLAVOUR)

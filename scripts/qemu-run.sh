@@ -40,8 +40,9 @@ BZIMAGE=${BZIMAGE:-$KDIR/arch/x86/boot/bzImage}
 
 [ -f "$BZIMAGE" ] || die "no kernel image at $BZIMAGE"
 command -v qemu-system-x86_64 >/dev/null || die "qemu-system-x86_64 is missing: run scripts/setup.sh"
-BUSYBOX=/bin/busybox
-[ -x "$BUSYBOX" ] || die "busybox-static is missing: run scripts/setup.sh"
+# Found through PATH like every other tool, so that a machine without it fails here, by name.
+BUSYBOX=$(command -v busybox || true)
+[ -n "$BUSYBOX" ] || die "busybox is missing (Debian: busybox-static): run scripts/setup.sh apt"
 
 mkdir -p "$LOGDIR"
 # Results are written fresh: no earlier run's passing files may stay next to a failing run's.
