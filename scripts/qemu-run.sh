@@ -15,7 +15,8 @@
 # work pending everywhere, 100; 0 skips them; stress: those and as many of the sample driver
 # with its interrupts in flight), EDU_FAILSLAB (stress: loads of the sample driver with their
 # n-th allocation failing, n = 1 to this, 0), SUITE (check: KUnit suites to run, a glob for
-# kunit.filter_glob), QEMU_APPEND (more kernel parameters), VERBOSE=1 (stream the console),
+# kunit.filter_glob), QEMU_APPEND (more kernel parameters), VERBOSE=1 (stream the console: every
+# line from the start of the run on, what the modules under test print included),
 # EXTRA_MODULES (check: more KUnit .ko files to load and judge like ours; each must run a test,
 # as a SUITE glob must match a suite), NO_SAMPLE=1 (check:
 # skip the sample driver's checks), BOOT_TIMEOUT (seconds to reach /init before one reboot, 90),
@@ -114,6 +115,7 @@ fi
 # A heartbeat on the second serial port: the host tells a guest that stopped (emulation) from
 # one that is busy or hung (its user space still beats).
 [ "$MODE" = bench ] || ( while :; do echo . >/dev/ttyS1; sleep 2; done ) 2>/dev/null &
+mark "start $MODE"
 /bin/run-$MODE
 mark end
 poweroff -f
@@ -473,8 +475,11 @@ boot() {
 		) &
 	fi
 	if [ "$MODE" = run ] || [ "$MODE" = bench ] || [ -n "${VERBOSE:-}" ]; then
-		# Show what the modules and the client print, not the whole boot log.
-		tail -n +1 --pid=$qpid -f "$LOG" | tr -d '\r' | awk '
+		# Show what the modules and the client print, not the whole boot log; with VERBOSE=1,
+		# every line from the start of the run on (a module under test may print anything).
+		tail -n +1 --pid=$qpid -f "$LOG" | tr -d '\r' | awk -v all="${VERBOSE:+1}" '
+			all && started { print; fflush(); next }
+			/rust_wq-marker: start / { started = 1 }
 			/rust_wq|WARNING:|BUG:|Oops|Kernel panic/ { print; fflush(); next }
 			/^\[ *[0-9]+\.[0-9]+\] / || /^(SeaBIOS|qboot|Booting)/ || /^[[:space:]]*$/ { next }
 			{ print; fflush() }' || true
