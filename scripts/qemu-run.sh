@@ -146,9 +146,12 @@ cat >"$WORK/run-module" <<'RUN'
 n=$(basename "$1" .ko)
 mark "ktap-begin $n"
 args=$(tr ' ' '\n' </proc/cmdline | grep "^$n\." | sed "s/^$n\.//" || true)
-# Why a load failed goes into the marker, and so into the verdict's last lines.
-if ! err=$(insmod "$1" $args 2>&1); then
+# Why a load failed goes into the marker, and so into the verdict's last lines; a module that
+# did not load is not unloaded.
+if ! err=$(/bin/insmod "$1" $args 2>&1); then
 	mark "insmod-failed $n: $(echo "$err" | tr '\n' ' ')"
+	mark "ktap-end $n"
+	exit 0
 fi
 mark "ktap-end $n"
 if ! err=$(rmmod "$n" 2>&1); then
@@ -172,7 +175,7 @@ i=0
 while [ $i -lt "$1" ]; do
 	i=$((i + 1))
 	r="not ok"
-	if insmod "$unload" cycle=$i; then
+	if /bin/insmod "$unload" cycle=$i; then
 		# The teardown: rmmod with work pending everywhere (centiseconds of uptime).
 		t0=$(cs)
 		rmmod rust_wq_unload && r=ok
@@ -227,7 +230,7 @@ while [ $i -lt "$cycles" ]; do
 	[ $((i % 2)) -eq 1 ] && how=unbind
 	i=$((i + 1))
 	r="not ok" d="not ok" gone=""
-	if insmod "$edu" queue=$q; then
+	if /bin/insmod "$edu" queue=$q; then
 		rust_wq_edu_client flood 200
 		echo "tally 60" > /dev/rust_wq_edu
 		mark "edu-unbind $i"
@@ -268,7 +271,7 @@ n=0 bound=0 unbound=0 refused=0 last=0
 while [ $n -lt "$1" ]; do
 	n=$((n + 1))
 	# `exec` keeps the task whose fail-nth was set; a child would start from 0.
-	if sh -c "echo $n > /proc/self/fail-nth && exec insmod $edu queue=$((n % 3))" 2>/dev/null; then
+	if sh -c "echo $n > /proc/self/fail-nth && exec /bin/insmod $edu queue=$((n % 3))" 2>/dev/null; then
 		# Loaded; bound if its probe got through.
 		if [ -e /dev/rust_wq_edu ]; then
 			bound=$((bound + 1))
@@ -288,7 +291,7 @@ r="not ok"
 [ "$unbound" -gt 0 ] && [ "$last" -lt $(($1 * 3 / 4)) ] && r=ok
 echo "    $r 1 every_failed_allocation_of_load_and_bind_unwinds" > /dev/kmsg
 r="not ok"
-if insmod "$edu" queue=1; then
+if /bin/insmod "$edu" queue=1; then
 	rust_wq_edu_client flood 100 && rmmod rust_wq_edu && r=ok
 fi
 echo "    $r 2 the_driver_binds_and_works_after_the_sweep" > /dev/kmsg
@@ -309,7 +312,7 @@ demo=/lib/modules/rust_wq/samples/rust_wq_demo.ko
 if [ -f "$demo" ] && [ -z "${NO_SAMPLE:-}" ]; then
 	mark "ktap-begin rust_wq_demo"
 	ktap-suite rust_wq_demo 2
-	if insmod "$demo"; then r=ok; else r="not ok"; fi
+	if /bin/insmod "$demo"; then r=ok; else r="not ok"; fi
 	echo "    $r 1 demo_loads_and_runs" > /dev/kmsg
 	if rmmod rust_wq_demo; then r=ok; else r="not ok"; fi
 	echo "    $r 2 demo_unloads" > /dev/kmsg
@@ -321,7 +324,7 @@ edu=/lib/modules/rust_wq/samples/rust_wq_edu.ko
 if [ -f "$edu" ] && [ -z "${NO_SAMPLE:-}" ]; then
 	for q in 0:system 1:percpu 2:unbound; do
 		mark "ktap-begin rust_wq_edu_${q#*:}"
-		insmod "$edu" queue="${q%%:*}" || mark "insmod-failed rust_wq_edu"
+		/bin/insmod "$edu" queue="${q%%:*}" || mark "insmod-failed rust_wq_edu"
 		rust_wq_edu_client check "${q#*:}" 100
 		mark "ktap-end rust_wq_edu_${q#*:}"
 		rmmod rust_wq_edu || mark "rmmod-failed rust_wq_edu"
@@ -350,18 +353,23 @@ cat >"$WORK/run-run" <<'RUN'
 #!/bin/sh
 s=/lib/modules/rust_wq/samples
 if [ -f $s/rust_wq_demo.ko ]; then
-	insmod $s/rust_wq_demo.ko && rmmod rust_wq_demo
+	/bin/insmod $s/rust_wq_demo.ko && rmmod rust_wq_demo
 fi
-insmod $s/rust_wq_edu.ko queue=1 || mark "insmod-failed rust_wq_edu"
+/bin/insmod $s/rust_wq_edu.ko queue=1 || mark "insmod-failed rust_wq_edu"
 rust_wq_edu_client demo 100
 rmmod rust_wq_edu || mark "rmmod-failed rust_wq_edu"
 RUN
 
 cat >"$WORK/run-bench" <<'RUN'
 #!/bin/sh
-insmod /lib/modules/rust_wq/bench/rust_wq_bench.ko || mark "insmod-failed rust_wq_bench"
+/bin/insmod /lib/modules/rust_wq/bench/rust_wq_bench.ko || mark "insmod-failed rust_wq_bench"
 rmmod rust_wq_bench || mark "rmmod-failed rust_wq_bench"
 RUN
+
+# The guest's insmod loads once per call (busybox's loads again when the first load fails), and
+# is called by its path: busybox's shell runs its own applet for a bare `insmod`.
+cc -static -O2 -Wall -Wextra -Werror -o "$WORK/insmod" "$(dirname "$0")/insmod.c" ||
+	die "could not build the guest's insmod from scripts/insmod.c"
 
 {
 	echo "dir /dev 0755 0 0"
@@ -372,7 +380,8 @@ RUN
 		echo "dir $d 0755 0 0"
 	done
 	echo "file /bin/busybox $BUSYBOX 0755 0 0"
-	for a in sh mount insmod rmmod poweroff echo cat ls sleep grep dmesg basename mkdir tr sed \
+	echo "file /bin/insmod $WORK/insmod 0755 0 0"
+	for a in sh mount rmmod poweroff echo cat ls sleep grep dmesg basename mkdir tr sed \
 		sort head tail wc; do
 		echo "slink /bin/$a /bin/busybox 0777 0 0"
 	done
@@ -601,13 +610,27 @@ print(m["passed"], m["failed"]+m["crashed"]+m["errors"], m["skipped"])' "$json")
 		echo "$docs" | grep -qx "$e" && continue
 		s=$(suites_of "$e")
 		[ "$s" = "?" ] && s="unreadable from $e.ko"
+		# Whether a suite of it matches SUITE's suite part (kunit.filter_glob is suite[.test]).
+		match=""
+		for x in $s; do
+			# shellcheck disable=SC2053
+			[[ $x == ${SUITE%%.*} ]] && match=y
+		done
 		if ! grep -q "rust_wq-marker: ktap-begin $e\b" "$LOG"; then
 			no_test "EXTRA_MODULES: $e ran no test: the guest never loaded it"
+		elif grep -q "rust_wq-marker: insmod-failed $e:" "$LOG"; then
+			# The error, and the module's last line before it (often the reason).
+			why=$(grep -o "rust_wq-marker: insmod-failed $e: .*" "$LOG" | tr -d '\r' |
+				sed 's/^[^:]*: [^:]*: //; s/ *$//')
+			said=$(sed -n "/rust_wq-marker: ktap-begin $e\b/,/rust_wq-marker: insmod-failed $e:/p" \
+				"$LOG" | tr -d '\r' | grep -E "^\[ *[0-9.]+\] $e: " | grep -v 'taints kernel' |
+				tail -n 1 | sed 's/^\[[^]]*\] //')
+			no_test "EXTRA_MODULES: $e ran no test: it did not load ($why)${said:+; it said: $said}"
 		elif [ -z "$s" ]; then
 			no_test "EXTRA_MODULES: $e ran no test: $e.ko holds no KUnit suite (none in its" \
 				".kunit_test_suites section: #[kunit_tests(...)] or kunit_test_suite(), built" \
 				"against a kernel with CONFIG_KUNIT=y)"
-		elif [ -n "${SUITE:-}" ]; then
+		elif [ -n "${SUITE:-}" ] && [ -z "$match" ]; then
 			no_test "EXTRA_MODULES: $e ran no test: no suite of it matches SUITE=$SUITE" \
 				"(its suites: ${s// /, })"
 		else
