@@ -31,7 +31,7 @@ KMAKE = $(TOOLENV) $(MAKE) -C $(KDIR_RESOLVED) M=$(ROOT) MO=$(OUT)
 .PHONY: all modules modules_install clippy fmt fmtcheck rust-analyzer ra-check check selftest run \
 	bench bench-run distro-kdir distro-check distro-check-run distro-bench distro-bench-run \
 	distro-guard stress compile-fail \
-	setup clean help kdir userspace tools print-kdir
+	setup clean help kdir userspace tools print-kdir fresh-check
 
 CLIENT_SRC := $(ROOT)/samples/userspace/rust_wq_edu_client.c
 
@@ -111,10 +111,9 @@ ra-check: rust-analyzer
 # (which asks apt only for what is missing), then checked before anything is built.
 tools:
 	@$(SETUP) apt
-	@for t in qemu-system-x86_64 python3 gzip; do command -v $$t >/dev/null || \
-		{ echo "rust_wq: $$t is not on PATH: apt-get install qemu-system-x86 python3 gzip" >&2; \
-		exit 1; }; done
-	@test -x /bin/busybox || { echo "rust_wq: /bin/busybox is missing: apt-get install busybox-static" >&2; exit 1; }
+	@for t in qemu-system-x86_64 python3 gzip busybox; do command -v $$t >/dev/null || \
+		{ echo "rust_wq: $$t is not on PATH: apt-get install qemu-system-x86 python3 gzip" \
+		"busybox-static" >&2; exit 1; }; done
 
 # Misuse that must not compile, each with the message it must give (tests/compile_fail/).
 compile-fail: kdir
@@ -122,6 +121,12 @@ compile-fail: kdir
 
 setup:
 	@$(SETUP) $(FLAVOUR)
+
+# The set-up path as on a fresh Debian 12 with only rustup: `make tools`, `make check` (fast
+# settings) and `make run` must find every tool installed (or named) before they look for it
+# (scripts/fresh-check.sh; root, for a mount namespace; no new kernel build).
+fresh-check:
+	@$(ROOT)/scripts/fresh-check.sh
 
 # The README's test command: formatting, warning-free clippy build, then the QEMU KUnit run.
 check: tools fmtcheck clippy compile-fail userspace
@@ -200,7 +205,10 @@ help:
 	@echo "  make              build the modules and the sample's client (KDIR=<dir>: your own 7.3 build)"
 	@echo "  make run          boot QEMU, load the sample driver, show the deferred bottom halves"
 	@echo "  make check        fmtcheck + clippy (W=e) + KUnit under QEMU; ends 'N passed, N failed'"
-	@echo "  make selftest     the harness's own test: assertion, WARN, splat, hang, crash must fail"
+	@echo "  make selftest     the harness's own test: assertion, WARN, splat, hang, crash, and a run"
+	@echo "                    that tests nothing it was asked to (SUITE, EXTRA_MODULES) must fail"
+	@echo "  make fresh-check  make tools/check/run as on a fresh Debian 12 with only rustup: every"
+	@echo "                    tool installed or named before it is looked for (root)"
 	@echo "  make bench        rust_wq against kernel::workqueue on a non-debug kernel (figures)"
 	@echo "  make stress       the torture suite (STRESS_ITEMS= STRESS_OPS= STRESS_SECS="
 	@echo "                    STRESS_HOTPLUG_SECS=); about 3 min"

@@ -9,7 +9,7 @@
 //!
 //! - The module type is wrapped: `module! { type: rust_wq::Drained<MyModule>, ... }`. Until the
 //!   wrapper's `init` runs, and from its `drop` on, every enqueue, arm and queue allocation of
-//!   this module is refused (`EPERM` before, `ESHUTDOWN` after) and the item handed back.
+//!   this module is refused (`EINVAL` before, `ESHUTDOWN` after) and the item handed back.
 //! - rust_wq is compiled into each module that uses it, so its statics are per module: the
 //!   [`Registry`] below knows the delayed items this module armed on the system queues and the
 //!   owned queues it allocated.
@@ -110,9 +110,9 @@ unsafe impl Send for QueueList {}
 /// The registry of this module while it takes work: null before [`Drained`] opened it and after
 /// it closed it. Read only inside an RCU read-side critical section.
 static REGISTRY: Atomic<*const Registry> = Atomic::new(ptr::null());
-/// Whether [`Drained`] ever opened the registry (to tell `EPERM` from `ESHUTDOWN`).
+/// Whether [`Drained`] ever opened the registry (to tell `EINVAL` from `ESHUTDOWN`).
 static OPENED: Atomic<bool> = Atomic::new(false);
-/// Whether the `EPERM` of a module that is not wrapped in [`Drained`] was explained in the log.
+/// Whether the `EINVAL` of a module that is not wrapped in [`Drained`] was explained in the log.
 static WARNED: Atomic<bool> = Atomic::new(false);
 /// Hand-offs of owned queues queued and not yet finished (see [`hand_off`]).
 static HANDOFFS: Atomic<u32> = Atomic::new(0);
@@ -136,16 +136,24 @@ impl Gate<'_> {
         let reg = REGISTRY.load(Acquire);
         if reg.is_null() {
             drop(guard);
-            return Err(if OPENED.load(Relaxed) {
-                ESHUTDOWN
-            } else if WARNED.xchg(true, Relaxed) {
-                EPERM
-            } else {
+            if OPENED.load(Relaxed) {
+                return Err(ESHUTDOWN);
+            }
+            // The module is not wrapped in `Drained` (a wrapped one opens the registry before
+            // its own `init` runs). `EINVAL`: the module uses rust_wq against its contract, a
+            // mistake in the module's own code, which the kernel reports as an invalid argument
+            // (kmod's insmod prints "Invalid parameters", and the log line below says what to
+            // write). Not `EPERM`, which C developers read as a missing privilege, a lockdown
+            // or a signature; nor `ENOEXEC` (insmod: "Invalid module format"), read as a
+            // vermagic or signing mismatch of the file. Printed once per load.
+            if !WARNED.xchg(true, Relaxed) {
                 pr_err!(
-                    "rust_wq: no work before `init` of `rust_wq::Drained<...>` (see `module!`)\n"
+                    "rust_wq: work refused (EINVAL): the module is not wrapped in \
+                     rust_wq::Drained; in its module! write `type: rust_wq::Drained<M>,` \
+                     where it says `type: M,`\n"
                 );
-                EPERM
-            });
+            }
+            return Err(EINVAL);
         }
         // SAFETY: The registry is published, so it lives until after a grace period that cannot
         // end while we hold the RCU read lock.
@@ -328,7 +336,7 @@ impl Registry {
 ///
 /// On unload, the wrapped module is dropped first, then everything it left queued, armed or
 /// running is run or waited for, on every queue. A module that queues work through rust_wq
-/// must be wrapped; enqueueing fails with `EPERM` otherwise.
+/// must be wrapped; enqueueing fails with `EINVAL` otherwise, the log saying what to write.
 pub struct Drained<M> {
     module: ManuallyDrop<M>,
     registry: Pin<KBox<Registry>>,

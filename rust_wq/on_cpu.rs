@@ -41,7 +41,7 @@ unsafe extern "C" fn call_trampoline<F: FnOnce() -> R, R>(arg: *mut c_void) -> c
 /// wait for CPU hotplug.
 ///
 /// Like queueing, it needs the module to take work ([`Drained`](crate::rust_wq::Drained)):
-/// `EPERM` / `ESHUTDOWN` otherwise.
+/// `EINVAL` / `ESHUTDOWN` otherwise.
 ///
 /// Call it through [`work_on_cpu!`](crate::work_on_cpu), which gives every call site a lockdep
 /// class of its own, as C's `work_on_cpu` macro does: with one class for all callers, lockdep

@@ -119,12 +119,12 @@ impl<P> EnqueueError<P> {
     /// The reason: `EBUSY` (already pending, disabled, or being cancelled by a `cancel_sync`),
     /// `EINVAL` (no such CPU, a delay above [`MAX_DELAY`](crate::rust_wq::MAX_DELAY), a CPU's
     /// timer on a BH queue, an item that reclaim waited for going on a queue without
-    /// `WQ_MEM_RECLAIM`: see [`reclaim`](crate::rust_wq::reclaim), or, with lockdep, an item
-    /// of a class that went on the other kind of queue, BH or threaded: see
-    /// [`class`](crate::rust_wq::class)), `ENOSPC` (with lockdep, one class more than the
+    /// `WQ_MEM_RECLAIM`: see [`reclaim`](crate::rust_wq::reclaim), with lockdep an item of a
+    /// class that went on the other kind of queue, BH or threaded: see
+    /// [`class`](crate::rust_wq::class), or a module not wrapped in
+    /// [`Drained`](crate::rust_wq::Drained)), `ENOSPC` (with lockdep, one class more than the
     /// module's [`CLASSES`](crate::rust_wq::class::CLASSES)), `ENODEV` (CPU offline),
-    /// `ESHUTDOWN` (the module is being unloaded), `EPERM` (the module is not wrapped in
-    /// [`Drained`](crate::rust_wq::Drained)).
+    /// `ESHUTDOWN` (the module is being unloaded).
     pub fn error(&self) -> Error {
         self.error
     }

@@ -15,10 +15,14 @@
 # work pending everywhere, 100; 0 skips them; stress: those and as many of the sample driver
 # with its interrupts in flight), EDU_FAILSLAB (stress: loads of the sample driver with their
 # n-th allocation failing, n = 1 to this, 0), SUITE (check: KUnit suites to run, a glob for
-# kunit.filter_glob), QEMU_APPEND (more kernel parameters), VERBOSE=1 (stream the console),
-# EXTRA_MODULES (check: more KUnit .ko files to load and judge like ours), NO_SAMPLE=1 (check:
+# kunit.filter_glob), QEMU_APPEND (more kernel parameters), VERBOSE=1 (stream the console: every
+# line from the start of the run on, what the modules under test print included),
+# EXTRA_MODULES (check: more KUnit .ko files to load and judge like ours; each must run a test,
+# as a SUITE glob must match a suite), NO_SAMPLE=1 (check:
 # skip the sample driver's checks), BOOT_TIMEOUT (seconds to reach /init before one reboot, 90),
 # STALL_TIMEOUT (seconds without the guest's heartbeat before one rerun, 90).
+# QEMU's options are comma lists, not misspelt arrays:
+# shellcheck disable=SC2054
 set -euo pipefail
 . "$(dirname "$0")/common.sh"
 
@@ -37,8 +41,9 @@ BZIMAGE=${BZIMAGE:-$KDIR/arch/x86/boot/bzImage}
 
 [ -f "$BZIMAGE" ] || die "no kernel image at $BZIMAGE"
 command -v qemu-system-x86_64 >/dev/null || die "qemu-system-x86_64 is missing: run scripts/setup.sh"
-BUSYBOX=/bin/busybox
-[ -x "$BUSYBOX" ] || die "busybox-static is missing: run scripts/setup.sh"
+# Found through PATH like every other tool, so that a machine without it fails here, by name.
+BUSYBOX=$(command -v busybox || true)
+[ -n "$BUSYBOX" ] || die "busybox is missing (Debian: busybox-static): run scripts/setup.sh apt"
 
 mkdir -p "$LOGDIR"
 # Results are written fresh: no earlier run's passing files may stay next to a failing run's.
@@ -67,6 +72,27 @@ done
 if [ "$MODE" = stress ] && ! echo "$modules" | grep -q '/tests/stress/rust_wq_stress\.ko$'; then
 	die "the torture module was not built (tests/stress needs a kernel with KUnit)"
 fi
+# The KUnit modules this run loads and judges: ours of the mode, and EXTRA_MODULES (check only).
+# Each must report at least one test; their suites, read from the .ko files, name what a SUITE
+# glob could have matched.
+kunit_kos=()
+for m in $modules; do
+	case "$m" in
+	*/tests/selftest/* | */tests/unload/*) ;;
+	*/tests/stress/*) [ "$MODE" != stress ] || kunit_kos+=("$m") ;;
+	*/tests/*) [ "$MODE" != check ] || kunit_kos+=("$m") ;;
+	esac
+done
+extra_names=()
+for m in ${EXTRA_MODULES:-}; do
+	[ -f "$m" ] || die "EXTRA_MODULES: no such file $m"
+	[ "$MODE" = check ] || die "EXTRA_MODULES: only make check loads them (this is mode $MODE)"
+	kunit_kos+=("$m")
+	extra_names+=("$(basename "$m" .ko)")
+done
+: >"$WORK/suites"
+[ ${#kunit_kos[@]} -eq 0 ] ||
+	python3 "$(dirname "$0")/ko_suites.py" "${kunit_kos[@]}" >"$WORK/suites" || true
 
 cat >"$WORK/init" <<INIT
 #!/bin/sh
@@ -89,6 +115,7 @@ fi
 # A heartbeat on the second serial port: the host tells a guest that stopped (emulation) from
 # one that is busy or hung (its user space still beats).
 [ "$MODE" = bench ] || ( while :; do echo . >/dev/ttyS1; sleep 2; done ) 2>/dev/null &
+mark "start $MODE"
 /bin/run-$MODE
 mark end
 poweroff -f
@@ -119,9 +146,12 @@ cat >"$WORK/run-module" <<'RUN'
 n=$(basename "$1" .ko)
 mark "ktap-begin $n"
 args=$(tr ' ' '\n' </proc/cmdline | grep "^$n\." | sed "s/^$n\.//" || true)
-# Why a load failed goes into the marker, and so into the verdict's last lines.
-if ! err=$(insmod "$1" $args 2>&1); then
+# Why a load failed goes into the marker, and so into the verdict's last lines; a module that
+# did not load is not unloaded.
+if ! err=$(/bin/insmod "$1" $args 2>&1); then
 	mark "insmod-failed $n: $(echo "$err" | tr '\n' ' ')"
+	mark "ktap-end $n"
+	exit 0
 fi
 mark "ktap-end $n"
 if ! err=$(rmmod "$n" 2>&1); then
@@ -145,7 +175,7 @@ i=0
 while [ $i -lt "$1" ]; do
 	i=$((i + 1))
 	r="not ok"
-	if insmod "$unload" cycle=$i; then
+	if /bin/insmod "$unload" cycle=$i; then
 		# The teardown: rmmod with work pending everywhere (centiseconds of uptime).
 		t0=$(cs)
 		rmmod rust_wq_unload && r=ok
@@ -200,7 +230,7 @@ while [ $i -lt "$cycles" ]; do
 	[ $((i % 2)) -eq 1 ] && how=unbind
 	i=$((i + 1))
 	r="not ok" d="not ok" gone=""
-	if insmod "$edu" queue=$q; then
+	if /bin/insmod "$edu" queue=$q; then
 		rust_wq_edu_client flood 200
 		echo "tally 60" > /dev/rust_wq_edu
 		mark "edu-unbind $i"
@@ -241,7 +271,7 @@ n=0 bound=0 unbound=0 refused=0 last=0
 while [ $n -lt "$1" ]; do
 	n=$((n + 1))
 	# `exec` keeps the task whose fail-nth was set; a child would start from 0.
-	if sh -c "echo $n > /proc/self/fail-nth && exec insmod $edu queue=$((n % 3))" 2>/dev/null; then
+	if sh -c "echo $n > /proc/self/fail-nth && exec /bin/insmod $edu queue=$((n % 3))" 2>/dev/null; then
 		# Loaded; bound if its probe got through.
 		if [ -e /dev/rust_wq_edu ]; then
 			bound=$((bound + 1))
@@ -261,7 +291,7 @@ r="not ok"
 [ "$unbound" -gt 0 ] && [ "$last" -lt $(($1 * 3 / 4)) ] && r=ok
 echo "    $r 1 every_failed_allocation_of_load_and_bind_unwinds" > /dev/kmsg
 r="not ok"
-if insmod "$edu" queue=1; then
+if /bin/insmod "$edu" queue=1; then
 	rust_wq_edu_client flood 100 && rmmod rust_wq_edu && r=ok
 fi
 echo "    $r 2 the_driver_binds_and_works_after_the_sweep" > /dev/kmsg
@@ -282,7 +312,7 @@ demo=/lib/modules/rust_wq/samples/rust_wq_demo.ko
 if [ -f "$demo" ] && [ -z "${NO_SAMPLE:-}" ]; then
 	mark "ktap-begin rust_wq_demo"
 	ktap-suite rust_wq_demo 2
-	if insmod "$demo"; then r=ok; else r="not ok"; fi
+	if /bin/insmod "$demo"; then r=ok; else r="not ok"; fi
 	echo "    $r 1 demo_loads_and_runs" > /dev/kmsg
 	if rmmod rust_wq_demo; then r=ok; else r="not ok"; fi
 	echo "    $r 2 demo_unloads" > /dev/kmsg
@@ -294,7 +324,7 @@ edu=/lib/modules/rust_wq/samples/rust_wq_edu.ko
 if [ -f "$edu" ] && [ -z "${NO_SAMPLE:-}" ]; then
 	for q in 0:system 1:percpu 2:unbound; do
 		mark "ktap-begin rust_wq_edu_${q#*:}"
-		insmod "$edu" queue="${q%%:*}" || mark "insmod-failed rust_wq_edu"
+		/bin/insmod "$edu" queue="${q%%:*}" || mark "insmod-failed rust_wq_edu"
 		rust_wq_edu_client check "${q#*:}" 100
 		mark "ktap-end rust_wq_edu_${q#*:}"
 		rmmod rust_wq_edu || mark "rmmod-failed rust_wq_edu"
@@ -323,18 +353,23 @@ cat >"$WORK/run-run" <<'RUN'
 #!/bin/sh
 s=/lib/modules/rust_wq/samples
 if [ -f $s/rust_wq_demo.ko ]; then
-	insmod $s/rust_wq_demo.ko && rmmod rust_wq_demo
+	/bin/insmod $s/rust_wq_demo.ko && rmmod rust_wq_demo
 fi
-insmod $s/rust_wq_edu.ko queue=1 || mark "insmod-failed rust_wq_edu"
+/bin/insmod $s/rust_wq_edu.ko queue=1 || mark "insmod-failed rust_wq_edu"
 rust_wq_edu_client demo 100
 rmmod rust_wq_edu || mark "rmmod-failed rust_wq_edu"
 RUN
 
 cat >"$WORK/run-bench" <<'RUN'
 #!/bin/sh
-insmod /lib/modules/rust_wq/bench/rust_wq_bench.ko || mark "insmod-failed rust_wq_bench"
+/bin/insmod /lib/modules/rust_wq/bench/rust_wq_bench.ko || mark "insmod-failed rust_wq_bench"
 rmmod rust_wq_bench || mark "rmmod-failed rust_wq_bench"
 RUN
+
+# The guest's insmod loads once per call (busybox's loads again when the first load fails), and
+# is called by its path: busybox's shell runs its own applet for a bare `insmod`.
+cc -static -O2 -Wall -Wextra -Werror -o "$WORK/insmod" "$(dirname "$0")/insmod.c" ||
+	die "could not build the guest's insmod from scripts/insmod.c"
 
 {
 	echo "dir /dev 0755 0 0"
@@ -345,7 +380,8 @@ RUN
 		echo "dir $d 0755 0 0"
 	done
 	echo "file /bin/busybox $BUSYBOX 0755 0 0"
-	for a in sh mount insmod rmmod poweroff echo cat ls sleep grep dmesg basename mkdir tr sed \
+	echo "file /bin/insmod $WORK/insmod 0755 0 0"
+	for a in sh mount rmmod poweroff echo cat ls sleep grep dmesg basename mkdir tr sed \
 		sort head tail wc; do
 		echo "slink /bin/$a /bin/busybox 0777 0 0"
 	done
@@ -370,7 +406,6 @@ RUN
 	done
 	# Other KUnit modules to run like ours (a driver author's, or the harness's self-test).
 	for m in ${EXTRA_MODULES:-}; do
-		[ -f "$m" ] || die "EXTRA_MODULES: no such file $m"
 		echo "file /lib/modules/rust_wq/tests/$(basename "$m") $(readlink -f "$m") 0644 0 0"
 	done
 	for b in "$OUT"/userspace/*; do
@@ -449,8 +484,11 @@ boot() {
 		) &
 	fi
 	if [ "$MODE" = run ] || [ "$MODE" = bench ] || [ -n "${VERBOSE:-}" ]; then
-		# Show what the modules and the client print, not the whole boot log.
-		tail -n +1 --pid=$qpid -f "$LOG" | tr -d '\r' | awk '
+		# Show what the modules and the client print, not the whole boot log; with VERBOSE=1,
+		# every line from the start of the run on (a module under test may print anything).
+		tail -n +1 --pid=$qpid -f "$LOG" | tr -d '\r' | awk -v all="${VERBOSE:+1}" '
+			all && started { print; fflush(); next }
+			/rust_wq-marker: start / { started = 1 }
 			/rust_wq|WARNING:|BUG:|Oops|Kernel panic/ { print; fflush(); next }
 			/^\[ *[0-9]+\.[0-9]+\] / || /^(SeaBIOS|qboot|Booting)/ || /^[[:space:]]*$/ { next }
 			{ print; fflush() }' || true
@@ -505,13 +543,36 @@ nsplats=$(echo "$splats" | grep -c -E "$SPLAT_HEADERS|deprecated workqueue" || t
 [ -z "$splats" ] || complain "kernel splat in the console log:
 $(echo "$splats" | head -20)"
 
+# No false pass: a run that ran no test, or no test of a module or SUITE glob asked for, fails
+# with a line saying so (and a failed case in the JUnit file).
+: >"$WORK/notest"
+no_test() {
+	complain "$*"
+	echo "$*" >>"$WORK/notest"
+}
+# The suites module $1 holds, from its .ko ("?" when they could not be read).
+suites_of() {
+	awk -v n="$1" '{ f = $1; sub(/.*\//, "", f); sub(/\.ko$/, "", f) }
+		f == n { $1 = ""; sub(/^ +/, ""); print; exit }' "$WORK/suites"
+}
+is_extra() {
+	local e
+	for e in "${extra_names[@]}"; do [ "$e" = "$1" ] && return 0; done
+	return 1
+}
 total_pass=0 total_fail=0 total_skip=0 total_missing=0 suites_missing=0
 if [ "$MODE" = check ] || [ "$MODE" = stress ]; then
 	docs=$(grep -o 'rust_wq-marker: ktap-begin [A-Za-z0-9_.-]*' "$LOG" | awk '{print $3}' | tr -d '\r' || true)
 	[ -n "$docs" ] || complain "no KTAP document in the console log"
+	: >"$WORK/ran"
 	for d in $docs; do
 		slice=$WORK/$d.ktap
 		sed -n "/rust_wq-marker: ktap-begin $d\b/,/rust_wq-marker: ktap-end $d\b/p" "$LOG" >"$slice"
+		if is_extra "$d" && ! grep -q 'KTAP version' "$slice"; then
+			# Loaded, and no suite of it ran: judged below with the others asked for.
+			docs=$(echo "$docs" | grep -vx "$d" || true)
+			continue
+		fi
 		if [ -n "${SUITE:-}" ] && ! grep -q 'KTAP version' "$slice"; then
 			echo "rust_wq: $d: no suite matches SUITE=$SUITE" >&2
 			docs=$(echo "$docs" | grep -vx "$d" || true)
@@ -530,7 +591,8 @@ if [ "$MODE" = check ] || [ "$MODE" = stress ]; then
 m=json.load(open(sys.argv[1]))["misc"]
 print(m["passed"], m["failed"]+m["crashed"]+m["errors"], m["skipped"])' "$json")
 			total_pass=$((total_pass + p)) total_fail=$((total_fail + f)) total_skip=$((total_skip + s))
-			[ "$((p + f))" -gt 0 ] || complain "$d ran no test; its document began: $(grep -v 'rust_wq-marker' "$slice" | head -4 | tr -d '\r' | sed 's/^\[ *[0-9.]*\] //' | paste -sd'|')"
+			[ "$((p + f))" -eq 0 ] || echo "$d" >>"$WORK/ran"
+			[ "$((p + f))" -gt 0 ] || no_test "$d ran no test; its document began: $(grep -v 'rust_wq-marker' "$slice" | head -4 | tr -d '\r' | sed 's/^\[ *[0-9.]*\] //' | paste -sd'|')"
 		else
 			complain "kunit.py wrote no results for $d"
 			total_fail=$((total_fail + 1))
@@ -541,11 +603,67 @@ print(m["passed"], m["failed"]+m["crashed"]+m["errors"], m["skipped"])' "$json")
 		total_missing=$((total_missing + m)) suites_missing=$((suites_missing + ms))
 		[ "$((m + ms))" -eq 0 ] || complain "$d: $m planned cases and $ms suites never reported"
 	done
-	# One JUnit file for CI, red on any failure, crash, unreported case or splat.
+	# Every module of EXTRA_MODULES ran a test.
+	for e in "${extra_names[@]}"; do
+		grep -qx "$e" "$WORK/ran" && continue
+		# Those that printed a KTAP document and ran nothing were judged above.
+		echo "$docs" | grep -qx "$e" && continue
+		s=$(suites_of "$e")
+		[ "$s" = "?" ] && s="unreadable from $e.ko"
+		# Whether a suite of it matches SUITE's suite part (kunit.filter_glob is suite[.test]).
+		match=""
+		for x in $s; do
+			# shellcheck disable=SC2053
+			[[ $x == ${SUITE%%.*} ]] && match=y
+		done
+		if ! grep -q "rust_wq-marker: ktap-begin $e\b" "$LOG"; then
+			no_test "EXTRA_MODULES: $e ran no test: the guest never loaded it"
+		elif grep -q "rust_wq-marker: insmod-failed $e:" "$LOG"; then
+			# The error, and the module's last line before it (often the reason).
+			why=$(grep -o "rust_wq-marker: insmod-failed $e: .*" "$LOG" | tr -d '\r' |
+				sed 's/^[^:]*: [^:]*: //; s/ *$//')
+			said=$(sed -n "/rust_wq-marker: ktap-begin $e\b/,/rust_wq-marker: insmod-failed $e:/p" \
+				"$LOG" | tr -d '\r' | grep -E "^\[ *[0-9.]+\] $e: " | grep -v 'taints kernel' |
+				tail -n 1 | sed 's/^\[[^]]*\] //')
+			no_test "EXTRA_MODULES: $e ran no test: it did not load ($why)${said:+; it said: $said}"
+		elif [ -z "$s" ]; then
+			no_test "EXTRA_MODULES: $e ran no test: $e.ko holds no KUnit suite (none in its" \
+				".kunit_test_suites section: #[kunit_tests(...)] or kunit_test_suite(), built" \
+				"against a kernel with CONFIG_KUNIT=y)"
+		elif [ -n "${SUITE:-}" ] && [ -z "$match" ]; then
+			no_test "EXTRA_MODULES: $e ran no test: no suite of it matches SUITE=$SUITE" \
+				"(its suites: ${s// /, })"
+		else
+			no_test "EXTRA_MODULES: $e ran no test: it printed no KTAP document (its suites: ${s// /, })"
+		fi
+	done
+	# A SUITE glob matched a suite of some KUnit module (one that matches nothing is a typo):
+	# the unload cycles and the sample's checks, which SUITE does not filter, do not count.
+	matched=""
+	for k in "${kunit_kos[@]}"; do
+		grep -qx "$(basename "$k" .ko)" "$WORK/ran" && matched=y
+	done
+	if [ -n "${SUITE:-}" ] && [ ${#kunit_kos[@]} -gt 0 ] && [ -z "$matched" ] &&
+		! [ -s "$WORK/notest" ]; then
+		all=$(for k in "${kunit_kos[@]}"; do
+			n=$(basename "$k" .ko)
+			s=$(suites_of "$n")
+			[ "$s" = "?" ] && s="unreadable"
+			echo "$n: ${s// /, }"
+		done | paste -sd';' | sed 's/;/; /g')
+		no_test "SUITE=$SUITE matches no KUnit suite of the modules under test ($all)"
+	fi
+	# And the run ran something.
+	if [ $((total_pass + total_fail)) -eq 0 ] && ! [ -s "$WORK/notest" ]; then
+		no_test "no test ran: 0 passed, 0 failed, $total_skip skipped"
+	fi
+	# One JUnit file for CI, red on any failure, crash, unreported case, splat or missing test.
 	echo -n "$splats" >"$WORK/splats"
 	touch "$WORK/missing"
+	junits=()
+	for d in $docs; do junits+=("$LOGDIR/$d.junit.xml"); done
 	python3 "$(dirname "$0")/junit_merge.py" "$LOGDIR/junit.xml" "$WORK/splats" \
-		"$WORK/missing" $(for d in $docs; do echo "$LOGDIR/$d.junit.xml"; done) ||
+		"$WORK/missing" "$WORK/notest" "${junits[@]}" ||
 		complain "could not write $LOGDIR/junit.xml"
 	for d in $docs; do rm -f "$LOGDIR/$d.junit.xml"; done
 	if [ $fail -ne 0 ]; then
