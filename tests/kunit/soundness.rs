@@ -9,6 +9,7 @@ use kernel::prelude::*;
 #[kunit_tests(rust_wq_soundness)]
 mod tests {
     use crate::probe::{
+        c_disabled,
         wait_for,
         Action,
         DelayedAction,
@@ -49,7 +50,7 @@ mod tests {
     fn blocked_delayed(q: &OwnedQueue<Unbound>, s: &Arc<Shared>) -> Result<Arc<DelayedProbe>> {
         let d = DelayedProbe::with(s, DelayedAction::Block)?;
         q.enqueue_delayed(d.clone(), 0)?;
-        assert!(wait_for(2000, || s.running.load(Relaxed) == 1));
+        assert!(wait_for(|| s.running.load(Relaxed) == 1));
         Ok(d)
     }
 
@@ -71,18 +72,18 @@ mod tests {
         let h = on_other_thread(move || {
             let _ = target.cancel_sync();
         })?;
-        assert!(wait_for(2000, || d.delayed_work().cancels_in_progress() == 1));
+        assert!(wait_for(|| d.delayed_work().cancels_in_progress() == 1));
         let r = q.mod_delayed(d.clone(), Delta::from_millis(10));
         let refused = matches!(&r, Err(e) if e.error() == EBUSY);
         drop(r);
         s.release.store(1, Relaxed);
-        assert!(wait_for(2000, || h.runs() == 1));
+        assert!(wait_for(|| h.runs() == 1));
         assert!(refused);
         assert_eq!(s.runs(), 1);
         assert!(!d.is_pending());
         // Every reference is accounted for: dropping ours frees the item.
         drop(d);
-        assert!(wait_for(2000, || h.dropped.load(Relaxed) == 1));
+        assert!(wait_for(|| h.dropped.load(Relaxed) == 1));
         assert_eq!(s.dropped.load(Relaxed), 1);
         Ok(())
     }
@@ -98,18 +99,18 @@ mod tests {
         let h = on_other_thread(move || {
             let _ = target.disable_sync();
         })?;
-        assert!(wait_for(2000, || d.delayed_work().disabled() == 1));
+        assert!(wait_for(|| d.delayed_work().disabled() == 1));
         let enabled = d.enable();
         // C still keeps the item disabled inside `disable_sync`: arming is refused, not lost.
         let r = q.mod_delayed(d.clone(), Delta::from_millis(10));
         let refused = matches!(&r, Err(e) if e.error() == EBUSY);
         drop(r);
         s.release.store(1, Relaxed);
-        assert!(wait_for(2000, || h.runs() == 1));
+        assert!(wait_for(|| h.runs() == 1));
         assert!(enabled);
         assert!(refused);
         q.enqueue_delayed(d.clone(), 0)?;
-        assert!(wait_for(2000, || s.runs() == 2));
+        assert!(wait_for(|| s.runs() == 2));
         Ok(())
     }
 
@@ -121,21 +122,21 @@ mod tests {
         let s = Shared::new()?;
         let p = Probe::new(&s, 0, Action::Block)?;
         q.enqueue(p.clone())?;
-        assert!(wait_for(2000, || s.running.load(Relaxed) == 1));
+        assert!(wait_for(|| s.running.load(Relaxed) == 1));
         let target = p.clone();
         let h = on_other_thread(move || {
             let _ = target.disable_sync();
         })?;
-        assert!(wait_for(2000, || p.work().disable_depth() == 1));
+        assert!(wait_for(|| p.work().disable_depth() == 1));
         let early = p.enable();
         s.release.store(1, Relaxed);
-        assert!(wait_for(2000, || h.runs() == 1));
+        assert!(wait_for(|| h.runs() == 1));
         assert!(!early);
         let refused = q.enqueue(p.clone()).err().map(|e| e.error());
         assert!(refused == Some(EBUSY));
         assert!(p.enable());
         q.enqueue(p.clone())?;
-        assert!(wait_for(2000, || s.runs() == 2));
+        assert!(wait_for(|| s.runs() == 2));
         Ok(())
     }
 
@@ -190,7 +191,7 @@ mod tests {
         let s = Shared::new()?;
         let other = Probe::new(&s, 0, Action::Block)?;
         other_q.enqueue(other.clone())?;
-        assert!(wait_for(2000, || s.running.load(Relaxed) == 1));
+        assert!(wait_for(|| s.running.load(Relaxed) == 1));
         let h = Shared::new()?;
         let target = other.clone();
         let hh = h.clone();
@@ -199,10 +200,10 @@ mod tests {
                 hh.errno.store(1, Relaxed);
             }
         })?)?;
-        assert!(wait_for(2000, || h.running.load(Relaxed) == 1));
+        assert!(wait_for(|| h.running.load(Relaxed) == 1));
         fsleep(Delta::from_millis(20));
         s.release.store(1, Relaxed);
-        assert!(wait_for(2000, || h.runs() == 1));
+        assert!(wait_for(|| h.runs() == 1));
         assert_eq!(h.errno.load(Relaxed), 0);
         Ok(())
     }
@@ -225,8 +226,8 @@ mod tests {
         let s2 = Shared::new()?;
         let safe = Probe::new(&s2, 0, Action::Block)?;
         rq2.enqueue(safe.clone())?;
-        assert!(wait_for(2000, || s.running.load(Relaxed) == 1));
-        assert!(wait_for(2000, || s2.running.load(Relaxed) == 1));
+        assert!(wait_for(|| s.running.load(Relaxed) == 1));
+        assert!(wait_for(|| s2.running.load(Relaxed) == 1));
         let h = Shared::new()?;
         let (unsafe_target, safe_target, hh) = (other.clone(), safe.clone(), h.clone());
         let s2r = s2.clone();
@@ -237,7 +238,7 @@ mod tests {
             s2r.release.store(1, Relaxed);
             hh.back.store(code(safe_target.flush()) as u32, Relaxed);
         })?)?;
-        assert!(wait_for(2000, || h.runs() == 1));
+        assert!(wait_for(|| h.runs() == 1));
         s.release.store(1, Relaxed);
         assert_eq!(h.errno.load(Relaxed), EDEADLK.to_errno());
         assert_eq!(h.back.load(Relaxed), 0);
@@ -267,9 +268,9 @@ mod tests {
             let q = guard.insert(q);
             q.enqueue(job)?;
         }
-        assert!(wait_for(2000, || h.runs() == 1));
+        assert!(wait_for(|| h.runs() == 1));
         // The hand-off retired the queue: the timer armed for a minute fired now.
-        assert!(wait_for(5000, || s.runs() == 1));
+        assert!(wait_for(|| s.runs() == 1));
         assert!(slot.lock().is_none());
         Ok(())
     }
@@ -285,7 +286,7 @@ mod tests {
             let _guard = lock.lock();
             drop(q);
         }
-        assert!(wait_for(5000, || s.runs() == 1));
+        assert!(wait_for(|| s.runs() == 1));
         Ok(())
     }
 
@@ -297,17 +298,16 @@ mod tests {
         let s = Shared::new()?;
         let p = Probe::new(&s, 0, Action::Block)?;
         q.enqueue(p.clone())?;
-        assert!(wait_for(2000, || s.running.load(Relaxed) == 1));
+        assert!(wait_for(|| s.running.load(Relaxed) == 1));
         let target = p.clone();
         let h = on_other_thread(move || {
             let _ = target.cancel_sync();
         })?;
-        assert!(wait_for(2000, || h.running.load(Relaxed) == 1));
-        // The job is inside `cancel_sync` well before this.
-        fsleep(Delta::from_millis(20));
+        // The job is inside `cancel_sync` once C holds the item disabled.
+        assert!(wait_for(|| c_disabled(&p)));
         let r = q.enqueue(p.clone()).err().map(|e| e.error());
         s.release.store(1, Relaxed);
-        assert!(wait_for(2000, || h.runs() == 1));
+        assert!(wait_for(|| h.runs() == 1));
         assert!(r == Some(EBUSY));
         assert_eq!(s.runs(), 1);
         Ok(())
@@ -321,7 +321,7 @@ mod tests {
         for action in [Action::SelfCancel, Action::SelfFlush] {
             let s = Shared::new()?;
             q.enqueue(Probe::new_bh_with(&s, action)?)?;
-            assert!(wait_for(2000, || s.runs() == 1));
+            assert!(wait_for(|| s.runs() == 1));
             assert_eq!(s.errno.load(Relaxed), EAGAIN.to_errno());
         }
         Ok(())
@@ -386,7 +386,7 @@ mod tests {
                 }
             })?;
             drop(q);
-            assert!(wait_for(5000, || h.runs() == 1));
+            assert!(wait_for(|| h.runs() == 1));
             // Take back whatever is still armed on the system queue.
             if let Some(r) = d.cancel_sync()? {
                 s.back.add(1, Relaxed);
@@ -395,7 +395,7 @@ mod tests {
             assert!(d.flush().is_ok());
         }
         handed += s.errno.load(Relaxed) as u32;
-        assert!(wait_for(5000, || s.dropped.load(Relaxed) == 100));
+        assert!(wait_for(|| s.dropped.load(Relaxed) == 100));
         assert_eq!(handed, s.runs() + s.back.load(Relaxed));
         Ok(())
     }
@@ -430,7 +430,11 @@ mod tests {
         let q = OwnedQueue::percpu().build(c"rwq_s_hotplug")?;
         let s = Shared::new()?;
         let (mut ok, mut offline, mut wrong) = (0, 0, 0);
-        while flipper.runs() == 0 {
+        // Until the flipper is done, then once more with the CPU online: at least one of each
+        // call acts on the CPU, however the two threads interleave.
+        let mut last = false;
+        while !last {
+            last = flipper.runs() != 0;
             let d = DelayedProbe::new(&s)?;
             match q.enqueue_delayed_on(CPU, d.clone(), 1) {
                 Ok(()) => ok += 1,
@@ -466,7 +470,7 @@ mod tests {
             let r = t.flush().err().map_or(0, |e| e.to_errno());
             hh.errno.store(r, Relaxed);
         })?)?;
-        assert!(wait_for(2000, || h.runs() == 1));
+        assert!(wait_for(|| h.runs() == 1));
         assert_eq!(h.errno.load(Relaxed), 0);
         let r = rust_wq::system_dfl().enqueue(target.clone());
         assert!(matches!(&r, Err(e) if e.error() == EINVAL));
@@ -522,9 +526,9 @@ mod tests {
                 let _ = target.flush();
             })?;
             drop(q);
-            assert!(wait_for(5000, || h.runs() == 1));
+            assert!(wait_for(|| h.runs() == 1));
         }
-        assert!(wait_for(5000, || s.dropped.load(Relaxed) == 100));
+        assert!(wait_for(|| s.dropped.load(Relaxed) == 100));
         assert_eq!(s.runs(), 100);
         Ok(())
     }
@@ -568,10 +572,10 @@ mod tests {
         assert!(e.map(|e| e.error()) == Some(EINVAL));
         let j0 = rust_wq::jiffies();
         q.enqueue_delayed(d.clone(), Delta::from_millis(30))?;
-        assert!(wait_for(5000, || s.runs() == 1));
+        assert!(wait_for(|| s.runs() == 1));
         assert!(s.ran_jiffies.load(Relaxed).wrapping_sub(j0) >= kernel::time::msecs_to_jiffies(30));
         q.enqueue_delayed(d.clone(), Delta::<Jiffy>::from_jiffies(2))?;
-        assert!(wait_for(5000, || s.runs() == 2));
+        assert!(wait_for(|| s.runs() == 2));
         Ok(())
     }
 }
