@@ -22,6 +22,7 @@ mod tests {
         self,
         cpu,
         Armed,
+        Delay,
         DelayedWorkOps,
         OwnedQueue,
         Slot,
@@ -45,6 +46,9 @@ mod tests {
             Jiffy, //
         },
     };
+
+    /// Nanoseconds in a second.
+    const NSEC: i64 = 1_000_000_000;
 
     /// Queues a delayed probe that blocks in `run` until `s.release`, and waits until it runs.
     fn blocked_delayed(q: &OwnedQueue<Unbound>, s: &Arc<Shared>) -> Result<Arc<DelayedProbe>> {
@@ -576,6 +580,140 @@ mod tests {
         assert!(s.ran_jiffies.load(Relaxed).wrapping_sub(j0) >= kernel::time::msecs_to_jiffies(30));
         q.enqueue_delayed(d.clone(), Delta::<Jiffy>::from_jiffies(2))?;
         assert!(wait_for(|| s.runs() == 2));
+        Ok(())
+    }
+
+    /// Every call that arms a delayed item with a delay.
+    #[derive(Clone, Copy)]
+    enum ArmPath {
+        Enqueue,
+        EnqueueOn,
+        Mod,
+        ModOn,
+        SystemEnqueue,
+        SystemEnqueueOn,
+        SystemMod,
+        SystemModOn,
+        Schedule,
+    }
+
+    const ARM_PATHS: [(&str, ArmPath); 9] = [
+        ("enqueue_delayed", ArmPath::Enqueue),
+        ("enqueue_delayed_on", ArmPath::EnqueueOn),
+        ("mod_delayed", ArmPath::Mod),
+        ("mod_delayed_on", ArmPath::ModOn),
+        ("system enqueue_delayed", ArmPath::SystemEnqueue),
+        ("system enqueue_delayed_on", ArmPath::SystemEnqueueOn),
+        ("system mod_delayed", ArmPath::SystemMod),
+        ("system mod_delayed_on", ArmPath::SystemModOn),
+        ("schedule_delayed_work", ArmPath::Schedule),
+    ];
+
+    /// Arms `d` through `path` (on CPU 1 for the `_on` calls): `Ok` if it is armed, else the
+    /// error and whether the very item came back.
+    fn arm_by(
+        path: ArmPath,
+        q: &OwnedQueue,
+        d: &Arc<DelayedProbe>,
+        delay: impl Delay,
+    ) -> core::result::Result<(), (Error, bool)> {
+        let back = |e: rust_wq::EnqueueError<Arc<DelayedProbe>>| {
+            let code = e.error();
+            (code, Arc::ptr_eq(&e.into_item(), d))
+        };
+        let sys = rust_wq::system_percpu();
+        match path {
+            ArmPath::Enqueue => q.enqueue_delayed(d.clone(), delay).map_err(back),
+            ArmPath::EnqueueOn => q.enqueue_delayed_on(1, d.clone(), delay).map_err(back),
+            ArmPath::Mod => q.mod_delayed(d.clone(), delay).map(drop).map_err(back),
+            ArmPath::ModOn => q
+                .mod_delayed_on(1, d.clone(), delay)
+                .map(drop)
+                .map_err(back),
+            ArmPath::SystemEnqueue => sys.enqueue_delayed(d.clone(), delay).map_err(back),
+            ArmPath::SystemEnqueueOn => sys.enqueue_delayed_on(1, d.clone(), delay).map_err(back),
+            ArmPath::SystemMod => sys.mod_delayed(d.clone(), delay).map(drop).map_err(back),
+            ArmPath::SystemModOn => sys
+                .mod_delayed_on(1, d.clone(), delay)
+                .map(drop)
+                .map_err(back),
+            ArmPath::Schedule => rust_wq::schedule_delayed_work(d.clone(), delay).map_err(back),
+        }
+    }
+
+    /// Item 12, every arming call: a negative `Delta` is `EINVAL` with the item back, down to
+    /// one nanosecond (rounded up to whole milliseconds, -1 ns to -999,999 ns would be 0 and run
+    /// at once); a `Delta` of any length that is not negative is armed, past the 2^31 ms (24.9
+    /// days) that C's `msecs_to_jiffies` reads as "infinite" and the 2^32 ms (49.7 days) of its
+    /// argument, up to the longest a `Delta` holds (292 years, far below `MAX_DELAY`).
+    #[test]
+    fn negative_deltas_are_einval_and_long_ones_armed_on_every_path() -> Result {
+        let q = OwnedQueue::percpu().build(c"rwq_s_deltas")?;
+        let s = Shared::new()?;
+        let d = DelayedProbe::new(&s)?;
+        let negative = [
+            Delta::from_nanos(-1),
+            Delta::from_micros(-1),
+            Delta::from_nanos(-999_999),
+            Delta::from_millis(-1),
+            Delta::from_nanos(i64::MIN),
+        ];
+        let long = [
+            Delta::from_secs(30 * 86_400),
+            Delta::from_secs(60 * 86_400),
+            Delta::from_nanos(i64::MAX),
+        ];
+        let mut wrong = 0u32;
+        for (name, path) in ARM_PATHS {
+            for delay in negative {
+                let r = arm_by(path, &q, &d, delay);
+                let ok = matches!(r, Err((e, true)) if e == EINVAL) && !d.is_pending();
+                if !ok {
+                    wrong += 1;
+                    pr_info!("    # {name}, {} ns: not EINVAL\n", delay.as_nanos());
+                }
+                // Whatever a wrong acceptance armed goes before the next case.
+                let _ = d.cancel_sync()?;
+            }
+            for delay in long {
+                let armed = arm_by(path, &q, &d, delay).is_ok() && d.is_pending();
+                let back = d.cancel_sync()?.is_some();
+                if !(armed && back) {
+                    wrong += 1;
+                    pr_info!("    # {name}, {} ns: not armed\n", delay.as_nanos());
+                }
+            }
+        }
+        // The refused and the cancelled never ran; every reference came back.
+        assert_eq!(wrong, 0);
+        assert_eq!(s.runs(), 0);
+        assert!(!d.is_pending());
+        // The jiffies: at least the time asked, rounded up by at most a millisecond and a
+        // jiffy, computed here by whole seconds (no 128-bit division in the kernel).
+        let hz = kernel::time::msecs_to_jiffies(1000);
+        for ns in [
+            0i64,
+            1,
+            999_999,
+            1_000_001,
+            30 * 86_400 * NSEC,
+            60 * 86_400 * NSEC,
+            i64::MAX,
+        ] {
+            let ns = ns as Jiffies;
+            let nsec = NSEC as Jiffies;
+            let exact = ns / nsec * hz + (ns % nsec * hz).div_ceil(nsec);
+            let slack = (1_000_000 * hz).div_ceil(nsec) + 1;
+            let j = Delta::from_nanos(ns as i64).jiffies().unwrap_or(0);
+            if j < exact || j > exact + slack {
+                pr_info!(
+                    "    # {ns} ns: {j} jiffies, want {exact} to {}\n",
+                    exact + slack
+                );
+            }
+            assert!(j >= exact && j <= exact + slack);
+        }
+        assert!(Delta::from_nanos(-1).jiffies() == Err(EINVAL));
         Ok(())
     }
 }

@@ -424,6 +424,20 @@ mod tests {
             refused(&d, ub.enqueue_delayed(d.clone(), -1)),
             einval,
         );
+        t.check(
+            "negative Delta of 1 ns",
+            refused(&d, ub.enqueue_delayed(d.clone(), Delta::from_nanos(-1))),
+            einval,
+        );
+        let md = match rust_wq::system_dfl().mod_delayed(d.clone(), Delta::from_nanos(-999_999)) {
+            Ok(_) => 0,
+            Err(e) => e.error().to_errno(),
+        };
+        t.check(
+            "system mod_delayed, negative Delta of 999,999 ns",
+            md,
+            einval,
+        );
         // A pending item: queued behind a blocked item on an ordered queue, so that it stays
         // pending until released, however slow the machine.
         let ord = OwnedQueue::ordered().build(c"rwq_st_bado")?;
