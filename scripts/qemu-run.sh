@@ -184,7 +184,8 @@ cat >"$WORK/edu-unload" <<'RUN'
 # Binds the sample driver and unbinds it with interrupts and bottom halves in flight, $1 times
 # (one KTAP document, two cases a cycle), on each bottom-half queue in turn: every other cycle
 # through the driver's `unbind` file before the rmmod, else by the rmmod. The driver's tally is
-# armed for a minute on its device-managed queue first: the unbind must drop that queue and run
+# armed for an hour (still pending at the unbind on any machine) on its device-managed queue
+# first: the unbind must drop that queue and run
 # the tally, and what the driver prints once the queue is gone ("devm queue gone at unbind:
 # pending P, queued N, ran M") must show an item pending (P > 0) and every item run once (N = M).
 edu=/lib/modules/rust_wq/samples/rust_wq_edu.ko
@@ -202,7 +203,7 @@ while [ $i -lt "$cycles" ]; do
 	r="not ok" d="not ok" gone=""
 	if insmod "$edu" queue=$q; then
 		rust_wq_edu_client flood 200
-		echo "tally 60" > /dev/rust_wq_edu
+		echo "tally 3600" > /dev/rust_wq_edu
 		mark "edu-unbind $i"
 		unbound=ok
 		if [ $how = unbind ]; then
