@@ -140,8 +140,9 @@ stress: tools fmtcheck clippy userspace
 		rust_wq_stress.secs=$(STRESS_SECS) rust_wq_stress.hotplug_secs=$(STRESS_HOTPLUG_SECS) \
 		$(QEMU_APPEND)" $(ROOT)/scripts/qemu-run.sh stress
 
-# The README's Reliability figures: those of a run (its logs/stress-figures.md, FIGURES=<file>
-# for another), never typed in by hand; `make fmtcheck` checks that they are as rendered.
+# The README's Reliability figures: those of a run (its logs/stress-figures.md; FIGURES=<files>
+# for others, several in turn), never typed in by hand; `make fmtcheck` checks that they are as
+# rendered.
 FIGURES ?= $(if $(LOGDIR),$(LOGDIR),$(OUT)/logs)/stress-figures.md
 stress-readme:
 	@python3 $(ROOT)/scripts/stress_figures.py readme $(FIGURES) $(ROOT)/README.md
@@ -209,7 +210,7 @@ help:
 	@echo "  make stress       the torture suite (STRESS_ITEMS= STRESS_OPS= STRESS_SECS="
 	@echo "                    STRESS_HOTPLUG_SECS= STRESS_CYCLES=); about 7 min; writes"
 	@echo "                    logs/stress-figures.md: the figures and the machine they are from"
-	@echo "  make stress-readme  put the last run's figures into the README (FIGURES=<file>)"
+	@echo "  make stress-readme  put the last run's figures into the README (FIGURES=<files>)"
 	@echo "  make clippy       build with CLIPPY=1 W=e (warnings are errors)"
 	@echo "  make fmt          rustfmt with the kernel's .rustfmt.toml (fmtcheck: check only)"
 	@echo "  make rust-analyzer  write rust-project.json for editors"

@@ -3,7 +3,7 @@
 """The figures of a `make stress` run, for the README's Reliability section.
 
   stress_figures.py render <console log> <run env>   the figures, in Markdown, on stdout
-  stress_figures.py readme <figures file> <README>   puts a figures file into the README
+  stress_figures.py readme <figures file>... <README>  puts figures files into the README
   stress_figures.py check <README>                   the README's figures are a file as rendered
 
 `render` reads what the run printed (every `# ` line of the torture suite's cases, the
@@ -160,24 +160,36 @@ def render(log, envfile):
 
 
 def verify(block):
-    """Whether `block` (a figures file's text) is as rendered: its checksum holds."""
-    head, _, rest = block.partition("\n")
-    m = HEAD.fullmatch(head)
-    return bool(m) and hashlib.sha256(rest.encode()).hexdigest() == m.group(1)
+    """Whether `block` is one or more figures files as rendered: each checksum holds."""
+    parts = re.split(r"(?m)^(?=<!-- written by make stress )", block)
+    if parts[0].strip() or len(parts) < 2:
+        return False
+    for part in parts[1:]:
+        head, _, rest = part.partition("\n")
+        rest = rest.rstrip("\n") + "\n"
+        m = HEAD.fullmatch(head)
+        if not m or hashlib.sha256(rest.encode()).hexdigest() != m.group(1):
+            return False
+    return True
 
 
 def main():
     if len(sys.argv) == 4 and sys.argv[1] == "render":
         sys.stdout.write(render(sys.argv[2], sys.argv[3]))
-    elif len(sys.argv) == 4 and sys.argv[1] == "readme":
-        fig, readme = open(sys.argv[2]).read(), open(sys.argv[3]).read()
-        if not verify(fig):
-            sys.exit(f"{sys.argv[2]}: not a figures file as make stress wrote it")
+    elif len(sys.argv) >= 4 and sys.argv[1] == "readme":
+        *figs, path = sys.argv[2:]
+        fig = ""
+        for f in figs:
+            text = open(f).read()
+            if not verify(text):
+                sys.exit(f"{f}: not a figures file as make stress wrote it")
+            fig += ("\n" if fig else "") + text
+        readme = open(path).read()
         if readme.count(BEGIN) != 1 or readme.count(END) != 1:
-            sys.exit(f"{sys.argv[3]}: needs one '{BEGIN}' and one '{END}'")
+            sys.exit(f"{path}: needs one '{BEGIN}' and one '{END}'")
         pre, _, rest = readme.partition(BEGIN + "\n")
         _, _, post = rest.partition(END)
-        open(sys.argv[3], "w").write(pre + BEGIN + "\n" + fig + END + post)
+        open(path, "w").write(pre + BEGIN + "\n" + fig + END + post)
     elif len(sys.argv) == 3 and sys.argv[1] == "check":
         readme = open(sys.argv[2]).read()
         if readme.count(BEGIN) != 1 or readme.count(END) != 1:
