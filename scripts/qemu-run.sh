@@ -413,6 +413,8 @@ if [ -n "${QEMU_ICOUNT:-}" ] && [ "$MODE" != bench ]; then
 fi
 # shellcheck disable=SC2206 # QEMU_EXTRA is a list of arguments, split on blanks.
 slow+=(${QEMU_EXTRA:-})
+# QEMU_TIMEOUT only ends a hung guest: a slowed one gets three times as long.
+[ ${#taskset[@]} -gt 0 ] || [ -n "${QEMU_ICOUNT:-}" ] && QEMU_TIMEOUT=$((QEMU_TIMEOUT * 3))
 # Under TCG the guest very rarely stops for good (seen at the switch to the TSC clocksource
 # during boot, twice in about 50 boots, and once mid-run: its clock stood still). A guest that
 # has not started /init within BOOT_TIMEOUT seconds, or whose user space stopped beating for
