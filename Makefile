@@ -30,7 +30,7 @@ KMAKE = $(TOOLENV) $(MAKE) -C $(KDIR_RESOLVED) M=$(ROOT) MO=$(OUT)
 
 .PHONY: all modules modules_install clippy fmt fmtcheck rust-analyzer ra-check check selftest run \
 	bench bench-run distro-kdir distro-check distro-check-run distro-bench distro-bench-run \
-	distro-guard stress compile-fail \
+	distro-guard stress stress-readme compile-fail \
 	setup clean help kdir userspace tools print-kdir fresh-check
 
 CLIENT_SRC := $(ROOT)/samples/userspace/rust_wq_edu_client.c
@@ -89,6 +89,7 @@ fmtcheck: kdir
 		sys.stdout.write("".join(seen))' $(ROOT)/out/.fmtcheck; \
 		echo "rustfmt: formatting differs (above): run \`make fmt\`" >&2; exit 1; }
 	@echo "rustfmt: $(words $(RS_FILES)) files clean"
+	@python3 $(ROOT)/scripts/stress_figures.py check $(ROOT)/README.md
 
 rust-analyzer: kdir
 	@mkdir -p $(OUT)
@@ -147,6 +148,14 @@ stress: tools fmtcheck clippy userspace
 		QEMU_APPEND="rust_wq_stress.items=$(STRESS_ITEMS) rust_wq_stress.ops=$(STRESS_OPS) \
 		rust_wq_stress.secs=$(STRESS_SECS) rust_wq_stress.hotplug_secs=$(STRESS_HOTPLUG_SECS) \
 		$(QEMU_APPEND)" $(ROOT)/scripts/qemu-run.sh stress
+
+# The README's Reliability figures: those of a run (its logs/stress-figures.md; FIGURES=<files>
+# for others, several in turn), never typed in by hand; `make fmtcheck` checks that they are as
+# rendered.
+FIGURES ?= $(if $(LOGDIR),$(LOGDIR),$(OUT)/logs)/stress-figures.md
+stress-readme:
+	@python3 $(ROOT)/scripts/stress_figures.py readme $(FIGURES) $(ROOT)/README.md
+	@echo "README.md: Reliability figures from $(FIGURES)"
 
 # The kernel build directory (the cached test kernel unless KDIR is given), for building a
 # driver of another repository against it.
@@ -211,7 +220,9 @@ help:
 	@echo "                    tool installed or named before it is looked for (root)"
 	@echo "  make bench        rust_wq against kernel::workqueue on a non-debug kernel (figures)"
 	@echo "  make stress       the torture suite (STRESS_ITEMS= STRESS_OPS= STRESS_SECS="
-	@echo "                    STRESS_HOTPLUG_SECS=); about 3 min"
+	@echo "                    STRESS_HOTPLUG_SECS= STRESS_CYCLES=); about 7 min; writes"
+	@echo "                    logs/stress-figures.md: the figures and the machine they are from"
+	@echo "  make stress-readme  put the last run's figures into the README (FIGURES=<files>)"
 	@echo "  make clippy       build with CLIPPY=1 W=e (warnings are errors)"
 	@echo "  make compile-fail misuse that must not compile gives its message (tests/compile_fail)"
 	@echo "  make fmt          rustfmt with the kernel's .rustfmt.toml (fmtcheck: check only)"
@@ -232,3 +243,6 @@ help:
 	@echo "              QEMU_APPEND=<kernel params>  QEMU_TIMEOUT=<s> (300)  LOGDIR=<dir>"
 	@echo "              EXTRA_MODULES=<your KUnit .ko files>  NO_SAMPLE=1 (skip the sample's checks)"
 	@echo "              BOOT_TIMEOUT=<s> (90: not at /init, boot again)  STALL_TIMEOUT=<s> (90)"
+	@echo "  check, stress, distro-check on a slower machine: SLOW=1 (QEMU on one host core),"
+	@echo "              QEMU_TASKSET=<host CPUs>  QEMU_ICOUNT=<shift> (-icount shift=, one TCG thread)"
+	@echo "              QEMU_EXTRA=<more QEMU arguments>"

@@ -100,9 +100,12 @@ pub const MAX_DELAY: Jiffies = ((c_long::MAX >> 1) - 1) as Jiffies;
 
 /// A delay for delayed work: jiffies ([`Jiffies`], or an integer literal), the kernel's
 /// [`Delta<Jiffy>`], or a [`Delta`] (nanoseconds, rounded up to whole milliseconds, then to
-/// jiffies as `msecs_to_jiffies` does).
+/// jiffies, rounded up, as `msecs_to_jiffies` does, but without its 32-bit limit: every
+/// [`Delta`] that is not negative, up to the 292 years it can hold, is far below
+/// [`MAX_DELAY`]).
 ///
-/// Negative delays, and delays above [`MAX_DELAY`], are `EINVAL` when arming.
+/// Negative delays, down to a [`Delta`] of -1 ns, and delays above [`MAX_DELAY`], are `EINVAL`
+/// when arming.
 pub trait Delay {
     /// The delay in jiffies, or `EINVAL`.
     fn jiffies(self) -> Result<Jiffies>;
@@ -132,8 +135,22 @@ impl Delay for Delta<Jiffy> {
 
 impl Delay for Delta {
     fn jiffies(self) -> Result<Jiffies> {
-        let ms = u32::try_from(self.as_millis_ceil()).map_err(|_| EINVAL)?;
-        Ok(kernel::time::msecs_to_jiffies(ms))
+        // Checked before rounding: -999,999 ns rounds up to 0 ms, which would run at once.
+        if self.is_negative() {
+            return Err(EINVAL);
+        }
+        let ms = Jiffies::try_from(self.as_millis_ceil()).map_err(|_| EINVAL)?;
+        // Whole seconds are exactly `HZ` jiffies each, and the rest (below 1000 ms) is rounded
+        // up by C's `msecs_to_jiffies`: what it gives for the counts it takes, without the
+        // limit of its `unsigned int` argument (49.7 days), nor its reading of 2^31 ms (24.9
+        // days) and more as negative, that is "infinite".
+        let hz = kernel::time::msecs_to_jiffies(1000);
+        let rest = kernel::time::msecs_to_jiffies((ms % 1000) as kernel::time::Msecs);
+        (ms / 1000)
+            .checked_mul(hz)
+            .and_then(|j| j.checked_add(rest))
+            .filter(|&j| j <= MAX_DELAY)
+            .ok_or(EINVAL)
     }
 }
 

@@ -198,6 +198,14 @@ pub fn gate_round_trip() -> bool {
     Gate::enter().is_ok()
 }
 
+/// How many hand-offs ([`hand_off`]) are queued or running: tests wait for it to reach zero to
+/// know that the owned queues dropped in kworkers are gone, their armed timers fired and their
+/// items run.
+#[doc(hidden)]
+pub fn handoffs_in_flight() -> u32 {
+    HANDOFFS.load(Acquire)
+}
+
 /// Hands `item` to a kworker of `system_dfl_long`, where something that could not be done where
 /// it was asked (destroying an owned queue in a kworker or in atomic context, say) is done; its
 /// `run` must end with [`handoff_finished`]. The module's unload waits for it, so it is queued

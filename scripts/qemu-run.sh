@@ -214,7 +214,8 @@ cat >"$WORK/edu-unload" <<'RUN'
 # Binds the sample driver and unbinds it with interrupts and bottom halves in flight, $1 times
 # (one KTAP document, two cases a cycle), on each bottom-half queue in turn: every other cycle
 # through the driver's `unbind` file before the rmmod, else by the rmmod. The driver's tally is
-# armed for a minute on its device-managed queue first: the unbind must drop that queue and run
+# armed for an hour (still pending at the unbind on any machine) on its device-managed queue
+# first: the unbind must drop that queue and run
 # the tally, and what the driver prints once the queue is gone ("devm queue gone at unbind:
 # pending P, queued N, ran M") must show an item pending (P > 0) and every item run once (N = M).
 edu=/lib/modules/rust_wq/samples/rust_wq_edu.ko
@@ -232,7 +233,7 @@ while [ $i -lt "$cycles" ]; do
 	r="not ok" d="not ok" gone=""
 	if /bin/insmod "$edu" queue=$q; then
 		rust_wq_edu_client flood 200
-		echo "tally 60" > /dev/rust_wq_edu
+		echo "tally 3600" > /dev/rust_wq_edu
 		mark "edu-unbind $i"
 		unbound=ok
 		if [ $how = unbind ]; then
@@ -433,6 +434,22 @@ accel=(-accel tcg)
 [ "$QEMU_ACCEL" = tcg ] && [ -n "${QEMU_TCG_SINGLE:-}" ] && accel=(-accel tcg,thread=single)
 # Benchmarks count instructions: one vCPU thread, and one guest nanosecond per instruction.
 [ "$MODE" = bench ] && accel=(-accel tcg,thread=single -icount shift=0,sleep=off)
+# A slower machine, to show that no verdict depends on speed: QEMU_TASKSET=<host CPUs> runs
+# QEMU on those host CPUs only (SLOW=1: QEMU_TASKSET=0, every vCPU on one host core);
+# QEMU_ICOUNT=<shift> gives each guest instruction 2^shift ns of guest time (one TCG thread for
+# all vCPUs, as icount needs); QEMU_EXTRA=<arguments> goes on QEMU's command line as it is.
+[ -n "${SLOW:-}" ] && [ "${SLOW}" != 0 ] && QEMU_TASKSET=${QEMU_TASKSET:-0}
+taskset=()
+[ -n "${QEMU_TASKSET:-}" ] && taskset=(taskset -c "$QEMU_TASKSET")
+slow=()
+if [ -n "${QEMU_ICOUNT:-}" ] && [ "$MODE" != bench ]; then
+	accel=(-accel tcg,thread=single)
+	slow=(-icount "shift=$QEMU_ICOUNT")
+fi
+# shellcheck disable=SC2206 # QEMU_EXTRA is a list of arguments, split on blanks.
+slow+=(${QEMU_EXTRA:-})
+# QEMU_TIMEOUT only ends a hung guest: a slowed one gets three times as long.
+[ ${#taskset[@]} -gt 0 ] || [ -n "${QEMU_ICOUNT:-}" ] && QEMU_TIMEOUT=$((QEMU_TIMEOUT * 3))
 # Under TCG the guest very rarely stops for good (seen at the switch to the TSC clocksource
 # during boot, twice in about 50 boots, and once mid-run: its clock stood still). A guest that
 # has not started /init within BOOT_TIMEOUT seconds, or whose user space stopped beating for
@@ -450,7 +467,8 @@ STALL_TIMEOUT=${STALL_TIMEOUT:-90}
 boot() {
 	: >"$WORK/heartbeat"
 	rm -f "$WORK/stalled"
-	timeout --foreground -k 5 "$QEMU_TIMEOUT" qemu-system-x86_64 "${accel[@]}" -smp $smp -m 512M "${numa[@]}" \
+	timeout --foreground -k 5 "$QEMU_TIMEOUT" "${taskset[@]}" qemu-system-x86_64 "${accel[@]}" "${slow[@]}" \
+		-smp $smp -m 512M "${numa[@]}" \
 		-machine pc -bios qboot.rom -nographic -no-reboot -monitor none -serial stdio \
 		-serial "file:$WORK/heartbeat" \
 		-device edu -kernel "$BZIMAGE" -initrd "$WORK/initramfs.cpio.gz" \
@@ -498,7 +516,25 @@ boot() {
 	[ -f "$WORK/stalled" ] && return 126
 	return $rc
 }
-step "booting QEMU ($QEMU_ACCEL, 4 of 5 CPUs online, mode $MODE); console log: $LOG"
+slowed=""
+[ ${#taskset[@]} -gt 0 ] && slowed="$slowed, ${taskset[*]}"
+[ ${#slow[@]} -gt 0 ] && slowed="$slowed, ${slow[*]}"
+step "booting QEMU ($QEMU_ACCEL, 4 of 5 CPUs online, mode $MODE$slowed); console log: $LOG"
+# What the run's figures depend on: the host, its load, and how QEMU ran (scripts/stress_figures.py
+# names them next to the figures).
+RUN_ENV=$LOGDIR/$MODE.env
+{
+	echo "host_nproc=$(nproc)"
+	echo "host_cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)"
+	echo "host_mhz=$(sed -n 's/^cpu MHz[[:space:]]*: //p' /proc/cpuinfo | head -n 1)"
+	echo "host_load_start=$(cut -d' ' -f1-3 /proc/loadavg)"
+	echo "qemu_version=$(qemu-system-x86_64 --version | head -n 1)"
+	echo "qemu=${taskset[*]}${taskset:+ }qemu-system-x86_64 ${accel[*]} ${slow[*]}${slow:+ }-smp $smp"
+	echo "append=maxcpus=4 $KERNEL_ARGS"
+	echo "commit=$(git -C "$(dirname "$0")/.." describe --always --dirty 2>/dev/null || echo unknown)"
+	echo "date=$(date -u '+%Y-%m-%d %H:%M UTC')"
+} >"$RUN_ENV"
+t_start=$SECONDS
 set +e
 boot
 qrc=$?
@@ -680,10 +716,21 @@ print(m["passed"], m["failed"]+m["crashed"]+m["errors"], m["skipped"])' "$json")
 	# A run that failed on its own (QEMU killed, the guest stuck, a module not loading) fails
 	# at least once on the last line too.
 	[ $fail -eq 0 ] || [ $total_fail -gt 0 ] || total_fail=1
-	if [ $total_skip -gt 0 ]; then
-		echo "$total_pass passed, $total_fail failed, $total_skip skipped"
-	else
-		echo "$total_pass passed, $total_fail failed"
+	verdict="$total_pass passed, $total_fail failed"
+	[ $total_skip -gt 0 ] && verdict="$verdict, $total_skip skipped"
+	if [ "$MODE" = stress ]; then
+		# The figures of the run, with the machine they were measured on (README, Reliability).
+		{
+			echo "host_load_end=$(cut -d' ' -f1-3 /proc/loadavg)"
+			echo "seconds=$((SECONDS - t_start))"
+			echo "splats=$nsplats"
+			echo "retried=${retried:-}"
+			echo "verdict=$verdict"
+		} >>"$RUN_ENV"
+		python3 "$(dirname "$0")/stress_figures.py" render "$LOG" "$RUN_ENV" \
+			>"$LOGDIR/stress-figures.md" || complain "could not write $LOGDIR/stress-figures.md"
+		echo "rust_wq: figures of this run: $LOGDIR/stress-figures.md"
 	fi
+	echo "$verdict"
 fi
 exit $fail

@@ -106,7 +106,7 @@ mod tests {
         if !cfg!(CONFIG_LOCKDEP) {
             // No lockdep, no classes: nothing to report, and the mix is allowed.
             rust_wq::system_bh().enqueue::<_, 0>(b.clone())?;
-            assert!(wait_for(1000, || b.runs.load(Relaxed) == 1));
+            assert!(wait_for(|| b.runs.load(Relaxed) == 1));
             return Ok(());
         }
         // Another item of that class: both kinds of BH queue refuse it and hand it back.
@@ -125,7 +125,7 @@ mod tests {
         rust_wq::system_bh()
             .enqueue::<_, 1>(b.clone())
             .map_err(|e| e.error())?;
-        assert!(wait_for(1000, || b.runs.load(Relaxed) == 1));
+        assert!(wait_for(|| b.runs.load(Relaxed) == 1));
         // And from now on that one is refused on threaded queues.
         let r = rust_wq::system_dfl().enqueue::<_, 1>(b.clone());
         assert_eq!(r.err().map(|e| e.error()), Some(EINVAL));
@@ -136,13 +136,13 @@ mod tests {
     fn a_delayed_class_that_went_on_a_bh_queue_is_refused_on_threaded_queues() -> Result {
         let a = item_two()?;
         rust_wq::system_bh().enqueue_delayed(a.clone(), 1)?;
-        assert!(wait_for(1000, || a.runs.load(Relaxed) == 1));
+        assert!(wait_for(|| a.runs.load(Relaxed) == 1));
         let b = item_two()?;
         let q = OwnedQueue::unbound().build(c"rwq_class_ub")?;
         if !cfg!(CONFIG_LOCKDEP) {
             q.enqueue_delayed(b.clone(), 0)?;
             q.drain()?;
-            assert!(wait_for(1000, || b.runs.load(Relaxed) == 1));
+            assert!(wait_for(|| b.runs.load(Relaxed) == 1));
             return Ok(());
         }
         let e = q.enqueue_delayed(b.clone(), 0).err().ok_or(EINVAL)?;
@@ -171,7 +171,7 @@ mod tests {
                 r.add(1, Relaxed);
             },
         )?;
-        assert!(wait_for(1000, || ran.load(Relaxed) == 1));
+        assert!(wait_for(|| ran.load(Relaxed) == 1));
         // The same key for a threaded kworker's item: lockdep would see the class in both.
         let r = rust_wq::on_cpu::work_on_cpu_in(bh_key, 0, || ());
         if cfg!(CONFIG_LOCKDEP) {

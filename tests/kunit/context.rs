@@ -84,7 +84,7 @@ mod tests {
             GFP_KERNEL,
         )?;
         rust_wq::system_bh().enqueue(w.clone())?;
-        assert!(wait_for(1000, || w.seen.load(Relaxed) != 0));
+        assert!(wait_for(|| w.seen.load(Relaxed) != 0));
         // Softirq: neither a task nor preemptible, and not hard IRQ.
         assert_eq!(w.seen.load(Relaxed), 0b1000);
         Ok(())

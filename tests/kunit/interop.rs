@@ -80,7 +80,7 @@ mod tests {
         // A rust_wq item holds the ordered queue, so the in-tree item stays pending behind it.
         let blocker = Probe::new(&s, 0, Action::Block)?;
         q.enqueue(blocker.clone()).map_err(|e| e.error())?;
-        assert!(wait_for(1000, || s.running.load(Relaxed) == 1));
+        assert!(wait_for(|| s.running.load(Relaxed) == 1));
         let runs = Arc::new(Atomic::new(0u32), GFP_KERNEL)?;
         let item = legacy(&runs)?;
         q.enqueue_kernel_item(item.clone()).map_err(|e| e.error())?;
@@ -103,7 +103,7 @@ mod tests {
         rust_wq::system_dfl()
             .enqueue_kernel_item(item.clone())
             .map_err(|e| e.error())?;
-        assert!(wait_for(5000, || runs.load(Relaxed) == 3));
+        assert!(wait_for(|| runs.load(Relaxed) == 3));
         drop(q);
         assert_eq!(runs.load(Relaxed), 3);
         Ok(())
@@ -141,7 +141,7 @@ mod tests {
         let p = Probe::new(&s, 0, Action::Record)?;
         let q = Queue::from_kernel(kw::system_highpri())?;
         q.enqueue(p.clone()).map_err(|e| e.error())?;
-        assert!(wait_for(5000, || s.runs() == 1));
+        assert!(wait_for(|| s.runs() == 1));
         assert_eq!(q.as_raw(), rust_wq::system_highpri().as_raw());
         // The deprecated ones are not rust_wq's to queue on.
         assert_eq!(Queue::from_kernel(kw::system()).err(), Some(EINVAL));

@@ -26,7 +26,7 @@ mod tests {
     fn blocked_queue(s: &kernel::sync::Arc<Shared>) -> Result<OwnedQueue> {
         let q = OwnedQueue::percpu().max_active(1).build(c"rwq_blocked")?;
         q.enqueue_on(0, Probe::new(s, 99, Action::Block)?)?;
-        assert!(wait_for(2000, || s.running.load(Relaxed) == 1));
+        assert!(wait_for(|| s.running.load(Relaxed) == 1));
         Ok(q)
     }
 
@@ -89,7 +89,7 @@ mod tests {
         let q = OwnedQueue::unbound().build(c"rwq_running")?;
         let p = Probe::new(t, 0, Action::Block)?;
         q.enqueue(p.clone())?;
-        assert!(wait_for(2000, || t.running.load(Relaxed) == 1));
+        assert!(wait_for(|| t.running.load(Relaxed) == 1));
         let helper = Shared::new()?;
         q.enqueue(Probe::new(&helper, 1, Action::Release(t.clone(), ms))?)?;
         Ok((q, p))

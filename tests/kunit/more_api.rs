@@ -52,7 +52,7 @@ mod tests {
                 rust_wq::system_percpu().mod_delayed_on(queue_cpu, d.clone(), 1)
             };
             assert!(matches!(r.map_err(|e| e.error())?, Armed::Modified(_)));
-            assert!(wait_for(5000, || s.runs() == 1));
+            assert!(wait_for(|| s.runs() == 1));
             assert_eq!(s.last_cpu.load(Relaxed), queue_cpu);
             // Idle: queued on that CPU.
             assert!(matches!(
@@ -60,7 +60,7 @@ mod tests {
                     .map_err(|e| e.error())?,
                 Armed::Queued
             ));
-            assert!(wait_for(5000, || s.runs() == 2));
+            assert!(wait_for(|| s.runs() == 2));
             assert_eq!(s.last_cpu.load(Relaxed), queue_cpu);
         }
         // Bad CPUs and BH queues are refused, the item comes back unused.
@@ -108,7 +108,7 @@ mod tests {
         let blocker = Probe::new(&s, 0, Action::Block)?;
         let waiter = Probe::new(&s, 1, Action::Record)?;
         q.enqueue_on(1, blocker.clone())?;
-        assert!(wait_for(1000, || s.running.load(Relaxed) == 1));
+        assert!(wait_for(|| s.running.load(Relaxed) == 1));
         q.enqueue_on(1, waiter.clone())?;
         // The second waits behind `max_active` on CPU 1, not on CPU 2.
         assert!(q.congested(Some(1))?);
@@ -142,7 +142,7 @@ mod tests {
         let met = Atomic::<u32>::new(0);
         let ran = crate::schedule_on_each_cpu!(|_| {
             arrived.add(1, Relaxed);
-            if wait_for(2000, || arrived.load(Relaxed) == online) {
+            if wait_for(|| arrived.load(Relaxed) == online) {
                 met.add(1, Relaxed);
             }
         })?;
@@ -212,11 +212,11 @@ mod tests {
         })?;
         pc.drain()?;
         bh.drain()?;
-        assert!(wait_for(2000, || atomic.load(Relaxed) != 1));
+        assert!(wait_for(|| atomic.load(Relaxed) != 1));
         assert_eq!(sleeping.load(Relaxed), EAGAIN.to_errno());
         assert_eq!(atomic.load(Relaxed), 0);
-        assert!(wait_for(2000, || runs.load(Relaxed) == 21));
-        assert!(wait_for(2000, || freed.load(Relaxed) == 40));
+        assert!(wait_for(|| runs.load(Relaxed) == 21));
+        assert!(wait_for(|| freed.load(Relaxed) == 40));
         assert_eq!(bh_runs.load(Relaxed), 20);
         Ok(())
     }

@@ -18,7 +18,7 @@ use crate::rust_wq::{
     WorkOps, //
 };
 use kernel::{
-    new_spinlock_irq,
+    bindings, new_spinlock_irq,
     prelude::*,
     sync::{
         atomic::{
@@ -47,14 +47,14 @@ pub(crate) struct Shared {
     pub(crate) errno: Atomic<i32>,
     pub(crate) was_current: Atomic<u32>,
     pub(crate) release: Atomic<u32>,
+    /// Gates ([`Action::Gate`]) that waited in vain.
+    pub(crate) gate_timeouts: Atomic<u32>,
     /// References that came back (cancelled, refused, not used).
     pub(crate) back: Atomic<u32>,
     #[pin]
     pub(crate) names: SpinLockIrq<Option<TaskName>>,
     #[pin]
     pub(crate) order: SpinLockIrq<KVec<u32>>,
-    #[pin]
-    pub(crate) ran_at: SpinLockIrq<Option<Instant<Monotonic>>>,
     /// `jiffies` when a delayed probe last ran.
     pub(crate) ran_jiffies: Atomic<usize>,
 }
@@ -71,8 +71,8 @@ impl Shared {
                 errno: Atomic::new(0),
                 was_current: Atomic::new(0),
                 release: Atomic::new(0),
+                gate_timeouts: Atomic::new(0),
                 back: Atomic::new(0),
-                ran_at <- new_spinlock_irq!(None),
                 ran_jiffies: Atomic::new(0),
                 names <- new_spinlock_irq!(None),
                 order <- new_spinlock_irq!(KVec::new()),
@@ -110,15 +110,52 @@ impl Shared {
     }
 }
 
-/// Polls `cond` every millisecond for up to `ms` milliseconds.
-pub(crate) fn wait_for(ms: u32, cond: impl Fn() -> bool) -> bool {
-    for _ in 0..ms {
-        if cond() {
-            return true;
+/// The longest a test waits for what must happen (an item to run, another thread to reach a
+/// point): far longer than that takes on any machine, so that no verdict depends on its speed.
+pub(crate) const PATIENCE_MS: i64 = 60_000;
+
+/// Polls `cond` every millisecond until it holds, for up to [`PATIENCE_MS`]; quietly `false`
+/// if it never did.
+pub(crate) fn poll(cond: impl Fn() -> bool) -> bool {
+    let t0 = Instant::<Monotonic>::now();
+    while !cond() {
+        if t0.elapsed().as_millis() >= PATIENCE_MS {
+            return cond();
         }
         fsleep(Delta::from_millis(1));
     }
-    cond()
+    true
+}
+
+/// Waits until `cond` holds, as [`poll`]; if it never did, the log says "too slow to finish"
+/// with the caller's line, so that a wait that ran out is told apart from a wrong result.
+#[track_caller]
+pub(crate) fn wait_for(cond: impl Fn() -> bool) -> bool {
+    let at = core::panic::Location::caller();
+    if poll(cond) {
+        return true;
+    }
+    pr_info!(
+        "    # too slow to finish: waited {} s at {}:{} and it did not happen\n",
+        PATIENCE_MS / 1000,
+        at.file(),
+        at.line()
+    );
+    false
+}
+
+/// Whether C holds `item` disabled now (the disable depth in its off-queue data, read once):
+/// another thread's `cancel_sync` or `disable_sync` has got that far.
+pub(crate) fn c_disabled(item: &Probe) -> bool {
+    let work = WorkOps::raw_work(item);
+    // SAFETY: `data` is the `atomic_long_t` of the item's initialised `work_struct`, which C
+    // only changes atomically; it is read atomically.
+    let data = unsafe { Atomic::<i64>::from_ptr(core::ptr::addr_of_mut!((*work).data.counter)) }
+        .load(Relaxed);
+    let pwq = 1i64 << bindings::work_bits_WORK_STRUCT_PWQ_BIT;
+    let depth = (data >> bindings::work_bits_WORK_OFFQ_DISABLE_SHIFT)
+        & ((1i64 << bindings::work_bits_WORK_OFFQ_DISABLE_BITS) - 1);
+    data & pwq == 0 && depth > 0
 }
 
 /// What a [`Probe`] does when it runs.
@@ -127,8 +164,10 @@ pub(crate) enum Action {
     Record,
     /// Sleeps this many milliseconds.
     Sleep(u32),
-    /// Waits (sleeping, up to 5 s) until this many probes run at once, then sleeps 5 ms: a
-    /// concurrency limit of `k` is then reached deterministically, not by timing.
+    /// Waits (sleeping) until this many probes run at once, then sleeps 5 ms, in which one
+    /// more would show: a concurrency limit of `k` is reached by the items themselves, not by
+    /// timing. If they never are, after [`PATIENCE_MS`], `Shared::gate_timeouts` counts it (and
+    /// later gates of that `Shared` no longer wait).
     Gate(u32),
     /// Sleeps until `Shared::release` is set (holds a worker).
     Block,
@@ -216,11 +255,16 @@ impl WorkItem for Probe {
             Action::Record => {}
             Action::Sleep(ms) => fsleep(Delta::from_millis(i64::from(*ms))),
             Action::Gate(k) => {
-                for _ in 0..5000 {
-                    if s.running.load(Relaxed) >= *k {
-                        break;
-                    }
-                    fsleep(Delta::from_millis(1));
+                let k = *k;
+                if s.gate_timeouts.load(Relaxed) == 0
+                    && !poll(|| s.running.load(Relaxed) >= k || s.gate_timeouts.load(Relaxed) > 0)
+                {
+                    s.gate_timeouts.add(1, Relaxed);
+                    pr_info!(
+                        "    # too slow to finish: {} of {k} items at once after {} s\n",
+                        s.running.load(Relaxed),
+                        PATIENCE_MS / 1000
+                    );
                 }
                 fsleep(Delta::from_millis(5));
             }
@@ -300,7 +344,6 @@ impl WorkItem for DelayedProbe {
     fn run(this: Arc<DelayedProbe>) {
         let s = &this.shared;
         s.enter(0);
-        *s.ran_at.lock() = Some(Instant::now());
         s.ran_jiffies.store(rust_wq::jiffies(), Relaxed);
         match this.action {
             DelayedAction::Record => {}

@@ -144,6 +144,11 @@ mod tests {
     const HOLDING: u32 = 1;
     /// The test lets the reader go: it leaves its critical section 50 ms later.
     const GO: u32 = 2;
+    /// The reader left on its own: the test did not let it go within [`HOLD_MS`].
+    const EXPIRED: u32 = 3;
+    /// The longest the reader holds its read lock if the test never lets it go: well below the
+    /// RCU stall warning (21 s), and far longer than the few calls it waits for take.
+    const HOLD_MS: u32 = 10_000;
 
     /// An RCU reader on a kworker of `system_dfl`, so that a grace period is certain to be under
     /// way while the test thread, outside any critical section, drops or drains a queue.
@@ -161,31 +166,43 @@ mod tests {
             rust_wq::system_dfl().enqueue(Job::new(&job, move || {
                 let guard = rcu::read_lock();
                 st.store(HOLDING, Relaxed);
-                // Until the test says so (5 s at most, should it fail before), then 50 ms more.
-                for _ in 0..5000 {
+                // Until the test says so (or `HOLD_MS` pass, should it fail before), then 50 ms
+                // more.
+                for _ in 0..HOLD_MS {
                     if st.load(Relaxed) == GO {
                         break;
                     }
                     spin_ms(1);
                 }
+                let _ = st.cmpxchg(HOLDING, EXPIRED, Relaxed);
                 spin_ms(50);
                 drop(guard);
             })?)?;
-            if !wait_for(2000, || state.load(Relaxed) == HOLDING) {
+            if !wait_for(|| state.load(Relaxed) == HOLDING) {
                 return Err(ETIMEDOUT);
             }
             Ok(Self { state, job })
         }
 
-        /// Lets the reader leave its critical section (50 ms from now).
-        fn go(&self) {
-            self.state.store(GO, Relaxed);
+        /// Lets the reader leave its critical section (50 ms from now). `false` if it had left
+        /// already, the test being too slow to get here within [`HOLD_MS`]: what the test saw
+        /// meanwhile was not inside a grace period.
+        fn go(&self) -> bool {
+            let held = self.state.cmpxchg(HOLDING, GO, Relaxed).is_ok();
+            if !held {
+                pr_info!(
+                    "    # too slow to finish: the RCU reader left after {} s, before the test \
+                     let it go\n",
+                    HOLD_MS / 1000
+                );
+            }
+            held
         }
 
         /// Waits until the reader's job has returned.
         fn finish(self) -> bool {
-            self.go();
-            wait_for(6000, || self.job.runs() == 1)
+            let _ = self.state.cmpxchg(HOLDING, GO, Relaxed);
+            wait_for(|| self.job.runs() == 1)
         }
     }
 
@@ -266,12 +283,13 @@ mod tests {
         let pending = item.is_pending();
         // The queue holds the only reference from here on.
         drop(item);
-        reader.go();
+        let held = reader.go();
         drop(q);
         let runs = s.runs();
         let dropped = s.dropped();
         let reader_done = reader.finish();
         queued?;
+        assert!(held);
         assert!(pending);
         assert_eq!(runs, 1);
         assert_eq!(dropped, 1);
@@ -288,7 +306,7 @@ mod tests {
         drop(guard);
         queued?;
         assert_eq!(early, 0);
-        assert!(wait_for(5000, || s.dropped() == 1));
+        assert!(wait_for(|| s.dropped() == 1));
         assert_eq!(s.runs(), 1);
         Ok(())
     }
@@ -335,13 +353,14 @@ mod tests {
             .map_err(|e| e.error());
         let flushed = q.flush();
         let after_flush = s.runs();
-        reader.go();
+        let held = reader.go();
         let drained = q.drain();
         let runs = s.runs();
         let reader_done = reader.finish();
         queued?;
         flushed?;
         drained?;
+        assert!(held);
         assert_eq!(after_flush, 0);
         assert_eq!(runs, 1);
         assert_eq!(s.dropped(), 1);

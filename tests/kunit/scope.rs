@@ -114,7 +114,7 @@ mod tests {
             let r = rust_wq::scope(|_| ());
             out.store(r.err().map_or(1, |e| e.to_errno()), Relaxed);
         })?;
-        assert!(wait_for(5000, || seen.load(Relaxed) != 0));
+        assert!(wait_for(|| seen.load(Relaxed) != 0));
         assert_eq!(seen.load(Relaxed), EDEADLK.to_errno());
         Ok(())
     }

@@ -9,6 +9,7 @@ use kernel::prelude::*;
 #[kunit_tests(rust_wq_soundness)]
 mod tests {
     use crate::probe::{
+        c_disabled,
         wait_for,
         Action,
         DelayedAction,
@@ -21,6 +22,7 @@ mod tests {
         self,
         cpu,
         Armed,
+        Delay,
         DelayedWorkOps,
         OwnedQueue,
         Slot,
@@ -45,11 +47,14 @@ mod tests {
         },
     };
 
+    /// Nanoseconds in a second.
+    const NSEC: i64 = 1_000_000_000;
+
     /// Queues a delayed probe that blocks in `run` until `s.release`, and waits until it runs.
     fn blocked_delayed(q: &OwnedQueue<Unbound>, s: &Arc<Shared>) -> Result<Arc<DelayedProbe>> {
         let d = DelayedProbe::with(s, DelayedAction::Block)?;
         q.enqueue_delayed(d.clone(), 0)?;
-        assert!(wait_for(2000, || s.running.load(Relaxed) == 1));
+        assert!(wait_for(|| s.running.load(Relaxed) == 1));
         Ok(d)
     }
 
@@ -71,18 +76,18 @@ mod tests {
         let h = on_other_thread(move || {
             let _ = target.cancel_sync();
         })?;
-        assert!(wait_for(2000, || d.delayed_work().cancels_in_progress() == 1));
+        assert!(wait_for(|| d.delayed_work().cancels_in_progress() == 1));
         let r = q.mod_delayed(d.clone(), Delta::from_millis(10));
         let refused = matches!(&r, Err(e) if e.error() == EBUSY);
         drop(r);
         s.release.store(1, Relaxed);
-        assert!(wait_for(2000, || h.runs() == 1));
+        assert!(wait_for(|| h.runs() == 1));
         assert!(refused);
         assert_eq!(s.runs(), 1);
         assert!(!d.is_pending());
         // Every reference is accounted for: dropping ours frees the item.
         drop(d);
-        assert!(wait_for(2000, || h.dropped.load(Relaxed) == 1));
+        assert!(wait_for(|| h.dropped.load(Relaxed) == 1));
         assert_eq!(s.dropped.load(Relaxed), 1);
         Ok(())
     }
@@ -98,18 +103,18 @@ mod tests {
         let h = on_other_thread(move || {
             let _ = target.disable_sync();
         })?;
-        assert!(wait_for(2000, || d.delayed_work().disabled() == 1));
+        assert!(wait_for(|| d.delayed_work().disabled() == 1));
         let enabled = d.enable();
         // C still keeps the item disabled inside `disable_sync`: arming is refused, not lost.
         let r = q.mod_delayed(d.clone(), Delta::from_millis(10));
         let refused = matches!(&r, Err(e) if e.error() == EBUSY);
         drop(r);
         s.release.store(1, Relaxed);
-        assert!(wait_for(2000, || h.runs() == 1));
+        assert!(wait_for(|| h.runs() == 1));
         assert!(enabled);
         assert!(refused);
         q.enqueue_delayed(d.clone(), 0)?;
-        assert!(wait_for(2000, || s.runs() == 2));
+        assert!(wait_for(|| s.runs() == 2));
         Ok(())
     }
 
@@ -121,21 +126,21 @@ mod tests {
         let s = Shared::new()?;
         let p = Probe::new(&s, 0, Action::Block)?;
         q.enqueue(p.clone())?;
-        assert!(wait_for(2000, || s.running.load(Relaxed) == 1));
+        assert!(wait_for(|| s.running.load(Relaxed) == 1));
         let target = p.clone();
         let h = on_other_thread(move || {
             let _ = target.disable_sync();
         })?;
-        assert!(wait_for(2000, || p.work().disable_depth() == 1));
+        assert!(wait_for(|| p.work().disable_depth() == 1));
         let early = p.enable();
         s.release.store(1, Relaxed);
-        assert!(wait_for(2000, || h.runs() == 1));
+        assert!(wait_for(|| h.runs() == 1));
         assert!(!early);
         let refused = q.enqueue(p.clone()).err().map(|e| e.error());
         assert!(refused == Some(EBUSY));
         assert!(p.enable());
         q.enqueue(p.clone())?;
-        assert!(wait_for(2000, || s.runs() == 2));
+        assert!(wait_for(|| s.runs() == 2));
         Ok(())
     }
 
@@ -190,7 +195,7 @@ mod tests {
         let s = Shared::new()?;
         let other = Probe::new(&s, 0, Action::Block)?;
         other_q.enqueue(other.clone())?;
-        assert!(wait_for(2000, || s.running.load(Relaxed) == 1));
+        assert!(wait_for(|| s.running.load(Relaxed) == 1));
         let h = Shared::new()?;
         let target = other.clone();
         let hh = h.clone();
@@ -199,10 +204,10 @@ mod tests {
                 hh.errno.store(1, Relaxed);
             }
         })?)?;
-        assert!(wait_for(2000, || h.running.load(Relaxed) == 1));
+        assert!(wait_for(|| h.running.load(Relaxed) == 1));
         fsleep(Delta::from_millis(20));
         s.release.store(1, Relaxed);
-        assert!(wait_for(2000, || h.runs() == 1));
+        assert!(wait_for(|| h.runs() == 1));
         assert_eq!(h.errno.load(Relaxed), 0);
         Ok(())
     }
@@ -225,8 +230,8 @@ mod tests {
         let s2 = Shared::new()?;
         let safe = Probe::new(&s2, 0, Action::Block)?;
         rq2.enqueue(safe.clone())?;
-        assert!(wait_for(2000, || s.running.load(Relaxed) == 1));
-        assert!(wait_for(2000, || s2.running.load(Relaxed) == 1));
+        assert!(wait_for(|| s.running.load(Relaxed) == 1));
+        assert!(wait_for(|| s2.running.load(Relaxed) == 1));
         let h = Shared::new()?;
         let (unsafe_target, safe_target, hh) = (other.clone(), safe.clone(), h.clone());
         let s2r = s2.clone();
@@ -237,7 +242,7 @@ mod tests {
             s2r.release.store(1, Relaxed);
             hh.back.store(code(safe_target.flush()) as u32, Relaxed);
         })?)?;
-        assert!(wait_for(2000, || h.runs() == 1));
+        assert!(wait_for(|| h.runs() == 1));
         s.release.store(1, Relaxed);
         assert_eq!(h.errno.load(Relaxed), EDEADLK.to_errno());
         assert_eq!(h.back.load(Relaxed), 0);
@@ -267,9 +272,9 @@ mod tests {
             let q = guard.insert(q);
             q.enqueue(job)?;
         }
-        assert!(wait_for(2000, || h.runs() == 1));
+        assert!(wait_for(|| h.runs() == 1));
         // The hand-off retired the queue: the timer armed for a minute fired now.
-        assert!(wait_for(5000, || s.runs() == 1));
+        assert!(wait_for(|| s.runs() == 1));
         assert!(slot.lock().is_none());
         Ok(())
     }
@@ -285,7 +290,7 @@ mod tests {
             let _guard = lock.lock();
             drop(q);
         }
-        assert!(wait_for(5000, || s.runs() == 1));
+        assert!(wait_for(|| s.runs() == 1));
         Ok(())
     }
 
@@ -297,17 +302,16 @@ mod tests {
         let s = Shared::new()?;
         let p = Probe::new(&s, 0, Action::Block)?;
         q.enqueue(p.clone())?;
-        assert!(wait_for(2000, || s.running.load(Relaxed) == 1));
+        assert!(wait_for(|| s.running.load(Relaxed) == 1));
         let target = p.clone();
         let h = on_other_thread(move || {
             let _ = target.cancel_sync();
         })?;
-        assert!(wait_for(2000, || h.running.load(Relaxed) == 1));
-        // The job is inside `cancel_sync` well before this.
-        fsleep(Delta::from_millis(20));
+        // The job is inside `cancel_sync` once C holds the item disabled.
+        assert!(wait_for(|| c_disabled(&p)));
         let r = q.enqueue(p.clone()).err().map(|e| e.error());
         s.release.store(1, Relaxed);
-        assert!(wait_for(2000, || h.runs() == 1));
+        assert!(wait_for(|| h.runs() == 1));
         assert!(r == Some(EBUSY));
         assert_eq!(s.runs(), 1);
         Ok(())
@@ -321,7 +325,7 @@ mod tests {
         for action in [Action::SelfCancel, Action::SelfFlush] {
             let s = Shared::new()?;
             q.enqueue(Probe::new_bh_with(&s, action)?)?;
-            assert!(wait_for(2000, || s.runs() == 1));
+            assert!(wait_for(|| s.runs() == 1));
             assert_eq!(s.errno.load(Relaxed), EAGAIN.to_errno());
         }
         Ok(())
@@ -386,7 +390,7 @@ mod tests {
                 }
             })?;
             drop(q);
-            assert!(wait_for(5000, || h.runs() == 1));
+            assert!(wait_for(|| h.runs() == 1));
             // Take back whatever is still armed on the system queue.
             if let Some(r) = d.cancel_sync()? {
                 s.back.add(1, Relaxed);
@@ -395,7 +399,7 @@ mod tests {
             assert!(d.flush().is_ok());
         }
         handed += s.errno.load(Relaxed) as u32;
-        assert!(wait_for(5000, || s.dropped.load(Relaxed) == 100));
+        assert!(wait_for(|| s.dropped.load(Relaxed) == 100));
         assert_eq!(handed, s.runs() + s.back.load(Relaxed));
         Ok(())
     }
@@ -430,7 +434,11 @@ mod tests {
         let q = OwnedQueue::percpu().build(c"rwq_s_hotplug")?;
         let s = Shared::new()?;
         let (mut ok, mut offline, mut wrong) = (0, 0, 0);
-        while flipper.runs() == 0 {
+        // Until the flipper is done, then once more with the CPU online: at least one of each
+        // call acts on the CPU, however the two threads interleave.
+        let mut last = false;
+        while !last {
+            last = flipper.runs() != 0;
             let d = DelayedProbe::new(&s)?;
             match q.enqueue_delayed_on(CPU, d.clone(), 1) {
                 Ok(()) => ok += 1,
@@ -466,7 +474,7 @@ mod tests {
             let r = t.flush().err().map_or(0, |e| e.to_errno());
             hh.errno.store(r, Relaxed);
         })?)?;
-        assert!(wait_for(2000, || h.runs() == 1));
+        assert!(wait_for(|| h.runs() == 1));
         assert_eq!(h.errno.load(Relaxed), 0);
         let r = rust_wq::system_dfl().enqueue(target.clone());
         assert!(matches!(&r, Err(e) if e.error() == EINVAL));
@@ -522,9 +530,9 @@ mod tests {
                 let _ = target.flush();
             })?;
             drop(q);
-            assert!(wait_for(5000, || h.runs() == 1));
+            assert!(wait_for(|| h.runs() == 1));
         }
-        assert!(wait_for(5000, || s.dropped.load(Relaxed) == 100));
+        assert!(wait_for(|| s.dropped.load(Relaxed) == 100));
         assert_eq!(s.runs(), 100);
         Ok(())
     }
@@ -568,10 +576,144 @@ mod tests {
         assert!(e.map(|e| e.error()) == Some(EINVAL));
         let j0 = rust_wq::jiffies();
         q.enqueue_delayed(d.clone(), Delta::from_millis(30))?;
-        assert!(wait_for(5000, || s.runs() == 1));
+        assert!(wait_for(|| s.runs() == 1));
         assert!(s.ran_jiffies.load(Relaxed).wrapping_sub(j0) >= kernel::time::msecs_to_jiffies(30));
         q.enqueue_delayed(d.clone(), Delta::<Jiffy>::from_jiffies(2))?;
-        assert!(wait_for(5000, || s.runs() == 2));
+        assert!(wait_for(|| s.runs() == 2));
+        Ok(())
+    }
+
+    /// Every call that arms a delayed item with a delay.
+    #[derive(Clone, Copy)]
+    enum ArmPath {
+        Enqueue,
+        EnqueueOn,
+        Mod,
+        ModOn,
+        SystemEnqueue,
+        SystemEnqueueOn,
+        SystemMod,
+        SystemModOn,
+        Schedule,
+    }
+
+    const ARM_PATHS: [(&str, ArmPath); 9] = [
+        ("enqueue_delayed", ArmPath::Enqueue),
+        ("enqueue_delayed_on", ArmPath::EnqueueOn),
+        ("mod_delayed", ArmPath::Mod),
+        ("mod_delayed_on", ArmPath::ModOn),
+        ("system enqueue_delayed", ArmPath::SystemEnqueue),
+        ("system enqueue_delayed_on", ArmPath::SystemEnqueueOn),
+        ("system mod_delayed", ArmPath::SystemMod),
+        ("system mod_delayed_on", ArmPath::SystemModOn),
+        ("schedule_delayed_work", ArmPath::Schedule),
+    ];
+
+    /// Arms `d` through `path` (on CPU 1 for the `_on` calls): `Ok` if it is armed, else the
+    /// error and whether the very item came back.
+    fn arm_by(
+        path: ArmPath,
+        q: &OwnedQueue,
+        d: &Arc<DelayedProbe>,
+        delay: impl Delay,
+    ) -> core::result::Result<(), (Error, bool)> {
+        let back = |e: rust_wq::EnqueueError<Arc<DelayedProbe>>| {
+            let code = e.error();
+            (code, Arc::ptr_eq(&e.into_item(), d))
+        };
+        let sys = rust_wq::system_percpu();
+        match path {
+            ArmPath::Enqueue => q.enqueue_delayed(d.clone(), delay).map_err(back),
+            ArmPath::EnqueueOn => q.enqueue_delayed_on(1, d.clone(), delay).map_err(back),
+            ArmPath::Mod => q.mod_delayed(d.clone(), delay).map(drop).map_err(back),
+            ArmPath::ModOn => q
+                .mod_delayed_on(1, d.clone(), delay)
+                .map(drop)
+                .map_err(back),
+            ArmPath::SystemEnqueue => sys.enqueue_delayed(d.clone(), delay).map_err(back),
+            ArmPath::SystemEnqueueOn => sys.enqueue_delayed_on(1, d.clone(), delay).map_err(back),
+            ArmPath::SystemMod => sys.mod_delayed(d.clone(), delay).map(drop).map_err(back),
+            ArmPath::SystemModOn => sys
+                .mod_delayed_on(1, d.clone(), delay)
+                .map(drop)
+                .map_err(back),
+            ArmPath::Schedule => rust_wq::schedule_delayed_work(d.clone(), delay).map_err(back),
+        }
+    }
+
+    /// Item 12, every arming call: a negative `Delta` is `EINVAL` with the item back, down to
+    /// one nanosecond (rounded up to whole milliseconds, -1 ns to -999,999 ns would be 0 and run
+    /// at once); a `Delta` of any length that is not negative is armed, past the 2^31 ms (24.9
+    /// days) that C's `msecs_to_jiffies` reads as "infinite" and the 2^32 ms (49.7 days) of its
+    /// argument, up to the longest a `Delta` holds (292 years, far below `MAX_DELAY`).
+    #[test]
+    fn negative_deltas_are_einval_and_long_ones_armed_on_every_path() -> Result {
+        let q = OwnedQueue::percpu().build(c"rwq_s_deltas")?;
+        let s = Shared::new()?;
+        let d = DelayedProbe::new(&s)?;
+        let negative = [
+            Delta::from_nanos(-1),
+            Delta::from_micros(-1),
+            Delta::from_nanos(-999_999),
+            Delta::from_millis(-1),
+            Delta::from_nanos(i64::MIN),
+        ];
+        let long = [
+            Delta::from_secs(30 * 86_400),
+            Delta::from_secs(60 * 86_400),
+            Delta::from_nanos(i64::MAX),
+        ];
+        let mut wrong = 0u32;
+        for (name, path) in ARM_PATHS {
+            for delay in negative {
+                let r = arm_by(path, &q, &d, delay);
+                let ok = matches!(r, Err((e, true)) if e == EINVAL) && !d.is_pending();
+                if !ok {
+                    wrong += 1;
+                    pr_info!("    # {name}, {} ns: not EINVAL\n", delay.as_nanos());
+                }
+                // Whatever a wrong acceptance armed goes before the next case.
+                let _ = d.cancel_sync()?;
+            }
+            for delay in long {
+                let armed = arm_by(path, &q, &d, delay).is_ok() && d.is_pending();
+                let back = d.cancel_sync()?.is_some();
+                if !(armed && back) {
+                    wrong += 1;
+                    pr_info!("    # {name}, {} ns: not armed\n", delay.as_nanos());
+                }
+            }
+        }
+        // The refused and the cancelled never ran; every reference came back.
+        assert_eq!(wrong, 0);
+        assert_eq!(s.runs(), 0);
+        assert!(!d.is_pending());
+        // The jiffies: at least the time asked, rounded up by at most a millisecond and a
+        // jiffy, computed here by whole seconds (no 128-bit division in the kernel).
+        let hz = kernel::time::msecs_to_jiffies(1000);
+        for ns in [
+            0i64,
+            1,
+            999_999,
+            1_000_001,
+            30 * 86_400 * NSEC,
+            60 * 86_400 * NSEC,
+            i64::MAX,
+        ] {
+            let ns = ns as Jiffies;
+            let nsec = NSEC as Jiffies;
+            let exact = ns / nsec * hz + (ns % nsec * hz).div_ceil(nsec);
+            let slack = (1_000_000 * hz).div_ceil(nsec) + 1;
+            let j = Delta::from_nanos(ns as i64).jiffies().unwrap_or(0);
+            if j < exact || j > exact + slack {
+                pr_info!(
+                    "    # {ns} ns: {j} jiffies, want {exact} to {}\n",
+                    exact + slack
+                );
+            }
+            assert!(j >= exact && j <= exact + slack);
+        }
+        assert!(Delta::from_nanos(-1).jiffies() == Err(EINVAL));
         Ok(())
     }
 }

@@ -52,13 +52,13 @@ mod tests {
         rust_wq::system_percpu()
             .enqueue(&COUNT)
             .map_err(|e| e.error())?;
-        assert!(wait_for(5000, || RUNS.load(Relaxed) == before + 1));
+        assert!(wait_for(|| RUNS.load(Relaxed) == before + 1));
         // Pending behind a blocked item on an ordered queue: refused, then cancelled.
         let q = OwnedQueue::ordered().build(c"rwq_static")?;
         let s = Shared::new()?;
         q.enqueue(Probe::new(&s, 0, Action::Block)?)
             .map_err(|e| e.error())?;
-        assert!(wait_for(1000, || s.running.load(Relaxed) == 1));
+        assert!(wait_for(|| s.running.load(Relaxed) == 1));
         q.enqueue(&COUNT).map_err(|e| e.error())?;
         let e = q.enqueue(&COUNT).err().ok_or(EINVAL)?;
         assert_eq!(e.error(), EBUSY);

@@ -156,7 +156,7 @@ mod tests {
         item.flush()?;
         assert_eq!(item.hits.load(Relaxed), 1);
         drop(queue);
-        assert!(wait_for(1, || true));
+        assert!(wait_for(|| true));
         Ok(())
     }
 }

@@ -23,6 +23,10 @@ mod tests {
         MAX_DELAY,
         MAX_DISABLE, //
     };
+    use crate::thread::{
+        poll,
+        PATIENCE_MS, //
+    };
     use kernel::{
         prelude::*,
         sync::{
@@ -40,6 +44,8 @@ mod tests {
 
     static LIVE: Atomic<i64> = Atomic::new(0);
     static RUNS: Atomic<u32> = Atomic::new(0);
+    /// Lets a [`Act::Block`] item return.
+    static RELEASE: Atomic<u32> = Atomic::new(0);
 
     /// What an item does in `run`, recording the errno it got (0 for success).
     #[derive(Clone, Copy, PartialEq)]
@@ -51,7 +57,9 @@ mod tests {
         QueueDrain,
         WorkOnCpu,
         TakeOffline,
-        Sleep,
+        /// Holds its worker until [`RELEASE`] is set (or, should the case fail first, until a
+        /// patience of twice [`PATIENCE_MS`] ran out).
+        Block,
     }
 
     #[pin_data(PinnedDrop)]
@@ -82,9 +90,9 @@ mod tests {
                 Act::QueueDrain => this.queue.as_ref().map_or(0, |q| errno(q.drain())),
                 Act::WorkOnCpu => errno(crate::work_on_cpu!(0, || ())),
                 Act::TakeOffline => errno(cpu::take_offline(1)),
-                Act::Sleep => {
-                    fsleep(Delta::from_millis(200));
-                    0
+                Act::Block => {
+                    let released = poll(2 * PATIENCE_MS, || RELEASE.load(Relaxed) != 0);
+                    i32::from(!released)
                 }
             };
             this.errno.store(e, Relaxed);
@@ -416,10 +424,26 @@ mod tests {
             refused(&d, ub.enqueue_delayed(d.clone(), -1)),
             einval,
         );
-        // A pending item: queued behind a sleeper on an ordered queue.
+        t.check(
+            "negative Delta of 1 ns",
+            refused(&d, ub.enqueue_delayed(d.clone(), Delta::from_nanos(-1))),
+            einval,
+        );
+        let md = match rust_wq::system_dfl().mod_delayed(d.clone(), Delta::from_nanos(-999_999)) {
+            Ok(_) => 0,
+            Err(e) => e.error().to_errno(),
+        };
+        t.check(
+            "system mod_delayed, negative Delta of 999,999 ns",
+            md,
+            einval,
+        );
+        // A pending item: queued behind a blocked item on an ordered queue, so that it stays
+        // pending until released, however slow the machine.
         let ord = OwnedQueue::ordered().build(c"rwq_st_bado")?;
-        let sleeper = bad(Act::Sleep, None)?;
+        let sleeper = bad(Act::Block, None)?;
         let p = bad(Act::Nothing, None)?;
+        RELEASE.store(0, Relaxed);
         ord.enqueue(sleeper.clone())?;
         ord.enqueue(p.clone())?;
         t.check(
@@ -437,6 +461,7 @@ mod tests {
             refused(&p, rust_wq::system_dfl().enqueue(p.clone())),
             ebusy,
         );
+        RELEASE.store(1, Relaxed);
         ord.drain()?;
         drop(ord);
         ub.enqueue_delayed(d.clone(), Delta::from_millis(60_000))?;

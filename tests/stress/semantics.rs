@@ -24,7 +24,10 @@ mod tests {
     };
     use crate::thread::{
         next,
-        spawn, //
+        poll,
+        spawn,
+        wait_until,
+        PATIENCE_MS, //
     };
     use kernel::{
         prelude::*,
@@ -49,10 +52,24 @@ mod tests {
         max_active: Atomic<u32>,
         done: Atomic<u32>,
         sleep_us: u64,
+        /// Whether items wait at the gate until the case opens it.
+        gated: bool,
+        opened: Atomic<u32>,
+        /// Items that gave up waiting at the gate.
+        gate_timeouts: Atomic<u32>,
     }
 
     impl Shared {
         fn new(sleep_us: u64) -> Result<Arc<Self>> {
+            Self::with(sleep_us, false)
+        }
+
+        /// Items that wait, once running, until the case opens the gate ([`open_at`]).
+        fn gated(sleep_us: u64) -> Result<Arc<Self>> {
+            Self::with(sleep_us, true)
+        }
+
+        fn with(sleep_us: u64, gated: bool) -> Result<Arc<Self>> {
             Ok(Arc::new(
                 Shared {
                     next: Atomic::new(0),
@@ -61,10 +78,31 @@ mod tests {
                     max_active: Atomic::new(0),
                     done: Atomic::new(0),
                     sleep_us,
+                    gated,
+                    opened: Atomic::new(0),
+                    gate_timeouts: Atomic::new(0),
                 },
                 GFP_KERNEL,
             )?)
         }
+    }
+
+    /// Waits (patiently) until `n` items of `s` run at once, leaves 20 ms in which an item
+    /// more would start if the limit let it, and opens the gate. Returns whether `n` ran at
+    /// once: the items hold at the gate, so they overlap however fast or slow the machine is.
+    fn open_at(s: &Shared, n: u32) -> bool {
+        let reached = wait_until("max_active items running at once", || {
+            s.active.load(Relaxed) >= n
+        });
+        if !reached {
+            pr_info!(
+                "    # {} of {n} items at once when the wait ran out\n",
+                s.active.load(Relaxed)
+            );
+        }
+        fsleep(Delta::from_millis(20));
+        s.opened.store(1, Relaxed);
+        reached
     }
 
     #[pin_data]
@@ -92,6 +130,11 @@ mod tests {
             }
             if s.next.fetch_add(1, Relaxed) != this.seq {
                 s.out_of_order.add(1, Relaxed);
+            }
+            // The case opens the gate within its patience; twice that is only for a case that
+            // failed before opening it.
+            if s.gated && !poll(2 * PATIENCE_MS, || s.opened.load(Relaxed) != 0) {
+                s.gate_timeouts.add(1, Relaxed);
             }
             if s.sleep_us > 0 {
                 fsleep(Delta::from_micros(s.sleep_us as i64));
@@ -132,23 +175,29 @@ mod tests {
         for n in [1u32, 3, 8] {
             // Per CPU: all items on CPU 1's pool.
             let q = OwnedQueue::percpu().max_active(n).build(c"rwq_st_maxpc")?;
-            let s = Shared::new(2000)?;
+            let s = Shared::gated(2000)?;
             for i in 0..(4 * n) {
                 q.enqueue_on(1, step(&s, i)?)?;
             }
+            let reached = open_at(&s, n);
             q.drain()?;
             let seen = s.max_active.load(Relaxed);
             pr_info!("    # per-CPU max_active {n}: at most {seen} at once on CPU 1\n");
+            assert!(reached);
+            assert_eq!(s.gate_timeouts.load(Relaxed), 0);
             assert_eq!(seen, n);
             // Unbound: across the machine.
             let q = OwnedQueue::unbound().max_active(n).build(c"rwq_st_maxub")?;
-            let s = Shared::new(2000)?;
+            let s = Shared::gated(2000)?;
             for i in 0..(4 * n) {
                 q.enqueue(step(&s, i)?)?;
             }
+            let reached = open_at(&s, n);
             q.drain()?;
             let seen = s.max_active.load(Relaxed);
             pr_info!("    # unbound max_active {n}: at most {seen} at once\n");
+            assert!(reached);
+            assert_eq!(s.gate_timeouts.load(Relaxed), 0);
             assert_eq!(seen, n);
         }
         Ok(())
@@ -157,20 +206,25 @@ mod tests {
     #[test]
     fn set_max_active_at_run_time_is_the_new_limit() -> Result {
         let q = OwnedQueue::unbound().max_active(2).build(c"rwq_st_setma")?;
-        let s = Shared::new(3000)?;
+        let s = Shared::gated(3000)?;
         for i in 0..12 {
             q.enqueue(step(&s, i)?)?;
         }
+        let reached_before = open_at(&s, 2);
         q.drain()?;
         let before = s.max_active.load(Relaxed);
+        let timeouts_before = s.gate_timeouts.load(Relaxed);
         q.set_max_active(6)?;
-        let s = Shared::new(3000)?;
+        let s = Shared::gated(3000)?;
         for i in 0..24 {
             q.enqueue(step(&s, i)?)?;
         }
+        let reached_after = open_at(&s, 6);
         q.drain()?;
         let after = s.max_active.load(Relaxed);
         pr_info!("    # max_active 2: at most {before} at once; set to 6: at most {after}\n");
+        assert!(reached_before && reached_after);
+        assert_eq!(timeouts_before + s.gate_timeouts.load(Relaxed), 0);
         assert_eq!(before, 2);
         assert_eq!(after, 6);
         Ok(())
