@@ -145,7 +145,8 @@ cat >"$WORK/run-module" <<'RUN'
 # kernel command line (<module>.<param>=<value>, as modprobe would pass them), then unloads it.
 n=$(basename "$1" .ko)
 mark "ktap-begin $n"
-args=$(tr ' ' '\n' </proc/cmdline | grep "^$n\." | sed "s/^$n\.//" || true)
+# Spaces and tabs both part parameters (the Makefile's continued lines leave tabs in QEMU_APPEND).
+args=$(tr ' \t' '\n\n' </proc/cmdline | grep "^$n\." | sed "s/^$n\.//" || true)
 # Why a load failed goes into the marker, and so into the verdict's last lines; a module that
 # did not load is not unloaded.
 if ! err=$(/bin/insmod "$1" $args 2>&1); then

@@ -16,6 +16,7 @@ mod exactly_once;
 mod hotplug;
 mod semantics;
 mod thread;
+mod torture;
 
 module! {
     type: rust_wq::Drained<RustWqStress>,
@@ -40,6 +41,30 @@ module! {
             default: 60,
             description: "How long CPUs go down and up under load, in seconds",
         },
+        torture_seed: u32 {
+            default: 0,
+            description: "Seed of the randomized torture (0: from the time; printed at its start)",
+        },
+        torture_secs: u32 {
+            default: 60,
+            description: "Shortest run of the randomized torture, in seconds (1 to 200)",
+        },
+        torture_min_ops: u32 {
+            default: 20000,
+            description: "Operations the randomized torture makes at least, however long it takes",
+        },
+        torture_threads: u32 {
+            default: 3,
+            description: "Threads of the randomized torture besides the test's own (1 to 8)",
+        },
+        torture_hotplug_secs: u32 {
+            default: 30,
+            description: "CPUs go down and up for the first N seconds of the torture (0: never)",
+        },
+        torture_atomic_spawn: u32 {
+            default: 0,
+            description: "1: the torture also spawns scope closures with GFP_KERNEL with interrupts off",
+        },
     },
 }
 
@@ -61,6 +86,27 @@ pub(crate) fn sizes() -> Sizes {
 /// How long the hotplug case toggles CPUs.
 pub(crate) fn hotplug_secs() -> u32 {
     module_parameters::hotplug_secs.value().max(1)
+}
+
+/// The parameters of the randomized torture (`rust_wq_torture`).
+pub(crate) struct TortureParams {
+    pub(crate) seed: u32,
+    pub(crate) secs: u32,
+    pub(crate) min_ops: u64,
+    pub(crate) threads: u32,
+    pub(crate) hotplug_secs: u32,
+    pub(crate) atomic_spawn: bool,
+}
+
+pub(crate) fn torture_params() -> TortureParams {
+    TortureParams {
+        seed: module_parameters::torture_seed.value(),
+        secs: module_parameters::torture_secs.value().clamp(1, 200),
+        min_ops: u64::from(module_parameters::torture_min_ops.value()),
+        threads: module_parameters::torture_threads.value().clamp(1, 8),
+        hotplug_secs: module_parameters::torture_hotplug_secs.value(),
+        atomic_spawn: module_parameters::torture_atomic_spawn.value() != 0,
+    }
 }
 
 struct RustWqStress;
