@@ -120,12 +120,13 @@ mod tests {
             }
             drop(q);
             for h in &hs {
-                assert!(wait_for(10_000, || h.runs() == 1));
+                assert!(wait_for(|| h.runs() == 1));
                 flushes += 1;
             }
         }
-        assert!(wait_for(10_000, || s.dropped.load(Relaxed) as usize
-            == ROUNDS as usize * ITEMS));
+        assert!(wait_for(
+            || s.dropped.load(Relaxed) as usize == ROUNDS as usize * ITEMS
+        ));
         // Each item ran once: fired by its flush or by the queue's drop, never twice.
         assert_eq!(s.runs() as usize, ROUNDS as usize * ITEMS);
         assert_eq!(flushes, ROUNDS as usize * ITEMS);
@@ -150,7 +151,7 @@ mod tests {
         /// Waits until the hotplug writer started, gives it time to become pending, then
         /// calls `work_on_cpu` itself.
         fn run(this: Arc<Nested>) {
-            let _ = wait_for(10_000, || this.writer_started.load(Relaxed) == 1);
+            let _ = wait_for(|| this.writer_started.load(Relaxed) == 1);
             kernel::time::delay::fsleep(Delta::from_millis(300));
             this.result.store(
                 match crate::work_on_cpu!(2, || ()) {
@@ -205,13 +206,13 @@ mod tests {
                 Relaxed,
             );
         })?;
-        assert!(wait_for(10_000, || in_f.load(Relaxed) == 1));
+        assert!(wait_for(|| in_f.load(Relaxed) == 1));
         writer_started.store(1, Relaxed);
         let offline = crate::rust_wq::cpu::take_offline(CPU);
         if offline.is_ok() {
             crate::rust_wq::cpu::bring_online(CPU)?;
         }
-        assert!(wait_for(20_000, || outer_result.load(Relaxed) != 0));
+        assert!(wait_for(|| outer_result.load(Relaxed) != 0));
         let inner = inner_result.load(Relaxed);
         pr_info!(
             "nested work_on_cpu during hotplug: inner {}, outer {}, take_offline {:?}\n",
@@ -246,7 +247,7 @@ mod tests {
                 let (arrived, release, done) = (arrived.clone(), release.clone(), done.clone());
                 crate::rust_wq::try_spawn!(rust_wq::system_dfl(), GFP_KERNEL, move || {
                     arrived.add(1, Relaxed);
-                    let _ = wait_for(10_000, || release.load(Relaxed) == 1);
+                    let _ = wait_for(|| release.load(Relaxed) == 1);
                     match OwnedQueue::unbound().sysfs().build(c"rwq_m_race") {
                         Ok(q) => {
                             ok.add(1, Relaxed);
@@ -262,9 +263,9 @@ mod tests {
                 })?;
             }
             // A barrier: all four start building at once.
-            assert!(wait_for(10_000, || arrived.load(Relaxed) == THREADS));
+            assert!(wait_for(|| arrived.load(Relaxed) == THREADS));
             release.store(1, Relaxed);
-            assert!(wait_for(20_000, || done.load(Relaxed) == THREADS));
+            assert!(wait_for(|| done.load(Relaxed) == THREADS));
             let q = built.lock().take();
             drop(q);
             assert_eq!(other.load(Relaxed), 0);
@@ -327,7 +328,7 @@ mod tests {
         assert!(on_cpu == Some(EDEADLK));
         assert!(scoped == Some(EDEADLK));
         assert!(reclaim_flush.is_none());
-        assert!(wait_for(10_000, || s.runs() == 1));
+        assert!(wait_for(|| s.runs() == 1));
         Ok(())
     }
 

@@ -191,7 +191,7 @@ mod tests {
                 *done_ref = true;
             })?;
             for _ in 0..100 {
-                if !wait_for(5000, || beats_ref.load(Relaxed) != 0) {
+                if !wait_for(|| beats_ref.load(Relaxed) != 0) {
                     break;
                 }
                 core::mem::forget(lock_ref.lock());

@@ -2338,16 +2338,22 @@ mod tests {
                         drop(token);
                     };
                     let r = match (k % 3, &queue) {
-                        (0, Some(Dest::PerCpu(q))) => s.spawn_on(&**q, GFP_KERNEL, job),
-                        (0, Some(Dest::Unbound(q))) => s.spawn_on(&**q, GFP_KERNEL, job),
-                        (0, Some(Dest::Ordered(q))) => s.spawn_on(&**q, GFP_KERNEL, job),
+                        (0, Some(Dest::PerCpu(q))) => {
+                            crate::rust_wq::spawn_on!(s, &**q, GFP_KERNEL, job)
+                        }
+                        (0, Some(Dest::Unbound(q))) => {
+                            crate::rust_wq::spawn_on!(s, &**q, GFP_KERNEL, job)
+                        }
+                        (0, Some(Dest::Ordered(q))) => {
+                            crate::rust_wq::spawn_on!(s, &**q, GFP_KERNEL, job)
+                        }
                         (1, _) => {
                             let guard = self.scope_irqs_off.lock();
-                            let r = s.spawn(GFP_ATOMIC, job);
+                            let r = crate::rust_wq::spawn!(s, GFP_ATOMIC, job);
                             drop(guard);
                             r
                         }
-                        _ => s.spawn(GFP_KERNEL, job),
+                        _ => crate::rust_wq::spawn!(s, GFP_KERNEL, job),
                     };
                     if r.is_ok() {
                         spawned += 1;
@@ -2357,7 +2363,7 @@ mod tests {
                     if let Some(hit) = extra.first_mut() {
                         let token = Token::new();
                         let guard = self.scope_irqs_off.lock();
-                        let r = s.spawn(GFP_KERNEL, move || {
+                        let r = crate::rust_wq::spawn!(s, GFP_KERNEL, move || {
                             *hit += 1;
                             drop(token);
                         });
