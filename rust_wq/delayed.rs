@@ -6,7 +6,7 @@
 //! `destroy_workqueue()` does not wait for a `delayed_work` whose timer is still armed: when that
 //! timer fires, it queues onto freed memory. And a timer that fires after its module was
 //! unloaded runs freed code, even on a system queue. So every item armed on an
-//! [`OwnedQueue`](crate::rust_wq::OwnedQueue) is linked into the queue's [`Tracker`], and every
+//! [`OwnedQueue`](crate::rust_wq::OwnedQueue) is linked into the queue's `Tracker`, and every
 //! item armed on a system queue into the tracker of its module's registry (see
 //! [`Drained`](crate::rust_wq::Drained)). The link is made while the arming call still borrows
 //! the queue (and holds the module's registry open), so the queue's `Drop` (or the module's

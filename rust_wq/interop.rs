@@ -7,7 +7,7 @@
 //!   `Arc`, a `Pin<KBox>` or an `ARef`) goes on an [`OwnedQueue`] or a system [`Queue`] of
 //!   rust_wq with `enqueue_kernel_item`, through the same module gate as rust_wq's own items:
 //!   nothing queued this way runs after the module's unload (see [`Drained`]). rust_wq points
-//!   the item's `work_struct` at a function of its own ([`run_kernel`]), which runs the in-tree
+//!   the item's `work_struct` at a function of its own (`run_kernel`), which runs the in-tree
 //!   `run` and counts the runs; the item keeps it when `kernel::workqueue` requeues it. So a
 //!   requeue that passes no gate (the item's own `run` queueing itself through
 //!   `kernel::workqueue`, say) is still seen: once the module's unload began, each such item
@@ -34,7 +34,7 @@
 //!   queues them there;
 //! - in-tree items on queues with `WQ_MEM_RECLAIM` (`EINVAL`): their runs would not be known as
 //!   reclaim runners, and a flush from one would be a dependency C warns about (see
-//!   [`reclaim`](crate::rust_wq::reclaim)). The legacy queues of
+//!   [`reclaim`]). The legacy queues of
 //!   `OwnedQueue::create_workqueue` and friends are accepted: C exempts them;
 //! - `kernel::workqueue::system()` and `system_unbound()` (`EINVAL` in [`Queue::from_kernel`]):
 //!   deprecated in 7.3 (C prints a warning for work queued there); use

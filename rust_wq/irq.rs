@@ -4,7 +4,7 @@
 //!
 //! [`request_deferred_irq`] registers the MSI (or else the legacy INTx) interrupt of a bound PCI
 //! device. The handler state is an [`Arc<T>`] that is both the top half ([`TopHalf`]) and the
-//! bottom half (a [`WorkItem`] with a [`Work`](crate::rust_wq::Work) field): the top half
+//! bottom half (a [`WorkItem`] with a [`Work`] field): the top half
 //! acknowledges the device and queues `T` wherever it likes, the bottom half runs in process
 //! context.
 //!

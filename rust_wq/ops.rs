@@ -304,7 +304,7 @@ pub trait RcuWorkOps<const ID: u64 = 0>: WorkItem<ID> + HasRcuWork<Self, ID> + S
     /// Returns `Ok(false)` if it was idle. `EDEADLK` from the item's own `run`, `EAGAIN` where
     /// it cannot sleep (an RCU read-side critical section included: the grace period would
     /// wait for the caller), `EDEADLK` from reclaim for an item that was on a queue without
-    /// `WQ_MEM_RECLAIM` (see [`reclaim`](crate::rust_wq::reclaim)).
+    /// `WQ_MEM_RECLAIM` (see [`reclaim`]).
     fn flush(&self) -> Result<bool> {
         let rw = self.rcu_work();
         let ctx = may_wait_for(rw.raw_work())?;

@@ -504,7 +504,7 @@ impl<K: Kind> OwnedQueue<K> {
     /// `EBUSY`, with `item` back, if the item is pending (waiting for its grace period, or
     /// queued); other errors as [`OwnedQueue::enqueue`]. Dropping the queue waits for the grace
     /// period and runs the item; so does [`OwnedQueue::drain`], unlike
-    /// [`OwnedQueue::flush`]. There is no cancel: see [`rcu_work`](crate::rust_wq::rcu_work).
+    /// [`OwnedQueue::flush`]. There is no cancel: see [`rcu_work`].
     pub fn enqueue_rcu<P, const ID: u64>(&self, item: P) -> Result<(), EnqueueError<P>>
     where
         P: WorkItemPointer,

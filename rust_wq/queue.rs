@@ -119,9 +119,9 @@ impl<P> EnqueueError<P> {
     /// The reason: `EBUSY` (already pending, disabled, or being cancelled by a `cancel_sync`),
     /// `EINVAL` (no such CPU, a delay above [`MAX_DELAY`](crate::rust_wq::MAX_DELAY), a CPU's
     /// timer on a BH queue, an item that reclaim waited for going on a queue without
-    /// `WQ_MEM_RECLAIM`: see [`reclaim`](crate::rust_wq::reclaim), with lockdep an item of a
+    /// `WQ_MEM_RECLAIM`: see [`reclaim`], with lockdep an item of a
     /// class that went on the other kind of queue, BH or threaded: see
-    /// [`class`](crate::rust_wq::class), or a module not wrapped in
+    /// [`class`], or a module not wrapped in
     /// [`Drained`](crate::rust_wq::Drained)), `ENOSPC` (with lockdep, one class more than the
     /// module's [`CLASSES`](crate::rust_wq::class::CLASSES)), `ENODEV` (CPU offline),
     /// `ESHUTDOWN` (the module is being unloaded).
@@ -162,7 +162,7 @@ impl Queue {
     /// `rcu_barrier()` that follows the last such enqueue: they reach the queue only after their
     /// grace period. It must
     /// not have `WQ_MEM_RECLAIM` without `__WQ_LEGACY` (rust_wq would not know that its items run
-    /// on a reclaim path, see [`reclaim`](crate::rust_wq::reclaim)), nor `WQ_BH` (rust_wq would
+    /// on a reclaim path, see [`reclaim`]), nor `WQ_BH` (rust_wq would
     /// not refuse a CPU's timer on it, which C strands on the CPU's pool once it goes offline).
     #[inline]
     pub unsafe fn from_raw<'a>(ptr: *const bindings::workqueue_struct) -> &'a Queue {

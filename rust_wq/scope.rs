@@ -351,16 +351,16 @@ pub struct Scope<'scope, 'env: 'scope> {
     _env: PhantomData<&'env mut &'env ()>,
 }
 
-/// A closure spawned on a [`Scope`], with its lifetime erased (see [`Scope::job`]).
+/// A closure spawned on a [`Scope`], with its lifetime erased (see `Scope::job`).
 ///
 /// # Invariants
 ///
 /// - `f` is null or a `KBox<Option<F>>` of the closure type that `call` was made for; `scope` is
 ///   the data of the [`scope`] call that waits for this job: both stay valid until the job's
-///   drop has called [`ScopeData::finish`]. Every job is dropped (after its run, or unrun), and
+///   drop has called `ScopeData::finish`. Every job is dropped (after its run, or unrun), and
 ///   its drop frees the closure if it is still there, unlinks `link`, then calls `finish`, once.
 /// - `link` is unlinked, or in the list of `scope`'s jobs from its spawn until its drop, or in
-///   [`ScopeData::drop_unstarted`]'s own list once that took the job off its queue. It is
+///   `ScopeData::drop_unstarted`'s own list once that took the job off its queue. It is
 ///   touched only with the scope's list locked, or by `drop_unstarted` in its own list, and by
 ///   whoever does not own the job through raw pointers only: a worker running the job holds
 ///   `Pin<&mut Job>` meanwhile, which `link` does not conflict with (it is `Opaque`, as the work
