@@ -104,7 +104,12 @@ pub const MAX_DELAY: Jiffies = ((c_long::MAX >> 1) - 1) as Jiffies;
 ///
 /// Negative delays, and delays above [`MAX_DELAY`], are `EINVAL` when arming.
 pub trait Delay {
-    /// The delay in jiffies, or `EINVAL`.
+    /// The delay in jiffies.
+    ///
+    /// # Errors
+    ///
+    /// - `EINVAL`: the delay is negative, or too long to count (a [`Delta`] of more than
+    ///   `u32::MAX` milliseconds).
     fn jiffies(self) -> Result<Jiffies>;
 }
 
