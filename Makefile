@@ -24,14 +24,14 @@ KSRC_OF = $(if $(wildcard $(KDIR_RESOLVED)/source),$(KDIR_RESOLVED)/source,$(KDI
 # The pinned toolchain (see scripts/common.sh); harmless for a KDIR built by another rustc
 # unless you override RUSTUP_TOOLCHAIN.
 TOOLENV = export KDIR=$(KDIR_RESOLVED) && source $(ROOT)/scripts/common.sh &&
-RS_FILES = $(shell find $(ROOT)/rust_wq $(ROOT)/samples $(ROOT)/tests $(ROOT)/bench -name '*.rs' | sort)
+RS_FILES = $(shell find $(ROOT)/rust_wq $(ROOT)/samples $(ROOT)/tests $(ROOT)/bench $(ROOT)/docs -name '*.rs' | sort)
 
 KMAKE = $(TOOLENV) $(MAKE) -C $(KDIR_RESOLVED) M=$(ROOT) MO=$(OUT)
 
 .PHONY: all modules modules_install clippy fmt fmtcheck rust-analyzer ra-check check selftest run \
 	bench bench-run distro-kdir distro-check distro-check-run distro-bench distro-bench-run \
 	distro-guard stress stress-readme compile-fail \
-	setup clean help kdir userspace tools print-kdir fresh-check
+	setup clean help kdir userspace tools print-kdir fresh-check doc
 
 CLIENT_SRC := $(ROOT)/samples/userspace/rust_wq_edu_client.c
 
@@ -97,6 +97,14 @@ rust-analyzer: kdir
 	@if [ -f $(OUT)/rust-project.json ]; then cp $(OUT)/rust-project.json $(ROOT)/; fi
 	@python3 $(ROOT)/scripts/ra_include.py $(ROOT)/rust-project.json $(ROOT)
 	@echo "rust-analyzer: $(ROOT)/rust-project.json"
+
+# rustdoc HTML for rust_wq in out/doc/rust_wq/, built with the flags kbuild gives rustc for the
+# sample's crate (read from the .cmd file of its object, built first); warnings are errors.
+doc: kdir
+	@mkdir -p $(OUT)
+	+@$(KMAKE) samples/demo_main.o
+	@$(TOOLENV) python3 $(ROOT)/scripts/rustdoc.py $(OUT)/samples/.demo_main.o.cmd $(ROOT) \
+		$(KSRC_OF) $(ROOT)/out/doc
 
 # rust-analyzer's own diagnostics: no crate of this repository may fail to resolve rust_wq.
 ra-check: rust-analyzer
@@ -225,6 +233,8 @@ help:
 	@echo "  make stress-readme  put the last run's figures into the README (FIGURES=<files>)"
 	@echo "  make clippy       build with CLIPPY=1 W=e (warnings are errors)"
 	@echo "  make compile-fail misuse that must not compile gives its message (tests/compile_fail)"
+	@echo "  make doc          rustdoc HTML for rust_wq: out/doc/rust_wq/index.html (kernel crate"
+	@echo "                    linked to rust.docs.kernel.org); any rustdoc warning fails"
 	@echo "  make fmt          rustfmt with the kernel's .rustfmt.toml (fmtcheck: check only)"
 	@echo "  make rust-analyzer  write rust-project.json for editors"
 	@echo "  make ra-check     rust-analyzer diagnostics: rust_wq resolves in every crate"

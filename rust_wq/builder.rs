@@ -138,12 +138,21 @@ impl<K: Kind> Builder<K> {
         self.flags
     }
 
-    /// Allocates the queue. The name must be 1 to [`MAX_NAME_LEN`] bytes (`EINVAL`,
-    /// `ENAMETOOLONG`); `max_active` must be 1 to [`MAX_ACTIVE`] (`EINVAL`); with
-    /// [`Builder::sysfs`], no other queue in sysfs may have the name (`EEXIST`; checked and
-    /// registered under one lock of the module, so two builders of one name in this module
-    /// cannot both pass: README rule 6 for other modules). Sleeps
-    /// (`EAGAIN` where the caller cannot).
+    /// Allocates the queue (`alloc_workqueue`). The name must be 1 to [`MAX_NAME_LEN`] bytes;
+    /// with [`Builder::sysfs`], no other queue in sysfs may have it. Sleeps.
+    ///
+    /// # Errors
+    ///
+    /// - `EINVAL`: the name is empty, or `max_active` is 0 or above [`MAX_ACTIVE`].
+    /// - `ENAMETOOLONG`: the name is longer than [`MAX_NAME_LEN`] bytes (the kernel would cut
+    ///   it short).
+    /// - `EEXIST`: with [`Builder::sysfs`], a queue of that name is in sysfs already (checked
+    ///   and registered under one lock of the module, so two builders of one name in this
+    ///   module cannot both pass: README rule 6 for other modules).
+    /// - `EAGAIN`: the caller cannot sleep.
+    /// - `ENOMEM`: an allocation failed, or `alloc_workqueue` returned no queue.
+    /// - `EINVAL`: the module is not wrapped in [`Drained`](crate::rust_wq::Drained);
+    ///   `ESHUTDOWN`: it is being unloaded.
     pub fn build(self, name: &CStr) -> Result<OwnedQueue<K>> {
         let len = name.to_bytes().len();
         if len == 0 {

@@ -31,9 +31,10 @@ pub fn cpu_online(cpu: CpuId) -> bool {
 
 /// Turns a CPU number into a [`CpuId`] that is possible and online.
 ///
-/// Returns `EINVAL` for a number at or above `nr_cpu_ids` and `ENODEV` for a CPU that is not
-/// online. The C side would index a per-CPU area out of bounds with the first, and warn with the
-/// second.
+/// # Errors
+///
+/// - `EINVAL`: `cpu` is at or above `nr_cpu_ids` (C would index a per-CPU area out of bounds).
+/// - `ENODEV`: `cpu` is not online (C would warn).
 pub fn online_cpu(cpu: u32) -> Result<CpuId> {
     let id = CpuId::from_u32(cpu).ok_or(EINVAL)?;
     if cpu_online(id) {
@@ -50,10 +51,14 @@ extern "C" {
     fn rust_wq_may_sleep() -> bool;
 }
 
-/// Checks that the caller may sleep: `EAGAIN` (`EWOULDBLOCK`) in interrupt or softirq context
-/// (a BH item's `run`, an interrupt's top half), with interrupts or preemption off, under a
-/// spinlock or an RCU read lock. Without `CONFIG_PREEMPT_COUNT` the kernel cannot see the last
-/// three, and neither can this check.
+/// Checks that the caller may sleep.
+///
+/// # Errors
+///
+/// - `EAGAIN` (`EWOULDBLOCK`): in interrupt or softirq context (a BH item's `run`, an
+///   interrupt's top half), with interrupts or preemption off, under a spinlock or an RCU read
+///   lock. Without `CONFIG_PREEMPT_COUNT` the kernel cannot see the last three, and neither can
+///   this check.
 #[inline]
 pub fn may_sleep() -> Result {
     // SAFETY: Only reads the preempt count, the IRQ flags and the task's RCU nesting.
@@ -176,11 +181,19 @@ pub fn preemptible() -> bool {
 }
 
 /// Takes `cpu` offline (`remove_cpu()`), as writing 0 to its sysfs `online` file does. For
-/// tests and tools that exercise CPU hotplug. Sleeps (`EAGAIN` where the caller cannot).
-/// `EDEADLK` from the function of a [`work_on_cpu`](crate::rust_wq::work_on_cpu), whose caller
-/// holds off hotplug until it returns; `EBUSY` in a kworker while a `work_on_cpu` of this
-/// module holds hotplug off (that holder may be waiting for this very item). Like any hotplug
-/// operation, it waits for every holder: do not call it from work that such a holder waits for.
+/// tests and tools that exercise CPU hotplug. Sleeps. Like any hotplug operation, it waits for
+/// every holder of the hotplug lock: do not call it from work that such a holder waits for.
+///
+/// # Errors
+///
+/// - `EAGAIN`: the caller cannot sleep.
+/// - `EDEADLK`: the caller is the function of a [`work_on_cpu`](crate::rust_wq::work_on_cpu),
+///   whose caller holds off hotplug until it returns.
+/// - `EBUSY`: the caller is a kworker while a `work_on_cpu` of this module holds hotplug off
+///   (that holder may be waiting for this very item).
+/// - `EINVAL`: `cpu` is at or above `nr_cpu_ids`.
+/// - The kernel's own errors of `remove_cpu()`, such as `EBUSY` for the last online CPU or
+///   while hotplug is disabled.
 pub fn take_offline(cpu: u32) -> Result {
     may_sleep()?;
     if crate::rust_wq::reclaim::current_is(crate::rust_wq::reclaim::TAG_HOTPLUG_HELD) {
@@ -197,7 +210,11 @@ pub fn take_offline(cpu: u32) -> Result {
     kernel::error::to_result(unsafe { bindings::remove_cpu(id.as_u32()) })
 }
 
-/// Brings `cpu` back online (`add_cpu()`). Errors as [`take_offline`].
+/// Brings `cpu` back online (`add_cpu()`).
+///
+/// # Errors
+///
+/// Those of [`take_offline`], then the kernel's own errors of `add_cpu()`.
 pub fn bring_online(cpu: u32) -> Result {
     may_sleep()?;
     if crate::rust_wq::reclaim::current_is(crate::rust_wq::reclaim::TAG_HOTPLUG_HELD) {
@@ -222,8 +239,12 @@ pub fn nr_node_ids() -> u32 {
     unsafe { rust_wq_nr_node_ids() }
 }
 
-/// Returns `node` if it exists (below [`nr_node_ids`], else `EINVAL`) and is online (else
-/// `ENODEV`). It may go offline at any time after.
+/// Returns `node` if it exists and is online. It may go offline at any time after.
+///
+/// # Errors
+///
+/// - `EINVAL`: `node` is at or above [`nr_node_ids`].
+/// - `ENODEV`: `node` is offline.
 pub fn online_node(node: u32) -> Result<i32> {
     if node >= nr_node_ids() {
         return Err(EINVAL);
@@ -237,7 +258,11 @@ pub fn online_node(node: u32) -> Result<i32> {
     }
 }
 
-/// The NUMA node of a possible `cpu` (`cpu_to_node`); `EINVAL` for no such CPU.
+/// The NUMA node of a possible `cpu` (`cpu_to_node`).
+///
+/// # Errors
+///
+/// - `EINVAL`: `cpu` is not a possible CPU.
 pub fn node_of(cpu: u32) -> Result<u32> {
     let cpu = i32::try_from(cpu).map_err(|_| EINVAL)?;
     // SAFETY: Any id is fine: the shim reads the node only of a possible CPU.
@@ -259,8 +284,12 @@ pub const WORKER_DESC_MAX: usize = bindings::wq_misc_consts_WORKER_DESC_LEN as u
 /// item runs (`kworker/1:2+desc`), and stack dumps of the worker print it. It lasts until the
 /// worker starts its next item, which starts with its queue's name.
 ///
-/// `EINVAL` outside a kworker's task context (a BH item, any other thread), `ENAMETOOLONG`
-/// beyond [`WORKER_DESC_MAX`] bytes (C would cut it short); nothing changes then.
+/// # Errors
+///
+/// Nothing changes then:
+///
+/// - `ENAMETOOLONG`: `desc` is longer than [`WORKER_DESC_MAX`] bytes (C would cut it short).
+/// - `EINVAL`: the caller is not a kworker in task context (a BH item, any other thread).
 pub fn set_worker_desc(desc: &CStr) -> Result {
     if desc.to_bytes().len() > WORKER_DESC_MAX {
         return Err(ENAMETOOLONG);

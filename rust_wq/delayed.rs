@@ -6,7 +6,7 @@
 //! `destroy_workqueue()` does not wait for a `delayed_work` whose timer is still armed: when that
 //! timer fires, it queues onto freed memory. And a timer that fires after its module was
 //! unloaded runs freed code, even on a system queue. So every item armed on an
-//! [`OwnedQueue`](crate::rust_wq::OwnedQueue) is linked into the queue's [`Tracker`], and every
+//! [`OwnedQueue`](crate::rust_wq::OwnedQueue) is linked into the queue's `Tracker`, and every
 //! item armed on a system queue into the tracker of its module's registry (see
 //! [`Drained`](crate::rust_wq::Drained)). The link is made while the arming call still borrows
 //! the queue (and holds the module's registry open), so the queue's `Drop` (or the module's
@@ -107,7 +107,12 @@ pub const MAX_DELAY: Jiffies = ((c_long::MAX >> 1) - 1) as Jiffies;
 /// Negative delays, down to a [`Delta`] of -1 ns, and delays above [`MAX_DELAY`], are `EINVAL`
 /// when arming.
 pub trait Delay {
-    /// The delay in jiffies, or `EINVAL`.
+    /// The delay in jiffies.
+    ///
+    /// # Errors
+    ///
+    /// - `EINVAL`: the delay is negative, or too long to count (a [`Delta`] of more than
+    ///   `u32::MAX` milliseconds).
     fn jiffies(self) -> Result<Jiffies>;
 }
 

@@ -137,7 +137,10 @@ impl<K: Kind> Builder<K> {
     ///
     /// `dev` is the device in the driver's own `probe` or `unbind`, so that the unbind comes
     /// before the module's unload (see [the module documentation](crate::rust_wq::devm)).
-    /// Errors as [`Builder::build`], and `ENOMEM` for the device resource.
+    ///
+    /// # Errors
+    ///
+    /// Those of [`Builder::build`], and `ENOMEM` for the device resource.
     pub fn build_devm(self, dev: &Device<Core<'_>>, name: &CStr) -> Result<DevmQueue<K>> {
         let queue = self.build(name)?;
         // On failure the queue is dropped: drained and destroyed.
@@ -163,9 +166,12 @@ impl<K: Kind> DevmQueue<K> {
         self.inner.devres.device()
     }
 
-    /// The queue, given proof that its device is still bound (`EINVAL` for another device).
-    /// Unlike [`DevmQueue::try_access`], this holds no lock: the queue may be flushed and
-    /// drained through it.
+    /// The queue, given proof that its device is still bound. Unlike [`DevmQueue::try_access`],
+    /// this holds no lock: the queue may be flushed and drained through it.
+    ///
+    /// # Errors
+    ///
+    /// - `EINVAL`: `dev` is not the device that owns the queue.
     pub fn access<'a>(&'a self, dev: &'a Device<Bound>) -> Result<&'a OwnedQueue<K>> {
         self.inner.devres.access(dev)
     }
@@ -183,7 +189,12 @@ impl<K: Kind> DevmQueue<K> {
         self.inner.devres.try_access_with(f)
     }
 
-    /// [`OwnedQueue::enqueue`], or `ENODEV` with `item` back once the device has unbound.
+    /// [`OwnedQueue::enqueue`] while the device is bound.
+    ///
+    /// # Errors
+    ///
+    /// The item comes back in the [`EnqueueError`]: `ENODEV` once the device has unbound, or
+    /// an error of [`OwnedQueue::enqueue`].
     pub fn enqueue<P, const ID: u64>(&self, item: P) -> Result<(), EnqueueError<P>>
     where
         P: WorkItemPointer,
@@ -195,8 +206,13 @@ impl<K: Kind> DevmQueue<K> {
         }
     }
 
-    /// [`OwnedQueue::enqueue_delayed`], or `ENODEV` with `item` back once the device has
-    /// unbound. An item armed here and still armed at unbind runs then, at once.
+    /// [`OwnedQueue::enqueue_delayed`] while the device is bound. An item armed here and still
+    /// armed at unbind runs then, at once.
+    ///
+    /// # Errors
+    ///
+    /// The item comes back in the [`EnqueueError`]: `ENODEV` once the device has unbound, or
+    /// an error of [`OwnedQueue::enqueue_delayed`].
     pub fn enqueue_delayed<P, const ID: u64>(
         &self,
         item: P,
@@ -212,7 +228,12 @@ impl<K: Kind> DevmQueue<K> {
         }
     }
 
-    /// [`OwnedQueue::mod_delayed`], or `ENODEV` with `item` back once the device has unbound.
+    /// [`OwnedQueue::mod_delayed`] while the device is bound.
+    ///
+    /// # Errors
+    ///
+    /// The item comes back in the [`EnqueueError`]: `ENODEV` once the device has unbound, or
+    /// an error of [`OwnedQueue::mod_delayed`].
     pub fn mod_delayed<P, const ID: u64>(
         &self,
         item: P,

@@ -11,7 +11,7 @@
 //!   wrapper's `init` runs, and from its `drop` on, every enqueue, arm and queue allocation of
 //!   this module is refused (`EINVAL` before, `ESHUTDOWN` after) and the item handed back.
 //! - rust_wq is compiled into each module that uses it, so its statics are per module: the
-//!   [`Registry`] below knows the delayed items this module armed on the system queues and the
+//!   `Registry` below knows the delayed items this module armed on the system queues and the
 //!   owned queues it allocated.
 //! - At unload, after `MyModule` was dropped (its owned queues drained and destroyed, its
 //!   devices unbound and their [`DevmQueue`](crate::rust_wq::DevmQueue)s dropped with them),

@@ -96,21 +96,44 @@ impl<T: WorkItem<ID> + HasWork<T, ID>, const ID: u64> WorkRef<'_, T, ID> {
         WorkOps::cancel(self.0)
     }
 
-    /// Cancels and waits until the item runs nowhere (C's `cancel_work_sync`). Errors as
-    /// [`WorkOps::cancel_sync`].
+    /// Cancels and waits until the item runs nowhere (C's `cancel_work_sync`): see
+    /// [`WorkOps::cancel_sync`]. Returns the queue's reference if the item was pending.
+    ///
+    /// # Errors
+    ///
+    /// - `EAGAIN`: the caller cannot sleep (atomic context, a BH item's `run`, under a spinlock
+    ///   or an RCU read lock).
+    /// - `EDEADLK`: the caller is the item's own `run` (it would wait for itself).
+    /// - `EOVERFLOW`: the item's disables in effect and `cancel_sync`s in progress number
+    ///   [`MAX_DISABLE`](crate::rust_wq::MAX_DISABLE) already.
     #[inline]
     pub fn cancel_sync(&self) -> Result<Option<T::Pointer>> {
         WorkOps::cancel_sync(self.0)
     }
 
-    /// Waits until the last queueing of the item has run (C's `flush_work`). Errors as
-    /// [`WorkOps::flush`].
+    /// Waits until the last queueing of the item has run (C's `flush_work`). Returns
+    /// `Ok(false)` if it was idle.
+    ///
+    /// # Errors
+    ///
+    /// - `EAGAIN`: the caller cannot sleep (atomic context, a BH item's `run`, under a spinlock
+    ///   or an RCU read lock).
+    /// - `EDEADLK`: the caller is the item's own `run` (it would wait for itself).
+    /// - `EDEADLK`: the caller is in memory reclaim, or runs an item of a `WQ_MEM_RECLAIM` queue
+    ///   (not a legacy one, as from `create_workqueue`), and the item was ever on a queue
+    ///   without `WQ_MEM_RECLAIM` (see [`reclaim`](crate::rust_wq::reclaim)).
     #[inline]
     pub fn flush(&self) -> Result<bool> {
         WorkOps::flush(self.0)
     }
 
-    /// Disables the item (C's `disable_work`): see [`WorkOps::disable`].
+    /// Disables the item (C's `disable_work`): see [`WorkOps::disable`]. Returns the queue's
+    /// reference if the item was pending. Any context.
+    ///
+    /// # Errors
+    ///
+    /// - `EOVERFLOW`: the item's disables in effect and `cancel_sync`s in progress number
+    ///   [`MAX_DISABLE`](crate::rust_wq::MAX_DISABLE) already.
     #[inline]
     pub fn disable(&self) -> Result<Option<T::Pointer>> {
         WorkOps::disable(self.0)
@@ -118,6 +141,14 @@ impl<T: WorkItem<ID> + HasWork<T, ID>, const ID: u64> WorkRef<'_, T, ID> {
 
     /// Disables the item and waits for a running instance (C's `disable_work_sync`): see
     /// [`WorkOps::disable_sync`].
+    ///
+    /// # Errors
+    ///
+    /// - `EAGAIN`: the caller cannot sleep (atomic context, a BH item's `run`, under a spinlock
+    ///   or an RCU read lock).
+    /// - `EDEADLK`: the caller is the item's own `run` (it would wait for itself).
+    /// - `EOVERFLOW`: the item's disables in effect and `cancel_sync`s in progress number
+    ///   [`MAX_DISABLE`](crate::rust_wq::MAX_DISABLE) already.
     #[inline]
     pub fn disable_sync(&self) -> Result<Option<T::Pointer>> {
         WorkOps::disable_sync(self.0)
@@ -163,20 +194,43 @@ impl<T: WorkItem<ID> + HasDelayedWork<T, ID>, const ID: u64> DelayedWorkRef<'_, 
     }
 
     /// Cancels and waits for a running instance (C's `cancel_delayed_work_sync`): see
-    /// [`DelayedWorkOps::cancel_sync`].
+    /// [`DelayedWorkOps::cancel_sync`]. Returns the queue's reference if the item was pending.
+    ///
+    /// # Errors
+    ///
+    /// - `EAGAIN`: the caller cannot sleep (atomic context, a BH item's `run`, under a spinlock
+    ///   or an RCU read lock).
+    /// - `EDEADLK`: the caller is the item's own `run` (it would wait for itself).
+    /// - `EOVERFLOW`: [`MAX_DISABLE`](crate::rust_wq::MAX_DISABLE) `cancel_sync`s of the item
+    ///   are under way already.
     #[inline]
     pub fn cancel_sync(&self) -> Result<Option<T::Pointer>> {
         DelayedWorkOps::cancel_sync(self.0)
     }
 
     /// Fires an armed timer now and waits for the run (C's `flush_delayed_work`): see
-    /// [`DelayedWorkOps::flush`].
+    /// [`DelayedWorkOps::flush`]. Returns `Ok(false)` if it was idle.
+    ///
+    /// # Errors
+    ///
+    /// - `EAGAIN`: the caller cannot sleep (atomic context, a BH item's `run`, under a spinlock
+    ///   or an RCU read lock).
+    /// - `EDEADLK`: the caller is the item's own `run` (it would wait for itself).
+    /// - `EDEADLK`: the caller is in memory reclaim, or runs an item of a `WQ_MEM_RECLAIM` queue
+    ///   (not a legacy one, as from `create_workqueue`), and the item was ever on a queue
+    ///   without `WQ_MEM_RECLAIM` (see [`reclaim`](crate::rust_wq::reclaim)).
     #[inline]
     pub fn flush(&self) -> Result<bool> {
         DelayedWorkOps::flush(self.0)
     }
 
-    /// Disables the item (C's `disable_delayed_work`): see [`DelayedWorkOps::disable`].
+    /// Disables the item (C's `disable_delayed_work`): see [`DelayedWorkOps::disable`]. Any
+    /// context.
+    ///
+    /// # Errors
+    ///
+    /// - `EOVERFLOW`: the item is disabled [`MAX_DISABLE`](crate::rust_wq::MAX_DISABLE) times
+    ///   already.
     #[inline]
     pub fn disable(&self) -> Result<Option<T::Pointer>> {
         DelayedWorkOps::disable(self.0)
@@ -184,6 +238,14 @@ impl<T: WorkItem<ID> + HasDelayedWork<T, ID>, const ID: u64> DelayedWorkRef<'_, 
 
     /// Disables the item and waits for a running instance (C's `disable_delayed_work_sync`):
     /// see [`DelayedWorkOps::disable_sync`].
+    ///
+    /// # Errors
+    ///
+    /// - `EAGAIN`: the caller cannot sleep (atomic context, a BH item's `run`, under a spinlock
+    ///   or an RCU read lock).
+    /// - `EDEADLK`: the caller is the item's own `run` (it would wait for itself).
+    /// - `EOVERFLOW`: the item is disabled, or has `cancel_sync`s under way,
+    ///   [`MAX_DISABLE`](crate::rust_wq::MAX_DISABLE) times already.
     #[inline]
     pub fn disable_sync(&self) -> Result<Option<T::Pointer>> {
         DelayedWorkOps::disable_sync(self.0)
@@ -216,7 +278,17 @@ impl<T: WorkItem<ID> + HasRcuWork<T, ID>, const ID: u64> RcuWorkRef<'_, T, ID> {
     }
 
     /// Waits for the grace period and the run (C's `flush_rcu_work`): see
-    /// [`RcuWorkOps::flush`].
+    /// [`RcuWorkOps::flush`]. Returns `Ok(false)` if it was idle.
+    ///
+    /// # Errors
+    ///
+    /// - `EAGAIN`: the caller cannot sleep (atomic context, a BH item's `run`, under a spinlock
+    ///   or an RCU read lock: the grace period would wait for
+    ///   the caller).
+    /// - `EDEADLK`: the caller is the item's own `run` (it would wait for itself).
+    /// - `EDEADLK`: the caller is in memory reclaim, or runs an item of a `WQ_MEM_RECLAIM` queue
+    ///   (not a legacy one, as from `create_workqueue`), and the item was ever on a queue
+    ///   without `WQ_MEM_RECLAIM` (see [`reclaim`](crate::rust_wq::reclaim)).
     #[inline]
     pub fn flush(&self) -> Result<bool> {
         RcuWorkOps::flush(self.0)

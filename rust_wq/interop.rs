@@ -7,7 +7,7 @@
 //!   `Arc`, a `Pin<KBox>` or an `ARef`) goes on an [`OwnedQueue`] or a system [`Queue`] of
 //!   rust_wq with `enqueue_kernel_item`, through the same module gate as rust_wq's own items:
 //!   nothing queued this way runs after the module's unload (see [`Drained`]). rust_wq points
-//!   the item's `work_struct` at a function of its own ([`run_kernel`]), which runs the in-tree
+//!   the item's `work_struct` at a function of its own (`run_kernel`), which runs the in-tree
 //!   `run` and counts the runs; the item keeps it when `kernel::workqueue` requeues it. So a
 //!   requeue that passes no gate (the item's own `run` queueing itself through
 //!   `kernel::workqueue`, say) is still seen: once the module's unload began, each such item
@@ -34,7 +34,7 @@
 //!   queues them there;
 //! - in-tree items on queues with `WQ_MEM_RECLAIM` (`EINVAL`): their runs would not be known as
 //!   reclaim runners, and a flush from one would be a dependency C warns about (see
-//!   [`reclaim`](crate::rust_wq::reclaim)). The legacy queues of
+//!   [`reclaim`]). The legacy queues of
 //!   `OwnedQueue::create_workqueue` and friends are accepted: C exempts them;
 //! - `kernel::workqueue::system()` and `system_unbound()` (`EINVAL` in [`Queue::from_kernel`]):
 //!   deprecated in 7.3 (C prints a warning for work queued there); use
@@ -264,8 +264,12 @@ impl Queue {
     /// The rust_wq view of a queue of `kernel::workqueue`: one of the system queues that
     /// rust_wq's unload flushes (`system_highpri()`, `system_long()`, `system_freezable()`,
     /// `system_power_efficient()`, `system_freezable_power_efficient()`, `system_bh()`,
-    /// `system_bh_highpri()`). `EINVAL` for any other, the deprecated `system()` and
-    /// `system_unbound()` included (see the [module documentation](self)).
+    /// `system_bh_highpri()`).
+    ///
+    /// # Errors
+    ///
+    /// - `EINVAL`: any other queue, the deprecated `system()` and `system_unbound()` included
+    ///   (see the [module documentation](self)).
     pub fn from_kernel(queue: &'static kw::Queue) -> Result<&'static Queue> {
         // `kernel::workqueue::Queue` is `#[repr(transparent)]` over the `workqueue_struct`.
         let raw = core::ptr::from_ref(queue)
@@ -280,9 +284,17 @@ impl Queue {
         Ok(unsafe { Queue::from_raw(raw) })
     }
 
-    /// Queues an item of the in-tree `kernel::workqueue` here (a system queue). `EBUSY` if it is
-    /// pending, `EINVAL` on a BH queue, `ESHUTDOWN` during the module's unload; the item comes
-    /// back with the error. See the [module documentation](self).
+    /// Queues an item of the in-tree `kernel::workqueue` here (a system queue). See the
+    /// [module documentation](self).
+    ///
+    /// # Errors
+    ///
+    /// The item comes back in the [`EnqueueError`]:
+    ///
+    /// - `EBUSY`: the item is pending.
+    /// - `EINVAL`: this is a BH queue.
+    /// - `EINVAL`: the module is not wrapped in [`Drained`](crate::rust_wq::Drained);
+    ///   `ESHUTDOWN`: it is being unloaded.
     pub fn enqueue_kernel_item<P: KernelItem<ID>, const ID: u64>(
         &self,
         item: P,
@@ -407,10 +419,18 @@ unsafe extern "C" fn drop_kernel<P: KernelItem<ID>, const ID: u64>(
 }
 
 impl<K: Kind> OwnedQueue<K> {
-    /// Queues an item of the in-tree `kernel::workqueue` on this queue. `EBUSY` if it is
-    /// pending, `EINVAL` on a BH queue or one with `WQ_MEM_RECLAIM` (see the
-    /// [module documentation](self)), `ESHUTDOWN` during the module's unload; the item comes
-    /// back with the error. The queue's `flush`, `drain` and drop wait for it like for any item.
+    /// Queues an item of the in-tree `kernel::workqueue` on this queue. The queue's `flush`,
+    /// `drain` and drop wait for it like for any item.
+    ///
+    /// # Errors
+    ///
+    /// The item comes back in the [`EnqueueError`]:
+    ///
+    /// - `EBUSY`: the item is pending.
+    /// - `EINVAL`: this is a BH queue, or one with `WQ_MEM_RECLAIM` that is not a legacy one
+    ///   (see the [module documentation](self)).
+    /// - `EINVAL`: the module is not wrapped in [`Drained`](crate::rust_wq::Drained);
+    ///   `ESHUTDOWN`: it is being unloaded.
     pub fn enqueue_kernel_item<P: KernelItem<ID>, const ID: u64>(
         &self,
         item: P,

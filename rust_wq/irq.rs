@@ -4,7 +4,7 @@
 //!
 //! [`request_deferred_irq`] registers the MSI (or else the legacy INTx) interrupt of a bound PCI
 //! device. The handler state is an [`Arc<T>`] that is both the top half ([`TopHalf`]) and the
-//! bottom half (a [`WorkItem`] with a [`Work`](crate::rust_wq::Work) field): the top half
+//! bottom half (a [`WorkItem`] with a [`Work`] field): the top half
 //! acknowledges the device and queues `T` wherever it likes, the bottom half runs in process
 //! context.
 //!
@@ -164,8 +164,7 @@ extern "C" {
 /// `state` as top and bottom half, and returns which of the two it is.
 ///
 /// The interrupt is freed, and the bottom half flushed and cancelled, when `pdev` unbinds; see
-/// the [module documentation](self). `EBUSY` if the driver enabled MSI or MSI-X itself (then
-/// it owns the vectors; call this first). Sleeps.
+/// the [module documentation](self). Sleeps.
 ///
 /// MSI is preferred: a level-triggered INTx line that is freed and requested again (a driver
 /// that unbinds and binds while its device interrupts) can be left undelivered by the interrupt
@@ -181,6 +180,15 @@ extern "C" {
 /// a binding of this module's driver, which the module's unload undoes, so neither the handler
 /// nor the bottom half can outlive the module's code. (A device bound to another driver, such as
 /// an auxiliary device's parent, would keep them past this module's unload.)
+///
+/// # Errors
+///
+/// Nothing is left registered:
+///
+/// - `EBUSY`: the driver enabled MSI or MSI-X itself (then it owns the vectors; call this
+///   first).
+/// - The kernel's errors of `pci_alloc_irq_vectors()`, `pci_irq_vector()` and
+///   `request_threaded_irq()`, and `ENOMEM` for the device resource.
 pub fn request_deferred_irq<T: TopHalf>(
     pdev: &pci::Device<Core<'_>>,
     name: &'static CStr,

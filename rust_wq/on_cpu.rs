@@ -35,17 +35,32 @@ unsafe extern "C" fn call_trampoline<F: FnOnce() -> R, R>(arg: *mut c_void) -> c
 /// Runs `f` on `cpu` in a kworker and waits for its result (the C `work_on_cpu_safe`).
 ///
 /// `f` may borrow from the caller: the call returns only after `f` has run. CPU hotplug is held
-/// off meanwhile, so `f` runs on `cpu`, or not at all: `EINVAL` for a CPU that does not exist,
-/// `ENODEV` for one that is offline. Sleeps (`EAGAIN` where the caller cannot). `EDEADLK` from
-/// inside another `work_on_cpu`'s `f`. Do not hold a lock that `f` needs, and do not let `f`
-/// wait for CPU hotplug.
-///
-/// Like queueing, it needs the module to take work ([`Drained`](crate::rust_wq::Drained)):
-/// `EINVAL` / `ESHUTDOWN` otherwise.
+/// off meanwhile, so `f` runs on `cpu`, or not at all. Sleeps. Do not hold a lock that `f`
+/// needs, and do not let `f` wait for CPU hotplug.
 ///
 /// Call it through [`work_on_cpu!`](crate::work_on_cpu), which gives every call site a lockdep
 /// class of its own, as C's `work_on_cpu` macro does: with one class for all callers, lockdep
 /// would join the locks of unrelated callers into false cycles.
+///
+/// # Errors
+///
+/// `f` did not run:
+///
+/// - `EINVAL`: `cpu` is at or above `nr_cpu_ids`; `ENODEV`: `cpu` is offline.
+/// - `EIO`: the kernel returned without running `f` (it does not: a guard against its change).
+/// - `EAGAIN`: the caller cannot sleep.
+/// - `EDEADLK`: the caller is the function of another `work_on_cpu` (or of
+///   `schedule_on_each_cpu`), whose caller holds off hotplug already; or it is in memory reclaim
+///   or runs an item of a `WQ_MEM_RECLAIM` queue (not a legacy one), and the function would run
+///   on `system_percpu`, which has no `WQ_MEM_RECLAIM` (see [`reclaim`](crate::rust_wq::reclaim)).
+/// - `EBUSY`: a CPU hotplug operation is pending or under way while another `work_on_cpu` or
+///   `schedule_on_each_cpu` of this module holds hotplug off: that holder may be waiting for
+///   this caller, and waiting here behind the hotplug operation, which waits for the holder,
+///   would hang all three. Retry once the operation is over.
+/// - `EINVAL`: the module is not wrapped in [`Drained`](crate::rust_wq::Drained);
+///   `ESHUTDOWN`: it is being unloaded.
+/// - `EINVAL`: with lockdep, this call site's class went on a BH queue; `ENOSPC`: with lockdep,
+///   the module's table of [`CLASSES`](crate::rust_wq::class::CLASSES) is full.
 pub fn work_on_cpu_in<F: FnOnce() -> R + Send, R: Send>(
     class: Pin<&'static LockClassKey>,
     cpu: u32,
@@ -120,12 +135,30 @@ unsafe extern "C" fn each_trampoline(work: *mut bindings::work_struct) {
 /// and returns how many CPUs ran it (the C `schedule_on_each_cpu`, which modules cannot call).
 ///
 /// `f` may borrow from the caller and runs concurrently on several CPUs. CPU hotplug is held
-/// off meanwhile, so each online CPU runs it exactly once. Sleeps (`EAGAIN` where the caller
-/// cannot), allocates one item per CPU before queueing any (`ENOMEM`: none ran), and is
-/// `EDEADLK` where [`work_on_cpu_in`] is.
+/// off meanwhile, so each online CPU runs it exactly once. Sleeps; allocates one item per CPU
+/// before queueing any.
 ///
 /// Call it through [`schedule_on_each_cpu!`](crate::schedule_on_each_cpu): a lockdep class per
 /// call site, as for [`work_on_cpu!`](crate::work_on_cpu).
+///
+/// # Errors
+///
+/// `f` ran on no CPU:
+///
+/// - `ENOMEM`: an item could not be allocated.
+/// - `EAGAIN`: the caller cannot sleep.
+/// - `EDEADLK`: the caller is the function of another `work_on_cpu` (or of
+///   `schedule_on_each_cpu`), whose caller holds off hotplug already; or it is in memory reclaim
+///   or runs an item of a `WQ_MEM_RECLAIM` queue (not a legacy one), and the function would run
+///   on `system_percpu`, which has no `WQ_MEM_RECLAIM` (see [`reclaim`](crate::rust_wq::reclaim)).
+/// - `EBUSY`: a CPU hotplug operation is pending or under way while another `work_on_cpu` or
+///   `schedule_on_each_cpu` of this module holds hotplug off: that holder may be waiting for
+///   this caller, and waiting here behind the hotplug operation, which waits for the holder,
+///   would hang all three. Retry once the operation is over.
+/// - `EINVAL`: the module is not wrapped in [`Drained`](crate::rust_wq::Drained);
+///   `ESHUTDOWN`: it is being unloaded.
+/// - `EINVAL`: with lockdep, this call site's class went on a BH queue; `ENOSPC`: with lockdep,
+///   the module's table of [`CLASSES`](crate::rust_wq::class::CLASSES) is full.
 pub fn schedule_on_each_cpu_in<F: Fn(u32) + Sync>(
     class: Pin<&'static LockClassKey>,
     f: F,

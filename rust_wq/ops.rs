@@ -106,9 +106,16 @@ pub trait WorkOps<const ID: u64 = 0>: WorkItem<ID> + HasWork<Self, ID> + Sized {
 
     /// Cancels the item and waits until it is not running anywhere.
     ///
-    /// Returns the queue's reference if the item was pending. Fails with `EDEADLK` if called from
-    /// the item's own `run` (it would wait for itself), `EAGAIN` where it cannot sleep. While it
-    /// waits, enqueueing the item fails with `EBUSY`.
+    /// Returns the queue's reference if the item was pending. While it waits, enqueueing the
+    /// item fails with `EBUSY`.
+    ///
+    /// # Errors
+    ///
+    /// - `EAGAIN`: the caller cannot sleep (atomic context, a BH item's `run`, under a spinlock
+    ///   or an RCU read lock).
+    /// - `EDEADLK`: the caller is the item's own `run` (it would wait for itself).
+    /// - `EOVERFLOW`: the item's disables in effect and `cancel_sync`s in progress number
+    ///   [`MAX_DISABLE`](crate::rust_wq::MAX_DISABLE) already.
     fn cancel_sync(&self) -> Result<Option<Self::Pointer>> {
         may_wait_for(self.raw_work())?;
         // C disables the item while it waits: counted like a disable, so C's count stays below
@@ -124,8 +131,16 @@ pub trait WorkOps<const ID: u64 = 0>: WorkItem<ID> + HasWork<Self, ID> + Sized {
 
     /// Waits until the last queueing of the item has finished running.
     ///
-    /// Returns `Ok(false)` if it was idle. `EDEADLK` from the item's own `run`, `EAGAIN` where
-    /// it cannot sleep.
+    /// Returns `Ok(false)` if it was idle.
+    ///
+    /// # Errors
+    ///
+    /// - `EAGAIN`: the caller cannot sleep (atomic context, a BH item's `run`, under a spinlock
+    ///   or an RCU read lock).
+    /// - `EDEADLK`: the caller is the item's own `run` (it would wait for itself).
+    /// - `EDEADLK`: the caller is in memory reclaim, or runs an item of a `WQ_MEM_RECLAIM` queue
+    ///   (not a legacy one, as from `create_workqueue`), and the item was ever on a queue
+    ///   without `WQ_MEM_RECLAIM` (see [`reclaim`]).
     fn flush(&self) -> Result<bool> {
         let ctx = may_wait_for(self.raw_work())?;
         reclaim::may_flush_item(ctx, &self.work().seen)?;
@@ -136,7 +151,12 @@ pub trait WorkOps<const ID: u64 = 0>: WorkItem<ID> + HasWork<Self, ID> + Sized {
     /// Disables the item: further enqueues fail with `EBUSY` until [`WorkOps::enable`].
     ///
     /// Cancels a pending instance and returns its reference. Disabling nests, up to
-    /// [`MAX_DISABLE`](crate::rust_wq::MAX_DISABLE) deep (`EOVERFLOW` beyond). Any context.
+    /// [`MAX_DISABLE`](crate::rust_wq::MAX_DISABLE) deep. Any context.
+    ///
+    /// # Errors
+    ///
+    /// - `EOVERFLOW`: the item's disables in effect and `cancel_sync`s in progress number
+    ///   [`MAX_DISABLE`](crate::rust_wq::MAX_DISABLE) already.
     fn disable(&self) -> Result<Option<Self::Pointer>> {
         let work = self.work();
         work.start_disable()?;
@@ -148,8 +168,15 @@ pub trait WorkOps<const ID: u64 = 0>: WorkItem<ID> + HasWork<Self, ID> + Sized {
         Ok(unsafe { reclaim(was_pending, self) })
     }
 
-    /// Like [`WorkOps::disable`], and also waits for a running instance. `EDEADLK` from its own
-    /// `run`, `EAGAIN` where it cannot sleep.
+    /// Like [`WorkOps::disable`], and also waits for a running instance.
+    ///
+    /// # Errors
+    ///
+    /// - `EAGAIN`: the caller cannot sleep (atomic context, a BH item's `run`, under a spinlock
+    ///   or an RCU read lock).
+    /// - `EDEADLK`: the caller is the item's own `run` (it would wait for itself).
+    /// - `EOVERFLOW`: the item's disables in effect and `cancel_sync`s in progress number
+    ///   [`MAX_DISABLE`](crate::rust_wq::MAX_DISABLE) already.
     fn disable_sync(&self) -> Result<Option<Self::Pointer>> {
         may_wait_for(self.raw_work())?;
         let work = self.work();
@@ -217,8 +244,16 @@ pub trait DelayedWorkOps<const ID: u64 = 0>:
         unsafe { reclaim(was_pending, self) }
     }
 
-    /// Cancels and waits for a running instance. `EDEADLK` from the item's own `run`, `EAGAIN`
-    /// where it cannot sleep. While it waits, arming the item fails with `EBUSY`. Sleeps.
+    /// Cancels and waits for a running instance. While it waits, arming the item fails with
+    /// `EBUSY`. Sleeps.
+    ///
+    /// # Errors
+    ///
+    /// - `EAGAIN`: the caller cannot sleep (atomic context, a BH item's `run`, under a spinlock
+    ///   or an RCU read lock).
+    /// - `EDEADLK`: the caller is the item's own `run` (it would wait for itself).
+    /// - `EOVERFLOW`: [`MAX_DISABLE`](crate::rust_wq::MAX_DISABLE) `cancel_sync`s of the item
+    ///   are under way already.
     fn cancel_sync(&self) -> Result<Option<Self::Pointer>> {
         may_wait_for(self.raw_dwork_work())?;
         let was_pending = self.delayed_work().cancel_sync()?;
@@ -228,15 +263,27 @@ pub trait DelayedWorkOps<const ID: u64 = 0>:
 
     /// Disables the item: arming it fails with `EBUSY` until [`DelayedWorkOps::enable`]. Cancels
     /// an armed timer or queued instance and returns its reference. Nests up to
-    /// [`MAX_DISABLE`](crate::rust_wq::MAX_DISABLE) deep (`EOVERFLOW` beyond). Any context.
+    /// [`MAX_DISABLE`](crate::rust_wq::MAX_DISABLE) deep. Any context.
+    ///
+    /// # Errors
+    ///
+    /// - `EOVERFLOW`: the item is disabled [`MAX_DISABLE`](crate::rust_wq::MAX_DISABLE) times
+    ///   already.
     fn disable(&self) -> Result<Option<Self::Pointer>> {
         let was_pending = self.delayed_work().disable(false)?;
         // SAFETY: `was_pending` is the answer of `cancel_delayed_work` for `self`.
         Ok(unsafe { reclaim(was_pending, self) })
     }
 
-    /// Like [`DelayedWorkOps::disable`], and also waits for a running instance. `EDEADLK` from
-    /// its own `run`, `EAGAIN` where it cannot sleep. Sleeps.
+    /// Like [`DelayedWorkOps::disable`], and also waits for a running instance. Sleeps.
+    ///
+    /// # Errors
+    ///
+    /// - `EAGAIN`: the caller cannot sleep (atomic context, a BH item's `run`, under a spinlock
+    ///   or an RCU read lock).
+    /// - `EDEADLK`: the caller is the item's own `run` (it would wait for itself).
+    /// - `EOVERFLOW`: the item is disabled, or has `cancel_sync`s under way,
+    ///   [`MAX_DISABLE`](crate::rust_wq::MAX_DISABLE) times already.
     fn disable_sync(&self) -> Result<Option<Self::Pointer>> {
         may_wait_for(self.raw_dwork_work())?;
         let was_pending = self.delayed_work().disable(true)?;
@@ -257,8 +304,17 @@ pub trait DelayedWorkOps<const ID: u64 = 0>:
         unsafe { &*Self::raw_get_delayed_work(this) }
     }
 
-    /// Fires an armed timer now and waits for the item to finish. `EDEADLK` from its own `run`,
-    /// `EAGAIN` where it cannot sleep.
+    /// Fires an armed timer now and waits for the item to finish. Returns `Ok(false)` if it was
+    /// idle.
+    ///
+    /// # Errors
+    ///
+    /// - `EAGAIN`: the caller cannot sleep (atomic context, a BH item's `run`, under a spinlock
+    ///   or an RCU read lock).
+    /// - `EDEADLK`: the caller is the item's own `run` (it would wait for itself).
+    /// - `EDEADLK`: the caller is in memory reclaim, or runs an item of a `WQ_MEM_RECLAIM` queue
+    ///   (not a legacy one, as from `create_workqueue`), and the item was ever on a queue
+    ///   without `WQ_MEM_RECLAIM` (see [`reclaim`]).
     fn flush(&self) -> Result<bool> {
         let ctx = may_wait_for(self.raw_dwork_work())?;
         reclaim::may_flush_item(ctx, &self.delayed_work().seen)?;
@@ -301,10 +357,17 @@ pub trait RcuWorkOps<const ID: u64 = 0>: WorkItem<ID> + HasRcuWork<Self, ID> + S
     /// Waits until the last queueing of the item has finished running, grace period included
     /// (C's `flush_rcu_work`: `rcu_barrier()` if it is pending, then `flush_work`).
     ///
-    /// Returns `Ok(false)` if it was idle. `EDEADLK` from the item's own `run`, `EAGAIN` where
-    /// it cannot sleep (an RCU read-side critical section included: the grace period would
-    /// wait for the caller), `EDEADLK` from reclaim for an item that was on a queue without
-    /// `WQ_MEM_RECLAIM` (see [`reclaim`](crate::rust_wq::reclaim)).
+    /// Returns `Ok(false)` if it was idle.
+    ///
+    /// # Errors
+    ///
+    /// - `EAGAIN`: the caller cannot sleep (atomic context, a BH item's `run`, under a spinlock
+    ///   or an RCU read lock: the grace period would wait for
+    ///   the caller).
+    /// - `EDEADLK`: the caller is the item's own `run` (it would wait for itself).
+    /// - `EDEADLK`: the caller is in memory reclaim, or runs an item of a `WQ_MEM_RECLAIM` queue
+    ///   (not a legacy one, as from `create_workqueue`), and the item was ever on a queue
+    ///   without `WQ_MEM_RECLAIM` (see [`reclaim`]).
     fn flush(&self) -> Result<bool> {
         let rw = self.rcu_work();
         let ctx = may_wait_for(rw.raw_work())?;

@@ -264,6 +264,12 @@ impl OwnedQueue<PerCpu> {
     /// CPU.
     /// Like C's, it is `__WQ_LEGACY`, so its items may flush queues without `WQ_MEM_RECLAIM`
     /// (code ported from C does).
+    ///
+    /// # Errors
+    ///
+    /// As [`Builder::build`]: `EINVAL` or `ENAMETOOLONG` for the name, `ENOMEM`, `EAGAIN`
+    /// where the caller cannot sleep, `EINVAL` for a module not wrapped in
+    /// [`Drained`](crate::rust_wq::Drained), `ESHUTDOWN` during its unload.
     pub fn create_workqueue(name: &CStr) -> Result<Self> {
         Builder::<PerCpu>::new(bindings::wq_flags___WQ_LEGACY)
             .mem_reclaim()
@@ -282,6 +288,12 @@ impl OwnedQueue<Unbound> {
     /// `WQ_MEM_RECLAIM`, `max_active` 1: one item at a time per NUMA node (as in C; use an
     /// [`ordered`](OwnedQueue::ordered) queue for one at a time in all). `__WQ_LEGACY` like
     /// [`OwnedQueue::create_workqueue`].
+    ///
+    /// # Errors
+    ///
+    /// As [`Builder::build`]: `EINVAL` or `ENAMETOOLONG` for the name, `ENOMEM`, `EAGAIN`
+    /// where the caller cannot sleep, `EINVAL` for a module not wrapped in
+    /// [`Drained`](crate::rust_wq::Drained), `ESHUTDOWN` during its unload.
     pub fn create_freezable_workqueue(name: &CStr) -> Result<Self> {
         Builder::<Unbound>::new(bindings::wq_flags___WQ_LEGACY)
             .freezable()
@@ -297,8 +309,14 @@ impl OwnedQueue<Ordered> {
         Builder::new(0)
     }
 
-    /// The legacy `create_singlethread_workqueue(name)`: ordered, `WQ_MEM_RECLAIM`.
-    /// `__WQ_LEGACY` like [`OwnedQueue::create_workqueue`].
+    /// The legacy `create_singlethread_workqueue(name)`: ordered, `WQ_MEM_RECLAIM`, so an
+    /// `OwnedQueue<Ordered>`. `__WQ_LEGACY` like [`OwnedQueue::create_workqueue`].
+    ///
+    /// # Errors
+    ///
+    /// As [`Builder::build`]: `EINVAL` or `ENAMETOOLONG` for the name, `ENOMEM`, `EAGAIN`
+    /// where the caller cannot sleep, `EINVAL` for a module not wrapped in
+    /// [`Drained`](crate::rust_wq::Drained), `ESHUTDOWN` during its unload.
     pub fn create_singlethread_workqueue(name: &CStr) -> Result<Self> {
         Builder::<Ordered>::new(bindings::wq_flags___WQ_LEGACY)
             .mem_reclaim()
@@ -417,7 +435,18 @@ impl<K: Kind> OwnedQueue<K> {
 
     /// Queues `item` on the local CPU (per-CPU and BH queues) or anywhere (unbound queues).
     ///
-    /// Fails with `EBUSY`, handing the item back, if it is pending or disabled.
+    /// # Errors
+    ///
+    /// The item comes back in the [`EnqueueError`]:
+    ///
+    /// - `EBUSY`: the item is pending, disabled, or being cancelled by a `cancel_sync`.
+    /// - `EINVAL`: the module is not wrapped in [`Drained`](crate::rust_wq::Drained);
+    ///   `ESHUTDOWN`: it is being unloaded.
+    /// - `EINVAL`: reclaim waited for the item and this queue has no `WQ_MEM_RECLAIM` (see
+    ///   [`reclaim`]), or, with lockdep, the item's lockdep class went on the other kind of
+    ///   queue, BH or threaded (see [`class`](crate::rust_wq::class)).
+    /// - `ENOSPC`: with lockdep, the module has queued items of
+    ///   [`CLASSES`](crate::rust_wq::class::CLASSES) classes already and this is one more.
     pub fn enqueue<P, const ID: u64>(&self, item: P) -> Result<(), EnqueueError<P>>
     where
         P: WorkItemPointer,
@@ -442,10 +471,16 @@ impl<K: Kind> OwnedQueue<K> {
     }
 
     /// Undoes one [`disable`](crate::rust_wq::WorkOps::disable) of `item` and queues it if that
-    /// made it enabled (C's `enable_and_queue_work`). `EBUSY` with `item` back if it stays
-    /// disabled (disables were nested), was not disabled at all (nothing to undo: C would
-    /// warn), or is pending; the enable is done either way. Other errors as
-    /// [`OwnedQueue::enqueue`].
+    /// made it enabled (C's `enable_and_queue_work`). The enable is done even when the item is
+    /// not queued.
+    ///
+    /// # Errors
+    ///
+    /// The item comes back in the [`EnqueueError`]:
+    ///
+    /// - `EBUSY`: the item stays disabled (disables were nested), was not disabled at all
+    ///   (nothing to undo: C would warn), or is pending.
+    /// - The other errors of [`OwnedQueue::enqueue`].
     pub fn enable_and_enqueue<P, const ID: u64>(&self, item: P) -> Result<(), EnqueueError<P>>
     where
         P: WorkItemPointer,
@@ -460,7 +495,11 @@ impl<K: Kind> OwnedQueue<K> {
 
     /// Whether items wait on the queue's pool of `cpu` (`None`: the local CPU) because as many
     /// as `max_active` run there (C's `workqueue_congested`). A hint, possibly stale when it
-    /// returns. `EINVAL` for a CPU that does not exist, `ENODEV` for one that is offline.
+    /// returns.
+    ///
+    /// # Errors
+    ///
+    /// - `EINVAL`: `cpu` is at or above `nr_cpu_ids`; `ENODEV`: `cpu` is offline.
     pub fn congested(&self, cpu: Option<u32>) -> Result<bool> {
         let cpu = queue::target_cpu(cpu)?;
         // SAFETY: `wq` is valid (type invariant); `cpu` is the local one or an online (so
@@ -469,8 +508,11 @@ impl<K: Kind> OwnedQueue<K> {
     }
 
     /// Queues a clone of `item` (an `Arc`, say) unless the item is pending already: then it is
-    /// `EBUSY` at the cost of one load, without touching the reference count. Other errors as
-    /// [`OwnedQueue::enqueue`]; the clone is dropped on error, `item` stays the caller's.
+    /// `EBUSY` at the cost of one load, without touching the reference count.
+    ///
+    /// # Errors
+    ///
+    /// Those of [`OwnedQueue::enqueue`]; the clone is dropped then, `item` stays the caller's.
     #[inline]
     pub fn enqueue_cloned<T, P, const ID: u64>(&self, item: &P) -> Result
     where
@@ -486,7 +528,14 @@ impl<K: Kind> OwnedQueue<K> {
         Ok(self.enqueue_not_pending(item.clone())?)
     }
 
-    /// Queues `item` on `cpu`'s worker pool; `EINVAL` for no such CPU, `ENODEV` if offline.
+    /// Queues `item` on `cpu`'s worker pool.
+    ///
+    /// # Errors
+    ///
+    /// The item comes back in the [`EnqueueError`]:
+    ///
+    /// - `EINVAL`: `cpu` is at or above `nr_cpu_ids`; `ENODEV`: `cpu` is offline.
+    /// - The errors of [`OwnedQueue::enqueue`].
     pub fn enqueue_on<P, const ID: u64>(&self, cpu: u32, item: P) -> Result<(), EnqueueError<P>>
     where
         P: WorkItemPointer,
@@ -501,10 +550,22 @@ impl<K: Kind> OwnedQueue<K> {
     /// read-side critical section that had begun when this returned `Ok` has ended, on any CPU
     /// (per-CPU queues: the CPU the RCU callback ran on).
     ///
-    /// `EBUSY`, with `item` back, if the item is pending (waiting for its grace period, or
-    /// queued); other errors as [`OwnedQueue::enqueue`]. Dropping the queue waits for the grace
-    /// period and runs the item; so does [`OwnedQueue::drain`], unlike
-    /// [`OwnedQueue::flush`]. There is no cancel: see [`rcu_work`](crate::rust_wq::rcu_work).
+    /// Dropping the queue waits for the grace period and runs the item; so does
+    /// [`OwnedQueue::drain`], unlike [`OwnedQueue::flush`]. There is no cancel: see
+    /// [`rcu_work`].
+    ///
+    /// # Errors
+    ///
+    /// The item comes back in the [`EnqueueError`]:
+    ///
+    /// - `EBUSY`: the item is pending (waiting for its grace period, or queued).
+    /// - `EINVAL`: the module is not wrapped in [`Drained`](crate::rust_wq::Drained);
+    ///   `ESHUTDOWN`: it is being unloaded.
+    /// - `EINVAL`: reclaim waited for the item and this queue has no `WQ_MEM_RECLAIM` (see
+    ///   [`reclaim`]), or, with lockdep, the item's lockdep class went on the other kind of
+    ///   queue, BH or threaded (see [`class`](crate::rust_wq::class)).
+    /// - `ENOSPC`: with lockdep, the module has queued items of
+    ///   [`CLASSES`](crate::rust_wq::class::CLASSES) classes already and this is one more.
     pub fn enqueue_rcu<P, const ID: u64>(&self, item: P) -> Result<(), EnqueueError<P>>
     where
         P: WorkItemPointer,
@@ -555,7 +616,23 @@ impl<K: Kind> OwnedQueue<K> {
         self.account(cpu.map_or(WORK_CPU_UNBOUND, |c| c as i32), res)
     }
 
-    /// Queues `item` after `delay` jiffies (`0`: at once). `EBUSY` if it is pending or disabled.
+    /// Queues `item` after `delay` (jiffies, or a [`Delay`] of another unit; `0`: at once).
+    ///
+    /// # Errors
+    ///
+    /// The item comes back in the [`EnqueueError`]:
+    ///
+    /// - `EBUSY`: the item is pending (timer armed, or queued), disabled, or being cancelled by
+    ///   a `cancel_sync`.
+    /// - `EINVAL`: the delay is negative or above [`MAX_DELAY`](crate::rust_wq::MAX_DELAY) (see
+    ///   [`Delay`]).
+    /// - `EINVAL`: the module is not wrapped in [`Drained`](crate::rust_wq::Drained);
+    ///   `ESHUTDOWN`: it is being unloaded.
+    /// - `EINVAL`: reclaim waited for the item and this queue has no `WQ_MEM_RECLAIM` (see
+    ///   [`reclaim`]), or, with lockdep, the item's lockdep class went on the other kind of
+    ///   queue, BH or threaded (see [`class`](crate::rust_wq::class)).
+    /// - `ENOSPC`: with lockdep, the module has queued items of
+    ///   [`CLASSES`](crate::rust_wq::class::CLASSES) classes already and this is one more.
     pub fn enqueue_delayed<P, const ID: u64>(
         &self,
         item: P,
@@ -572,8 +649,22 @@ impl<K: Kind> OwnedQueue<K> {
     /// Arms `item` to run after `delay`, whether it was pending or not (`mod_delayed_work`).
     ///
     /// Returns [`Armed::Queued`] if it was idle (the queue took `item`), or
-    /// [`Armed::Modified`] with `item` unused if it was pending: its timer was moved. Fails with
-    /// `EBUSY`, handing `item` back, if the item is disabled.
+    /// [`Armed::Modified`] with `item` unused if it was pending: its timer was moved.
+    ///
+    /// # Errors
+    ///
+    /// The item comes back in the [`EnqueueError`]:
+    ///
+    /// - `EBUSY`: the item is disabled, or being cancelled by a `cancel_sync`.
+    /// - `EINVAL`: the delay is negative or above [`MAX_DELAY`](crate::rust_wq::MAX_DELAY) (see
+    ///   [`Delay`]).
+    /// - `EINVAL`: the module is not wrapped in [`Drained`](crate::rust_wq::Drained);
+    ///   `ESHUTDOWN`: it is being unloaded.
+    /// - `EINVAL`: reclaim waited for the item and this queue has no `WQ_MEM_RECLAIM` (see
+    ///   [`reclaim`]), or, with lockdep, the item's lockdep class went on the other kind of
+    ///   queue, BH or threaded (see [`class`](crate::rust_wq::class)).
+    /// - `ENOSPC`: with lockdep, the module has queued items of
+    ///   [`CLASSES`](crate::rust_wq::class::CLASSES) classes already and this is one more.
     pub fn mod_delayed<P, const ID: u64>(
         &self,
         item: P,
@@ -586,9 +677,14 @@ impl<K: Kind> OwnedQueue<K> {
         self.arm(None, item, delay.jiffies(), Arm::Modify)
     }
 
-    /// Waits until every item queued before the call has run. Sleeps: `EAGAIN` where the
-    /// caller cannot; `EDEADLK` from a kworker, which may be running an item of this queue
-    /// (that item would wait for itself).
+    /// Waits until every item queued before the call has run. Sleeps.
+    ///
+    /// # Errors
+    ///
+    /// - `EAGAIN`: the caller cannot sleep (atomic context, a BH item).
+    /// - `EDEADLK`: the caller is a kworker, which may be running an item of this queue (that
+    ///   item would wait for itself); or it is in memory reclaim (`PF_MEMALLOC`) and this
+    ///   queue has no `WQ_MEM_RECLAIM` (see [`reclaim`]).
     pub fn flush(&self) -> Result {
         let ctx = may_wait_here()?;
         reclaim::may_flush(ctx, self.core.reclaim)?;
@@ -599,11 +695,14 @@ impl<K: Kind> OwnedQueue<K> {
 
     /// Waits until the queue is empty, including items queued meanwhile (e.g. by items
     /// requeueing themselves) and RCU items waiting for their grace period
-    /// ([`OwnedQueue::enqueue_rcu`]). Armed timers are not waited for. Errors as
-    /// [`OwnedQueue::flush`].
+    /// ([`OwnedQueue::enqueue_rcu`]). Armed timers are not waited for.
     ///
     /// Unlike C's `drain_workqueue`, enqueueing from elsewhere stays allowed meanwhile and is
     /// waited for; a chain that never stops keeps this from returning.
+    ///
+    /// # Errors
+    ///
+    /// Those of [`OwnedQueue::flush`].
     pub fn drain(&self) -> Result {
         let ctx = may_wait_here()?;
         reclaim::may_flush(ctx, self.core.reclaim)?;
@@ -644,10 +743,15 @@ pub(in crate::rust_wq) fn may_wait_here() -> Result<cpu::Context> {
 
 impl<K: Kind> OwnedQueue<K> {
     /// Queues `item` to run near NUMA node `node` (C's `queue_work_node`): on a worker of the
-    /// pool of one of the node's CPUs, the local one if it is on the node. `EINVAL` for a node
-    /// at or above [`cpu::nr_node_ids`], `ENODEV` for one that is offline; the item comes back.
-    /// Other errors as [`OwnedQueue::enqueue`]. A preference, not a binding: the queue's
-    /// affinity scope decides where its workers may run (see the README).
+    /// pool of one of the node's CPUs, the local one if it is on the node. A preference, not a
+    /// binding: the queue's affinity scope decides where its workers may run (see the README).
+    ///
+    /// # Errors
+    ///
+    /// The item comes back in the [`EnqueueError`]:
+    ///
+    /// - `EINVAL`: `node` is at or above [`cpu::nr_node_ids`]; `ENODEV`: `node` is offline.
+    /// - The errors of [`OwnedQueue::enqueue`].
     pub fn enqueue_on_node<P, const ID: u64>(
         &self,
         node: u32,
@@ -677,8 +781,14 @@ impl<K: Kind> OwnedQueue<K> {
 
 impl<K: Kind> OwnedQueue<K> {
     /// Arms `item` to run on `cpu` after `delay`, whether it was pending or not
-    /// (`mod_delayed_work_on`): [`OwnedQueue::mod_delayed`] on a chosen CPU, whose checks are
-    /// those of [`OwnedQueue::enqueue_delayed_on`].
+    /// (`mod_delayed_work_on`): [`OwnedQueue::mod_delayed`] on a chosen CPU.
+    ///
+    /// # Errors
+    ///
+    /// The item comes back in the [`EnqueueError`]:
+    ///
+    /// - `EINVAL`: `cpu` is at or above `nr_cpu_ids`; `ENODEV`: `cpu` is offline.
+    /// - The errors of [`OwnedQueue::mod_delayed`].
     pub fn mod_delayed_on<P, const ID: u64>(
         &self,
         cpu: u32,
@@ -693,10 +803,17 @@ impl<K: Kind> OwnedQueue<K> {
         self.arm(Some(cpu), item, delay.jiffies(), Arm::Modify)
     }
 
-    /// Queues `item` on `cpu` after `delay` jiffies. `EINVAL`/`ENODEV` for a bad CPU.
+    /// Queues `item` on `cpu` after `delay` (as [`OwnedQueue::enqueue_delayed`]).
     ///
     /// Not on BH queues: a BH timer that fires after its CPU went offline would queue on the
     /// dead CPU's pool (C warns, and the item never runs).
+    ///
+    /// # Errors
+    ///
+    /// The item comes back in the [`EnqueueError`]:
+    ///
+    /// - `EINVAL`: `cpu` is at or above `nr_cpu_ids`; `ENODEV`: `cpu` is offline.
+    /// - The errors of [`OwnedQueue::enqueue_delayed`].
     pub fn enqueue_delayed_on<P, const ID: u64>(
         &self,
         cpu: u32,
@@ -714,7 +831,12 @@ impl<K: Kind> OwnedQueue<K> {
 }
 
 impl<K: Kind> OwnedQueue<K> {
-    /// Changes how many items may run at once: 1 to [`MAX_ACTIVE`], else `EINVAL`. Sleeps.
+    /// Changes how many items may run at once (1 to [`MAX_ACTIVE`]). Sleeps.
+    ///
+    /// # Errors
+    ///
+    /// - `EINVAL`: `n` is 0 or above [`MAX_ACTIVE`].
+    /// - `EAGAIN`: the caller cannot sleep.
     pub fn set_max_active(&self, n: u32) -> Result
     where
         K: Limited,

@@ -54,6 +54,9 @@ unsafe impl Send for Queue {}
 unsafe impl Sync for Queue {}
 
 /// Why an item was not queued, with the item handed back: nothing is lost.
+///
+/// [`EnqueueError::error`] is the errno, [`EnqueueError::into_item`] the item; `?` in a
+/// function that returns the kernel's `Result` turns it into that errno (dropping the item).
 pub struct EnqueueError<P> {
     error: Error,
     item: P,
@@ -116,12 +119,13 @@ impl<P> EnqueueError<P> {
         Self { error, item }
     }
 
-    /// The reason: `EBUSY` (already pending, disabled, or being cancelled by a `cancel_sync`),
+    /// The reason, one of these (each enqueue says which it can give): `EBUSY` (already
+    /// pending, disabled, or being cancelled by a `cancel_sync`),
     /// `EINVAL` (no such CPU, a delay above [`MAX_DELAY`](crate::rust_wq::MAX_DELAY), a CPU's
     /// timer on a BH queue, an item that reclaim waited for going on a queue without
-    /// `WQ_MEM_RECLAIM`: see [`reclaim`](crate::rust_wq::reclaim), with lockdep an item of a
+    /// `WQ_MEM_RECLAIM`: see [`reclaim`], with lockdep an item of a
     /// class that went on the other kind of queue, BH or threaded: see
-    /// [`class`](crate::rust_wq::class), or a module not wrapped in
+    /// [`class`], or a module not wrapped in
     /// [`Drained`](crate::rust_wq::Drained)), `ENOSPC` (with lockdep, one class more than the
     /// module's [`CLASSES`](crate::rust_wq::class::CLASSES)), `ENODEV` (CPU offline),
     /// `ESHUTDOWN` (the module is being unloaded).
@@ -162,7 +166,7 @@ impl Queue {
     /// `rcu_barrier()` that follows the last such enqueue: they reach the queue only after their
     /// grace period. It must
     /// not have `WQ_MEM_RECLAIM` without `__WQ_LEGACY` (rust_wq would not know that its items run
-    /// on a reclaim path, see [`reclaim`](crate::rust_wq::reclaim)), nor `WQ_BH` (rust_wq would
+    /// on a reclaim path, see [`reclaim`]), nor `WQ_BH` (rust_wq would
     /// not refuse a CPU's timer on it, which C strands on the CPU's pool once it goes offline).
     #[inline]
     pub unsafe fn from_raw<'a>(ptr: *const bindings::workqueue_struct) -> &'a Queue {
@@ -191,7 +195,18 @@ impl Queue {
 
     /// Queues `item` on the local CPU (per-CPU queue) or wherever the queue sees fit (unbound).
     ///
-    /// Fails with `EBUSY`, handing `item` back, if the item is already pending or disabled.
+    /// # Errors
+    ///
+    /// The item comes back in the [`EnqueueError`]:
+    ///
+    /// - `EBUSY`: the item is pending, disabled, or being cancelled by a `cancel_sync`.
+    /// - `EINVAL`: the module is not wrapped in [`Drained`](crate::rust_wq::Drained);
+    ///   `ESHUTDOWN`: it is being unloaded.
+    /// - `EINVAL`: reclaim waited for the item and this queue has no `WQ_MEM_RECLAIM` (see
+    ///   [`reclaim`]), or, with lockdep, the item's lockdep class went
+    ///   on the other kind of queue, BH or threaded (see [`class`]).
+    /// - `ENOSPC`: with lockdep, the module has queued items of
+    ///   [`CLASSES`](crate::rust_wq::class::CLASSES) classes already and this is one more.
     #[inline]
     pub fn enqueue<P, const ID: u64>(&self, item: P) -> Result<(), EnqueueError<P>>
     where
@@ -203,8 +218,11 @@ impl Queue {
     }
 
     /// Queues a clone of `item` (an `Arc`, say) unless the item is pending already: then it is
-    /// `EBUSY` at the cost of one load, without touching the reference count. Other errors as
-    /// [`Queue::enqueue`]; the clone is dropped on error, `item` stays the caller's.
+    /// `EBUSY` at the cost of one load, without touching the reference count.
+    ///
+    /// # Errors
+    ///
+    /// Those of [`Queue::enqueue`]; the clone is dropped then, `item` stays the caller's.
     #[inline]
     pub fn enqueue_cloned<T, P, const ID: u64>(&self, item: &P) -> Result
     where
@@ -219,8 +237,15 @@ impl Queue {
 
     /// Queues `item` on the worker pool of `cpu`.
     ///
-    /// `cpu` must be below `nr_cpu_ids` (else `EINVAL`) and online (else `ENODEV`) when the
-    /// item is queued. A CPU that goes offline later makes the item run on another CPU, as in C.
+    /// `cpu` must be online when the item is queued. A CPU that goes offline later makes the
+    /// item run on another CPU, as in C.
+    ///
+    /// # Errors
+    ///
+    /// The item comes back in the [`EnqueueError`]:
+    ///
+    /// - `EINVAL`: `cpu` is at or above `nr_cpu_ids`; `ENODEV`: `cpu` is offline.
+    /// - The errors of [`Queue::enqueue`].
     #[inline]
     pub fn enqueue_on<P, const ID: u64>(&self, cpu: u32, item: P) -> Result<(), EnqueueError<P>>
     where

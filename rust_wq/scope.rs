@@ -351,16 +351,16 @@ pub struct Scope<'scope, 'env: 'scope> {
     _env: PhantomData<&'env mut &'env ()>,
 }
 
-/// A closure spawned on a [`Scope`], with its lifetime erased (see [`Scope::job`]).
+/// A closure spawned on a [`Scope`], with its lifetime erased (see `Scope::job`).
 ///
 /// # Invariants
 ///
 /// - `f` is null or a `KBox<Option<F>>` of the closure type that `call` was made for; `scope` is
 ///   the data of the [`scope`] call that waits for this job: both stay valid until the job's
-///   drop has called [`ScopeData::finish`]. Every job is dropped (after its run, or unrun), and
+///   drop has called `ScopeData::finish`. Every job is dropped (after its run, or unrun), and
 ///   its drop frees the closure if it is still there, unlinks `link`, then calls `finish`, once.
 /// - `link` is unlinked, or in the list of `scope`'s jobs from its spawn until its drop, or in
-///   [`ScopeData::drop_unstarted`]'s own list once that took the job off its queue. It is
+///   `ScopeData::drop_unstarted`'s own list once that took the job off its queue. It is
 ///   touched only with the scope's list locked, or by `drop_unstarted` in its own list, and by
 ///   whoever does not own the job through raw pointers only: a worker running the job holds
 ///   `Pin<&mut Job>` meanwhile, which `link` does not conflict with (it is `Opaque`, as the work
@@ -447,10 +447,18 @@ unsafe fn call_box<F: FnOnce()>(f: *mut core::ffi::c_void, run: bool) {
 impl<'scope, 'env> Scope<'scope, 'env> {
     /// Queues `f` on [`system_dfl`](crate::rust_wq::system_dfl) to run once before [`scope`]
     /// returns, its work item in lockdep class `class`: use [`spawn!`](crate::spawn), which
-    /// makes one per call site. `flags` are those of its allocations: `EAGAIN` for flags that
-    /// may sleep (`GFP_KERNEL`) where the caller cannot. `ENOMEM`, `ECANCELED` (the scope is
-    /// dropping its closures, see [`scope`]), or an error of [`Queue::enqueue`]
-    /// (`ESHUTDOWN` during the module's unload); `f` is dropped unrun then.
+    /// makes one per call site. `flags` are those of its allocations.
+    ///
+    /// # Errors
+    ///
+    /// `f` is dropped unrun:
+    ///
+    /// - `EAGAIN`: `flags` may sleep (`GFP_KERNEL`) and the caller cannot.
+    /// - `ENOMEM`: the closure's box could not be allocated.
+    /// - `ECANCELED`: the scope is dropping its closures that have not started (see [`scope`]).
+    /// - An error of [`Queue::enqueue`]: `EINVAL` (the module is not wrapped in
+    ///   [`Drained`](crate::rust_wq::Drained)), `ESHUTDOWN` (it is being unloaded), or, with
+    ///   lockdep, `ENOSPC` (the module's table of lockdep classes is full).
     ///
     /// [`Queue::enqueue`]: crate::rust_wq::Queue::enqueue
     pub fn spawn_in<F>(&'scope self, class: JobClass, flags: Flags, f: F) -> Result
@@ -462,8 +470,13 @@ impl<'scope, 'env> Scope<'scope, 'env> {
     }
 
     /// Queues `f` on the owned queue `queue`, as [`Scope::spawn_in`] does on `system_dfl`:
-    /// use [`spawn_on!`](crate::spawn_on). Errors as
-    /// [`OwnedQueue::enqueue`](crate::rust_wq::OwnedQueue::enqueue) and [`Scope::spawn_in`].
+    /// use [`spawn_on!`](crate::spawn_on).
+    ///
+    /// # Errors
+    ///
+    /// Those of [`Scope::spawn_in`], the enqueue being
+    /// [`OwnedQueue::enqueue`](crate::rust_wq::OwnedQueue::enqueue) on `queue`; `f` is dropped
+    /// unrun.
     pub fn spawn_on_in<K: Threaded, F>(
         &'scope self,
         queue: &OwnedQueue<K>,
@@ -523,12 +536,18 @@ impl<'scope, 'env> Scope<'scope, 'env> {
 }
 
 /// Runs `f` with a [`Scope`] on which it may spawn closures that borrow from the caller, and
-/// returns `f`'s result once every spawned closure has run. `EAGAIN` where the caller cannot
-/// sleep, `EDEADLK` from a kworker or in memory reclaim; `f` is not called then. `f` and its
-/// result are `Send`, so no lock, RCU or interrupt guard taken in `f` outlives it. One that `f`
-/// leaks on purpose (`mem::forget`) leaves the caller unable to sleep: the closures that have not
-/// started are dropped unrun (`EAGAIN`, `f`'s result dropped), those running are waited for
-/// by spinning, which never ends if one of them needs this CPU: see the module's *Rules*.
+/// returns `f`'s result once every spawned closure has run. `f` and its result are `Send`, so
+/// no lock, RCU or interrupt guard taken in `f` outlives it. One that `f` leaks on purpose
+/// (`mem::forget`) leaves the caller unable to sleep: the closures that have not started are
+/// dropped unrun, those running are waited for by spinning, which never ends if one of them
+/// needs this CPU: see the module's *Rules*.
+///
+/// # Errors
+///
+/// - `EAGAIN`: the caller cannot sleep; `f` is not called.
+/// - `EDEADLK`: the caller is a kworker or in memory reclaim; `f` is not called.
+/// - `EAGAIN`: `f` returned with the caller unable to sleep (a guard it leaked), and closures
+///   that had not started were dropped unrun; `f`'s result is dropped.
 pub fn scope<'env, T, F>(f: F) -> Result<T>
 where
     // Neither `f` nor its result can carry a lock, RCU or interrupt guard out to the caller

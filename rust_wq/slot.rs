@@ -42,7 +42,11 @@ impl<T: Send + Sync> Slot<T> {
         }
     }
 
-    /// Puts `value` into the slot. Fails with `value` back if the slot is full.
+    /// Puts `value` into the slot.
+    ///
+    /// # Errors
+    ///
+    /// `value` comes back if the slot is full.
     pub fn publish(&self, value: Arc<T>) -> Result<(), Arc<T>> {
         let raw = Arc::into_raw(value);
         // INVARIANT: On success the slot owns the reference from `into_raw`.
@@ -68,7 +72,11 @@ impl<T: Send + Sync> Slot<T> {
     }
 
     /// Empties the slot and returns its value once no [`Slot::get`] can still be reading it.
-    /// Sleeps: `Err(EAGAIN)` where the caller cannot, and the value stays in the slot.
+    /// Sleeps.
+    ///
+    /// # Errors
+    ///
+    /// - `EAGAIN`: the caller cannot sleep; the value stays in the slot.
     pub fn take(&self) -> Result<Option<Arc<T>>> {
         crate::rust_wq::cpu::may_sleep()?;
         let raw = self.ptr.xchg(ptr::null(), Full);

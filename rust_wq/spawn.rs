@@ -101,9 +101,17 @@ fn closure<F: FnOnce() + Send + 'static>(
 impl Queue {
     /// Queues the closure `f` to run once, as [`Queue::enqueue`] would queue an item, with the
     /// lockdep classes of the call site (use [`try_spawn!`](crate::try_spawn)).
-    /// `flags` are those of its allocation: `GFP_ATOMIC` where the caller cannot sleep
-    /// (`EAGAIN` for `GFP_KERNEL` there). `ENOMEM`, or an error of [`Queue::enqueue`]; `f` is
-    /// dropped without running then.
+    /// `flags` are those of its allocation: `GFP_ATOMIC` where the caller cannot sleep.
+    ///
+    /// # Errors
+    ///
+    /// `f` is dropped without running:
+    ///
+    /// - `EAGAIN`: `flags` may sleep (`GFP_KERNEL`) and the caller cannot.
+    /// - `ENOMEM`: the closure's box could not be allocated.
+    /// - An error of [`Queue::enqueue`]: `EINVAL` (the module is not wrapped in
+    ///   [`Drained`](crate::rust_wq::Drained)), `ESHUTDOWN` (it is being unloaded), or, with
+    ///   lockdep, `ENOSPC` (the module's table of lockdep classes is full).
     pub fn try_spawn_in<F: FnOnce() + Send + 'static>(
         &self,
         class: SpawnClass,
@@ -118,6 +126,10 @@ impl Queue {
 impl<K: Kind> OwnedQueue<K> {
     /// Queues the closure `f` to run once, as [`OwnedQueue::enqueue`] would queue an item.
     /// As [`Queue::try_spawn_in`]: use [`try_spawn!`](crate::try_spawn).
+    ///
+    /// # Errors
+    ///
+    /// Those of [`Queue::try_spawn_in`]; `f` is dropped without running.
     pub fn try_spawn_in<F: FnOnce() + Send + 'static>(
         &self,
         class: SpawnClass,

@@ -86,6 +86,10 @@ system_queue!(
 );
 
 /// The C `schedule_work`: queues `item` on [`system_percpu`].
+///
+/// # Errors
+///
+/// Those of [`Queue::enqueue`], with the item back in the [`EnqueueError`].
 #[inline]
 pub fn schedule_work<P, const ID: u64>(item: P) -> Result<(), EnqueueError<P>>
 where
@@ -95,7 +99,12 @@ where
     system_percpu().enqueue(item)
 }
 
-/// The C `schedule_delayed_work`: queues `item` on [`system_percpu`] after `delay` jiffies.
+/// The C `schedule_delayed_work`: queues `item` on [`system_percpu`] after `delay` (jiffies, or
+/// a [`Delay`] of another unit).
+///
+/// # Errors
+///
+/// Those of [`Queue::enqueue_delayed`], with the item back in the [`EnqueueError`].
 #[inline]
 pub fn schedule_delayed_work<P, const ID: u64>(
     item: P,
@@ -147,9 +156,26 @@ impl Queue {
         res
     }
 
-    /// Queues `item` after `delay` jiffies. Only on queues that live forever (`'static`):
-    /// owned queues have their own, tracked, [`OwnedQueue::enqueue_delayed`]. If the module is
-    /// unloaded first, the timer fires then and the item runs before the module's code goes.
+    /// Queues `item` after `delay` (jiffies, or a [`Delay`] of another unit; `0`: at once).
+    /// Only on queues that live forever (`'static`): owned queues have their own, tracked,
+    /// [`OwnedQueue::enqueue_delayed`]. If the module is unloaded first, the timer fires then
+    /// and the item runs before the module's code goes.
+    ///
+    /// # Errors
+    ///
+    /// The item comes back in the [`EnqueueError`]:
+    ///
+    /// - `EBUSY`: the item is pending (timer armed, or queued), disabled, or being cancelled by
+    ///   a `cancel_sync`.
+    /// - `EINVAL`: the delay is negative or above [`MAX_DELAY`](crate::rust_wq::MAX_DELAY) (see
+    ///   [`Delay`]).
+    /// - `EINVAL`: the module is not wrapped in [`Drained`](crate::rust_wq::Drained);
+    ///   `ESHUTDOWN`: it is being unloaded.
+    /// - `EINVAL`: reclaim waited for the item and this queue has no `WQ_MEM_RECLAIM` (see
+    ///   [`reclaim`](crate::rust_wq::reclaim)), or, with lockdep, the item's lockdep class went
+    ///   on the other kind of queue, BH or threaded (see [`class`](crate::rust_wq::class)).
+    /// - `ENOSPC`: with lockdep, the module has queued items of
+    ///   [`CLASSES`](crate::rust_wq::class::CLASSES) classes already and this is one more.
     ///
     /// [`OwnedQueue::enqueue_delayed`]: crate::rust_wq::OwnedQueue::enqueue_delayed
     pub fn enqueue_delayed<P, const ID: u64>(
@@ -165,10 +191,17 @@ impl Queue {
             .map(|_| ())
     }
 
-    /// Queues `item` on `cpu` after `delay` jiffies (`EINVAL`/`ENODEV` for a bad CPU).
+    /// Queues `item` on `cpu` after `delay`, as [`Queue::enqueue_delayed`]. Not on the BH
+    /// queues.
     ///
-    /// `EINVAL` on the BH queues: a BH timer that fires after its CPU went offline would queue
-    /// on the dead CPU's pool (C warns, and the item never runs).
+    /// # Errors
+    ///
+    /// The item comes back in the [`EnqueueError`]:
+    ///
+    /// - `EINVAL`: `cpu` is at or above `nr_cpu_ids`; `ENODEV`: `cpu` is offline.
+    /// - `EINVAL`: this is a BH queue (a BH timer that fires after its CPU went offline would
+    ///   queue on the dead CPU's pool: C warns, and the item never runs).
+    /// - The errors of [`Queue::enqueue_delayed`].
     pub fn enqueue_delayed_on<P, const ID: u64>(
         &'static self,
         cpu: u32,
@@ -184,7 +217,16 @@ impl Queue {
     }
 
     /// `mod_delayed_work_on`: arms `item` to run on `cpu` after `delay` whether it was pending
-    /// or not. CPU checks as [`Queue::enqueue_delayed_on`]; `EINVAL` on the BH queues.
+    /// or not, as [`Queue::mod_delayed`]. Not on the BH queues.
+    ///
+    /// # Errors
+    ///
+    /// The item comes back in the [`EnqueueError`]:
+    ///
+    /// - `EINVAL`: `cpu` is at or above `nr_cpu_ids`; `ENODEV`: `cpu` is offline.
+    /// - `EINVAL`: this is a BH queue (a BH timer that fires after its CPU went offline would
+    ///   queue on the dead CPU's pool: C warns, and the item never runs).
+    /// - The errors of [`Queue::mod_delayed`].
     pub fn mod_delayed_on<P, const ID: u64>(
         &'static self,
         cpu: u32,
@@ -199,6 +241,24 @@ impl Queue {
     }
 
     /// `mod_delayed_work`: arms `item` after `delay` whether it was pending or not.
+    ///
+    /// Returns [`Armed::Queued`] if it was idle (the queue took `item`), or
+    /// [`Armed::Modified`] with `item` unused if it was pending: its timer was moved.
+    ///
+    /// # Errors
+    ///
+    /// The item comes back in the [`EnqueueError`]:
+    ///
+    /// - `EBUSY`: the item is disabled, or being cancelled by a `cancel_sync`.
+    /// - `EINVAL`: the delay is negative or above [`MAX_DELAY`](crate::rust_wq::MAX_DELAY) (see
+    ///   [`Delay`]).
+    /// - `EINVAL`: the module is not wrapped in [`Drained`](crate::rust_wq::Drained);
+    ///   `ESHUTDOWN`: it is being unloaded.
+    /// - `EINVAL`: reclaim waited for the item and this queue has no `WQ_MEM_RECLAIM` (see
+    ///   [`reclaim`](crate::rust_wq::reclaim)), or, with lockdep, the item's lockdep class went
+    ///   on the other kind of queue, BH or threaded (see [`class`](crate::rust_wq::class)).
+    /// - `ENOSPC`: with lockdep, the module has queued items of
+    ///   [`CLASSES`](crate::rust_wq::class::CLASSES) classes already and this is one more.
     pub fn mod_delayed<P, const ID: u64>(
         &'static self,
         item: P,
@@ -217,9 +277,20 @@ impl Queue {
     /// have their own [`OwnedQueue::enqueue_rcu`]. If the module is unloaded first, the unload
     /// waits for the grace period and the run.
     ///
-    /// `EBUSY`, with `item` back, if the item is pending (waiting for its grace period, or
-    /// queued); the other errors of [`Queue::enqueue`]. BH queues are fine: the item runs in
-    /// softirq context, like any item there.
+    /// BH queues are fine: the item runs in softirq context, like any item there.
+    ///
+    /// # Errors
+    ///
+    /// The item comes back in the [`EnqueueError`]:
+    ///
+    /// - `EBUSY`: the item is pending (waiting for its grace period, or queued).
+    /// - `EINVAL`: the module is not wrapped in [`Drained`](crate::rust_wq::Drained);
+    ///   `ESHUTDOWN`: it is being unloaded.
+    /// - `EINVAL`: reclaim waited for the item and this queue has no `WQ_MEM_RECLAIM` (see
+    ///   [`reclaim`](crate::rust_wq::reclaim)), or, with lockdep, the item's lockdep class went
+    ///   on the other kind of queue, BH or threaded (see [`class`](crate::rust_wq::class)).
+    /// - `ENOSPC`: with lockdep, the module has queued items of
+    ///   [`CLASSES`](crate::rust_wq::class::CLASSES) classes already and this is one more.
     ///
     /// [`OwnedQueue::enqueue_rcu`]: crate::rust_wq::OwnedQueue::enqueue_rcu
     pub fn enqueue_rcu<P, const ID: u64>(&'static self, item: P) -> Result<(), EnqueueError<P>>
