@@ -177,8 +177,9 @@ impl PinnedDrop for QueueCore {
             rcu::rcu_barrier();
         }
         // SAFETY: The last reference is dropped by `OwnedQueue::drop` in a context that may
-        // sleep and is no kworker, by the hand-off on `system_dfl_long`, or by the module's
-        // unload; none of them runs on `wq`. No timer targets `wq` any more (its tracker fired
+        // sleep and is no kworker, by the hand-off on `system_dfl_long`, by the module's
+        // unload, or by `OwnedQueue::alloc` when the registry refused the new queue (it may
+        // sleep, checked there, and nothing was queued yet); none of them runs on `wq`. No timer targets `wq` any more (its tracker fired
         // them), no RCU callback will queue on it (the barrier above), and `destroy_workqueue`
         // drains it first. `wq` and `lockdep` come from `rust_wq_alloc_workqueue` (type
         // invariant), and are used by nothing after this.
