@@ -31,7 +31,7 @@ KMAKE = $(TOOLENV) $(MAKE) -C $(KDIR_RESOLVED) M=$(ROOT) MO=$(OUT)
 .PHONY: all modules modules_install clippy fmt fmtcheck rust-analyzer ra-check check selftest run \
 	bench bench-run distro-kdir distro-check distro-check-run distro-bench distro-bench-run \
 	distro-guard stress stress-readme compile-fail \
-	setup clean help kdir userspace tools print-kdir fresh-check doc
+	setup clean help kdir userspace tools print-kdir fresh-check doc rust-project ra-env
 
 CLIENT_SRC := $(ROOT)/samples/userspace/rust_wq_edu_client.c
 
@@ -91,12 +91,36 @@ fmtcheck: kdir
 	@echo "rustfmt: $(words $(RS_FILES)) files clean"
 	@python3 $(ROOT)/scripts/stress_figures.py check $(ROOT)/README.md
 
+# rust-project.json for editors. The kernel's generator lists the standard library's crates and
+# also names a sysroot, which rust-analyzer loads again: scripts/ra_include.py keeps one, the
+# sysroot of the toolchain that builds the modules, and lets each crate include rust_wq/.
 rust-analyzer: kdir
 	@mkdir -p $(OUT)
 	+@$(KMAKE) rust-analyzer
 	@if [ -f $(OUT)/rust-project.json ]; then cp $(OUT)/rust-project.json $(ROOT)/; fi
-	@python3 $(ROOT)/scripts/ra_include.py $(ROOT)/rust-project.json $(ROOT)
+	@$(TOOLENV) python3 $(ROOT)/scripts/ra_include.py $(ROOT)/rust-project.json $(ROOT) \
+		"$$(rustc --print sysroot)"
 	@echo "rust-analyzer: $(ROOT)/rust-project.json"
+
+# The same for a driver of another repository: EXT=<the directory of its Kbuild>, built
+# against KDIR (the test kernel unless given); writes EXT/rust-project.json.
+rust-project: kdir
+	@test -n "$(EXT)" && test -d "$(EXT)" || { echo "rust_wq: give EXT=<the directory of your" \
+		"driver's Kbuild>" >&2; exit 1; }
+	@rm -rf $(ROOT)/out/ext && mkdir -p $(ROOT)/out/ext
+	+@$(TOOLENV) $(MAKE) -C $(KDIR_RESOLVED) M=$(abspath $(EXT)) MO=$(ROOT)/out/ext rust-analyzer
+	@cp $(ROOT)/out/ext/rust-project.json $(abspath $(EXT))/rust-project.json
+	@$(TOOLENV) python3 $(ROOT)/scripts/ra_include.py $(abspath $(EXT))/rust-project.json \
+		$(abspath $(EXT)) "$$(rustc --print sysroot)"
+	@echo "rust-analyzer: $(abspath $(EXT))/rust-project.json"
+
+# The environment the kernel's build and rust-analyzer need for a driver of another repository:
+# `eval "$$(make -s -C <this repo> ra-env)"`, then `make -C $$KDIR M=$$PWD modules` (the
+# kernel's own `rust-analyzer` target needs it too, but writes a rust-project.json with the
+# standard library twice: `make rust-project EXT=...` mends it).
+ra-env: kdir
+	@$(TOOLENV) echo "export KDIR=$(KDIR_RESOLVED)"; echo "export RUSTUP_TOOLCHAIN=$$RUSTUP_TOOLCHAIN"; \
+		echo "export PATH=$$BINDGEN_ROOT/bin:\$$PATH"; echo "export LIBCLANG_PATH=$$LIBCLANG_PATH"
 
 # rustdoc HTML for rust_wq in out/doc/rust_wq/, built with the flags kbuild gives rustc for the
 # sample's crate (read from the .cmd file of its object, built first); warnings are errors.
@@ -237,6 +261,9 @@ help:
 	@echo "                    linked to rust.docs.kernel.org); any rustdoc warning fails"
 	@echo "  make fmt          rustfmt with the kernel's .rustfmt.toml (fmtcheck: check only)"
 	@echo "  make rust-analyzer  write rust-project.json for editors"
+	@echo "  make rust-project EXT=<dir>  the same for a driver of another repository, into <dir>"
+	@echo "  make ra-env       print the environment (KDIR, toolchain, bindgen, libclang) for such a"
+	@echo "                    driver's build: eval \"\$$(make -s ra-env)\""
 	@echo "  make ra-check     rust-analyzer diagnostics: rust_wq resolves in every crate"
 	@echo "  make modules_install  install the modules into the kernel's module tree"
 	@echo "  make print-kdir   print the kernel build directory (to build other drivers against)"

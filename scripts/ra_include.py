@@ -1,20 +1,59 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0
-"""Lets rust-analyzer follow `#[path = "../rust_wq/lib.rs"]`: each module crate of this
-repository may include files from its own directory and from rust_wq/ (its `source`).
+"""Mends the rust-project.json that the kernel's `make rust-analyzer` writes, for this
+repository's crates or a driver's of another repository (ROOT):
 
-usage: ra_include.py RUST_PROJECT_JSON ROOT"""
+- rust-analyzer follows `#[path = ".../rust_wq/lib.rs"] pub mod rust_wq;`: each module crate
+  under ROOT may include files from its own directory and from the rust_wq/ directory it mounts
+  (its `source`);
+- one standard library, the pinned toolchain's: the kernel's generator lists the sysroot's
+  `core`, `alloc`, `std` and `proc_macro` as crates of the project and also names a `sysroot`,
+  which rust-analyzer loads a second time. Our crates then depend on a `core` that is not the
+  one rust-analyzer takes the primitive types' methods from, and every `ptr.is_null()`,
+  `slice.len()` or `x.wrapping_add()` is an error (`no method is_null on *mut kunit`). The
+  listed copies are dropped (rust-analyzer adds its sysroot crates to every crate), and
+  `sysroot` is SYSROOT, `rustc --print sysroot` of the toolchain that builds the modules.
+
+usage: ra_include.py RUST_PROJECT_JSON ROOT SYSROOT"""
 import json
 import os
+import re
 import sys
 
-path, root = sys.argv[1], os.path.abspath(sys.argv[2])
+path, root, sysroot = sys.argv[1], os.path.abspath(sys.argv[2]), sys.argv[3]
 project = json.load(open(path))
-for crate in project["crates"]:
+
+# The sysroot's own crates, wherever the generator found their source.
+SYSROOT_CRATES = {"core", "alloc", "std", "proc_macro"}
+crates = project["crates"]
+drop = {
+    i
+    for i, c in enumerate(crates)
+    if c.get("display_name") in SYSROOT_CRATES and "/lib/rustlib/src/" in c["root_module"]
+}
+index = {}
+kept = []
+for i, c in enumerate(crates):
+    if i not in drop:
+        index[i] = len(kept)
+        kept.append(c)
+for c in kept:
+    c["deps"] = [dict(d, crate=index[d["crate"]]) for d in c["deps"] if d["crate"] in index]
+project["crates"] = kept
+project["sysroot"] = sysroot
+project["sysroot_src"] = os.path.join(sysroot, "lib", "rustlib", "src", "rust", "library")
+
+# `#[path = "..."]` on the `mod rust_wq` of a crate root: the directory of rust_wq it mounts.
+MOUNT = re.compile(r'#\[path\s*=\s*"([^"]*lib\.rs)"\]\s*pub\s+mod\s+rust_wq\s*;')
+for crate in kept:
     module = crate["root_module"]
-    if module.startswith(root + os.sep):
-        crate["source"] = {
-            "include_dirs": [os.path.dirname(module), os.path.join(root, "rust_wq")],
-            "exclude_dirs": [],
-        }
+    if not module.startswith(root + os.sep):
+        continue
+    dirs = [os.path.dirname(module)]
+    m = MOUNT.search(open(module).read())
+    if m:
+        lib = os.path.normpath(os.path.join(os.path.dirname(module), m.group(1)))
+        if os.path.dirname(lib) not in dirs:
+            dirs.append(os.path.dirname(lib))
+    crate["source"] = {"include_dirs": dirs, "exclude_dirs": []}
 json.dump(project, open(path, "w"), indent=1, sort_keys=True)
