@@ -111,8 +111,8 @@ pub trait Delay {
     ///
     /// # Errors
     ///
-    /// - `EINVAL`: the delay is negative, or too long to count (a [`Delta`] of more than
-    ///   `u32::MAX` milliseconds).
+    /// - `EINVAL`: the delay is negative (a [`Delta`] down to -1 ns). Delays above
+    ///   [`MAX_DELAY`] are refused when arming, also with `EINVAL`.
     fn jiffies(self) -> Result<Jiffies>;
 }
 
