@@ -154,9 +154,19 @@ impl Drop for CpusReadGuard {
     }
 }
 
-/// Whether a [`CpusReadGuard`] of this module is held (or being taken).
-pub(in crate::rust_wq) fn hotplug_held_here() -> bool {
-    HOLDERS.load(Acquire) != 0
+/// What [`take_offline`] and [`bring_online`] check before a hotplug operation, which waits
+/// for every holder of the hotplug lock: `EAGAIN` where the caller cannot sleep, `EDEADLK` in
+/// the function of a `work_on_cpu` (its caller is a holder), `EBUSY` in a kworker while a
+/// `work_on_cpu` of this module holds hotplug off (that holder may be waiting for this item).
+fn may_operate_hotplug() -> Result {
+    may_sleep()?;
+    if crate::rust_wq::reclaim::current_is(crate::rust_wq::reclaim::TAG_HOTPLUG_HELD) {
+        return Err(EDEADLK);
+    }
+    if HOLDERS.load(Acquire) != 0 && context().is_worker() {
+        return Err(EBUSY);
+    }
+    Ok(())
 }
 
 /// Whether the caller runs in hard interrupt context (`in_hardirq()`).
@@ -195,15 +205,7 @@ pub fn preemptible() -> bool {
 /// - The kernel's own errors of `remove_cpu()`, such as `EBUSY` for the last online CPU or
 ///   while hotplug is disabled.
 pub fn take_offline(cpu: u32) -> Result {
-    may_sleep()?;
-    if crate::rust_wq::reclaim::current_is(crate::rust_wq::reclaim::TAG_HOTPLUG_HELD) {
-        return Err(EDEADLK);
-    }
-    // In a kworker while a `work_on_cpu` of this module holds hotplug off: that holder may be
-    // waiting for this very item, and the hotplug operation would wait for the holder.
-    if hotplug_held_here() && context().is_worker() {
-        return Err(EBUSY);
-    }
+    may_operate_hotplug()?;
     let id = CpuId::from_u32(cpu).ok_or(EINVAL)?;
     // SAFETY: `id` is a possible CPU; we may sleep and hold no hotplug lock (`CpusReadGuard`
     // would be checked by lockdep).
@@ -216,13 +218,7 @@ pub fn take_offline(cpu: u32) -> Result {
 ///
 /// Those of [`take_offline`], then the kernel's own errors of `add_cpu()`.
 pub fn bring_online(cpu: u32) -> Result {
-    may_sleep()?;
-    if crate::rust_wq::reclaim::current_is(crate::rust_wq::reclaim::TAG_HOTPLUG_HELD) {
-        return Err(EDEADLK);
-    }
-    if hotplug_held_here() && context().is_worker() {
-        return Err(EBUSY);
-    }
+    may_operate_hotplug()?;
     let id = CpuId::from_u32(cpu).ok_or(EINVAL)?;
     // SAFETY: As in `take_offline`.
     kernel::error::to_result(unsafe { bindings::add_cpu(id.as_u32()) })
