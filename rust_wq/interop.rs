@@ -347,7 +347,6 @@ impl Queue {
 static RUNS_STARTED: Atomic<usize> = Atomic::new(0);
 static RUNS_FINISHED: Atomic<usize> = Atomic::new(0);
 
-/// How many runs of in-tree items had begun (for [`quiet_since`]).
 /// How many runs of in-tree items had begun, and how many had ended (for [`quiet_since`]).
 pub(in crate::rust_wq) fn runs() -> (usize, usize) {
     // Finished first: a run counted there was counted as started before.

@@ -21,12 +21,12 @@
 //!   re-arming a pending timer ([`OwnedQueue::mod_delayed`]); a refused item always comes back
 //!   in an [`EnqueueError`].
 //! - Handles ([`Work::of`], [`DelayedWork::of`], [`RcuWork::of`]): pending/running state,
-//!   cancel (giving the queue's reference back), flush, disable; waiting on itself from `run` is `EDEADLK`, waiting where
-//!   sleeping is impossible `EAGAIN`, a reclaim item waiting for a non-reclaim queue `EDEADLK`
+//!   cancel (giving the queue's reference back), flush, disable; waiting on itself from `run`
+//!   is `EDEADLK`, waiting where sleeping is impossible `EAGAIN`, a reclaim item waiting for a non-reclaim queue `EDEADLK`
 //!   ([`reclaim`]): errors, never a hang or a kernel warning.
 //! - The system queues, including the non-deprecated [`system_percpu`] and [`system_dfl`].
-//! - [`work_on_cpu!`](crate::work_on_cpu) and [`schedule_on_each_cpu!`](crate::schedule_on_each_cpu);
-//!   [`cpu::TaskName`] to see which kworker ran an item.
+//! - [`work_on_cpu!`](crate::work_on_cpu) and
+//!   [`schedule_on_each_cpu!`](crate::schedule_on_each_cpu); [`cpu::TaskName`] to see which kworker ran an item.
 //! - [`request_deferred_irq`]: a PCI interrupt whose top half defers to a work item, torn down
 //!   in a safe order by the driver core; [`Slot`] to reach driver state from file operations.
 //!

@@ -102,8 +102,8 @@ pub const QUEUE_CORE_SIZE: usize = core::mem::size_of::<QueueCore>();
 /// # Invariants
 ///
 /// `wq` is a valid workqueue from `rust_wq_alloc_workqueue` (with `lockdep`), destroyed only
-/// when the last reference to its `QueueCore` goes; `tracker` tracks the delayed items armed on it; `rcu` is set before an
-/// RCU item is first handed to RCU for it.
+/// when the last reference to its `QueueCore` goes; `tracker` tracks the delayed items armed on
+/// it; `rcu` is set before an RCU item is first handed to RCU for it.
 #[pin_data(PinnedDrop)]
 pub(in crate::rust_wq) struct QueueCore {
     wq: NonNull<bindings::workqueue_struct>,
@@ -179,7 +179,8 @@ impl PinnedDrop for QueueCore {
         // SAFETY: The last reference is dropped by `OwnedQueue::drop` in a context that may
         // sleep and is no kworker, by the hand-off on `system_dfl_long`, by the module's
         // unload, or by `OwnedQueue::alloc` when the registry refused the new queue (it may
-        // sleep, checked there, and nothing was queued yet); none of them runs on `wq`. No timer targets `wq` any more (its tracker fired
+        // sleep, checked there, and nothing was queued yet); none of them runs on `wq`. No
+        // timer targets `wq` any more (its tracker fired
         // them), no RCU callback will queue on it (the barrier above), and `destroy_workqueue`
         // drains it first. `wq` and `lockdep` come from `rust_wq_alloc_workqueue` (type
         // invariant), and are used by nothing after this.

@@ -34,7 +34,8 @@ use kernel::{
 ///   it back. Only rust_wq queues the `work_struct`, and only with such a pointer.
 /// - `disables` packs two counts of disables: the high half those started, the low half those
 ///   finished in C. C's disable count is at least the low half and at most the high half, and the
-///   high half is at most [`MAX_DISABLE`](crate::rust_wq::MAX_DISABLE), so C's count never underflows or overflows.
+///   high half is at most [`MAX_DISABLE`](crate::rust_wq::MAX_DISABLE), so C's count never
+///   underflows or overflows.
 ///
 /// [`new_work!`]: crate::new_work
 #[pin_data(PinnedDrop)]
