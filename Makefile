@@ -281,3 +281,4 @@ help:
 	@echo "  check, stress, distro-check on a slower machine: SLOW=1 (QEMU on one host core),"
 	@echo "              QEMU_TASKSET=<host CPUs>  QEMU_ICOUNT=<shift> (-icount shift=, one TCG thread)"
 	@echo "              QEMU_EXTRA=<more QEMU arguments>"
+	@echo "  check, stress, distro-check on more CPUs: SMP=<vCPUs> (5, up to 16; the last offline at boot)"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# Boots the rust_wq modules under QEMU (TCG, -smp 5 with maxcpus=4: four online CPUs and one possible but offline) from a busybox initramfs and judges the run.
+# Boots the rust_wq modules under QEMU (TCG, -smp $SMP with maxcpus=$SMP-1: all CPUs but the last
+# online, the last possible but offline; SMP=5 by default) from a busybox initramfs and judges the run.
 #
 #   scripts/qemu-run.sh check   load the KUnit modules and the sample's checks; parse every KTAP
 #                               document with the kernel's own kunit.py; last line "N passed, N failed"
@@ -20,7 +21,9 @@
 # EXTRA_MODULES (check: more KUnit .ko files to load and judge like ours; each must run a test,
 # as a SUITE glob must match a suite), NO_SAMPLE=1 (check:
 # skip the sample driver's checks), BOOT_TIMEOUT (seconds to reach /init before one reboot, 90),
-# STALL_TIMEOUT (seconds without the guest's heartbeat before one rerun, 90).
+# STALL_TIMEOUT (seconds without the guest's heartbeat before one rerun, 90), SMP (vCPUs, 5; 3 to 16:
+# the kernel is built for 16; the last is offline at boot, the tests take each of the others
+# but CPU 0 down and up; QEMU_TIMEOUT, BOOT_TIMEOUT and STALL_TIMEOUT grow with it).
 # QEMU's options are comma lists, not misspelt arrays:
 # shellcheck disable=SC2054
 set -euo pipefail
@@ -456,24 +459,39 @@ slow+=(${QEMU_EXTRA:-})
 # has not started /init within BOOT_TIMEOUT seconds, or whose user space stopped beating for
 # STALL_TIMEOUT seconds, is run once more, and the output says so. A guest that hangs in the
 # kernel still beats: only QEMU_TIMEOUT ends it, and the run fails.
-# QEMU_NUMA=1: two NUMA nodes (CPUs 0-2 and 3-4, 256 MiB each), for kernels with CONFIG_NUMA.
+# QEMU_NUMA=1: two NUMA nodes (the lower and the upper half of the CPUs, half the memory each;
+# CPUs 0-2 and 3-4 by default), for kernels with CONFIG_NUMA.
 # One socket per CPU then: a package split across nodes makes the kernel warn.
-smp=5
+SMP=${SMP:-5}
+case $SMP in
+'' | *[!0-9]*) die "SMP=$SMP: give a number of vCPUs from 3 to 16" ;;
+esac
+{ [ "$SMP" -ge 3 ] && [ "$SMP" -le 16 ]; } || die "SMP=$SMP: give a number of vCPUs from 3 to 16 (the kernel is built with CONFIG_NR_CPUS=16; CPU 0 and one more stay online while the tests take others down, and the last is offline at boot)"
+maxcpus=$((SMP - 1))
+smp=$SMP
+# Memory for the guest: the debug kernel's per-CPU areas and workers grow with the CPUs.
+mem=512
+[ "$SMP" -gt 8 ] && mem=1024
 numa=()
-[ -n "${QEMU_NUMA:-}" ] && smp=5,sockets=5,cores=1,threads=1 && numa=(-object memory-backend-ram,id=m0,size=256M
-	-object memory-backend-ram,id=m1,size=256M
-	-numa node,nodeid=0,cpus=0-2,memdev=m0 -numa node,nodeid=1,cpus=3-4,memdev=m1)
-BOOT_TIMEOUT=${BOOT_TIMEOUT:-90}
-STALL_TIMEOUT=${STALL_TIMEOUT:-90}
+half=$(((SMP + 1) / 2))
+[ -n "${QEMU_NUMA:-}" ] && smp=$SMP,sockets=$SMP,cores=1,threads=1 && numa=(-object memory-backend-ram,id=m0,size=$((mem / 2))M
+	-object memory-backend-ram,id=m1,size=$((mem / 2))M
+	-numa node,nodeid=0,cpus=0-$((half - 1)),memdev=m0 -numa node,nodeid=1,cpus="$half"-$((SMP - 1)),memdev=m1)
+# More vCPUs than host cores under TCG: each of them runs slower; the watchdogs that end a hung
+# or stopped guest wait in proportion (a verdict never depends on them).
+scale=$(((SMP + 4) / 5))
+QEMU_TIMEOUT=$((QEMU_TIMEOUT * scale))
+BOOT_TIMEOUT=$((${BOOT_TIMEOUT:-90} * scale))
+STALL_TIMEOUT=$((${STALL_TIMEOUT:-90} * scale))
 boot() {
 	: >"$WORK/heartbeat"
 	rm -f "$WORK/stalled"
 	timeout --foreground -k 5 "$QEMU_TIMEOUT" "${taskset[@]}" qemu-system-x86_64 "${accel[@]}" "${slow[@]}" \
-		-smp $smp -m 512M "${numa[@]}" \
+		-smp "$smp" -m ${mem}M "${numa[@]}" \
 		-machine pc -bios qboot.rom -nographic -no-reboot -monitor none -serial stdio \
 		-serial "file:$WORK/heartbeat" \
 		-device edu -kernel "$BZIMAGE" -initrd "$WORK/initramfs.cpio.gz" \
-		-append "console=ttyS0 printk.time=1 printk.devkmsg=on maxcpus=4 panic=-1 oops=panic panic_on_warn=1 rdinit=/init kfence.sample_interval=10 workqueue.watchdog_thresh=20 $KERNEL_ARGS" \
+		-append "console=ttyS0 printk.time=1 printk.devkmsg=on maxcpus=$maxcpus panic=-1 oops=panic panic_on_warn=1 rdinit=/init kfence.sample_interval=10 workqueue.watchdog_thresh=20 $KERNEL_ARGS" \
 		</dev/null >"$LOG" 2>&1 &
 	qpid=$!
 	local waited=0
@@ -520,7 +538,7 @@ boot() {
 slowed=""
 [ ${#taskset[@]} -gt 0 ] && slowed="$slowed, ${taskset[*]}"
 [ ${#slow[@]} -gt 0 ] && slowed="$slowed, ${slow[*]}"
-step "booting QEMU ($QEMU_ACCEL, 4 of 5 CPUs online, mode $MODE$slowed); console log: $LOG"
+step "booting QEMU ($QEMU_ACCEL, $maxcpus of $SMP CPUs online, mode $MODE$slowed); console log: $LOG"
 # What the run's figures depend on: the host, its load, and how QEMU ran (scripts/stress_figures.py
 # names them next to the figures).
 RUN_ENV=$LOGDIR/$MODE.env
@@ -531,7 +549,7 @@ RUN_ENV=$LOGDIR/$MODE.env
 	echo "host_load_start=$(cut -d' ' -f1-3 /proc/loadavg)"
 	echo "qemu_version=$(qemu-system-x86_64 --version | head -n 1)"
 	echo "qemu=${taskset[*]}${taskset:+ }qemu-system-x86_64 ${accel[*]} ${slow[*]}${slow:+ }-smp $smp"
-	echo "append=maxcpus=4 $KERNEL_ARGS"
+	echo "append=maxcpus=$maxcpus $KERNEL_ARGS"
 	echo "commit=$(git -C "$(dirname "$0")/.." describe --always --dirty 2>/dev/null || echo unknown)"
 	echo "date=$(date -u '+%Y-%m-%d %H:%M UTC')"
 } >"$RUN_ENV"

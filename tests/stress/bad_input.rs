@@ -233,8 +233,8 @@ mod tests {
         let eoverflow = EOVERFLOW.to_errno();
         let eagain = EAGAIN.to_errno();
         let nr = cpu::nr_cpu_ids();
-        // CPU 4 is possible and offline at boot (maxcpus=4).
-        let offline = 4;
+        // The last possible CPU is offline at boot (`maxcpus`).
+        let offline = nr - 1;
         let pc = OwnedQueue::percpu().build(c"rwq_st_bad")?;
         let ub = Arc::new(OwnedQueue::unbound().build(c"rwq_st_badu")?, GFP_KERNEL)?;
         let runs0 = RUNS.load(Relaxed);
