@@ -89,7 +89,7 @@ fmtcheck: kdir
 		sys.stdout.write("".join(seen))' $(ROOT)/out/.fmtcheck; \
 		echo "rustfmt: formatting differs (above): run \`make fmt\`" >&2; exit 1; }
 	@echo "rustfmt: $(words $(RS_FILES)) files clean"
-	@python3 $(ROOT)/scripts/stress_figures.py check $(ROOT)/README.md
+	@python3 $(ROOT)/scripts/stress_figures.py check $(ROOT)/docs/reliability.md
 
 # rust-project.json for editors. The kernel's generator lists the standard library's crates and
 # also names a sysroot, which rust-analyzer loads again: scripts/ra_include.py keeps one, the
@@ -170,7 +170,7 @@ STRESS_SECS ?= 200
 STRESS_HOTPLUG_SECS ?= 60
 STRESS_CYCLES ?= 100
 # Loads of the sample driver with their n-th allocation failing, n = 1 to this. Off by default:
-# the sweep reaches a WARN of the kernel's own /proc/irq teardown (see README, Reliability).
+# the sweep reaches a WARN of the kernel's own /proc/irq teardown (see docs/reliability.md).
 STRESS_EDU_FAILSLAB ?= 0
 stress: tools fmtcheck clippy userspace
 	@KDIR=$(KDIR_RESOLVED) OUT=$(OUT) QEMU_TIMEOUT=$${QEMU_TIMEOUT:-900} UNLOAD_CYCLES=$(STRESS_CYCLES) \
@@ -179,13 +179,13 @@ stress: tools fmtcheck clippy userspace
 		rust_wq_stress.secs=$(STRESS_SECS) rust_wq_stress.hotplug_secs=$(STRESS_HOTPLUG_SECS) \
 		$(QEMU_APPEND)" $(ROOT)/scripts/qemu-run.sh stress
 
-# The README's Reliability figures: those of a run (its logs/stress-figures.md; FIGURES=<files>
+# The figures of docs/reliability.md: those of a run (its logs/stress-figures.md; FIGURES=<files>
 # for others, several in turn), never typed in by hand; `make fmtcheck` checks that they are as
 # rendered.
 FIGURES ?= $(if $(LOGDIR),$(LOGDIR),$(OUT)/logs)/stress-figures.md
 stress-readme:
-	@python3 $(ROOT)/scripts/stress_figures.py readme $(FIGURES) $(ROOT)/README.md
-	@echo "README.md: Reliability figures from $(FIGURES)"
+	@python3 $(ROOT)/scripts/stress_figures.py readme $(FIGURES) $(ROOT)/docs/reliability.md
+	@echo "docs/reliability.md: figures from $(FIGURES)"
 
 # The kernel build directory (the cached test kernel unless KDIR is given), for building a
 # driver of another repository against it.
@@ -252,7 +252,7 @@ help:
 	@echo "  make stress       the torture suite (STRESS_ITEMS= STRESS_OPS= STRESS_SECS="
 	@echo "                    STRESS_HOTPLUG_SECS= STRESS_CYCLES=); about 7 min; writes"
 	@echo "                    logs/stress-figures.md: the figures and the machine they are from"
-	@echo "  make stress-readme  put the last run's figures into the README (FIGURES=<files>)"
+	@echo "  make stress-readme  put the last run's figures into docs/reliability.md (FIGURES=<files>)"
 	@echo "  make clippy       build with CLIPPY=1 W=e (warnings are errors)"
 	@echo "  make compile-fail misuse that must not compile gives its message (tests/compile_fail)"
 	@echo "  make doc          rustdoc HTML for rust_wq: out/doc/rust_wq/index.html (kernel crate"

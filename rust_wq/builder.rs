@@ -148,7 +148,7 @@ impl<K: Kind> Builder<K> {
     ///   it short).
     /// - `EEXIST`: with [`Builder::sysfs`], a queue of that name is in sysfs already (checked
     ///   and registered under one lock of the module, so two builders of one name in this
-    ///   module cannot both pass: README rule 6 for other modules).
+    ///   module cannot both pass: rule 6 of docs/soundness.md for other modules).
     /// - `EAGAIN`: the caller cannot sleep.
     /// - `ENOMEM`: an allocation failed, or `alloc_workqueue` returned no queue.
     /// - `EINVAL`: the module is not wrapped in [`Drained`](crate::rust_wq::Drained);

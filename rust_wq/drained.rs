@@ -328,7 +328,7 @@ impl Registry {
             // close: see `interop::run_kernel`). A round in which no in-tree item ran at all
             // (none under way at its start, none started since) leaves none queued by the
             // module's code, but for in-tree items armed with a timer by `kernel::workqueue`,
-            // which nothing of rust_wq sees (README rule 16).
+            // which nothing of rust_wq sees (rule 16 of docs/soundness.md).
             if HANDOFFS.load(Acquire) == 0 && interop::quiet_since(kernel_runs) {
                 break;
             }

@@ -17,8 +17,8 @@
 //!   has none of this: `kernel::workqueue` of 7.3 does not keep its work from outliving the
 //!   module. Nor has the timer of an in-tree item armed with a delay through
 //!   `kernel::workqueue` (its `DelayedWork`): rust_wq does not see it, and `kernel::workqueue`
-//!   of 7.3 cannot cancel it, so the module must not leave one armed when it exits (README
-//!   rule 16), with or without rust_wq.
+//!   of 7.3 cannot cancel it, so the module must not leave one armed when it exits (rule 16 of
+//!   docs/soundness.md), with or without rust_wq.
 //! - C tells an item that is running on a queue from its function (`find_worker_executing_work`
 //!   compares `work->func`): an instance that started with the in-tree function is not seen as
 //!   the same item once rust_wq's function is in place, so an item queued through both APIs at

@@ -746,7 +746,8 @@ pub(in crate::rust_wq) fn may_wait_here() -> Result<cpu::Context> {
 impl<K: Kind> OwnedQueue<K> {
     /// Queues `item` to run near NUMA node `node` (C's `queue_work_node`): on a worker of the
     /// pool of one of the node's CPUs, the local one if it is on the node. A preference, not a
-    /// binding: the queue's affinity scope decides where its workers may run (see the README).
+    /// binding: the queue's affinity scope decides where its workers may run (docs/api.md, row
+    /// `queue_work_node`).
     ///
     /// # Errors
     ///

@@ -738,7 +738,7 @@ print(m["passed"], m["failed"]+m["crashed"]+m["errors"], m["skipped"])' "$json")
 	verdict="$total_pass passed, $total_fail failed"
 	[ $total_skip -gt 0 ] && verdict="$verdict, $total_skip skipped"
 	if [ "$MODE" = stress ]; then
-		# The figures of the run, with the machine they were measured on (README, Reliability).
+		# The figures of the run, with the machine they were measured on (docs/reliability.md).
 		{
 			echo "host_load_end=$(cut -d' ' -f1-3 /proc/loadavg)"
 			echo "seconds=$((SECONDS - t_start))"

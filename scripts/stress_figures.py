@@ -1,17 +1,17 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0
-"""The figures of a `make stress` run, for the README's Reliability section.
+"""The figures of a `make stress` run, for docs/reliability.md.
 
   stress_figures.py render <console log> <run env>   the figures, in Markdown, on stdout
-  stress_figures.py readme <figures file>... <README>  puts figures files into the README
-  stress_figures.py check <README>                   the README's figures are a file as rendered
+  stress_figures.py readme <figures file>... <doc>  puts figures files into the document
+  stress_figures.py check <doc>                   the document's figures are files as rendered
 
 `render` reads what the run printed (every `# ` line of the torture suite's cases, the
 teardown times of the unload cycles, the unbinds of the sample driver, each case's verdict) and
 the run's environment (`<mode>.env`, written by scripts/qemu-run.sh: the host's cores, CPU and
 load, how QEMU ran), and names the machine next to the figures: figures are only comparable on
 the same kind of machine. Its first line carries a checksum of the rest, which `check` verifies,
-so that figures in the README are as a run rendered them, not edited or typed in by hand.
+so that figures in the documentation are as a run rendered them, not edited or typed in by hand.
 """
 import hashlib
 import re
@@ -21,7 +21,7 @@ BEGIN = "<!-- stress-figures: begin -->"
 END = "<!-- stress-figures: end -->"
 HEAD = re.compile(r"<!-- written by make stress \(scripts/stress_figures\.py\); sha256 ([0-9a-f]{64}) -->")
 
-# The parts of the run, in the README's words, by KTAP suite.
+# The parts of the run, in docs/reliability.md's words, by KTAP suite.
 PARTS = {
     "rust_wq_stress_exactly_once": "exactly once at scale",
     "rust_wq_stress_delayed": "delayed items, queues come and go",

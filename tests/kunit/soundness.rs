@@ -426,8 +426,8 @@ mod tests {
         let flipper = on_other_thread(|| {
             for _ in 0..8 {
                 // `EBUSY` from this kworker while the test thread's `work_on_cpu!` holds hotplug
-                // off (README rule 15): the CPU simply stays as it is, or is brought back on a
-                // retry.
+                // off (rule 15 of docs/soundness.md): the CPU simply stays as it is, or is brought
+                // back on a retry.
                 let _ = cpu::take_offline(CPU);
                 fsleep(Delta::from_millis(3));
                 let _ = crate::probe::poll(|| cpu::bring_online(CPU) != Err(EBUSY));

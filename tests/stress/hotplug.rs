@@ -49,8 +49,8 @@ mod tests {
         1..cpu::nr_cpu_ids()
     }
 
-    /// Brings `c` online, again while another module's hotplug hold makes it `EBUSY` (README
-    /// rule 15); other errors (e.g. online already) end it.
+    /// Brings `c` online, again while another module's hotplug hold makes it `EBUSY` (rule 15 of
+    /// docs/soundness.md); other errors (e.g. online already) end it.
     fn bring_online(c: u32) {
         while cpu::bring_online(c) == Err(EBUSY) {
             fsleep(Delta::from_millis(1));

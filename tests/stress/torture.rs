@@ -353,8 +353,8 @@ mod tests {
         /// threads, conservatively (a run that takes it while a holder waits for that run is the
         /// hang of issue #16, item 3). Leaves, scope closures and the
         /// functions of `work_on_cpu!` do not wait (a wait from an item of an ordered queue for
-        /// one behind it never ends: README rule 7), except where rust_wq must refuse it; the
-        /// function of a `work_on_cpu!` builds no queue (`alloc_workqueue` takes the hotplug
+        /// one behind it never ends: rule 7 of docs/soundness.md), except where rust_wq must
+        /// refuse it; the function of a `work_on_cpu!` builds no queue (`alloc_workqueue` takes the hotplug
         /// lock that its caller holds: issue #16, item 3). Items on the stack stay off the
         /// interrupt stacks (a frame there is not the task's: the object debugger sees no stack
         /// object).
