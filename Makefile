@@ -28,7 +28,7 @@ RS_FILES = $(shell find $(ROOT)/rust_wq $(ROOT)/samples $(ROOT)/tests $(ROOT)/be
 
 KMAKE = $(TOOLENV) $(MAKE) -C $(KDIR_RESOLVED) M=$(ROOT) MO=$(OUT)
 
-.PHONY: all modules modules_install clippy fmt fmtcheck rust-analyzer ra-check check selftest run \
+.PHONY: all modules modules_install clippy fmt fmtcheck shellcheck rust-analyzer ra-check check selftest run \
 	bench bench-run distro-kdir distro-check distro-check-run distro-bench distro-bench-run \
 	distro-guard stress stress-readme compile-fail \
 	setup clean help kdir userspace tools print-kdir fresh-check doc rust-project ra-env
@@ -90,6 +90,7 @@ fmtcheck: kdir
 		echo "rustfmt: formatting differs (above): run \`make fmt\`" >&2; exit 1; }
 	@echo "rustfmt: $(words $(RS_FILES)) files clean"
 	@python3 $(ROOT)/scripts/stress_figures.py check $(ROOT)/docs/reliability.md
+	@$(MAKE) -s --no-print-directory shellcheck
 
 # rust-project.json for editors. The kernel's generator lists the standard library's crates and
 # also names a sysroot, which rust-analyzer loads again: scripts/ra_include.py keeps one, the
@@ -142,9 +143,19 @@ ra-check: rust-analyzer
 # (which asks apt only for what is missing), then checked before anything is built.
 tools:
 	@$(SETUP) apt
-	@for t in qemu-system-x86_64 python3 gzip busybox; do command -v $$t >/dev/null || \
+	@for t in qemu-system-x86_64 python3 gzip busybox shellcheck; do command -v $$t >/dev/null || \
 		{ echo "rust_wq: $$t is not on PATH: apt-get install qemu-system-x86 python3 gzip" \
-		"busybox-static" >&2; exit 1; }; done
+		"busybox-static shellcheck" >&2; exit 1; }; done
+
+# The shell scripts, the guest's (scripts/guest/, busybox sh) included: no shellcheck warning.
+SH_FILES = $(wildcard $(ROOT)/scripts/*.sh) $(ROOT)/.ci/run
+GUEST_FILES = $(wildcard $(ROOT)/scripts/guest/*)
+shellcheck:
+	@command -v shellcheck >/dev/null || { echo "rust_wq: shellcheck is not on PATH:" \
+		"make tools (apt-get install shellcheck)" >&2; exit 1; }
+	@shellcheck -x -P SCRIPTDIR -S warning $(SH_FILES)
+	@shellcheck -s sh -S warning $(GUEST_FILES)
+	@echo "shellcheck: $(words $(SH_FILES) $(GUEST_FILES)) scripts clean"
 
 # Misuse that must not compile, each with the message it must give (tests/compile_fail/).
 compile-fail: kdir
@@ -258,6 +269,7 @@ help:
 	@echo "  make doc          rustdoc HTML for rust_wq: out/doc/rust_wq/index.html (kernel crate"
 	@echo "                    linked to rust.docs.kernel.org); any rustdoc warning fails"
 	@echo "  make fmt          rustfmt with the kernel's .rustfmt.toml (fmtcheck: check only)"
+	@echo "  make shellcheck   the shell scripts, the guest's included (part of fmtcheck)"
 	@echo "  make rust-analyzer  write rust-project.json for editors"
 	@echo "  make rust-project EXT=<dir>  the same for a driver of another repository, into <dir>"
 	@echo "  make ra-env       print the environment (KDIR, toolchain, bindgen, libclang) for such a"

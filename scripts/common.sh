@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # SPDX-License-Identifier: GPL-2.0
 # Shared settings of the rust_wq scripts: versions, cache layout, progress output.
 # Sourced, never run.
@@ -54,6 +55,7 @@ build_key() {
 # Our own apt configuration (the machine's apt sources are never touched), for the Debian
 # packages the set-up and scripts/distro.sh fetch: `apt-get "${APT_OPTS[@]}" ...`.
 APT_DIR=$RUST_WQ_CACHE/apt
+# shellcheck disable=SC2034 # used by the scripts that source this file
 APT_OPTS=(-o "Dir::Etc::sourcelist=$APT_DIR/sources.list" -o "Dir::Etc::sourceparts=-"
 	-o "Dir::State::Lists=$APT_DIR/lists" -o "Dir::Cache=$APT_DIR/cache"
 	-o "APT::Sandbox::User=root" -o "Debug::NoLocking=1" -q)

@@ -243,7 +243,7 @@ check_exports() {
 
 # Names the likely cause of symbols that differ from Debian's.
 explain_mismatch() {
-	local what=$1 examples=$2 crate
+	local what=$1 examples=$2
 	# The crate hash of `core` in Debian's symbols and in ours: a different compiler text.
 	# Crate hashes are base 62: no `_` inside.
 	crate() { grep -o 'Cs[0-9A-Za-z]*_4core' | head -n1; }

@@ -55,7 +55,9 @@ rm -f "$LOGDIR"/*.json "$LOGDIR"/*.junit.xml "$LOGDIR"/*.parse.log "$LOGDIR"/jun
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 
+# The run's settings for the guest's scripts (scripts/guest/: /init and the bin/ scripts).
 {
+	echo "MODE=$MODE"
 	echo "UNLOAD_CYCLES=${UNLOAD_CYCLES:-100}"
 	echo "NO_SAMPLE=${NO_SAMPLE:-}"
 	echo "EDU_FAILSLAB=${EDU_FAILSLAB:-0}"
@@ -65,6 +67,8 @@ KERNEL_ARGS=""
 [ -n "${QEMU_APPEND:-}" ] && KERNEL_ARGS="$KERNEL_ARGS $QEMU_APPEND"
 
 # --- initramfs -----------------------------------------------------------------------------
+# The guest's /init and scripts, as they are in scripts/guest/.
+GUEST=$(cd "$(dirname "$0")/guest" && pwd)
 # The modules of the last build (kbuild's list), not whatever .ko files an older build left.
 [ -f "$OUT/modules.order" ] || die "no modules under $OUT: run make first"
 modules=$(sed -n "s,^\(.*\)\.o\$,$OUT/\1.ko,p" "$OUT/modules.order" | sort)
@@ -97,280 +101,6 @@ done
 [ ${#kunit_kos[@]} -eq 0 ] ||
 	python3 "$(dirname "$0")/ko_suites.py" "${kunit_kos[@]}" >"$WORK/suites" || true
 
-cat >"$WORK/init" <<INIT
-#!/bin/sh
-mount -t proc proc /proc
-mount -t sysfs sysfs /sys
-mount -t devtmpfs dev /dev 2>/dev/null
-mount -t debugfs debugfs /sys/kernel/debug
-echo 1 > /proc/sys/kernel/panic_on_warn
-# A task blocked for 30 s is reported (7.3 has no boot parameter for it). The torture suite's
-# cases drive load for minutes while insmod waits for KUnit: 600 s there (KUnit stops a case at
-# 300 s, and QEMU_TIMEOUT ends a hang).
-hung=30
-[ "$MODE" = stress ] && hung=600
-# The torture suite fails allocations of its own task (fail_nth), GFP_KERNEL ones too, quietly.
-if [ "$MODE" = stress ] && [ -d /sys/kernel/debug/failslab ]; then
-	echo N > /sys/kernel/debug/failslab/ignore-gfp-wait
-	echo 0 > /sys/kernel/debug/failslab/verbose
-fi
-[ -w /proc/sys/kernel/hung_task_timeout_secs ] && echo \$hung > /proc/sys/kernel/hung_task_timeout_secs
-# A heartbeat on the second serial port: the host tells a guest that stopped (emulation) from
-# one that is busy or hung (its user space still beats).
-[ "$MODE" = bench ] || ( while :; do echo . >/dev/ttyS1; sleep 2; done ) 2>/dev/null &
-mark "start $MODE"
-/bin/run-$MODE
-mark end
-poweroff -f
-INIT
-
-cat >"$WORK/mark" <<'RUN'
-#!/bin/sh
-# Marks a point of the run in the kernel log (and so in the console, in order).
-echo "rust_wq-marker: $*" > /dev/kmsg
-RUN
-
-cat >"$WORK/ktap-suite" <<'RUN'
-#!/bin/sh
-# Opens a KTAP document of one suite, $1, that plans $2 cases (the script prints them).
-{
-	echo "KTAP version 1"
-	echo "1..1"
-	echo "    KTAP version 1"
-	echo "    # Subtest: $1"
-	echo "    1..$2"
-} > /dev/kmsg
-RUN
-
-cat >"$WORK/run-module" <<'RUN'
-#!/bin/sh
-# One KTAP document (kunit.py reads one at a time): loads module $1 with its parameters from the
-# kernel command line (<module>.<param>=<value>, as modprobe would pass them), then unloads it.
-n=$(basename "$1" .ko)
-mark "ktap-begin $n"
-# Spaces and tabs both part parameters (the Makefile's continued lines leave tabs in QEMU_APPEND).
-args=$(tr ' \t' '\n\n' </proc/cmdline | grep "^$n\." | sed "s/^$n\.//" || true)
-# Why a load failed goes into the marker, and so into the verdict's last lines; a module that
-# did not load is not unloaded.
-if ! err=$(/bin/insmod "$1" $args 2>&1); then
-	mark "insmod-failed $n: $(echo "$err" | tr '\n' ' ')"
-	mark "ktap-end $n"
-	exit 0
-fi
-mark "ktap-end $n"
-if ! err=$(rmmod "$n" 2>&1); then
-	mark "rmmod-failed $n: $(echo "$err" | tr '\n' ' ')"
-fi
-RUN
-
-cat >"$WORK/unload-cycles" <<'RUN'
-#!/bin/sh
-# Loads the module that leaves work pending on every queue and unloads it, $1 times (one KTAP
-# document). Nothing may run the module's code after it is gone: the longest delay it arms is
-# 60 s, so `wait-unloaded` lets 61 s pass after the last unload, and a kworker entering freed
-# text would splat meanwhile.
-cs() { read -r up rest </proc/uptime; echo "${up%.*}${up#*.}" | sed 's/^0*//; s/^$/0/'; }
-unload=/lib/modules/rust_wq/unload/rust_wq_unload.ko
-[ -f "$unload" ] && [ "$1" -gt 0 ] || exit 0
-mark "ktap-begin rust_wq_unload"
-ktap-suite rust_wq_unload "$1"
-rm -f /tmp/teardown
-i=0
-while [ $i -lt "$1" ]; do
-	i=$((i + 1))
-	r="not ok"
-	if /bin/insmod "$unload" cycle=$i; then
-		# The teardown: rmmod with work pending everywhere (centiseconds of uptime).
-		t0=$(cs)
-		rmmod rust_wq_unload && r=ok
-		echo $(($(cs) - t0)) >> /tmp/teardown
-	fi
-	echo "    $r $i unload_with_work_pending_cycle_$i" > /dev/kmsg
-done
-if [ -s /tmp/teardown ]; then
-	sort -n /tmp/teardown > /tmp/teardown.sorted
-	n=$(wc -l < /tmp/teardown.sorted)
-	min=$(head -n 1 /tmp/teardown.sorted)
-	med=$(sed -n "$(((n + 1) / 2))p" /tmp/teardown.sorted)
-	max=$(tail -n 1 /tmp/teardown.sorted)
-	echo "    # teardown (rmmod) of $n cycles: min ${min}0 ms, median ${med}0 ms, max ${max}0 ms" > /dev/kmsg
-fi
-echo "ok 1 rust_wq_unload" > /dev/kmsg
-mark "ktap-end rust_wq_unload"
-read -r up rest </proc/uptime
-echo "${up%.*}" > /tmp/unloaded_at
-RUN
-
-cat >"$WORK/wait-unloaded" <<'RUN'
-#!/bin/sh
-# Waits until 61 s after the last unload of `unload-cycles`, if there was one.
-[ -f /tmp/unloaded_at ] || exit 0
-read -r up rest </proc/uptime
-left=$(($(cat /tmp/unloaded_at) + 61 - ${up%.*}))
-if [ $left -gt 0 ]; then
-	mark "waiting ${left}s for timers the unloaded modules would have left"
-	sleep $left
-fi
-RUN
-
-cat >"$WORK/edu-unload" <<'RUN'
-#!/bin/sh
-# Binds the sample driver and unbinds it with interrupts and bottom halves in flight, $1 times
-# (one KTAP document, two cases a cycle), on each bottom-half queue in turn: every other cycle
-# through the driver's `unbind` file before the rmmod, else by the rmmod. The driver's tally is
-# armed for an hour (still pending at the unbind on any machine) on its device-managed queue
-# first: the unbind must drop that queue and run
-# the tally, and what the driver prints once the queue is gone ("devm queue gone at unbind:
-# pending P, queued N, ran M") must show an item pending (P > 0) and every item run once (N = M).
-edu=/lib/modules/rust_wq/samples/rust_wq_edu.ko
-drv=/sys/bus/pci/drivers/rust_wq_edu
-cycles=$1
-[ -f "$edu" ] && [ "$cycles" -gt 0 ] || exit 0
-mark "ktap-begin rust_wq_edu_unload"
-ktap-suite rust_wq_edu_unload $((cycles * 2))
-i=0
-while [ $i -lt "$cycles" ]; do
-	q=$((i % 3))
-	how=rmmod
-	[ $((i % 2)) -eq 1 ] && how=unbind
-	i=$((i + 1))
-	r="not ok" d="not ok" gone=""
-	if /bin/insmod "$edu" queue=$q; then
-		rust_wq_edu_client flood 200
-		echo "tally 3600" > /dev/rust_wq_edu
-		mark "edu-unbind $i"
-		unbound=ok
-		if [ $how = unbind ]; then
-			dev=$(ls "$drv" | grep '^[0-9a-f]*:' | head -n 1)
-			[ -n "$dev" ] && echo "$dev" > "$drv/unbind" || unbound=""
-		fi
-		rmmod rust_wq_edu && [ -n "$unbound" ] && r=ok
-		# The driver's line from this cycle's unbind, and its three numbers.
-		gone=$(dmesg | sed -n "/rust_wq-marker: edu-unbind $i\$/,\$p" |
-			sed -n 's/.*\(devm queue gone at unbind: .*\)/\1/p' | tail -n 1)
-		set -- $(echo "$gone" |
-			sed -n 's/.*pending \([0-9]*\), queued \([0-9]*\), ran \([0-9]*\)$/\1 \2 \3/p')
-		[ $# -eq 3 ] && [ "$1" -gt 0 ] && [ "$2" -eq "$3" ] && d=ok
-	fi
-	echo "    $r $((2 * i - 1)) ${how}_with_work_in_flight_queue_$q" > /dev/kmsg
-	echo "    # ${gone:-no line from the driver after the unbind}" > /dev/kmsg
-	echo "    $d $((2 * i)) devm_queue_gone_at_${how}_pending_items_ran_once_queue_$q" > /dev/kmsg
-done
-echo "ok 1 rust_wq_edu_unload" > /dev/kmsg
-mark "ktap-end rust_wq_edu_unload"
-RUN
-
-cat >"$WORK/edu-failslab" <<'RUN'
-#!/bin/sh
-# The allocation-failure part for the deferred IRQ: loading and binding the sample driver with
-# its n-th allocation failing (fail_nth of the insmod task: module load, probe, the queue, the
-# deferred IRQ's vector, handler and devres registration), for n = 1 to $1. Every load either
-# fails cleanly or binds; a splat fails the run. Then the driver must still bind and work.
-edu=/lib/modules/rust_wq/samples/rust_wq_edu.ko
-[ -f "$edu" ] && [ "$1" -gt 0 ] && [ -e /proc/self/fail-nth ] || exit 0
-mark "ktap-begin rust_wq_edu_failslab"
-ktap-suite rust_wq_edu_failslab 2
-slab() { sed -n 's/^Slab: *\([0-9]*\) kB/\1/p' /proc/meminfo; }
-before=$(slab)
-n=0 bound=0 unbound=0 refused=0 last=0
-while [ $n -lt "$1" ]; do
-	n=$((n + 1))
-	# `exec` keeps the task whose fail-nth was set; a child would start from 0.
-	if sh -c "echo $n > /proc/self/fail-nth && exec /bin/insmod $edu queue=$((n % 3))" 2>/dev/null; then
-		# Loaded; bound if its probe got through.
-		if [ -e /dev/rust_wq_edu ]; then
-			bound=$((bound + 1))
-		else
-			unbound=$((unbound + 1)) last=$n
-		fi
-		rmmod rust_wq_edu || mark "rmmod-failed rust_wq_edu"
-	else
-		refused=$((refused + 1)) last=$n
-	fi
-done
-sleep 1
-echo "    # $n loads, the n-th allocation failing: $refused refused, $unbound loaded but not bound (probe failed), $bound bound; last failure at n=$last; slab ${before} kB before, $(slab) kB after" > /dev/kmsg
-# Unwinding is judged by the splat scan and the rmmods; here: the sweep reached the probe and
-# went past the last allocation (the last $1 / 4 loads all bound).
-r="not ok"
-[ "$unbound" -gt 0 ] && [ "$last" -lt $(($1 * 3 / 4)) ] && r=ok
-echo "    $r 1 every_failed_allocation_of_load_and_bind_unwinds" > /dev/kmsg
-r="not ok"
-if /bin/insmod "$edu" queue=1; then
-	rust_wq_edu_client flood 100 && rmmod rust_wq_edu && r=ok
-fi
-echo "    $r 2 the_driver_binds_and_works_after_the_sweep" > /dev/kmsg
-echo "ok 1 rust_wq_edu_failslab" > /dev/kmsg
-mark "ktap-end rust_wq_edu_failslab"
-RUN
-
-cat >"$WORK/run-check" <<'RUN'
-#!/bin/sh
-. /etc/rust_wq.conf
-# Unload with work pending on every queue.
-unload-cycles "$UNLOAD_CYCLES"
-for m in /lib/modules/rust_wq/tests/*.ko; do
-	run-module "$m"
-done
-# The demo module runs its demonstration at load and must unload cleanly.
-demo=/lib/modules/rust_wq/samples/rust_wq_demo.ko
-if [ -f "$demo" ] && [ -z "${NO_SAMPLE:-}" ]; then
-	mark "ktap-begin rust_wq_demo"
-	ktap-suite rust_wq_demo 2
-	if /bin/insmod "$demo"; then r=ok; else r="not ok"; fi
-	echo "    $r 1 demo_loads_and_runs" > /dev/kmsg
-	if rmmod rust_wq_demo; then r=ok; else r="not ok"; fi
-	echo "    $r 2 demo_unloads" > /dev/kmsg
-	echo "ok 1 rust_wq_demo" > /dev/kmsg
-	mark "ktap-end rust_wq_demo"
-fi
-# The sample driver, once per bottom-half queue: its client prints KTAP to /dev/kmsg.
-edu=/lib/modules/rust_wq/samples/rust_wq_edu.ko
-if [ -f "$edu" ] && [ -z "${NO_SAMPLE:-}" ]; then
-	for q in 0:system 1:percpu 2:unbound; do
-		mark "ktap-begin rust_wq_edu_${q#*:}"
-		/bin/insmod "$edu" queue="${q%%:*}" || mark "insmod-failed rust_wq_edu"
-		rust_wq_edu_client check "${q#*:}" 100
-		mark "ktap-end rust_wq_edu_${q#*:}"
-		rmmod rust_wq_edu || mark "rmmod-failed rust_wq_edu"
-	done
-	# Unload with interrupts and bottom halves in flight.
-	edu-unload 6
-fi
-wait-unloaded
-RUN
-
-cat >"$WORK/run-stress" <<'RUN'
-#!/bin/sh
-. /etc/rust_wq.conf
-# The torture suite: one KTAP document per module, sizes from the kernel command line; then
-# load/unload cycles with work pending everywhere and with the sample's interrupts in flight.
-for m in /lib/modules/rust_wq/stress/*.ko; do
-	run-module "$m"
-done
-unload-cycles "$UNLOAD_CYCLES"
-edu-unload "$UNLOAD_CYCLES"
-edu-failslab "$EDU_FAILSLAB"
-wait-unloaded
-RUN
-
-cat >"$WORK/run-run" <<'RUN'
-#!/bin/sh
-s=/lib/modules/rust_wq/samples
-if [ -f $s/rust_wq_demo.ko ]; then
-	/bin/insmod $s/rust_wq_demo.ko && rmmod rust_wq_demo
-fi
-/bin/insmod $s/rust_wq_edu.ko queue=1 || mark "insmod-failed rust_wq_edu"
-rust_wq_edu_client demo 100
-rmmod rust_wq_edu || mark "rmmod-failed rust_wq_edu"
-RUN
-
-cat >"$WORK/run-bench" <<'RUN'
-#!/bin/sh
-/bin/insmod /lib/modules/rust_wq/bench/rust_wq_bench.ko || mark "insmod-failed rust_wq_bench"
-rmmod rust_wq_bench || mark "rmmod-failed rust_wq_bench"
-RUN
-
 # The guest's insmod loads once per call (busybox's loads again when the first load fails), and
 # is called by its path: busybox's shell runs its own applet for a bare `insmod`.
 cc -static -O2 -Wall -Wextra -Werror -o "$WORK/insmod" "$(dirname "$0")/insmod.c" ||
@@ -390,12 +120,10 @@ cc -static -O2 -Wall -Wextra -Werror -o "$WORK/insmod" "$(dirname "$0")/insmod.c
 		sort head tail wc; do
 		echo "slink /bin/$a /bin/busybox 0777 0 0"
 	done
-	echo "file /init $WORK/init 0755 0 0"
-	for r in check run bench stress; do echo "file /bin/run-$r $WORK/run-$r 0755 0 0"; done
-	echo "file /bin/mark $WORK/mark 0755 0 0"
-	echo "file /bin/run-module $WORK/run-module 0755 0 0"
-	for h in ktap-suite unload-cycles wait-unloaded edu-unload edu-failslab; do
-		echo "file /bin/$h $WORK/$h 0755 0 0"
+	echo "file /init $GUEST/init 0755 0 0"
+	for r in run-check run-run run-bench run-stress mark run-module ktap-suite unload-cycles \
+		wait-unloaded edu-unload edu-failslab; do
+		echo "file /bin/$r $GUEST/$r 0755 0 0"
 	done
 	echo "file /etc/rust_wq.conf $WORK/rust_wq.conf 0644 0 0"
 	for m in $modules; do

@@ -13,7 +13,7 @@ set -euo pipefail
 
 FLAVOUR=${1:-debug}
 APT_PACKAGES="build-essential flex bison bc libelf-dev libssl-dev cpio kmod busybox-static
-qemu-system-x86 python3 python3-pip xz-utils curl ca-certificates"
+qemu-system-x86 python3 python3-pip xz-utils curl ca-certificates shellcheck"
 
 as_root() {
 	if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi
@@ -81,7 +81,7 @@ setup_ksrc() {
 	(cd "$APT_DIR/deb" && apt-get "${APT_OPTS[@]}" download "linux-source-$KERNEL_SERIES" >/dev/null) ||
 		die "linux-source-$KERNEL_SERIES is no longer in $APT_SUITE: point KSRC= at a $KERNEL_SERIES tree"
 	local deb
-	deb=$(ls -t "$APT_DIR/deb"/linux-source-"$KERNEL_SERIES"_*.deb | head -n1)
+	deb=$(ls -t "$APT_DIR/deb/linux-source-$KERNEL_SERIES"_*.deb | head -n1)
 	step "unpacking $(basename "$deb") (about 20 s)"
 	rm -rf "$KSRC.tmp" && mkdir -p "$KSRC.tmp"
 	dpkg-deb --fsys-tarfile "$deb" |
@@ -126,7 +126,8 @@ build_kernel() {
 	mkdir -p "$KBUILD"
 	configure_kernel
 	step "building the $FLAVOUR kernel (about 6 min on 2 cores)"
-	local log=$KBUILD/build.log start=$(date +%s)
+	local log=$KBUILD/build.log start
+	start=$(date +%s)
 	kmake -j"$(nproc)" >"$log" 2>&1 &
 	local pid=$!
 	while kill -0 $pid 2>/dev/null; do
