@@ -91,6 +91,7 @@ fmtcheck: kdir
 	@echo "rustfmt: $(words $(RS_FILES)) files clean"
 	@python3 $(ROOT)/scripts/stress_figures.py check $(ROOT)/docs/reliability.md
 	@$(MAKE) -s --no-print-directory shellcheck
+	@python3 $(ROOT)/scripts/suite_names.py $(ROOT)
 
 # rust-project.json for editors. The kernel's generator lists the standard library's crates and
 # also names a sysroot, which rust-analyzer loads again: scripts/ra_include.py keeps one, the

@@ -11,7 +11,7 @@ use kernel::prelude::*;
 pub mod rust_wq;
 
 #[cfg(not(rust_wq_ktap))]
-mod classes;
+mod class;
 #[cfg(not(rust_wq_ktap))]
 mod context;
 #[cfg(not(rust_wq_ktap))]
@@ -19,14 +19,14 @@ mod delayed;
 #[cfg(not(rust_wq_ktap))]
 mod interop;
 #[cfg(not(rust_wq_ktap))]
-mod items;
+mod item;
 #[cfg(not(rust_wq_ktap))]
 mod misuse;
 #[cfg(not(rust_wq_ktap))]
 mod more_api;
 mod probe;
 #[cfg(not(rust_wq_ktap))]
-mod queues;
+mod queue;
 #[cfg(not(rust_wq_ktap))]
 mod rcu_work;
 #[cfg(not(rust_wq_ktap))]

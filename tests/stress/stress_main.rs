@@ -11,7 +11,7 @@ pub mod rust_wq;
 
 mod alloc_failure;
 mod bad_input;
-mod delayed_churn;
+mod delayed;
 mod exactly_once;
 mod hotplug;
 mod semantics;
@@ -88,7 +88,7 @@ pub(crate) fn hotplug_secs() -> u32 {
     module_parameters::hotplug_secs.value().max(1)
 }
 
-/// The parameters of the randomized torture (`rust_wq_torture`).
+/// The parameters of the randomized torture (`rust_wq_stress_torture`).
 pub(crate) struct TortureParams {
     pub(crate) seed: u32,
     pub(crate) secs: u32,

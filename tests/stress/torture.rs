@@ -42,13 +42,13 @@
 //!
 //! The run lasts `torture_secs` and at least `torture_min_ops` operations; time only ends the
 //! loop, the verdict is exactness. A machine too slow to make `torture_min_ops` operations in
-//! 240 s fails loudly. The seed is printed first; `make stress SUITE=rust_wq_torture
+//! 240 s fails loudly. The seed is printed first; `make stress SUITE=rust_wq_stress_torture
 //! QEMU_APPEND=rust_wq_stress.torture_seed=N` replays its sequences (the threads' interleaving
 //! differs from run to run, as in any torture).
 
 use kernel::prelude::*;
 
-#[kunit_tests(rust_wq_torture)]
+#[kunit_tests(rust_wq_stress_torture)]
 mod tests {
     use crate::rust_wq::{
         self,
@@ -2841,7 +2841,7 @@ mod tests {
         let p = crate::torture_params();
         let seed = if p.seed != 0 { p.seed } else { time_seed() };
         pr_info!(
-            "    # torture_seed={seed} (replay: make stress SUITE=rust_wq_torture \
+            "    # torture_seed={seed} (replay: make stress SUITE=rust_wq_stress_torture \
              QEMU_APPEND=rust_wq_stress.torture_seed={seed}); {} s, at least {} operations, {} \
              threads, CPU hotplug for {} s, GFP_KERNEL scope spawns with interrupts off: {}\n",
             p.secs,
