@@ -9,8 +9,11 @@
 //! themselves forever (a static one, and one that does so through a grace period each time),
 //! an owned queue kept alive by a cycle through its own armed item, an owned
 //! queue that is leaked outright, and in-tree `kernel::workqueue` items queued through rust_wq
-//! that requeue themselves forever through `kernel::workqueue` alone (one queued at exit). A kworker that ran any of them after the module's text was
-//! freed would fault (a splat, which fails the run); `rmmod` that waited forever would hang it.
+//! that requeue themselves forever through `kernel::workqueue` alone (one queued at exit), and
+//! `try_spawn!` closures (module code in a box) on every system queue and on the owned, cyclic
+//! and leaked queues, one sleeping at unload and one that spawns itself again from its run. A
+//! kworker that ran any of them after the module's text was freed would fault (a splat, which
+//! fails the run); `rmmod` that waited forever would hang it.
 
 use kernel::{
     prelude::*,
@@ -280,6 +283,13 @@ fn static_count() {
     RUNS.add(1, Relaxed);
 }
 
+/// A `try_spawn!` closure that spawns itself again until the module stops taking work.
+fn spawn_chain() {
+    RUNS.add(1, Relaxed);
+    fsleep(Delta::from_millis(1));
+    let _ = rust_wq::try_spawn!(rust_wq::system_percpu(), GFP_KERNEL, spawn_chain);
+}
+
 rust_wq::declare_work!(static STATIC_CHAIN = static_chain);
 rust_wq::declare_work!(static STATIC_SLEEP = static_sleep);
 rust_wq::declare_work!(static STATIC_OWNED = static_count);
@@ -339,6 +349,18 @@ impl kernel::Module for RustWqUnload {
                 )?)?;
             }
         }
+        // Closures: on every system queue (counting), one still sleeping at unload, one that
+        // spawns itself again forever (until refused).
+        for q in system_queues() {
+            rust_wq::try_spawn!(q, GFP_KERNEL, || {
+                RUNS.add(1, Relaxed);
+            })?;
+        }
+        rust_wq::try_spawn!(rust_wq::system_long(), GFP_KERNEL, || {
+            RUNS.add(1, Relaxed);
+            fsleep(Delta::from_millis(20));
+        })?;
+        rust_wq::try_spawn!(rust_wq::system_percpu(), GFP_KERNEL, spawn_chain)?;
         rust_wq::system_long().enqueue(Plain::new(What::Sleep)?)?;
         rust_wq::system_percpu().enqueue(Plain::new(What::Chain)?)?;
         rust_wq::system_dfl().enqueue_rcu(Deferred::new(true)?)?;
@@ -355,16 +377,26 @@ impl kernel::Module for RustWqUnload {
         owned.enqueue(&STATIC_OWNED).map_err(|e| e.error())?;
         owned.enqueue_delayed(Later::new(None)?, delay(5))?;
         owned.enqueue_rcu(Deferred::new(false)?)?;
+        rust_wq::try_spawn!(owned, GFP_KERNEL, || {
+            RUNS.add(1, Relaxed);
+            fsleep(Delta::from_millis(5));
+        })?;
         // Kept alive by its own armed item: a cycle that outlives the module's drop.
         let cyclic = Arc::new(OwnedQueue::unbound().build(c"rwq_unload_cyc")?, GFP_KERNEL)?;
         cyclic.enqueue_delayed(Later::new(Some(cyclic.clone()))?, delay(6))?;
         cyclic.enqueue(Plain::new(What::Nothing)?)?;
         cyclic.enqueue_rcu(Deferred::new(false)?)?;
+        rust_wq::try_spawn!(cyclic, GFP_KERNEL, || {
+            RUNS.add(1, Relaxed);
+        })?;
         drop(cyclic);
         // Leaked outright, with an item armed on it.
         let leaked = OwnedQueue::unbound().build(c"rwq_unload_leak")?;
         leaked.enqueue_delayed(Later::new(None)?, delay(7))?;
         leaked.enqueue_rcu(Deferred::new(false)?)?;
+        rust_wq::try_spawn!(leaked, GFP_KERNEL, || {
+            RUNS.add(1, Relaxed);
+        })?;
         core::mem::forget(leaked);
         // In-tree items that requeue themselves forever through `kernel::workqueue` alone.
         Queue::from_kernel(kw::system_highpri())?
