@@ -182,4 +182,36 @@ mod tests {
         assert!(Arc::ptr_eq(&taken, &s));
         Ok(())
     }
+
+    fn offline_1() -> i32 {
+        errno(cpu::take_offline(1))
+    }
+
+    fn online_1() -> i32 {
+        errno(cpu::bring_online(1))
+    }
+
+    /// A CPU hotplug operation sleeps: `EAGAIN` under a spinlock, with interrupts off and in
+    /// hard-interrupt context, and the CPU stays as it was.
+    #[test]
+    fn hotplug_where_the_caller_cannot_sleep_is_eagain() -> Result {
+        if cpu::online_cpu(1).is_err() {
+            // A machine of one CPU: nothing to take offline.
+            return Ok(());
+        }
+        let lock: Pin<KBox<SpinLock<()>>> = KBox::pin_init(new_spinlock!(()), GFP_KERNEL)?;
+        let guard = lock.lock();
+        let under_lock = (offline_1(), online_1());
+        drop(guard);
+        let irqs_off = kernel::interrupt::local_interrupt_disable();
+        let irqs = (offline_1(), online_1());
+        drop(irqs_off);
+        let eagain = EAGAIN.to_errno();
+        assert_eq!(under_lock, (eagain, eagain));
+        assert_eq!(irqs, (eagain, eagain));
+        assert_eq!(in_hard_irq(offline_1)?, Some(eagain));
+        assert_eq!(in_hard_irq(online_1)?, Some(eagain));
+        assert!(cpu::online_cpu(1).is_ok());
+        Ok(())
+    }
 }

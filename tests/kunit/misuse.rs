@@ -345,4 +345,23 @@ mod tests {
         assert!(matches!(c, Err(e) if e == EEXIST));
         Ok(())
     }
+
+    /// A CPU hotplug operation waits for every CPU's workers, whose work may need memory: a task
+    /// in memory reclaim gets `EDEADLK`, and the CPU stays as it was.
+    #[test]
+    fn hotplug_from_memory_reclaim_is_edeadlk() -> Result {
+        let r = {
+            let _r = InReclaim::enter();
+            (
+                rust_wq::cpu::take_offline(1).err(),
+                rust_wq::cpu::bring_online(1).err(),
+            )
+        };
+        // Back, had the check let the operation through.
+        if rust_wq::cpu::online_cpu(1).is_err() {
+            let _ = rust_wq::cpu::bring_online(1);
+        }
+        assert!(r == (Some(EDEADLK), Some(EDEADLK)));
+        Ok(())
+    }
 }
