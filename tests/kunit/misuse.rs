@@ -9,6 +9,8 @@ use kernel::prelude::*;
 #[kunit_tests(rust_wq_misuse)]
 mod tests {
     use crate::probe::{
+        in_hard_irq,
+        in_softirq,
         wait_for,
         DelayedProbe,
         Job,
@@ -87,6 +89,24 @@ mod tests {
     fn items_built_on_the_stack_are_known_as_such() -> Result {
         for _ in 0..3 {
             assert_eq!(build_on_stack(), (false, false));
+        }
+        Ok(())
+    }
+
+    /// [`build_on_stack`] for [`crate::probe::Call`]: 0 if the item said it was idle.
+    fn on_stack_here() -> i32 {
+        let (work, dwork) = build_on_stack();
+        i32::from(work) | i32::from(dwork) << 1
+    }
+
+    /// Items built on the stack in softirq and in hard-interrupt context, whose frame may be on
+    /// an interrupt stack rather than the task's: initialised as the object debugger wants
+    /// them there (on the task's stack or not, whatever the CPU interrupted), no WARN.
+    #[test]
+    fn items_built_on_the_stack_in_interrupts_are_known_as_such() -> Result {
+        for _ in 0..3 {
+            assert_eq!(in_softirq(on_stack_here)?, Some(0));
+            assert_eq!(in_hard_irq(on_stack_here)?, Some(0));
         }
         Ok(())
     }
