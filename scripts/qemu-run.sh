@@ -163,26 +163,64 @@ RUN
 cat >"$WORK/unload-cycles" <<'RUN'
 #!/bin/sh
 # Loads the module that leaves work pending on every queue and unloads it, $1 times (one KTAP
-# document). Nothing may run the module's code after it is gone: the longest delay it arms is
-# 60 s, so `wait-unloaded` lets 61 s pass after the last unload, and a kworker entering freed
-# text would splat meanwhile.
+# document), while CPUs 1 to 3 go down and up in turn. Nothing may run the module's code after
+# it is gone: the longest delay it arms is 60 s, so `wait-unloaded` lets 61 s pass after the last
+# unload, and a kworker entering freed text would splat meanwhile. Every tenth load fails its
+# init on purpose (fail_init=1) after queueing everything: the same must hold. A cycle passes
+# only if the module's prober, run by the unload after the module's registry closed, printed
+# that every gated operation was refused as it must be ("after the close: N checks, 0 wrong").
 cs() { read -r up rest </proc/uptime; echo "${up%.*}${up#*.}" | sed 's/^0*//; s/^$/0/'; }
 unload=/lib/modules/rust_wq/unload/rust_wq_unload.ko
 [ -f "$unload" ] && [ "$1" -gt 0 ] || exit 0
 mark "ktap-begin rust_wq_unload"
 ktap-suite rust_wq_unload "$1"
-rm -f /tmp/teardown
+rm -f /tmp/teardown /tmp/unload-cycles-done
+# CPU hotplug during the cycles: one CPU offline at a time, a second down, a second up.
+(
+	c=1
+	while [ ! -f /tmp/unload-cycles-done ]; do
+		f=/sys/devices/system/cpu/cpu$c/online
+		if [ -w $f ]; then
+			echo 0 > $f 2>/dev/null
+			sleep 1
+			echo 1 > $f 2>/dev/null
+		fi
+		sleep 1
+		c=$((c % 3 + 1))
+	done
+) &
+hotplug=$!
 i=0
 while [ $i -lt "$1" ]; do
 	i=$((i + 1))
 	r="not ok"
-	if /bin/insmod "$unload" cycle=$i; then
+	mark "unload-cycle $i"
+	if [ $((i % 10)) -eq 5 ]; then
+		# The load fails after its init queued and armed everything.
+		/bin/insmod "$unload" cycle=$i fail_init=1 2>/tmp/insmod.err || r=ok
+		grep -q "Operation canceled" /tmp/insmod.err || r="not ok"
+	elif /bin/insmod "$unload" cycle=$i; then
 		# The teardown: rmmod with work pending everywhere (centiseconds of uptime).
 		t0=$(cs)
 		rmmod rust_wq_unload && r=ok
 		echo $(($(cs) - t0)) >> /tmp/teardown
 	fi
+	closed=$(dmesg | sed -n "/rust_wq-marker: unload-cycle $i\$/,\$p" |
+		sed -n 's/.*rust_wq_unload: \(after the close: .*\)/\1/p' | tail -n 1)
+	case "$closed" in
+	"after the close: "*" checks, 0 wrong") ;;
+	*)
+		r="not ok"
+		echo "    # cycle $i: ${closed:-no line from the prober after the close}" > /dev/kmsg
+		;;
+	esac
 	echo "    $r $i unload_with_work_pending_cycle_$i" > /dev/kmsg
+done
+touch /tmp/unload-cycles-done
+wait $hotplug
+for c in 1 2 3; do
+	f=/sys/devices/system/cpu/cpu$c/online
+	[ -w $f ] && echo 1 > $f 2>/dev/null
 done
 if [ -s /tmp/teardown ]; then
 	sort -n /tmp/teardown > /tmp/teardown.sorted
