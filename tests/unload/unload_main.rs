@@ -424,14 +424,16 @@ impl WorkItem for ScopeHost {
             checker_done();
             return;
         };
-        // SAFETY: `task` is the new thread, not yet woken; we hold its creation reference.
+        // SAFETY: `task` is the new thread, not yet woken; it cannot exit before the
+        // `kthread_stop` below (its function returns only once told to stop), so it is valid.
         unsafe { bindings::wake_up_process(task) };
         // A stop before the thread started would keep it from running its function at all.
         while run.started.load(Acquire) == 0 {
             fsleep(Delta::from_millis(1));
         }
-        // SAFETY: `task` is the thread created above, stopped once; it returns when its function
-        // did, after its last use of `run`.
+        // SAFETY: `task` is the thread created above, still alive (see above) and stopped once
+        // here; it started its function, and `kthread_stop` returns after that function
+        // returned, after its last use of `run`.
         unsafe { bindings::kthread_stop(task) };
     }
 }
