@@ -180,6 +180,9 @@ STRESS_ITEMS ?= 1024
 STRESS_OPS ?= 1000000
 STRESS_SECS ?= 200
 STRESS_HOTPLUG_SECS ?= 60
+# The randomized torture (rust_wq_stress_torture, issue #16): its shortest run; its seed comes from the
+# time unless QEMU_APPEND=rust_wq_stress.torture_seed=N replays one.
+STRESS_TORTURE_SECS ?= 60
 STRESS_CYCLES ?= 100
 # Loads of the sample driver with their n-th allocation failing, n = 1 to this. Off by default:
 # the sweep reaches a WARN of the kernel's own /proc/irq teardown (see docs/reliability.md).
@@ -189,7 +192,8 @@ stress: tools fmtcheck clippy userspace
 		EDU_FAILSLAB=$(STRESS_EDU_FAILSLAB) \
 		QEMU_APPEND="rust_wq_stress.items=$(STRESS_ITEMS) rust_wq_stress.ops=$(STRESS_OPS) \
 		rust_wq_stress.secs=$(STRESS_SECS) rust_wq_stress.hotplug_secs=$(STRESS_HOTPLUG_SECS) \
-		$(QEMU_APPEND)" $(ROOT)/scripts/qemu-run.sh stress
+		rust_wq_stress.torture_secs=$(STRESS_TORTURE_SECS) $(QEMU_APPEND)" \
+		$(ROOT)/scripts/qemu-run.sh stress
 
 # The figures of docs/reliability.md: those of a run (its logs/stress-figures.md; FIGURES=<files>
 # for others, several in turn), never typed in by hand; `make fmtcheck` checks that they are as
@@ -262,8 +266,10 @@ help:
 	@echo "                    tool installed or named before it is looked for (root)"
 	@echo "  make bench        rust_wq against kernel::workqueue on a non-debug kernel (figures)"
 	@echo "  make stress       the torture suite (STRESS_ITEMS= STRESS_OPS= STRESS_SECS="
-	@echo "                    STRESS_HOTPLUG_SECS= STRESS_CYCLES=); about 7 min; writes"
-	@echo "                    logs/stress-figures.md: the figures and the machine they are from"
+	@echo "                    STRESS_HOTPLUG_SECS= STRESS_TORTURE_SECS= STRESS_CYCLES=); about 7 min;"
+	@echo "                    writes logs/stress-figures.md: the figures and the machine they are from;"
+	@echo "                    replay the randomized torture: SUITE=rust_wq_stress_torture"
+	@echo "                    QEMU_APPEND=rust_wq_stress.torture_seed=<seed it printed>"
 	@echo "  make stress-readme  put the last run's figures into docs/reliability.md (FIGURES=<files>)"
 	@echo "  make clippy       build with CLIPPY=1 W=e (warnings are errors)"
 	@echo "  make compile-fail misuse that must not compile gives its message (tests/compile_fail)"

@@ -700,7 +700,8 @@ impl<K: Kind> OwnedQueue<K> {
     /// ([`OwnedQueue::enqueue_rcu`]). Armed timers are not waited for.
     ///
     /// Unlike C's `drain_workqueue`, enqueueing from elsewhere stays allowed meanwhile and is
-    /// waited for; a chain that never stops keeps this from returning.
+    /// waited for; a chain that never stops keeps this from returning, and the queue's drop
+    /// too (rule 17 of docs/soundness.md).
     ///
     /// # Errors
     ///

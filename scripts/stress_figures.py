@@ -29,6 +29,7 @@ PARTS = {
     "rust_wq_stress_alloc_failure": "allocation failure",
     "rust_wq_stress_bad_input": "bad input",
     "rust_wq_stress_semantics": "semantics under load",
+    "rust_wq_stress_torture": "randomized API torture",
     "rust_wq_unload": "load/unload: a module with work pending everywhere",
     "rust_wq_edu_unload": "load/unload: unbinds of the edu driver",
     "rust_wq_edu_failslab": "allocation failure: loads of the edu driver",

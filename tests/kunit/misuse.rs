@@ -9,6 +9,9 @@ use kernel::prelude::*;
 #[kunit_tests(rust_wq_misuse)]
 mod tests {
     use crate::probe::{
+        errno,
+        in_hard_irq,
+        in_softirq,
         wait_for,
         DelayedProbe,
         Job,
@@ -25,7 +28,12 @@ mod tests {
     use kernel::{
         prelude::*,
         sync::{
-            atomic::Relaxed,
+            atomic::{
+                Acquire,
+                Atomic,
+                Relaxed,
+                Release, //
+            },
             Arc, //
         },
         time::Delta,
@@ -87,6 +95,24 @@ mod tests {
     fn items_built_on_the_stack_are_known_as_such() -> Result {
         for _ in 0..3 {
             assert_eq!(build_on_stack(), (false, false));
+        }
+        Ok(())
+    }
+
+    /// [`build_on_stack`] for [`crate::probe::Call`]: 0 if the item said it was idle.
+    fn on_stack_here() -> i32 {
+        let (work, dwork) = build_on_stack();
+        i32::from(work) | i32::from(dwork) << 1
+    }
+
+    /// Items built on the stack in softirq and in hard-interrupt context, whose frame may be on
+    /// an interrupt stack rather than the task's: initialised as the object debugger wants
+    /// them there (on the task's stack or not, whatever the CPU interrupted), no WARN.
+    #[test]
+    fn items_built_on_the_stack_in_interrupts_are_known_as_such() -> Result {
+        for _ in 0..3 {
+            assert_eq!(in_softirq(on_stack_here)?, Some(0));
+            assert_eq!(in_hard_irq(on_stack_here)?, Some(0));
         }
         Ok(())
     }
@@ -343,6 +369,159 @@ mod tests {
         // The same directory, named with the `!` already.
         let c = OwnedQueue::unbound().sysfs().build(c"rwq_m!slash");
         assert!(matches!(c, Err(e) if e == EEXIST));
+        Ok(())
+    }
+
+    /// A CPU hotplug operation waits for every CPU's workers, whose work may need memory: a task
+    /// in memory reclaim gets `EDEADLK`, and the CPU stays as it was.
+    #[test]
+    fn hotplug_from_memory_reclaim_is_edeadlk() -> Result {
+        let r = {
+            let _r = InReclaim::enter();
+            (
+                rust_wq::cpu::take_offline(1).err(),
+                rust_wq::cpu::bring_online(1).err(),
+            )
+        };
+        // Back, had the check let the operation through.
+        if rust_wq::cpu::online_cpu(1).is_err() {
+            let _ = rust_wq::cpu::bring_online(1);
+        }
+        assert!(r == (Some(EDEADLK), Some(EDEADLK)));
+        Ok(())
+    }
+
+    /// The reclaim check of `flush` for a task in memory reclaim, on every kind of item: one
+    /// ever queued on a queue without `WQ_MEM_RECLAIM` (plain, armed, through a grace period)
+    /// is `EDEADLK`; one only ever on reclaim queues is waited for, and from then on refused
+    /// on other queues (`EINVAL`, the item back).
+    #[test]
+    fn flushes_from_memory_reclaim_check_every_kind_of_item() -> Result {
+        let plain = OwnedQueue::unbound().build(c"rwq_m_i4")?;
+        let reclaim = OwnedQueue::unbound().mem_reclaim().build(c"rwq_m_i4r")?;
+        let new_item = || {
+            Arc::pin_init(
+                pin_init!(OnStack {
+                    work <- crate::rust_wq::new_work!("OnStack::work"),
+                    dwork <- crate::rust_wq::new_delayed_work!("OnStack::dwork"),
+                    rwork <- crate::rust_wq::new_rcu_work!("OnStack::rwork"),
+                }),
+                GFP_KERNEL,
+            )
+        };
+        let a = new_item()?;
+        let b = new_item()?;
+        plain.enqueue(a.clone())?;
+        plain.enqueue_delayed(a.clone(), Delta::from_millis(1))?;
+        plain.enqueue_rcu(a.clone())?;
+        reclaim.enqueue(b.clone())?;
+        reclaim.enqueue_delayed(b.clone(), Delta::from_millis(1))?;
+        reclaim.enqueue_rcu(b.clone())?;
+        for it in [&a, &b] {
+            Work::<OnStack, 0>::of(it).flush()?;
+            DelayedWork::<OnStack, 1>::of(it).flush()?;
+            RcuWork::<OnStack, 2>::of(it).flush()?;
+        }
+        let (on_plain, on_reclaim) = {
+            let _r = InReclaim::enter();
+            (
+                [
+                    Work::<OnStack, 0>::of(&a).flush().err(),
+                    DelayedWork::<OnStack, 1>::of(&a).flush().err(),
+                    RcuWork::<OnStack, 2>::of(&a).flush().err(),
+                ],
+                [
+                    Work::<OnStack, 0>::of(&b).flush().err(),
+                    DelayedWork::<OnStack, 1>::of(&b).flush().err(),
+                    RcuWork::<OnStack, 2>::of(&b).flush().err(),
+                ],
+            )
+        };
+        assert!(on_plain == [Some(EDEADLK); 3]);
+        assert!(on_reclaim == [None; 3]);
+        // Waited for by reclaim: it stays on reclaim queues.
+        let r = plain.enqueue_delayed(b.clone(), Delta::from_millis(1));
+        let back = match r {
+            Err(e) => e.error() == EINVAL && Arc::ptr_eq(&e.into_item(), &b),
+            Ok(()) => false,
+        };
+        assert!(back);
+        Ok(())
+    }
+
+    /// An item that waits for itself from its own run: `op` 0 `disable_sync` of its plain
+    /// work, 1 `flush` and 2 `disable_sync` of its delayed work.
+    #[pin_data]
+    struct SelfWait {
+        op: u32,
+        out: Atomic<i32>,
+        done: Atomic<u32>,
+        #[pin]
+        work: Work<SelfWait, 0>,
+        #[pin]
+        dwork: DelayedWork<SelfWait, 1>,
+    }
+
+    crate::rust_wq::impl_has_work! { impl HasWork<Self, 0> for SelfWait { self.work } }
+    crate::rust_wq::impl_has_delayed_work! {
+        impl HasDelayedWork<Self, 1> for SelfWait { self.dwork }
+    }
+
+    impl SelfWait {
+        fn new(op: u32) -> Result<Arc<Self>> {
+            Arc::pin_init(
+                pin_init!(Self {
+                    op,
+                    out: Atomic::new(1),
+                    done: Atomic::new(0),
+                    work <- crate::rust_wq::new_work!("SelfWait::work"),
+                    dwork <- crate::rust_wq::new_delayed_work!("SelfWait::dwork"),
+                }),
+                GFP_KERNEL,
+            )
+        }
+
+        fn record(&self, r: i32) {
+            self.out.store(r, Relaxed);
+            self.done.store(1, Release);
+        }
+    }
+
+    impl WorkItem<0> for SelfWait {
+        type Pointer = Arc<SelfWait>;
+        fn run(this: Arc<SelfWait>) {
+            this.record(errno(Work::<SelfWait, 0>::of(&this).disable_sync()));
+        }
+    }
+
+    impl WorkItem<1> for SelfWait {
+        type Pointer = Arc<SelfWait>;
+        fn run(this: Arc<SelfWait>) {
+            let d = DelayedWork::<SelfWait, 1>::of(&this);
+            this.record(if this.op == 1 {
+                errno(d.flush())
+            } else {
+                errno(d.disable_sync())
+            });
+        }
+    }
+
+    /// Waits of an item for itself from its own run, which would never end: `disable_sync` of
+    /// a plain item, `flush` and `disable_sync` of a delayed one are `EDEADLK`, as
+    /// `cancel_sync` and `flush` of plain items are.
+    #[test]
+    fn an_item_waiting_for_itself_from_its_run_is_edeadlk() -> Result {
+        let q = OwnedQueue::unbound().build(c"rwq_m_i3")?;
+        let plain = SelfWait::new(0)?;
+        q.enqueue(plain.clone())?;
+        let flush = SelfWait::new(1)?;
+        q.enqueue_delayed(flush.clone(), Delta::from_millis(1))?;
+        let disable = SelfWait::new(2)?;
+        q.enqueue_delayed(disable.clone(), Delta::from_millis(1))?;
+        for it in [&plain, &flush, &disable] {
+            assert!(wait_for(|| it.done.load(Acquire) != 0));
+            assert_eq!(it.out.load(Relaxed), EDEADLK.to_errno());
+        }
         Ok(())
     }
 }

@@ -22,14 +22,25 @@ use kernel::{
     prelude::*,
     sync::{
         atomic::{
+            Acquire,
             Atomic,
-            Relaxed, //
+            Relaxed,
+            Release, //
         },
         Arc,
+        ArcBorrow,
         SpinLockIrq, //
     },
     time::{
         delay::fsleep,
+        hrtimer::{
+            HrTimer,
+            HrTimerCallback,
+            HrTimerCallbackContext,
+            HrTimerPointer,
+            HrTimerRestart,
+            RelativeHardMode, //
+        },
         Delta,
         Instant,
         Monotonic, //
@@ -236,7 +247,8 @@ impl PinnedDrop for Probe {
     }
 }
 
-fn errno(r: Result<impl Sized>) -> i32 {
+/// The errno of `r` (negative), 0 for `Ok`.
+pub(crate) fn errno(r: Result<impl Sized>) -> i32 {
     match r {
         Ok(_) => 0,
         Err(e) => e.to_errno(),
@@ -431,4 +443,112 @@ impl<F: Fn() + Send + Sync + 'static> WorkItem for Job<F> {
         (this.f)();
         this.shared.leave();
     }
+}
+
+/// Runs a function once in a chosen context and keeps what it returned, for the test thread to
+/// check: in a kworker or in softirq ([`in_kworker`], [`in_softirq`]), or in hard-interrupt
+/// context ([`in_hard_irq`]).
+#[pin_data]
+pub(crate) struct Call {
+    f: fn() -> i32,
+    out: Atomic<i32>,
+    done: Atomic<u32>,
+    #[pin]
+    work: Work<Call>,
+    #[pin]
+    timer: HrTimer<Call>,
+}
+
+impl_has_work! { impl HasWork<Self> for Call { self.work } }
+
+kernel::impl_has_hr_timer! {
+    impl HasHrTimer<Self> for Call {
+        mode: RelativeHardMode<Monotonic>,
+        field: self.timer
+    }
+}
+
+impl Call {
+    /// A call for threaded queues and the timer; `bh`: for BH queues (a lockdep class of its
+    /// own, as [`Probe::new_bh`]).
+    fn new(f: fn() -> i32, bh: bool) -> Result<Arc<Self>> {
+        if bh {
+            Arc::pin_init(
+                pin_init!(Self {
+                    f,
+                    out: Atomic::new(0),
+                    done: Atomic::new(0),
+                    work <- new_work!("Call::work (BH)"),
+                    timer <- HrTimer::new(),
+                }),
+                GFP_KERNEL,
+            )
+        } else {
+            Arc::pin_init(
+                pin_init!(Self {
+                    f,
+                    out: Atomic::new(0),
+                    done: Atomic::new(0),
+                    work <- new_work!("Call::work"),
+                    timer <- HrTimer::new(),
+                }),
+                GFP_KERNEL,
+            )
+        }
+    }
+
+    fn call(&self) {
+        self.out.store((self.f)(), Relaxed);
+        self.done.store(1, Release);
+    }
+
+    /// What the function returned, once it ran; `None` if it did not within [`PATIENCE_MS`].
+    fn wait(&self) -> Option<i32> {
+        if wait_for(|| self.done.load(Acquire) != 0) {
+            Some(self.out.load(Relaxed))
+        } else {
+            None
+        }
+    }
+}
+
+impl WorkItem for Call {
+    type Pointer = Arc<Call>;
+
+    fn run(this: Arc<Call>) {
+        this.call();
+    }
+}
+
+impl HrTimerCallback for Call {
+    type Pointer<'a> = Arc<Call>;
+
+    fn run(this: ArcBorrow<'_, Call>, _ctx: HrTimerCallbackContext<'_, Call>) -> HrTimerRestart {
+        this.call();
+        HrTimerRestart::NoRestart
+    }
+}
+
+/// Runs `f` in a kworker of `system_dfl`; what it returned.
+pub(crate) fn in_kworker(f: fn() -> i32) -> Result<Option<i32>> {
+    let c = Call::new(f, false)?;
+    rust_wq::system_dfl().enqueue(c.clone())?;
+    Ok(c.wait())
+}
+
+/// Runs `f` in softirq context, as an item of `system_bh`; what it returned.
+pub(crate) fn in_softirq(f: fn() -> i32) -> Result<Option<i32>> {
+    let c = Call::new(f, true)?;
+    rust_wq::system_bh().enqueue(c.clone())?;
+    Ok(c.wait())
+}
+
+/// Runs `f` in hard-interrupt context, the callback of a hard `hrtimer`; what it returned.
+pub(crate) fn in_hard_irq(f: fn() -> i32) -> Result<Option<i32>> {
+    let c = Call::new(f, false)?;
+    let handle = c.clone().start(Delta::from_micros(100));
+    let r = c.wait();
+    // Cancels the timer if it never fired, and waits for a callback under way.
+    drop(handle);
+    Ok(r)
 }

@@ -246,4 +246,151 @@ mod tests {
         assert_eq!(drops.load(Relaxed), 1);
         Ok(())
     }
+
+    /// A scoped closure may spawn more closures on its own scope from its kworker (the `Scope`
+    /// is `Sync`), on `system_dfl` and on an owned queue: the scope waits for them too.
+    #[test]
+    fn a_scoped_closure_spawns_on_its_own_scope() -> Result {
+        let q = OwnedQueue::unbound().build(c"rwq_scope_own")?;
+        let mut outer = false;
+        let mut inner = [false; 2];
+        let refused = Atomic::new(0u32);
+        let (outer_ref, refused_ref, q_ref) = (&mut outer, &refused, &q);
+        let [x, y] = &mut inner;
+        rust_wq::scope(|s| {
+            rust_wq::spawn!(s, GFP_KERNEL, move || {
+                *outer_ref = true;
+                // After `scope`'s closure returned, maybe: the scope is waiting for this one.
+                fsleep(Delta::from_millis(5));
+                if rust_wq::spawn!(s, GFP_KERNEL, move || *x = true).is_err() {
+                    refused_ref.add(1, Relaxed);
+                }
+                if rust_wq::spawn_on!(s, q_ref, GFP_KERNEL, move || *y = true).is_err() {
+                    refused_ref.add(1, Relaxed);
+                }
+            })
+        })??;
+        assert!(outer);
+        assert_eq!(inner, [true, true]);
+        assert_eq!(refused.load(Relaxed), 0);
+        Ok(())
+    }
+
+    /// A scope whose closure leaked a guard closes its list when it drops the closures not
+    /// started: a closure already running that spawns on the scope from then on gets
+    /// `ECANCELED`, its new closure dropped unrun. Every closure spawned is dropped once, and
+    /// none runs after the scope returned.
+    #[test]
+    fn spawns_after_a_scope_dropped_its_closures_are_ecanceled() -> Result {
+        let q = OwnedQueue::unbound().build(c"rwq_scope_cancel")?;
+        let lock: Pin<KBox<SpinLock<()>>> = KBox::pin_init(new_spinlock!(()), GFP_KERNEL)?;
+        let lock_ref: &SpinLock<()> = &lock;
+        let beats = Atomic::new(0u32);
+        let leaked = Atomic::new(0u32);
+        let spawned = Atomic::new(0u32);
+        let drops = Atomic::new(0u32);
+        let runs = Atomic::new(0u32);
+        let last = Atomic::new(0i32);
+        let (beats_ref, leaked_ref) = (&beats, &leaked);
+        let (spawned_ref, drops_ref, runs_ref, last_ref) = (&spawned, &drops, &runs, &last);
+        let r = rust_wq::scope(|s| -> Result<bool> {
+            rust_wq::spawn_on!(s, &q, GFP_KERNEL, move || {
+                while leaked_ref.load(Acquire) == 0 {
+                    beats_ref.add(1, Relaxed);
+                    core::hint::spin_loop();
+                }
+                // Spawns until refused: the scope closes its list once it saw the leak (2: no
+                // leak came about, the scope waits as usual).
+                while leaked_ref.load(Acquire) == 1 {
+                    let token = CountDrop(drops_ref);
+                    let r = rust_wq::spawn!(s, GFP_KERNEL, move || {
+                        let _token = token;
+                        runs_ref.add(1, Relaxed);
+                    });
+                    match r {
+                        Ok(()) => {
+                            spawned_ref.add(1, Relaxed);
+                        }
+                        Err(e) => {
+                            last_ref.store(e.to_errno(), Relaxed);
+                            break;
+                        }
+                    }
+                }
+            })?;
+            for _ in 0..100 {
+                if !wait_for(|| beats_ref.load(Relaxed) != 0) {
+                    break;
+                }
+                core::mem::forget(lock_ref.lock());
+                // The closure beats on while this CPU cannot schedule: it runs on another one.
+                let b0 = beats_ref.load(Relaxed);
+                let t0 = Instant::<Monotonic>::now();
+                while beats_ref.load(Relaxed) == b0 && t0.elapsed() < Delta::from_millis(100) {
+                    core::hint::spin_loop();
+                }
+                if beats_ref.load(Relaxed) != b0 {
+                    leaked_ref.store(1, Release);
+                    return Ok(true);
+                }
+                // It was preempted on this CPU: let it run, and try again.
+                unlock_leaked(lock_ref);
+                fsleep(Delta::from_millis(1));
+            }
+            leaked_ref.store(2, Release);
+            Ok(false)
+        });
+        // `EAGAIN` if some of the closures it spawned had not started when the list closed;
+        // either way the guard stayed leaked.
+        let leaked_here = match r {
+            Ok(Ok(b)) => b,
+            Err(e) => e == EAGAIN,
+            Ok(Err(_)) => false,
+        };
+        if leaked_here {
+            unlock_leaked(&lock);
+        }
+        assert!(leaked_here);
+        assert_eq!(last.load(Relaxed), ECANCELED.to_errno());
+        // Each closure spawned, and the one refused, dropped once; no more ran than spawned.
+        assert_eq!(drops.load(Relaxed), spawned.load(Relaxed) + 1);
+        assert!(runs.load(Relaxed) <= spawned.load(Relaxed));
+        Ok(())
+    }
+
+    /// `spawn_on!` borrows the queue only for the call: an owned queue dropped inside the scope
+    /// with closures pending on it runs them before its drop returns, and one dropped by a
+    /// scoped closure (in a kworker, so handed off) runs them before the scope returns.
+    #[test]
+    fn an_owned_queue_dropped_inside_a_scope_runs_its_closures_first() -> Result {
+        let ran = [const { Atomic::new(0u32) }; 4];
+        let handed = OwnedQueue::unbound()
+            .max_active(1)
+            .build(c"rwq_scope_hand")?;
+        let ran_ref = &ran;
+        let after_drop = rust_wq::scope(move |s| -> Result<u32> {
+            let q = OwnedQueue::unbound()
+                .max_active(1)
+                .build(c"rwq_scope_drop")?;
+            rust_wq::spawn_on!(s, &q, GFP_KERNEL, move || {
+                fsleep(Delta::from_millis(5));
+                ran_ref[0].add(1, Relaxed);
+            })?;
+            rust_wq::spawn_on!(s, &q, GFP_KERNEL, move || ran_ref[1].add(1, Relaxed))?;
+            drop(q);
+            let after_drop = ran_ref[0].load(Relaxed) + ran_ref[1].load(Relaxed);
+            rust_wq::spawn_on!(s, &handed, GFP_KERNEL, move || {
+                fsleep(Delta::from_millis(5));
+                ran_ref[2].add(1, Relaxed);
+            })?;
+            rust_wq::spawn_on!(s, &handed, GFP_KERNEL, move || ran_ref[3].add(1, Relaxed))?;
+            rust_wq::spawn!(s, GFP_KERNEL, move || drop(handed))?;
+            Ok(after_drop)
+        })??;
+        assert_eq!(after_drop, 2);
+        for r in &ran {
+            assert_eq!(r.load(Relaxed), 1);
+        }
+        Ok(())
+    }
 }

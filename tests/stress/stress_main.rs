@@ -62,8 +62,8 @@ module! {
             description: "CPUs go down and up for the first N seconds of the torture (0: never)",
         },
         torture_atomic_spawn: u32 {
-            default: 0,
-            description: "1: the torture also spawns scope closures with GFP_KERNEL with interrupts off",
+            default: 1,
+            description: "0: the torture spawns no scope closures with GFP_KERNEL with interrupts off",
         },
     },
 }

@@ -19,7 +19,8 @@
 //! - operations: enqueue (local, on a CPU, cloned, on a NUMA node, after an enable,
 //!   `schedule_work`), arm and re-arm delayed items (`_on` a CPU too), RCU and in-tree queueing,
 //!   cancel, `cancel_sync`, flush, disable, `disable_sync`, enable, queue flush, drain,
-//!   `set_max_active`, congestion and stats, queue build and drop, `try_spawn!`, `scope`,
+//!   `set_max_active`, congestion and stats, queue build and drop (also right after arming
+//!   items on it and queueing kworkers that wait for them), `try_spawn!`, `scope`,
 //!   `work_on_cpu!` and `schedule_on_each_cpu!`;
 //! - contexts: the test's thread; worker threads (kworkers of a queue of the case, as the other
 //!   parts run theirs); agents, items whose run makes random operations in a kworker or, on BH
@@ -142,6 +143,7 @@ mod tests {
         QueueState,
         BuildQueue,
         DropQueue,
+        DropUnderWaits,
         TrySpawn,
         Scope,
         WorkOnCpu,
@@ -149,7 +151,7 @@ mod tests {
         OnStack,
     }
 
-    const N_OPS: usize = 29;
+    const N_OPS: usize = 30;
 
     impl Op {
         const ALL: [Op; N_OPS] = [
@@ -177,6 +179,7 @@ mod tests {
             Op::QueueState,
             Op::BuildQueue,
             Op::DropQueue,
+            Op::DropUnderWaits,
             Op::TrySpawn,
             Op::Scope,
             Op::WorkOnCpu,
@@ -210,6 +213,7 @@ mod tests {
                 Op::QueueState => "congested/stats/pending",
                 Op::BuildQueue => "build queue",
                 Op::DropQueue => "drop queue",
+                Op::DropUnderWaits => "drop queue under waits",
                 Op::TrySpawn => "try_spawn!",
                 Op::Scope => "scope",
                 Op::WorkOnCpu => "work_on_cpu!",
@@ -245,6 +249,7 @@ mod tests {
                 Op::QueueState => 3,
                 Op::BuildQueue => 3,
                 Op::DropQueue => 1,
+                Op::DropUnderWaits => 2,
                 Op::TrySpawn => 5,
                 Op::Scope => 2,
                 Op::WorkOnCpu => 2,
@@ -266,6 +271,7 @@ mod tests {
                     | Op::SetMaxActive
                     | Op::BuildQueue
                     | Op::DropQueue
+                    | Op::DropUnderWaits
                     | Op::Scope
                     | Op::WorkOnCpu
                     | Op::EachCpu
@@ -362,7 +368,10 @@ mod tests {
             match self {
                 Ctx::Thread | Ctx::Worker | Ctx::IrqOff => true,
                 Ctx::Bh | Ctx::HardIrq => op != Op::OnStack,
-                Ctx::Agent => !matches!(op, Op::BuildQueue | Op::WorkOnCpu | Op::EachCpu),
+                Ctx::Agent => !matches!(
+                    op,
+                    Op::BuildQueue | Op::DropUnderWaits | Op::WorkOnCpu | Op::EachCpu
+                ),
                 Ctx::Leaf | Ctx::ScopeJob | Ctx::OnCpu => !op.sleeps() || self.refuses(op),
             }
         }
@@ -1201,6 +1210,22 @@ mod tests {
         drop(g);
     }
 
+    /// A closure that waits for a delayed item (flush, or `cancel_sync`) while its queue goes.
+    fn waiter(token: Token, target: Arc<Later>, cancel: bool) {
+        let g = RunGuard::new();
+        let h = DelayedWork::of(&*target);
+        let (op, out) = if cancel {
+            (Op::CancelSync, target.books.back_or(h.cancel_sync()))
+        } else {
+            (Op::Flush, outcome(h.flush()))
+        };
+        record(op, Ctx::Agent, &out);
+        drop(target);
+        CLOSURES_RAN.add(1, Relaxed);
+        drop(token);
+        drop(g);
+    }
+
     /// The timer whose hard-interrupt callback makes an operation every two milliseconds.
     #[pin_data]
     struct Ticker {
@@ -1242,6 +1267,7 @@ mod tests {
 
     /// A queue to put an item on: an owned queue (a reference of its own, so that dropping it
     /// may be the queue's last drop, in whatever context) or a system queue.
+    #[derive(Clone)]
     enum Dest {
         PerCpu(Arc<OwnedQueue<PerCpu>>),
         Unbound(Arc<OwnedQueue<Unbound>>),
@@ -1717,6 +1743,8 @@ mod tests {
         plain_bh: KVec<Arc<Plain>>,
         later: KVec<Arc<Later>>,
         later_bh: KVec<Arc<Later>>,
+        /// Delayed items only armed by `drop_under_waits`.
+        doomed: KVec<Arc<Later>>,
         deferred: KVec<Arc<Deferred>>,
         deferred_bh: KVec<Arc<Deferred>>,
         agents: KVec<Arc<Agent>>,
@@ -1932,6 +1960,7 @@ mod tests {
                     Ok(None) => Outcome::Skipped,
                     Err(e) => Outcome::Refused(e),
                 },
+                Op::DropUnderWaits => self.drop_under_waits(ctx, rng),
                 Op::TrySpawn => self.try_spawn(ctx, rng),
                 Op::Scope => self.scope(ctx, rng),
                 Op::WorkOnCpu => self.work_on_cpu(ctx, rng),
@@ -2268,7 +2297,11 @@ mod tests {
                     Err(e) => Outcome::Refused(e),
                 };
             }
-            let slot = rng.below(SLOTS);
+            self.rebuild(rng.below(SLOTS), rng)
+        }
+
+        /// Builds a queue for `slot` and puts it there; the queue that was there goes.
+        fn rebuild(&self, slot: u32, rng: &mut Rng) -> Outcome {
             let serial = self.serial.fetch_add(1, Relaxed);
             let name = match CString::try_from_fmt(fmt!("rwq_tt_{slot}_{serial}")) {
                 Ok(n) => n,
@@ -2289,6 +2322,70 @@ mod tests {
             // Dropped with items queued and armed on it, while other contexts work on them.
             drop(old);
             drop(spare);
+            Outcome::Done
+        }
+
+        /// Builds a queue whose flushes also take the queue's lockdep map (one item at a time,
+        /// ordered, or with a rescuer), arms delayed items of a pool of their own on it, queues
+        /// kworkers that wait for them (`flush`, or `cancel_sync`), and drops the queue at once,
+        /// under the waits (the shape of issue #16, item 1). Threads only: it builds a queue
+        /// (refused elsewhere).
+        fn drop_under_waits(&self, ctx: Ctx, rng: &mut Rng) -> Outcome {
+            if !matches!(ctx, Ctx::Thread | Ctx::Worker) {
+                return match OwnedQueue::ordered().build(c"rwq_tt_atomic") {
+                    Ok(q) => {
+                        drop(q);
+                        Outcome::Done
+                    }
+                    Err(e) => Outcome::Refused(e),
+                };
+            }
+            let serial = self.serial.fetch_add(1, Relaxed);
+            let name = match CString::try_from_fmt(fmt!("rwq_tt_doomed_{serial}")) {
+                Ok(n) => n,
+                Err(e) => return Outcome::Refused(e),
+            };
+            let q = match rng.below(4) {
+                0 => OwnedQueue::unbound()
+                    .max_active(1)
+                    .build(&name)
+                    .and_then(|q| arc_dest(q, Dest::Unbound)),
+                1 => OwnedQueue::ordered()
+                    .build(&name)
+                    .and_then(|q| arc_dest(q, Dest::Ordered)),
+                2 => OwnedQueue::unbound()
+                    .mem_reclaim()
+                    .build(&name)
+                    .and_then(|q| arc_dest(q, Dest::Unbound)),
+                _ => OwnedQueue::percpu()
+                    .max_active(1)
+                    .build(&name)
+                    .and_then(|q| arc_dest(q, Dest::PerCpu)),
+            };
+            let q = match q {
+                Ok(q) => q,
+                Err(e) => return Outcome::Refused(e),
+            };
+            let first = rng.index();
+            for k in 0..4 {
+                let Some(it) = pick(&self.doomed, first.wrapping_add(k)) else {
+                    break;
+                };
+                // Armed for ten seconds: only the waits and the queue's drop fire it.
+                it.books.about_to_queue();
+                let _ = settle(&it.books, arm(q.clone(), it.clone(), None, 2500, false));
+                let token = Token::new();
+                let target = it.clone();
+                let cancel = rng.one_in(4);
+                CLOSURES_QUEUED.add(1, Relaxed);
+                let f = move || waiter(token, target, cancel);
+                if crate::try_spawn!(rust_wq::system_dfl(), GFP_KERNEL, f).is_err() {
+                    CLOSURES_QUEUED.fetch_sub(1, Relaxed);
+                }
+            }
+            // The last reference: destroyed here (handed off from a worker) as the waits start.
+            drop(q);
+            QUEUES_DROPPED.add(1, Relaxed);
             Outcome::Done
         }
 
@@ -2493,7 +2590,7 @@ mod tests {
             for v in [&self.plain, &self.plain_bh] {
                 v.iter().for_each(|i| f(&i.books));
             }
-            for v in [&self.later, &self.later_bh] {
+            for v in [&self.later, &self.later_bh, &self.doomed] {
                 v.iter().for_each(|i| f(&i.books));
             }
             for v in [&self.deferred, &self.deferred_bh] {
@@ -2515,8 +2612,10 @@ mod tests {
             for it in Iterator::chain(self.agents.iter(), self.agents_bh.iter()) {
                 let _ = Work::of(&**it).flush();
             }
-            for it in Iterator::chain(self.later.iter(), self.later_bh.iter()) {
-                let _ = DelayedWork::of(&**it).flush();
+            for v in [&self.later, &self.later_bh, &self.doomed] {
+                for it in v.iter() {
+                    let _ = DelayedWork::of(&**it).flush();
+                }
             }
             for it in Iterator::chain(self.deferred.iter(), self.deferred_bh.iter()) {
                 let _ = RcuWork::of(&**it).flush();
@@ -2751,6 +2850,7 @@ mod tests {
         let plain_bh = many(12, || Plain::new(true))?;
         let later = many(16, || Later::new(false))?;
         let later_bh = many(8, || Later::new(true))?;
+        let doomed = many(8, || Later::new(false))?;
         let deferred = many(8, || Deferred::new(false))?;
         let deferred_bh = many(4, || Deferred::new(true))?;
         let agents = many(8, || Agent::new(false))?;
@@ -2761,6 +2861,7 @@ mod tests {
                 plain_bh,
                 later,
                 later_bh,
+                doomed,
                 deferred,
                 deferred_bh,
                 agents,
@@ -2833,6 +2934,9 @@ mod tests {
     /// The longest the random part may take before the run fails as too slow (KUnit stops a
     /// case at 300 s).
     const CAP_MS: i64 = 240_000;
+    /// How many queues the sweep drops under waits.
+    const SWEEP_DROPS: u32 = 60;
+
     /// The longest the quiescence at the end may take.
     const QUIET_MS: i64 = 60_000;
 
@@ -2888,6 +2992,12 @@ mod tests {
             let guard = sh.irqs_off.lock();
             sh.op(Ctx::IrqOff, op, &mut rng);
             drop(guard);
+        }
+        // Queues dropped under waits while the test's thread is alone (the shape of
+        // `rust_wq_misuse`'s case for issue #16, item 1); the concurrent part drops more, under
+        // load.
+        for _ in 0..SWEEP_DROPS {
+            sh.op(Ctx::Thread, Op::DropUnderWaits, &mut rng);
         }
         // Each context once: an agent and a BH agent (flushed: they ran), a leaf closure, a
         // function on CPU 0, a scope.
