@@ -109,7 +109,12 @@ u64 rwq_calibrate(void)
 
 	local_irq_save(flags);
 	t0 = ktime_get_ns();
+	/* Two instructions a round on either architecture. */
+#ifdef CONFIG_ARM64
+	asm volatile("1: subs %0, %0, #1\n\tb.ne 1b" : "+r"(n) : : "cc");
+#else
 	asm volatile("1: dec %0\n\tjnz 1b" : "+r"(n));
+#endif
 	t1 = ktime_get_ns();
 	local_irq_restore(flags);
 	return t1 - t0;
