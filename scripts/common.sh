@@ -13,6 +13,23 @@ LIBCLANG_VERSION=18.1.1
 APT_SUITE=trixie-backports
 APT_MIRROR=${APT_MIRROR:-http://deb.debian.org/debian}
 
+# The architecture of the test kernel and the modules: x86_64 (the default, native) or arm64
+# (cross-built with Debian's aarch64-linux-gnu GCC, booted on QEMU's `virt` machine). ARCH=
+# comes from the make command line (`make check ARCH=arm64`).
+case "${ARCH:-x86_64}" in
+x86_64 | x86) RUST_WQ_ARCH=x86_64 ;;
+arm64 | aarch64) RUST_WQ_ARCH=arm64 ;;
+*)
+	printf 'rust_wq: error: ARCH=%s: rust_wq builds for x86_64 (the default) or arm64\n' "$ARCH" >&2
+	exit 1
+	;;
+esac
+CROSS_COMPILE_ARM64=aarch64-linux-gnu-
+if [ "$RUST_WQ_ARCH" = arm64 ]; then
+	[ "$(uname -m)" = aarch64 ] || export CROSS_COMPILE=${CROSS_COMPILE:-$CROSS_COMPILE_ARM64}
+	export ARCH=arm64
+fi
+
 RUST_WQ_CACHE=${RUST_WQ_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/rust_wq}
 TOOLS_DIR=$RUST_WQ_CACHE/tools
 BINDGEN_ROOT=$TOOLS_DIR/bindgen-$BINDGEN_VERSION
@@ -48,6 +65,9 @@ build_key() {
 		cat "$RUST_WQ_ROOT/kconfig/base.config"
 		[ "$flavour" = debug ] && cat "$RUST_WQ_ROOT/kconfig/debug.config"
 		[ "$flavour" = perf ] && cat "$RUST_WQ_ROOT/kconfig/perf.config"
+		# x86_64 keeps the key it always had.
+		[ "$RUST_WQ_ARCH" = x86_64 ] ||
+			{ echo "arch=$RUST_WQ_ARCH" && cat "$RUST_WQ_ROOT/kconfig/$RUST_WQ_ARCH.config"; }
 		true
 	} | sha256sum | cut -c1-12
 }
@@ -67,8 +87,31 @@ apt_config() {
 }
 
 kbuild_dir() {
-	echo "$RUST_WQ_CACHE/build/$KERNEL_SERIES-$1-$(build_key "$1")"
+	local arch=""
+	[ "$RUST_WQ_ARCH" = x86_64 ] || arch=$RUST_WQ_ARCH-
+	echo "$RUST_WQ_CACHE/build/$KERNEL_SERIES-$arch$1-$(build_key "$1")"
 }
+
+# Debian packages of another architecture, fetched (never installed) through an apt
+# configuration of their own: Debian 12's `main` for that architecture only.
+# $1: the Debian architecture (arm64).
+foreign_apt_opts() {
+	local dir=$RUST_WQ_CACHE/apt-$1
+	mkdir -p "$dir/lists/partial" "$dir/cache/archives/partial" "$dir/deb"
+	echo "deb [arch=$1] $APT_MIRROR bookworm main" >"$dir/sources.list"
+	# shellcheck disable=SC2034 # used by the scripts that source this file
+	FOREIGN_APT_DIR=$dir
+	# shellcheck disable=SC2034 # as above
+	FOREIGN_APT_OPTS=(-o "Dir::Etc::sourcelist=$dir/sources.list" -o "Dir::Etc::sourceparts=-"
+		-o "Dir::State::Lists=$dir/lists" -o "Dir::Cache=$dir/cache"
+		-o "APT::Architectures=$1" -o "APT::Architecture=$1" -o "Acquire::Languages=none"
+		-o "APT::Sandbox::User=root" -o "Debug::NoLocking=1" -q)
+}
+
+# The static busybox of the guest: the host's for x86_64, Debian's arm64 one (unpacked into the
+# cache by the set-up) for arm64.
+# shellcheck disable=SC2034 # used by the scripts that source this file
+BUSYBOX_ARM64=$RUST_WQ_CACHE/busybox-arm64/bin/busybox
 
 T0=${T0:-$(date +%s)}
 step() {

@@ -14,6 +14,10 @@ set -euo pipefail
 FLAVOUR=${1:-debug}
 APT_PACKAGES="build-essential flex bison bc libelf-dev libssl-dev cpio kmod busybox-static
 qemu-system-x86 python3 python3-pip xz-utils curl ca-certificates shellcheck"
+# arm64: the cross compiler with its C library (the static client and insmod) and QEMU's
+# aarch64 system emulator; the guest's busybox is Debian's arm64 one (setup_busybox_arm64).
+[ "$RUST_WQ_ARCH" = arm64 ] &&
+	APT_PACKAGES="$APT_PACKAGES gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-system-arm"
 
 as_root() {
 	if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi
@@ -31,6 +35,27 @@ setup_apt() {
 		die "apt-get update failed: install ${missing[*]} by your package manager"
 	as_root apt-get -q install -y --no-install-recommends "${missing[@]}" >/dev/null ||
 		die "apt-get install failed: install ${missing[*]} by your package manager"
+}
+
+# Debian 12's static busybox for arm64, unpacked into the cache (never installed).
+setup_busybox_arm64() {
+	[ -x "$BUSYBOX_ARM64" ] && return
+	foreign_apt_opts arm64
+	step "apt (bookworm, arm64): fetching busybox-static for the arm64 guest"
+	apt-get "${FOREIGN_APT_OPTS[@]}" update >/dev/null ||
+		die "cannot reach $APT_MIRROR bookworm for arm64 packages"
+	rm -f "$FOREIGN_APT_DIR/deb"/busybox-static_*.deb
+	(cd "$FOREIGN_APT_DIR/deb" && apt-get "${FOREIGN_APT_OPTS[@]}" download busybox-static:arm64 >/dev/null) ||
+		die "could not fetch busybox-static:arm64"
+	local deb dir
+	deb=$(ls "$FOREIGN_APT_DIR/deb"/busybox-static_*_arm64.deb)
+	dir=$(dirname "$(dirname "$BUSYBOX_ARM64")")
+	rm -rf "$dir.tmp" && mkdir -p "$dir.tmp/bin"
+	dpkg-deb --fsys-tarfile "$deb" | tar -xO ./bin/busybox >"$dir.tmp/bin/busybox"
+	chmod 755 "$dir.tmp/bin/busybox"
+	dpkg-deb -f "$deb" Version >"$dir.tmp/version"
+	rm -f "$deb"
+	rm -rf "$dir" && mv "$dir.tmp" "$dir"
 }
 
 setup_rust() {
@@ -93,7 +118,11 @@ setup_ksrc() {
 }
 
 kmake() {
-	make -C "$KSRC" O="$KBUILD" ARCH=x86_64 LLVM= "$@"
+	if [ "$RUST_WQ_ARCH" = arm64 ]; then
+		make -C "$KSRC" O="$KBUILD" ARCH=arm64 CROSS_COMPILE="${CROSS_COMPILE:-}" LLVM= "$@"
+	else
+		make -C "$KSRC" O="$KBUILD" ARCH=x86_64 LLVM= "$@"
+	fi
 }
 
 # Merges the fragments onto tinyconfig and fails naming every option that did not survive.
@@ -103,19 +132,23 @@ configure_kernel() {
 	debug) frags+=("$RUST_WQ_ROOT/kconfig/debug.config") ;;
 	perf) frags+=("$RUST_WQ_ROOT/kconfig/perf.config") ;;
 	esac
-	step "configuring $FLAVOUR kernel in $KBUILD"
+	# What the architecture needs besides (it may turn off an option of base.config too).
+	[ "$RUST_WQ_ARCH" = x86_64 ] || frags+=("$RUST_WQ_ROOT/kconfig/$RUST_WQ_ARCH.config")
+	step "configuring $FLAVOUR $RUST_WQ_ARCH kernel in $KBUILD"
 	kmake -s tinyconfig >/dev/null
 	"$KSRC/scripts/kconfig/merge_config.sh" -m -O "$KBUILD" "$KBUILD/.config" "${frags[@]}" \
 		>/dev/null
 	kmake -s olddefconfig >/dev/null
 	local dropped=() line
+	# Each option as the last fragment that names it sets it, as merge_config.sh does.
 	while IFS= read -r line; do
 		case "$line" in
-		CONFIG_*=n) grep -qx "# ${line%=n} is not set" "$KBUILD/.config" ||
-			grep -qx "$line" "$KBUILD/.config" || dropped+=("$line") ;;
+		# Off: also when its dependencies hide it (then .config does not name it).
+		CONFIG_*=n) ! grep -qE "^${line%=n}=[ym]\$" "$KBUILD/.config" || dropped+=("$line") ;;
 		CONFIG_*) grep -qx "$line" "$KBUILD/.config" || dropped+=("$line") ;;
 		esac
-	done < <(cat "${frags[@]}")
+	done < <(cat "${frags[@]}" | sed 's/^# \(CONFIG_[A-Za-z0-9_]*\) is not set$/\1=n/' |
+		awk -F= '/^CONFIG_/ { if (!($1 in v)) o[n++] = $1; v[$1] = $0 } END { for (i = 0; i < n; i++) print v[o[i]] }')
 	[ ${#dropped[@]} -eq 0 ] ||
 		die "kernel config dropped: ${dropped[*]} (check their dependencies in Kconfig)"
 }
@@ -125,10 +158,13 @@ build_kernel() {
 	[ -f "$KBUILD/.rust_wq-built" ] && return
 	mkdir -p "$KBUILD"
 	configure_kernel
-	step "building the $FLAVOUR kernel (about 6 min on 2 cores)"
-	local log=$KBUILD/build.log start
+	step "building the $FLAVOUR $RUST_WQ_ARCH kernel (about 6 min on 2 cores)"
+	local log=$KBUILD/build.log start targets=()
 	start=$(date +%s)
-	kmake -j"$(nproc)" >"$log" 2>&1 &
+	# arm64: the image QEMU boots and the modules' build products (no device trees: QEMU's
+	# virt machine makes its own).
+	[ "$RUST_WQ_ARCH" = arm64 ] && targets=(Image modules)
+	kmake -j"$(nproc)" "${targets[@]}" >"$log" 2>&1 &
 	local pid=$!
 	while kill -0 $pid 2>/dev/null; do
 		sleep 30
@@ -151,6 +187,7 @@ if ! flock -n 9; then
 	step "the other set-up finished"
 fi
 setup_apt
+[ "$RUST_WQ_ARCH" = arm64 ] && setup_busybox_arm64
 [ "$FLAVOUR" = apt ] && exit 0
 setup_rust
 setup_bindgen
