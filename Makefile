@@ -9,9 +9,28 @@ ROOT := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
 SETUP := $(ROOT)/scripts/setup.sh
 FLAVOUR ?= debug
 
+# ARCH=arm64: the arm64 test kernel, modules and guest, cross-built with Debian's
+# aarch64-linux-gnu GCC (CROSS_COMPILE= for another) and booted on QEMU's virt machine; also for
+# a KDIR of your own arm64 build. Without ARCH: x86_64, native.
+ifneq ($(filter-out x86_64 x86 arm64,$(ARCH)),)
+$(error ARCH=$(ARCH): rust_wq builds for x86_64 (the default) or arm64)
+endif
+ifeq ($(ARCH),arm64)
+ifneq ($(shell uname -m),aarch64)
+CROSS_COMPILE ?= aarch64-linux-gnu-
+endif
+export CROSS_COMPILE
+# $(shell) does not see the command line's variables (make 4.3).
+SETUP_ENV = ARCH=arm64 CROSS_COMPILE=$(CROSS_COMPILE)
+# The compiler of the static userspace client.
+USER_CC = $(CROSS_COMPILE)gcc
+else
+USER_CC = $(CC)
+endif
+
 # The kernel build directory, resolved once and only when a target needs it.
 ifeq ($(KDIR),)
-KDIR_RESOLVED = $(eval KDIR_RESOLVED := $(shell $(SETUP) $(FLAVOUR) || echo SETUP-FAILED))$(KDIR_RESOLVED)
+KDIR_RESOLVED = $(eval KDIR_RESOLVED := $(shell $(SETUP_ENV) $(SETUP) $(FLAVOUR) || echo SETUP-FAILED))$(KDIR_RESOLVED)
 else
 KDIR_RESOLVED := $(abspath $(KDIR))
 endif
@@ -51,6 +70,9 @@ kdir:
 		"kernel build needs 'make modules_prepare' first. For Debian's stock 7.3 kernel," \
 		"'make distro-kdir' prepares a build directory that matches it (then make KDIR=<that>)," \
 		"and 'make distro-check' runs the checks on that kernel" >&2; exit 1; }
+	@if grep -qx 'CONFIG_ARM64=y' "$(KDIR_RESOLVED)/.config"; then k=arm64; else k=x86_64; fi; \
+		[ "$$k" = "$(if $(filter arm64,$(ARCH)),arm64,x86_64)" ] || { echo "rust_wq: the kernel" \
+		"in $(KDIR_RESOLVED) is an $$k kernel: build for it with ARCH=$$k" >&2; exit 1; }
 
 modules: kdir
 	@mkdir -p $(OUT)
@@ -68,7 +90,7 @@ userspace: kdir
 
 %/userspace/rust_wq_edu_client: $(CLIENT_SRC)
 	@mkdir -p $(@D)
-	$(CC) -static -O2 -Wall -Wextra -Werror -o $@ $<
+	$(USER_CC) -static -O2 -Wall -Wextra -Werror -o $@ $<
 
 clippy: kdir
 	@mkdir -p $(OUT)
@@ -144,9 +166,16 @@ ra-check: rust-analyzer
 # (which asks apt only for what is missing), then checked before anything is built.
 tools:
 	@$(SETUP) apt
+ifeq ($(ARCH),arm64)
+	@for t in qemu-system-aarch64 python3 gzip shellcheck $(CROSS_COMPILE)gcc; do \
+		command -v $$t >/dev/null || { echo "rust_wq: $$t is not on PATH: apt-get install" \
+		"qemu-system-arm python3 gzip shellcheck gcc-aarch64-linux-gnu libc6-dev-arm64-cross" >&2; \
+		exit 1; }; done
+else
 	@for t in qemu-system-x86_64 python3 gzip busybox shellcheck; do command -v $$t >/dev/null || \
 		{ echo "rust_wq: $$t is not on PATH: apt-get install qemu-system-x86 python3 gzip" \
 		"busybox-static shellcheck" >&2; exit 1; }; done
+endif
 
 # The shell scripts, the guest's (scripts/guest/, busybox sh) included: no shellcheck warning.
 SH_FILES = $(wildcard $(ROOT)/scripts/*.sh) $(ROOT)/.ci/run
@@ -290,6 +319,8 @@ help:
 	@echo "  make setup        install the toolchain and build the cached test kernel"
 	@echo "  make clean        remove build products (the cache stays)"
 	@echo "variables: KDIR=<kernel build dir>  RUST_WQ_CACHE=<dir>  FLAVOUR=debug|perf  KSRC=<7.3 tree>"
+	@echo "  ARCH=arm64: build, set up and check for arm64 (cross-built, QEMU virt; make, check, run, setup)"
+	@echo "            CROSS_COMPILE=<prefix> (aarch64-linux-gnu-)"
 	@echo "  set-up: APT_MIRROR=<Debian mirror for linux-source-7.3> (http://deb.debian.org/debian)"
 	@echo "  distro-*: DISTRO_RELEASE=<7.3.4+deb13-amd64>; to see a mismatch refused:"
 	@echo "            DISTRO_RUSTC_TOOLCHAIN=<rustup toolchain> DISTRO_BINDGEN_VERSION=<v> DISTRO_FORCE_RUSTC_VERSION=0"
