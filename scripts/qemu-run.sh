@@ -38,15 +38,41 @@ LOGDIR=${LOGDIR:-$OUT/logs}
 KSRC_OF_KDIR=$KDIR
 [ -e "$KDIR/source" ] && KSRC_OF_KDIR=$(readlink -f "$KDIR/source")
 KUNIT_PY=$KSRC_OF_KDIR/tools/testing/kunit/kunit.py
+# What differs between the architectures (ARCH=, scripts/common.sh): the kernel image, QEMU and
+# its machine, the console, the guest's heartbeat port, busybox and the compiler of the guest's
+# own programs. arm64 runs on QEMU's virt machine with a GICv3 (its ITS delivers the edu
+# device's MSIs) and a PL011 console; the heartbeat goes to a 16550 on the PCI bus, the virt
+# machine having no second UART.
+if [ "$RUST_WQ_ARCH" = arm64 ]; then
+	IMAGE_DEFAULT=$KDIR/arch/arm64/boot/Image
+	QEMU_BIN=qemu-system-aarch64
+	QEMU_PKG=qemu-system-arm
+	CONSOLE=ttyAMA0
+	HEARTBEAT_TTY=/dev/ttyS0
+	GUEST_CC=${CROSS_COMPILE:-}gcc
+else
+	IMAGE_DEFAULT=$KDIR/arch/x86/boot/bzImage
+	QEMU_BIN=qemu-system-x86_64
+	QEMU_PKG=qemu-system-x86
+	CONSOLE=ttyS0
+	HEARTBEAT_TTY=/dev/ttyS1
+	GUEST_CC=cc
+fi
 # Another kernel image than the build's own: a distribution's, for modules built against a
 # build directory prepared for it (scripts/distro.sh).
-BZIMAGE=${BZIMAGE:-$KDIR/arch/x86/boot/bzImage}
+BZIMAGE=${BZIMAGE:-$IMAGE_DEFAULT}
 
 [ -f "$BZIMAGE" ] || die "no kernel image at $BZIMAGE"
-command -v qemu-system-x86_64 >/dev/null || die "qemu-system-x86_64 is missing: run scripts/setup.sh"
-# Found through PATH like every other tool, so that a machine without it fails here, by name.
-BUSYBOX=$(command -v busybox || true)
-[ -n "$BUSYBOX" ] || die "busybox is missing (Debian: busybox-static): run scripts/setup.sh apt"
+command -v "$QEMU_BIN" >/dev/null || die "$QEMU_BIN is missing ($QEMU_PKG): run scripts/setup.sh apt"
+if [ "$RUST_WQ_ARCH" = arm64 ]; then
+	# Debian's arm64 busybox-static, unpacked into the cache by the set-up.
+	BUSYBOX=$BUSYBOX_ARM64
+	[ -x "$BUSYBOX" ] || die "no arm64 busybox at $BUSYBOX: run ARCH=arm64 scripts/setup.sh apt"
+else
+	# Found through PATH like every other tool, so that a machine without it fails here, by name.
+	BUSYBOX=$(command -v busybox || true)
+	[ -n "$BUSYBOX" ] || die "busybox is missing (Debian: busybox-static): run scripts/setup.sh apt"
+fi
 
 mkdir -p "$LOGDIR"
 # Results are written fresh: no earlier run's passing files may stay next to a failing run's.
@@ -61,6 +87,7 @@ trap 'rm -rf "$WORK"' EXIT
 	echo "UNLOAD_CYCLES=${UNLOAD_CYCLES:-100}"
 	echo "NO_SAMPLE=${NO_SAMPLE:-}"
 	echo "EDU_FAILSLAB=${EDU_FAILSLAB:-0}"
+	echo "HEARTBEAT=$HEARTBEAT_TTY"
 } >"$WORK/rust_wq.conf"
 KERNEL_ARGS=""
 [ -n "${SUITE:-}" ] && KERNEL_ARGS="kunit.filter_glob=$SUITE"
@@ -103,7 +130,7 @@ done
 
 # The guest's insmod loads once per call (busybox's loads again when the first load fails), and
 # is called by its path: busybox's shell runs its own applet for a bare `insmod`.
-cc -static -O2 -Wall -Wextra -Werror -o "$WORK/insmod" "$(dirname "$0")/insmod.c" ||
+"$GUEST_CC" -static -O2 -Wall -Wextra -Werror -o "$WORK/insmod" "$(dirname "$0")/insmod.c" ||
 	die "could not build the guest's insmod from scripts/insmod.c"
 
 {
@@ -217,15 +244,26 @@ QEMU_TIMEOUT=$((QEMU_TIMEOUT * scale))
 wq_thresh=$((20 * scale))
 BOOT_TIMEOUT=$((${BOOT_TIMEOUT:-90} * scale))
 STALL_TIMEOUT=$((${STALL_TIMEOUT:-90} * scale))
+if [ "$RUST_WQ_ARCH" = arm64 ]; then
+	# -cpu max with QEMU's own pointer-authentication algorithm: the architected one (QARMA)
+	# costs TCG much time at every signed return of a kernel built with pointer
+	# authentication (a distribution's; the test kernel has none).
+	cpu=(-cpu max,pauth-impdef=on)
+	[ "$QEMU_ACCEL" = kvm ] && cpu=()
+	machine=(-machine virt,gic-version=3 "${cpu[@]}" -nic none -nographic -no-reboot -monitor none
+		-serial stdio -chardev "file,id=heartbeat,path=$WORK/heartbeat"
+		-device pci-serial,chardev=heartbeat)
+else
+	machine=(-machine pc -bios qboot.rom -nographic -no-reboot -monitor none -serial stdio
+		-serial "file:$WORK/heartbeat")
+fi
 boot() {
 	: >"$WORK/heartbeat"
 	rm -f "$WORK/stalled"
-	timeout --foreground -k 5 "$QEMU_TIMEOUT" "${taskset[@]}" qemu-system-x86_64 "${accel[@]}" "${slow[@]}" \
-		-smp "$smp" -m ${mem}M "${numa[@]}" \
-		-machine pc -bios qboot.rom -nographic -no-reboot -monitor none -serial stdio \
-		-serial "file:$WORK/heartbeat" \
+	timeout --foreground -k 5 "$QEMU_TIMEOUT" "${taskset[@]}" "$QEMU_BIN" "${accel[@]}" "${slow[@]}" \
+		-smp "$smp" -m ${mem}M "${numa[@]}" "${machine[@]}" \
 		-device edu -kernel "$BZIMAGE" -initrd "$WORK/initramfs.cpio.gz" \
-		-append "console=ttyS0 printk.time=1 printk.devkmsg=on maxcpus=$maxcpus panic=-1 oops=panic panic_on_warn=1 rdinit=/init kfence.sample_interval=10 workqueue.watchdog_thresh=$wq_thresh $KERNEL_ARGS" \
+		-append "console=$CONSOLE printk.time=1 printk.devkmsg=on maxcpus=$maxcpus panic=-1 oops=panic panic_on_warn=1 rdinit=/init kfence.sample_interval=10 workqueue.watchdog_thresh=$wq_thresh $KERNEL_ARGS" \
 		</dev/null >"$LOG" 2>&1 &
 	qpid=$!
 	local waited=0
@@ -281,8 +319,8 @@ RUN_ENV=$LOGDIR/$MODE.env
 	echo "host_cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)"
 	echo "host_mhz=$(sed -n 's/^cpu MHz[[:space:]]*: //p' /proc/cpuinfo | head -n 1)"
 	echo "host_load_start=$(cut -d' ' -f1-3 /proc/loadavg)"
-	echo "qemu_version=$(qemu-system-x86_64 --version | head -n 1)"
-	echo "qemu=${taskset[*]}${taskset:+ }qemu-system-x86_64 ${accel[*]} ${slow[*]}${slow:+ }-smp $smp"
+	echo "qemu_version=$("$QEMU_BIN" --version | head -n 1)"
+	echo "qemu=${taskset[*]}${taskset:+ }$QEMU_BIN ${accel[*]} ${slow[*]}${slow:+ }-smp $smp"
 	echo "append=maxcpus=$maxcpus workqueue.watchdog_thresh=$wq_thresh $KERNEL_ARGS"
 	echo "commit=$(git -C "$(dirname "$0")/.." describe --always --dirty 2>/dev/null || echo unknown)"
 	echo "date=$(date -u '+%Y-%m-%d %H:%M UTC')"
@@ -322,7 +360,7 @@ grep -q 'rust_wq-marker: \(insmod\|rmmod\)-failed' "$LOG" &&
 # Headers only: a stack frame's name (seqcount_lockdep_reader_access) is no splat.
 SPLAT_HEADERS='WARNING:|BUG:|sleeping function called|scheduling while atomic|INFO: task .* blocked|Oops|Kernel panic|general protection fault|possible recursive locking|possible circular locking|inconsistent lock state|DEBUG_LOCKS_WARN_ON|bad unlock balance|held lock freed|lockdep is turned off|ODEBUG|KFENCE:|workqueue lockup|blocked for more than|UBSAN|list_add corruption|list_del corruption|cannot create duplicate'
 splats=$({
-	grep -n -E "$SPLAT_HEADERS|Call Trace:" "$LOG" |
+	grep -n -E "$SPLAT_HEADERS|Call [Tt]race:" "$LOG" |
 		grep -v -E 'ODEBUG: selftest|KFENCE: initialized|Lock dependency validator|RCU lockdep checking'
 	sed -n '/rust_wq-marker:/,$p' "$LOG" | grep -E 'enqueued on deprecated workqueue'
 } || true)
