@@ -7,10 +7,14 @@
 //! `seen` bits 4 more: with the tracker links that is 4 bytes past the 112 that keep a
 //! `delayed_work`'s wrapper in the allocation size class of C's. So the lock is a bit of the word
 //! it protects (bit 31), taken with interrupts off like a `spin_lock_irqsave`. It is taken and
-//! released by the C shim, which tells lockdep about it (one class for all items).
+//! released by the C glue, which tells lockdep about it (one class for all items).
 //!
 //! [`DelayedWork`]: crate::rust_wq::DelayedWork
 
+use crate::rust_wq::glue::{
+    rust_wq_arm_lock,
+    rust_wq_arm_unlock, //
+};
 use core::ops::{
     Deref,
     DerefMut, //
@@ -24,7 +28,7 @@ use kernel::{
     types::NotThreadSafe,
 };
 
-/// The lock bit of the word (`RUST_WQ_ARM_LOCKED` in the C shim).
+/// The lock bit of the word (`RUST_WQ_ARM_LOCKED` in the C glue).
 const LOCKED: u32 = 1 << 31;
 /// The `disabled` count: bits 0-14.
 const DISABLED_MASK: u32 = 0x7fff;
@@ -77,11 +81,6 @@ pub(in crate::rust_wq) struct ArmLock {
     word: Atomic<u32>,
 }
 
-extern "C" {
-    fn rust_wq_arm_lock(word: *mut u32, state: *mut u32) -> c_ulong;
-    fn rust_wq_arm_unlock(word: *mut u32, state: u32, flags: c_ulong);
-}
-
 impl ArmLock {
     /// An unlocked lock: not disabled, no cancel in progress.
     pub(in crate::rust_wq) const fn new() -> Self {
@@ -95,8 +94,8 @@ impl ArmLock {
     pub(in crate::rust_wq) fn lock(&self) -> ArmGuard<'_> {
         let mut word = 0u32;
         // SAFETY: `word` is a live atomic `u32` (the same layout as C's `atomic_t`), only
-        // changed atomically; the shim returns the interrupt flags that the guard restores.
-        let flags = unsafe { rust_wq_arm_lock(self.word.as_ptr(), &mut word) };
+        // changed atomically; the glue returns the interrupt flags that the guard restores.
+        let flags = unsafe { rust_wq_arm_lock(self.word.as_ptr().cast(), &mut word) };
         // INVARIANT: We hold the lock until the guard drops.
         ArmGuard {
             lock: self,
@@ -140,7 +139,13 @@ impl Drop for ArmGuard<'_> {
     #[inline]
     fn drop(&mut self) {
         // SAFETY: We hold the lock (type invariant of `ArmLock`), taken on this CPU with these
-        // flags; the shim stores the state and clears the lock bit in one release store.
-        unsafe { rust_wq_arm_unlock(self.lock.word.as_ptr(), self.state.encode(), self.flags) };
+        // flags; the glue stores the state and clears the lock bit in one release store.
+        unsafe {
+            rust_wq_arm_unlock(
+                self.lock.word.as_ptr().cast(),
+                self.state.encode(),
+                self.flags,
+            )
+        };
     }
 }

@@ -26,6 +26,15 @@ use crate::rust_wq::{
         self,
         Gate, //
     },
+    glue::{
+        rust_wq_alloc_workqueue,
+        rust_wq_count_finished,
+        rust_wq_count_started,
+        rust_wq_counts_alloc,
+        rust_wq_counts_free,
+        rust_wq_counts_sum,
+        rust_wq_destroy_workqueue, //
+    },
     queue::{
         self,
         WORK_CPU_UNBOUND, //
@@ -425,11 +434,11 @@ impl<K: Kind> OwnedQueue<K> {
     #[inline]
     pub(in crate::rust_wq) fn counted<R>(&self, f: impl FnOnce() -> R) -> R {
         let counts = self.core.counts.0.as_ptr();
-        // SAFETY: `counts` is a live per-CPU allocation of the shim (freed with `core`, which we
+        // SAFETY: `counts` is a live per-CPU allocation of the glue (freed with `core`, which we
         // hold).
         unsafe { rust_wq_count_started(counts) };
         let r = f();
-        // The queueing in `f` is visible before its end is counted: the shim orders the two
+        // The queueing in `f` is visible before its end is counted: the glue orders the two
         // (`smp_wmb()`).
         // SAFETY: As above.
         unsafe { rust_wq_count_finished(counts) };
@@ -865,22 +874,6 @@ impl Drop for Counts {
         // SAFETY: Allocated by `rust_wq_counts_alloc`, and nobody else has it.
         unsafe { rust_wq_counts_free(self.0.as_ptr()) };
     }
-}
-
-extern "C" {
-    fn rust_wq_alloc_workqueue(
-        name: *const c_char,
-        flags: u32,
-        max_active: i32,
-        lockdep: *mut *mut c_void,
-        err: *mut i32,
-    ) -> *mut bindings::workqueue_struct;
-    fn rust_wq_destroy_workqueue(wq: *mut bindings::workqueue_struct, lockdep: *mut c_void);
-    fn rust_wq_counts_alloc() -> *mut c_void;
-    fn rust_wq_counts_free(p: *mut c_void);
-    fn rust_wq_count_started(p: *mut c_void);
-    fn rust_wq_count_finished(p: *mut c_void);
-    fn rust_wq_counts_sum(p: *mut c_void, finished: bool) -> c_ulong;
 }
 
 impl<K: Kind> Drop for OwnedQueue<K> {

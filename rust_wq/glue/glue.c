@@ -2,7 +2,8 @@
 /*
  * rust_wq's C glue, one file per concern, declared in glue.h. Each module that uses rust_wq
  * compiles this file once, through a one-line wrapper in its own directory
- * (`#include "<path>/rust_wq/glue/glue.c"`).
+ * (`#include "<path>/rust_wq/glue/glue.c"`), and generates the Rust declarations from glue.h
+ * (glue.mk).
  *
  * Sorted alphabetically.
  */

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * rust_wq: the C glue's functions, the one declaration of each. The C files of this directory
- * are compiled against it.
+ * are compiled against it, and bindgen generates the Rust declarations from it (see glue.mk and
+ * rust_wq/glue.rs), so the two sides cannot disagree on a signature.
  *
  * What is here: what the kernel offers only as macros or inline functions (context checks, NUMA
  * masks, per-CPU operations), state that must be defined in C (a static raw spinlock, lockdep
