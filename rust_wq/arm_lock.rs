@@ -73,6 +73,28 @@ impl ArmState {
 
 /// A bit lock and the [`ArmState`] it protects.
 ///
+/// # Lockdep
+///
+/// The C glue (`rust_wq/glue/arm_lock.c`) tells lockdep about the lock as about a raw spinlock
+/// taken by `raw_spin_lock_irqsave()`: acquired before it spins, in one static class whose map
+/// is `LD_WAIT_SPIN`. So lockdep checks what it checks for a raw spinlock:
+///
+/// - the order against every other lock: the trackers' lock nests inside it
+///   ([`TrackersGuard`](crate::rust_wq::tracker::TrackersGuard)), and any lock taken around it;
+/// - its use from interrupts: items are armed from hard interrupts too, and the lock is always
+///   taken with interrupts off;
+/// - that nothing that may sleep is taken inside it, on `PREEMPT_RT` too (`LD_WAIT_SPIN`).
+///
+/// One class for the locks of all items is right because no path holds two of them: every
+/// operation takes its own item's lock only, and a queue's drop fires the items it tracks under
+/// the trackers' lock alone. Lockdep would report any such nesting as recursive locking. A class
+/// per item would need a key registered and unregistered with each item, and would check
+/// nothing more.
+///
+/// The kernel's `bit_spin_lock()` is not used instead: it only disables preemption (the lock is
+/// taken in interrupts), works on an `unsigned long` (the word is an `atomic_t` of 32 bits), and
+/// lockdep does not see it at all.
+///
 /// # Invariants
 ///
 /// `word` holds an encoded [`ArmState`], and [`LOCKED`] while an [`ArmGuard`] of it lives. Only
