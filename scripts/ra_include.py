@@ -59,8 +59,15 @@ for crate in kept:
         lib = os.path.normpath(os.path.join(os.path.dirname(module), m.group(1)))
         if os.path.dirname(lib) not in dirs:
             dirs.append(os.path.dirname(lib))
-        glue = os.path.join(build, os.path.relpath(dirs[0], root), "rust_wq_glue.rs")
-        if not os.path.exists(glue):
+        # In BUILD, or next to the crate root for a crate built in its own directory (without
+        # MO=, as the compile-fail cases under out/ are).
+        places = [os.path.join(build, os.path.relpath(dirs[0], root)), dirs[0]]
+        glue = next(
+            (g for g in (os.path.join(d, "rust_wq_glue.rs") for d in places) if os.path.exists(g)),
+            None,
+        )
+        if glue is None:
+            glue = os.path.join(places[0], "rust_wq_glue.rs")
             print(f"rust_wq: {glue} is not built yet: build the modules first", file=sys.stderr)
         crate.setdefault("env", {})["RUST_WQ_GLUE"] = glue
     crate["source"] = {"include_dirs": dirs, "exclude_dirs": []}
