@@ -117,25 +117,26 @@ fmtcheck: kdir
 
 # rust-project.json for editors. The kernel's generator lists the standard library's crates and
 # also names a sysroot, which rust-analyzer loads again: scripts/ra_include.py keeps one, the
-# sysroot of the toolchain that builds the modules, and lets each crate include rust_wq/.
-rust-analyzer: kdir
-	@mkdir -p $(OUT)
+# sysroot of the toolchain that builds the modules, and lets each crate include rust_wq/ and
+# the glue's declarations that the build generates (hence the modules first).
+rust-analyzer: modules
 	+@$(KMAKE) rust-analyzer
 	@if [ -f $(OUT)/rust-project.json ]; then cp $(OUT)/rust-project.json $(ROOT)/; fi
 	@$(TOOLENV) python3 $(ROOT)/scripts/ra_include.py $(ROOT)/rust-project.json $(ROOT) \
-		"$$(rustc --print sysroot)"
+		"$$(rustc --print sysroot)" $(OUT)
 	@echo "rust-analyzer: $(ROOT)/rust-project.json"
 
 # The same for a driver of another repository: EXT=<the directory of its Kbuild>, built
-# against KDIR (the test kernel unless given); writes EXT/rust-project.json.
+# against KDIR (the test kernel unless given) into out/ext; writes EXT/rust-project.json.
 rust-project: kdir
 	@test -n "$(EXT)" && test -d "$(EXT)" || { echo "rust_wq: give EXT=<the directory of your" \
 		"driver's Kbuild>" >&2; exit 1; }
 	@rm -rf $(ROOT)/out/ext && mkdir -p $(ROOT)/out/ext
+	+@$(TOOLENV) $(MAKE) -C $(KDIR_RESOLVED) M=$(abspath $(EXT)) MO=$(ROOT)/out/ext modules
 	+@$(TOOLENV) $(MAKE) -C $(KDIR_RESOLVED) M=$(abspath $(EXT)) MO=$(ROOT)/out/ext rust-analyzer
 	@cp $(ROOT)/out/ext/rust-project.json $(abspath $(EXT))/rust-project.json
 	@$(TOOLENV) python3 $(ROOT)/scripts/ra_include.py $(abspath $(EXT))/rust-project.json \
-		$(abspath $(EXT)) "$$(rustc --print sysroot)"
+		$(abspath $(EXT)) "$$(rustc --print sysroot)" $(ROOT)/out/ext
 	@echo "rust-analyzer: $(abspath $(EXT))/rust-project.json"
 
 # The environment the kernel's build and rust-analyzer need for a driver of another repository:

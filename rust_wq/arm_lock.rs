@@ -7,10 +7,14 @@
 //! `seen` bits 4 more: with the tracker links that is 4 bytes past the 112 that keep a
 //! `delayed_work`'s wrapper in the allocation size class of C's. So the lock is a bit of the word
 //! it protects (bit 31), taken with interrupts off like a `spin_lock_irqsave`. It is taken and
-//! released by the C shim, which tells lockdep about it (one class for all items).
+//! released by the C glue, which tells lockdep about it (one class for all items).
 //!
 //! [`DelayedWork`]: crate::rust_wq::DelayedWork
 
+use crate::rust_wq::glue::{
+    rust_wq_arm_lock,
+    rust_wq_arm_unlock, //
+};
 use core::ops::{
     Deref,
     DerefMut, //
@@ -24,7 +28,7 @@ use kernel::{
     types::NotThreadSafe,
 };
 
-/// The lock bit of the word (`RUST_WQ_ARM_LOCKED` in the C shim).
+/// The lock bit of the word (`RUST_WQ_ARM_LOCKED` in the C glue).
 const LOCKED: u32 = 1 << 31;
 /// The `disabled` count: bits 0-14.
 const DISABLED_MASK: u32 = 0x7fff;
@@ -69,17 +73,34 @@ impl ArmState {
 
 /// A bit lock and the [`ArmState`] it protects.
 ///
+/// # Lockdep
+///
+/// The C glue (`rust_wq/glue/arm_lock.c`) tells lockdep about the lock as about a raw spinlock
+/// taken by `raw_spin_lock_irqsave()`: acquired before it spins, in one static class whose map
+/// is `LD_WAIT_SPIN`. So lockdep checks what it checks for a raw spinlock:
+///
+/// - the order against every other lock: the trackers' lock nests inside it
+///   ([`TrackersGuard`](crate::rust_wq::tracker::TrackersGuard)), and any lock taken around it;
+/// - its use from interrupts: items are armed from hard interrupts too, and the lock is always
+///   taken with interrupts off;
+/// - that nothing that may sleep is taken inside it, on `PREEMPT_RT` too (`LD_WAIT_SPIN`).
+///
+/// One class for the locks of all items is right because no path holds two of them: every
+/// operation takes its own item's lock only, and a queue's drop fires the items it tracks under
+/// the trackers' lock alone. Lockdep would report any such nesting as recursive locking. A class
+/// per item would need a key registered and unregistered with each item, and would check
+/// nothing more.
+///
+/// The kernel's `bit_spin_lock()` is not used instead: it only disables preemption (the lock is
+/// taken in interrupts), works on an `unsigned long` (the word is an `atomic_t` of 32 bits), and
+/// lockdep does not see it at all.
+///
 /// # Invariants
 ///
 /// `word` holds an encoded [`ArmState`], and [`LOCKED`] while an [`ArmGuard`] of it lives. Only
 /// the holder of the lock changes the state.
 pub(in crate::rust_wq) struct ArmLock {
     word: Atomic<u32>,
-}
-
-extern "C" {
-    fn rust_wq_arm_lock(word: *mut u32, state: *mut u32) -> c_ulong;
-    fn rust_wq_arm_unlock(word: *mut u32, state: u32, flags: c_ulong);
 }
 
 impl ArmLock {
@@ -95,8 +116,8 @@ impl ArmLock {
     pub(in crate::rust_wq) fn lock(&self) -> ArmGuard<'_> {
         let mut word = 0u32;
         // SAFETY: `word` is a live atomic `u32` (the same layout as C's `atomic_t`), only
-        // changed atomically; the shim returns the interrupt flags that the guard restores.
-        let flags = unsafe { rust_wq_arm_lock(self.word.as_ptr(), &mut word) };
+        // changed atomically; the glue returns the interrupt flags that the guard restores.
+        let flags = unsafe { rust_wq_arm_lock(self.word.as_ptr().cast(), &mut word) };
         // INVARIANT: We hold the lock until the guard drops.
         ArmGuard {
             lock: self,
@@ -140,7 +161,13 @@ impl Drop for ArmGuard<'_> {
     #[inline]
     fn drop(&mut self) {
         // SAFETY: We hold the lock (type invariant of `ArmLock`), taken on this CPU with these
-        // flags; the shim stores the state and clears the lock bit in one release store.
-        unsafe { rust_wq_arm_unlock(self.lock.word.as_ptr(), self.state.encode(), self.flags) };
+        // flags; the glue stores the state and clears the lock bit in one release store.
+        unsafe {
+            rust_wq_arm_unlock(
+                self.lock.word.as_ptr().cast(),
+                self.state.encode(),
+                self.flags,
+            )
+        };
     }
 }

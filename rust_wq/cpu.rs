@@ -2,6 +2,16 @@
 
 //! CPU ids checked before they reach `queue_work_on`, and facts about the running context.
 
+use crate::rust_wq::glue::{
+    rust_wq_context,
+    rust_wq_cpu_to_node,
+    rust_wq_in_hardirq,
+    rust_wq_in_task,
+    rust_wq_may_sleep,
+    rust_wq_node_online,
+    rust_wq_nr_node_ids,
+    rust_wq_preemptible, //
+};
 use kernel::{
     bindings,
     cpu::CpuId,
@@ -44,13 +54,6 @@ pub fn online_cpu(cpu: u32) -> Result<CpuId> {
     }
 }
 
-extern "C" {
-    fn rust_wq_in_hardirq() -> bool;
-    fn rust_wq_in_task() -> bool;
-    fn rust_wq_preemptible() -> bool;
-    fn rust_wq_may_sleep() -> bool;
-}
-
 /// Checks that the caller may sleep.
 ///
 /// # Errors
@@ -88,13 +91,6 @@ impl Context {
     pub(in crate::rust_wq) fn is_worker(self) -> bool {
         self.0 & 4 != 0
     }
-}
-
-extern "C" {
-    fn rust_wq_context() -> u32;
-    fn rust_wq_node_online(node: i32) -> bool;
-    fn rust_wq_nr_node_ids() -> u32;
-    fn rust_wq_cpu_to_node(cpu: i32) -> i32;
 }
 
 /// Reads the caller's [`Context`] in one call.
@@ -267,7 +263,7 @@ pub fn online_node(node: u32) -> Result<i32> {
 /// - `EINVAL`: `cpu` is not a possible CPU.
 pub fn node_of(cpu: u32) -> Result<u32> {
     let cpu = i32::try_from(cpu).map_err(|_| EINVAL)?;
-    // SAFETY: Any id is fine: the shim reads the node only of a possible CPU.
+    // SAFETY: Any id is fine: the glue reads the node only of a possible CPU.
     let node = unsafe { rust_wq_cpu_to_node(cpu) };
     u32::try_from(node).map_err(|_| EINVAL)
 }

@@ -57,6 +57,7 @@ use crate::rust_wq::{
         MAX_DISABLE, //
     },
     cpu,
+    glue::rust_wq_timer_init,
     queue::{
         self,
         WORK_CPU_UNBOUND, //
@@ -387,20 +388,9 @@ impl<T: ?Sized, const ID: u64> PinnedDrop for DelayedWork<T, ID> {
         // pending (a queue would own a pointer that keeps it alive); the glue acts only on an
         // item on the stack, which no pointer kind can queue and so is not running either.
         unsafe {
-            rust_wq_delayed_destroy(self.dwork.get())
+            crate::rust_wq::glue::rust_wq_delayed_destroy(self.dwork.get())
         };
     }
-}
-
-extern "C" {
-    fn rust_wq_timer_init(
-        timer: *mut bindings::timer_list,
-        flags: u32,
-        name: *const c_char,
-        key: *mut bindings::lock_class_key,
-    );
-    #[cfg(CONFIG_DEBUG_OBJECTS_WORK)]
-    fn rust_wq_delayed_destroy(dwork: *mut bindings::delayed_work);
 }
 
 /// A [`WorkItemPointer`] that may own a delayed item: [`Arc`] or [`Pin<KBox>`], not `ARef`.

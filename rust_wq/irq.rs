@@ -50,6 +50,7 @@
 //! ```
 
 use crate::rust_wq::{
+    glue::rust_wq_pci_msi_enabled,
     HasWork,
     Work,
     WorkItem, //
@@ -155,11 +156,6 @@ impl<T: TopHalf> Drop for IrqGuard<T> {
     }
 }
 
-extern "C" {
-    /// Takes a `struct pci_dev *` (as `void *`: bindgen's `pci_dev` is not FFI-safe to rustc).
-    fn rust_wq_pci_msi_enabled(pdev: *mut c_void) -> bool;
-}
-
 /// Requests the MSI interrupt of `pdev`, or its INTx interrupt (shared) if it has no MSI, with
 /// `state` as top and bottom half, and returns which of the two it is.
 ///
@@ -196,7 +192,7 @@ pub fn request_deferred_irq<T: TopHalf>(
 ) -> Result<IrqType> {
     let raw = pdev_raw(pdev);
     // SAFETY: `raw` is the bound device of `probe`.
-    if unsafe { rust_wq_pci_msi_enabled(raw.cast()) } {
+    if unsafe { rust_wq_pci_msi_enabled(raw) } {
         // The driver's own vectors: C warns if they are allocated again, and freeing ours would
         // disable them under its feet.
         return Err(EBUSY);
@@ -207,7 +203,7 @@ pub fn request_deferred_irq<T: TopHalf>(
         bindings::pci_alloc_irq_vectors(raw, 1, 1, bindings::PCI_IRQ_MSI | bindings::PCI_IRQ_INTX)
     })?;
     // SAFETY: As above.
-    let msi = if unsafe { rust_wq_pci_msi_enabled(raw.cast()) } {
+    let msi = if unsafe { rust_wq_pci_msi_enabled(raw) } {
         // INVARIANT: We enabled MSI just above.
         Some(MsiVectors(pdev.into()))
     } else {

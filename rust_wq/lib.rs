@@ -94,6 +94,7 @@ pub mod cpu;
 pub mod delayed;
 pub mod devm;
 pub mod drained;
+pub(in crate::rust_wq) mod glue;
 pub mod handle;
 pub mod interop;
 pub mod irq;

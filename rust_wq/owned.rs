@@ -26,6 +26,15 @@ use crate::rust_wq::{
         self,
         Gate, //
     },
+    glue::{
+        rust_wq_alloc_workqueue,
+        rust_wq_count_finished,
+        rust_wq_count_started,
+        rust_wq_counts_alloc,
+        rust_wq_counts_free,
+        rust_wq_counts_sum,
+        rust_wq_destroy_workqueue, //
+    },
     queue::{
         self,
         WORK_CPU_UNBOUND, //
@@ -424,14 +433,15 @@ impl<K: Kind> OwnedQueue<K> {
     /// Runs `f` as one enqueue for [`OwnedQueue::drain`]'s bookkeeping.
     #[inline]
     pub(in crate::rust_wq) fn counted<R>(&self, f: impl FnOnce() -> R) -> R {
-        // SAFETY: `counts` is a live per-CPU allocation (freed with `core`, which we hold);
-        // `started` is its first counter.
-        unsafe { count_this_cpu(self.core.counts.0.as_ptr(), 0) };
+        let counts = self.core.counts.0.as_ptr();
+        // SAFETY: `counts` is a live per-CPU allocation of the glue (freed with `core`, which we
+        // hold).
+        unsafe { rust_wq_count_started(counts) };
         let r = f();
-        // The queueing in `f` is visible before its end is counted: `f` calls into C, which the
-        // compiler cannot move stores across, and x86 keeps stores in order.
-        // SAFETY: As above; `finished` is the second counter.
-        unsafe { count_this_cpu(self.core.counts.0.as_ptr(), 1) };
+        // The queueing in `f` is visible before its end is counted: the glue orders the two
+        // (`smp_wmb()`).
+        // SAFETY: As above.
+        unsafe { rust_wq_count_finished(counts) };
         r
     }
 
@@ -855,40 +865,6 @@ impl<K: Kind> OwnedQueue<K> {
     }
 }
 
-/// Adds one to counter `index` (0: started, 1: finished) of this CPU in the per-CPU counters at
-/// `counts` (C's `this_cpu_inc`).
-///
-/// # Safety
-///
-/// `counts` comes from `rust_wq_counts_alloc` and is not freed yet.
-#[inline]
-unsafe fn count_this_cpu(counts: *mut c_void, index: usize) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        // SAFETY: A per-CPU pointer addresses this CPU's copy relative to the `%gs` base; one
-        // `incq` is atomic against interrupts and preemption on the local CPU, as
-        // `this_cpu_inc` is. The counters are two `unsigned long`s (caller).
-        unsafe {
-            core::arch::asm!(
-                "incq %gs:({0})",
-                in(reg) counts.cast::<u64>().add(index),
-                options(att_syntax, nostack),
-            )
-        };
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        // SAFETY: See above.
-        unsafe {
-            if index == 0 {
-                rust_wq_count_started(counts)
-            } else {
-                rust_wq_count_finished(counts)
-            }
-        };
-    }
-}
-
 /// The per-CPU counters of an owned queue, freed when dropped (by its [`QueueCore`], in a context
 /// that may take `free_percpu`'s lock).
 struct Counts(NonNull<c_void>);
@@ -898,24 +874,6 @@ impl Drop for Counts {
         // SAFETY: Allocated by `rust_wq_counts_alloc`, and nobody else has it.
         unsafe { rust_wq_counts_free(self.0.as_ptr()) };
     }
-}
-
-extern "C" {
-    fn rust_wq_alloc_workqueue(
-        name: *const c_char,
-        flags: u32,
-        max_active: i32,
-        lockdep: *mut *mut c_void,
-        err: *mut i32,
-    ) -> *mut bindings::workqueue_struct;
-    fn rust_wq_destroy_workqueue(wq: *mut bindings::workqueue_struct, lockdep: *mut c_void);
-    fn rust_wq_counts_alloc() -> *mut c_void;
-    fn rust_wq_counts_free(p: *mut c_void);
-    #[cfg(not(target_arch = "x86_64"))]
-    fn rust_wq_count_started(p: *mut c_void);
-    #[cfg(not(target_arch = "x86_64"))]
-    fn rust_wq_count_finished(p: *mut c_void);
-    fn rust_wq_counts_sum(p: *mut c_void, finished: bool) -> c_ulong;
 }
 
 impl<K: Kind> Drop for OwnedQueue<K> {

@@ -6,12 +6,16 @@
 //! protocol.
 //!
 //! Every tracker of a module is a circular list behind one lock of the module (a raw spinlock of
-//! the C shim, see [`TrackersGuard`]): an item can then unlink itself without knowing which tracker
+//! the C glue, see [`TrackersGuard`]): an item can then unlink itself without knowing which tracker
 //! it is in, so it does not keep a pointer to it, and a tracker is only a list head inside its
 //! queue, not an allocation of its own. The lock is taken when an item is linked (its first arm on
 //! a queue), unlinked (armed on another queue, or dropped) and when a queue goes away; re-arming an
 //! item on the queue it is linked in takes it not.
 
+use crate::rust_wq::glue::{
+    rust_wq_trackers_lock_irqsave,
+    rust_wq_trackers_unlock_irqrestore, //
+};
 use core::{
     cell::UnsafeCell,
     marker::PhantomPinned,
@@ -30,11 +34,6 @@ use kernel::{
     types::NotThreadSafe,
 };
 
-extern "C" {
-    fn rust_wq_trackers_lock_irqsave() -> c_ulong;
-    fn rust_wq_trackers_unlock_irqrestore(flags: c_ulong);
-}
-
 /// Holds the lock of all trackers of this module, a raw spinlock (it nests inside the arm lock of
 /// an item, which spins with interrupts off), with interrupts off.
 pub(in crate::rust_wq) struct TrackersGuard {
@@ -47,7 +46,7 @@ impl TrackersGuard {
     /// Takes the lock.
     #[inline]
     pub(in crate::rust_wq) fn lock() -> Self {
-        // SAFETY: The lock is defined (and initialised) statically in the shim; the flags are
+        // SAFETY: The lock is defined (and initialised) statically in the glue; the flags are
         // given back when the guard drops.
         let flags = unsafe { rust_wq_trackers_lock_irqsave() };
         Self {

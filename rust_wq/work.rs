@@ -73,7 +73,7 @@ pub(in crate::rust_wq) unsafe fn forget_if_on_stack(work: *mut bindings::work_st
     #[cfg(CONFIG_DEBUG_OBJECTS_WORK)]
     // SAFETY: The caller's promise.
     unsafe {
-        rust_wq_work_destroy(work)
+        crate::rust_wq::glue::rust_wq_work_destroy(work)
     };
     #[cfg(not(CONFIG_DEBUG_OBJECTS_WORK))]
     let _ = work;
@@ -85,19 +85,12 @@ pub(in crate::rust_wq) unsafe fn forget_if_on_stack(work: *mut bindings::work_st
 pub(in crate::rust_wq) fn on_stack(p: *const c_void) -> bool {
     #[cfg(CONFIG_DEBUG_OBJECTS_WORK)]
     // SAFETY: Only compares `p` with the bounds of the current task's stack.
-    return unsafe { rust_wq_on_stack(p) };
+    return unsafe { crate::rust_wq::glue::rust_wq_on_stack(p) };
     #[cfg(not(CONFIG_DEBUG_OBJECTS_WORK))]
     {
         let _ = p;
         false
     }
-}
-
-extern "C" {
-    #[cfg(CONFIG_DEBUG_OBJECTS_WORK)]
-    fn rust_wq_on_stack(p: *const c_void) -> bool;
-    #[cfg(CONFIG_DEBUG_OBJECTS_WORK)]
-    fn rust_wq_work_destroy(work: *mut bindings::work_struct);
 }
 
 const STARTED: u32 = 1 << 16;

@@ -34,10 +34,12 @@ for c in "${cases[@]}"; do
 			echo "}"
 			sed "s,^//!,//," "$c"
 		} >"$dir/cf_main.rs"
-		echo "#include \"$RUST_WQ_ROOT/rust_wq/shim.c\"" >"$dir/cf_shim.c"
+		echo "#include \"$RUST_WQ_ROOT/rust_wq/glue/glue.c\"" >"$dir/cf_shim.c"
 		{
+			echo "include $RUST_WQ_ROOT/rust_wq/glue/glue.mk"
 			echo "obj-m += rust_wq_cf.o"
 			echo "rust_wq_cf-y := cf_main.o cf_shim.o"
+			echo "\$(obj)/cf_main.o: \$(obj)/rust_wq_glue.rs"
 			[ $variant = fail ] && echo "rustflags-y += --cfg compile_fail"
 			true
 		} >"$dir/Kbuild"

@@ -12,15 +12,19 @@ repository's crates or a driver's of another repository (ROOT):
   one rust-analyzer takes the primitive types' methods from, and every `ptr.is_null()`,
   `slice.len()` or `x.wrapping_add()` is an error (`no method is_null on *mut kunit`). The
   listed copies are dropped (rust-analyzer adds its sysroot crates to every crate), and
-  `sysroot` is SYSROOT, `rustc --print sysroot` of the toolchain that builds the modules.
+  `sysroot` is SYSROOT, `rustc --print sysroot` of the toolchain that builds the modules;
+- rust_wq includes the declarations of its C glue that the build generates in each module's
+  directory of BUILD (rust_wq/glue/glue.mk): each crate that mounts rust_wq gets its path in
+  `RUST_WQ_GLUE`, as kbuild gives it to rustc.
 
-usage: ra_include.py RUST_PROJECT_JSON ROOT SYSROOT"""
+usage: ra_include.py RUST_PROJECT_JSON ROOT SYSROOT BUILD"""
 import json
 import os
 import re
 import sys
 
 path, root, sysroot = sys.argv[1], os.path.abspath(sys.argv[2]), sys.argv[3]
+build = os.path.abspath(sys.argv[4])
 project = json.load(open(path))
 
 # The sysroot's own crates, wherever the generator found their source.
@@ -55,5 +59,16 @@ for crate in kept:
         lib = os.path.normpath(os.path.join(os.path.dirname(module), m.group(1)))
         if os.path.dirname(lib) not in dirs:
             dirs.append(os.path.dirname(lib))
+        # In BUILD, or next to the crate root for a crate built in its own directory (without
+        # MO=, as the compile-fail cases under out/ are).
+        places = [os.path.join(build, os.path.relpath(dirs[0], root)), dirs[0]]
+        glue = next(
+            (g for g in (os.path.join(d, "rust_wq_glue.rs") for d in places) if os.path.exists(g)),
+            None,
+        )
+        if glue is None:
+            glue = os.path.join(places[0], "rust_wq_glue.rs")
+            print(f"rust_wq: {glue} is not built yet: build the modules first", file=sys.stderr)
+        crate.setdefault("env", {})["RUST_WQ_GLUE"] = glue
     crate["source"] = {"include_dirs": dirs, "exclude_dirs": []}
 json.dump(project, open(path, "w"), indent=1, sort_keys=True)

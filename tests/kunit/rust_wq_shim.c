@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-#include "../../rust_wq/shim.c"
+#include "../../rust_wq/glue/glue.c"
 
 /*
  * Test only: the description the current kworker carries (struct worker is the kernel's own,

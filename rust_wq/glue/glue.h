@@ -1,0 +1,68 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * rust_wq: the C glue's functions, the one declaration of each. The C files of this directory
+ * are compiled against it, and bindgen generates the Rust declarations from it (see glue.mk and
+ * rust_wq/glue.rs), so the two sides cannot disagree on a signature.
+ *
+ * What is here: what the kernel offers only as macros or inline functions (context checks, NUMA
+ * masks, per-CPU operations), state that must be defined in C (a static raw spinlock, lockdep
+ * maps) and sequences that need either.
+ */
+#ifndef RUST_WQ_GLUE_H
+#define RUST_WQ_GLUE_H
+
+#include <linux/types.h>
+
+struct delayed_work;
+struct lock_class_key;
+struct pci_dev;
+struct timer_list;
+struct work_struct;
+struct workqueue_struct;
+
+/* context.c: the caller's context. */
+bool rust_wq_in_hardirq(void);
+bool rust_wq_in_task(void);
+bool rust_wq_preemptible(void);
+bool rust_wq_may_sleep(void);
+unsigned int rust_wq_context(void);
+
+/* queue.c: owned queues, with a lockdep map that outlives them. */
+struct workqueue_struct *rust_wq_alloc_workqueue(const char *name, unsigned int flags,
+						 int max_active, void **lockdep, int *err);
+void rust_wq_destroy_workqueue(struct workqueue_struct *wq, void *lockdep);
+
+/* sysfs.c: whether a sysfs workqueue name is taken (for queue.c). */
+bool rust_wq_sysfs_name_taken(const char *name);
+
+/* counters.c: the per-CPU counters of an owned queue's enqueues. */
+void *rust_wq_counts_alloc(void);
+void rust_wq_counts_free(void *p);
+void rust_wq_count_started(void *p);
+void rust_wq_count_finished(void *p);
+unsigned long rust_wq_counts_sum(void *p, bool finished);
+
+/* arm_lock.c: the bit lock of a delayed item's arm state. */
+unsigned long rust_wq_arm_lock(atomic_t *word, unsigned int *state);
+void rust_wq_arm_unlock(atomic_t *word, unsigned int state, unsigned long flags);
+
+/* trackers.c: the lock of the module's trackers of delayed items. */
+unsigned long rust_wq_trackers_lock_irqsave(void);
+void rust_wq_trackers_unlock_irqrestore(unsigned long flags);
+
+/* pci.c: PCI interrupts. */
+bool rust_wq_pci_msi_enabled(struct pci_dev *pdev);
+
+/* numa.c: NUMA nodes as queue_work_node() sees them. */
+bool rust_wq_node_online(int node);
+unsigned int rust_wq_nr_node_ids(void);
+int rust_wq_cpu_to_node(int cpu);
+
+/* onstack.c: items on the stack, for the object debugger. */
+bool rust_wq_on_stack(const void *p);
+void rust_wq_timer_init(struct timer_list *timer, unsigned int flags, const char *name,
+			struct lock_class_key *key);
+void rust_wq_work_destroy(struct work_struct *work);
+void rust_wq_delayed_destroy(struct delayed_work *dwork);
+
+#endif /* RUST_WQ_GLUE_H */
