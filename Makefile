@@ -99,7 +99,7 @@ rust-analyzer: kdir
 	+@$(KMAKE) rust-analyzer
 	@if [ -f $(OUT)/rust-project.json ]; then cp $(OUT)/rust-project.json $(ROOT)/; fi
 	@$(TOOLENV) python3 $(ROOT)/scripts/ra_include.py $(ROOT)/rust-project.json $(ROOT) \
-		"$$(rustc --print sysroot)"
+		"$$(rustc --print sysroot)" $(OUT)
 	@echo "rust-analyzer: $(ROOT)/rust-project.json"
 
 # The same for a driver of another repository: EXT=<the directory of its Kbuild>, built

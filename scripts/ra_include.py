@@ -14,7 +14,7 @@ repository's crates or a driver's of another repository (ROOT):
   listed copies are dropped (rust-analyzer adds its sysroot crates to every crate), and
   `sysroot` is SYSROOT, `rustc --print sysroot` of the toolchain that builds the modules.
 
-usage: ra_include.py RUST_PROJECT_JSON ROOT SYSROOT"""
+usage: ra_include.py RUST_PROJECT_JSON ROOT SYSROOT [OUT]"""
 import json
 import os
 import re
@@ -55,5 +55,11 @@ for crate in kept:
         lib = os.path.normpath(os.path.join(os.path.dirname(module), m.group(1)))
         if os.path.dirname(lib) not in dirs:
             dirs.append(os.path.dirname(lib))
+    # The KUnit module includes the suite of doc examples that kbuild writes (OUT, if given):
+    # rust-analyzer reads it from there, as rustc does.
+    if len(sys.argv) > 4 and os.path.relpath(module, root) == "tests/kunit/kunit_main.rs":
+        gen = os.path.join(os.path.abspath(sys.argv[4]), "tests", "kunit")
+        crate.setdefault("env", {})["RUST_WQ_DOCTESTS"] = os.path.join(gen, "doctests_generated.rs")
+        dirs.append(gen)
     crate["source"] = {"include_dirs": dirs, "exclude_dirs": []}
 json.dump(project, open(path, "w"), indent=1, sort_keys=True)
