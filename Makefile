@@ -49,7 +49,7 @@ KMAKE = $(TOOLENV) $(MAKE) -C $(KDIR_RESOLVED) M=$(ROOT) MO=$(OUT)
 
 .PHONY: all modules modules_install clippy fmt fmtcheck shellcheck rust-analyzer ra-check check selftest run \
 	bench bench-run distro-kdir distro-check distro-check-run distro-bench distro-bench-run \
-	distro-guard stress stress-readme compile-fail \
+	distro-guard stress stress-readme compile-fail doctests \
 	setup clean help kdir userspace tools print-kdir fresh-check doc rust-project ra-env
 
 CLIENT_SRC := $(ROOT)/samples/userspace/rust_wq_edu_client.c
@@ -192,6 +192,15 @@ shellcheck:
 compile-fail: kdir
 	@$(TOOLENV) KDIR=$(KDIR_RESOLVED) OUT=$(OUT) $(ROOT)/scripts/compile-fail.sh
 
+# The doc examples that are a driver's crate root (`ignore (...)`), compiled each as a crate of
+# its own with the flags kbuild gives the KUnit module; the other examples are the KUnit suite
+# rust_wq_doctests, which tests/kunit/Kbuild writes (scripts/doctests.py).
+doctests: kdir
+	@test -f $(OUT)/tests/kunit/.kunit_main.o.cmd || { mkdir -p $(OUT) && \
+		$(KMAKE) tests/kunit/kunit_main.o; }
+	@$(TOOLENV) python3 $(ROOT)/scripts/doctests.py roots $(ROOT) \
+		$(OUT)/tests/kunit/.kunit_main.o.cmd
+
 setup:
 	@$(SETUP) $(FLAVOUR)
 
@@ -202,7 +211,7 @@ fresh-check:
 	@$(ROOT)/scripts/fresh-check.sh
 
 # The README's test command: formatting, warning-free clippy build, then the QEMU KUnit run.
-check: tools fmtcheck clippy compile-fail userspace
+check: tools fmtcheck clippy compile-fail doctests userspace
 	@KDIR=$(KDIR_RESOLVED) OUT=$(OUT) $(ROOT)/scripts/qemu-run.sh check
 
 # The torture suite (issue #11): heavy, so not part of `make check`; sizes as parameters.
@@ -303,6 +312,8 @@ help:
 	@echo "  make stress-readme  put the last run's figures into docs/reliability.md (FIGURES=<files>)"
 	@echo "  make clippy       build with CLIPPY=1 W=e (warnings are errors)"
 	@echo "  make compile-fail misuse that must not compile gives its message (tests/compile_fail)"
+	@echo "  make doctests     compile the doc examples that are a driver's crate root; the others"
+	@echo "                    run in make check as the KUnit suite rust_wq_doctests"
 	@echo "  make doc          rustdoc HTML for rust_wq: out/doc/rust_wq/index.html (kernel crate"
 	@echo "                    linked to rust.docs.kernel.org); any rustdoc warning fails"
 	@echo "  make fmt          rustfmt with the kernel's .rustfmt.toml (fmtcheck: check only)"

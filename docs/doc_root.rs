@@ -5,10 +5,23 @@
 //! rust_wq is not a crate of its own. A driver mounts it at its crate root, under this name,
 //! and reaches it as `crate::rust_wq` (its macros do too):
 //!
-//! ```ignore
-//! // Not run: these are lines of a driver's crate root, which a doc test cannot be.
+//! ```ignore (a driver's crate root, compiled as a crate of its own)
 //! #[path = "../rust_wq/lib.rs"]
 //! pub mod rust_wq;
+//! # use kernel::prelude::*;
+//! # module! {
+//! #     type: rust_wq::Drained<MyDriver>,
+//! #     name: "my_driver",
+//! #     authors: ["..."],
+//! #     description: "...",
+//! #     license: "GPL",
+//! # }
+//! # struct MyDriver;
+//! # impl kernel::Module for MyDriver {
+//! #     fn init(_module: &'static ThisModule) -> Result<Self> {
+//! #         Ok(MyDriver)
+//! #     }
+//! # }
 //! ```
 //!
 //! The API is the module [`rust_wq`]; its macros live at the driver's crate root, listed on

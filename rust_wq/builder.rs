@@ -99,10 +99,12 @@ impl Limited for Unbound {}
 ///
 /// # Examples
 ///
-/// ```ignore
+/// ```
+/// # use crate::rust_wq::OwnedQueue;
 /// let q = OwnedQueue::percpu().highpri().max_active(4).build(c"my_driver")?;
 /// let u = OwnedQueue::unbound().mem_reclaim().sysfs().build(c"my_reclaim")?;
 /// let o = OwnedQueue::ordered().freezable().build(c"my_fifo")?;
+/// # Ok::<(), Error>(())
 /// ```
 pub struct Builder<K: Kind> {
     flags: u32,

@@ -17,14 +17,18 @@
 //!
 //! A watchdog that fires after 500 ms unless it is kicked, on an owned queue:
 //!
-//! ```ignore
+//! ```
+//! use crate::rust_wq::{impl_has_delayed_work, new_delayed_work, DelayedWork, OwnedQueue};
+//! use crate::rust_wq::WorkItem;
+//! use kernel::{sync::Arc, time::Delta};
+//!
 //! #[pin_data]
 //! struct Watchdog {
 //!     #[pin]
 //!     dwork: DelayedWork<Watchdog>,
 //! }
 //!
-//! crate::impl_has_delayed_work! { impl HasDelayedWork<Self> for Watchdog { self.dwork } }
+//! impl_has_delayed_work! { impl HasDelayedWork<Self> for Watchdog { self.dwork } }
 //!
 //! impl WorkItem for Watchdog {
 //!     type Pointer = Arc<Watchdog>;
@@ -42,7 +46,7 @@
 //! // Kick: push the deadline back; the reference given comes back unused if it was armed.
 //! let _ = q.mod_delayed(dog.clone(), Delta::from_millis(500))?;
 //! // Stop: the queue's reference comes back if the timer was armed.
-//! let _ = dog.cancel_sync()?;
+//! let _ = DelayedWork::of(&*dog).cancel_sync()?;
 //! drop(q); // Would have run a still-armed watchdog now, before destroying the queue.
 //! # Ok::<(), Error>(())
 //! ```

@@ -59,7 +59,20 @@
 //!
 //! # Examples
 //!
-//! ```ignore
+//! ```no_run (needs a bound PCI device: the one probe is given)
+//! # use crate::rust_wq::{impl_has_work, new_work, OwnedQueue, Work, WorkItem};
+//! # use kernel::{device::Core, pci, sync::Arc};
+//! # #[pin_data]
+//! # struct Job {
+//! #     #[pin]
+//! #     work: Work<Job>,
+//! # }
+//! # impl_has_work! { impl HasWork<Self> for Job { self.work } }
+//! # impl WorkItem for Job {
+//! #     type Pointer = Arc<Job>;
+//! #     fn run(_this: Arc<Job>) {}
+//! # }
+//! # fn probe(pdev: &pci::Device<Core<'_>>, item: Arc<Job>) -> Result {
 //! // In `probe`, with `pdev: &pci::Device<Core<'_>>`:
 //! let slow = OwnedQueue::ordered().build_devm(pdev.as_ref(), c"my_driver_slow")?;
 //! // Later, from any context, while the device may be unbinding:
@@ -68,6 +81,8 @@
 //!     Err(e) if e.error() == ENODEV => { /* unbound: the queue is gone, `e.into_item()` */ }
 //!     Err(_) => { /* pending already (`EBUSY`) */ }
 //! }
+//! # Ok(())
+//! # }
 //! ```
 
 use crate::rust_wq::{

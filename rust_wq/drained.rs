@@ -37,13 +37,24 @@
 //!
 //! # Examples
 //!
-//! ```ignore
+//! ```ignore (a driver's crate root, compiled as a crate of its own)
+//! # #[path = "../rust_wq/lib.rs"]
+//! # pub mod rust_wq;
+//! # use kernel::prelude::*;
 //! module! {
 //!     type: rust_wq::Drained<MyDriver>,
 //!     name: "my_driver",
 //!     authors: ["..."],
 //!     description: "...",
 //!     license: "GPL",
+//! }
+//!
+//! struct MyDriver;
+//!
+//! impl kernel::Module for MyDriver {
+//!     fn init(_module: &'static ThisModule) -> Result<Self> {
+//!         Ok(MyDriver)
+//!     }
 //! }
 //! ```
 //!

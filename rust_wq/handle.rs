@@ -12,14 +12,44 @@
 //!
 //! # Examples
 //!
-//! ```ignore
+//! ```
+//! # use crate::rust_wq::{impl_has_delayed_work, impl_has_work, new_delayed_work, new_work};
+//! # use crate::rust_wq::{OwnedQueue, WorkItem};
+//! # use kernel::{sync::Arc, time::Delta};
+//! # #[pin_data]
+//! # struct Job {
+//! #     #[pin]
+//! #     work: Work<Job>,
+//! # }
+//! # impl_has_work! { impl HasWork<Self> for Job { self.work } }
+//! # impl WorkItem for Job {
+//! #     type Pointer = Arc<Job>;
+//! #     fn run(_this: Arc<Job>) {}
+//! # }
+//! # #[pin_data]
+//! # struct Tick {
+//! #     #[pin]
+//! #     dwork: DelayedWork<Tick>,
+//! # }
+//! # impl_has_delayed_work! { impl HasDelayedWork<Self> for Tick { self.dwork } }
+//! # impl WorkItem for Tick {
+//! #     type Pointer = Arc<Tick>;
+//! #     fn run(_this: Arc<Tick>) {}
+//! # }
+//! # let q = OwnedQueue::ordered().build(c"handles")?;
+//! # let job = Arc::pin_init(pin_init!(Job { work <- new_work!("Job::work") }), GFP_KERNEL)?;
+//! # let tick = pin_init!(Tick { dwork <- new_delayed_work!("Tick::dwork") });
+//! # let tick = Arc::pin_init(tick, GFP_KERNEL)?;
+//! # q.enqueue(job.clone())?;
+//! # q.enqueue_delayed(tick.clone(), Delta::from_millis(60_000))?;
 //! use crate::rust_wq::{DelayedWork, Work};
 //!
-//! if let Some(queued) = Work::of(&*hub).cancel() {
+//! if let Some(queued) = Work::of(&*job).cancel() {
 //!     drop(queued); // the queue's reference, back
 //! }
-//! DelayedWork::of(&*hub).disable_sync()?; // disarmed, and not running
-//! assert!(!DelayedWork::of(&*hub).is_pending());
+//! DelayedWork::of(&*tick).disable_sync()?; // disarmed, and not running
+//! assert!(!DelayedWork::of(&*tick).is_pending());
+//! # Ok::<(), Error>(())
 //! ```
 
 use crate::rust_wq::{

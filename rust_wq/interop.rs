@@ -46,26 +46,44 @@
 //!
 //! # Examples
 //!
-//! ```ignore
-//! use kernel::workqueue as kw;
+//! ```
+//! use crate::rust_wq::{OwnedQueue, Queue};
+//! use kernel::{sync::Arc, workqueue as kw};
+//! # use crate::rust_wq::{impl_has_work, new_work, Work, WorkItem};
+//! # #[pin_data]
+//! # struct Mine {
+//! #     #[pin]
+//! #     work: Work<Mine>,
+//! # }
+//! # impl_has_work! { impl HasWork<Self> for Mine { self.work } }
+//! # impl WorkItem for Mine {
+//! #     type Pointer = Arc<Mine>;
+//! #     fn run(_this: Arc<Mine>) {}
+//! # }
+//! # let mine = pin_init!(Mine { work <- new_work!("Mine::work") });
+//! # let my_rust_wq_item = Arc::pin_init(mine, GFP_KERNEL)?;
 //!
 //! #[pin_data]
 //! struct Legacy {
 //!     #[pin]
 //!     work: kw::Work<Legacy>,
 //! }
-//! kernel::impl_has_work! { impl HasWork<Self> for Legacy { self.work } }
+//! kw::impl_has_work! { impl HasWork<Self> for Legacy { self.work } }
 //! impl kw::WorkItem for Legacy {
 //!     type Pointer = Arc<Legacy>;
 //!     fn run(_this: Arc<Legacy>) {}
 //! }
 //!
 //! let q = OwnedQueue::ordered().build(c"legacy")?;
-//! let item = Arc::pin_init(pin_init!(Legacy { work <- kw::new_work!("Legacy::work") }), GFP_KERNEL)?;
+//! let item = Arc::pin_init(
+//!     pin_init!(Legacy { work <- kw::new_work!("Legacy::work") }),
+//!     GFP_KERNEL,
+//! )?;
 //! q.enqueue_kernel_item(item)?;
 //! q.drain()?;
 //! // And a rust_wq item on a queue that `kernel::workqueue` names:
-//! rust_wq::Queue::from_kernel(kw::system_highpri())?.enqueue(my_rust_wq_item)?;
+//! Queue::from_kernel(kw::system_highpri())?.enqueue(my_rust_wq_item)?;
+//! # Ok::<(), Error>(())
 //! ```
 //!
 //! [`Drained`]: crate::rust_wq::Drained

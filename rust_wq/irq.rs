@@ -26,15 +26,50 @@
 //!
 //! The shape of `samples/edu/driver.rs` (see it for the whole driver):
 //!
-//! ```ignore
+//! ```no_run (needs a bound PCI device and its interrupt)
+//! use crate::rust_wq::{request_deferred_irq, TopHalf};
+//! use kernel::{irq::IrqReturn, sync::{atomic::Relaxed, Arc, ArcBorrow}};
+//! # use crate::rust_wq::{impl_has_work, OwnedQueue, Work, WorkItem};
+//! # use kernel::{device::Core, pci, sync::{atomic::Atomic, SpinLockIrq}};
+//! # struct Ring([u32; 16], usize);
+//! # impl Ring {
+//! #     fn push(&mut self, status: u32) {
+//! #         if self.1 < self.0.len() {
+//! #             self.0[self.1] = status;
+//! #             self.1 += 1;
+//! #         }
+//! #     }
+//! # }
+//! # #[pin_data]
+//! # struct Hub {
+//! #     #[pin]
+//! #     work: Work<Hub>,
+//! #     #[pin]
+//! #     ring: SpinLockIrq<Ring>,
+//! #     queue: OwnedQueue,
+//! #     coalesced: Atomic<u64>,
+//! # }
+//! # impl_has_work! { impl HasWork<Self> for Hub { self.work } }
+//! # impl WorkItem for Hub {
+//! #     type Pointer = Arc<Hub>;
+//! #     fn run(this: Arc<Hub>) {
+//! #         this.ring.lock().1 = 0;
+//! #     }
+//! # }
+//! # impl Hub {
+//! #     fn ack_status(&self) -> u32 {
+//! #         1
+//! #     }
+//! #     fn stop_device(&self) {}
+//! # }
 //! impl TopHalf for Hub {
 //!     fn top_half(this: ArcBorrow<'_, Hub>) -> IrqReturn {
-//!         let status = /* read and acknowledge the device's interrupt status */;
+//!         let status = this.ack_status(); // reads and acknowledges the device's status
 //!         if status == 0 {
 //!             return IrqReturn::None; // shared line: not ours
 //!         }
 //!         this.ring.lock().push(status); // no allocation, no sleeping
-//!         if this.queue.enqueue(this.into()).is_err() {
+//!         if this.queue.enqueue(Arc::from(this)).is_err() {
 //!             this.coalesced.add(1, Relaxed); // still pending: that run sees this event too
 //!         }
 //!         IrqReturn::Handled
@@ -45,8 +80,11 @@
 //!     }
 //! }
 //!
+//! # fn probe(pdev: &pci::Device<Core<'_>>, hub: Arc<Hub>) -> Result {
 //! // In `probe`, with `hub: Arc<Hub>` (which also implements `WorkItem`: the bottom half):
-//! rust_wq::request_deferred_irq(pdev, c"my_driver", hub.clone())?;
+//! request_deferred_irq(pdev, c"my_driver", hub.clone())?;
+//! # Ok(())
+//! # }
 //! ```
 
 use crate::rust_wq::{

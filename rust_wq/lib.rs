@@ -36,7 +36,7 @@
 //! each module that uses it. Mount it at the root of the module's crate, under this name (the
 //! macros refer to `crate::rust_wq`), and wrap the module type in [`Drained`]:
 //!
-//! ```ignore
+//! ```ignore (a driver's crate root, compiled as a crate of its own)
 //! #[path = "../rust_wq/lib.rs"]
 //! pub mod rust_wq;
 //!
@@ -47,17 +47,26 @@
 //!     description: "...",
 //!     license: "GPL",
 //! }
+//! # use kernel::prelude::*;
+//! # struct MyDriver;
+//! # impl kernel::Module for MyDriver {
+//! #     fn init(_module: &'static ThisModule) -> Result<Self> {
+//! #         Ok(MyDriver)
+//! #     }
+//! # }
 //! ```
+//!
+//! Everything else is reached through `crate::rust_wq`, its macros included, from any module of
+//! the driver: `use crate::rust_wq::{new_work, OwnedQueue, ...};`.
 //!
 //! # Examples
 //!
-//! An item that counts, queued on CPU 1 of a per-CPU high-priority queue; the test module runs
-//! this very code (`rust_wq_system::doc_example`).
+//! An item that counts, queued on CPU 1 of a per-CPU high-priority queue (the KUnit suite
+//! `rust_wq_doctests` runs this example, as every example of these pages):
 //!
-//! ```ignore
-//! // `new_work!` and `impl_has_work!` are `#[macro_export]`ed: they live at the crate root.
-//! use crate::rust_wq::{self, OwnedQueue, Work, WorkItem};
-//! use kernel::{prelude::*, sync::{Arc, atomic::{Atomic, Relaxed}}};
+//! ```
+//! use crate::rust_wq::{impl_has_work, new_work, OwnedQueue, Work, WorkItem};
+//! use kernel::sync::{atomic::{Atomic, Relaxed}, Arc};
 //!
 //! #[pin_data]
 //! struct Counter {
@@ -66,7 +75,7 @@
 //!     work: Work<Counter>,
 //! }
 //!
-//! crate::impl_has_work! { impl HasWork<Self> for Counter { self.work } }
+//! impl_has_work! { impl HasWork<Self> for Counter { self.work } }
 //!
 //! impl WorkItem for Counter {
 //!     type Pointer = Arc<Counter>;
@@ -83,7 +92,7 @@
 //! queue.enqueue_on(1, item.clone())?;   // EINVAL/ENODEV if CPU 1 is missing or offline
 //! Work::of(&*item).flush()?;             // EDEADLK if called from `Counter::run`
 //! assert_eq!(item.hits.load(Relaxed), 1);
-//! drop(queue);                           // drains, then destroys the queue
+//! drop(queue);                           // fires armed timers, drains, destroys
 //! # Ok::<(), Error>(())
 //! ```
 

@@ -210,8 +210,11 @@ pub fn schedule_on_each_cpu_in<F: Fn(u32) + Sync>(
 /// Runs `f` on `cpu` and returns its result: [`work_on_cpu_in`] with a lockdep class of this
 /// call site.
 ///
-/// ```ignore
-/// let cpu_seen = rust_wq::work_on_cpu!(1, || rust_wq::cpu::current_cpu())?;
+/// ```
+/// # use crate::rust_wq::{cpu, work_on_cpu};
+/// let cpu_seen = work_on_cpu!(1, cpu::current_cpu)?;
+/// # assert_eq!(cpu_seen, 1);
+/// # Ok::<(), Error>(())
 /// ```
 #[macro_export]
 macro_rules! work_on_cpu {

@@ -31,7 +31,16 @@
 //!
 //! Freeing a table entry once no reader can see it:
 //!
-//! ```ignore
+//! ```
+//! use crate::rust_wq::{impl_has_rcu_work, new_rcu_work, RcuWork, WorkItem};
+//! # use crate::rust_wq::OwnedQueue;
+//! # struct Entry(u32);
+//! # fn unpublish(_table: &(), key: u32) -> Result<KBox<Entry>> {
+//! #     Ok(KBox::new(Entry(key), GFP_KERNEL)?)
+//! # }
+//! # let (table, key) = ((), 1);
+//! # let queue = OwnedQueue::unbound().build(c"retire")?;
+//!
 //! #[pin_data]
 //! struct Retired {
 //!     entry: KBox<Entry>,
@@ -39,7 +48,7 @@
 //!     rwork: RcuWork<Retired>,
 //! }
 //!
-//! crate::impl_has_rcu_work! { impl HasRcuWork<Self> for Retired { self.rwork } }
+//! impl_has_rcu_work! { impl HasRcuWork<Self> for Retired { self.rwork } }
 //!
 //! impl WorkItem for Retired {
 //!     type Pointer = Pin<KBox<Retired>>;
@@ -337,7 +346,9 @@ where
 ///
 /// # Examples
 ///
-/// ```ignore
+/// ```
+/// use crate::rust_wq::{impl_has_rcu_work, RcuWork};
+///
 /// #[pin_data]
 /// struct Job {
 ///     #[pin]

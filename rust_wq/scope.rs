@@ -38,15 +38,18 @@
 //!
 //! # Examples
 //!
-//! ```ignore
+//! ```
+//! use crate::rust_wq::{scope, spawn};
+//!
 //! let mut halves = [0u64; 2];
 //! let (lo, hi) = halves.split_at_mut(1);
-//! rust_wq::scope(|s| -> Result {
-//!     rust_wq::spawn!(s, GFP_KERNEL, || lo[0] = (0..1000).sum())?;
-//!     rust_wq::spawn!(s, GFP_KERNEL, || hi[0] = (1000..2000).sum())?;
+//! scope(|s| -> Result {
+//!     spawn!(s, GFP_KERNEL, || lo[0] = (0..1000).sum())?;
+//!     spawn!(s, GFP_KERNEL, || hi[0] = (1000..2000).sum())?;
 //!     Ok(())
 //! })??;
 //! assert_eq!(halves[0] + halves[1], (0..2000).sum());
+//! # Ok::<(), Error>(())
 //! ```
 //!
 //! [`spawn!`]: crate::spawn
@@ -578,8 +581,12 @@ where
 /// Queues a closure that may borrow from a [`scope`] on `system_dfl`, with `flags` for its
 /// allocations and the lockdep class of this call site: see [`Scope::spawn_in`].
 ///
-/// ```ignore
-/// rust_wq::scope(|s| rust_wq::spawn!(s, GFP_KERNEL, || total += 1))??;
+/// ```
+/// # use crate::rust_wq::{scope, spawn};
+/// # let mut total = 0;
+/// scope(|s| spawn!(s, GFP_KERNEL, || total += 1))??;
+/// # assert_eq!(total, 1);
+/// # Ok::<(), Error>(())
 /// ```
 #[macro_export]
 macro_rules! spawn {
@@ -598,8 +605,13 @@ macro_rules! spawn {
 /// Queues a closure that may borrow from a [`scope`] on an owned queue, with `flags` for its
 /// allocations and the lockdep class of this call site: see [`Scope::spawn_on_in`].
 ///
-/// ```ignore
-/// rust_wq::scope(|s| rust_wq::spawn_on!(s, &queue, GFP_KERNEL, || total += 1))??;
+/// ```
+/// # use crate::rust_wq::{scope, spawn_on, OwnedQueue};
+/// # let queue = OwnedQueue::unbound().build(c"jobs")?;
+/// # let mut total = 0;
+/// scope(|s| spawn_on!(s, &queue, GFP_KERNEL, || total += 1))??;
+/// # assert_eq!(total, 1);
+/// # Ok::<(), Error>(())
 /// ```
 #[macro_export]
 macro_rules! spawn_on {

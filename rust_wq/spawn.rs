@@ -9,14 +9,19 @@
 //!
 //! # Examples
 //!
-//! ```ignore
+//! ```
+//! use crate::rust_wq::try_spawn;
+//! use kernel::sync::{atomic::{Atomic, Relaxed}, Arc};
+//! # let queue = crate::rust_wq::OwnedQueue::unbound().build(c"spawned")?;
+//!
 //! let counter = Arc::new(Atomic::new(0u32), GFP_KERNEL)?;
 //! let c = counter.clone();
-//! rust_wq::try_spawn!(queue, GFP_KERNEL, move || {
+//! try_spawn!(queue, GFP_KERNEL, move || {
 //!     c.add(1, Relaxed);
 //! })?;
 //! queue.drain()?;
 //! assert_eq!(counter.load(Relaxed), 1);
+//! # Ok::<(), Error>(())
 //! ```
 
 use crate::rust_wq::{

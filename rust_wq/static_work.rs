@@ -18,17 +18,20 @@
 //!
 //! # Examples
 //!
-//! ```ignore
+//! ```
+//! use crate::rust_wq::{declare_work, system_percpu};
+//! use kernel::sync::atomic::{Atomic, Relaxed};
+//!
 //! static TICKS: Atomic<u64> = Atomic::new(0);
 //!
 //! fn tick() {
 //!     TICKS.add(1, Relaxed);
 //! }
 //!
-//! rust_wq::declare_work!(static TICK = tick);
+//! declare_work!(static TICK = tick);
 //!
 //! // Anywhere in the module, in any context:
-//! let _ = rust_wq::system_percpu().enqueue(&TICK); // EBUSY while pending: nothing is lost
+//! let _ = system_percpu().enqueue(&TICK); // EBUSY while pending: nothing is lost
 //! ```
 
 use crate::rust_wq::{

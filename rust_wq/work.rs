@@ -451,7 +451,9 @@ where
 ///
 /// # Examples
 ///
-/// ```ignore
+/// ```
+/// use crate::rust_wq::{impl_has_work, Work};
+///
 /// #[pin_data]
 /// struct Job {
 ///     #[pin]

@@ -70,5 +70,11 @@ for crate in kept:
             glue = os.path.join(places[0], "rust_wq_glue.rs")
             print(f"rust_wq: {glue} is not built yet: build the modules first", file=sys.stderr)
         crate.setdefault("env", {})["RUST_WQ_GLUE"] = glue
+    # The KUnit module includes the suite of doc examples that kbuild writes (in BUILD):
+    # rust-analyzer reads it from there, as rustc does.
+    if os.path.relpath(module, root) == "tests/kunit/kunit_main.rs":
+        gen = os.path.join(build, "tests", "kunit")
+        crate.setdefault("env", {})["RUST_WQ_DOCTESTS"] = os.path.join(gen, "doctests_generated.rs")
+        dirs.append(gen)
     crate["source"] = {"include_dirs": dirs, "exclude_dirs": []}
 json.dump(project, open(path, "w"), indent=1, sort_keys=True)

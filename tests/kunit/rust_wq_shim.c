@@ -36,3 +36,19 @@ void rust_wq_test_memalloc_restore(unsigned int flags)
 {
 	memalloc_noreclaim_restore(flags);
 }
+
+#if IS_BUILTIN(CONFIG_KUNIT)
+/* The doc examples that are compiled, not run (tests/kunit/doctests.rs): their case is skipped. */
+#include <kunit/test.h>
+#include <kunit/test-bug.h>
+
+void rust_wq_kunit_skip(const char *reason);
+
+void rust_wq_kunit_skip(const char *reason)
+{
+	struct kunit *test = kunit_get_current_test();
+
+	if (test)
+		kunit_mark_skipped(test, "%s", reason);
+}
+#endif

@@ -7,7 +7,6 @@ use kernel::prelude::*;
 #[kunit_tests(rust_wq_system)]
 mod tests {
     use crate::probe::{
-        wait_for,
         Action,
         Probe,
         Shared, //
@@ -15,21 +14,14 @@ mod tests {
     use crate::rust_wq::{
         self,
         cpu,
-        new_work,
-        OwnedQueue,
         Queue,
-        Work,
-        WorkItem,
         WorkOps, //
     };
     use kernel::{
         prelude::*,
-        sync::{
-            atomic::{
-                Atomic,
-                Relaxed, //
-            },
-            Arc,
+        sync::atomic::{
+            Atomic,
+            Relaxed, //
         },
     };
 
@@ -122,41 +114,6 @@ mod tests {
         assert_eq!(ran, online);
         assert_eq!(seen.load(Relaxed), mask);
         assert_eq!(wrong.load(Relaxed), 0);
-        Ok(())
-    }
-
-    // The example of the module documentation (`rust_wq/lib.rs`), verbatim.
-    #[pin_data]
-    struct Counter {
-        hits: Atomic<u32>,
-        #[pin]
-        work: Work<Counter>,
-    }
-
-    crate::impl_has_work! { impl HasWork<Self> for Counter { self.work } }
-
-    impl WorkItem for Counter {
-        type Pointer = Arc<Counter>;
-        fn run(this: Arc<Counter>) {
-            this.hits.add(1, Relaxed);
-        }
-    }
-
-    #[test]
-    fn doc_example() -> Result {
-        let queue = OwnedQueue::percpu()
-            .highpri()
-            .max_active(4)
-            .build(c"counter")?;
-        let item = Arc::pin_init(
-            pin_init!(Counter { hits: Atomic::new(0), work <- new_work!("Counter::work") }),
-            GFP_KERNEL,
-        )?;
-        queue.enqueue_on(1, item.clone())?;
-        item.flush()?;
-        assert_eq!(item.hits.load(Relaxed), 1);
-        drop(queue);
-        assert!(wait_for(|| true));
         Ok(())
     }
 }
