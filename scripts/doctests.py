@@ -282,6 +282,9 @@ def kbuild_rustc(cmd_file):
     while words and re.match(r"^[A-Z_][A-Z0-9_]*=", words[0]):
         name, _, value = words.pop(0).partition("=")
         env[name] = value
+    # The glue's declarations, generated next to the object (rust_wq/glue/glue.mk exports their
+    # path to rustc, not into the saved command).
+    env["RUST_WQ_GLUE"] = os.path.join(os.path.dirname(os.path.abspath(cmd_file)), "rust_wq_glue.rs")
     if not words or os.path.basename(words[0]) not in ("rustc", "clippy-driver"):
         die(f"{cmd_file}: not a rustc command")
     words.pop(0)
