@@ -85,7 +85,7 @@ fi
 kunit_kos=()
 for m in $modules; do
 	case "$m" in
-	*/tests/selftest/* | */tests/unload/*) ;;
+	*/tests/selftest/* | */tests/unload/* | */tests/unwrapped/*) ;;
 	*/tests/stress/*) [ "$MODE" != stress ] || kunit_kos+=("$m") ;;
 	*/tests/*) [ "$MODE" != check ] || kunit_kos+=("$m") ;;
 	esac
@@ -110,7 +110,8 @@ cc -static -O2 -Wall -Wextra -Werror -o "$WORK/insmod" "$(dirname "$0")/insmod.c
 	echo "dir /dev 0755 0 0"
 	echo "nod /dev/console 0600 0 0 c 5 1"
 	for d in /bin /sbin /etc /proc /sys /tmp /lib /lib/modules /lib/modules/rust_wq \
-		/lib/modules/rust_wq/tests /lib/modules/rust_wq/unload /lib/modules/rust_wq/samples \
+		/lib/modules/rust_wq/tests /lib/modules/rust_wq/unload /lib/modules/rust_wq/unwrapped \
+		/lib/modules/rust_wq/samples \
 		/lib/modules/rust_wq/bench /lib/modules/rust_wq/stress; do
 		echo "dir $d 0755 0 0"
 	done
@@ -122,7 +123,7 @@ cc -static -O2 -Wall -Wextra -Werror -o "$WORK/insmod" "$(dirname "$0")/insmod.c
 	done
 	echo "file /init $GUEST/init 0755 0 0"
 	for r in run-check run-run run-bench run-stress mark run-module ktap-suite unload-cycles \
-		wait-unloaded edu-unload edu-failslab; do
+		wait-unloaded edu-unload edu-failslab unwrapped; do
 		echo "file /bin/$r $GUEST/$r 0755 0 0"
 	done
 	echo "file /etc/rust_wq.conf $WORK/rust_wq.conf 0644 0 0"
@@ -130,6 +131,7 @@ cc -static -O2 -Wall -Wextra -Werror -o "$WORK/insmod" "$(dirname "$0")/insmod.c
 		case "$m" in
 		*/tests/selftest/*) continue ;;
 		*/tests/unload/*) sub=unload ;;
+		*/tests/unwrapped/*) sub=unwrapped ;;
 		*/tests/stress/*) sub=stress ;;
 		*/tests/*) sub=tests ;;
 		*/bench/*) sub=bench ;;
