@@ -81,7 +81,7 @@ modules: kdir
 # Installs every module built here: the sample driver, and also the test, benchmark and
 # self-test modules.
 modules_install: modules
-	@echo "rust_wq: installing samples, tests/kunit, tests/unload, tests/selftest and bench modules"
+	@echo "rust_wq: installing samples, tests/kunit, tests/unload, tests/unwrapped, tests/selftest and bench modules"
 	+@$(KMAKE) modules_install
 
 # The sample's userspace client, static so that it runs from the initramfs.

@@ -112,7 +112,7 @@ fi
 kunit_kos=()
 for m in $modules; do
 	case "$m" in
-	*/tests/selftest/* | */tests/unload/*) ;;
+	*/tests/selftest/* | */tests/unload/* | */tests/unwrapped/*) ;;
 	*/tests/stress/*) [ "$MODE" != stress ] || kunit_kos+=("$m") ;;
 	*/tests/*) [ "$MODE" != check ] || kunit_kos+=("$m") ;;
 	esac
@@ -137,7 +137,8 @@ done
 	echo "dir /dev 0755 0 0"
 	echo "nod /dev/console 0600 0 0 c 5 1"
 	for d in /bin /sbin /etc /proc /sys /tmp /lib /lib/modules /lib/modules/rust_wq \
-		/lib/modules/rust_wq/tests /lib/modules/rust_wq/unload /lib/modules/rust_wq/samples \
+		/lib/modules/rust_wq/tests /lib/modules/rust_wq/unload /lib/modules/rust_wq/unwrapped \
+		/lib/modules/rust_wq/samples \
 		/lib/modules/rust_wq/bench /lib/modules/rust_wq/stress; do
 		echo "dir $d 0755 0 0"
 	done
@@ -149,7 +150,7 @@ done
 	done
 	echo "file /init $GUEST/init 0755 0 0"
 	for r in run-check run-run run-bench run-stress mark run-module ktap-suite unload-cycles \
-		wait-unloaded edu-unload edu-failslab; do
+		wait-unloaded edu-unload edu-failslab unwrapped; do
 		echo "file /bin/$r $GUEST/$r 0755 0 0"
 	done
 	echo "file /etc/rust_wq.conf $WORK/rust_wq.conf 0644 0 0"
@@ -157,6 +158,7 @@ done
 		case "$m" in
 		*/tests/selftest/*) continue ;;
 		*/tests/unload/*) sub=unload ;;
+		*/tests/unwrapped/*) sub=unwrapped ;;
 		*/tests/stress/*) sub=stress ;;
 		*/tests/*) sub=tests ;;
 		*/bench/*) sub=bench ;;

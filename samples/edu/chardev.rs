@@ -9,6 +9,9 @@
 //!   tallies run on the device-managed queue with the events they counted;
 //! - `tally N`: arms the tally to run in N seconds (moving the timer of one armed already);
 //!   unbinding the device meanwhile runs it at once, before the queue goes.
+//! - `late`: once the device has unbound (the file was opened before), offers the bottom half
+//!   and the tally to the device-managed queue, which must refuse each with `ENODEV` and hand
+//!   it back; the driver prints what each gave. `EBUSY` while the device is bound.
 //!
 //! Reads return whole lines, starting with the records made after `open`, and block until there
 //! is one:
@@ -103,6 +106,7 @@ impl MiscDevice for EduFile {
             }
             b"stats" => me.hub.submit_stats()?,
             b"tally" => me.hub.submit_tally(n)?,
+            b"late" => Hub::offer_after_unbind(&me.hub)?,
             _ => return Err(EINVAL),
         }
         Ok(len)

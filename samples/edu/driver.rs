@@ -328,6 +328,24 @@ impl WorkItem for Tally {
     }
 }
 
+/// What an enqueue refused gave: the errno (0 if it was taken) and whether `item` came back.
+fn refusal<P: core::ops::Deref>(
+    r: Result<(), EnqueueError<P>>,
+    item: &P::Target,
+) -> (i32, &'static str) {
+    match r {
+        Ok(()) => (0, "queued"),
+        Err(e) => {
+            let errno = e.error().to_errno();
+            if core::ptr::eq(&*e.into_item(), item) {
+                (errno, "back")
+            } else {
+                (errno, "lost")
+            }
+        }
+    }
+}
+
 /// Registered with the device last, so its unbind drops this first, before the interrupt, the
 /// bottom half and the devm queue go: notes the tallies still pending or armed then.
 struct TallyAtUnbind(Arc<Tally>);
@@ -491,6 +509,32 @@ impl Hub {
             Delta::from_secs(i64::from(secs)),
             true,
         )
+    }
+
+    /// Once the device has unbound (through a file opened before): offers the bottom half and
+    /// the tally to the devm queue through [`DevmQueue::enqueue`],
+    /// [`DevmQueue::enqueue_delayed`] and [`DevmQueue::mod_delayed`]. Each must be refused with
+    /// `ENODEV` and the item handed back; prints what each gave (`edu-unload` checks the line).
+    /// `EBUSY` while the device is bound.
+    pub(crate) fn offer_after_unbind(this: &Arc<Hub>) -> Result {
+        if this.slow.try_access().is_some() {
+            return Err(EBUSY);
+        }
+        let delay = Delta::from_secs(3600);
+        let (e, e_back) = refusal(this.slow.enqueue(this.clone()), &**this);
+        let (d, d_back) = refusal(
+            this.slow.enqueue_delayed(this.tally.clone(), delay),
+            &*this.tally,
+        );
+        let (m, m_back) = refusal(
+            this.slow.mod_delayed(this.tally.clone(), delay).map(|_| ()),
+            &*this.tally,
+        );
+        pr_info!(
+            "devm queue after unbind: enqueue {e} {e_back}, enqueue_delayed {d} {d_back}, \
+             mod_delayed {m} {m_back}\n"
+        );
+        Ok(())
     }
 
     fn append(st: &mut State, rec: Record, lost: &Atomic<u64>) {
