@@ -152,14 +152,15 @@ impl Drop for CpusReadGuard {
 
 /// What [`take_offline`] and [`bring_online`] check before a hotplug operation, which waits
 /// for every holder of the hotplug lock: `EAGAIN` where the caller cannot sleep, `EDEADLK` in
-/// the function of a `work_on_cpu` (its caller is a holder) and in memory reclaim (the
-/// operation waits for every CPU's workers, whose work may need memory), `EBUSY` in a kworker
+/// the function of a `work_on_cpu` (its caller is a holder) and in memory reclaim, a
+/// `PF_MEMALLOC` task or an item of a strict `WQ_MEM_RECLAIM` queue (the operation waits for
+/// every CPU's workers, whose work may need memory), `EBUSY` in a kworker
 /// while a `work_on_cpu` of this module holds hotplug off (that holder may be waiting for this
 /// item).
 fn may_operate_hotplug() -> Result {
     may_sleep()?;
     let ctx = context();
-    if ctx.in_memalloc()
+    if crate::rust_wq::reclaim::in_reclaim(ctx)
         || crate::rust_wq::reclaim::current_is(crate::rust_wq::reclaim::TAG_HOTPLUG_HELD)
     {
         return Err(EDEADLK);
@@ -199,8 +200,9 @@ pub fn preemptible() -> bool {
 ///
 /// - `EAGAIN`: the caller cannot sleep.
 /// - `EDEADLK`: the caller is the function of a [`work_on_cpu`](crate::rust_wq::work_on_cpu),
-///   whose caller holds off hotplug until it returns, or is in memory reclaim (`PF_MEMALLOC`):
-///   the operation waits for every CPU's workers, whose work may need memory.
+///   whose caller holds off hotplug until it returns, or is in memory reclaim (`PF_MEMALLOC`, or
+///   an item of a strict `WQ_MEM_RECLAIM` queue): the operation waits for every CPU's workers,
+///   whose work may need memory.
 /// - `EBUSY`: the caller is a kworker while a `work_on_cpu` of this module holds hotplug off
 ///   (that holder may be waiting for this very item).
 /// - `EINVAL`: `cpu` is at or above `nr_cpu_ids`.

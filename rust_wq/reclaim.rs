@@ -240,7 +240,7 @@ pub(in crate::rust_wq) fn may_flush_item(ctx: cpu::Context, seen: &Atomic<u32>) 
 
 /// Whether the caller is in memory reclaim or runs an item of a strict reclaim queue.
 /// Reclaim runners are kworkers, so only a kworker needs the list.
-fn in_reclaim(ctx: cpu::Context) -> bool {
+pub(in crate::rust_wq) fn in_reclaim(ctx: cpu::Context) -> bool {
     ctx.in_memalloc() || (ctx.is_worker() && current_is(TAG_RECLAIM))
 }
 

@@ -391,6 +391,30 @@ mod tests {
         Ok(())
     }
 
+    /// An item of a `WQ_MEM_RECLAIM` queue (a reclaim runner: reclaim may wait for it) is in
+    /// memory reclaim for a CPU hotplug operation too, as for `work_on_cpu!`: `EDEADLK`, and the
+    /// CPU stays as it was.
+    #[test]
+    fn hotplug_from_a_reclaim_runner_is_edeadlk() -> Result {
+        let reclaim = OwnedQueue::unbound().mem_reclaim().build(c"rwq_m_hpr")?;
+        let got = Arc::new(Atomic::<i32>::new(1), GFP_KERNEL)?;
+        let g = got.clone();
+        crate::rust_wq::try_spawn!(&reclaim, GFP_KERNEL, move || {
+            let r = match rust_wq::cpu::take_offline(1) {
+                Ok(()) => 0,
+                Err(e) => e.to_errno(),
+            };
+            g.store(r, Relaxed);
+        })?;
+        reclaim.flush()?;
+        // Back, had the check let the operation through.
+        if rust_wq::cpu::online_cpu(1).is_err() {
+            let _ = rust_wq::cpu::bring_online(1);
+        }
+        assert_eq!(got.load(Relaxed), EDEADLK.to_errno());
+        Ok(())
+    }
+
     /// The reclaim check of `flush` for a task in memory reclaim, on every kind of item: one
     /// ever queued on a queue without `WQ_MEM_RECLAIM` (plain, armed, through a grace period)
     /// is `EDEADLK`; one only ever on reclaim queues is waited for, and from then on refused
