@@ -32,9 +32,11 @@ usage: doctests.py suite ROOT OUT_RS     write the KUnit suite
 """
 import os
 import re
-import shlex
 import subprocess
 import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import kbuild_cmd  # noqa: E402
 
 # rustdoc's code block attributes (src/librustdoc/html/markdown.rs, LangString).
 RUSTDOC_ATTRS = {
@@ -273,32 +275,10 @@ def suite(root, out_rs):
 
 def kbuild_rustc(cmd_file):
     """The environment and arguments of kbuild's rustc command saved in `cmd_file`."""
-    text = open(cmd_file).read()
-    m = re.match(r"savedcmd_\S+ := (.*)", text)
-    if not m:
-        die(f"{cmd_file}: no saved command")
-    words = shlex.split(m.group(1).split(" ; ")[0])
-    env = dict(os.environ, RUSTC_BOOTSTRAP="1")
-    while words and re.match(r"^[A-Z_][A-Z0-9_]*=", words[0]):
-        name, _, value = words.pop(0).partition("=")
-        env[name] = value
-    # The glue's declarations, generated next to the object (rust_wq/glue/glue.mk exports their
-    # path to rustc, not into the saved command).
-    env["RUST_WQ_GLUE"] = os.path.join(os.path.dirname(os.path.abspath(cmd_file)), "rust_wq_glue.rs")
-    if not words or os.path.basename(words[0]) not in ("rustc", "clippy-driver"):
-        die(f"{cmd_file}: not a rustc command")
-    words.pop(0)
-    args, skip = [], False
-    for w in words:
-        if skip:
-            skip = False
-        elif w in ("--out-dir", "--crate-type", "--crate-name", "-o"):
-            skip = True
-        elif re.match(r"--emit|-Zbinary_dep_depinfo|-[WADF]clippy::", w) or w.endswith(".rs"):
-            pass
-        else:
-            args.append(w)
-    return env, args
+    try:
+        return kbuild_cmd.kbuild_rustc(cmd_file)
+    except ValueError as e:
+        die(str(e))
 
 
 def roots(root, cmd_file):

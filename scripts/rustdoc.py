@@ -11,47 +11,21 @@ does. Any rustdoc warning (a missing doc comment, a broken or private link) fail
 
 usage: rustdoc.py CMD_FILE ROOT KSRC OUTPUT_DIR"""
 import os
-import re
-import shlex
 import subprocess
 import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import kbuild_cmd  # noqa: E402
 
 cmd_file, root, ksrc, output = sys.argv[1:5]
 KERNEL_DOCS = "https://rust.docs.kernel.org/"
 
-text = open(cmd_file).read()
-m = re.match(r"savedcmd_\S+ := (.*)", text)
-if not m:
-    sys.exit(f"rust_wq: {cmd_file}: no saved command")
-# The compile command is the first of the saved commands (objtool follows).
-words = shlex.split(m.group(1).split(" ; ")[0])
-
-env = dict(os.environ, RUSTC_BOOTSTRAP="1")
-while words and re.match(r"^[A-Z_][A-Z0-9_]*=", words[0]):
-    name, _, value = words.pop(0).partition("=")
-    env[name] = value
-# The glue's declarations, generated next to the object (rust_wq/glue/glue.mk exports their
-# path to rustc, not into the saved command).
-env["RUST_WQ_GLUE"] = os.path.join(os.path.dirname(os.path.abspath(cmd_file)), "rust_wq_glue.rs")
-if not words or os.path.basename(words[0]) not in ("rustc", "clippy-driver"):
-    sys.exit(f"rust_wq: {cmd_file}: not a rustc command")
-words.pop(0)
-
-args = []
-skip = False
-for w in words:
-    if skip:
-        skip = False
-    elif w in ("--out-dir", "--crate-type", "--crate-name", "-o"):
-        skip = True
-    # Output and dependency tracking are rustc's; clippy's lints mean nothing to rustdoc; the
-    # kernel's `make rustdoc` drops `--remap-path-scope` too.
-    elif re.match(r"--emit|-Zbinary_dep_depinfo|--remap-path|-[WADF]clippy::", w):
-        pass
-    elif w.endswith(".rs"):
-        pass
-    else:
-        args.append(w)
+try:
+    # Clippy's lints mean nothing to rustdoc; the kernel's `make rustdoc` drops
+    # `--remap-path-scope` too.
+    env, args = kbuild_cmd.kbuild_rustc(cmd_file, drop=r"--remap-path")
+except ValueError as e:
+    sys.exit(f"rust_wq: {e}")
 
 crates = ["core", "kernel", "pin_init", "macros", "ffi", "bindings", "uapi", "zerocopy"]
 rustdoc = [
