@@ -117,27 +117,18 @@ mod tests {
         Ok(())
     }
 
+    /// `cancel_sync` and `flush` of an item from its own run: `EDEADLK`, the run once.
     #[test]
-    fn self_cancel_from_run_is_edeadlk() -> Result {
-        let q = OwnedQueue::unbound().build(c"rwq_selfcancel")?;
-        let t = Shared::new()?;
-        let p = Probe::new(&t, 0, Action::SelfCancel)?;
-        q.enqueue(p.clone())?;
-        q.flush()?;
-        assert_eq!(t.runs(), 1);
-        assert_eq!(t.errno.load(Relaxed), EDEADLK.to_errno());
-        Ok(())
-    }
-
-    #[test]
-    fn self_flush_from_run_is_edeadlk() -> Result {
-        let q = OwnedQueue::unbound().build(c"rwq_selfflush")?;
-        let t = Shared::new()?;
-        let p = Probe::new(&t, 0, Action::SelfFlush)?;
-        q.enqueue(p.clone())?;
-        q.flush()?;
-        assert_eq!(t.runs(), 1);
-        assert_eq!(t.errno.load(Relaxed), EDEADLK.to_errno());
+    fn self_cancel_and_self_flush_from_run_are_edeadlk() -> Result {
+        for action in [Action::SelfCancel, Action::SelfFlush] {
+            let q = OwnedQueue::unbound().build(c"rwq_selfwait")?;
+            let t = Shared::new()?;
+            let p = Probe::new(&t, 0, action)?;
+            q.enqueue(p.clone())?;
+            q.flush()?;
+            assert_eq!(t.runs(), 1);
+            assert_eq!(t.errno.load(Relaxed), EDEADLK.to_errno());
+        }
         Ok(())
     }
 
