@@ -108,6 +108,14 @@ pub(in crate::rust_wq) struct CpusReadGuard(());
 /// How many [`CpusReadGuard`]s of this module are held or being taken.
 static HOLDERS: Atomic<u32> = Atomic::new(0);
 
+/// How many kworkers are in (or about to start) a hotplug operation of [`take_offline`] or
+/// [`bring_online`]. With [`HOLDERS`] it forms a two-sided check: each side counts itself
+/// (`Full`) before it reads the other's count, so of a guard and a kworker's operation that
+/// start at once, at least one sees the other and is `EBUSY`. A check on one side alone leaves
+/// a window: a kworker that found no holder, then a guard taken before its operation became a
+/// pending writer, whose holder then flushes that kworker's item: the three would hang.
+static WORKER_OPS: Atomic<u32> = Atomic::new(0);
+
 impl CpusReadGuard {
     /// Takes the hotplug read lock. Sleeps: `EAGAIN` where the caller cannot; `EDEADLK` from the
     /// function of a `work_on_cpu`, whose caller holds it already (taking it again would hang
@@ -119,6 +127,9 @@ impl CpusReadGuard {
     /// blocked here would wait behind the hotplug operation, which waits for that holder: the
     /// three would hang. Refusing is the only answer that cannot hang; the caller may retry once
     /// the hotplug operation is over. Without another guard, it waits for the operation.
+    ///
+    /// `EBUSY` too while a kworker is in [`take_offline`] or [`bring_online`] (see
+    /// [`WORKER_OPS`]): this guard's holder may flush that kworker's item.
     pub(in crate::rust_wq) fn new() -> Result<Self> {
         may_sleep()?;
         if crate::rust_wq::reclaim::current_is(crate::rust_wq::reclaim::TAG_HOTPLUG_HELD) {
@@ -128,6 +139,10 @@ impl CpusReadGuard {
         // ways), so a holder that took the lock before a hotplug writer arrived is seen by any
         // guard whose try fails because that writer is now pending.
         HOLDERS.fetch_add(1, Full);
+        if WORKER_OPS.load(Acquire) != 0 {
+            HOLDERS.fetch_sub(1, Release);
+            return Err(EBUSY);
+        }
         // SAFETY: We may sleep (checked above); released by `Drop` if taken.
         if unsafe { bindings::cpus_read_trylock() } != 0 {
             return Ok(Self(()));
@@ -156,8 +171,8 @@ impl Drop for CpusReadGuard {
 /// `PF_MEMALLOC` task or an item of a strict `WQ_MEM_RECLAIM` queue (the operation waits for
 /// every CPU's workers, whose work may need memory), `EBUSY` in a kworker
 /// while a `work_on_cpu` of this module holds hotplug off (that holder may be waiting for this
-/// item).
-fn may_operate_hotplug() -> Result {
+/// item). A kworker stays counted in [`WORKER_OPS`] while the returned value lives.
+fn may_operate_hotplug() -> Result<Option<WorkerOp>> {
     may_sleep()?;
     let ctx = context();
     if crate::rust_wq::reclaim::in_reclaim(ctx)
@@ -165,10 +180,26 @@ fn may_operate_hotplug() -> Result {
     {
         return Err(EDEADLK);
     }
-    if HOLDERS.load(Acquire) != 0 && ctx.is_worker() {
+    if !ctx.is_worker() {
+        // No guard's holder waits for a task that is not a kworker.
+        return Ok(None);
+    }
+    // Counted before looking (see `WORKER_OPS`): a guard taken after this sees the count.
+    WORKER_OPS.fetch_add(1, Full);
+    let op = WorkerOp(());
+    if HOLDERS.load(Acquire) != 0 {
         return Err(EBUSY);
     }
-    Ok(())
+    Ok(Some(op))
+}
+
+/// A kworker's hotplug operation, counted in [`WORKER_OPS`] while this lives.
+struct WorkerOp(());
+
+impl Drop for WorkerOp {
+    fn drop(&mut self) {
+        WORKER_OPS.fetch_sub(1, Release);
+    }
 }
 
 /// Whether the caller runs in hard interrupt context (`in_hardirq()`).
@@ -203,13 +234,13 @@ pub fn preemptible() -> bool {
 ///   whose caller holds off hotplug until it returns, or is in memory reclaim (`PF_MEMALLOC`, or
 ///   an item of a strict `WQ_MEM_RECLAIM` queue): the operation waits for every CPU's workers,
 ///   whose work may need memory.
-/// - `EBUSY`: the caller is a kworker while a `work_on_cpu` of this module holds hotplug off
-///   (that holder may be waiting for this very item).
+/// - `EBUSY`: the caller is a kworker while a `work_on_cpu` of this module holds hotplug off or
+///   is taking that hold (that holder may be waiting for this very item).
 /// - `EINVAL`: `cpu` is at or above `nr_cpu_ids`.
 /// - The kernel's own errors of `remove_cpu()`, such as `EBUSY` for the last online CPU or
 ///   while hotplug is disabled.
 pub fn take_offline(cpu: u32) -> Result {
-    may_operate_hotplug()?;
+    let _op = may_operate_hotplug()?;
     let id = CpuId::from_u32(cpu).ok_or(EINVAL)?;
     // SAFETY: `id` is a possible CPU; we may sleep and hold no hotplug lock (`CpusReadGuard`
     // would be checked by lockdep).
@@ -222,7 +253,7 @@ pub fn take_offline(cpu: u32) -> Result {
 ///
 /// Those of [`take_offline`], then the kernel's own errors of `add_cpu()`.
 pub fn bring_online(cpu: u32) -> Result {
-    may_operate_hotplug()?;
+    let _op = may_operate_hotplug()?;
     let id = CpuId::from_u32(cpu).ok_or(EINVAL)?;
     // SAFETY: As in `take_offline`.
     kernel::error::to_result(unsafe { bindings::add_cpu(id.as_u32()) })

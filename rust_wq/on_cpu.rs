@@ -56,7 +56,9 @@ unsafe extern "C" fn call_trampoline<F: FnOnce() -> R, R>(arg: *mut c_void) -> c
 /// - `EBUSY`: a CPU hotplug operation is pending or under way while another `work_on_cpu` or
 ///   `schedule_on_each_cpu` of this module holds hotplug off: that holder may be waiting for
 ///   this caller, and waiting here behind the hotplug operation, which waits for the holder,
-///   would hang all three. Retry once the operation is over.
+///   would hang all three; and while a kworker is in [`cpu::take_offline`] or
+///   [`cpu::bring_online`], which may be an item that `f` flushes. Retry once the operation is
+///   over.
 /// - `EINVAL`: the module is not wrapped in [`Drained`](crate::rust_wq::Drained);
 ///   `ESHUTDOWN`: it is being unloaded.
 /// - `EINVAL`: with lockdep, this call site's class went on a BH queue; `ENOSPC`: with lockdep,
@@ -154,7 +156,9 @@ unsafe extern "C" fn each_trampoline(work: *mut bindings::work_struct) {
 /// - `EBUSY`: a CPU hotplug operation is pending or under way while another `work_on_cpu` or
 ///   `schedule_on_each_cpu` of this module holds hotplug off: that holder may be waiting for
 ///   this caller, and waiting here behind the hotplug operation, which waits for the holder,
-///   would hang all three. Retry once the operation is over.
+///   would hang all three; and while a kworker is in [`cpu::take_offline`] or
+///   [`cpu::bring_online`], which may be an item that `f` flushes. Retry once the operation is
+///   over.
 /// - `EINVAL`: the module is not wrapped in [`Drained`](crate::rust_wq::Drained);
 ///   `ESHUTDOWN`: it is being unloaded.
 /// - `EINVAL`: with lockdep, this call site's class went on a BH queue; `ENOSPC`: with lockdep,

@@ -252,7 +252,7 @@ def suite(root, out_rs):
         g[:] = [x.replace("__DIFF__", f"({d})") for x in g]
         if e.kind == "no_run":
             emit("        let _ = example;")
-            emit(f"        crate::doctests::skip({c_str('compile-only: ' + e.reason)});")
+            emit(f"        crate::probe::skip({c_str('compile-only: ' + e.reason)});")
         elif ret:
             emit("        let result = example();")
             emit("        if let Err(e) = &result {")

@@ -252,6 +252,117 @@ mod tests {
         Ok(())
     }
 
+    /// The CPU that [`Flipper`] takes down and brings up.
+    const FLIP_CPU: u32 = 3;
+
+    /// The kworker of the hotplug race below: each run makes one attempt to take
+    /// [`FLIP_CPU`] down or to bring it up, and queues itself again until it made
+    /// [`Flipper::FLIPS`] changes (or [`Flipper::ATTEMPTS`] attempts) and the CPU is up.
+    #[pin_data]
+    struct Flipper {
+        flips: Atomic<u32>,
+        busy: Atomic<u32>,
+        /// The first error other than `EBUSY`, as an errno.
+        other: Atomic<i32>,
+        done: Atomic<u32>,
+        #[pin]
+        work: Work<Flipper>,
+    }
+
+    crate::rust_wq::impl_has_work! { impl HasWork<Self> for Flipper { self.work } }
+
+    impl Flipper {
+        const FLIPS: u32 = 40;
+        const ATTEMPTS: u32 = 20_000;
+    }
+
+    impl WorkItem for Flipper {
+        type Pointer = Arc<Flipper>;
+
+        fn run(this: Arc<Flipper>) {
+            let online = rust_wq::cpu::online_cpu(FLIP_CPU).is_ok();
+            let r = if online {
+                rust_wq::cpu::take_offline(FLIP_CPU)
+            } else {
+                rust_wq::cpu::bring_online(FLIP_CPU)
+            };
+            match r {
+                Ok(()) => this.flips.add(1, Relaxed),
+                Err(e) if e == EBUSY => this.busy.add(1, Relaxed),
+                Err(e) => this.other.store(e.to_errno(), Relaxed),
+            }
+            let attempts = this.flips.load(Relaxed) + this.busy.load(Relaxed);
+            let up = rust_wq::cpu::online_cpu(FLIP_CPU).is_ok();
+            let enough = this.flips.load(Relaxed) >= Self::FLIPS || attempts >= Self::ATTEMPTS;
+            if (enough && up) || this.other.load(Relaxed) != 0 {
+                this.done.store(1, Release);
+                return;
+            }
+            let me = this.clone();
+            if rust_wq::system_dfl().enqueue(this).is_err() {
+                me.other.store(EINVAL.to_errno(), Relaxed);
+                me.done.store(1, Release);
+            }
+        }
+    }
+
+    /// Rule 15 from both sides at once: a kworker's hotplug operations race `work_on_cpu!`
+    /// calls whose function flushes that very kworker's item. Had the kworker only checked for
+    /// holders before its operation, a hold taken after that check (before the operation made
+    /// itself a pending writer) would flush the item, the item's operation would wait for the
+    /// hold, and the two would hang (lockdep: `cpu_hotplug_lock --> (work_completion)`). Each
+    /// side counts itself before it looks at the other, so one of the two is `EBUSY`. Without
+    /// that, this loop hung (the hung-task watchdog fires and the run fails).
+    ///
+    /// Lockdep names the pattern as a possible circular dependency (`device_hotplug_lock -->
+    /// cpu_hotplug_lock --> (work_completion)(&wfc.work) --> Flipper::work`), rightly: a hold
+    /// that rust_wq does not see (a C caller's) would hang it. So the case runs where lockdep
+    /// is off (Debian's stock kernel: `make distro-check`) and is skipped where it is on.
+    #[test]
+    fn kworker_hotplug_racing_a_work_on_cpu_that_flushes_it_does_not_hang() -> Result {
+        if cfg!(CONFIG_LOCKDEP) {
+            crate::probe::skip(c"lockdep reports this pattern by design (rule 15)");
+            return Ok(());
+        }
+        let f = Arc::pin_init(
+            pin_init!(Flipper {
+                flips: Atomic::new(0),
+                busy: Atomic::new(0),
+                other: Atomic::new(0),
+                done: Atomic::new(0),
+                work <- crate::rust_wq::new_work!("Flipper::work"),
+            }),
+            GFP_KERNEL,
+        )?;
+        rust_wq::system_dfl().enqueue(f.clone())?;
+        let (mut flushed, mut busy, mut wrong) = (0u32, 0u32, 0u32);
+        while f.done.load(Acquire) == 0 {
+            let target = f.clone();
+            match crate::work_on_cpu!(1, move || Work::of(&*target).flush()) {
+                Ok(Ok(_)) => flushed += 1,
+                Err(e) if e == EBUSY => busy += 1,
+                _ => wrong += 1,
+            }
+            // Room for the flipper to find no hold (else it would only ever see `EBUSY`).
+            kernel::time::delay::fsleep(Delta::from_millis(1));
+        }
+        Work::of(&*f).flush()?;
+        if rust_wq::cpu::online_cpu(FLIP_CPU).is_err() {
+            rust_wq::cpu::bring_online(FLIP_CPU)?;
+        }
+        pr_info!(
+            "hotplug from a kworker against work_on_cpu! flushing it: {} changes, {} EBUSY; \
+             {} flushes, {} EBUSY\n",
+            f.flips.load(Relaxed),
+            f.busy.load(Relaxed),
+            flushed,
+            busy
+        );
+        assert_eq!(f.other.load(Relaxed), 0);
+        assert_eq!(wrong, 0);
+        Ok(())
+    }
+
     /// Builders of one sysfs name racing in one module: the name check and the registration
     /// are one step under the module's lock, so each round has one queue and `EEXIST`s, never
     /// the kernel's duplicate-file stack dump and `ENOMEM`. Four kworkers, 30 rounds.

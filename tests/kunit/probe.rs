@@ -47,6 +47,26 @@ use kernel::{
     },
 };
 
+#[cfg(not(rust_wq_ktap))]
+extern "C" {
+    fn rust_wq_kunit_skip(reason: *const kernel::ffi::c_char);
+}
+
+/// Marks the running KUnit case skipped, with `reason` (a doc example that is compiled, not
+/// run; a case whose pattern lockdep reports by design).
+#[cfg(not(rust_wq_ktap))]
+pub(crate) fn skip(reason: &CStr) {
+    // SAFETY: `reason` is a NUL-terminated string that lives for the call; the helper marks the
+    // KUnit test that the current thread runs, if any, and copies the string.
+    unsafe { rust_wq_kunit_skip(reason.as_char_ptr()) }
+}
+
+/// Without KUnit the runner (`ktap.rs`) knows no skipped case: the reason is only printed.
+#[cfg(rust_wq_ktap)]
+pub(crate) fn skip(reason: &CStr) {
+    pr_info!("    # {}: not run\n", reason.to_str().unwrap_or("?"));
+}
+
 /// What the items of one test saw. Shared by the items and the test thread.
 #[pin_data]
 pub(crate) struct Shared {
