@@ -52,12 +52,17 @@ def parse(log):
     for ln in lines(log):
         if ln.startswith("Kernel command line: "):
             facts["cmdline"] = " ".join(ln.split()[3:])
-        m = re.search(r"smpboot: Total of (\d+) processors activated", ln)
+        # x86_64 says "smpboot: Total of N processors", arm64 "SMP: Total of N processors".
+        m = re.search(r"(?i:smpboot|smp): Total of (\d+) processors activated", ln)
         if m:
             facts["online"] = m.group(1)
+        # x86_64 counts present CPUs (ACPI); arm64 (device tree) only names the possible ones.
         m = re.search(r"Allowing (\d+) present CPUs", ln)
         if m:
             facts["present"] = m.group(1)
+        m = re.search(r"restricting CPUs from NR_CPUS=\d+ to nr_cpu_ids=(\d+)", ln)
+        if m:
+            facts.setdefault("present", m.group(1))
         m = re.match(r"\s*# Subtest: (\S+)", ln)
         if m:
             cur = (m.group(1), [], [])
