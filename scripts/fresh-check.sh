@@ -20,6 +20,7 @@
 #   control      the absent commands are out of reach, by name and by path, until installed
 #   no apt       with apt-get failing, `make tools` fails naming every package it needs
 #   make tools, make check (fast: FRESH_CHECK_ARGS), make run   succeed
+#   no apt (ARCH=arm64), make check ARCH=arm64 (fast)   the same for the arm64 leg
 # A run that fails prints its last lines and the apt-get installs done before (none: a tool was
 # looked for before the set-up installed it). Each run's output stays in out/fresh-check/.
 #
@@ -29,9 +30,13 @@ set -euo pipefail
 
 ROOT=$RUST_WQ_ROOT
 FRESH_CHECK_ARGS=${FRESH_CHECK_ARGS:-UNLOAD_CYCLES=0 NO_SAMPLE=1 SUITE=rust_wq_queue}
-# The packages the set-up installs, read from setup.sh itself.
+# The packages the set-up installs, read from setup.sh itself; with `arm64`, those it adds for
+# ARCH=arm64 too.
 apt_packages() {
 	sed -n '/^APT_PACKAGES="/,/"$/p' "$ROOT/scripts/setup.sh" | tr -d '"' | sed 's/^APT_PACKAGES=//'
+	# shellcheck disable=SC2016 # the `$` is setup.sh's text, not ours
+	[ "${1:-}" != arm64 ] ||
+		sed -n 's/^\s*APT_PACKAGES="\$APT_PACKAGES \(.*\)"$/\1/p' "$ROOT/scripts/setup.sh"
 }
 
 # --- inside the namespace: a fresh /usr/bin, then one entry point --------------------------------
@@ -52,7 +57,7 @@ if [ "${1:-}" = --inside ]; then
 	grep -vxE '/usr/bin/(apt-get|dpkg-query)' "$W/present" | bash "$W/bring" >/dev/null
 	cp "$W/fake/apt-get" "$W/fake/dpkg-query" /usr/bin/
 	rm -rf "$W/state" && mkdir -p "$W/state" && : >"$W/state/installed" && : >"$W/state/log"
-	[ "$name" = "no apt" ] && touch "$W/state/apt-fails"
+	[ "${name%% (*}" = "no apt" ] && touch "$W/state/apt-fails"
 	cd "$ROOT"
 	env=(HOME="$HOME" USER="${USER:-root}" LOGNAME="${LOGNAME:-root}" LANG=C.UTF-8
 		TERM="${TERM:-dumb}" PATH="/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:${CARGO_HOME:-$HOME/.cargo}/bin"
@@ -69,6 +74,7 @@ command -v unshare >/dev/null || die "unshare (util-linux) is missing"
 # The machine needs the packages to uncover them; the toolchain must be there already (this
 # check fetches nothing from rustup).
 "$ROOT/scripts/setup.sh" apt
+ARCH=arm64 "$ROOT/scripts/setup.sh" apt
 rustup run "$RUSTC_VERSION" rustc --version >/dev/null 2>&1 ||
 	die "rustc $RUSTC_VERSION is not installed: run scripts/setup.sh tools first"
 [ -f "$(kbuild_dir debug)/.rust_wq-built" ] ||
@@ -189,7 +195,7 @@ chmod +x "$W/fake/apt-get" "$W/fake/dpkg-query" "$W/bring"
 cat >"$W/control" <<EOF
 #!/bin/bash
 W=$W
-apt_packages="$(apt_packages | tr '\n' ' ')"
+apt_packages="$(apt_packages arm64 | tr '\n' ' ')"
 EOF
 cat >>"$W/control" <<'EOF'
 bad=0
@@ -208,7 +214,8 @@ for p in $apt_packages; do
 done
 # shellcheck disable=SC2086
 apt-get -q install -y --no-install-recommends $apt_packages || bad=1
-for t in qemu-system-x86_64 busybox python3 gcc cc flex bison bc cpio depmod xz curl; do
+for t in qemu-system-x86_64 busybox python3 gcc cc flex bison bc cpio depmod xz curl \
+	aarch64-linux-gnu-gcc qemu-system-aarch64; do
 	type -P "$t" >/dev/null || { echo "control: $t missing after apt-get install" >&2; bad=1; }
 done
 for p in $apt_packages; do
@@ -225,15 +232,16 @@ run() {
 	local name=$1 t0 rc out
 	shift
 	t0=$(date +%s)
-	out=$LOGS/$(echo "$name" | cut -d' ' -f1-2 | tr -c 'a-z0-9\n' -).log
+	out=$LOGS/$(echo "$name" | cut -d' ' -f1-3 | tr -c 'a-z0-9\n' -).log
 	set +e
 	unshare -m "$0" --inside "$W" "$name" "$@" >"$out" 2>&1
 	rc=$?
 	set -e
 	# "no apt" must fail, naming every package of the set-up; the others must succeed.
-	if [ "$name" = "no apt" ]; then
-		local unnamed=()
-		for p in $(apt_packages); do
+	if [ "${name%% (*}" = "no apt" ]; then
+		local unnamed=() arch=
+		[[ $name != *arm64* ]] || arch=arm64
+		for p in $(apt_packages $arch); do
 			[ ! -e "$W/pkg/$p.deps" ] || grep -qw -- "$p" "$out" || unnamed+=("$p")
 		done
 		if [ $rc -ne 0 ] && [ ${#unnamed[@]} -eq 0 ]; then
@@ -262,6 +270,10 @@ run "make tools" make tools
 # shellcheck disable=SC2086
 run "make check $FRESH_CHECK_ARGS" make check $FRESH_CHECK_ARGS
 run "make run" make run
+# The arm64 leg: its cross compiler and QEMU come from the set-up too.
+run "no apt (ARCH=arm64)" make tools ARCH=arm64
+# shellcheck disable=SC2086
+run "make check ARCH=arm64 $FRESH_CHECK_ARGS" make check ARCH=arm64 $FRESH_CHECK_ARGS
 if [ ${#failed[@]} -gt 0 ]; then
 	echo "fresh-check: FAILED ($(($(date +%s) - T)) s): ${failed[*]}" >&2
 	exit 1
