@@ -61,8 +61,10 @@ impl<T: ?Sized, const ID: u64> PinnedDrop for Work<T, ID> {
     }
 }
 
-/// The initialiser of a [`Work`] field, from [`new_work!`](crate::new_work): the initialiser `I`
-/// of a `T`, usable only for a field marked `#[pin]`.
+/// The initialiser of a [`Work`], [`DelayedWork`](crate::rust_wq::DelayedWork) or
+/// [`RcuWork`](crate::rust_wq::RcuWork) field, from [`new_work!`](crate::new_work),
+/// [`new_delayed_work!`](crate::new_delayed_work) or [`new_rcu_work!`](crate::new_rcu_work): the
+/// initialiser `I` of a `T`, usable only for a field marked `#[pin]`.
 ///
 /// It is a [`PinInit`], never an [`Init`]: the C side keeps the field's address, so the field
 /// must never move. For a field without `#[pin]`, `pin_init!` asks for an `Init`, and the
@@ -109,8 +111,8 @@ mod pin_marker {
     #[diagnostic::on_unimplemented(
         message = "a field of type `{Self}` must be pinned: add `#[pin]` to it",
         label = "this initialises a `{Self}` field that has no `#[pin]`",
-        note = "in the `#[pin_data]` struct: `#[pin] work: Work<Self>,`; the C side keeps the \
-                field's address, so it must never move",
+        note = "in the `#[pin_data]` struct: `#[pin] work: Work<Self>,` (`DelayedWork<Self>`, \
+                `RcuWork<Self>`); the C side keeps the field's address, so it must never move",
         note = "`FieldNeedsPin` is never implemented: the fix is the `#[pin]`"
     )]
     pub trait FieldNeedsPin {}
