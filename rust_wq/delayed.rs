@@ -71,6 +71,7 @@ use crate::rust_wq::{
         Tracker,
         TrackersGuard, //
     },
+    work::PinnedFieldInit,
     EnqueueError,
     WorkItem,
     WorkItemPointer, //
@@ -218,8 +219,8 @@ where
         name: &'static CStr,
         work_key: Pin<&'static LockClassKey>,
         timer_key: Pin<&'static LockClassKey>,
-    ) -> impl PinInit<Self> {
-        pin_init!(Self {
+    ) -> PinnedFieldInit<Self, impl PinInit<Self>> {
+        PinnedFieldInit::new(pin_init!(Self {
             dwork <- Opaque::ffi_init(|slot: *mut bindings::delayed_work| {
                 // Armed on no queue yet: `arm` reads `wq` (C's initialisers leave it unset).
                 // SAFETY: `slot` is valid for writes.
@@ -255,7 +256,7 @@ where
             seen: Atomic::new(0),
             links: Links::new(),
             _item: PhantomData,
-        })
+        }))
     }
 }
 

@@ -74,7 +74,10 @@
 use crate::rust_wq::{
     drained::Gate,
     queue,
-    work,
+    work::{
+        self,
+        PinnedFieldInit, //
+    },
     EnqueueError,
     WorkItem,
     WorkItemPointer, //
@@ -162,8 +165,11 @@ where
     /// Prefer [`new_rcu_work!`](crate::new_rcu_work), which supplies the name and a lockdep
     /// class.
     #[inline]
-    pub fn new(name: &'static CStr, key: Pin<&'static LockClassKey>) -> impl PinInit<Self> {
-        pin_init!(Self {
+    pub fn new(
+        name: &'static CStr,
+        key: Pin<&'static LockClassKey>,
+    ) -> PinnedFieldInit<Self, impl PinInit<Self>> {
+        PinnedFieldInit::new(pin_init!(Self {
             rwork <- Opaque::ffi_init(|slot: *mut bindings::rcu_work| {
                 // No queue and no RCU callback yet (C's `INIT_RCU_WORK` leaves them unset).
                 // SAFETY: `slot` is valid for writes; all-zero is a valid `rcu_work` to start
@@ -184,7 +190,7 @@ where
             }),
             seen: Atomic::new(0),
             _item: PhantomData,
-        })
+        }))
     }
 }
 

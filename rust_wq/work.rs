@@ -61,6 +61,63 @@ impl<T: ?Sized, const ID: u64> PinnedDrop for Work<T, ID> {
     }
 }
 
+/// The initialiser of a [`Work`], [`DelayedWork`](crate::rust_wq::DelayedWork) or
+/// [`RcuWork`](crate::rust_wq::RcuWork) field, from [`new_work!`](crate::new_work),
+/// [`new_delayed_work!`](crate::new_delayed_work) or [`new_rcu_work!`](crate::new_rcu_work): the
+/// initialiser `I` of a `T`, usable only for a field marked `#[pin]`.
+///
+/// It is a [`PinInit`], never an [`Init`]: the C side keeps the field's address, so the field
+/// must never move. For a field without `#[pin]`, `pin_init!` asks for an `Init`, and the
+/// compiler's error says to add the `#[pin]`. It costs nothing: `__init` is that of `I`.
+#[must_use = "an initialiser does nothing unless it initialises a field"]
+pub struct PinnedFieldInit<T: ?Sized, I> {
+    init: I,
+    _field: PhantomData<fn(*mut T)>,
+}
+
+impl<T: ?Sized, I> PinnedFieldInit<T, I> {
+    /// Wraps `init`.
+    #[inline(always)]
+    pub(in crate::rust_wq) fn new(init: I) -> Self {
+        Self {
+            init,
+            _field: PhantomData,
+        }
+    }
+}
+
+// SAFETY: `__init` is that of `I`, a `PinInit<T, E>`, whose contract is the same.
+unsafe impl<T: ?Sized, E, I: PinInit<T, E>> PinInit<T, E> for PinnedFieldInit<T, I> {
+    #[inline(always)]
+    unsafe fn __init(self, slot: *mut T) -> Result<(), E> {
+        // SAFETY: The caller's promise, which is the contract of `I::__init`.
+        unsafe { self.init.__init(slot) }
+    }
+}
+
+// SAFETY: This impl never applies: nothing implements `FieldNeedsPin`, and it cannot be named
+// outside this file. It is here for the error message only. The compiler reports a failed bound
+// of an impl instead of the trait asked for (here `Init`) when the two have different self types,
+// so a field without `#[pin]` gets `FieldNeedsPin`'s message instead of "`Init` is not
+// implemented".
+unsafe impl<T: ?Sized, E, I: PinInit<T, E>> Init<T, E> for PinnedFieldInit<T, I> where
+    T: pin_marker::FieldNeedsPin
+{
+}
+
+mod pin_marker {
+    /// Never implemented: the bound that refuses a [`PinnedFieldInit`](super::PinnedFieldInit)
+    /// for a field without `#[pin]`, with a message that says what to write.
+    #[diagnostic::on_unimplemented(
+        message = "a field of type `{Self}` must be pinned: add `#[pin]` to it",
+        label = "this initialises a `{Self}` field that has no `#[pin]`",
+        note = "in the `#[pin_data]` struct: `#[pin] work: Work<Self>,` (`DelayedWork<Self>`, \
+                `RcuWork<Self>`); the C side keeps the field's address, so it must never move",
+        note = "`FieldNeedsPin` is never implemented: the fix is the `#[pin]`"
+    )]
+    pub trait FieldNeedsPin {}
+}
+
 /// Takes a `work_struct` that is going away off the object debugger's books if it is on the
 /// stack (C's `destroy_work_on_stack`); nothing on kernels without the object debugger.
 ///
@@ -110,8 +167,11 @@ where
     ///
     /// Prefer [`new_work!`](crate::new_work), which supplies the name and a lockdep class.
     #[inline]
-    pub fn new(name: &'static CStr, key: Pin<&'static LockClassKey>) -> impl PinInit<Self> {
-        pin_init!(Self {
+    pub fn new(
+        name: &'static CStr,
+        key: Pin<&'static LockClassKey>,
+    ) -> PinnedFieldInit<Self, impl PinInit<Self>> {
+        PinnedFieldInit::new(pin_init!(Self {
             work <- Opaque::ffi_init(|slot| {
                 // SAFETY: `slot` is valid for writes, and `run_work::<T, ID>` has the signature of
                 // a `work_func_t`. It is only ever called with this `work_struct`, which lives
@@ -130,7 +190,7 @@ where
             disables: Atomic::new(0),
             seen: Atomic::new(0),
             _item: PhantomData,
-        })
+        }))
     }
 }
 
