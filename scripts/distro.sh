@@ -205,6 +205,7 @@ prepare_kdir() {
 	{
 		echo "export RUSTC_FORCE_RUSTC_VERSION='$RUSTC_FORCE_RUSTC_VERSION'"
 		echo "export PATH='$DISTRO_BINDGEN_ROOT/bin':\$PATH"
+		[ -z "$KCFLAGS_ADD" ] || echo "export KCFLAGS=\"\${KCFLAGS:+\$KCFLAGS }$KCFLAGS_ADD\""
 	} >"$KDIR/rust_wq.env"
 	touch "$KDIR/.rust_wq-prepared"
 	step "prepared in $(($(date +%s) - start)) s"
@@ -231,9 +232,11 @@ check_config() {
 
 # Debian's compiler has features this machine's may lack or have broken; the modules' C code
 # must not use them. Only code generation choices, no layouts: asm goto with outputs (GCC bug
-# 113921, fixed in 12.4/13.3/14).
+# 113921, fixed in 12.4/13.3/14), and ftrace's patch sites where they need an alignment this
+# machine's gcc cannot promise (below). Sets KCFLAGS_ADD: C flags for the modules' C code.
 adapt_to_cc() {
 	local opt
+	KCFLAGS_ADD=""
 	for opt in CC_HAS_ASM_GOTO_OUTPUT CC_HAS_ASM_GOTO_TIED_OUTPUT; do
 		if ! grep -qx "CONFIG_$opt=y" "$KDIR/include/config/auto.conf" &&
 			grep -q "^#define CONFIG_$opt 1$" "$KDIR/include/generated/autoconf.h"; then
@@ -241,6 +244,18 @@ adapt_to_cc() {
 			step "this machine's gcc: CONFIG_$opt off for the modules' C code"
 		fi
 	done
+	# arm64's ftrace with call ops (Debian's arm64 kernel) refuses, with a WARN at the module's
+	# load ("Misaligned patch-site"), a function whose patch site is not 8-byte aligned.
+	# -fmin-function-alignment (GCC 14, Debian's) aligns every function; this machine's gcc has
+	# only -falign-functions, which it ignores for a function it deems cold (seen: a reporting
+	# function that ends in kthread_complete_and_exit). So the modules' C code gets no patch
+	# sites: it cannot be traced by ftrace, and the rest is as Debian's compiler would build it.
+	if grep -qx 'CONFIG_DYNAMIC_FTRACE_WITH_CALL_OPS=y' "$KDIR/include/config/auto.conf" &&
+		! grep -qx 'CONFIG_CC_HAS_MIN_FUNCTION_ALIGNMENT=y' "$KDIR/include/config/auto.conf"; then
+		KCFLAGS_ADD=-fpatchable-function-entry=0
+		step "this machine's gcc: no -fmin-function-alignment, so no ftrace patch sites in the" \
+			"modules' C code"
+	fi
 }
 
 # Every Rust symbol the kernel's Rust crates export here must be one of Debian's exports, or
