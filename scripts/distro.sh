@@ -297,17 +297,36 @@ explain_mismatch() {
 # Every symbol the modules import must be exported by Debian's vmlinux (or by one of the
 # modules themselves): what modpost checks against our copy of Module.symvers, with the cause.
 symcheck() {
-	local m undefined theirs missing=""
+	local m undefined theirs missing="" call_ops
 	# vmlinux's own exports: Debian's modules are not in the initramfs, nor loaded for ours.
 	theirs=$(awk '$3 == "vmlinux" {print $2}' "$HEADERS/Module.symvers" | sort -u)
+	call_ops=$(grep -cx 'CONFIG_DYNAMIC_FTRACE_WITH_CALL_OPS=y' "$HEADERS/.config" || true)
 	for m in "$@"; do
 		undefined=$("${CROSS_COMPILE:-}nm" -u "$m" | awk '{print $2}' | grep -v '^__this_module$' | sort -u)
 		missing=$(comm -23 <(echo "$undefined") <(echo "$theirs") | grep -v '^$' || true)
 		[ -z "$missing" ] ||
 			explain_mismatch "$(echo "$missing" | wc -l) symbols imported by $(basename "$m")" \
 				"$(echo "$missing" | head -n 3 | tr '\n' ' ')"
+		[ "$call_ops" = 0 ] || check_patch_sites "$m"
 	done
 	step "symbols: every import of $# modules is exported by Debian's $DISTRO_RELEASE"
+	[ "$call_ops" = 0 ] || step "ftrace: no misaligned patch site in the $# modules"
+}
+
+# Debian's arm64 kernel (ftrace with call ops) refuses a module whose ftrace patch sites are not
+# 8-byte aligned, with a WARN at its load: each entry of __patchable_function_entries is a
+# section offset, and its last hex digit must be 0 or 8 (see adapt_to_cc).
+check_patch_sites() {
+	local bad
+	bad=$("${CROSS_COMPILE:-}readelf" -rW "$1" | awk '
+		/^Relocation section/ { p = ($3 ~ /__patchable_function_entries/); next }
+		p && $3 ~ /^R_/ && $NF !~ /[08]$/ { n++ }
+		END { print n + 0 }')
+	[ "$bad" = 0 ] ||
+		die "ftrace mismatch: $bad ftrace patch sites of $(basename "$1") are not 8-byte aligned," \
+			"which Debian's kernel refuses ('Misaligned patch-site'): its C code must be built" \
+			"without them (KCFLAGS=-fpatchable-function-entry=0, as the prepared build" \
+			"directory's rust_wq.env says)"
 }
 
 pick_release
