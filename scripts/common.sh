@@ -25,9 +25,17 @@ arm64 | aarch64) RUST_WQ_ARCH=arm64 ;;
 	;;
 esac
 CROSS_COMPILE_ARM64=aarch64-linux-gnu-
+# What the kernel's make is given for the architecture (a kernel build or a prepared build
+# directory), and Debian's name of the architecture (its kernel packages and apt).
+# shellcheck disable=SC2034 # used by the scripts that source this file
 if [ "$RUST_WQ_ARCH" = arm64 ]; then
 	[ "$(uname -m)" = aarch64 ] || export CROSS_COMPILE=${CROSS_COMPILE:-$CROSS_COMPILE_ARM64}
 	export ARCH=arm64
+	KMAKE_ARCH=(ARCH=arm64 "CROSS_COMPILE=${CROSS_COMPILE:-}")
+	DEB_ARCH=arm64
+else
+	KMAKE_ARCH=(ARCH=x86_64)
+	DEB_ARCH=amd64
 fi
 
 RUST_WQ_CACHE=${RUST_WQ_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/rust_wq}
@@ -92,17 +100,19 @@ kbuild_dir() {
 	echo "$RUST_WQ_CACHE/build/$KERNEL_SERIES-$arch$1-$(build_key "$1")"
 }
 
-# Debian packages of another architecture, fetched (never installed) through an apt
-# configuration of their own: Debian 12's `main` for that architecture only.
-# $1: the Debian architecture (arm64).
-foreign_apt_opts() {
-	local dir=$RUST_WQ_CACHE/apt-$1
+# Debian packages of a named architecture, fetched (never installed) through an apt
+# configuration of their own, one per architecture and suite: Debian 12's `main` unless $2 names
+# another suite (scripts/distro.sh: $APT_SUITE, for Debian's kernel of that architecture).
+# $1: the Debian architecture (amd64, arm64).
+arch_apt_opts() {
+	local suite=${2:-bookworm} dir=$RUST_WQ_CACHE/apt-$1
+	[ "$suite" = bookworm ] || dir=$dir-$suite
 	mkdir -p "$dir/lists/partial" "$dir/cache/archives/partial" "$dir/deb"
-	echo "deb [arch=$1] $APT_MIRROR bookworm main" >"$dir/sources.list"
+	echo "deb [arch=$1] $APT_MIRROR $suite main" >"$dir/sources.list"
 	# shellcheck disable=SC2034 # used by the scripts that source this file
-	FOREIGN_APT_DIR=$dir
+	ARCH_APT_DIR=$dir
 	# shellcheck disable=SC2034 # as above
-	FOREIGN_APT_OPTS=(-o "Dir::Etc::sourcelist=$dir/sources.list" -o "Dir::Etc::sourceparts=-"
+	ARCH_APT_OPTS=(-o "Dir::Etc::sourcelist=$dir/sources.list" -o "Dir::Etc::sourceparts=-"
 		-o "Dir::State::Lists=$dir/lists" -o "Dir::Cache=$dir/cache"
 		-o "APT::Architectures=$1" -o "APT::Architecture=$1" -o "Acquire::Languages=none"
 		-o "APT::Sandbox::User=root" -o "Debug::NoLocking=1" -q)

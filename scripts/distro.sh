@@ -5,7 +5,8 @@
 # kernel Debian ships, so that rust_wq modules built against it load into that kernel unmodified.
 #
 #   scripts/distro.sh kdir        prepare (cached) and print the build directory
-#   scripts/distro.sh image       print the path of Debian's vmlinuz (fetched with the rest)
+#   scripts/distro.sh image       print the path of Debian's vmlinuz (fetched with the rest; on
+#                                 arm64 an uncompressed Image, which QEMU boots as it is)
 #   scripts/distro.sh symcheck M..  check that every symbol the modules M.. import is exported by
 #                                 Debian's kernel (its Module.symvers), naming the cause if not
 #
@@ -21,22 +22,30 @@
 #   include/generated/autoconf.h and rustc_cfg replace the generated ones;
 # - KERNELRELEASE (vermagic) and Debian's Module.symvers (vmlinux's exports, for modpost).
 #
-# Environment: DISTRO_RELEASE (7.3.4+deb13-amd64), APT_MIRROR, RUST_WQ_CACHE, KSRC.
+# ARCH=arm64 (scripts/common.sh): Debian's arm64 kernel (7.3.4+deb13-arm64, its `Image`), the
+# build directory cross-prepared with CROSS_COMPILE; everything else as for amd64.
+#
+# Environment: DISTRO_RELEASE (7.3.4+deb13-amd64, or -arm64 with ARCH=arm64), APT_MIRROR,
+# RUST_WQ_CACHE, KSRC, ARCH, CROSS_COMPILE.
 set -euo pipefail
 . "$(dirname "$0")/common.sh"
 
 case "$RUST_WQ_CACHE" in *[[:space:]]*) die "RUST_WQ_CACHE may not contain spaces (kbuild)" ;; esac
 
+# Debian's packages of the architecture, through a private apt configuration of its own.
 apt_update() {
-	apt_config
-	apt-get "${APT_OPTS[@]}" update >"$APT_DIR/update.log" 2>&1 ||
-		die "apt-get update ($APT_MIRROR $APT_SUITE) failed: see $APT_DIR/update.log"
+	arch_apt_opts "$DEB_ARCH" "$APT_SUITE"
+	apt-get "${ARCH_APT_OPTS[@]}" update >"$ARCH_APT_DIR/update.log" 2>&1 ||
+		die "apt-get update ($APT_MIRROR $APT_SUITE, $DEB_ARCH) failed: see $ARCH_APT_DIR/update.log"
 }
 
-# The release: DISTRO_RELEASE=, else the newest 7.3 amd64 headers package in the suite when
-# first asked (recorded in the cache, so that later runs and `image` agree without network).
+# The release: DISTRO_RELEASE=, else the newest 7.3 headers package of the architecture in the
+# suite when first asked (recorded in the cache, one record an architecture, so that later runs
+# and `image` agree without network).
 pick_release() {
 	local rec=$RUST_WQ_CACHE/distro/release
+	# amd64 keeps the record it always had.
+	[ "$DEB_ARCH" = amd64 ] || rec=$rec-$DEB_ARCH
 	if [ -n "${DISTRO_RELEASE:-}" ]; then
 		return
 	fi
@@ -45,16 +54,20 @@ pick_release() {
 		return
 	fi
 	apt_update
-	DISTRO_RELEASE=$(apt-cache "${APT_OPTS[@]}" pkgnames "linux-headers-$KERNEL_SERIES." |
-		sed -n "s/^linux-headers-\($KERNEL_SERIES\.[0-9]*+deb[0-9]*-amd64\)$/\1/p" |
+	DISTRO_RELEASE=$(apt-cache "${ARCH_APT_OPTS[@]}" pkgnames "linux-headers-$KERNEL_SERIES." |
+		sed -n "s/^linux-headers-\($KERNEL_SERIES\.[0-9]*+deb[0-9]*-$DEB_ARCH\)$/\1/p" |
 		sort -V | tail -n1)
 	[ -n "$DISTRO_RELEASE" ] ||
-		die "no linux-headers-$KERNEL_SERIES.*-amd64 in $APT_SUITE: name one with DISTRO_RELEASE="
+		die "no linux-headers-$KERNEL_SERIES.*-$DEB_ARCH in $APT_SUITE: name one with DISTRO_RELEASE="
 	mkdir -p "$(dirname "$rec")"
 	echo "$DISTRO_RELEASE" >"$rec"
 }
 
 set_paths() {
+	case "$DISTRO_RELEASE" in
+	*-"$DEB_ARCH") ;;
+	*) die "DISTRO_RELEASE=$DISTRO_RELEASE is not an $DEB_ARCH kernel (ARCH=$RUST_WQ_ARCH)" ;;
+	esac
 	DISTRO_CACHE=$RUST_WQ_CACHE/distro/$DISTRO_RELEASE
 	ROOTFS=$DISTRO_CACHE/root
 	HEADERS=$ROOTFS/usr/src/linux-headers-$DISTRO_RELEASE
@@ -63,15 +76,15 @@ set_paths() {
 	PACKAGES="linux-headers-$DISTRO_RELEASE linux-headers-$ABI-common linux-binary-$DISTRO_RELEASE"
 }
 
-# Debian's packages, through the private apt configuration of scripts/setup.sh.
+# Debian's packages of the release (its architecture's), unpacked into the cache.
 fetch_packages() {
 	[ -f "$DISTRO_CACHE/.unpacked" ] && return
 	rm -rf "$DISTRO_CACHE"
 	mkdir -p "$DISTRO_CACHE/debs" "$ROOTFS"
 	apt_update
-	step "apt ($APT_SUITE): fetching $PACKAGES (about 27 MB)"
+	step "apt ($APT_SUITE, $DEB_ARCH): fetching $PACKAGES (about 26 MB)"
 	(cd "$DISTRO_CACHE/debs" &&
-		apt-get "${APT_OPTS[@]}" download $PACKAGES >"$DISTRO_CACHE/download.log" 2>&1) ||
+		apt-get "${ARCH_APT_OPTS[@]}" download $PACKAGES >"$DISTRO_CACHE/download.log" 2>&1) ||
 		die "could not download $PACKAGES from $APT_MIRROR $APT_SUITE (see" \
 			"$DISTRO_CACHE/download.log; DISTRO_RELEASE= names another release)"
 	local d
@@ -162,7 +175,7 @@ prepare_kdir() {
 			"(KSRC= a $srcver tree, or DISTRO_RELEASE= a $srcver release)"
 	rm -rf "$KDIR"
 	mkdir -p "$KDIR"
-	local dk=(make -C "$KSRC" O="$KDIR" ARCH=x86_64 LLVM= KERNELRELEASE="$DISTRO_RELEASE")
+	local dk=(make -C "$KSRC" O="$KDIR" "${KMAKE_ARCH[@]}" LLVM= KERNELRELEASE="$DISTRO_RELEASE")
 	step "preparing a build directory for Debian's $DISTRO_RELEASE in $KDIR"
 	cp "$HEADERS/.config" "$KDIR/.config"
 	# syncconfig writes include/generated/ from this machine's view of the configuration, once,
@@ -192,6 +205,7 @@ prepare_kdir() {
 	{
 		echo "export RUSTC_FORCE_RUSTC_VERSION='$RUSTC_FORCE_RUSTC_VERSION'"
 		echo "export PATH='$DISTRO_BINDGEN_ROOT/bin':\$PATH"
+		[ -z "$KCFLAGS_ADD" ] || echo "export KCFLAGS=\"\${KCFLAGS:+\$KCFLAGS }$KCFLAGS_ADD\""
 	} >"$KDIR/rust_wq.env"
 	touch "$KDIR/.rust_wq-prepared"
 	step "prepared in $(($(date +%s) - start)) s"
@@ -200,7 +214,10 @@ prepare_kdir() {
 # The options this machine's tools decide (compiler, assembler, linker, pahole, openssl
 # versions and capabilities, and what depends on BTF or those): they differ from Debian's and
 # only choose compiler flags for the modules' C code here; the code sees Debian's autoconf.h.
-TOOL_OPTIONS='^(AS_VERSION|LD_VERSION|GCC_VERSION|CC_VERSION_TEXT|RUSTC_VERSION_TEXT|CC_HAS_.*|CC_OPT_.*|GCC_ASM_GOTO_OUTPUT_BROKEN|PAHOLE_.*|OPENSSL_SUPPORTS_.*|MODULE_SIG_KEY_TYPE_.*|DEBUG_INFO_BTF.*|DEBUG_INFO_COMPRESSED_.*|MODULE_ALLOW_BTF_MISMATCH|PROBE_EVENTS_BTF_ARGS|FUNCTION_TRACE_ARGS|SCHED_CLASS_EXT|EXT_.*|NET_SCH_BPF|IO_URING_BPF_OPS|SCHED_PROXY_EXEC)$'
+# arm64 adds two that only concern vmlinux and its vDSOs: the 32-bit compat vDSO (Debian builds
+# it with an arm compiler, CROSS_COMPILE_COMPAT, this machine has none) and RELR relocations in
+# vmlinux (whether the linker packs them).
+TOOL_OPTIONS='^(COMPAT_VDSO|THUMB2_COMPAT_VDSO|RELR|TOOLS_SUPPORT_RELR|AS_VERSION|LD_VERSION|GCC_VERSION|CC_VERSION_TEXT|RUSTC_VERSION_TEXT|CC_HAS_.*|CC_OPT_.*|GCC_ASM_GOTO_OUTPUT_BROKEN|PAHOLE_.*|OPENSSL_SUPPORTS_.*|MODULE_SIG_KEY_TYPE_.*|DEBUG_INFO_BTF.*|DEBUG_INFO_COMPRESSED_.*|MODULE_ALLOW_BTF_MISMATCH|PROBE_EVENTS_BTF_ARGS|FUNCTION_TRACE_ARGS|SCHED_CLASS_EXT|EXT_.*|NET_SCH_BPF|IO_URING_BPF_OPS|SCHED_PROXY_EXEC)$'
 
 # Refuses a configuration that differs from Debian's in anything but TOOL_OPTIONS.
 check_config() {
@@ -215,9 +232,11 @@ check_config() {
 
 # Debian's compiler has features this machine's may lack or have broken; the modules' C code
 # must not use them. Only code generation choices, no layouts: asm goto with outputs (GCC bug
-# 113921, fixed in 12.4/13.3/14).
+# 113921, fixed in 12.4/13.3/14), and ftrace's patch sites where they need an alignment this
+# machine's gcc cannot promise (below). Sets KCFLAGS_ADD: C flags for the modules' C code.
 adapt_to_cc() {
 	local opt
+	KCFLAGS_ADD=""
 	for opt in CC_HAS_ASM_GOTO_OUTPUT CC_HAS_ASM_GOTO_TIED_OUTPUT; do
 		if ! grep -qx "CONFIG_$opt=y" "$KDIR/include/config/auto.conf" &&
 			grep -q "^#define CONFIG_$opt 1$" "$KDIR/include/generated/autoconf.h"; then
@@ -225,6 +244,18 @@ adapt_to_cc() {
 			step "this machine's gcc: CONFIG_$opt off for the modules' C code"
 		fi
 	done
+	# arm64's ftrace with call ops (Debian's arm64 kernel) refuses, with a WARN at the module's
+	# load ("Misaligned patch-site"), a function whose patch site is not 8-byte aligned.
+	# -fmin-function-alignment (GCC 14, Debian's) aligns every function; this machine's gcc has
+	# only -falign-functions, which it ignores for a function it deems cold (seen: a reporting
+	# function that ends in kthread_complete_and_exit). So the modules' C code gets no patch
+	# sites: it cannot be traced by ftrace, and the rest is as Debian's compiler would build it.
+	if grep -qx 'CONFIG_DYNAMIC_FTRACE_WITH_CALL_OPS=y' "$KDIR/include/config/auto.conf" &&
+		! grep -qx 'CONFIG_CC_HAS_MIN_FUNCTION_ALIGNMENT=y' "$KDIR/include/config/auto.conf"; then
+		KCFLAGS_ADD=-fpatchable-function-entry=0
+		step "this machine's gcc: no -fmin-function-alignment, so no ftrace patch sites in the" \
+			"modules' C code"
+	fi
 }
 
 # Every Rust symbol the kernel's Rust crates export here must be one of Debian's exports, or
@@ -266,17 +297,36 @@ explain_mismatch() {
 # Every symbol the modules import must be exported by Debian's vmlinux (or by one of the
 # modules themselves): what modpost checks against our copy of Module.symvers, with the cause.
 symcheck() {
-	local m undefined theirs missing=""
+	local m undefined theirs missing="" call_ops
 	# vmlinux's own exports: Debian's modules are not in the initramfs, nor loaded for ours.
 	theirs=$(awk '$3 == "vmlinux" {print $2}' "$HEADERS/Module.symvers" | sort -u)
+	call_ops=$(grep -cx 'CONFIG_DYNAMIC_FTRACE_WITH_CALL_OPS=y' "$HEADERS/.config" || true)
 	for m in "$@"; do
-		undefined=$(nm -u "$m" | awk '{print $2}' | grep -v '^__this_module$' | sort -u)
+		undefined=$("${CROSS_COMPILE:-}nm" -u "$m" | awk '{print $2}' | grep -v '^__this_module$' | sort -u)
 		missing=$(comm -23 <(echo "$undefined") <(echo "$theirs") | grep -v '^$' || true)
 		[ -z "$missing" ] ||
 			explain_mismatch "$(echo "$missing" | wc -l) symbols imported by $(basename "$m")" \
 				"$(echo "$missing" | head -n 3 | tr '\n' ' ')"
+		[ "$call_ops" = 0 ] || check_patch_sites "$m"
 	done
 	step "symbols: every import of $# modules is exported by Debian's $DISTRO_RELEASE"
+	[ "$call_ops" = 0 ] || step "ftrace: no misaligned patch site in the $# modules"
+}
+
+# Debian's arm64 kernel (ftrace with call ops) refuses a module whose ftrace patch sites are not
+# 8-byte aligned, with a WARN at its load: each entry of __patchable_function_entries is a
+# section offset, and its last hex digit must be 0 or 8 (see adapt_to_cc).
+check_patch_sites() {
+	local bad
+	bad=$("${CROSS_COMPILE:-}readelf" -rW "$1" | awk '
+		/^Relocation section/ { p = ($3 ~ /__patchable_function_entries/); next }
+		p && $3 ~ /^R_/ && $NF !~ /[08]$/ { n++ }
+		END { print n + 0 }')
+	[ "$bad" = 0 ] ||
+		die "ftrace mismatch: $bad ftrace patch sites of $(basename "$1") are not 8-byte aligned," \
+			"which Debian's kernel refuses ('Misaligned patch-site'): its C code must be built" \
+			"without them (KCFLAGS=-fpatchable-function-entry=0, as the prepared build" \
+			"directory's rust_wq.env says)"
 }
 
 pick_release

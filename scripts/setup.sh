@@ -40,15 +40,15 @@ setup_apt() {
 # Debian 12's static busybox for arm64, unpacked into the cache (never installed).
 setup_busybox_arm64() {
 	[ -x "$BUSYBOX_ARM64" ] && return
-	foreign_apt_opts arm64
+	arch_apt_opts arm64
 	step "apt (bookworm, arm64): fetching busybox-static for the arm64 guest"
-	apt-get "${FOREIGN_APT_OPTS[@]}" update >/dev/null ||
+	apt-get "${ARCH_APT_OPTS[@]}" update >/dev/null ||
 		die "cannot reach $APT_MIRROR bookworm for arm64 packages"
-	rm -f "$FOREIGN_APT_DIR/deb"/busybox-static_*.deb
-	(cd "$FOREIGN_APT_DIR/deb" && apt-get "${FOREIGN_APT_OPTS[@]}" download busybox-static:arm64 >/dev/null) ||
+	rm -f "$ARCH_APT_DIR/deb"/busybox-static_*.deb
+	(cd "$ARCH_APT_DIR/deb" && apt-get "${ARCH_APT_OPTS[@]}" download busybox-static:arm64 >/dev/null) ||
 		die "could not fetch busybox-static:arm64"
 	local deb dir
-	deb=$(ls "$FOREIGN_APT_DIR/deb"/busybox-static_*_arm64.deb)
+	deb=$(ls "$ARCH_APT_DIR/deb"/busybox-static_*_arm64.deb)
 	dir=$(dirname "$(dirname "$BUSYBOX_ARM64")")
 	rm -rf "$dir.tmp" && mkdir -p "$dir.tmp/bin"
 	dpkg-deb --fsys-tarfile "$deb" | tar -xO ./bin/busybox >"$dir.tmp/bin/busybox"
@@ -118,11 +118,7 @@ setup_ksrc() {
 }
 
 kmake() {
-	if [ "$RUST_WQ_ARCH" = arm64 ]; then
-		make -C "$KSRC" O="$KBUILD" ARCH=arm64 CROSS_COMPILE="${CROSS_COMPILE:-}" LLVM= "$@"
-	else
-		make -C "$KSRC" O="$KBUILD" ARCH=x86_64 LLVM= "$@"
-	fi
+	make -C "$KSRC" O="$KBUILD" "${KMAKE_ARCH[@]}" LLVM= "$@"
 }
 
 # Merges the fragments onto tinyconfig and fails naming every option that did not survive.
