@@ -237,14 +237,38 @@ pub fn preemptible() -> bool {
 /// - `EBUSY`: the caller is a kworker while a `work_on_cpu` of this module holds hotplug off or
 ///   is taking that hold (that holder may be waiting for this very item).
 /// - `EINVAL`: `cpu` is at or above `nr_cpu_ids`.
-/// - The kernel's own errors of `remove_cpu()`, such as `EBUSY` for the last online CPU or
-///   while hotplug is disabled.
+/// - `ENODEV`: `cpu` is possible but not present (a slot for a CPU that may be plugged in
+///   later, as in a virtual machine started with more possible than present CPUs): it has no
+///   CPU device, which `remove_cpu()` and `add_cpu()` would dereference.
+/// - The kernel's own errors of `remove_cpu()`, such as `EBUSY` for the last online CPU (a
+///   lasting answer: do not retry it in a loop) or while hotplug is disabled.
+///
+/// `EBUSY` of rule 15 (docs/soundness.md) lasts while the hold does: an item that a
+/// `work_on_cpu!` function flushes must not retry it within the same run (the hold waits for
+/// that run); give up, or queue the item again.
+///
+/// A CPU hot-removed (ACPI eject) at the very moment of the call loses its device between the
+/// check and the operation: the kernel does not export the lock (`lock_device_hotplug`) that
+/// orders the two (rule 19 of docs/soundness.md).
 pub fn take_offline(cpu: u32) -> Result {
     let _op = may_operate_hotplug()?;
-    let id = CpuId::from_u32(cpu).ok_or(EINVAL)?;
-    // SAFETY: `id` is a possible CPU; we may sleep and hold no hotplug lock (`CpusReadGuard`
-    // would be checked by lockdep).
+    let id = hotplug_target(cpu)?;
+    // SAFETY: `id` is a possible CPU whose CPU device was registered just now
+    // (`hotplug_target`; only a concurrent hot-removal unregisters it, rule 19); we may sleep
+    // and hold no hotplug lock (`may_operate_hotplug` refused the function of a `work_on_cpu`,
+    // the only place where this module holds one).
     kernel::error::to_result(unsafe { bindings::remove_cpu(id.as_u32()) })
+}
+
+/// `cpu` as a CPU that [`take_offline`] and [`bring_online`] may operate: possible (`EINVAL`)
+/// and present, with its CPU device registered (`ENODEV`).
+fn hotplug_target(cpu: u32) -> Result<CpuId> {
+    let id = CpuId::from_u32(cpu).ok_or(EINVAL)?;
+    // SAFETY: `id` is below `nr_cpu_ids`; `get_cpu_device` only reads a per-CPU pointer.
+    if unsafe { bindings::get_cpu_device(id.as_u32()) }.is_null() {
+        return Err(ENODEV);
+    }
+    Ok(id)
 }
 
 /// Brings `cpu` back online (`add_cpu()`).
@@ -254,7 +278,7 @@ pub fn take_offline(cpu: u32) -> Result {
 /// Those of [`take_offline`], then the kernel's own errors of `add_cpu()`.
 pub fn bring_online(cpu: u32) -> Result {
     let _op = may_operate_hotplug()?;
-    let id = CpuId::from_u32(cpu).ok_or(EINVAL)?;
+    let id = hotplug_target(cpu)?;
     // SAFETY: As in `take_offline`.
     kernel::error::to_result(unsafe { bindings::add_cpu(id.as_u32()) })
 }
