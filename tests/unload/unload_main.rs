@@ -385,8 +385,12 @@ struct ScopeRun<'a> {
 /// thread that this item, queued at load on `system_long`, starts and waits for. The unload's
 /// flush of `system_long` waits for the item, so for the thread, which spawns scoped closures
 /// until the close refuses them.
+///
+/// Its queue is built at load: built in `run`, it would be refused (`ESHUTDOWN`) whenever the
+/// unload came before the item ran.
 #[pin_data]
 struct ScopeHost {
+    queue: OwnedQueue<Unbound>,
     #[pin]
     work: Work<ScopeHost>,
 }
@@ -396,15 +400,10 @@ impl_has_work! { impl HasWork<Self> for ScopeHost { self.work } }
 impl WorkItem for ScopeHost {
     type Pointer = Arc<ScopeHost>;
 
-    fn run(_this: Arc<ScopeHost>) {
+    fn run(this: Arc<ScopeHost>) {
         RUNS.add(1, Relaxed);
-        let Ok(queue) = OwnedQueue::unbound().build(c"rwq_unload_scq") else {
-            check("a queue for the scope's thread", false);
-            checker_done();
-            return;
-        };
         let run = ScopeRun {
-            queue: &queue,
+            queue: &this.queue,
             started: Atomic::new(0),
         };
         // SAFETY: `scope_thread` takes a `ScopeRun`, which `run` is; it lives on this frame until
@@ -798,8 +797,12 @@ impl kernel::Module for RustWqUnload {
             GFP_KERNEL,
         )?;
         rust_wq::system_percpu().enqueue(prober)?;
+        let scope_queue = OwnedQueue::unbound().build(c"rwq_unload_scq")?;
         rust_wq::system_long().enqueue(Arc::pin_init(
-            pin_init!(ScopeHost { work <- new_work!("ScopeHost::work") }),
+            pin_init!(ScopeHost {
+                queue: scope_queue,
+                work <- new_work!("ScopeHost::work"),
+            }),
             GFP_KERNEL,
         )?)?;
         if module_parameters::fail_init.value() != 0 {
