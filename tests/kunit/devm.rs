@@ -346,9 +346,9 @@ mod tests {
         Reclaim,
     }
 
-    /// Drops the handle in `place`, after `go` is set; [`take_and_drop`]'s answer once the drop
-    /// returned, 0 if it did not within the patience of [`wait_for`]. (For [`Where::Kworker`]
-    /// the item that drops it is queued already, waiting for `go`.)
+    /// Drops the handle in `place`; [`take_and_drop`]'s answer once the drop returned, 0 if it
+    /// did not within the patience of [`wait_for`]. (For [`Where::Kworker`] the item that drops
+    /// it is queued already, waiting for `go`, and answers in `done`.)
     fn drop_in(
         place: Where,
         slot: &QueueSlot,
@@ -399,7 +399,8 @@ mod tests {
     }
 
     /// One drop of the handle in `place`: `probe` builds an ordered queue; an item blocks its
-    /// worker until `go`, three items wait behind it and one is armed for a minute. With
+    /// worker until `release` (in the kworker case it is the item that drops the handle, when
+    /// `go` is set, and blocks after), three items wait behind it and one is armed for a minute. With
     /// `during_unbind`, a kernel thread removes the device first, and the drop comes once its
     /// unbind has revoked the queue and is dropping it, waiting for the blocked item.
     ///
@@ -425,15 +426,18 @@ mod tests {
         let h = Shared::new()?;
         let go = Arc::new(Atomic::new(0u32), GFP_KERNEL)?;
         let done = Arc::new(Atomic::new(0u32), GFP_KERNEL)?;
+        let release = Arc::new(Atomic::new(0u32), GFP_KERNEL)?;
         let blocker = {
-            let (slot, go, done) = (slot.clone(), go.clone(), done.clone());
+            let (slot, go, done, release) =
+                (slot.clone(), go.clone(), done.clone(), release.clone());
             Job::new(&h, move || {
-                // Gives up after the patience of `poll`, so that a drop that waited for the
-                // unbind (which waits for this item) fails the case instead of hanging.
-                let _ = poll(|| go.load(Acquire) == 1);
+                // Each wait gives up after the patience of `poll`, so that a drop that waited
+                // for the unbind (which waits for this item) fails the case instead of hanging.
                 if place == Where::Kworker {
+                    let _ = poll(|| go.load(Acquire) == 1);
                     done.store(take_and_drop(&slot), Release);
                 }
+                let _ = poll(|| release.load(Acquire) == 1);
             })?
         };
         let pending = [
@@ -462,22 +466,24 @@ mod tests {
             (Some(dev), None)
         };
         let dropped = drop_in(place, &slot, &go, &done)?;
-        // Nothing of the queue ran during the drop: it waited for none of it.
-        let ran_meanwhile = s.runs();
+        // Nothing of the queue ran during the drop: it waited for none of it (in the kworker
+        // case, the dropping item is the one that holds up the rest).
+        let ran_meanwhile = s.runs() + h.runs();
         let handoffs = rust_wq::drained::handoffs_in_flight();
-        go.store(1, Release);
+        release.store(1, Release);
+        // Asserted before the wait for the unbind: a drop that deadlocked with it fails here.
+        assert_eq!(dropped, 1);
+        if place != Where::Kworker {
+            assert_eq!(ran_meanwhile, 0);
+        }
+        // The hand-off is under way: it drops the queue, which waits for the blocker.
+        assert!(handoffs >= 1);
         drop(removing);
+        // The hand-off finished, and with it the queue's drop.
         assert!(wait_for(|| rust_wq::drained::handoffs_in_flight() == 0));
         assert!(wait_for(
             || s.dropped.load(Relaxed) == 4 && h.dropped.load(Relaxed) == 1
         ));
-
-        assert_eq!(dropped, 1);
-        if place != Where::Kworker {
-            assert_eq!(ran_meanwhile, 0);
-            assert_eq!(h.runs(), 1);
-        }
-        assert!(handoffs >= 1);
         // Each item ran once: the blocker, the three behind it and the armed one (tag 0).
         assert_eq!(h.runs(), 1);
         assert_eq!(s.runs(), 4);
