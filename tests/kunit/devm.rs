@@ -398,16 +398,43 @@ mod tests {
             .is_some_and(|q| q.try_access().is_none())
     }
 
+    /// What [`drop_once`] saw: `Ok` if all held, else the first thing that did not. The
+    /// helpers report, the cases assert (KUnit's `assert!` is the one of the `#[test]`s).
+    type Verdict = core::result::Result<(), &'static str>;
+
+    /// `Err(what)` unless `cond`.
+    fn check(cond: bool, what: &'static str) -> Verdict {
+        if cond {
+            Ok(())
+        } else {
+            Err(what)
+        }
+    }
+
     /// One drop of the handle in `place`: `probe` builds an ordered queue; an item blocks its
     /// worker until `release` (in the kworker case it is the item that drops the handle, when
-    /// `go` is set, and blocks after), three items wait behind it and one is armed for a minute. With
-    /// `during_unbind`, a kernel thread removes the device first, and the drop comes once its
-    /// unbind has revoked the queue and is dropping it, waiting for the blocked item.
+    /// `go` is set, and blocks after), three items wait behind it and one is armed for a minute.
+    /// With `during_unbind`, a kernel thread removes the device first, and the drop comes once
+    /// its unbind has revoked the queue and is dropping it, waiting for the blocked item.
     ///
     /// The drop must return before anything else of the queue ran (it waited for nothing), and
     /// hand off: the hand-off is still in flight then (it drops the queue, which waits for the
     /// blocked item). Once released, each item runs once, the hand-off and the unbind finish.
-    fn drop_once(place: Where, during_unbind: bool) -> Result {
+    fn drop_once(place: Where, during_unbind: bool) -> Result<Verdict> {
+        let verdict = drop_once_judged(place, during_unbind)?;
+        if let Err(what) = verdict {
+            let when = if during_unbind {
+                "during the unbind"
+            } else {
+                "while bound"
+            };
+            pr_info!("    # {when}: {what}\n");
+        }
+        Ok(verdict)
+    }
+
+    /// [`drop_once`], without the log line.
+    fn drop_once_judged(place: Where, during_unbind: bool) -> Result<Verdict> {
         let slot: QueueSlot = Arc::pin_init(new_spinlock!(None), GFP_KERNEL)?;
         let built = Arc::new(Atomic::new(0i32), GFP_KERNEL)?;
         let dev = {
@@ -419,9 +446,10 @@ mod tests {
                 }
             })?
         };
-        assert_eq!(built.load(Relaxed), 0);
+        if built.load(Relaxed) != 0 {
+            return Ok(Err("probe could not build the queue"));
+        }
 
-        // The blocker: in the kworker case it drops the handle itself, once `go` is set.
         let s = Shared::new()?;
         let h = Shared::new()?;
         let go = Arc::new(Atomic::new(0u32), GFP_KERNEL)?;
@@ -455,12 +483,16 @@ mod tests {
             }
             q.enqueue_delayed(armed, Delta::from_millis(60_000))?;
         }
-        assert!(wait_for(|| h.running.load(Relaxed) == 1));
+        if !wait_for(|| h.running.load(Relaxed) == 1) {
+            return Ok(Err("the blocker never ran"));
+        }
 
         let (dev, removing) = if during_unbind {
             let r = dev.remove_in_thread()?;
             // The unbind revoked the queue; it drops it now, waiting for the blocker.
-            assert!(wait_for(|| revoked(&slot)));
+            if !wait_for(|| revoked(&slot)) {
+                return Ok(Err("the unbind never revoked the queue"));
+            }
             (None, Some(r))
         } else {
             (Some(dev), None)
@@ -471,22 +503,33 @@ mod tests {
         let ran_meanwhile = s.runs() + h.runs();
         let handoffs = rust_wq::drained::handoffs_in_flight();
         release.store(1, Release);
-        // Asserted before the wait for the unbind: a drop that deadlocked with it fails here.
-        assert_eq!(dropped, 1);
-        if place != Where::Kworker {
-            assert_eq!(ran_meanwhile, 0);
+        // Judged before the wait for the unbind: a drop that deadlocked with it (an item of
+        // the queue waiting for the unbind) must fail the case, not hang it.
+        if dropped != 1 {
+            core::mem::forget(removing);
+            return Ok(Err("the drop did not return"));
         }
+        let verdict = check(
+            place == Where::Kworker || ran_meanwhile == 0,
+            "the drop waited for the queue's items",
+        )
         // The hand-off is under way: it drops the queue, which waits for the blocker.
-        assert!(handoffs >= 1);
+        .and(check(
+            handoffs >= 1,
+            "no hand-off was in flight after the drop",
+        ));
         drop(removing);
         // The hand-off finished, and with it the queue's drop.
-        assert!(wait_for(|| rust_wq::drained::handoffs_in_flight() == 0));
-        assert!(wait_for(
-            || s.dropped.load(Relaxed) == 4 && h.dropped.load(Relaxed) == 1
-        ));
+        let verdict = verdict
+            .and(check(
+                wait_for(|| rust_wq::drained::handoffs_in_flight() == 0),
+                "the hand-off never finished",
+            ))
+            .and(check(
+                wait_for(|| s.dropped.load(Relaxed) == 4 && h.dropped.load(Relaxed) == 1),
+                "an item was never dropped",
+            ));
         // Each item ran once: the blocker, the three behind it and the armed one (tag 0).
-        assert_eq!(h.runs(), 1);
-        assert_eq!(s.runs(), 4);
         let mut tags = [0u32; 4];
         let n = {
             let order = s.order.lock();
@@ -496,19 +539,13 @@ mod tests {
             order.len()
         };
         tags.sort_unstable();
-        assert_eq!(n, 4);
-        assert!(tags == [0, 1, 2, 3]);
+        let verdict = verdict.and(check(
+            h.runs() == 1 && s.runs() == 4 && n == 4 && tags == [0, 1, 2, 3],
+            "an item did not run exactly once",
+        ));
         // A device still bound goes now; its unbind has nothing of the queue left to do.
         drop(dev);
-        assert_eq!(s.runs(), 4);
-        Ok(())
-    }
-
-    /// [`drop_once`] while the device is bound, then during its unbind.
-    fn drop_both_ways(place: Where) -> Result {
-        let _driver = register_driver()?;
-        drop_once(place, false)?;
-        drop_once(place, true)
+        Ok(verdict.and(check(s.runs() == 4, "an item ran at the unbind")))
     }
 
     /// The handle dropped in a kworker, by an item of the queue itself: handed off (while the
@@ -516,25 +553,41 @@ mod tests {
     /// where a drop in place would wait for the unbind forever).
     #[test]
     fn dropped_in_an_item_of_its_own_queue_hands_off() -> Result {
-        drop_both_ways(Where::Kworker)
+        let driver = register_driver()?;
+        assert_eq!(drop_once(Where::Kworker, false)?, Ok(()));
+        assert_eq!(drop_once(Where::Kworker, true)?, Ok(()));
+        drop(driver);
+        Ok(())
     }
 
     /// The handle dropped by a BH item (softirq): handed off, no sleep there.
     #[test]
     fn dropped_in_softirq_hands_off() -> Result {
-        drop_both_ways(Where::Softirq)
+        let driver = register_driver()?;
+        assert_eq!(drop_once(Where::Softirq, false)?, Ok(()));
+        assert_eq!(drop_once(Where::Softirq, true)?, Ok(()));
+        drop(driver);
+        Ok(())
     }
 
     /// The handle dropped in a hard `hrtimer` callback: handed off, no sleep there.
     #[test]
     fn dropped_in_hard_irq_hands_off() -> Result {
-        drop_both_ways(Where::HardIrq)
+        let driver = register_driver()?;
+        assert_eq!(drop_once(Where::HardIrq, false)?, Ok(()));
+        assert_eq!(drop_once(Where::HardIrq, true)?, Ok(()));
+        drop(driver);
+        Ok(())
     }
 
     /// The handle dropped with a spinlock held: handed off, no sleep there.
     #[test]
     fn dropped_under_a_spinlock_hands_off() -> Result {
-        drop_both_ways(Where::Atomic)
+        let driver = register_driver()?;
+        assert_eq!(drop_once(Where::Atomic, false)?, Ok(()));
+        assert_eq!(drop_once(Where::Atomic, true)?, Ok(()));
+        drop(driver);
+        Ok(())
     }
 
     /// The handle dropped by a task in memory reclaim: handed off, no wait for items that may
@@ -542,7 +595,11 @@ mod tests {
     /// for the queue's items).
     #[test]
     fn dropped_in_memory_reclaim_hands_off() -> Result {
-        drop_both_ways(Where::Reclaim)
+        let driver = register_driver()?;
+        assert_eq!(drop_once(Where::Reclaim, false)?, Ok(()));
+        assert_eq!(drop_once(Where::Reclaim, true)?, Ok(()));
+        drop(driver);
+        Ok(())
     }
 
     /// `build_devm` with a spinlock held in `probe` fails as `build` does there (`EAGAIN`) and
