@@ -399,7 +399,7 @@ mod tests {
     }
 
     /// What [`drop_once`] saw: `Ok` if all held, else the first thing that did not. The
-    /// helpers report, the cases assert (KUnit's `assert!` is the one of the `#[test]`s).
+    /// helpers report, the cases assert (KUnit replaces `assert!` in the test functions only).
     type Verdict = core::result::Result<(), &'static str>;
 
     /// `Err(what)` unless `cond`.
