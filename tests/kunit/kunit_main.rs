@@ -17,6 +17,8 @@ mod context;
 #[cfg(not(rust_wq_ktap))]
 mod delayed;
 #[cfg(not(rust_wq_ktap))]
+mod devm;
+#[cfg(not(rust_wq_ktap))]
 mod doctests;
 #[cfg(not(rust_wq_ktap))]
 mod interop;

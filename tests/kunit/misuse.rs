@@ -14,6 +14,7 @@ mod tests {
         in_softirq,
         wait_for,
         DelayedProbe,
+        InReclaim,
         Job,
         Shared, //
     };
@@ -410,28 +411,6 @@ mod tests {
             assert_eq!(eexist.load(Relaxed), THREADS - 1);
         }
         Ok(())
-    }
-
-    /// Enters memory reclaim (`PF_MEMALLOC`) for the guard's life, as a reclaimer does.
-    struct InReclaim(u32);
-
-    extern "C" {
-        fn rust_wq_test_memalloc_save() -> u32;
-        fn rust_wq_test_memalloc_restore(flags: u32);
-    }
-
-    impl InReclaim {
-        fn enter() -> Self {
-            // SAFETY: Sets `PF_MEMALLOC` on the current task; restored by `Drop`.
-            Self(unsafe { rust_wq_test_memalloc_save() })
-        }
-    }
-
-    impl Drop for InReclaim {
-        fn drop(&mut self) {
-            // SAFETY: Restores what `enter` saved, on the same task.
-            unsafe { rust_wq_test_memalloc_restore(self.0) };
-        }
     }
 
     /// A task in memory reclaim must not wait for work that may need memory to make progress:

@@ -572,3 +572,25 @@ pub(crate) fn in_hard_irq(f: fn() -> i32) -> Result<Option<i32>> {
     drop(handle);
     Ok(r)
 }
+
+/// Enters memory reclaim (`PF_MEMALLOC`) for the guard's life, as a reclaimer does.
+pub(crate) struct InReclaim(u32);
+
+extern "C" {
+    fn rust_wq_test_memalloc_save() -> u32;
+    fn rust_wq_test_memalloc_restore(flags: u32);
+}
+
+impl InReclaim {
+    pub(crate) fn enter() -> Self {
+        // SAFETY: Sets `PF_MEMALLOC` on the current task; restored by `Drop`.
+        Self(unsafe { rust_wq_test_memalloc_save() })
+    }
+}
+
+impl Drop for InReclaim {
+    fn drop(&mut self) {
+        // SAFETY: Restores what `enter` saved, on the same task.
+        unsafe { rust_wq_test_memalloc_restore(self.0) };
+    }
+}
