@@ -227,7 +227,7 @@ STRESS_CYCLES ?= 100
 # the sweep reaches a WARN of the kernel's own /proc/irq teardown (see docs/reliability.md).
 STRESS_EDU_FAILSLAB ?= 0
 stress: tools fmtcheck clippy userspace
-	@KDIR=$(KDIR_RESOLVED) OUT=$(OUT) QEMU_TIMEOUT=$${QEMU_TIMEOUT:-900} UNLOAD_CYCLES=$(STRESS_CYCLES) \
+	@KDIR=$(KDIR_RESOLVED) OUT=$(OUT) QEMU_TIMEOUT=$${QEMU_TIMEOUT:-1800} UNLOAD_CYCLES=$(STRESS_CYCLES) \
 		EDU_FAILSLAB=$(STRESS_EDU_FAILSLAB) \
 		QEMU_APPEND="rust_wq_stress.items=$(STRESS_ITEMS) rust_wq_stress.ops=$(STRESS_OPS) \
 		rust_wq_stress.secs=$(STRESS_SECS) rust_wq_stress.hotplug_secs=$(STRESS_HOTPLUG_SECS) \
@@ -338,7 +338,7 @@ help:
 	@echo "  distro-*: DISTRO_RELEASE=<7.3.4+deb13-amd64> (-arm64 with ARCH=arm64); to see a mismatch refused:"
 	@echo "            DISTRO_RUSTC_TOOLCHAIN=<rustup toolchain> DISTRO_BINDGEN_VERSION=<v> DISTRO_FORCE_RUSTC_VERSION=0"
 	@echo "  make check: SUITE=<glob> (KUnit suites)  UNLOAD_CYCLES=<n> (100; 0 skips)  VERBOSE=1"
-	@echo "              QEMU_APPEND=<kernel params>  QEMU_TIMEOUT=<s> (300)  LOGDIR=<dir>"
+	@echo "              QEMU_APPEND=<kernel params>  QEMU_TIMEOUT=<s> (900; stress 1800)  LOGDIR=<dir>"
 	@echo "              EXTRA_MODULES=<your KUnit .ko files>  NO_SAMPLE=1 (skip the sample's checks)"
 	@echo "              BOOT_TIMEOUT=<s> (90: not at /init, boot again)  STALL_TIMEOUT=<s> (90)"
 	@echo "  check, stress, distro-check on a slower machine: SLOW=1 (QEMU on one host core),"

@@ -11,7 +11,7 @@
 #   scripts/qemu-run.sh stress  the torture suite's modules, then load/unload cycles
 #
 # Environment: KDIR (kernel build dir, required), OUT (module build dir, required),
-# QEMU_ACCEL=tcg|kvm (kvm only on hosts where it really works), QEMU_NUMA (two NUMA nodes), QEMU_TIMEOUT (seconds, 300),
+# QEMU_ACCEL=tcg|kvm (kvm only on hosts where it really works), QEMU_NUMA (two NUMA nodes), QEMU_TIMEOUT (seconds, 900),
 # LOGDIR (default $OUT/logs), UNLOAD_CYCLES (check: loads and unloads of the module left with
 # work pending everywhere, 100; 0 skips them; stress: those and as many of the sample driver
 # with its interrupts in flight), EDU_FAILSLAB (stress: loads of the sample driver with their
@@ -33,7 +33,7 @@ MODE=${1:-check}
 : "${KDIR:?KDIR must name the kernel build directory}"
 : "${OUT:?OUT must name the module build directory}"
 QEMU_ACCEL=${QEMU_ACCEL:-tcg}
-QEMU_TIMEOUT=${QEMU_TIMEOUT:-300}
+QEMU_TIMEOUT=${QEMU_TIMEOUT:-900}
 LOGDIR=${LOGDIR:-$OUT/logs}
 KSRC_OF_KDIR=$KDIR
 [ -e "$KDIR/source" ] && KSRC_OF_KDIR=$(readlink -f "$KDIR/source")
