@@ -496,8 +496,11 @@ print(m["passed"], m["failed"]+m["crashed"]+m["errors"], m["skipped"])' "$json")
 		complain "could not write $LOGDIR/junit.xml"
 	for d in $docs; do rm -f "$LOGDIR/$d.junit.xml"; done
 	if [ $fail -ne 0 ]; then
+		# The next run writes $LOG anew: a failed run's console stays in its own file, until
+		# the next failure.
+		cp "$LOG" "$LOGDIR/$MODE.failed.log" 2>/dev/null || true
 		# Again at the end, where a CI log that keeps only its tail still shows them.
-		echo "rust_wq: FAILED (console log $LOG), because:" >&2
+		echo "rust_wq: FAILED (console log $LOG, kept as $LOGDIR/$MODE.failed.log), because:" >&2
 		sed 's/^/rust_wq:   /' "$WORK/complaints" >&2
 		[ -z "${retried:-}" ] || echo "rust_wq:   ($retried)" >&2
 	fi
