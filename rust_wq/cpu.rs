@@ -255,8 +255,9 @@ pub fn take_offline(cpu: u32) -> Result {
     let id = hotplug_target(cpu)?;
     // SAFETY: `id` is a possible CPU whose CPU device was registered just now
     // (`hotplug_target`; only a concurrent hot-removal unregisters it, rule 19); we may sleep
-    // and hold no hotplug lock (`may_operate_hotplug` refused the function of a `work_on_cpu`,
-    // the only place where this module holds one).
+    // and hold no hotplug lock: this module holds one only while a `work_on_cpu` or
+    // `schedule_on_each_cpu` waits for its functions, and `may_operate_hotplug` refused those
+    // (`TAG_HOTPLUG_HELD`).
     kernel::error::to_result(unsafe { bindings::remove_cpu(id.as_u32()) })
 }
 
