@@ -361,8 +361,12 @@ grep -q 'rust_wq-marker: \(insmod\|rmmod\)-failed' "$LOG" &&
 # in-tree boot-time suite triggers it before).
 # Headers only: a stack frame's name (seqcount_lockdep_reader_access) is no splat.
 SPLAT_HEADERS='WARNING:|BUG:|sleeping function called|scheduling while atomic|INFO: task .* blocked|Oops|Kernel panic|general protection fault|possible recursive locking|possible circular locking|inconsistent lock state|DEBUG_LOCKS_WARN_ON|bad unlock balance|held lock freed|lockdep is turned off|ODEBUG|KFENCE:|workqueue lockup|blocked for more than|UBSAN|list_add corruption|list_del corruption|cannot create duplicate'
+# A hung-task report of the KUnit runner (insmod waiting for a long case) is none: see
+# runner_waits.py.
+python3 "$(dirname "$0")/runner_waits.py" "$LOG" >"$WORK/splat-scan.log" 2>"$WORK/runner-waits"
+[ -s "$WORK/runner-waits" ] && step "not splats: $(cat "$WORK/runner-waits")"
 splats=$({
-	grep -n -E "$SPLAT_HEADERS|Call [Tt]race:" "$LOG" |
+	grep -n -E "$SPLAT_HEADERS|Call [Tt]race:" "$WORK/splat-scan.log" |
 		grep -v -E 'ODEBUG: selftest|KFENCE: initialized|Lock dependency validator|RCU lockdep checking'
 	sed -n '/rust_wq-marker:/,$p' "$LOG" | grep -E 'enqueued on deprecated workqueue'
 } || true)
