@@ -440,7 +440,7 @@ fn building_blocks() -> Result {
         3,
         &[&empty, &|n| {
             blocks(n, || {
-                core::hint::black_box(rust_wq::drained::gate_round_trip());
+                core::hint::black_box(rust_wq::testing::gate_round_trip());
             })
         }],
     )?;
@@ -609,7 +609,7 @@ impl kernel::Module for RustWqBench {
             size_of::<DelayedWork<OursD>>(),
             size_of::<kernel::bindings::delayed_work>(),
             size_of::<OwnedQueue>(),
-            rust_wq::owned::QUEUE_CORE_SIZE + 8,
+            rust_wq::testing::QUEUE_CORE_SIZE + 8,
         );
         pr_info!(
             "{:<36} {:>5} {:>7} {:>6} {:>7} {:>6} {:>7} {:>6} {}\n",

@@ -132,7 +132,9 @@ impl CpusReadGuard {
     /// [`WORKER_OPS`]): this guard's holder may flush that kworker's item.
     pub(in crate::rust_wq) fn new() -> Result<Self> {
         may_sleep()?;
-        if crate::rust_wq::reclaim::current_is(crate::rust_wq::reclaim::TAG_HOTPLUG_HELD) {
+        if crate::rust_wq::internal::reclaim::current_is(
+            crate::rust_wq::internal::reclaim::TAG_HOTPLUG_HELD,
+        ) {
             return Err(EDEADLK);
         }
         // Counted before trying: two guards taken at once each see the other (`Full` both
@@ -172,11 +174,14 @@ impl Drop for CpusReadGuard {
 /// every CPU's workers, whose work may need memory), `EBUSY` in a kworker
 /// while a `work_on_cpu` of this module holds hotplug off (that holder may be waiting for this
 /// item). A kworker stays counted in [`WORKER_OPS`] while the returned value lives.
+#[cfg(rust_wq_testing)]
 fn may_operate_hotplug() -> Result<Option<WorkerOp>> {
     may_sleep()?;
     let ctx = context();
-    if crate::rust_wq::reclaim::in_reclaim(ctx)
-        || crate::rust_wq::reclaim::current_is(crate::rust_wq::reclaim::TAG_HOTPLUG_HELD)
+    if crate::rust_wq::internal::reclaim::in_reclaim(ctx)
+        || crate::rust_wq::internal::reclaim::current_is(
+            crate::rust_wq::internal::reclaim::TAG_HOTPLUG_HELD,
+        )
     {
         return Err(EDEADLK);
     }
@@ -194,8 +199,10 @@ fn may_operate_hotplug() -> Result<Option<WorkerOp>> {
 }
 
 /// A kworker's hotplug operation, counted in [`WORKER_OPS`] while this lives.
+#[cfg(rust_wq_testing)]
 struct WorkerOp(());
 
+#[cfg(rust_wq_testing)]
 impl Drop for WorkerOp {
     fn drop(&mut self) {
         WORKER_OPS.fetch_sub(1, Release);
@@ -250,6 +257,7 @@ pub fn preemptible() -> bool {
 /// A CPU hot-removed (ACPI eject) at the very moment of the call loses its device between the
 /// check and the operation: the kernel does not export the lock (`lock_device_hotplug`) that
 /// orders the two (rule 19 of docs/soundness.md).
+#[cfg(rust_wq_testing)]
 pub fn take_offline(cpu: u32) -> Result {
     let _op = may_operate_hotplug()?;
     let id = hotplug_target(cpu)?;
@@ -263,6 +271,7 @@ pub fn take_offline(cpu: u32) -> Result {
 
 /// `cpu` as a CPU that [`take_offline`] and [`bring_online`] may operate: possible (`EINVAL`)
 /// and present, with its CPU device registered (`ENODEV`).
+#[cfg(rust_wq_testing)]
 fn hotplug_target(cpu: u32) -> Result<CpuId> {
     let id = CpuId::from_u32(cpu).ok_or(EINVAL)?;
     // SAFETY: `id` is below `nr_cpu_ids`; `get_cpu_device` only reads a per-CPU pointer.
@@ -277,6 +286,7 @@ fn hotplug_target(cpu: u32) -> Result<CpuId> {
 /// # Errors
 ///
 /// Those of [`take_offline`], then the kernel's own errors of `add_cpu()`.
+#[cfg(rust_wq_testing)]
 pub fn bring_online(cpu: u32) -> Result {
     let _op = may_operate_hotplug()?;
     let id = hotplug_target(cpu)?;
@@ -389,6 +399,7 @@ impl TaskName {
     }
 
     /// Whether the current task was a per-CPU kworker of `cpu` (`kworker/<cpu>:<id>[H]`).
+    #[cfg(rust_wq_testing)]
     pub fn is_percpu_kworker_of(&self, cpu: u32) -> bool {
         let Some(rest) = self.as_bytes().strip_prefix(b"kworker/") else {
             return false;
@@ -404,11 +415,13 @@ impl TaskName {
     }
 
     /// Whether the current task was an unbound kworker (`kworker/u<pool>:<id>`).
+    #[cfg(rust_wq_testing)]
     pub fn is_unbound_kworker(&self) -> bool {
         self.starts_with(b"kworker/u")
     }
 
     /// Whether the name ends with the high-priority marker `H` of per-CPU kworkers.
+    #[cfg(rust_wq_testing)]
     pub fn is_highpri_kworker(&self) -> bool {
         self.starts_with(b"kworker/") && self.as_bytes().last() == Some(&b'H')
     }

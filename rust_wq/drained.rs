@@ -59,296 +59,12 @@
 //! ```
 //!
 //! [`RcuWork`]: crate::rust_wq::RcuWork
-
-use crate::rust_wq::{
-    interop,
-    owned::QueueCore,
-    queue::WORK_CPU_UNBOUND,
-    rcu_work,
-    reclaim::{
-        self,
-        Runners, //
-    },
-    system,
-    tracker::Tracker,
-    HasWork,
-    WorkItem,
-    WorkItemPointer, //
-};
+use crate::rust_wq::internal::registry::Registry;
 use core::{
     mem::ManuallyDrop,
     ptr, //
 };
-use kernel::{
-    bindings, new_spinlock,
-    prelude::*,
-    sync::{
-        atomic::{
-            Acquire,
-            Atomic,
-            Relaxed,
-            Release, //
-        },
-        rcu,
-        Arc,
-        SpinLock, //
-    },
-    InPlaceModule, ThisModule,
-};
-
-/// What this module queued that may outlive its code: see the [module documentation](self).
-#[pin_data]
-pub(in crate::rust_wq) struct Registry {
-    /// The delayed items armed on system queues.
-    #[pin]
-    pub(in crate::rust_wq) system: Tracker,
-    /// The owned queues alive, each with one reference of the registry.
-    #[pin]
-    queues: SpinLock<QueueList>,
-    /// The items running that were queued on reclaim queues (see [`reclaim`]).
-    ///
-    /// [`reclaim`]: crate::rust_wq::reclaim
-    #[pin]
-    runners: Runners,
-}
-
-/// The owned queues of a [`Registry`]: raw pointers from `Arc::into_raw`, each one reference.
-struct QueueList(KVec<*const QueueCore>);
-
-// SAFETY: The pointers are owned references to `QueueCore`, which is `Send + Sync`.
-unsafe impl Send for QueueList {}
-
-/// The registry of this module while it takes work: null before [`Drained`] opened it and after
-/// it closed it. Read only inside an RCU read-side critical section.
-static REGISTRY: Atomic<*const Registry> = Atomic::new(ptr::null());
-/// Whether [`Drained`] ever opened the registry (to tell `EINVAL` from `ESHUTDOWN`).
-static OPENED: Atomic<bool> = Atomic::new(false);
-/// Whether the `EINVAL` of a module that is not wrapped in [`Drained`] was explained in the log.
-static WARNED: Atomic<bool> = Atomic::new(false);
-/// Hand-offs of owned queues queued and not yet finished (see [`hand_off`]).
-static HANDOFFS: Atomic<u32> = Atomic::new(0);
-
-/// Proof that this module takes work right now: see the [module documentation](self).
-///
-/// # Invariants
-///
-/// `registry` is the published registry, and the RCU read lock is held for the gate's lifetime,
-/// so the registry is neither closed nor freed while the gate lives.
-pub(in crate::rust_wq) struct Gate<'a> {
-    registry: &'a Registry,
-    _rcu: rcu::Guard,
-}
-
-impl Gate<'_> {
-    /// Opens a gate, or says why the module cannot take work now.
-    #[inline]
-    pub(in crate::rust_wq) fn enter() -> Result<Self> {
-        let guard = rcu::read_lock();
-        let reg = REGISTRY.load(Acquire);
-        if reg.is_null() {
-            drop(guard);
-            if OPENED.load(Relaxed) {
-                return Err(ESHUTDOWN);
-            }
-            // The module is not wrapped in `Drained` (a wrapped one opens the registry before
-            // its own `init` runs). `EINVAL`: the module uses rust_wq against its contract, a
-            // mistake in the module's own code, which the kernel reports as an invalid argument
-            // (kmod's insmod prints "Invalid parameters", and the log line below says what to
-            // write). Not `EPERM`, which C developers read as a missing privilege, a lockdown
-            // or a signature; nor `ENOEXEC` (insmod: "Invalid module format"), read as a
-            // vermagic or signing mismatch of the file. Printed once per load.
-            if !WARNED.xchg(true, Relaxed) {
-                pr_err!(
-                    "rust_wq: work refused (EINVAL): the module is not wrapped in \
-                     rust_wq::Drained; in its module! write `type: rust_wq::Drained<M>,` \
-                     where it says `type: M,`\n"
-                );
-            }
-            return Err(EINVAL);
-        }
-        // SAFETY: The registry is published, so it lives until after a grace period that cannot
-        // end while we hold the RCU read lock.
-        let registry = unsafe { &*reg };
-        // INVARIANT: Published, and the RCU read lock is held by `_rcu`.
-        Ok(Self {
-            registry,
-            _rcu: guard,
-        })
-    }
-
-    /// The tracker of the delayed items armed on system queues.
-    #[inline]
-    pub(in crate::rust_wq) fn system_tracker(&self) -> &Tracker {
-        &self.registry.system
-    }
-
-    /// Registers an owned queue; the registry keeps a reference until the queue is retired or
-    /// the module is unloaded.
-    pub(in crate::rust_wq) fn register(&self, core: &Arc<QueueCore>) -> Result {
-        let raw = Arc::into_raw(core.clone());
-        let res = self.registry.queues.lock().0.push(raw, GFP_ATOMIC);
-        res.map_err(|_| {
-            // SAFETY: The push failed, so the reference is still ours.
-            drop(unsafe { Arc::from_raw(raw) });
-            ENOMEM
-        })
-    }
-}
-
-/// Whether the module's unload has begun: the registry was opened and is closed now.
-#[inline]
-pub(in crate::rust_wq) fn closing() -> bool {
-    REGISTRY.load(Acquire).is_null() && OPENED.load(Relaxed)
-}
-
-/// Opens and closes the module's gate once (for the benchmark's cost breakdown); whether the
-/// module takes work.
-#[doc(hidden)]
-#[inline]
-pub fn gate_round_trip() -> bool {
-    Gate::enter().is_ok()
-}
-
-/// How many hand-offs ([`hand_off`]) are queued or running: tests wait for it to reach zero to
-/// know that the owned queues dropped in kworkers are gone, their armed timers fired and their
-/// items run.
-#[doc(hidden)]
-pub fn handoffs_in_flight() -> u32 {
-    HANDOFFS.load(Acquire)
-}
-
-/// Hands `item` to a kworker of `system_dfl_long`, where something that could not be done where
-/// it was asked (destroying an owned queue in a kworker or in atomic context, say) is done; its
-/// `run` must end with [`handoff_finished`]. The module's unload waits for it, so it is queued
-/// even while the unload runs. `Err` gives the item back, uncounted: unreachable for an item of
-/// rust_wq's own that was never queued before, on a queue that refuses nothing else.
-pub(in crate::rust_wq) fn hand_off<P, const ID: u64>(item: P) -> core::result::Result<(), P>
-where
-    P: WorkItemPointer,
-    P::Target: WorkItem<ID, Pointer = P> + HasWork<P::Target, ID>,
-{
-    HANDOFFS.add(1, Relaxed);
-    // Internal: no lockdep class to note (only ever queued here), so never `ENOSPC`.
-    let bits = reclaim::ON_NON_RECLAIM | reclaim::INTERNAL;
-    system::system_dfl_long()
-        .enqueue_ungated(WORK_CPU_UNBOUND, bits, item)
-        .map_err(|e| {
-            handoff_finished();
-            e.into_item()
-        })
-}
-
-/// Ends one hand-off. The caller still returns through module text afterwards: the unload waits
-/// for that by flushing the queue the hand-off ran on once more after the count reached zero.
-pub(in crate::rust_wq) fn handoff_finished() {
-    HANDOFFS.fetch_sub(1, Release);
-}
-
-/// Removes `core` from the registry of this module, if it is there, and returns the registry's
-/// reference.
-pub(in crate::rust_wq) fn unregister(core: &QueueCore) -> Option<Arc<QueueCore>> {
-    let guard = rcu::read_lock();
-    let reg = REGISTRY.load(Acquire);
-    if reg.is_null() {
-        // Closed: the unload takes the queues off itself.
-        return None;
-    }
-    // SAFETY: Published, so alive while we hold the RCU read lock (see `Gate`).
-    let reg = unsafe { &*reg };
-    let mut list = reg.queues.lock();
-    let pos = list.0.iter().position(|&p| ptr::eq(p, core))?;
-    let raw = list.0.remove(pos).ok()?;
-    drop(list);
-    drop(guard);
-    // SAFETY: The registry owned this reference, and we took it off the list.
-    Some(unsafe { Arc::from_raw(raw) })
-}
-
-/// The system queues that items of this module may be on.
-pub(in crate::rust_wq) fn system_queues() -> [*mut bindings::workqueue_struct; 10] {
-    // SAFETY: The system queue pointers are written once at boot, before any module loads.
-    unsafe {
-        [
-            bindings::system_percpu_wq,
-            bindings::system_dfl_wq,
-            bindings::system_dfl_long_wq,
-            bindings::system_highpri_wq,
-            bindings::system_long_wq,
-            bindings::system_freezable_wq,
-            bindings::system_power_efficient_wq,
-            bindings::system_freezable_power_efficient_wq,
-            bindings::system_bh_wq,
-            bindings::system_bh_highpri_wq,
-        ]
-    }
-}
-
-impl Registry {
-    fn new() -> Result<Pin<KBox<Self>>> {
-        KBox::pin_init(
-            pin_init!(Self {
-                system <- Tracker::new(),
-                queues <- new_spinlock!(QueueList(KVec::new()), "rust_wq::Registry::queues"),
-                runners <- Runners::new(),
-            }),
-            GFP_KERNEL,
-        )
-    }
-
-    /// Closes the registry and waits until nothing this module queued can run any more.
-    fn shut_down(&self) {
-        REGISTRY.store(ptr::null(), Release);
-        // Every queueing that saw the registry open has finished, with its timer linked.
-        rcu::synchronize_rcu();
-        // Every RCU item queued by then has its RCU callback posted: once they all ran, the
-        // items are on their queues, which are flushed below (owned queues are destroyed only
-        // after their own barrier). Read after the grace period, which the enqueue that set it
-        // (inside a gate) came before.
-        if rcu_work::ever_queued() {
-            rcu::rcu_barrier();
-        }
-        // SAFETY: The system tracker's items are armed on system queues, which are never
-        // destroyed.
-        unsafe { self.system.expedite_all() };
-        loop {
-            let Some(raw) = self.queues.lock().0.pop() else {
-                break;
-            };
-            // SAFETY: The registry owned this reference; we took it off the list.
-            let core = unsafe { Arc::from_raw(raw) };
-            core.quiesce();
-            // Dropping the last reference destroys the queue.
-            drop(core);
-        }
-        loop {
-            let kernel_runs = interop::runs();
-            // The deprecated `system_wq` and `system_unbound_wq` too: rust_wq queues nothing
-            // there, but in-tree items that the module queued on rust_wq's queues may requeue
-            // themselves there through `kernel::workqueue` (see `interop`).
-            // SAFETY: The system queue pointers are written once at boot.
-            let deprecated = unsafe { [bindings::system_wq, bindings::system_unbound_wq] };
-            for wq in Iterator::chain(system_queues().into_iter(), deprecated) {
-                // SAFETY: System queues are valid forever; we are in process context (module
-                // exit) and hold no lock an item could need.
-                unsafe { bindings::__flush_workqueue(wq) };
-            }
-            // Everything queued before the close has run; only a hand-off can still be queued
-            // (by an item that dropped an owned queue, or by another hand-off's drain), or an
-            // in-tree item that a run of this round requeued through `kernel::workqueue` onto a
-            // queue flushed before (each such item runs its own code at most once after the
-            // close: see `interop::run_kernel`). A round in which no in-tree item ran at all
-            // (none under way at its start, none started since) leaves none queued by the
-            // module's code, but for in-tree items armed with a timer by `kernel::workqueue`,
-            // which nothing of rust_wq sees (rule 16 of docs/soundness.md).
-            if HANDOFFS.load(Acquire) == 0 && interop::quiet_since(kernel_runs) {
-                break;
-            }
-        }
-        // The last hand-off may still be returning from its function: wait for that too.
-        // SAFETY: As above.
-        unsafe { bindings::__flush_workqueue(bindings::system_dfl_long_wq) };
-    }
-}
+use kernel::{prelude::*, InPlaceModule, ThisModule};
 
 /// A module whose work cannot outlive it: wrap the module type in it. See the
 /// [module documentation](self).
@@ -372,23 +88,14 @@ impl<M: InPlaceModule> InPlaceModule for Drained<M> {
     fn init(module: &'static ThisModule) -> impl PinInit<Self, Error> {
         let init = M::init(module);
         let closure = move |slot: *mut Self| -> Result {
-            if OPENED.load(Relaxed) {
-                return Err(EBUSY);
-            }
-            let registry = Registry::new()?;
-            // SAFETY: The registry lives until after `Runners::unpublish`, which comes after the
-            // last flush of the unload (or of the failed init).
-            unsafe { Runners::publish(&registry.runners) };
-            REGISTRY.store(&*registry, Release);
-            OPENED.store(true, Relaxed);
+            let registry = Registry::open()?;
             // SAFETY: `slot` is valid for writes; `ManuallyDrop<M>` is `repr(transparent)` over
             // `M`, and the field is pinned like the whole `Drained`.
             let m = unsafe { ptr::addr_of_mut!((*slot).module) }.cast::<M>();
             // SAFETY: `m` is valid for writes and pinned.
             if let Err(e) = unsafe { pin_init::raw_try_init(m, init) } {
                 // Work queued by the failed `init` must not outlive the module either.
-                registry.shut_down();
-                Runners::unpublish();
+                drop(registry);
                 return Err(e);
             }
             // SAFETY: `slot` is valid for writes; the module field is initialised.
@@ -405,7 +112,7 @@ impl<M> Drop for Drained<M> {
     fn drop(&mut self) {
         // SAFETY: The module is dropped exactly once, here, in place (it stays pinned).
         unsafe { ManuallyDrop::drop(&mut self.module) };
-        self.registry.shut_down();
-        Runners::unpublish();
+        // Then `registry` is dropped, which closes it and waits for everything the module
+        // queued.
     }
 }

@@ -20,13 +20,15 @@
 //! - Queueing on the local CPU or a chosen one ([`OwnedQueue::enqueue_on`]), with a delay, or
 //!   re-arming a pending timer ([`OwnedQueue::mod_delayed`]); a refused item always comes back
 //!   in an [`EnqueueError`].
-//! - Handles ([`Work::of`], [`DelayedWork::of`], [`RcuWork::of`]): pending/running state,
-//!   cancel (giving the queue's reference back), flush, disable; waiting on itself from `run`
-//!   is `EDEADLK`, waiting where sleeping is impossible `EAGAIN`, a reclaim item waiting for a non-reclaim queue `EDEADLK`
-//!   ([`reclaim`]): errors, never a hang or a kernel warning.
+//! - Handles ([`Work::of`], [`DelayedWork::of`], [`RcuWork::of`]): pending/running state, cancel
+//!   (giving the queue's reference back), flush, disable; waiting on itself from `run` is
+//!   `EDEADLK`, waiting where sleeping is impossible `EAGAIN`, a reclaim item waiting for a
+//!   non-reclaim queue `EDEADLK` ([Memory reclaim](crate::rust_wq::error#memory-reclaim)): errors,
+//!   never a hang or a kernel warning.
 //! - The system queues, including the non-deprecated [`system_percpu`] and [`system_dfl`].
 //! - [`work_on_cpu!`](crate::work_on_cpu) and
-//!   [`schedule_on_each_cpu!`](crate::schedule_on_each_cpu); [`cpu::TaskName`] to see which kworker ran an item.
+//!   [`schedule_on_each_cpu!`](crate::schedule_on_each_cpu); [`cpu::TaskName`] to see which kworker
+//!   ran an item.
 //! - [`request_deferred_irq`]: a PCI interrupt whose top half defers to a work item, torn down
 //!   in a safe order by the driver core; [`Slot`] to reach driver state from file operations.
 //!
@@ -96,114 +98,107 @@
 //! # Ok::<(), Error>(())
 //! ```
 
-pub(in crate::rust_wq) mod arm_lock;
-pub mod builder;
-pub mod class;
+pub mod closure;
 pub mod cpu;
-pub mod delayed;
-pub mod devm;
 pub mod drained;
+pub mod driver;
+pub mod error;
 pub(in crate::rust_wq) mod glue;
-pub mod handle;
-pub mod interop;
-pub mod irq;
-pub mod on_cpu;
-pub mod ops;
-pub mod owned;
+pub(in crate::rust_wq) mod internal;
+pub mod item;
 pub mod queue;
-pub mod rcu_work;
-pub mod reclaim;
-pub mod scope;
-pub mod slot;
-pub mod spawn;
-pub mod static_work;
-pub mod system;
-pub(in crate::rust_wq) mod tracker;
-pub mod work;
+#[cfg(rust_wq_testing)]
+pub mod testing;
 
-pub use builder::{
+pub use closure::{
+    on_cpu::{
+        schedule_on_each_cpu_in,
+        work_on_cpu_in, //
+    },
+    scope::{
+        scope,
+        JobClass,
+        Scope, //
+    },
+};
+pub use drained::Drained;
+pub use driver::{
+    request_deferred_irq,
+    Slot,
+    TopHalf, //
+};
+pub use error::{
+    EnqueueError,
+    EnqueueErrorKind, //
+};
+pub use internal::class::CLASSES;
+pub use item::{
+    delayed::{
+        Armed,
+        Delay,
+        DelayedItemPointer,
+        DelayedWork,
+        HasDelayedWork,
+        MAX_DELAY, //
+    },
+    handle::{
+        DelayedWorkRef,
+        RcuWorkRef,
+        WorkRef, //
+    },
+    kernel_item::KernelItem,
+    ops::{
+        DelayedWorkOps,
+        RcuWorkOps,
+        WorkOps, //
+    },
+    rcu_work::{
+        HasRcuWork,
+        RcuWork, //
+    },
+    static_work::StaticWork,
+    work::{
+        HasWork,
+        Work,
+        WorkItem,
+        WorkItemPointer, //
+    },
+};
+pub use queue::{
+    system::{
+        schedule_delayed_work,
+        schedule_work,
+        system_bh,
+        system_bh_highpri,
+        system_dfl,
+        system_dfl_long,
+        system_freezable,
+        system_freezable_power_efficient,
+        system_highpri,
+        system_long,
+        system_percpu,
+        system_power_efficient, //
+    },
     Bh,
     Builder,
+    DevmQueue,
     Kind,
     Limited,
     Ordered,
+    OwnedQueue,
     PerCpu,
+    Queue,
+    Stats,
     Threaded,
     Unbound,
-    Unbounded, //
-};
-pub use delayed::{
-    Armed,
-    Delay,
-    DelayedItemPointer,
-    DelayedWork,
-    HasDelayedWork,
-    MAX_DELAY, //
-};
-pub use devm::DevmQueue;
-pub use drained::Drained;
-pub use handle::{
-    DelayedWorkRef,
-    RcuWorkRef,
-    WorkRef, //
-};
-pub use interop::KernelItem;
-pub use irq::{
-    request_deferred_irq,
-    TopHalf, //
-};
-pub use on_cpu::{
-    schedule_on_each_cpu_in,
-    work_on_cpu_in, //
-};
-pub use ops::{
-    DelayedWorkOps,
-    RcuWorkOps,
-    WorkOps, //
-};
-pub use owned::{
-    OwnedQueue,
-    Stats, //
-};
-pub use queue::{
-    EnqueueError,
-    Queue, //
-};
-pub use rcu_work::{
-    HasRcuWork,
-    RcuWork, //
-};
-pub use scope::{
-    scope,
-    JobClass,
-    Scope, //
-};
-pub use slot::Slot;
-pub use static_work::StaticWork;
-pub use system::{
-    schedule_delayed_work,
-    schedule_work,
-    system_bh,
-    system_bh_highpri,
-    system_dfl,
-    system_dfl_long,
-    system_freezable,
-    system_freezable_power_efficient,
-    system_highpri,
-    system_long,
-    system_percpu,
-    system_power_efficient, //
-};
-pub use work::{
-    HasWork,
-    Work,
-    WorkItem,
-    WorkItemPointer, //
+    Unbounded,
+    DEFAULT_MAX_ACTIVE,
+    MAX_ACTIVE, //
 };
 
 /// The deepest nesting of [`WorkOps::disable`] / [`DelayedWorkOps::disable`] (`EOVERFLOW`
 /// beyond).
-pub const MAX_DISABLE: u32 = arm_lock::MAX_DISABLE;
+pub const MAX_DISABLE: u32 = internal::arm_lock::MAX_DISABLE;
 
 pub use crate::{
     declare_work,

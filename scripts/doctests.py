@@ -8,7 +8,7 @@ a crate but source mounted into each module, so this script reads the examples i
 rustdoc's rules, and writes them as the suite `rust_wq_doctests` of the KUnit module
 (tests/kunit/doctests.rs includes the file; tests/kunit/Kbuild writes it at build time):
 
-- Examples are the fenced blocks of the `///` and `//!` comments of rust_wq/*.rs and docs/*.rs
+- Examples are the fenced blocks of the `///` and `//!` comments of rust_wq/**/*.rs and docs/*.rs
   whose info string is empty or names only rustdoc's attributes (`rust`, `ignore`, `no_run`,
   ...), and the blocks of README.md marked `rust`.
 - A line `# code` (or `#` alone) is compiled but hidden from the rendered documentation, as in
@@ -160,9 +160,10 @@ def blocks(path, rel, readme):
 def collect(root):
     files = []
     for d in ("rust_wq", "docs"):
-        for f in sorted(os.listdir(os.path.join(root, d))):
-            if f.endswith(".rs"):
-                files.append((os.path.join(d, f), False))
+        for top, _, names in sorted(os.walk(os.path.join(root, d))):
+            for f in sorted(names):
+                if f.endswith(".rs"):
+                    files.append((os.path.relpath(os.path.join(top, f), root), False))
     files.append(("README.md", True))
     examples = []
     for rel, readme in files:
@@ -199,7 +200,7 @@ def suite(root, out_rs):
         g.extend(s.split("\n"))
 
     emit("// SPDX-License-Identifier: GPL-2.0")
-    emit("// Written by scripts/doctests.py from the examples of rust_wq/*.rs, docs/*.rs and")
+    emit("// Written by scripts/doctests.py from the examples of rust_wq/**/*.rs, docs/*.rs and")
     emit("// README.md at build time: edit those, not this file.")
     emit(f"#[kunit_tests({SUITE})]")
     emit("mod tests {")

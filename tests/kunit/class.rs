@@ -162,7 +162,7 @@ mod tests {
         let ran = Arc::new(Atomic::new(0u32), GFP_KERNEL)?;
         let r = ran.clone();
         rust_wq::system_bh().try_spawn_in(
-            rust_wq::spawn::SpawnClass {
+            rust_wq::closure::spawn::SpawnClass {
                 threaded: threaded_key,
                 bh: bh_key,
             },
@@ -173,7 +173,7 @@ mod tests {
         )?;
         assert!(wait_for(|| ran.load(Relaxed) == 1));
         // The same key for a threaded kworker's item: lockdep would see the class in both.
-        let r = rust_wq::on_cpu::work_on_cpu_in(bh_key, 0, || ());
+        let r = rust_wq::work_on_cpu_in(bh_key, 0, || ());
         if cfg!(CONFIG_LOCKDEP) {
             assert_eq!(r.err(), Some(EINVAL));
         } else {

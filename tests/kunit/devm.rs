@@ -501,7 +501,7 @@ mod tests {
         // Nothing of the queue ran during the drop: it waited for none of it (in the kworker
         // case, the dropping item is the one that holds up the rest).
         let ran_meanwhile = s.runs() + h.runs();
-        let handoffs = rust_wq::drained::handoffs_in_flight();
+        let handoffs = rust_wq::testing::handoffs_in_flight();
         release.store(1, Release);
         // Judged before the wait for the unbind: a drop that deadlocked with it (an item of
         // the queue waiting for the unbind) must fail the case, not hang it.
@@ -522,7 +522,7 @@ mod tests {
         // The hand-off finished, and with it the queue's drop.
         let verdict = verdict
             .and(check(
-                wait_for(|| rust_wq::drained::handoffs_in_flight() == 0),
+                wait_for(|| rust_wq::testing::handoffs_in_flight() == 0),
                 "the hand-off never finished",
             ))
             .and(check(

@@ -235,9 +235,9 @@ mod tests {
         })?;
         assert!(wait_for(|| in_f.load(Relaxed) == 1));
         writer_started.store(1, Relaxed);
-        let offline = crate::rust_wq::cpu::take_offline(CPU);
+        let offline = crate::rust_wq::testing::take_offline(CPU);
         if offline.is_ok() {
-            crate::rust_wq::cpu::bring_online(CPU)?;
+            crate::rust_wq::testing::bring_online(CPU)?;
         }
         assert!(wait_for(|| outer_result.load(Relaxed) != 0));
         let inner = inner_result.load(Relaxed);
@@ -283,9 +283,9 @@ mod tests {
         fn run(this: Arc<Flipper>) {
             let online = rust_wq::cpu::online_cpu(FLIP_CPU).is_ok();
             let r = if online {
-                rust_wq::cpu::take_offline(FLIP_CPU)
+                rust_wq::testing::take_offline(FLIP_CPU)
             } else {
-                rust_wq::cpu::bring_online(FLIP_CPU)
+                rust_wq::testing::bring_online(FLIP_CPU)
             };
             match r {
                 Ok(()) => this.flips.add(1, Relaxed),
@@ -349,7 +349,7 @@ mod tests {
         }
         Work::of(&*f).flush()?;
         if rust_wq::cpu::online_cpu(FLIP_CPU).is_err() {
-            rust_wq::cpu::bring_online(FLIP_CPU)?;
+            rust_wq::testing::bring_online(FLIP_CPU)?;
         }
         pr_info!(
             "hotplug from a kworker against work_on_cpu! flushing it: {} changes, {} EBUSY; \
@@ -469,13 +469,13 @@ mod tests {
         let r = {
             let _r = InReclaim::enter();
             (
-                rust_wq::cpu::take_offline(1).err(),
-                rust_wq::cpu::bring_online(1).err(),
+                rust_wq::testing::take_offline(1).err(),
+                rust_wq::testing::bring_online(1).err(),
             )
         };
         // Back, had the check let the operation through.
         if rust_wq::cpu::online_cpu(1).is_err() {
-            let _ = rust_wq::cpu::bring_online(1);
+            let _ = rust_wq::testing::bring_online(1);
         }
         assert!(r == (Some(EDEADLK), Some(EDEADLK)));
         Ok(())
@@ -490,7 +490,7 @@ mod tests {
         let got = Arc::new(Atomic::<i32>::new(1), GFP_KERNEL)?;
         let g = got.clone();
         crate::rust_wq::try_spawn!(&reclaim, GFP_KERNEL, move || {
-            let r = match rust_wq::cpu::take_offline(1) {
+            let r = match rust_wq::testing::take_offline(1) {
                 Ok(()) => 0,
                 Err(e) => e.to_errno(),
             };
@@ -499,7 +499,7 @@ mod tests {
         reclaim.flush()?;
         // Back, had the check let the operation through.
         if rust_wq::cpu::online_cpu(1).is_err() {
-            let _ = rust_wq::cpu::bring_online(1);
+            let _ = rust_wq::testing::bring_online(1);
         }
         assert_eq!(got.load(Relaxed), EDEADLK.to_errno());
         Ok(())

@@ -10,7 +10,6 @@ use kernel::prelude::*;
 mod tests {
     use crate::rust_wq::{
         self,
-        builder::MAX_ACTIVE,
         cpu,
         DelayedWork,
         DelayedWorkOps,
@@ -20,6 +19,7 @@ mod tests {
         WorkItem,
         WorkOps,
 
+        MAX_ACTIVE,
         MAX_DELAY,
         MAX_DISABLE, //
     };

@@ -231,7 +231,7 @@ mod tests {
         // Queues dropped in kworkers were handed off: once every hand-off is done, they are
         // gone, their timers fired and their items run, and each arming is settled.
         let handoffs_done = wait_until("hand-offs of queues dropped in kworkers", || {
-            rust_wq::drained::handoffs_in_flight() == 0
+            rust_wq::testing::handoffs_in_flight() == 0
         });
         let executed = st.executed.load(Relaxed);
         let cancelled = st.cancelled.load(Relaxed);

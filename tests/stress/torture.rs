@@ -1634,7 +1634,7 @@ mod tests {
         }
     }
 
-    fn arc_dest<K: rust_wq::builder::Kind>(
+    fn arc_dest<K: rust_wq::Kind>(
         q: OwnedQueue<K>,
         f: impl FnOnce(Arc<OwnedQueue<K>>) -> Dest,
     ) -> Result<Dest> {

@@ -12,7 +12,7 @@
 //! Each [`spawn!`] or [`spawn_on!`] site gives its closures a lockdep class of its own, as
 //! [`try_spawn!`](crate::try_spawn) and [`new_work!`](crate::new_work) do: with one class for
 //! all, lockdep would join the locks of unrelated closures into false cycles (and turn itself
-//! off). A site counts once against the module's [`CLASSES`](crate::rust_wq::class::CLASSES),
+//! off). A site counts once against the module's [`CLASSES`](crate::rust_wq::CLASSES),
 //! however often it spawns.
 //!
 //! Waiting is what a flush is, with the same rules: `EAGAIN` where the caller cannot sleep,
@@ -56,10 +56,10 @@
 //! [`spawn_on!`]: crate::spawn_on
 
 use crate::rust_wq::{
-    builder::Threaded,
+    closure::spawn::may_block,
     cpu,
-    spawn::may_block,
-    system,
+    queue::builder::Threaded,
+    queue::system,
     HasWork,
     OwnedQueue,
     Work,
@@ -592,7 +592,7 @@ where
 macro_rules! spawn {
     ($scope:expr, $flags:expr, $f:expr $(,)?) => {
         $scope.spawn_in(
-            $crate::rust_wq::scope::JobClass {
+            $crate::rust_wq::closure::scope::JobClass {
                 name: ::kernel::optional_name!(),
                 key: ::kernel::static_lock_class!(),
             },
@@ -618,7 +618,7 @@ macro_rules! spawn_on {
     ($scope:expr, $queue:expr, $flags:expr, $f:expr $(,)?) => {
         $scope.spawn_on_in(
             $queue,
-            $crate::rust_wq::scope::JobClass {
+            $crate::rust_wq::closure::scope::JobClass {
                 name: ::kernel::optional_name!(),
                 key: ::kernel::static_lock_class!(),
             },

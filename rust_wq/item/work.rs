@@ -2,7 +2,7 @@
 
 //! Work items: the pinned `work_struct` wrapper and the traits that tie it to its container.
 
-use crate::rust_wq::arm_lock::MAX_DISABLE;
+use crate::rust_wq::internal::arm_lock::MAX_DISABLE;
 use core::marker::PhantomData;
 use kernel::{
     bindings,
@@ -504,7 +504,7 @@ where
     let item = unsafe { T::work_container_of(work) };
     // SAFETY: The queue owned this reference since the enqueue that queued this run.
     let this = unsafe { T::Pointer::from_raw(item) };
-    crate::rust_wq::reclaim::run(seen, || T::run(this))
+    crate::rust_wq::internal::reclaim::run(seen, || T::run(this))
 }
 
 /// Implements [`HasWork`] for a struct with a [`Work`] field.
@@ -551,7 +551,7 @@ macro_rules! impl_has_work {
 }
 
 /// Creates a [`Work`] initialiser with a lockdep class of its own for this call site (see
-/// [`class`](crate::rust_wq::class) for what that means for BH queues).
+/// [Lockdep classes](crate::rust_wq::error#lockdep-classes) for what that means for BH queues).
 #[macro_export]
 macro_rules! new_work {
     ($($name:literal)?) => {

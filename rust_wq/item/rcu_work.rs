@@ -72,13 +72,14 @@
 //! [`Queue::enqueue_rcu`]: crate::rust_wq::Queue::enqueue_rcu
 
 use crate::rust_wq::{
-    drained::Gate,
-    queue,
-    work::{
+    internal::registry::Gate,
+    item::work::{
         self,
         PinnedFieldInit, //
     },
+    queue::borrowed,
     EnqueueError,
+    EnqueueErrorKind,
     WorkItem,
     WorkItemPointer, //
 };
@@ -144,7 +145,9 @@ impl<T: ?Sized, const ID: u64> PinnedDrop for RcuWork<T, ID> {
         // keeps it alive); it may be running only if it is not on the stack (it is dropped at
         // the end of its own run), and then nothing is done.
         unsafe {
-            crate::rust_wq::work::forget_if_on_stack(ptr::addr_of_mut!((*self.rwork.get()).work))
+            crate::rust_wq::item::work::forget_if_on_stack(ptr::addr_of_mut!(
+                (*self.rwork.get()).work
+            ))
         };
     }
 }
@@ -182,7 +185,7 @@ where
                     bindings::init_work_with_key(
                         ptr::addr_of_mut!((*slot).work),
                         Some(run_rcu::<T, ID>),
-                        crate::rust_wq::work::on_stack(slot.cast()),
+                        crate::rust_wq::item::work::on_stack(slot.cast()),
                         name.as_char_ptr(),
                         key.as_ptr(),
                     )
@@ -270,7 +273,7 @@ where
     let item = unsafe { T::rcu_work_container_of(rw) };
     // SAFETY: The queue owned this reference since the enqueue that queued this run.
     let this = unsafe { T::Pointer::from_raw(item) };
-    crate::rust_wq::reclaim::run(seen, || T::run(this))
+    crate::rust_wq::internal::reclaim::run(seen, || T::run(this))
 }
 
 /// Whether this module ever queued an RCU item: its unload then waits for the RCU callbacks
@@ -285,7 +288,7 @@ pub(in crate::rust_wq) fn ever_queued() -> bool {
 
 /// Queues `item` on `wq` after an RCU grace period, if the module takes work (see
 /// [`Drained`](crate::rust_wq::Drained)): `EBUSY` with the item back if it is pending, the
-/// errors of the gate and of [`queue::admit`] otherwise. `bits` are the `reclaim::ON_*`
+/// errors of the gate and of [`borrowed::admit`] otherwise. `bits` are the `reclaim::ON_*`
 /// bits of the queue's flags. `used`, the flag of an owned queue that makes its destruction
 /// wait for the RCU callbacks, is set before the item is handed to RCU.
 ///
@@ -311,7 +314,9 @@ where
     // The fast path of a refusal: one load, as in `refuse_if_pending`.
     if rw.is_pending() {
         // SAFETY: Nothing took the reference.
-        return Err(EnqueueError::new(EBUSY, unsafe { P::from_raw(raw) }));
+        return Err(EnqueueError::new(EnqueueErrorKind::Busy, unsafe {
+            P::from_raw(raw)
+        }));
     }
     let gate = match Gate::enter() {
         Ok(gate) => gate,
@@ -319,7 +324,7 @@ where
         Err(e) => return Err(EnqueueError::new(e, unsafe { P::from_raw(raw) })),
     };
     // SAFETY: `rw.raw_work()` is the initialised `work_struct` of an `RcuWork`.
-    if let Err(e) = unsafe { queue::admit(rw.raw_work(), &rw.seen, bits) } {
+    if let Err(e) = unsafe { borrowed::admit(rw.raw_work(), &rw.seen, bits) } {
         drop(gate);
         // SAFETY: Nothing took the reference.
         return Err(EnqueueError::new(e, unsafe { P::from_raw(raw) }));
@@ -344,7 +349,9 @@ where
         Ok(())
     } else {
         // SAFETY: The queue did not take the reference: give it back.
-        Err(EnqueueError::new(EBUSY, unsafe { P::from_raw(raw) }))
+        Err(EnqueueError::new(EnqueueErrorKind::Busy, unsafe {
+            P::from_raw(raw)
+        }))
     }
 }
 
@@ -395,7 +402,7 @@ macro_rules! impl_has_rcu_work {
 }
 
 /// Creates an [`RcuWork`] initialiser with a lockdep class of its own for this call site (see
-/// [`class`](crate::rust_wq::class) for what that means for BH queues).
+/// [Lockdep classes](crate::rust_wq::error#lockdep-classes) for what that means for BH queues).
 #[macro_export]
 macro_rules! new_rcu_work {
     ($($name:literal)?) => {

@@ -2,21 +2,10 @@
 
 //! Lockdep classes of work items, and the kind of worker their items run in.
 //!
-//! C gives every `work_struct` a lockdep map whose class is its initialiser's key (one per
-//! [`new_work!`](crate::new_work) or [`new_delayed_work!`](crate::new_delayed_work) site), and
-//! takes it around every run. A BH queue runs items in softirq context, any other queue in a
-//! kworker with softirqs enabled: once items of one class have run in both, lockdep reports an
-//! inconsistent lock state (`{IN-SOFTIRQ-W} -> {SOFTIRQ-ON-W}`), which stops a kernel with
-//! `panic_on_warn`. So on kernels with `CONFIG_LOCKDEP` the first queueing of an item of a class
-//! decides where the items of that class may go: on BH queues only, or on threaded queues only;
-//! the other kind is `EINVAL` (the item comes back). Items meant for both need a class each: two
-//! sites, such as two `Work` fields with their own `ID`s.
-//!
-//! The module remembers the kinds of up to [`CLASSES`] classes it has queued (by the address of
-//! their key, as lockdep does); queueing an item of one more class is `ENOSPC`. A dynamic key
-//! that is freed and reused keeps its predecessor's kind (a refusal, never a report). Without
-//! lockdep there are no classes and nothing to report, and nothing is checked or stored.
+//! What is checked and why: [Lockdep classes](crate::rust_wq::error#lockdep-classes). Here:
+//! the kinds of queue each class of this module went on, by the address of its key.
 
+use crate::rust_wq::EnqueueErrorKind;
 use kernel::bindings;
 #[cfg(CONFIG_LOCKDEP)]
 use kernel::{
@@ -83,7 +72,10 @@ fn slot(key: usize) -> Option<&'static Seen> {
 /// `work` is an initialised `work_struct`.
 #[cfg(CONFIG_LOCKDEP)]
 #[inline]
-pub(in crate::rust_wq) unsafe fn note(work: *mut bindings::work_struct, bh: bool) -> Result {
+pub(in crate::rust_wq) unsafe fn note(
+    work: *mut bindings::work_struct,
+    bh: bool,
+) -> Result<(), EnqueueErrorKind> {
     // SAFETY: `work` is initialised (caller); its initialiser wrote the key, which stays. Only
     // the address is used.
     note_key(unsafe { (*work).lockdep_map.key }, bh)
@@ -93,18 +85,21 @@ pub(in crate::rust_wq) unsafe fn note(work: *mut bindings::work_struct, bh: bool
 /// `schedule_on_each_cpu_in`, which take the caller's key). Only the address is used.
 #[cfg(CONFIG_LOCKDEP)]
 #[inline]
-pub(in crate::rust_wq) fn note_key(key: *const bindings::lock_class_key, bh: bool) -> Result {
+pub(in crate::rust_wq) fn note_key(
+    key: *const bindings::lock_class_key,
+    bh: bool,
+) -> Result<(), EnqueueErrorKind> {
     let key = key as usize;
     let want = if bh { BH } else { THREADED };
-    let s = slot(key).ok_or(ENOSPC)?;
+    let s = slot(key).ok_or(EnqueueErrorKind::TooManyClasses)?;
     match s.kinds.load(Relaxed) {
         cur if cur == want => Ok(()),
         0 => match s.kinds.cmpxchg(0, want, Relaxed) {
             Ok(_) => Ok(()),
             Err(now) if now == want => Ok(()),
-            Err(_) => Err(EINVAL),
+            Err(_) => Err(EnqueueErrorKind::ClassContext),
         },
-        _ => Err(EINVAL),
+        _ => Err(EnqueueErrorKind::ClassContext),
     }
 }
 
@@ -118,7 +113,7 @@ pub(in crate::rust_wq) fn note_key(key: *const bindings::lock_class_key, bh: boo
 pub(in crate::rust_wq) unsafe fn note(
     _work: *mut bindings::work_struct,
     _bh: bool,
-) -> kernel::error::Result {
+) -> Result<(), EnqueueErrorKind> {
     Ok(())
 }
 
@@ -128,6 +123,6 @@ pub(in crate::rust_wq) unsafe fn note(
 pub(in crate::rust_wq) fn note_key(
     _key: *const bindings::lock_class_key,
     _bh: bool,
-) -> kernel::error::Result {
+) -> Result<(), EnqueueErrorKind> {
     Ok(())
 }

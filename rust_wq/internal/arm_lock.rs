@@ -80,7 +80,8 @@ impl ArmState {
 /// is `LD_WAIT_SPIN`. So lockdep checks what it checks for a raw spinlock:
 ///
 /// - the order against every other lock: the trackers' lock nests inside it
-///   ([`TrackersGuard`](crate::rust_wq::tracker::TrackersGuard)), and any lock taken around it;
+///   ([`TrackersGuard`](crate::rust_wq::internal::tracker::TrackersGuard)), and any lock taken
+///   around it;
 /// - its use from interrupts: items are armed from hard interrupts too, and the lock is always
 ///   taken with interrupts off;
 /// - that nothing that may sleep is taken inside it, on `PREEMPT_RT` too (`LD_WAIT_SPIN`).

@@ -10,16 +10,17 @@
 //! the module is unloaded.
 
 use crate::rust_wq::{
-    delayed::{
+    internal::registry::Gate,
+    item::delayed::{
         self,
         Arm,
         Armed,
         Delay, //
     },
-    drained::Gate,
-    rcu_work,
+    item::rcu_work,
     DelayedItemPointer,
     EnqueueError,
+    EnqueueErrorKind,
     HasDelayedWork,
     HasRcuWork,
     HasWork,
@@ -132,7 +133,7 @@ impl Queue {
         // A CPU's timer on a BH queue: once the CPU went offline, it would queue on the dead
         // CPU's pool (C warns, and the item never runs).
         if cpu.is_some() && self.is_system_bh() {
-            return Err(EnqueueError::new(kernel::error::code::EINVAL, item));
+            return Err(EnqueueError::new(EnqueueErrorKind::CpuTimerOnBh, item));
         }
         let gate = match Gate::enter() {
             Ok(gate) => gate,
@@ -171,11 +172,12 @@ impl Queue {
     ///   [`Delay`]).
     /// - `EINVAL`: the module is not wrapped in [`Drained`](crate::rust_wq::Drained);
     ///   `ESHUTDOWN`: it is being unloaded.
-    /// - `EINVAL`: reclaim waited for the item and this queue has no `WQ_MEM_RECLAIM` (see
-    ///   [`reclaim`](crate::rust_wq::reclaim)), or, with lockdep, the item's lockdep class went
-    ///   on the other kind of queue, BH or threaded (see [`class`](crate::rust_wq::class)).
+    /// - `EINVAL`: reclaim waited for the item and this queue has no `WQ_MEM_RECLAIM` (see [Memory
+    ///   reclaim](crate::rust_wq::error#memory-reclaim)), or, with lockdep, the item's lockdep
+    ///   class went on the other kind of queue, BH or threaded (see [Lockdep
+    ///   classes](crate::rust_wq::error#lockdep-classes)).
     /// - `ENOSPC`: with lockdep, the module has queued items of
-    ///   [`CLASSES`](crate::rust_wq::class::CLASSES) classes already and this is one more.
+    ///   [`CLASSES`](crate::rust_wq::CLASSES) classes already and this is one more.
     ///
     /// [`OwnedQueue::enqueue_delayed`]: crate::rust_wq::OwnedQueue::enqueue_delayed
     pub fn enqueue_delayed<P, const ID: u64>(
@@ -254,11 +256,12 @@ impl Queue {
     ///   [`Delay`]).
     /// - `EINVAL`: the module is not wrapped in [`Drained`](crate::rust_wq::Drained);
     ///   `ESHUTDOWN`: it is being unloaded.
-    /// - `EINVAL`: reclaim waited for the item and this queue has no `WQ_MEM_RECLAIM` (see
-    ///   [`reclaim`](crate::rust_wq::reclaim)), or, with lockdep, the item's lockdep class went
-    ///   on the other kind of queue, BH or threaded (see [`class`](crate::rust_wq::class)).
+    /// - `EINVAL`: reclaim waited for the item and this queue has no `WQ_MEM_RECLAIM` (see [Memory
+    ///   reclaim](crate::rust_wq::error#memory-reclaim)), or, with lockdep, the item's lockdep
+    ///   class went on the other kind of queue, BH or threaded (see [Lockdep
+    ///   classes](crate::rust_wq::error#lockdep-classes)).
     /// - `ENOSPC`: with lockdep, the module has queued items of
-    ///   [`CLASSES`](crate::rust_wq::class::CLASSES) classes already and this is one more.
+    ///   [`CLASSES`](crate::rust_wq::CLASSES) classes already and this is one more.
     pub fn mod_delayed<P, const ID: u64>(
         &'static self,
         item: P,
@@ -286,11 +289,12 @@ impl Queue {
     /// - `EBUSY`: the item is pending (waiting for its grace period, or queued).
     /// - `EINVAL`: the module is not wrapped in [`Drained`](crate::rust_wq::Drained);
     ///   `ESHUTDOWN`: it is being unloaded.
-    /// - `EINVAL`: reclaim waited for the item and this queue has no `WQ_MEM_RECLAIM` (see
-    ///   [`reclaim`](crate::rust_wq::reclaim)), or, with lockdep, the item's lockdep class went
-    ///   on the other kind of queue, BH or threaded (see [`class`](crate::rust_wq::class)).
+    /// - `EINVAL`: reclaim waited for the item and this queue has no `WQ_MEM_RECLAIM` (see [Memory
+    ///   reclaim](crate::rust_wq::error#memory-reclaim)), or, with lockdep, the item's lockdep
+    ///   class went on the other kind of queue, BH or threaded (see [Lockdep
+    ///   classes](crate::rust_wq::error#lockdep-classes)).
     /// - `ENOSPC`: with lockdep, the module has queued items of
-    ///   [`CLASSES`](crate::rust_wq::class::CLASSES) classes already and this is one more.
+    ///   [`CLASSES`](crate::rust_wq::CLASSES) classes already and this is one more.
     ///
     /// [`OwnedQueue::enqueue_rcu`]: crate::rust_wq::OwnedQueue::enqueue_rcu
     pub fn enqueue_rcu<P, const ID: u64>(&'static self, item: P) -> Result<(), EnqueueError<P>>

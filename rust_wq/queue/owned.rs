@@ -3,7 +3,34 @@
 //! [`OwnedQueue`]: a workqueue allocated by `alloc_workqueue` and destroyed on drop.
 
 use crate::rust_wq::{
-    builder::{
+    cpu,
+    glue::{
+        rust_wq_alloc_workqueue,
+        rust_wq_count_finished,
+        rust_wq_count_started,
+        rust_wq_counts_alloc,
+        rust_wq_counts_free,
+        rust_wq_counts_sum,
+        rust_wq_destroy_workqueue, //
+    },
+    internal::reclaim,
+    internal::registry::{
+        self,
+        Gate, //
+    },
+    internal::tracker::Tracker,
+    item::delayed::{
+        self,
+        Arm,
+        Armed,
+        Delay, //
+    },
+    item::rcu_work,
+    queue::borrowed::{
+        self,
+        WORK_CPU_UNBOUND, //
+    },
+    queue::builder::{
         Bh,
         Builder,
         Kind,
@@ -15,39 +42,14 @@ use crate::rust_wq::{
         Unbounded,
         MAX_ACTIVE, //
     },
-    cpu,
-    delayed::{
-        self,
-        Arm,
-        Armed,
-        Delay, //
-    },
-    drained::{
-        self,
-        Gate, //
-    },
-    glue::{
-        rust_wq_alloc_workqueue,
-        rust_wq_count_finished,
-        rust_wq_count_started,
-        rust_wq_counts_alloc,
-        rust_wq_counts_free,
-        rust_wq_counts_sum,
-        rust_wq_destroy_workqueue, //
-    },
-    queue::{
-        self,
-        WORK_CPU_UNBOUND, //
-    },
-    rcu_work,
-    reclaim,
-    tracker::Tracker,
     DelayedItemPointer,
     EnqueueError,
+    EnqueueErrorKind,
     HasDelayedWork,
     HasRcuWork,
     HasWork,
     Queue,
+    Stats,
     Work,
     WorkItem,
     WorkItemPointer,
@@ -102,7 +104,7 @@ unsafe impl<K: Kind> Send for OwnedQueue<K> {}
 unsafe impl<K: Kind> Sync for OwnedQueue<K> {}
 
 /// The size of an owned queue's shared core (for the benchmark's size table).
-#[doc(hidden)]
+#[cfg(rust_wq_testing)]
 pub const QUEUE_CORE_SIZE: usize = core::mem::size_of::<QueueCore>();
 
 /// The part of an owned queue that the module's registry and a hand-off may keep: the C queue
@@ -157,7 +159,7 @@ impl QueueCore {
     /// Takes the queue off the module's registry and fires its timers; the queue is destroyed
     /// when `this` (or the registry's reference, if the module is being unloaded) goes.
     fn retire(this: Arc<Self>) {
-        drop(drained::unregister(&this));
+        drop(registry::unregister(&this));
         // SAFETY: The timers tracked here target `wq`, valid while `this` is.
         unsafe { this.tracker.expedite_all() };
         drop(this);
@@ -170,7 +172,7 @@ impl WorkItem for QueueCore {
     /// The hand-off: retires a queue dropped where it could not be destroyed.
     fn run(this: Arc<QueueCore>) {
         QueueCore::retire(this);
-        drained::handoff_finished();
+        registry::handoff_finished();
     }
 }
 
@@ -194,68 +196,6 @@ impl PinnedDrop for QueueCore {
         // drains it first. `wq` and `lockdep` come from `rust_wq_alloc_workqueue` (type
         // invariant), and are used by nothing after this.
         unsafe { rust_wq_destroy_workqueue(self.wq.as_ptr(), self.lockdep) };
-    }
-}
-
-/// Per-queue accounting, kept when the queue was built with [`Builder::stats`].
-pub struct Stats {
-    per_cpu: KVec<Atomic<u64>>,
-    rejected: Atomic<u64>,
-    delayed: Atomic<u64>,
-}
-
-impl Stats {
-    fn new() -> Result<KBox<Self>> {
-        let n = cpu::nr_cpu_ids() as usize;
-        let mut per_cpu = KVec::with_capacity(n, GFP_KERNEL)?;
-        for _ in 0..n {
-            per_cpu.push(Atomic::new(0), GFP_KERNEL)?;
-        }
-        Ok(KBox::new(
-            Self {
-                per_cpu,
-                rejected: Atomic::new(0),
-                delayed: Atomic::new(0),
-            },
-            GFP_KERNEL,
-        )?)
-    }
-
-    fn count(&self, cpu: i32, ok: bool) {
-        if !ok {
-            self.rejected.add(1, Relaxed);
-            return;
-        }
-        let cpu = if cpu == WORK_CPU_UNBOUND {
-            cpu::current_cpu() as usize
-        } else {
-            cpu as usize
-        };
-        if let Some(c) = self.per_cpu.get(cpu) {
-            c.add(1, Relaxed);
-        }
-    }
-
-    /// Items accepted, by the CPU they were queued on (the local CPU when none was chosen).
-    pub fn enqueued_on(&self, cpu: u32) -> u64 {
-        self.per_cpu
-            .get(cpu as usize)
-            .map_or(0, |c| c.load(Relaxed))
-    }
-
-    /// Items accepted in all (the sum over all CPUs of [`Stats::enqueued_on`]).
-    pub fn enqueued(&self) -> u64 {
-        self.per_cpu.iter().map(|c| c.load(Relaxed)).sum()
-    }
-
-    /// Enqueues refused (`EBUSY`, `EINVAL`, `ENODEV`).
-    pub fn rejected(&self) -> u64 {
-        self.rejected.load(Relaxed)
-    }
-
-    /// Accepted enqueues that armed a timer (a subset of [`Stats::enqueued`]).
-    pub fn delayed(&self) -> u64 {
-        self.delayed.load(Relaxed)
     }
 }
 
@@ -454,17 +394,18 @@ impl<K: Kind> OwnedQueue<K> {
     /// - `EBUSY`: the item is pending, disabled, or being cancelled by a `cancel_sync`.
     /// - `EINVAL`: the module is not wrapped in [`Drained`](crate::rust_wq::Drained);
     ///   `ESHUTDOWN`: it is being unloaded.
-    /// - `EINVAL`: reclaim waited for the item and this queue has no `WQ_MEM_RECLAIM` (see
-    ///   [`reclaim`]), or, with lockdep, the item's lockdep class went on the other kind of
-    ///   queue, BH or threaded (see [`class`](crate::rust_wq::class)).
+    /// - `EINVAL`: reclaim waited for the item and this queue has no `WQ_MEM_RECLAIM` (see [Memory
+    ///   reclaim](crate::rust_wq::error#memory-reclaim)), or, with lockdep, the item's lockdep
+    ///   class went on the other kind of queue, BH or threaded (see [Lockdep
+    ///   classes](crate::rust_wq::error#lockdep-classes)).
     /// - `ENOSPC`: with lockdep, the module has queued items of
-    ///   [`CLASSES`](crate::rust_wq::class::CLASSES) classes already and this is one more.
+    ///   [`CLASSES`](crate::rust_wq::CLASSES) classes already and this is one more.
     pub fn enqueue<P, const ID: u64>(&self, item: P) -> Result<(), EnqueueError<P>>
     where
         P: WorkItemPointer,
         P::Target: WorkItem<ID, Pointer = P> + HasWork<P::Target, ID>,
     {
-        match queue::refuse_if_pending(item) {
+        match borrowed::refuse_if_pending(item) {
             Ok(item) => self.enqueue_not_pending(item),
             Err(e) => self.account(WORK_CPU_UNBOUND, Err(e)),
         }
@@ -498,9 +439,9 @@ impl<K: Kind> OwnedQueue<K> {
         P: WorkItemPointer,
         P::Target: WorkItem<ID, Pointer = P> + HasWork<P::Target, ID>,
     {
-        let (item, enabled) = queue::peek_work(item, |w| w.enable());
+        let (item, enabled) = borrowed::peek_work(item, |w| w.enable());
         if !enabled {
-            return Err(EnqueueError::new(EBUSY, item));
+            return Err(EnqueueError::new(EnqueueErrorKind::Busy, item));
         }
         self.enqueue(item)
     }
@@ -513,7 +454,7 @@ impl<K: Kind> OwnedQueue<K> {
     ///
     /// - `EINVAL`: `cpu` is at or above `nr_cpu_ids`; `ENODEV`: `cpu` is offline.
     pub fn congested(&self, cpu: Option<u32>) -> Result<bool> {
-        let cpu = queue::target_cpu(cpu)?;
+        let cpu = borrowed::target_cpu(cpu)?;
         // SAFETY: `wq` is valid (type invariant); `cpu` is the local one or an online (so
         // possible) CPU, whose per-CPU pool pointer exists. Any context.
         Ok(unsafe { bindings::workqueue_congested(cpu, self.as_raw()) })
@@ -573,11 +514,12 @@ impl<K: Kind> OwnedQueue<K> {
     /// - `EBUSY`: the item is pending (waiting for its grace period, or queued).
     /// - `EINVAL`: the module is not wrapped in [`Drained`](crate::rust_wq::Drained);
     ///   `ESHUTDOWN`: it is being unloaded.
-    /// - `EINVAL`: reclaim waited for the item and this queue has no `WQ_MEM_RECLAIM` (see
-    ///   [`reclaim`]), or, with lockdep, the item's lockdep class went on the other kind of
-    ///   queue, BH or threaded (see [`class`](crate::rust_wq::class)).
+    /// - `EINVAL`: reclaim waited for the item and this queue has no `WQ_MEM_RECLAIM` (see [Memory
+    ///   reclaim](crate::rust_wq::error#memory-reclaim)), or, with lockdep, the item's lockdep
+    ///   class went on the other kind of queue, BH or threaded (see [Lockdep
+    ///   classes](crate::rust_wq::error#lockdep-classes)).
     /// - `ENOSPC`: with lockdep, the module has queued items of
-    ///   [`CLASSES`](crate::rust_wq::class::CLASSES) classes already and this is one more.
+    ///   [`CLASSES`](crate::rust_wq::CLASSES) classes already and this is one more.
     pub fn enqueue_rcu<P, const ID: u64>(&self, item: P) -> Result<(), EnqueueError<P>>
     where
         P: WorkItemPointer,
@@ -640,11 +582,12 @@ impl<K: Kind> OwnedQueue<K> {
     ///   [`Delay`]).
     /// - `EINVAL`: the module is not wrapped in [`Drained`](crate::rust_wq::Drained);
     ///   `ESHUTDOWN`: it is being unloaded.
-    /// - `EINVAL`: reclaim waited for the item and this queue has no `WQ_MEM_RECLAIM` (see
-    ///   [`reclaim`]), or, with lockdep, the item's lockdep class went on the other kind of
-    ///   queue, BH or threaded (see [`class`](crate::rust_wq::class)).
+    /// - `EINVAL`: reclaim waited for the item and this queue has no `WQ_MEM_RECLAIM` (see [Memory
+    ///   reclaim](crate::rust_wq::error#memory-reclaim)), or, with lockdep, the item's lockdep
+    ///   class went on the other kind of queue, BH or threaded (see [Lockdep
+    ///   classes](crate::rust_wq::error#lockdep-classes)).
     /// - `ENOSPC`: with lockdep, the module has queued items of
-    ///   [`CLASSES`](crate::rust_wq::class::CLASSES) classes already and this is one more.
+    ///   [`CLASSES`](crate::rust_wq::CLASSES) classes already and this is one more.
     pub fn enqueue_delayed<P, const ID: u64>(
         &self,
         item: P,
@@ -672,11 +615,12 @@ impl<K: Kind> OwnedQueue<K> {
     ///   [`Delay`]).
     /// - `EINVAL`: the module is not wrapped in [`Drained`](crate::rust_wq::Drained);
     ///   `ESHUTDOWN`: it is being unloaded.
-    /// - `EINVAL`: reclaim waited for the item and this queue has no `WQ_MEM_RECLAIM` (see
-    ///   [`reclaim`]), or, with lockdep, the item's lockdep class went on the other kind of
-    ///   queue, BH or threaded (see [`class`](crate::rust_wq::class)).
+    /// - `EINVAL`: reclaim waited for the item and this queue has no `WQ_MEM_RECLAIM` (see [Memory
+    ///   reclaim](crate::rust_wq::error#memory-reclaim)), or, with lockdep, the item's lockdep
+    ///   class went on the other kind of queue, BH or threaded (see [Lockdep
+    ///   classes](crate::rust_wq::error#lockdep-classes)).
     /// - `ENOSPC`: with lockdep, the module has queued items of
-    ///   [`CLASSES`](crate::rust_wq::class::CLASSES) classes already and this is one more.
+    ///   [`CLASSES`](crate::rust_wq::CLASSES) classes already and this is one more.
     pub fn mod_delayed<P, const ID: u64>(
         &self,
         item: P,
@@ -694,9 +638,9 @@ impl<K: Kind> OwnedQueue<K> {
     /// # Errors
     ///
     /// - `EAGAIN`: the caller cannot sleep (atomic context, a BH item).
-    /// - `EDEADLK`: the caller is a kworker, which may be running an item of this queue (that
-    ///   item would wait for itself); or it is in memory reclaim (`PF_MEMALLOC`) and this
-    ///   queue has no `WQ_MEM_RECLAIM` (see [`reclaim`]).
+    /// - `EDEADLK`: the caller is a kworker, which may be running an item of this queue (that item
+    ///   would wait for itself); or it is in memory reclaim (`PF_MEMALLOC`) and this queue has no
+    ///   `WQ_MEM_RECLAIM` (see [Memory reclaim](crate::rust_wq::error#memory-reclaim)).
     pub fn flush(&self) -> Result {
         let ctx = may_wait_here()?;
         reclaim::may_flush(ctx, self.core.reclaim)?;
@@ -778,16 +722,19 @@ impl<K: Kind> OwnedQueue<K> {
     {
         let node = match cpu::online_node(node) {
             Ok(node) => node,
-            Err(e) => return self.account(WORK_CPU_UNBOUND, Err(EnqueueError::new(e, item))),
+            Err(e) => {
+                let e = EnqueueError::new(EnqueueErrorKind::of_node(e), item);
+                return self.account(WORK_CPU_UNBOUND, Err(e));
+            }
         };
-        let item = match queue::refuse_if_pending(item) {
+        let item = match borrowed::refuse_if_pending(item) {
             Ok(item) => item,
             Err(e) => return self.account(WORK_CPU_UNBOUND, Err(e)),
         };
         let bits = self.core.bits;
         let res = self.counted(|| {
             self.queue()
-                .enqueue_gated_to(queue::Target::Node(node), bits, item)
+                .enqueue_gated_to(borrowed::Target::Node(node), bits, item)
         });
         self.account(WORK_CPU_UNBOUND, res)
     }
@@ -887,7 +834,7 @@ impl<K: Kind> Drop for OwnedQueue<K> {
         }
         // In a kworker (maybe one of this queue: `destroy_workqueue` would wait for itself) or in
         // atomic context: hand the destruction to a kworker of another queue.
-        if let Err(core) = drained::hand_off(core) {
+        if let Err(core) = registry::hand_off(core) {
             // Unreachable (see `hand_off`), but retiring here is still better than a leak.
             QueueCore::retire(core);
         }

@@ -25,8 +25,8 @@
 //! ```
 
 use crate::rust_wq::{
-    builder::Kind,
     cpu,
+    queue::builder::Kind,
     OwnedQueue,
     Queue,
     Work,
@@ -71,9 +71,9 @@ pub(in crate::rust_wq) fn may_block(flags: Flags) -> bool {
 }
 
 /// The lockdep classes of the closures spawned at one call site: one for BH queues, one for the
-/// others (see [`class`](crate::rust_wq::class)). [`try_spawn!`](crate::try_spawn) makes them;
-/// with one class for all callers, lockdep would join the locks of unrelated closures into
-/// false cycles.
+/// others (see [Lockdep classes](crate::rust_wq::error#lockdep-classes)).
+/// [`try_spawn!`](crate::try_spawn) makes them; with one class for all callers, lockdep would join
+/// the locks of unrelated closures into false cycles.
 pub struct SpawnClass {
     /// The class of closures on threaded queues.
     pub threaded: Pin<&'static LockClassKey>,
@@ -153,7 +153,7 @@ impl<K: Kind> OwnedQueue<K> {
 macro_rules! try_spawn {
     ($queue:expr, $flags:expr, $f:expr $(,)?) => {
         $queue.try_spawn_in(
-            $crate::rust_wq::spawn::SpawnClass {
+            $crate::rust_wq::closure::spawn::SpawnClass {
                 threaded: ::kernel::static_lock_class!(),
                 bh: ::kernel::static_lock_class!(),
             },

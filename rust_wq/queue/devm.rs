@@ -86,14 +86,15 @@
 //! ```
 
 use crate::rust_wq::{
-    builder::Kind,
-    drained,
-    owned,
+    internal::registry,
+    queue::builder::Kind,
+    queue::owned,
     Armed,
     Builder,
     Delay,
     DelayedItemPointer,
     EnqueueError,
+    EnqueueErrorKind,
     HasDelayedWork,
     HasWork,
     OwnedQueue,
@@ -142,7 +143,7 @@ impl<K: Kind> WorkItem for DevmInner<K> {
     /// The hand-off: drops a [`DevmQueue`] dropped where it could not wait.
     fn run(this: Pin<KBox<DevmInner<K>>>) {
         drop(this);
-        drained::handoff_finished();
+        registry::handoff_finished();
     }
 }
 
@@ -151,7 +152,7 @@ impl<K: Kind> Builder<K> {
     /// unbinds, or with the returned handle if that comes first (C's `devm_alloc_workqueue`).
     ///
     /// `dev` is the device in the driver's own `probe` or `unbind`, so that the unbind comes
-    /// before the module's unload (see [the module documentation](crate::rust_wq::devm)).
+    /// before the module's unload (see [the module documentation](crate::rust_wq::queue::devm)).
     ///
     /// # Errors
     ///
@@ -217,7 +218,7 @@ impl<K: Kind> DevmQueue<K> {
     {
         match self.try_access() {
             Some(q) => q.enqueue(item),
-            None => Err(EnqueueError::new(ENODEV, item)),
+            None => Err(EnqueueError::new(EnqueueErrorKind::DeviceUnbound, item)),
         }
     }
 
@@ -239,7 +240,7 @@ impl<K: Kind> DevmQueue<K> {
     {
         match self.try_access() {
             Some(q) => q.enqueue_delayed(item, delay),
-            None => Err(EnqueueError::new(ENODEV, item)),
+            None => Err(EnqueueError::new(EnqueueErrorKind::DeviceUnbound, item)),
         }
     }
 
@@ -260,7 +261,7 @@ impl<K: Kind> DevmQueue<K> {
     {
         match self.try_access() {
             Some(q) => q.mod_delayed(item, delay),
-            None => Err(EnqueueError::new(ENODEV, item)),
+            None => Err(EnqueueError::new(EnqueueErrorKind::DeviceUnbound, item)),
         }
     }
 }
@@ -277,7 +278,7 @@ impl<K: Kind> Drop for DevmQueue<K> {
             drop(inner);
             return;
         }
-        if let Err(inner) = drained::hand_off(inner) {
+        if let Err(inner) = registry::hand_off(inner) {
             // Unreachable (see `hand_off`), but dropping here is still better than a leak.
             drop(inner);
         }

@@ -7,12 +7,12 @@
 //! calls return `EDEADLK` instead. Waiting from a context that cannot sleep (a BH item, an
 //! interrupt handler, under a spinlock) returns `EAGAIN` (`EWOULDBLOCK`).
 //!
-//! RCU items ([`RcuWorkOps`]) can only be flushed: see [`rcu_work`](crate::rust_wq::rcu_work)
+//! RCU items ([`RcuWorkOps`]) can only be flushed: see [`rcu_work`](crate::rust_wq::item::rcu_work)
 //! for why they cannot be cancelled or disabled.
 
 use crate::rust_wq::{
     cpu,
-    reclaim,
+    internal::reclaim,
     DelayedWork,
     HasDelayedWork,
     HasRcuWork,
@@ -140,7 +140,7 @@ pub trait WorkOps<const ID: u64 = 0>: WorkItem<ID> + HasWork<Self, ID> + Sized {
     /// - `EDEADLK`: the caller is the item's own `run` (it would wait for itself).
     /// - `EDEADLK`: the caller is in memory reclaim, or runs an item of a `WQ_MEM_RECLAIM` queue
     ///   (not a legacy one, as from `create_workqueue`), and the item was ever on a queue
-    ///   without `WQ_MEM_RECLAIM` (see [`reclaim`]).
+    ///   without `WQ_MEM_RECLAIM` (see [Memory reclaim](crate::rust_wq::error#memory-reclaim)).
     fn flush(&self) -> Result<bool> {
         let ctx = may_wait_for(self.raw_work())?;
         reclaim::may_flush_item(ctx, &self.work().seen)?;
@@ -314,7 +314,7 @@ pub trait DelayedWorkOps<const ID: u64 = 0>:
     /// - `EDEADLK`: the caller is the item's own `run` (it would wait for itself).
     /// - `EDEADLK`: the caller is in memory reclaim, or runs an item of a `WQ_MEM_RECLAIM` queue
     ///   (not a legacy one, as from `create_workqueue`), and the item was ever on a queue
-    ///   without `WQ_MEM_RECLAIM` (see [`reclaim`]).
+    ///   without `WQ_MEM_RECLAIM` (see [Memory reclaim](crate::rust_wq::error#memory-reclaim)).
     fn flush(&self) -> Result<bool> {
         let ctx = may_wait_for(self.raw_dwork_work())?;
         reclaim::may_flush_item(ctx, &self.delayed_work().seen)?;
@@ -331,7 +331,7 @@ impl<T, const ID: u64> DelayedWorkOps<ID> for T where T: WorkItem<ID> + HasDelay
 ///
 /// There is no cancel and no disable: during its grace period the item is pending but on no
 /// queue, and C's cancel spins until the RCU callback has queued it (see
-/// [`rcu_work`](crate::rust_wq::rcu_work)).
+/// [`rcu_work`](crate::rust_wq::item::rcu_work)).
 pub trait RcuWorkOps<const ID: u64 = 0>: WorkItem<ID> + HasRcuWork<Self, ID> + Sized {
     /// The `rcu_work` of this item.
     fn raw_rcu_work(&self) -> *mut bindings::rcu_work {
@@ -367,7 +367,7 @@ pub trait RcuWorkOps<const ID: u64 = 0>: WorkItem<ID> + HasRcuWork<Self, ID> + S
     /// - `EDEADLK`: the caller is the item's own `run` (it would wait for itself).
     /// - `EDEADLK`: the caller is in memory reclaim, or runs an item of a `WQ_MEM_RECLAIM` queue
     ///   (not a legacy one, as from `create_workqueue`), and the item was ever on a queue
-    ///   without `WQ_MEM_RECLAIM` (see [`reclaim`]).
+    ///   without `WQ_MEM_RECLAIM` (see [Memory reclaim](crate::rust_wq::error#memory-reclaim)).
     fn flush(&self) -> Result<bool> {
         let rw = self.rcu_work();
         let ctx = may_wait_for(rw.raw_work())?;

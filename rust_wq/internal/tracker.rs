@@ -2,7 +2,7 @@
 
 //! [`Tracker`]: the delayed items armed on one owned queue (or, per module, on the system
 //! queues), so that the queue's drop (or the module's unload) can fire their timers before the
-//! queue (or the module's code) goes away. See [`delayed`](crate::rust_wq::delayed) for the
+//! queue (or the module's code) goes away. See [`delayed`](crate::rust_wq::item::delayed) for the
 //! protocol.
 //!
 //! Every tracker of a module is a circular list behind one lock of the module (a raw spinlock of
@@ -255,7 +255,7 @@ unsafe fn links_to_dwork(node: *mut Links) -> *mut bindings::delayed_work {
     // field's type is fixed), so the `DelayedWork<(), 0>` offset is every item's.
     unsafe {
         node.cast::<u8>()
-            .sub(crate::rust_wq::delayed::LINKS_OFFSET)
+            .sub(crate::rust_wq::item::delayed::LINKS_OFFSET)
             .cast::<bindings::delayed_work>()
     }
 }

@@ -2,33 +2,14 @@
 
 //! Flush dependencies of memory reclaim, checked before C would warn.
 //!
-//! A queue with `WQ_MEM_RECLAIM` promises progress under memory pressure (it has a rescuer).
-//! Its items must not wait for a queue without that promise, nor may a task in memory reclaim
-//! (`PF_MEMALLOC`): C warns when they flush one (`check_flush_dependency()` in
-//! `kernel/workqueue.c`), and the wait can deadlock under memory pressure. rust_wq returns
-//! `EDEADLK` instead. Queues made by [`OwnedQueue::create_workqueue`] and
-//! [`OwnedQueue::create_singlethread_workqueue`] are `__WQ_LEGACY`, which C exempts, and so does
-//! rust_wq.
-//!
-//! The kernel does not tell a module which queue the current worker serves, so rust_wq keeps
-//! track itself: every item remembers the kinds of queue it was ever queued on (a sticky bit,
-//! set before the item is queued, so its run sees it), and runs of an item that was ever on a
-//! reclaim queue register their task in the module's list of reclaim runners while they run.
-//! A flush from a registered task (or from `PF_MEMALLOC`) must target a queue known to have
-//! `WQ_MEM_RECLAIM`: an owned queue built with it, or an item only ever queued on such queues,
-//! which is then latched: queueing it on a queue without `WQ_MEM_RECLAIM` is `EINVAL` from then
-//! on (so the wait cannot turn unsafe after the check). This errs on the safe side: an item that
-//! was ever on a strict reclaim queue counts as a reclaim runner wherever it runs later.
-//!
-//! What rust_wq cannot see: a worker of another subsystem's reclaim queue that calls into the
-//! module (a blocking `queue_rq` on `kblockd`, say). Such code must not wait for work without
-//! `WQ_MEM_RECLAIM`; C would warn.
-//!
-//! [`OwnedQueue::create_workqueue`]: crate::rust_wq::OwnedQueue::create_workqueue
-//! [`OwnedQueue::create_singlethread_workqueue`]:
-//!     crate::rust_wq::OwnedQueue::create_singlethread_workqueue
+//! What is checked and why: [Memory reclaim](crate::rust_wq::error#memory-reclaim). Here: the
+//! `seen` bits of items (the kinds of queue each went on, and whether reclaim waited for it), and
+//! the module's list of reclaim runners.
 
-use crate::rust_wq::cpu;
+use crate::rust_wq::{
+    cpu,
+    EnqueueErrorKind, //
+};
 use core::{
     cell::UnsafeCell,
     ptr, //
@@ -56,11 +37,11 @@ pub(in crate::rust_wq) const ON_NON_RECLAIM: u32 = 2;
 /// queued on queues with `WQ_MEM_RECLAIM` (`EINVAL` otherwise).
 pub(in crate::rust_wq) const RECLAIM_WAITED: u32 = 4;
 /// The queue is a BH queue (`WQ_BH`): its items run in softirq context (see
-/// [`class`](crate::rust_wq::class)).
+/// [`class`](crate::rust_wq::internal::class)).
 pub(in crate::rust_wq) const ON_BH: u32 = 8;
 /// An item of rust_wq's own that only ever goes on threaded queues (an owned queue's
 /// hand-off): no lockdep class to check, so it is never refused for want of room
-/// (see [`class`](crate::rust_wq::class)).
+/// (see [`class`](crate::rust_wq::internal::class)).
 pub(in crate::rust_wq) const INTERNAL: u32 = 16;
 
 /// The bits of [`ON_STRICT_RECLAIM`], [`ON_NON_RECLAIM`] and [`ON_BH`] that queueing on a queue
@@ -81,14 +62,15 @@ pub(in crate::rust_wq) const fn bits_of(flags: u32) -> u32 {
     }
 }
 
-/// Records, before the item is queued, what kind of queue it goes on. `EINVAL` if reclaim
-/// waited for the item and the queue has no `WQ_MEM_RECLAIM`.
+/// Records, before the item is queued, what kind of queue it goes on.
+/// [`EnqueueErrorKind::ReclaimLatched`] if reclaim waited for the item and the queue has no
+/// `WQ_MEM_RECLAIM`.
 #[inline]
-pub(in crate::rust_wq) fn note(seen: &Atomic<u32>, bits: u32) -> Result {
+pub(in crate::rust_wq) fn note(seen: &Atomic<u32>, bits: u32) -> Result<(), EnqueueErrorKind> {
     let mut cur = seen.load(Relaxed);
     while cur & bits != bits {
         if bits & ON_NON_RECLAIM != 0 && cur & RECLAIM_WAITED != 0 {
-            return Err(EINVAL);
+            return Err(EnqueueErrorKind::ReclaimLatched);
         }
         match seen.cmpxchg(cur, cur | bits, Relaxed) {
             Ok(_) => return Ok(()),

@@ -28,13 +28,13 @@
 //!   [`Queue::from_kernel`], which accepts the system queues that rust_wq's unload flushes.
 //!
 //! What stays out, and why:
-//! - in-tree items on BH queues (`EINVAL`): rust_wq keeps lockdep's BH/threaded rule by class
-//!   (see [`class`](crate::rust_wq::class)), but it does not see where `kernel::workqueue` itself
-//!   queues such an item, so it cannot keep the rule for them. `kernel::workqueue::system_bh()`
-//!   queues them there;
+//! - in-tree items on BH queues (`EINVAL`): rust_wq keeps lockdep's BH/threaded rule by class (see
+//!   [Lockdep classes](crate::rust_wq::error#lockdep-classes)), but it does not see where
+//!   `kernel::workqueue` itself queues such an item, so it cannot keep the rule for them.
+//!   `kernel::workqueue::system_bh()` queues them there;
 //! - in-tree items on queues with `WQ_MEM_RECLAIM` (`EINVAL`): their runs would not be known as
 //!   reclaim runners, and a flush from one would be a dependency C warns about (see
-//!   [`reclaim`]). The legacy queues of
+//!   [Memory reclaim](crate::rust_wq::error#memory-reclaim)). The legacy queues of
 //!   `OwnedQueue::create_workqueue` and friends are accepted: C exempts them;
 //! - `kernel::workqueue::system()` and `system_unbound()` (`EINVAL` in [`Queue::from_kernel`]):
 //!   deprecated in 7.3 (C prints a warning for work queued there); use
@@ -89,19 +89,15 @@
 //! [`Drained`]: crate::rust_wq::Drained
 
 use crate::rust_wq::{
-    builder::Kind, //
-    drained::{
+    internal::reclaim,
+    internal::registry::{
         self,
         Gate, //
     },
-    queue::{
-        EnqueueError,
-        WORK_CPU_UNBOUND, //
-    },
-    reclaim,
-    work,
-    OwnedQueue,
-    Queue,
+    item::work,
+    queue::borrowed::WORK_CPU_UNBOUND,
+    queue::builder::Kind,
+    EnqueueError, EnqueueErrorKind, OwnedQueue, Queue,
 };
 use kernel::{
     bindings,
@@ -293,7 +289,7 @@ impl Queue {
         let raw = core::ptr::from_ref(queue)
             .cast::<bindings::workqueue_struct>()
             .cast_mut();
-        if !drained::system_queues().contains(&raw) {
+        if !registry::system_queues().contains(&raw) {
             return Err(EINVAL);
         }
         // SAFETY: A system queue: valid forever, never drained, flushed by the module's unload,
@@ -333,7 +329,7 @@ impl Queue {
         item: P,
     ) -> Result<(), EnqueueError<P>> {
         if bits & (reclaim::ON_BH | reclaim::ON_STRICT_RECLAIM) != 0 {
-            return Err(EnqueueError::new(EINVAL, item));
+            return Err(EnqueueError::new(EnqueueErrorKind::KernelItemQueue, item));
         }
         let gate = match Gate::enter() {
             Ok(gate) => gate,
@@ -341,7 +337,7 @@ impl Queue {
         };
         // SAFETY: `raw_work` is the initialised `work_struct` of the item we hold.
         if unsafe { work::raw_is_pending(item.raw_work()) } {
-            return Err(EnqueueError::new(EBUSY, item));
+            return Err(EnqueueError::new(EnqueueErrorKind::Busy, item));
         }
         let queue = self.as_raw();
         let queue_on = |work: *mut bindings::work_struct| {
@@ -357,7 +353,7 @@ impl Queue {
         // C refuses; a box is never pending, it is owned here).
         let res = unsafe { item.queue_with(queue_on) };
         drop(gate);
-        res.map_err(|item| EnqueueError::new(EBUSY, item))
+        res.map_err(|item| EnqueueError::new(EnqueueErrorKind::Busy, item))
     }
 }
 
@@ -410,7 +406,7 @@ unsafe extern "C" fn run_kernel<P: KernelItem<ID>, const ID: u64>(
     work: *mut bindings::work_struct,
 ) {
     RUNS_STARTED.fetch_add(1, Full);
-    if drained::closing() {
+    if registry::closing() {
         // SAFETY: `work` is being run, so it is valid; `drop_kernel::<P, ID>` is made for it.
         unsafe { set_run(work, drop_kernel::<P, ID>) };
     }

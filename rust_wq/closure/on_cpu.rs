@@ -24,8 +24,8 @@ unsafe extern "C" fn call_trampoline<F: FnOnce() -> R, R>(arg: *mut c_void) -> c
     let call = unsafe { &mut *arg.cast::<Call<'_, F, R>>() };
     if let Some(f) = call.f.take() {
         // Registered: `f` must not take the hotplug lock again, nor wait for hotplug.
-        call.result = Some(crate::rust_wq::reclaim::run_as(
-            crate::rust_wq::reclaim::TAG_HOTPLUG_HELD,
+        call.result = Some(crate::rust_wq::internal::reclaim::run_as(
+            crate::rust_wq::internal::reclaim::TAG_HOTPLUG_HELD,
             f,
         ));
     }
@@ -49,20 +49,19 @@ unsafe extern "C" fn call_trampoline<F: FnOnce() -> R, R>(arg: *mut c_void) -> c
 /// - `EINVAL`: `cpu` is at or above `nr_cpu_ids`; `ENODEV`: `cpu` is offline.
 /// - `EIO`: the kernel returned without running `f` (it does not: a guard against its change).
 /// - `EAGAIN`: the caller cannot sleep.
-/// - `EDEADLK`: the caller is the function of another `work_on_cpu` (or of
-///   `schedule_on_each_cpu`), whose caller holds off hotplug already; or it is in memory reclaim
-///   or runs an item of a `WQ_MEM_RECLAIM` queue (not a legacy one), and the function would run
-///   on `system_percpu`, which has no `WQ_MEM_RECLAIM` (see [`reclaim`](crate::rust_wq::reclaim)).
+/// - `EDEADLK`: the caller is the function of another `work_on_cpu` (or of `schedule_on_each_cpu`),
+///   whose caller holds off hotplug already; or it is in memory reclaim or runs an item of a
+///   `WQ_MEM_RECLAIM` queue (not a legacy one), and the function would run on `system_percpu`,
+///   which has no `WQ_MEM_RECLAIM` (see [Memory reclaim](crate::rust_wq::error#memory-reclaim)).
 /// - `EBUSY`: a CPU hotplug operation is pending or under way while another `work_on_cpu` or
-///   `schedule_on_each_cpu` of this module holds hotplug off: that holder may be waiting for
-///   this caller, and waiting here behind the hotplug operation, which waits for the holder,
-///   would hang all three; and while a kworker is in [`cpu::take_offline`] or
-///   [`cpu::bring_online`], which may be an item that `f` flushes. Retry once the operation is
-///   over.
+///   `schedule_on_each_cpu` of this module holds hotplug off: that holder may be waiting for this
+///   caller, and waiting here behind the hotplug operation, which waits for the holder, would hang
+///   all three; and while a kworker takes a CPU down or up (`take_offline` or `bring_online` of the
+///   test support), which may be an item that `f` flushes. Retry once the operation is over.
 /// - `EINVAL`: the module is not wrapped in [`Drained`](crate::rust_wq::Drained);
 ///   `ESHUTDOWN`: it is being unloaded.
 /// - `EINVAL`: with lockdep, this call site's class went on a BH queue; `ENOSPC`: with lockdep,
-///   the module's table of [`CLASSES`](crate::rust_wq::class::CLASSES) is full.
+///   the module's table of [`CLASSES`](crate::rust_wq::CLASSES) is full.
 pub fn work_on_cpu_in<F: FnOnce() -> R + Send, R: Send>(
     class: Pin<&'static LockClassKey>,
     cpu: u32,
@@ -96,12 +95,12 @@ pub fn work_on_cpu_in<F: FnOnce() -> R + Send, R: Send>(
 fn hold_hotplug_for(class: Pin<&'static LockClassKey>) -> Result<cpu::CpusReadGuard> {
     // The registry must be open: the function is module code, registered as running under
     // hotplug.
-    drop(crate::rust_wq::drained::Gate::enter()?);
+    drop(crate::rust_wq::internal::registry::Gate::enter()?);
     // The items run in threaded kworkers: a key that went on a BH queue is refused.
-    crate::rust_wq::class::note_key(class.as_ptr(), false)?;
+    crate::rust_wq::internal::class::note_key(class.as_ptr(), false)?;
     let hotplug = cpu::CpusReadGuard::new()?;
     // `system_percpu` has no `WQ_MEM_RECLAIM`.
-    crate::rust_wq::reclaim::may_flush(cpu::context(), false)?;
+    crate::rust_wq::internal::reclaim::may_flush(cpu::context(), false)?;
     Ok(hotplug)
 }
 
@@ -128,9 +127,10 @@ unsafe extern "C" fn each_trampoline(work: *mut bindings::work_struct) {
     // SAFETY: `work` is the first field of a live `EachCall` (caller, type invariant).
     let call = unsafe { &*work.cast::<EachCall<'_>>() };
     // Registered: `f` runs while the caller holds off hotplug.
-    crate::rust_wq::reclaim::run_as(crate::rust_wq::reclaim::TAG_HOTPLUG_HELD, || {
-        (call.f)(call.cpu)
-    });
+    crate::rust_wq::internal::reclaim::run_as(
+        crate::rust_wq::internal::reclaim::TAG_HOTPLUG_HELD,
+        || (call.f)(call.cpu),
+    );
 }
 
 /// Runs `f(cpu)` on every online CPU at once, each in that CPU's kworker, waits for all of them
@@ -149,20 +149,19 @@ unsafe extern "C" fn each_trampoline(work: *mut bindings::work_struct) {
 ///
 /// - `ENOMEM`: an item could not be allocated.
 /// - `EAGAIN`: the caller cannot sleep.
-/// - `EDEADLK`: the caller is the function of another `work_on_cpu` (or of
-///   `schedule_on_each_cpu`), whose caller holds off hotplug already; or it is in memory reclaim
-///   or runs an item of a `WQ_MEM_RECLAIM` queue (not a legacy one), and the function would run
-///   on `system_percpu`, which has no `WQ_MEM_RECLAIM` (see [`reclaim`](crate::rust_wq::reclaim)).
+/// - `EDEADLK`: the caller is the function of another `work_on_cpu` (or of `schedule_on_each_cpu`),
+///   whose caller holds off hotplug already; or it is in memory reclaim or runs an item of a
+///   `WQ_MEM_RECLAIM` queue (not a legacy one), and the function would run on `system_percpu`,
+///   which has no `WQ_MEM_RECLAIM` (see [Memory reclaim](crate::rust_wq::error#memory-reclaim)).
 /// - `EBUSY`: a CPU hotplug operation is pending or under way while another `work_on_cpu` or
-///   `schedule_on_each_cpu` of this module holds hotplug off: that holder may be waiting for
-///   this caller, and waiting here behind the hotplug operation, which waits for the holder,
-///   would hang all three; and while a kworker is in [`cpu::take_offline`] or
-///   [`cpu::bring_online`], which may be an item that `f` flushes. Retry once the operation is
-///   over.
+///   `schedule_on_each_cpu` of this module holds hotplug off: that holder may be waiting for this
+///   caller, and waiting here behind the hotplug operation, which waits for the holder, would hang
+///   all three; and while a kworker takes a CPU down or up (`take_offline` or `bring_online` of the
+///   test support), which may be an item that `f` flushes. Retry once the operation is over.
 /// - `EINVAL`: the module is not wrapped in [`Drained`](crate::rust_wq::Drained);
 ///   `ESHUTDOWN`: it is being unloaded.
 /// - `EINVAL`: with lockdep, this call site's class went on a BH queue; `ENOSPC`: with lockdep,
-///   the module's table of [`CLASSES`](crate::rust_wq::class::CLASSES) is full.
+///   the module's table of [`CLASSES`](crate::rust_wq::CLASSES) is full.
 pub fn schedule_on_each_cpu_in<F: Fn(u32) + Sync>(
     class: Pin<&'static LockClassKey>,
     f: F,
@@ -223,7 +222,7 @@ pub fn schedule_on_each_cpu_in<F: Fn(u32) + Sync>(
 #[macro_export]
 macro_rules! work_on_cpu {
     ($cpu:expr, $f:expr $(,)?) => {
-        $crate::rust_wq::on_cpu::work_on_cpu_in(::kernel::static_lock_class!(), $cpu, $f)
+        $crate::rust_wq::closure::on_cpu::work_on_cpu_in(::kernel::static_lock_class!(), $cpu, $f)
     };
 }
 
@@ -232,6 +231,9 @@ macro_rules! work_on_cpu {
 #[macro_export]
 macro_rules! schedule_on_each_cpu {
     ($f:expr $(,)?) => {
-        $crate::rust_wq::on_cpu::schedule_on_each_cpu_in(::kernel::static_lock_class!(), $f)
+        $crate::rust_wq::closure::on_cpu::schedule_on_each_cpu_in(
+            ::kernel::static_lock_class!(),
+            $f,
+        )
     };
 }

@@ -151,7 +151,7 @@ impl<T: WorkItem<ID> + HasWork<T, ID>, const ID: u64> WorkRef<'_, T, ID> {
     /// - `EDEADLK`: the caller is the item's own `run` (it would wait for itself).
     /// - `EDEADLK`: the caller is in memory reclaim, or runs an item of a `WQ_MEM_RECLAIM` queue
     ///   (not a legacy one, as from `create_workqueue`), and the item was ever on a queue
-    ///   without `WQ_MEM_RECLAIM` (see [`reclaim`](crate::rust_wq::reclaim)).
+    ///   without `WQ_MEM_RECLAIM` (see [Memory reclaim](crate::rust_wq::error#memory-reclaim)).
     #[inline]
     pub fn flush(&self) -> Result<bool> {
         WorkOps::flush(self.0)
@@ -248,7 +248,7 @@ impl<T: WorkItem<ID> + HasDelayedWork<T, ID>, const ID: u64> DelayedWorkRef<'_, 
     /// - `EDEADLK`: the caller is the item's own `run` (it would wait for itself).
     /// - `EDEADLK`: the caller is in memory reclaim, or runs an item of a `WQ_MEM_RECLAIM` queue
     ///   (not a legacy one, as from `create_workqueue`), and the item was ever on a queue
-    ///   without `WQ_MEM_RECLAIM` (see [`reclaim`](crate::rust_wq::reclaim)).
+    ///   without `WQ_MEM_RECLAIM` (see [Memory reclaim](crate::rust_wq::error#memory-reclaim)).
     #[inline]
     pub fn flush(&self) -> Result<bool> {
         DelayedWorkOps::flush(self.0)
@@ -318,7 +318,7 @@ impl<T: WorkItem<ID> + HasRcuWork<T, ID>, const ID: u64> RcuWorkRef<'_, T, ID> {
     /// - `EDEADLK`: the caller is the item's own `run` (it would wait for itself).
     /// - `EDEADLK`: the caller is in memory reclaim, or runs an item of a `WQ_MEM_RECLAIM` queue
     ///   (not a legacy one, as from `create_workqueue`), and the item was ever on a queue
-    ///   without `WQ_MEM_RECLAIM` (see [`reclaim`](crate::rust_wq::reclaim)).
+    ///   without `WQ_MEM_RECLAIM` (see [Memory reclaim](crate::rust_wq::error#memory-reclaim)).
     #[inline]
     pub fn flush(&self) -> Result<bool> {
         RcuWorkOps::flush(self.0)

@@ -56,23 +56,24 @@
 //! item's arm lock, then the lock of the module's trackers.
 
 use crate::rust_wq::{
-    arm_lock::{
+    cpu,
+    glue::rust_wq_timer_init,
+    internal::arm_lock::{
         ArmLock,
         MAX_DISABLE, //
     },
-    cpu,
-    glue::rust_wq_timer_init,
-    queue::{
-        self,
-        WORK_CPU_UNBOUND, //
-    },
-    tracker::{
+    internal::tracker::{
         Links,
         Tracker,
         TrackersGuard, //
     },
-    work::PinnedFieldInit,
+    item::work::PinnedFieldInit,
+    queue::borrowed::{
+        self,
+        WORK_CPU_UNBOUND, //
+    },
     EnqueueError,
+    EnqueueErrorKind,
     WorkItem,
     WorkItemPointer, //
 };
@@ -235,7 +236,7 @@ where
                     bindings::init_work_with_key(
                         ptr::addr_of_mut!((*slot).work),
                         Some(run_delayed::<T, ID>),
-                        crate::rust_wq::work::on_stack(slot.cast()),
+                        crate::rust_wq::item::work::on_stack(slot.cast()),
                         name.as_char_ptr(),
                         work_key.as_ptr(),
                     )
@@ -476,7 +477,7 @@ where
     let item = unsafe { T::delayed_work_container_of(dw) };
     // SAFETY: The queue owned this reference since the enqueue that queued this run.
     let this = unsafe { T::Pointer::from_raw(item) };
-    crate::rust_wq::reclaim::run(seen, || T::run(this))
+    crate::rust_wq::internal::reclaim::run(seen, || T::run(this))
 }
 
 /// How a delayed item is to be armed.
@@ -521,8 +522,7 @@ where
 {
     let delay = match delay {
         Ok(d) if d <= MAX_DELAY => d,
-        Ok(_) => return Err(EnqueueError::new(EINVAL, item)),
-        Err(e) => return Err(EnqueueError::new(e, item)),
+        Ok(_) | Err(_) => return Err(EnqueueError::new(EnqueueErrorKind::DelayOutOfRange, item)),
     };
     let raw = item.into_raw();
     // SAFETY: `raw` is valid while we own it. Once C owns the reference (below), the item may
@@ -533,7 +533,9 @@ where
     if state.disabled > 0 || state.cancelling > 0 {
         drop(state);
         // SAFETY: Nothing took the reference.
-        return Err(EnqueueError::new(EBUSY, unsafe { P::from_raw(raw) }));
+        return Err(EnqueueError::new(EnqueueErrorKind::Busy, unsafe {
+            P::from_raw(raw)
+        }));
     }
     // Interrupts are off under the `arm` lock, so a CPU found online here stays online until
     // the timer is armed: taking a CPU down needs every CPU to run its stopper thread.
@@ -543,13 +545,15 @@ where
             Ok(id) => id.as_u32() as i32,
             Err(e) => {
                 drop(state);
+                let kind = EnqueueErrorKind::of_cpu(e);
                 // SAFETY: Nothing took the reference.
-                return Err(EnqueueError::new(e, unsafe { P::from_raw(raw) }));
+                return Err(EnqueueError::new(kind, unsafe { P::from_raw(raw) }));
             }
         },
     };
     // SAFETY: The `work_struct` of a `DelayedWork`, initialised and alive (see above).
-    let admitted = unsafe { queue::admit(ptr::addr_of_mut!((*dw.as_raw()).work), &dw.seen, bits) };
+    let admitted =
+        unsafe { borrowed::admit(ptr::addr_of_mut!((*dw.as_raw()).work), &dw.seen, bits) };
     if let Err(e) = admitted {
         drop(state);
         // SAFETY: Nothing took the reference.
@@ -596,7 +600,9 @@ where
     match (res, how) {
         (true, _) => Ok(Armed::Queued),
         // SAFETY: The queue did not take the reference.
-        (false, Arm::Queue) => Err(EnqueueError::new(EBUSY, unsafe { P::from_raw(raw) })),
+        (false, Arm::Queue) => Err(EnqueueError::new(EnqueueErrorKind::Busy, unsafe {
+            P::from_raw(raw)
+        })),
         // SAFETY: As above: the pending instance keeps its own reference.
         (false, Arm::Modify) => Ok(Armed::Modified(unsafe { P::from_raw(raw) })),
     }

@@ -1,0 +1,350 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! [`Queue`]: a borrowed `workqueue_struct`, and the enqueue operations every queue has.
+
+use crate::rust_wq::{
+    cpu,
+    internal::class,
+    internal::reclaim,
+    internal::registry::Gate,
+    EnqueueError,
+    EnqueueErrorKind,
+    HasWork,
+    Work,
+    WorkItem,
+    WorkItemPointer,
+    WorkOps, //
+};
+use core::ops::Deref;
+use kernel::{
+    bindings,
+    prelude::*,
+    sync::atomic::Atomic,
+    types::Opaque, //
+};
+
+/// `WORK_CPU_UNBOUND`: "the local CPU" for per-CPU queues, "any CPU" for unbound ones.
+pub(in crate::rust_wq) const WORK_CPU_UNBOUND: i32 =
+    bindings::wq_misc_consts_WORK_CPU_UNBOUND as i32;
+
+/// The `cpu` argument of the `queue_*_on` functions: `WORK_CPU_UNBOUND` for `None`, else a CPU
+/// that is possible ([`EnqueueErrorKind::NoSuchCpu`] otherwise) and online
+/// ([`EnqueueErrorKind::CpuOffline`] otherwise).
+pub(in crate::rust_wq) fn target_cpu(cpu: Option<u32>) -> Result<i32, EnqueueErrorKind> {
+    match cpu {
+        None => Ok(WORK_CPU_UNBOUND),
+        Some(n) => match cpu::online_cpu(n) {
+            Ok(id) => Ok(id.as_u32() as i32),
+            Err(e) => Err(EnqueueErrorKind::of_cpu(e)),
+        },
+    }
+}
+
+/// A workqueue the caller can queue on but does not own, such as a system queue
+/// ([`system_percpu`](crate::rust_wq::system_percpu) and friends).
+///
+/// Flushing and draining are not offered here: they belong to the owner of a queue (flushing a
+/// system queue is deprecated in C). Delayed work needs a `&'static Queue`, because a pending
+/// timer would otherwise outlive the queue it targets. An
+/// [`OwnedQueue`](crate::rust_wq::OwnedQueue) has methods of its own instead, which track its
+/// delayed work; it does not hand out a `&Queue`.
+#[repr(transparent)]
+pub struct Queue(Opaque<bindings::workqueue_struct>);
+
+// SAFETY: The C workqueue API may be used from any thread.
+unsafe impl Send for Queue {}
+// SAFETY: The C workqueue API may be used from any thread, concurrently.
+unsafe impl Sync for Queue {}
+
+/// Runs `f` on the [`Work`] of the item that `item` owns, and gives `item` back.
+#[inline]
+pub(in crate::rust_wq) fn peek_work<P, const ID: u64, R>(
+    item: P,
+    f: impl FnOnce(&Work<P::Target, ID>) -> R,
+) -> (P, R)
+where
+    P: WorkItemPointer,
+    P::Target: WorkItem<ID, Pointer = P> + HasWork<P::Target, ID>,
+{
+    let raw = item.into_raw();
+    // SAFETY: `raw` is valid while we own it; `into_raw`/`from_raw` move no reference count.
+    let r = f(unsafe { &*P::Target::raw_get_work(raw) });
+    // SAFETY: `raw` came from `into_raw` just above, and nothing took it.
+    (unsafe { P::from_raw(raw) }, r)
+}
+
+/// The fast path of a refused enqueue: an item that is pending already is refused with `EBUSY`
+/// at the cost of one load, as C's `test_and_set_bit` would refuse it.
+#[inline]
+pub(in crate::rust_wq) fn refuse_if_pending<P, const ID: u64>(item: P) -> Result<P, EnqueueError<P>>
+where
+    P: WorkItemPointer,
+    P::Target: WorkItem<ID, Pointer = P> + HasWork<P::Target, ID>,
+{
+    match peek_work(item, |w| w.is_pending()) {
+        (item, true) => Err(EnqueueError::new(EnqueueErrorKind::Busy, item)),
+        (item, false) => Ok(item),
+    }
+}
+
+/// What every queueing records before C sees the item (plain, delayed or RCU): the kind of queue
+/// its lockdep class goes on ([Lockdep classes](crate::rust_wq::error#lockdep-classes); not for
+/// rust_wq's internal items, `INTERNAL` in `bits`), and the kinds of queue it was ever on ([Memory
+/// reclaim](crate::rust_wq::error#memory-reclaim)). `bits` are the `reclaim::ON_*` bits of the
+/// queue.
+///
+/// # Safety
+///
+/// `work` must be an initialised `work_struct` that stays valid during the call.
+#[inline]
+pub(in crate::rust_wq) unsafe fn admit(
+    work: *mut bindings::work_struct,
+    seen: &Atomic<u32>,
+    bits: u32,
+) -> Result<(), EnqueueErrorKind> {
+    if bits & reclaim::INTERNAL == 0 {
+        // SAFETY: `work` is initialised and valid (the caller's promise).
+        unsafe { class::note(work, bits & reclaim::ON_BH != 0) }?;
+    }
+    reclaim::note(seen, bits)
+}
+
+impl Queue {
+    /// Borrows a `workqueue_struct`.
+    ///
+    /// # Safety
+    ///
+    /// `ptr` must point at a valid workqueue, not the queue of an
+    /// [`OwnedQueue`](crate::rust_wq::OwnedQueue) (whose delayed items its own tracker follows),
+    /// that is neither destroyed nor drained (`drain_workqueue`) during `'a`: C silently drops
+    /// items queued on a draining queue. Unless it is one of the system queues, the caller must
+    /// also flush it before the module is unloaded: [`Drained`](crate::rust_wq::Drained) flushes
+    /// only the queues it knows. If the module queues RCU items on it ([`Queue::enqueue_rcu`]),
+    /// that flush must come after an `rcu_barrier()` that follows the last such enqueue: they reach
+    /// the queue only after their grace period. It must not have `WQ_MEM_RECLAIM` without
+    /// `__WQ_LEGACY` (rust_wq would not know that its items run on a reclaim path, see [Memory
+    /// reclaim](crate::rust_wq::error#memory-reclaim)), nor `WQ_BH` (rust_wq would not refuse a
+    /// CPU's timer on it, which C strands on the CPU's pool once it goes offline).
+    #[inline]
+    pub unsafe fn from_raw<'a>(ptr: *const bindings::workqueue_struct) -> &'a Queue {
+        // SAFETY: `Queue` is `#[repr(transparent)]`; the caller promises validity for `'a`.
+        unsafe { &*ptr.cast::<Queue>() }
+    }
+
+    /// The `reclaim::ON_*` bits of queueing here. No `Queue` has `WQ_MEM_RECLAIM` without
+    /// `__WQ_LEGACY` ([`Queue::from_raw`]); the only ones with `WQ_BH` are the two system BH
+    /// queues, which only kernels with lockdep need to tell apart (see
+    /// [Lockdep classes](crate::rust_wq::error#lockdep-classes)).
+    #[inline]
+    pub(in crate::rust_wq) fn bits(&self) -> u32 {
+        #[cfg(CONFIG_LOCKDEP)]
+        if self.is_system_bh() {
+            return reclaim::ON_NON_RECLAIM | reclaim::ON_BH;
+        }
+        reclaim::ON_NON_RECLAIM
+    }
+
+    /// Returns the raw `workqueue_struct`.
+    #[inline]
+    pub fn as_raw(&self) -> *mut bindings::workqueue_struct {
+        self.0.get()
+    }
+
+    /// Queues `item` on the local CPU (per-CPU queue) or wherever the queue sees fit (unbound).
+    ///
+    /// # Errors
+    ///
+    /// The item comes back in the [`EnqueueError`]:
+    ///
+    /// - `EBUSY`: the item is pending, disabled, or being cancelled by a `cancel_sync`.
+    /// - `EINVAL`: the module is not wrapped in [`Drained`](crate::rust_wq::Drained);
+    ///   `ESHUTDOWN`: it is being unloaded.
+    /// - `EINVAL`: reclaim waited for the item and this queue has no `WQ_MEM_RECLAIM` (see [Memory
+    ///   reclaim](crate::rust_wq::error#memory-reclaim)), or, with lockdep, the item's lockdep
+    ///   class went on the other kind of queue, BH or threaded (see [Lockdep
+    ///   classes](crate::rust_wq::error#lockdep-classes)).
+    /// - `ENOSPC`: with lockdep, the module has queued items of
+    ///   [`CLASSES`](crate::rust_wq::CLASSES) classes already and this is one more.
+    #[inline]
+    pub fn enqueue<P, const ID: u64>(&self, item: P) -> Result<(), EnqueueError<P>>
+    where
+        P: WorkItemPointer,
+        P::Target: WorkItem<ID, Pointer = P> + HasWork<P::Target, ID>,
+    {
+        let item = refuse_if_pending(item)?;
+        self.enqueue_gated(WORK_CPU_UNBOUND, self.bits(), item)
+    }
+
+    /// Queues a clone of `item` (an `Arc`, say) unless the item is pending already: then it is
+    /// `EBUSY` at the cost of one load, without touching the reference count.
+    ///
+    /// # Errors
+    ///
+    /// Those of [`Queue::enqueue`]; the clone is dropped then, `item` stays the caller's.
+    #[inline]
+    pub fn enqueue_cloned<T, P, const ID: u64>(&self, item: &P) -> Result
+    where
+        P: WorkItemPointer<Target = T> + Clone + Deref<Target = T>,
+        T: WorkItem<ID, Pointer = P> + HasWork<T, ID>,
+    {
+        if WorkOps::<ID>::is_pending(&**item) {
+            return Err(EBUSY);
+        }
+        Ok(self.enqueue_gated(WORK_CPU_UNBOUND, self.bits(), item.clone())?)
+    }
+
+    /// Queues `item` on the worker pool of `cpu`.
+    ///
+    /// `cpu` must be online when the item is queued. A CPU that goes offline later makes the
+    /// item run on another CPU, as in C.
+    ///
+    /// # Errors
+    ///
+    /// The item comes back in the [`EnqueueError`]:
+    ///
+    /// - `EINVAL`: `cpu` is at or above `nr_cpu_ids`; `ENODEV`: `cpu` is offline.
+    /// - The errors of [`Queue::enqueue`].
+    #[inline]
+    pub fn enqueue_on<P, const ID: u64>(&self, cpu: u32, item: P) -> Result<(), EnqueueError<P>>
+    where
+        P: WorkItemPointer,
+        P::Target: WorkItem<ID, Pointer = P> + HasWork<P::Target, ID>,
+    {
+        self.enqueue_on_cpu(cpu, self.bits(), item)
+    }
+
+    /// Queues `item` on `cpu` if it is online. Interrupts are off from the check to the queueing,
+    /// so the CPU cannot go offline in between (taking a CPU down needs every CPU to run its
+    /// stopper thread): on a BH queue, C would warn and strand the item on a dead CPU's pool.
+    /// `bits` as in [`Queue::enqueue_gated`].
+    pub(in crate::rust_wq) fn enqueue_on_cpu<P, const ID: u64>(
+        &self,
+        cpu: u32,
+        bits: u32,
+        item: P,
+    ) -> Result<(), EnqueueError<P>>
+    where
+        P: WorkItemPointer,
+        P::Target: WorkItem<ID, Pointer = P> + HasWork<P::Target, ID>,
+    {
+        let item = refuse_if_pending(item)?;
+        let irqs_off = kernel::interrupt::local_interrupt_disable();
+        let res = match target_cpu(Some(cpu)) {
+            Ok(cpu) => self.enqueue_gated(cpu, bits, item),
+            Err(e) => Err(EnqueueError::new(e, item)),
+        };
+        drop(irqs_off);
+        res
+    }
+
+    /// Whether this is one of the system BH queues.
+    pub(in crate::rust_wq) fn is_system_bh(&self) -> bool {
+        let me = self.as_raw();
+        // SAFETY: The system queue pointers are written once at boot, before any module loads.
+        unsafe { me == bindings::system_bh_wq || me == bindings::system_bh_highpri_wq }
+    }
+
+    /// Queues `item` if the module takes work (see [`Drained`](crate::rust_wq::Drained)).
+    /// `cpu` is `WORK_CPU_UNBOUND` or a possible CPU; `bits` are the `reclaim::ON_*` bits of
+    /// the queue's flags.
+    #[inline]
+    pub(in crate::rust_wq) fn enqueue_gated<P, const ID: u64>(
+        &self,
+        cpu: i32,
+        bits: u32,
+        item: P,
+    ) -> Result<(), EnqueueError<P>>
+    where
+        P: WorkItemPointer,
+        P::Target: WorkItem<ID, Pointer = P> + HasWork<P::Target, ID>,
+    {
+        self.enqueue_gated_to(Target::Cpu(cpu), bits, item)
+    }
+
+    /// [`Queue::enqueue_gated`] to a CPU or a NUMA node.
+    #[inline]
+    pub(in crate::rust_wq) fn enqueue_gated_to<P, const ID: u64>(
+        &self,
+        target: Target,
+        bits: u32,
+        item: P,
+    ) -> Result<(), EnqueueError<P>>
+    where
+        P: WorkItemPointer,
+        P::Target: WorkItem<ID, Pointer = P> + HasWork<P::Target, ID>,
+    {
+        let gate = match Gate::enter() {
+            Ok(gate) => gate,
+            Err(e) => return Err(EnqueueError::new(e, item)),
+        };
+        let res = self.enqueue_ungated_to(target, bits, item);
+        drop(gate);
+        res
+    }
+
+    /// Queues `item` without asking the module's registry: only for the hand-off of owned
+    /// queues, which the module's unload waits for by other means. `bits` as in
+    /// [`Queue::enqueue_gated`].
+    pub(in crate::rust_wq) fn enqueue_ungated<P, const ID: u64>(
+        &self,
+        cpu: i32,
+        bits: u32,
+        item: P,
+    ) -> Result<(), EnqueueError<P>>
+    where
+        P: WorkItemPointer,
+        P::Target: WorkItem<ID, Pointer = P> + HasWork<P::Target, ID>,
+    {
+        self.enqueue_ungated_to(Target::Cpu(cpu), bits, item)
+    }
+
+    fn enqueue_ungated_to<P, const ID: u64>(
+        &self,
+        target: Target,
+        bits: u32,
+        item: P,
+    ) -> Result<(), EnqueueError<P>>
+    where
+        P: WorkItemPointer,
+        P::Target: WorkItem<ID, Pointer = P> + HasWork<P::Target, ID>,
+    {
+        let raw = item.into_raw();
+        // SAFETY: `raw` is valid while the queue owns it (`WorkItemPointer` contract).
+        let work = unsafe { &*P::Target::raw_get_work(raw) };
+        // SAFETY: `work` is an initialised `Work`, alive while we own `raw`.
+        if let Err(e) = unsafe { admit(work.as_raw(), &work.seen, bits) } {
+            // SAFETY: Nothing took the reference.
+            return Err(EnqueueError::new(e, unsafe { P::from_raw(raw) }));
+        }
+        let work = work.as_raw();
+        // SAFETY: `work` is an initialised `work_struct` whose function turns it back into a `P`
+        // (`Work::new`); `self` is a valid queue; the CPU is valid (see above), a node is any
+        // (C falls back to any CPU for one that is not online), and only unbound queues are
+        // given one (`OwnedQueue::enqueue_on_node`). On `true` the queue owns the reference
+        // until `run`. `true` always means queued: the queue is not being destroyed while
+        // borrowed, and rust_wq never calls `drain_workqueue` (whose draining state would make
+        // C drop the item).
+        let queued = unsafe {
+            match target {
+                Target::Cpu(cpu) => bindings::queue_work_on(cpu, self.as_raw(), work),
+                Target::Node(node) => bindings::queue_work_node(node, self.as_raw(), work),
+            }
+        };
+        if queued {
+            Ok(())
+        } else {
+            // SAFETY: The queue did not take the reference: give it back.
+            Err(EnqueueError::new(EnqueueErrorKind::Busy, unsafe {
+                P::from_raw(raw)
+            }))
+        }
+    }
+}
+
+/// Where [`Queue::enqueue_gated_to`] queues: `queue_work_on` a CPU (or `WORK_CPU_UNBOUND`), or
+/// `queue_work_node` a NUMA node (unbound queues only).
+#[derive(Clone, Copy)]
+pub(in crate::rust_wq) enum Target {
+    Cpu(i32),
+    Node(i32),
+}
