@@ -108,8 +108,9 @@ pub(in crate::rust_wq) struct CpusReadGuard(());
 /// How many [`CpusReadGuard`]s of this module are held or being taken.
 static HOLDERS: Atomic<u32> = Atomic::new(0);
 
-/// How many kworkers are in (or about to start) a hotplug operation of [`take_offline`] or
-/// [`bring_online`]. With [`HOLDERS`] it forms a two-sided check: each side counts itself
+/// How many kworkers are in (or about to start) a hotplug operation of `take_offline` or
+/// `bring_online` (test support, `--cfg rust_wq_testing`; always 0 in other builds, where safe
+/// code has no way to take a CPU down or up). With [`HOLDERS`] it forms a two-sided check: each side counts itself
 /// (`Full`) before it reads the other's count, so of a guard and a kworker's operation that
 /// start at once, at least one sees the other and is `EBUSY`. A check on one side alone leaves
 /// a window: a kworker that found no holder, then a guard taken before its operation became a
@@ -128,7 +129,7 @@ impl CpusReadGuard {
     /// three would hang. Refusing is the only answer that cannot hang; the caller may retry once
     /// the hotplug operation is over. Without another guard, it waits for the operation.
     ///
-    /// `EBUSY` too while a kworker is in [`take_offline`] or [`bring_online`] (see
+    /// `EBUSY` too while a kworker is in `take_offline` or `bring_online` (test builds, see
     /// [`WORKER_OPS`]): this guard's holder may flush that kworker's item.
     pub(in crate::rust_wq) fn new() -> Result<Self> {
         may_sleep()?;

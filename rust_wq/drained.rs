@@ -10,9 +10,9 @@
 //! - The module type is wrapped: `module! { type: rust_wq::Drained<MyModule>, ... }`. Until the
 //!   wrapper's `init` runs, and from its `drop` on, every enqueue, arm and queue allocation of
 //!   this module is refused (`EINVAL` before, `ESHUTDOWN` after) and the item handed back.
-//! - rust_wq is compiled into each module that uses it, so its statics are per module: the
-//!   `Registry` below knows the delayed items this module armed on the system queues and the
-//!   owned queues it allocated.
+//! - rust_wq is compiled into each module that uses it, so its statics are per module: the registry
+//!   (`internal/registry.rs`) knows the delayed items this module armed on the system queues and
+//!   the owned queues it allocated.
 //! - At unload, after `MyModule` was dropped (its owned queues drained and destroyed, its
 //!   devices unbound and their [`DevmQueue`](crate::rust_wq::DevmQueue)s dropped with them),
 //!   the wrapper closes the registry, waits for an RCU grace period, waits for the RCU callbacks

@@ -52,12 +52,15 @@
 use core::fmt;
 use kernel::prelude::*;
 
-/// Why an item was not queued: one kind per cause. Each enqueue's `# Errors` section says which
-/// it can give; [`EnqueueErrorKind::errno`] (or `Error::from`) is the errno C code would see.
+/// Why an item was not queued: one kind per cause a caller would handle differently. Each
+/// enqueue's `# Errors` section says which it can give; [`EnqueueErrorKind::errno`] (or
+/// `Error::from`) is the errno C code would see. More kinds may come.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum EnqueueErrorKind {
-    /// `EBUSY`: the item is pending already (queued, its timer armed, or waiting for its grace
-    /// period), disabled, or being cancelled by a `cancel_sync`.
+    /// `EBUSY`: the item is not idle: pending already (queued, its timer armed, or waiting for
+    /// its grace period), disabled, or being cancelled by a `cancel_sync`. As in C, which
+    /// refuses all three alike: the item will run, or must not, without this queueing.
     Busy,
     /// `EINVAL`: the CPU is at or above `nr_cpu_ids`.
     NoSuchCpu,
@@ -68,7 +71,8 @@ pub enum EnqueueErrorKind {
     /// `ENODEV`: the NUMA node is offline.
     NodeOffline,
     /// `EINVAL`: the delay is negative or above [`MAX_DELAY`](crate::rust_wq::MAX_DELAY) (see
-    /// [`Delay`](crate::rust_wq::Delay)).
+    /// [`Delay`](crate::rust_wq::Delay)); any error of a [`Delay`](crate::rust_wq::Delay)
+    /// conversion is this kind.
     DelayOutOfRange,
     /// `EINVAL`: a timer bound to a CPU on a BH queue: once the CPU went offline, it would queue
     /// on the dead CPU's pool (C warns, and the item never runs).

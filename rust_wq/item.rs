@@ -3,11 +3,13 @@
 //! Work items: the C objects embedded in a driver's items, and what is done to them.
 //!
 //! - [`Work`](work::Work) ([`work`]): a `work_struct`, and the traits that tie it to its container.
-//! - [`DelayedWork`](delayed::DelayedWork) ([`delayed`]): a `delayed_work`, queued after a delay. -
-//!   [`RcuWork`](rcu_work::RcuWork) ([`rcu_work`]): an `rcu_work`, queued after an RCU grace
-//!   period. - [`StaticWork`](static_work::StaticWork) ([`static_work`]): a `static` item that runs
-//!   a function (C's `DECLARE_WORK`). - [`KernelItem`](kernel_item::KernelItem) ([`kernel_item`]):
-//!   an item of the in-tree `kernel::workqueue`, queued by rust_wq.
+//! - [`DelayedWork`](delayed::DelayedWork) ([`delayed`]): a `delayed_work`, queued after a delay.
+//! - [`RcuWork`](rcu_work::RcuWork) ([`rcu_work`]): an `rcu_work`, queued after an RCU grace
+//!   period.
+//! - [`StaticWork`](static_work::StaticWork) ([`static_work`]): a `static` item that runs a
+//!   function (C's `DECLARE_WORK`).
+//! - [`KernelItem`](kernel_item::KernelItem) ([`kernel_item`]): an item of the in-tree
+//!   `kernel::workqueue`, queued by rust_wq.
 //! - Handles ([`handle`]): pending state, cancel, flush and disable of the C object inside an
 //!   item, built on the operations of [`ops`].
 

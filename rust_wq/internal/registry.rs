@@ -43,7 +43,8 @@ use kernel::{
     },
 };
 
-/// What this module queued that may outlive its code: see the [module documentation](self).
+/// What this module queued that may outlive its code: see [`Drained`](crate::rust_wq::Drained)
+/// for why it is enough.
 ///
 /// Open from [`Registry::open`] until dropped: the drop closes it and waits (see
 /// [`Drained`](crate::rust_wq::Drained)).
@@ -56,8 +57,6 @@ pub(in crate::rust_wq) struct Registry {
     #[pin]
     queues: SpinLock<QueueList>,
     /// The items running that were queued on reclaim queues (see [`reclaim`]).
-    ///
-    /// [`reclaim`]: crate::rust_wq::reclaim
     #[pin]
     runners: Runners,
 }
@@ -76,17 +75,19 @@ struct QueueList(KVec<*const QueueCore>);
 // SAFETY: The pointers are owned references to `QueueCore`, which is `Send + Sync`.
 unsafe impl Send for QueueList {}
 
-/// The registry of this module while it takes work: null before [`Drained`] opened it and after
-/// it closed it. Read only inside an RCU read-side critical section.
+/// The registry of this module while it takes work: null before [`Registry::open`] published it
+/// and after its drop closed it. Read only inside an RCU read-side critical section.
 static REGISTRY: Atomic<*const Registry> = Atomic::new(ptr::null());
-/// Whether [`Drained`] ever opened the registry (to tell `EINVAL` from `ESHUTDOWN`).
+/// Whether a registry was ever opened (to tell `EINVAL` from `ESHUTDOWN`); set once, by the one
+/// [`Registry::open`] that succeeds.
 static OPENED: Atomic<bool> = Atomic::new(false);
-/// Whether the `EINVAL` of a module that is not wrapped in [`Drained`] was explained in the log.
+/// Whether the `EINVAL` of a module that is not wrapped in
+/// [`Drained`](crate::rust_wq::Drained) was explained in the log.
 static WARNED: Atomic<bool> = Atomic::new(false);
 /// Hand-offs of owned queues queued and not yet finished (see [`hand_off`]).
 static HANDOFFS: Atomic<u32> = Atomic::new(0);
 
-/// Proof that this module takes work right now: see the [module documentation](self).
+/// Proof that this module takes work right now: see [`Drained`](crate::rust_wq::Drained).
 ///
 /// # Invariants
 ///
@@ -167,7 +168,7 @@ pub fn gate_round_trip() -> bool {
     Gate::enter().is_ok()
 }
 
-/// How many hand-offs ([`hand_off`]) are queued or running: tests wait for it to reach zero to
+/// How many hand-offs (`hand_off`) are queued or running: tests wait for it to reach zero to
 /// know that the owned queues dropped in kworkers are gone, their armed timers fired and their
 /// items run.
 #[cfg(rust_wq_testing)]
@@ -244,8 +245,13 @@ pub(in crate::rust_wq) fn system_queues() -> [*mut bindings::workqueue_struct; 1
 impl Registry {
     /// Makes a registry and opens it: the module takes work from now on. `EBUSY` if a registry
     /// was opened before (a module wraps one type in [`Drained`](crate::rust_wq::Drained)).
+    ///
+    /// The module's code must not go before the registry is dropped (its drop waits for what
+    /// the module queued): [`Drained`](crate::rust_wq::Drained) holds it for the module's life.
     pub(in crate::rust_wq) fn open() -> Result<Pin<KBox<Self>>> {
-        if OPENED.load(Relaxed) {
+        // Taken once: of two opens at once, one is `EBUSY` (each would publish its own runners
+        // list and registry, and the first drop would free what the other still names).
+        if OPENED.cmpxchg(false, true, Relaxed).is_err() {
             return Err(EBUSY);
         }
         let registry = KBox::pin_init(
@@ -260,7 +266,6 @@ impl Registry {
         // `Runners::unpublish` after the last flush of the module's queues.
         unsafe { Runners::publish(&registry.runners) };
         REGISTRY.store(&*registry, Release);
-        OPENED.store(true, Relaxed);
         Ok(registry)
     }
 

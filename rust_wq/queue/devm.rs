@@ -60,7 +60,7 @@
 //! # Examples
 //!
 //! ```no_run (needs a bound PCI device: the one probe is given)
-//! # use crate::rust_wq::{impl_has_work, new_work, OwnedQueue, Work, WorkItem};
+//! # use crate::rust_wq::{impl_has_work, new_work, EnqueueErrorKind, OwnedQueue, Work, WorkItem};
 //! # use kernel::{device::Core, pci, sync::Arc};
 //! # #[pin_data]
 //! # struct Job {
@@ -78,7 +78,7 @@
 //! // Later, from any context, while the device may be unbinding:
 //! match slow.enqueue(item) {
 //!     Ok(()) => {}
-//!     Err(e) if e.error() == ENODEV => { /* unbound: the queue is gone, `e.into_item()` */ }
+//!     Err(e) if e.kind() == EnqueueErrorKind::DeviceUnbound => { /* `e.into_item()` */ }
 //!     Err(_) => { /* pending already (`EBUSY`) */ }
 //! }
 //! # Ok(())
