@@ -21,6 +21,8 @@ mod devm;
 #[cfg(not(rust_wq_ktap))]
 mod doctests;
 #[cfg(not(rust_wq_ktap))]
+mod errors;
+#[cfg(not(rust_wq_ktap))]
 mod interop;
 #[cfg(not(rust_wq_ktap))]
 mod item;
