@@ -48,7 +48,7 @@ RS_FILES = $(shell find $(ROOT)/rust_wq $(ROOT)/samples $(ROOT)/tests $(ROOT)/be
 KMAKE = $(TOOLENV) $(MAKE) -C $(KDIR_RESOLVED) M=$(ROOT) MO=$(OUT)
 
 .PHONY: all modules modules_install clippy fmt fmtcheck shellcheck rust-analyzer ra-check check selftest run \
-	bench bench-run distro-kdir distro-check distro-check-run distro-bench distro-bench-run \
+	bench bench-run bench-table distro-kdir distro-check distro-check-run distro-bench distro-bench-run \
 	distro-guard stress stress-readme compile-fail doctests \
 	setup clean help kdir userspace tools print-kdir fresh-check doc rust-project ra-env
 
@@ -112,6 +112,7 @@ fmtcheck: kdir
 		echo "rustfmt: formatting differs (above): run \`make fmt\`" >&2; exit 1; }
 	@echo "rustfmt: $(words $(RS_FILES)) files clean"
 	@python3 $(ROOT)/scripts/stress_figures.py check $(ROOT)/docs/reliability.md
+	@python3 $(ROOT)/scripts/bench_table.py check $(ROOT)/docs/benchmarks.md
 	@$(MAKE) -s --no-print-directory shellcheck
 	@python3 $(ROOT)/scripts/suite_names.py $(ROOT)
 
@@ -255,13 +256,28 @@ selftest: modules
 run: tools modules userspace
 	@KDIR=$(KDIR_RESOLVED) OUT=$(OUT) $(ROOT)/scripts/qemu-run.sh run
 
-# Benchmarks: on the kernel without debug options (FLAVOUR=perf), rust_wq against the in-tree
-# kernel::workqueue in the same boot. Figures, not a test.
+# Benchmarks: on the kernel without debug options (FLAVOUR=perf), rust_wq against a C twin and
+# the in-tree kernel::workqueue in the same boot. Figures, not a test. The run's tables
+# (logs/bench-table.md) go into docs/benchmarks.md, region perf-<arch> (debian-<arch> for
+# make distro-bench), and are printed again at the end; `make fmtcheck` fails if a region is not
+# as a run wrote it.
+BENCH_ARCH = $(if $(filter arm64,$(ARCH)),arm64,x86_64)
+BENCH_REGION ?= perf-$(BENCH_ARCH)
+BENCH_LOGS = $(if $(LOGDIR),$(LOGDIR),$(OUT)/logs)
 bench:
 	+@$(MAKE) --no-print-directory FLAVOUR=perf bench-run
 
 bench-run: modules
 	@KDIR=$(KDIR_RESOLVED) OUT=$(OUT) $(ROOT)/scripts/qemu-run.sh bench
+	@$(MAKE) --no-print-directory -s bench-table BENCH_TABLE=$(BENCH_LOGS)/bench-table.md
+
+# The tables of a run (BENCH_TABLE=<its bench-table.md>), into docs/benchmarks.md's region
+# BENCH_REGION, then on the terminal.
+bench-table:
+	@python3 $(ROOT)/scripts/bench_table.py readme $(BENCH_TABLE) $(ROOT)/docs/benchmarks.md \
+		$(BENCH_REGION)
+	@echo "rust_wq: the tables of this run ($(BENCH_TABLE)):"
+	@sed 1d $(BENCH_TABLE)
 
 # Debian's stock kernel (issue #9): a build directory matching it, the modules built there and
 # checked against its exports, then the same checks booted on Debian's own kernel image.
@@ -290,6 +306,8 @@ distro-bench:
 distro-bench-run: distro-guard tools modules
 	@KDIR=$(KDIR_RESOLVED) OUT=$(OUT) BZIMAGE=$$($(DISTRO) image) \
 		$(ROOT)/scripts/qemu-run.sh bench
+	@$(MAKE) --no-print-directory -s bench-table BENCH_TABLE=$(BENCH_LOGS)/bench-table.md \
+		BENCH_REGION=debian-$(BENCH_ARCH)
 
 clean:
 	rm -rf $(ROOT)/out $(ROOT)/rust-project.json
@@ -303,7 +321,11 @@ help:
 	@echo "                    that tests nothing it was asked to (SUITE, EXTRA_MODULES) must fail"
 	@echo "  make fresh-check  make tools/check/run as on a fresh Debian 12 with only rustup: every"
 	@echo "                    tool installed or named before it is looked for (root)"
-	@echo "  make bench        rust_wq against kernel::workqueue on a non-debug kernel (figures)"
+	@echo "  make bench        rust_wq against a C twin and kernel::workqueue on a non-debug kernel"
+	@echo "                    (figures, each row against its target); writes its tables into"
+	@echo "                    docs/benchmarks.md (region perf-<arch>; make distro-bench: debian-<arch>)"
+	@echo "  make bench-table BENCH_TABLE=<logs/bench-table.md> BENCH_REGION=<region>  put a run's"
+	@echo "                    tables into docs/benchmarks.md again"
 	@echo "  make stress       the torture suite (STRESS_ITEMS= STRESS_OPS= STRESS_SECS="
 	@echo "                    STRESS_HOTPLUG_SECS= STRESS_TORTURE_SECS= STRESS_CYCLES=); about 7 min;"
 	@echo "                    writes logs/stress-figures.md: the figures and the machine they are from;"

@@ -9,12 +9,15 @@
 
 #include <linux/completion.h>
 #include <linux/cpumask.h>
+#include <linux/delay.h>
 #include <linux/irqflags.h>
 #include <linux/ktime.h>
 #include <linux/preempt.h>
+#include <linux/rcupdate.h>
 #include <linux/sched.h>
 #include <linux/slab.h>
 #include <linux/workqueue.h>
+#include <uapi/linux/sched/types.h>
 
 struct rwq_ctx {
 	atomic_t left;
@@ -29,18 +32,19 @@ void rwq_body(struct rwq_ctx *c);
 u64 rwq_now(void);
 void rwq_preempt_off(void);
 void rwq_preempt_on(void);
+void rwq_settle(void);
 int rwq_pin_cpu0(void);
-void rwq_fifo(bool on);
+void rwq_sched(int policy);
 u64 rwq_calibrate(void);
-u64 rwq_c_ping(int queue, int n);
-u64 rwq_c_burst(int max_active, int n);
+struct workqueue_struct *rwq_c_queue_new(int max_active);
+void rwq_c_queue_free(struct workqueue_struct *wq);
+u64 rwq_c_ping(int queue, int cpu, int n);
+u64 rwq_c_burst(int max_active, int cpus, int mode, int n);
 u64 rwq_c_pending(int queue, int n);
 u64 rwq_c_queue_cancel(int n);
-u64 rwq_c_idle(int flush, int n);
-u64 rwq_c_delayed(int queue, int n);
-u64 rwq_c_create_destroy(int n);
-u64 rwq_c_xping(int cpu, int n);
-u64 rwq_c_burst4(int cpus, int n);
+u64 rwq_c_idle(int flush, int ran, int n);
+u64 rwq_c_delayed(int queue, int sync, int n);
+u64 rwq_c_create_destroy(int unbound, int n);
 
 struct rwq_ctx *rwq_ctx_new(void)
 {
@@ -88,15 +92,34 @@ void rwq_preempt_on(void)
 	preempt_enable();
 }
 
+/*
+ * Between the untimed first pass of a scenario and its timed one: the workers finish what they
+ * were doing and go idle, and RCU callbacks queued by the first pass run, so that the timed
+ * pass pays for none of it.
+ */
+void rwq_settle(void)
+{
+	msleep(2);
+	rcu_barrier();
+}
+
 int rwq_pin_cpu0(void)
 {
 	return set_cpus_allowed_ptr(current, cpumask_of(0));
 }
 
-void rwq_fifo(bool on)
+/*
+ * The driver's scheduling policy: 0 SCHED_NORMAL, 1 SCHED_FIFO (it preempts a worker that wakes
+ * it), 2 SCHED_IDLE (a worker it wakes preempts it, and the driver never preempts the worker).
+ */
+void rwq_sched(int policy)
 {
-	if (on)
+	struct sched_attr attr = { .size = sizeof(attr), .sched_policy = SCHED_IDLE };
+
+	if (policy == 1)
 		sched_set_fifo(current);
+	else if (policy == 2)
+		sched_setattr_nocheck(current, &attr);
 	else
 		sched_set_normal(current, 0);
 }
@@ -140,22 +163,50 @@ static void c_dfn(struct work_struct *w)
 	rwq_body(container_of(to_delayed_work(w), struct c_ditem, dwork)->ctx);
 }
 
+/*
+ * An owned per-CPU queue, as the Rust rows build theirs: also the queue the in-tree
+ * `kernel::workqueue` rows use (through `Queue::from_raw`), which cannot allocate one.
+ */
+struct workqueue_struct *rwq_c_queue_new(int max_active)
+{
+	return alloc_workqueue("rwq_c", WQ_PERCPU, max_active);
+}
+
+void rwq_c_queue_free(struct workqueue_struct *wq)
+{
+	destroy_workqueue(wq);
+}
+
 /* Queue 0: an owned per-CPU queue (allocated per call, outside the timing); 1: system_percpu. */
 static struct workqueue_struct *c_queue(int queue, int max_active)
 {
 	if (queue)
 		return system_percpu_wq;
-	return alloc_workqueue("rwq_c", WQ_PERCPU, max_active);
+	return rwq_c_queue_new(max_active);
 }
 
 static void c_unqueue(int queue, struct workqueue_struct *wq)
 {
 	if (!queue)
-		destroy_workqueue(wq);
+		rwq_c_queue_free(wq);
 }
 
-/* Ping-pong: queue one item on `cpu`'s pool (-1: the local CPU), wait for it, n times. */
-static __always_inline u64 c_ping(int queue, int cpu, int n)
+/* Queues one item on `cpu`'s pool (-1: queue_work, the local CPU) and waits for it to run. */
+#define C_PING(wq, cpu, it, c)						\
+	do {								\
+		rwq_ctx_arm(c, 1);					\
+		if ((cpu) < 0)						\
+			queue_work(wq, &(it)->work);			\
+		else							\
+			queue_work_on(cpu, wq, &(it)->work);		\
+		rwq_ctx_wait(c);					\
+	} while (0)
+
+/*
+ * Ping-pong: queue one item on `cpu`'s pool (-1: the local CPU), wait for it to run, n times; an
+ * untimed first time before (steady state: the item has run before).
+ */
+u64 rwq_c_ping(int queue, int cpu, int n)
 {
 	struct workqueue_struct *wq = c_queue(queue, 0);
 	struct rwq_ctx *c = rwq_ctx_new();
@@ -164,14 +215,15 @@ static __always_inline u64 c_ping(int queue, int cpu, int n)
 	int i;
 
 	INIT_WORK_ONSTACK(&it.work, c_fn);
+	C_PING(wq, cpu, &it, c);
+	rwq_settle();
 	t0 = rwq_now();
-	for (i = 0; i < n; i++) {
-		rwq_ctx_arm(c, 1);
-		if (cpu < 0)
-			queue_work(wq, &it.work);
-		else
-			queue_work_on(cpu, wq, &it.work);
-		rwq_ctx_wait(c);
+	if (cpu < 0) {
+		for (i = 0; i < n; i++)
+			C_PING(wq, -1, &it, c);
+	} else {
+		for (i = 0; i < n; i++)
+			C_PING(wq, cpu, &it, c);
 	}
 	t = rwq_now() - t0;
 	flush_work(&it.work);
@@ -181,47 +233,48 @@ static __always_inline u64 c_ping(int queue, int cpu, int n)
 	return t;
 }
 
-u64 rwq_c_ping(int queue, int n)
-{
-	return c_ping(queue, -1, n);
-}
-
-/* A burst of n items on an owned per-CPU queue, over CPUs 0 .. cpus - 1 (0: the local CPU). */
-static __always_inline u64 c_burst(int max_active, int cpus, int n)
+/*
+ * A burst of n items on an owned per-CPU queue, queued with preemption off over CPUs
+ * 0 .. cpus - 1 (0: queue_work, the local CPU), then the wait for all of them. Mode 0: the
+ * items' first queueing, timed; 1: an untimed first pass, then the same items again, timed
+ * (steady state); 2: as 1, timing only the queueing.
+ */
+u64 rwq_c_burst(int max_active, int cpus, int mode, int n)
 {
 	struct workqueue_struct *wq = c_queue(0, max_active);
 	struct rwq_ctx *c = rwq_ctx_new();
 	struct c_item *items = kcalloc(n, sizeof(*items), GFP_KERNEL);
-	u64 t0, t;
-	int i;
+	u64 t0, tq, t1;
+	int i, pass;
 
 	for (i = 0; i < n; i++) {
 		INIT_WORK(&items[i].work, c_fn);
 		items[i].ctx = c;
 	}
-	rwq_ctx_arm(c, n);
-	t0 = rwq_now();
-	rwq_preempt_off();
-	for (i = 0; i < n; i++) {
-		if (cpus)
-			queue_work_on(i % cpus, wq, &items[i].work);
-		else
-			queue_work(wq, &items[i].work);
+	for (pass = mode ? 0 : 1; pass < 2; pass++) {
+		rwq_settle();
+		rwq_ctx_arm(c, n);
+		t0 = rwq_now();
+		rwq_preempt_off();
+		if (cpus) {
+			for (i = 0; i < n; i++)
+				queue_work_on(i % cpus, wq, &items[i].work);
+		} else {
+			for (i = 0; i < n; i++)
+				queue_work(wq, &items[i].work);
+		}
+		tq = rwq_now();
+		rwq_preempt_on();
+		rwq_ctx_wait(c);
+		t1 = rwq_now();
 	}
-	rwq_preempt_on();
-	rwq_ctx_wait(c);
-	t = rwq_now() - t0;
-	destroy_workqueue(wq);
+	rwq_c_queue_free(wq);
 	kfree(items);
 	rwq_ctx_free(c);
-	return t;
+	return mode == 2 ? tq - t0 : t1 - t0;
 }
 
-u64 rwq_c_burst(int max_active, int n)
-{
-	return c_burst(max_active, 0, n);
-}
-
+/* Queueing an item that is pending already (a no-op), n times; the item has run before. */
 u64 rwq_c_pending(int queue, int n)
 {
 	struct workqueue_struct *wq = c_queue(queue, 0);
@@ -231,6 +284,8 @@ u64 rwq_c_pending(int queue, int n)
 	int i;
 
 	INIT_WORK_ONSTACK(&it.work, c_fn);
+	C_PING(wq, -1, &it, c);
+	rwq_settle();
 	rwq_ctx_arm(c, 1);
 	rwq_preempt_off();
 	queue_work(wq, &it.work);
@@ -247,6 +302,7 @@ u64 rwq_c_pending(int queue, int n)
 	return t;
 }
 
+/* Queue and cancel before it runs (preemption off), n times, after an untimed first time. */
 u64 rwq_c_queue_cancel(int n)
 {
 	struct workqueue_struct *wq = c_queue(0, 0);
@@ -256,6 +312,8 @@ u64 rwq_c_queue_cancel(int n)
 
 	INIT_WORK_ONSTACK(&it.work, c_fn);
 	rwq_preempt_off();
+	queue_work(wq, &it.work);
+	cancel_work(&it.work);
 	t0 = rwq_now();
 	for (i = 0; i < n; i++) {
 		queue_work(wq, &it.work);
@@ -268,26 +326,39 @@ u64 rwq_c_queue_cancel(int n)
 	return t;
 }
 
-u64 rwq_c_idle(int flush, int n)
+/*
+ * cancel_work_sync or flush_work of an idle item, n times: one that ran on system_percpu before
+ * (`ran`: its pool is looked up) or one never queued (the fast path of both).
+ */
+u64 rwq_c_idle(int flush, int ran, int n)
 {
-	struct c_item it = { .ctx = NULL };
+	struct rwq_ctx *c = rwq_ctx_new();
+	struct c_item it = { .ctx = c };
 	u64 t0, t;
 	int i;
 
 	INIT_WORK_ONSTACK(&it.work, c_fn);
+	if (ran) {
+		C_PING(system_percpu_wq, -1, &it, c);
+		flush_work(&it.work);
+		rwq_settle();
+	}
 	t0 = rwq_now();
-	for (i = 0; i < n; i++) {
-		if (flush)
+	if (flush) {
+		for (i = 0; i < n; i++)
 			flush_work(&it.work);
-		else
+	} else {
+		for (i = 0; i < n; i++)
 			cancel_work_sync(&it.work);
 	}
 	t = rwq_now() - t0;
 	destroy_work_on_stack(&it.work);
+	rwq_ctx_free(c);
 	return t;
 }
 
-u64 rwq_c_delayed(int queue, int n)
+/* Arm a delayed item (1000 jiffies) and cancel it (`sync`: cancel_delayed_work_sync), n times. */
+u64 rwq_c_delayed(int queue, int sync, int n)
 {
 	struct workqueue_struct *wq = c_queue(queue, 0);
 	struct c_ditem it = { .ctx = NULL };
@@ -295,10 +366,19 @@ u64 rwq_c_delayed(int queue, int n)
 	int i;
 
 	INIT_DELAYED_WORK_ONSTACK(&it.dwork, c_dfn);
+	queue_delayed_work(wq, &it.dwork, 1000);
+	cancel_delayed_work(&it.dwork);
 	t0 = rwq_now();
-	for (i = 0; i < n; i++) {
-		queue_delayed_work(wq, &it.dwork, 1000);
-		cancel_delayed_work(&it.dwork);
+	if (sync) {
+		for (i = 0; i < n; i++) {
+			queue_delayed_work(wq, &it.dwork, 1000);
+			cancel_delayed_work_sync(&it.dwork);
+		}
+	} else {
+		for (i = 0; i < n; i++) {
+			queue_delayed_work(wq, &it.dwork, 1000);
+			cancel_delayed_work(&it.dwork);
+		}
 	}
 	t = rwq_now() - t0;
 	destroy_delayed_work_on_stack(&it.dwork);
@@ -306,26 +386,16 @@ u64 rwq_c_delayed(int queue, int n)
 	return t;
 }
 
-u64 rwq_c_create_destroy(int n)
+/* Create and destroy a queue, per-CPU or unbound, n times. */
+u64 rwq_c_create_destroy(int unbound, int n)
 {
+	unsigned int flags = unbound ? WQ_UNBOUND : WQ_PERCPU;
 	u64 t0, t;
 	int i;
 
 	t0 = rwq_now();
 	for (i = 0; i < n; i++)
-		destroy_workqueue(alloc_workqueue("rwq_c_cd", WQ_PERCPU, 0));
+		destroy_workqueue(alloc_workqueue("rwq_c_cd", flags, 0));
 	t = rwq_now() - t0;
 	return t;
-}
-
-/* Ping-pong across CPUs: the driver (on CPU 0) queues on `cpu`'s pool of an owned queue. */
-u64 rwq_c_xping(int cpu, int n)
-{
-	return c_ping(0, cpu, n);
-}
-
-/* A burst spread over CPUs 0 .. cpus - 1 of an owned per-CPU queue, then the wait for all. */
-u64 rwq_c_burst4(int cpus, int n)
-{
-	return c_burst(0, cpus, n);
 }

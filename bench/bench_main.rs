@@ -1,17 +1,29 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! rust_wq_bench: instructions per operation of rust_wq against a C twin (`bench_c.c`) doing the
-//! same work through the C API, and the in-tree `kernel::workqueue` where it can, in one boot.
+//! same work through the C API, and the in-tree `kernel::workqueue` on the same queue where it
+//! can, in one boot.
 //!
 //! Run by `make bench` on the benchmark kernel (-O2, no debug options) under QEMU with
 //! `-icount shift=0`: one guest nanosecond is one instruction. Every work function calls the same
 //! C body and every wait and clock read goes through the same C helpers. Per scenario: one
 //! discarded warm-up round per implementation, then `ROUNDS` rounds in alternating order
 //! (C, rust_wq, in-tree; then reversed), each after a short sleep and `rcu_barrier()`, the driver
-//! pinned to CPU 0. Prints figures; asserts nothing.
+//! pinned to CPU 0. Items are reused as drivers reuse them: each has been queued and has run
+//! before its timed operations (steady state), except in the rows named "first enqueue". The
+//! timed loops are written out (macros, not closures), so that nothing but the operation and the
+//! C helpers that every implementation shares runs between the clock reads.
+//!
+//! Prints its figures as Markdown tables, each row with its target ratio (issue #19) and how far
+//! it is from it: `make bench` puts them into `docs/benchmarks.md` (`scripts/bench_table.py`).
+//! Figures, not a test: it asserts nothing.
 
-use core::mem::size_of;
+use core::{
+    mem::size_of,
+    num::NonZeroU32, //
+};
 use kernel::{
+    bindings,
     prelude::*,
     sync::{
         rcu,
@@ -27,6 +39,7 @@ use kernel::{
 pub mod rust_wq;
 
 use rust_wq::{
+    system_percpu,
     DelayedWork,
     DelayedWorkOps,
     OwnedQueue,
@@ -58,18 +71,19 @@ extern "C" {
     fn rwq_now() -> u64;
     fn rwq_preempt_off();
     fn rwq_preempt_on();
+    fn rwq_settle();
     fn rwq_pin_cpu0() -> c_int;
-    fn rwq_fifo(on: bool);
+    fn rwq_sched(policy: c_int);
     fn rwq_calibrate() -> u64;
-    fn rwq_c_ping(queue: c_int, n: c_int) -> u64;
-    fn rwq_c_burst(max_active: c_int, n: c_int) -> u64;
+    fn rwq_c_queue_new(max_active: c_int) -> *mut bindings::workqueue_struct;
+    fn rwq_c_queue_free(wq: *mut bindings::workqueue_struct);
+    fn rwq_c_ping(queue: c_int, cpu: c_int, n: c_int) -> u64;
+    fn rwq_c_burst(max_active: c_int, cpus: c_int, mode: c_int, n: c_int) -> u64;
     fn rwq_c_pending(queue: c_int, n: c_int) -> u64;
     fn rwq_c_queue_cancel(n: c_int) -> u64;
-    fn rwq_c_idle(flush: c_int, n: c_int) -> u64;
-    fn rwq_c_delayed(queue: c_int, n: c_int) -> u64;
-    fn rwq_c_create_destroy(n: c_int) -> u64;
-    fn rwq_c_xping(cpu: c_int, n: c_int) -> u64;
-    fn rwq_c_burst4(cpus: c_int, n: c_int) -> u64;
+    fn rwq_c_idle(flush: c_int, ran: c_int, n: c_int) -> u64;
+    fn rwq_c_delayed(queue: c_int, sync: c_int, n: c_int) -> u64;
+    fn rwq_c_create_destroy(unbound: c_int, n: c_int) -> u64;
 }
 
 /// The completion shared by the items of one measurement (a C `struct rwq_ctx`).
@@ -81,25 +95,28 @@ unsafe impl Send for Ctx {}
 unsafe impl Sync for Ctx {}
 
 impl Ctx {
-    fn new() -> Result<Self> {
+    fn new() -> Result<Arc<Self>> {
         // SAFETY: Allocates and initialises a context, or returns NULL.
         let c = unsafe { rwq_ctx_new() };
         if c.is_null() {
             return Err(ENOMEM);
         }
-        Ok(Self(c))
+        Ok(Arc::new(Self(c), GFP_KERNEL)?)
     }
 
+    #[inline(always)]
     fn arm(&self, n: u32) {
         // SAFETY: `self.0` is a live context.
         unsafe { rwq_ctx_arm(self.0, n as c_int) }
     }
 
+    #[inline(always)]
     fn wait(&self) {
         // SAFETY: `self.0` is a live context.
         unsafe { rwq_ctx_wait(self.0) }
     }
 
+    #[inline(always)]
     fn hit(&self) {
         // SAFETY: `self.0` is a live context.
         unsafe { rwq_body(self.0) }
@@ -113,12 +130,54 @@ impl Drop for Ctx {
     }
 }
 
+#[inline(always)]
 fn now() -> u64 {
     // SAFETY: Reads the clock.
     unsafe { rwq_now() }
 }
 
-/// A plain rust_wq item.
+#[inline(always)]
+fn preempt_off() {
+    // SAFETY: Paired with `preempt_on` by every caller; nothing in between sleeps.
+    unsafe { rwq_preempt_off() }
+}
+
+#[inline(always)]
+fn preempt_on() {
+    // SAFETY: Paired with `preempt_off` by every caller.
+    unsafe { rwq_preempt_on() }
+}
+
+/// The driver's scheduling policy.
+#[derive(Clone, Copy)]
+enum Sched {
+    /// SCHED_FIFO: the driver preempts a worker that wakes it. Every row but the "waking the
+    /// worker" ones: no row then depends on where CFS lets a wakeup preempt.
+    Fifo,
+    /// SCHED_IDLE: a worker the driver wakes preempts it at once, and the driver never preempts
+    /// a worker, which goes to sleep after each item.
+    Idle,
+    /// SCHED_NORMAL, as the driver was loaded.
+    Normal,
+}
+
+fn sched(policy: Sched) {
+    let p = match policy {
+        Sched::Normal => 0,
+        Sched::Fifo => 1,
+        Sched::Idle => 2,
+    };
+    // SAFETY: Changes the current task's policy; any process context.
+    unsafe { rwq_sched(p) }
+}
+
+/// Between an untimed first pass and the timed one (the C twin's `rwq_settle`).
+fn settle_short() {
+    // SAFETY: Sleeps; called from process context.
+    unsafe { rwq_settle() }
+}
+
+/// A plain rust_wq item, owned through an `Arc`.
 #[pin_data]
 struct Ours {
     ctx: Arc<Ctx>,
@@ -163,6 +222,15 @@ impl WorkItem for OursD {
     }
 }
 
+impl OursD {
+    fn new(ctx: &Arc<Ctx>) -> Result<Arc<Self>> {
+        Arc::pin_init(
+            pin_init!(Self { ctx: ctx.clone(), dwork <- new_delayed_work!("OursD::dwork") }),
+            GFP_KERNEL,
+        )
+    }
+}
+
 /// An item of the in-tree `kernel::workqueue`.
 #[pin_data]
 struct InTree {
@@ -190,11 +258,73 @@ impl InTree {
     }
 }
 
+/// A C-allocated per-CPU queue (`rwq_c_queue_new`, as the C twin's), for the in-tree API,
+/// which cannot allocate one.
+struct CQueue(*mut bindings::workqueue_struct);
+
+impl CQueue {
+    fn new(max_active: u32) -> Result<Self> {
+        // SAFETY: Allocates a queue, or returns NULL.
+        let wq = unsafe { rwq_c_queue_new(max_active as c_int) };
+        if wq.is_null() {
+            return Err(ENOMEM);
+        }
+        Ok(Self(wq))
+    }
+
+    fn tree(&self) -> &kernel::workqueue::Queue {
+        // SAFETY: The queue lives until `self` is dropped.
+        unsafe { kernel::workqueue::Queue::from_raw(self.0) }
+    }
+}
+
+impl Drop for CQueue {
+    fn drop(&mut self) {
+        // SAFETY: From `rwq_c_queue_new`; the in-tree items queued on it are drained by its
+        // destruction, and nothing queues on it any more.
+        unsafe { rwq_c_queue_free(self.0) }
+    }
+}
+
+/// `system_percpu_wq` for the in-tree API (which offers only the deprecated `system_wq`).
+fn tree_system_percpu() -> &'static kernel::workqueue::Queue {
+    // SAFETY: `system_percpu_wq` is set at boot, before modules load, and never freed.
+    unsafe { kernel::workqueue::Queue::from_raw(bindings::system_percpu_wq) }
+}
+
 /// Which queue a scenario uses: an owned per-CPU queue, or `system_percpu`.
 #[derive(Clone, Copy, PartialEq)]
 enum Q {
     Owned,
     System,
+}
+
+impl Q {
+    fn c(self) -> c_int {
+        match self {
+            Q::Owned => 0,
+            Q::System => 1,
+        }
+    }
+}
+
+/// What a burst times: the first queueing of fresh items, or (steady state) the same items
+/// queued again after an untimed first pass, all of it or only the queueing.
+#[derive(Clone, Copy, PartialEq)]
+enum Mode {
+    First,
+    Steady,
+    Queueing,
+}
+
+impl Mode {
+    fn c(self) -> c_int {
+        match self {
+            Mode::First => 0,
+            Mode::Steady => 1,
+            Mode::Queueing => 2,
+        }
+    }
 }
 
 fn owned(max_active: u32) -> Result<OwnedQueue> {
@@ -206,186 +336,277 @@ fn owned(max_active: u32) -> Result<OwnedQueue> {
     }
 }
 
-/// Ping-pong: `enqueue` one item and wait for it to run, `n` times.
-#[inline(always)]
-fn ping_loop(n: u32, enqueue: impl Fn(Arc<Ours>)) -> Result<u64> {
-    let ctx = Arc::new(Ctx::new()?, GFP_KERNEL)?;
+/// One round trip: arm the context for one item, queue it with `$enqueue`, wait for it to run.
+macro_rules! once {
+    ($ctx:expr, $enqueue:expr) => {{
+        $ctx.arm(1);
+        let _ = $enqueue;
+        $ctx.wait();
+    }};
+}
+
+/// Ping-pong: `$n` round trips, after an untimed first one; guest nanoseconds.
+macro_rules! ping {
+    ($n:expr, $ctx:expr, $enqueue:expr) => {{
+        once!($ctx, $enqueue);
+        settle_short();
+        let t0 = now();
+        for _ in 0..$n {
+            once!($ctx, $enqueue);
+        }
+        now() - t0
+    }};
+}
+
+fn r_ping(q: Q, cpu: Option<u32>, n: u32) -> Result<u64> {
+    let ctx = Ctx::new()?;
     let it = Ours::new(&ctx)?;
-    let t0 = now();
-    for _ in 0..n {
-        ctx.arm(1);
-        enqueue(it.clone());
-        ctx.wait();
-    }
-    let t = now() - t0;
+    let t = match (q, cpu) {
+        (Q::Owned, None) => {
+            let oq = owned(0)?;
+            ping!(n, ctx, oq.enqueue(it.clone()))
+        }
+        (Q::Owned, Some(cpu)) => {
+            let oq = owned(0)?;
+            ping!(n, ctx, oq.enqueue_on(cpu, it.clone()))
+        }
+        (Q::System, _) => ping!(n, ctx, system_percpu().enqueue(it.clone())),
+    };
     it.flush()?;
     Ok(t)
 }
 
-fn r_ping(q: Q, n: u32) -> Result<u64> {
-    let oq = owned(0)?;
-    match q {
-        Q::Owned => ping_loop(n, |it| drop(oq.enqueue(it))),
-        Q::System => ping_loop(n, |it| drop(rust_wq::system_percpu().enqueue(it))),
-    }
-}
-
-/// Ping-pong across CPUs: the driver (on CPU 0) queues on `cpu`'s pool.
-fn r_xping(cpu: u32, n: u32) -> Result<u64> {
-    let oq = owned(0)?;
-    ping_loop(n, |it| drop(oq.enqueue_on(cpu, it)))
-}
-
-fn it_ping(n: u32) -> Result<u64> {
-    let ctx = Arc::new(Ctx::new()?, GFP_KERNEL)?;
+fn it_ping(q: Q, n: u32) -> Result<u64> {
+    let ctx = Ctx::new()?;
     let it = InTree::new(&ctx)?;
-    let t0 = now();
-    for _ in 0..n {
-        ctx.arm(1);
-        let _ = kernel::workqueue::system().enqueue(it.clone());
-        ctx.wait();
-    }
-    Ok(now() - t0)
+    Ok(match q {
+        Q::Owned => {
+            let cq = CQueue::new(0)?;
+            let wq = cq.tree();
+            ping!(n, ctx, wq.enqueue(it.clone()))
+        }
+        Q::System => {
+            let wq = tree_system_percpu();
+            ping!(n, ctx, wq.enqueue(it.clone()))
+        }
+    })
 }
 
-/// A burst: `enqueue` (given each item's index) `n` items with preemption off, then wait for
-/// all of them.
-#[inline(always)]
-fn burst_loop(n: u32, enqueue: impl Fn(u32, Arc<Ours>)) -> Result<u64> {
-    let ctx = Arc::new(Ctx::new()?, GFP_KERNEL)?;
-    let mut items = KVec::with_capacity(n as usize, GFP_KERNEL)?;
-    for _ in 0..n {
-        items.push(Ours::new(&ctx)?, GFP_KERNEL)?;
-    }
-    ctx.arm(n);
-    let t0 = now();
-    // SAFETY: Paired below; nothing in between sleeps.
-    unsafe { rwq_preempt_off() };
-    for (i, it) in items.iter().enumerate() {
-        enqueue(i as u32, it.clone());
-    }
-    // SAFETY: Paired above.
-    unsafe { rwq_preempt_on() };
-    ctx.wait();
-    Ok(now() - t0)
+/// A burst: queue every item of `$items` (`$i`, `$it`: its index and a reference to it) with
+/// preemption off, then wait for all of them; after an untimed first pass unless `$mode` is
+/// `Mode::First`.
+macro_rules! burst {
+    ($mode:expr, $ctx:expr, $items:expr, $i:pat, $it:ident, $enqueue:expr) => {{
+        let n = $items.len() as u32;
+        let first = if $mode == Mode::First { 1 } else { 0 };
+        let mut t = 0;
+        for _ in first..2 {
+            settle_short();
+            $ctx.arm(n);
+            let t0 = now();
+            preempt_off();
+            for ($i, $it) in $items.iter().enumerate() {
+                let _ = $enqueue;
+            }
+            let tq = now();
+            preempt_on();
+            $ctx.wait();
+            let t1 = now();
+            t = if $mode == Mode::Queueing {
+                tq - t0
+            } else {
+                t1 - t0
+            };
+        }
+        t
+    }};
 }
 
-fn r_burst(max_active: u32, n: u32) -> Result<u64> {
+fn items<T>(n: u32, new: impl Fn() -> Result<Arc<T>>) -> Result<KVec<Arc<T>>> {
+    let mut v = KVec::with_capacity(n as usize, GFP_KERNEL)?;
+    for _ in 0..n {
+        v.push(new()?, GFP_KERNEL)?;
+    }
+    Ok(v)
+}
+
+/// A burst on an owned queue, over CPUs 0 .. `cpus` - 1 with `enqueue_on` (0: `enqueue`).
+fn r_burst(max_active: u32, cpus: u32, mode: Mode, n: u32) -> Result<u64> {
     let oq = owned(max_active)?;
-    burst_loop(n, |_, it| drop(oq.enqueue(it)))
+    let ctx = Ctx::new()?;
+    let its = items(n, || Ours::new(&ctx))?;
+    Ok(match NonZeroU32::new(cpus) {
+        None => burst!(mode, ctx, its, _, it, oq.enqueue(it.clone())),
+        Some(cpus) => burst!(
+            mode,
+            ctx,
+            its,
+            i,
+            it,
+            oq.enqueue_on(i as u32 % cpus, it.clone())
+        ),
+    })
 }
 
-/// A burst spread over CPUs 0 .. `cpus` - 1.
-fn r_burst4(cpus: u32, n: u32) -> Result<u64> {
-    let oq = owned(0)?;
-    burst_loop(n, |i, it| drop(oq.enqueue_on(i % cpus, it)))
+fn it_burst(max_active: u32, mode: Mode, n: u32) -> Result<u64> {
+    let cq = CQueue::new(max_active)?;
+    let wq = cq.tree();
+    let ctx = Ctx::new()?;
+    let its = items(n, || InTree::new(&ctx))?;
+    Ok(burst!(mode, ctx, its, _, it, wq.enqueue(it.clone())))
+}
+
+/// `$n` enqueues of an item that is pending already, after it ran once and was queued again
+/// (untimed); preemption off, so that it stays pending.
+macro_rules! pending {
+    ($n:expr, $ctx:expr, $enqueue:expr) => {{
+        once!($ctx, $enqueue);
+        settle_short();
+        $ctx.arm(1);
+        preempt_off();
+        let _ = $enqueue;
+        let t0 = now();
+        for _ in 0..$n {
+            let _ = $enqueue;
+        }
+        let t = now() - t0;
+        preempt_on();
+        $ctx.wait();
+        t
+    }};
 }
 
 /// A pending item enqueued again: by reference (`enqueue_cloned`, no reference taken), or by
 /// value (`enqueue(it.clone())`, the clone handed back and dropped).
 fn r_pending(q: Q, by_value: bool, n: u32) -> Result<u64> {
-    let oq = owned(0)?;
-    let sq = rust_wq::system_percpu();
-    match (q, by_value) {
-        (Q::Owned, false) => pending_loop(n, |p| oq.enqueue_cloned(p).is_ok()),
-        (Q::Owned, true) => pending_loop(n, |p| oq.enqueue(p.clone()).is_ok()),
-        (Q::System, false) => pending_loop(n, |p| sq.enqueue_cloned(p).is_ok()),
-        (Q::System, true) => pending_loop(n, |p| sq.enqueue(p.clone()).is_ok()),
-    }
-}
-
-/// The loop of [`r_pending`], one copy per way of enqueueing.
-#[inline(always)]
-fn pending_loop(n: u32, enqueue: impl Fn(&Arc<Ours>) -> bool) -> Result<u64> {
-    let ctx = Arc::new(Ctx::new()?, GFP_KERNEL)?;
+    let ctx = Ctx::new()?;
     let it = Ours::new(&ctx)?;
-    ctx.arm(1);
-    // SAFETY: Paired below; nothing in between sleeps (refused enqueues do not).
-    unsafe { rwq_preempt_off() };
-    enqueue(&it);
-    let t0 = now();
-    for _ in 0..n {
-        enqueue(&it);
-    }
-    let t = now() - t0;
-    // SAFETY: Paired above.
-    unsafe { rwq_preempt_on() };
-    ctx.wait();
+    let t = match (q, by_value) {
+        (Q::Owned, false) => {
+            let oq = owned(0)?;
+            pending!(n, ctx, oq.enqueue_cloned(&it))
+        }
+        (Q::Owned, true) => {
+            let oq = owned(0)?;
+            pending!(n, ctx, oq.enqueue(it.clone()))
+        }
+        (Q::System, false) => pending!(n, ctx, system_percpu().enqueue_cloned(&it)),
+        (Q::System, true) => pending!(n, ctx, system_percpu().enqueue(it.clone())),
+    };
     it.flush()?;
     Ok(t)
 }
 
-fn it_pending(n: u32) -> Result<u64> {
-    let ctx = Arc::new(Ctx::new()?, GFP_KERNEL)?;
+/// The in-tree API's only way: `enqueue(it.clone())`, the clone handed back and dropped.
+fn it_pending(q: Q, n: u32) -> Result<u64> {
+    let ctx = Ctx::new()?;
     let it = InTree::new(&ctx)?;
-    ctx.arm(1);
-    // SAFETY: Paired below; nothing in between sleeps.
-    unsafe { rwq_preempt_off() };
-    let _ = kernel::workqueue::system().enqueue(it.clone());
-    let t0 = now();
-    for _ in 0..n {
-        let _ = kernel::workqueue::system().enqueue(it.clone());
-    }
-    let t = now() - t0;
-    // SAFETY: Paired above.
-    unsafe { rwq_preempt_on() };
-    ctx.wait();
-    Ok(t)
+    Ok(match q {
+        Q::Owned => {
+            let cq = CQueue::new(0)?;
+            let wq = cq.tree();
+            pending!(n, ctx, wq.enqueue(it.clone()))
+        }
+        Q::System => {
+            let wq = tree_system_percpu();
+            pending!(n, ctx, wq.enqueue(it.clone()))
+        }
+    })
 }
 
+/// `$n` times `$a` then `$b`, after an untimed first time; guest nanoseconds.
+macro_rules! pairs {
+    ($n:expr, $a:expr, $b:expr) => {{
+        let _ = $a;
+        let _ = $b;
+        let t0 = now();
+        for _ in 0..$n {
+            let _ = $a;
+            let _ = $b;
+        }
+        now() - t0
+    }};
+}
+
+/// Queue and cancel before it runs (preemption off), the reference given back and dropped.
 fn r_queue_cancel(n: u32) -> Result<u64> {
     let oq = owned(0)?;
-    let ctx = Arc::new(Ctx::new()?, GFP_KERNEL)?;
+    let ctx = Ctx::new()?;
     let it = Ours::new(&ctx)?;
-    // SAFETY: Paired below; nothing in between sleeps.
-    unsafe { rwq_preempt_off() };
-    let t0 = now();
-    for _ in 0..n {
-        let _ = oq.enqueue(it.clone());
-        drop(it.cancel());
-    }
-    let t = now() - t0;
-    // SAFETY: Paired above.
-    unsafe { rwq_preempt_on() };
+    preempt_off();
+    let t = pairs!(n, oq.enqueue(it.clone()), it.cancel());
+    preempt_on();
     Ok(t)
 }
 
-fn r_idle(flush: bool, n: u32) -> Result<u64> {
-    let ctx = Arc::new(Ctx::new()?, GFP_KERNEL)?;
+/// `cancel_sync` or `flush` of an idle item: one that ran on `system_percpu` before, or one
+/// never queued.
+fn r_idle(flush: bool, ran: bool, n: u32) -> Result<u64> {
+    let ctx = Ctx::new()?;
     let it = Ours::new(&ctx)?;
+    if ran {
+        once!(ctx, system_percpu().enqueue(it.clone()));
+        it.flush()?;
+        settle_short();
+    }
     let t0 = now();
-    for _ in 0..n {
-        if flush {
+    if flush {
+        for _ in 0..n {
             let _ = it.flush();
-        } else {
+        }
+    } else {
+        for _ in 0..n {
             let _ = it.cancel_sync();
         }
     }
     Ok(now() - t0)
 }
 
-fn r_delayed(q: Q, n: u32) -> Result<u64> {
-    let oq = owned(0)?;
-    let ctx = Arc::new(Ctx::new()?, GFP_KERNEL)?;
-    let it = Arc::pin_init(
-        pin_init!(OursD { ctx: ctx.clone(), dwork <- new_delayed_work!("OursD::dwork") }),
-        GFP_KERNEL,
-    )?;
-    let t0 = now();
-    for _ in 0..n {
-        let _ = match q {
-            Q::Owned => oq.enqueue_delayed(it.clone(), 1000),
-            Q::System => rust_wq::system_percpu().enqueue_delayed(it.clone(), 1000),
-        };
-        drop(DelayedWorkOps::cancel(&*it));
-    }
-    Ok(now() - t0)
+/// Arm a delayed item (1000 jiffies) and cancel it, `cancel` or `cancel_sync`.
+fn r_delayed(q: Q, sync: bool, n: u32) -> Result<u64> {
+    let ctx = Ctx::new()?;
+    let it = OursD::new(&ctx)?;
+    let t = match (q, sync) {
+        (Q::Owned, false) => {
+            let oq = owned(0)?;
+            pairs!(
+                n,
+                oq.enqueue_delayed(it.clone(), 1000),
+                DelayedWorkOps::cancel(&*it)
+            )
+        }
+        (Q::Owned, true) => {
+            let oq = owned(0)?;
+            pairs!(
+                n,
+                oq.enqueue_delayed(it.clone(), 1000),
+                DelayedWorkOps::cancel_sync(&*it)
+            )
+        }
+        (Q::System, false) => pairs!(
+            n,
+            system_percpu().enqueue_delayed(it.clone(), 1000),
+            DelayedWorkOps::cancel(&*it)
+        ),
+        (Q::System, true) => pairs!(
+            n,
+            system_percpu().enqueue_delayed(it.clone(), 1000),
+            DelayedWorkOps::cancel_sync(&*it)
+        ),
+    };
+    Ok(t)
 }
 
-fn r_create_destroy(n: u32) -> Result<u64> {
+fn r_create_destroy(unbound: bool, n: u32) -> Result<u64> {
     let t0 = now();
-    for _ in 0..n {
-        drop(OwnedQueue::percpu().build(c"rwq_r_cd")?);
+    if unbound {
+        for _ in 0..n {
+            drop(OwnedQueue::unbound().build(c"rwq_r_cd")?);
+        }
+    } else {
+        for _ in 0..n {
+            drop(OwnedQueue::percpu().build(c"rwq_r_cd")?);
+        }
     }
     Ok(now() - t0)
 }
@@ -393,30 +614,34 @@ fn r_create_destroy(n: u32) -> Result<u64> {
 /// `n` calls of `f` with preemption off, in nanoseconds (instructions).
 #[inline(always)]
 fn blocks(n: u32, f: impl Fn()) -> Result<u64> {
-    // SAFETY: Paired below; `f` does not sleep.
-    unsafe { rwq_preempt_off() };
+    preempt_off();
     let t0 = now();
     for _ in 0..n {
         f();
     }
     let t = now() - t0;
-    // SAFETY: Paired above.
-    unsafe { rwq_preempt_on() };
+    preempt_on();
     Ok(t)
 }
 
 /// Prints what one building block of rust_wq's paths costs, over an empty loop.
-fn block_row(name: &str, m: &[(u64, u64)]) {
-    pr_info!("  {:<46} {:>4}\n", name, m[1].0.saturating_sub(m[0].0));
+fn block_row(name: &str, m: &[Fig]) {
+    pr_info!(
+        "| {:<46} | {:>4} |\n",
+        name,
+        m[1].per_op.saturating_sub(m[0].per_op)
+    );
 }
 
 fn building_blocks() -> Result {
     const N: u32 = 1000;
-    let ctx = Arc::new(Ctx::new()?, GFP_KERNEL)?;
+    let ctx = Ctx::new()?;
     let it = Ours::new(&ctx)?;
     let word = kernel::sync::atomic::Atomic::<u64>::new(0);
     let empty = |n| blocks(n, || core::hint::black_box(()));
-    pr_info!("building blocks (instructions each, over an empty loop):\n");
+    pr_info!("building blocks of rust_wq's paths, over an empty loop (median of 3 rounds):\n");
+    pr_info!("| {:<46} | {:>4} |\n", "", "instructions each");
+    pr_info!("|---|---:|\n");
     let m = measure(
         N,
         3,
@@ -456,7 +681,7 @@ fn building_blocks() -> Result {
     Ok(())
 }
 
-/// One implementation of a scenario: a name and a run of `n` operations returning nanoseconds.
+/// One implementation of a scenario: a run of `n` operations returning nanoseconds.
 type Run<'a> = &'a dyn Fn(u32) -> Result<u64>;
 
 fn settle() {
@@ -476,13 +701,32 @@ fn sort(v: &mut [u64]) {
     }
 }
 
-/// Measures `impls` on `n` operations: returns the median nanoseconds per operation of each and
-/// its spread in per mille of the median.
-fn measure(n: u32, rounds: usize, impls: &[Run<'_>]) -> Result<KVec<(u64, u64)>> {
+/// One implementation's figures in a scenario.
+#[derive(Clone, Copy)]
+struct Fig {
+    /// The median over the rounds of its instructions per operation.
+    per_op: u64,
+    /// The median over the rounds of its time over the first implementation's (C's) in the same
+    /// round, per mille: rounds run every implementation back to back, so that a state of the
+    /// kernel that drifts across rounds (the workers', the scheduler's) weighs on all alike.
+    ratio: u64,
+    /// (max - min) / median of those ratios, per mille.
+    spread: u64,
+}
+
+/// Sorts `s`; its median and its spread ((max - min) / median, per mille).
+fn median_spread(s: &mut [u64]) -> (u64, u64) {
+    sort(s);
+    let med = s[s.len() / 2];
+    (med, (s[s.len() - 1] - s[0]) * 1000 / med.max(1))
+}
+
+/// Measures `impls` on `n` operations, the first being C's: the figures of each.
+fn measure(n: u32, rounds: usize, impls: &[Run<'_>]) -> Result<KVec<Fig>> {
     let k = impls.len();
     let mut samples: KVec<KVec<u64>> = KVec::new();
     for _ in 0..k {
-        samples.push(KVec::new(), GFP_KERNEL)?;
+        samples.push(KVec::with_capacity(rounds, GFP_KERNEL)?, GFP_KERNEL)?;
     }
     for f in impls {
         settle();
@@ -496,83 +740,247 @@ fn measure(n: u32, rounds: usize, impls: &[Run<'_>]) -> Result<KVec<(u64, u64)>>
             samples[i].push(t, GFP_KERNEL)?;
         }
     }
+    let mut ratios: KVec<KVec<u64>> = KVec::new();
+    for s in samples.iter() {
+        let mut v = KVec::with_capacity(rounds, GFP_KERNEL)?;
+        for (x, c) in s.iter().zip(samples[0].iter()) {
+            v.push(x * 1000 / (*c).max(1), GFP_KERNEL)?;
+        }
+        ratios.push(v, GFP_KERNEL)?;
+    }
     let mut out = KVec::new();
-    for s in samples.iter_mut() {
-        sort(s);
-        let med = s[s.len() / 2];
-        let spread = (s[s.len() - 1] - s[0]) * 1000 / med.max(1);
-        out.push((med / u64::from(n), spread), GFP_KERNEL)?;
+    for (s, r) in samples.iter_mut().zip(ratios.iter_mut()) {
+        let (med, _) = median_spread(s);
+        let (ratio, spread) = median_spread(r);
+        out.push(
+            Fig {
+                per_op: med / u64::from(n),
+                ratio,
+                spread,
+            },
+            GFP_KERNEL,
+        )?;
     }
     Ok(out)
 }
 
-/// A target ratio in per mille, printed as a ratio, or `-`.
-struct Target(Option<u64>);
+/// A short text formatted in place, for padding (`Formatter::pad`) as one cell.
+struct Buf {
+    b: [u8; 64],
+    n: usize,
+}
 
-impl kernel::fmt::Display for Target {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        match self.0 {
-            None => f.pad("-"),
-            Some(g) => write!(f, " {}.{:03}", g / 1000, g % 1000),
+impl Buf {
+    fn new() -> Self {
+        Self { b: [0; 64], n: 0 }
+    }
+
+    /// A row's name made of parts.
+    fn of(args: core::fmt::Arguments<'_>) -> Self {
+        let mut b = Self::new();
+        let _ = core::fmt::Write::write_fmt(&mut b, args);
+        b
+    }
+
+    fn as_str(&self) -> &str {
+        core::str::from_utf8(&self.b[..self.n]).unwrap_or("?")
+    }
+}
+
+impl core::fmt::Write for Buf {
+    fn write_str(&mut self, s: &str) -> core::fmt::Result {
+        let end = self.n + s.len();
+        if end > self.b.len() {
+            return Err(core::fmt::Error);
         }
+        self.b[self.n..end].copy_from_slice(s.as_bytes());
+        self.n = end;
+        Ok(())
     }
 }
 
-/// Prints one row: C, rust_wq and (if measured) in-tree, per operation, with ratios to C, and
-/// whether rust_wq meets its target ratio (per mille), else what the rest is spent on (README,
-/// "Benchmarks", has the whole account).
-fn row(name: &str, m: &[(u64, u64)], goal: Option<(u64, &str)>) {
-    let c = m[0].0.max(1);
-    let ratio = |x: u64| x * 1000 / c;
-    let r = m[1].0;
-    let spread = m.iter().map(|x| x.1).max().unwrap_or(0);
-    let (t, tr) = match m.get(2) {
-        Some(&(t, _)) => (t, ratio(t)),
-        None => (0, 0),
-    };
-    let verdict = match goal {
-        None => "",
-        Some((g, _)) if ratio(r) <= g => "  target met",
-        Some((_, why)) => why,
-    };
-    let target = Target(goal.map(|(g, _)| g));
-    if m.len() > 2 {
-        pr_info!(
-            "{:<36} {:>5} {:>7} {:>2}.{:03} {:>7} {:>2}.{:03} {:>4}.{}% {:>6} {}\n",
-            name,
-            c,
-            r,
-            ratio(r) / 1000,
-            ratio(r) % 1000,
-            t,
-            tr / 1000,
-            tr % 1000,
-            spread / 10,
-            spread % 10,
-            target,
-            verdict
-        );
-    } else {
-        pr_info!(
-            "{:<36} {:>5} {:>7} {:>2}.{:03} {:>7} {:>6} {:>4}.{}% {:>6} {}\n",
-            name,
-            c,
-            r,
-            ratio(r) / 1000,
-            ratio(r) % 1000,
-            "-",
-            "-",
-            spread / 10,
-            spread % 10,
-            target,
-            verdict
-        );
+/// One cell of a table: a count, a ratio in per mille, a spread in per mille, or how a ratio
+/// stands against its targets; `-` for a figure not measured.
+enum Cell {
+    Count(Option<u64>),
+    Ratio(Option<u64>),
+    Spread(Option<u64>),
+    /// How far a ratio is from its target(s): met, or by how much it misses each.
+    Against {
+        ratio: Option<u64>,
+        target: Option<u64>,
+        tree: Option<u64>,
+    },
+}
+
+impl kernel::fmt::Display for Cell {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        use core::fmt::Write;
+        let mut b = Buf::new();
+        let r = match *self {
+            Cell::Count(None) | Cell::Ratio(None) => b.write_str("-"),
+            Cell::Count(Some(x)) => write!(b, "{x}"),
+            Cell::Ratio(Some(x)) => write!(b, "{}.{:03}", x / 1000, x % 1000),
+            Cell::Spread(None) => b.write_str("-"),
+            Cell::Spread(Some(x)) => write!(b, "{}.{}%", x / 10, x % 10),
+            Cell::Against {
+                ratio: None,
+                target,
+                ..
+            } => b.write_str(if target.is_some() {
+                "awaits the embedded-item API"
+            } else {
+                "-"
+            }),
+            Cell::Against {
+                ratio: Some(r),
+                target,
+                tree,
+            } => against(&mut b, r, target, tree),
+        };
+        if r.is_err() {
+            return f.pad("?");
+        }
+        f.pad(b.as_str())
     }
 }
 
-fn c_run(f: unsafe extern "C" fn(c_int, c_int) -> u64, a: c_int) -> impl Fn(u32) -> Result<u64> {
-    // SAFETY: The C twin's scenarios may be called from process context with any `n`.
-    move |n| Ok(unsafe { f(a, n as c_int) })
+/// Writes how ratio `r` stands against `target` (both per mille of C) and against the in-tree
+/// ratio `tree`: "met" or by how much it misses, for each that applies.
+fn against(b: &mut Buf, r: u64, target: Option<u64>, tree: Option<u64>) -> core::fmt::Result {
+    use core::fmt::Write;
+    let mut sep = "";
+    if let Some(g) = target {
+        match r.checked_sub(g) {
+            Some(o) if o > 0 => write!(b, "+{}.{:03}", o / 1000, o % 1000)?,
+            _ => b.write_str("met")?,
+        }
+        sep = ", ";
+    }
+    if let Some(t) = tree {
+        match r.checked_sub(t) {
+            Some(o) if o > 0 => write!(b, "{sep}in-tree +{}.{:03}", o / 1000, o % 1000)?,
+            _ => write!(b, "{sep}<= in-tree")?,
+        }
+        sep = ", ";
+    }
+    if sep.is_empty() {
+        b.write_str("-")?;
+    }
+    Ok(())
+}
+
+/// The targets of issue #19, rust_wq / C in per mille (and, for every row the in-tree API also
+/// has, rust_wq at or below it).
+mod target {
+    pub(super) const PING: u64 = 1010;
+    pub(super) const PENDING: u64 = 1000;
+    pub(super) const BURST_ARC: u64 = 1120;
+    pub(super) const BURST_EMBEDDED: u64 = 1050;
+    pub(super) const QUEUE_CANCEL: u64 = 1100;
+    pub(super) const IDLE: u64 = 1150;
+    pub(super) const DELAYED: u64 = 1250;
+    pub(super) const CREATE: u64 = 1200;
+}
+
+fn table_header(what: &str) {
+    pr_info!(
+        "| {:<52} | {:>6} | {:>7} | {:>6} | {:>6} | {:<28} | {:>7} | {:>6} | {:>6} |\n",
+        what,
+        "C",
+        "rust_wq",
+        "rust/C",
+        "target",
+        "against target",
+        "in-tree",
+        "tree/C",
+        "spread"
+    );
+    pr_info!("|---|---:|---:|---:|---:|---|---:|---:|---:|\n");
+}
+
+/// Prints one row from the figures of C, rust_wq (if measured) and in-tree (if measured), in
+/// that order in `m` (`rust`: whether `m[1]` is rust_wq's): instructions per operation, ratios to
+/// C, how rust_wq stands against `target` (per mille of C) and the in-tree ratio, and the
+/// largest spread of the ratios.
+fn row(name: &str, m: &[Fig], rust: bool, target: Option<u64>) {
+    let c = m[0].per_op;
+    let r = if rust { m.get(1) } else { None };
+    let t = m.get(if rust { 2 } else { 1 });
+    let spread = m.iter().skip(1).map(|x| x.spread).max();
+    let rr = r.map(|x| x.ratio);
+    let tr = t.map(|x| x.ratio);
+    pr_info!(
+        "| {:<52} | {:>6} | {:>7} | {:>6} | {:>6} | {:<28} | {:>7} | {:>6} | {:>6} |\n",
+        name,
+        Cell::Count(Some(c)),
+        Cell::Count(r.map(|x| x.per_op)),
+        Cell::Ratio(rr),
+        Cell::Ratio(target),
+        Cell::Against {
+            ratio: rr,
+            target,
+            tree: tr,
+        },
+        Cell::Count(t.map(|x| x.per_op)),
+        Cell::Ratio(tr),
+        Cell::Spread(spread),
+    );
+}
+
+/// A row for items embedded in the driver's pinned storage, queued by reference: C's figures
+/// (`c`, from the row of its `Arc` twin: C's items are always embedded) and the target only.
+///
+/// PLACE FOR THE EMBEDDED ROWS (issue #19): the library has no API yet to queue an item
+/// embedded in pinned storage by reference. Once it has, give each caller of this function an
+/// `r_*` implementation with embedded items beside its `Arc` twin, measure it with the C twin
+/// (`measure(.., &[&c, &r_embedded])`) and print it with `row(.., true, target)` instead.
+fn embedded_row(name: &str, c: Fig, target: u64) {
+    row(name, &[c], false, Some(target));
+}
+
+fn sizes() {
+    pr_info!("sizes in bytes:\n");
+    pr_info!(
+        "| {:<28} | {:<22} | {:<54} | {:<24} |\n",
+        "",
+        "C",
+        "rust_wq",
+        "in-tree"
+    );
+    pr_info!("|---|---|---|---|\n");
+    pr_info!(
+        "| {:<28} | `work_struct` {:<8} | `Work<T>` {:<44} | `Work<T>` {:<14} |\n",
+        "work item",
+        size_of::<bindings::work_struct>(),
+        size_of::<Work<Ours>>(),
+        size_of::<kernel::workqueue::Work<InTree>>(),
+    );
+    pr_info!(
+        "| {:<28} | `delayed_work` {:<7} | `DelayedWork<T>` {:<37} | `DelayedWork<T>` {:<7} |\n",
+        "delayed work item",
+        size_of::<bindings::delayed_work>(),
+        size_of::<DelayedWork<OursD>>(),
+        size_of::<kernel::workqueue::DelayedWork<InTree>>(),
+    );
+    pr_info!(
+        "| {:<28} | `workqueue_struct *` {:<1} | `OwnedQueue` {:<41} | `&Queue` {:<15} |\n",
+        "queue handle",
+        size_of::<*mut bindings::workqueue_struct>(),
+        size_of::<OwnedQueue>(),
+        size_of::<&kernel::workqueue::Queue>(),
+    );
+    let core = Buf::of(core::format_args!(
+        "`Arc<QueueCore>` {}, per-CPU counters 16 per CPU",
+        rust_wq::testing::QUEUE_CORE_SIZE + 8
+    ));
+    pr_info!(
+        "| {:<28} | {:<22} | {:<54} | {:<24} |\n",
+        "a queue's memory besides C's",
+        "-",
+        core.as_str(),
+        "- (no owned queues)",
+    );
 }
 
 struct RustWqBench;
@@ -580,6 +988,7 @@ struct RustWqBench;
 impl kernel::Module for RustWqBench {
     fn init(_module: &'static ThisModule) -> Result<Self> {
         const ROUNDS: usize = 10;
+        use target::*;
         // SAFETY: Pins the current task to CPU 0.
         if unsafe { rwq_pin_cpu0() } != 0 {
             pr_warn!("could not pin to CPU 0\n");
@@ -601,165 +1010,240 @@ impl kernel::Module for RustWqBench {
                 "-Os (CONFIG_CC_OPTIMIZE_FOR_SIZE): not a distribution build"
             }
         );
+        sizes();
+
+        sched(Sched::Fifo);
+        // SAFETY (of every C twin call below): the C twin's scenarios may be called from
+        // process context with any `n`.
         pr_info!(
-            "sizes: Work<T> {} (work_struct {}), DelayedWork<T> {} (delayed_work {}), \
-             OwnedQueue {} + Arc<QueueCore> {} + per-CPU counters 16 per CPU\n",
-            size_of::<Work<Ours>>(),
-            size_of::<kernel::bindings::work_struct>(),
-            size_of::<DelayedWork<OursD>>(),
-            size_of::<kernel::bindings::delayed_work>(),
-            size_of::<OwnedQueue>(),
-            rust_wq::testing::QUEUE_CORE_SIZE + 8,
+            "one CPU (the driver's, CPU 0, SCHED_FIFO; SCHED_IDLE where the worker sleeps); \
+             medians of {ROUNDS} rounds ({} where the worker sleeps):\n",
+            3 * ROUNDS
         );
-        pr_info!(
-            "{:<36} {:>5} {:>7} {:>6} {:>7} {:>6} {:>7} {:>6} {}\n",
-            "instructions per operation",
-            "C",
-            "rust_wq",
-            "rust/C",
-            "in-tree",
-            "tree/C",
-            "spread",
-            "target",
-            "or where the rest goes (README)"
-        );
-        let m = measure(
-            200,
-            ROUNDS,
-            &[&c_run(rwq_c_ping, 0), &|n| r_ping(Q::Owned, n)],
-        )?;
-        row(
-            "ping-pong, owned per-CPU queue",
-            &m,
-            Some((1020, "gate, Arc")),
-        );
-        let m = measure(
-            200,
-            ROUNDS,
-            &[&c_run(rwq_c_ping, 1), &|n| r_ping(Q::System, n), &it_ping],
-        )?;
-        row("ping-pong, system_percpu", &m, Some((1020, "gate, Arc")));
-        for ma in [1u32, 8, 256] {
+        table_header("instructions per operation");
+        // The worker sleeping after each item, the kernel drifts between states that cost more
+        // or fewer instructions per round trip (the spread shows it): more rounds, so that the
+        // medians of all three implementations fall in the most frequent one.
+        for (policy, how, rounds) in [
+            (Sched::Idle, "worker sleeps", 3 * ROUNDS),
+            (Sched::Fifo, "worker awake", ROUNDS),
+        ] {
+            sched(policy);
+            for (q, name) in [
+                (Q::Owned, "owned per-CPU queue"),
+                (Q::System, "system_percpu"),
+            ] {
+                let m = measure(
+                    200,
+                    rounds,
+                    &[
+                        // SAFETY: See above.
+                        &|n| Ok(unsafe { rwq_c_ping(q.c(), -1, n as c_int) }),
+                        &|n| r_ping(q, None, n),
+                        &|n| it_ping(q, n),
+                    ],
+                )?;
+                let b = Buf::of(core::format_args!("ping-pong ({how}), {name}"));
+                row(b.as_str(), &m, true, Some(PING));
+                if q == Q::Owned {
+                    let b = Buf::of(core::format_args!(
+                        "ping-pong ({how}), owned, embedded item"
+                    ));
+                    embedded_row(b.as_str(), m[0], PING);
+                }
+            }
+            let m = measure(
+                200,
+                rounds,
+                &[
+                    // SAFETY: See above.
+                    &|n| Ok(unsafe { rwq_c_ping(0, 0, n as c_int) }),
+                    &|n| r_ping(Q::Owned, Some(0), n),
+                ],
+            )?;
+            let b = Buf::of(core::format_args!(
+                "ping-pong ({how}), owned, enqueue_on(CPU 0)"
+            ));
+            row(b.as_str(), &m, true, Some(PING));
+        }
+        sched(Sched::Fifo);
+        for (ma, name) in [
+            (1u32, "burst 1000, max_active 1"),
+            (8, "burst 1000, max_active 8"),
+        ] {
             let m = measure(
                 1000,
                 ROUNDS,
-                &[&c_run(rwq_c_burst, ma as c_int), &|n| r_burst(ma, n)],
+                &[
+                    // SAFETY: See above.
+                    &|n| Ok(unsafe { rwq_c_burst(ma as c_int, 0, Mode::Steady.c(), n as c_int) }),
+                    &|n| r_burst(ma, 0, Mode::Steady, n),
+                ],
             )?;
-            let name = match ma {
-                1 => "burst 1000, max_active 1",
-                8 => "burst 1000, max_active 8",
-                _ => "burst 1000, max_active 256",
-            };
-            row(name, &m, Some((1020, "gate, Arc")));
+            row(name, &m, true, Some(BURST_ARC));
+        }
+        for (mode, name) in [
+            (Mode::Steady, "burst 1000, max_active 256"),
+            (
+                Mode::Queueing,
+                "burst 1000, max_active 256, queueing phase only",
+            ),
+            (Mode::First, "burst 1000, max_active 256, first enqueue"),
+        ] {
+            let m = measure(
+                1000,
+                ROUNDS,
+                &[
+                    // SAFETY: See above.
+                    &|n| Ok(unsafe { rwq_c_burst(256, 0, mode.c(), n as c_int) }),
+                    &|n| r_burst(256, 0, mode, n),
+                    &|n| it_burst(256, mode, n),
+                ],
+            )?;
+            row(name, &m, true, Some(BURST_ARC));
+            if mode == Mode::Steady {
+                embedded_row(
+                    "burst 1000, max_active 256, embedded items",
+                    m[0],
+                    BURST_EMBEDDED,
+                );
+            }
+        }
+        for (q, name) in [
+            (Q::Owned, "pending item: enqueue_cloned, owned"),
+            (Q::System, "pending item: enqueue_cloned, system_percpu"),
+        ] {
+            let m = measure(
+                1000,
+                ROUNDS,
+                &[
+                    // SAFETY: See above.
+                    &|n| Ok(unsafe { rwq_c_pending(q.c(), n as c_int) }),
+                    &|n| r_pending(q, false, n),
+                ],
+            )?;
+            row(name, &m, true, Some(PENDING));
+            if q == Q::Owned {
+                embedded_row("pending item: embedded, by reference, owned", m[0], PENDING);
+            }
+        }
+        for (q, name) in [
+            (Q::Owned, "pending item: enqueue(clone), owned"),
+            (Q::System, "pending item: enqueue(clone), system_percpu"),
+        ] {
+            let m = measure(
+                1000,
+                ROUNDS,
+                &[
+                    // SAFETY: See above.
+                    &|n| Ok(unsafe { rwq_c_pending(q.c(), n as c_int) }),
+                    &|n| r_pending(q, true, n),
+                    &|n| it_pending(q, n),
+                ],
+            )?;
+            row(name, &m, true, None);
         }
         let m = measure(
             1000,
             ROUNDS,
-            &[&c_run(rwq_c_pending, 0), &|n| r_pending(Q::Owned, false, n)],
-        )?;
-        row("pending item: enqueue_cloned, owned", &m, Some((1500, "")));
-        let m = measure(
-            1000,
-            ROUNDS,
             &[
-                &c_run(rwq_c_pending, 1),
-                &|n| r_pending(Q::System, false, n),
-                &it_pending,
+                // SAFETY: See above.
+                &|n| Ok(unsafe { rwq_c_queue_cancel(n as c_int) }),
+                &r_queue_cancel,
             ],
         )?;
-        row("pending item: enqueue_cloned, system", &m, Some((1500, "")));
+        row("queue + cancel, owned", &m, true, Some(QUEUE_CANCEL));
+        embedded_row("queue + cancel, owned, embedded item", m[0], QUEUE_CANCEL);
+        for (flush, ran, name) in [
+            (false, true, "cancel_sync of an idle item that ran"),
+            (true, true, "flush of an idle item that ran"),
+            (false, false, "cancel_sync of a never-queued item"),
+            (true, false, "flush of a never-queued item"),
+        ] {
+            let m = measure(
+                1000,
+                ROUNDS,
+                &[
+                    // SAFETY: See above.
+                    &|n| Ok(unsafe { rwq_c_idle(flush.into(), ran.into(), n as c_int) }),
+                    &|n| r_idle(flush, ran, n),
+                ],
+            )?;
+            row(name, &m, true, Some(IDLE));
+        }
+        for (q, sync, name) in [
+            (Q::Owned, false, "delayed arm + cancel, owned"),
+            (Q::System, false, "delayed arm + cancel, system_percpu"),
+            (Q::Owned, true, "delayed arm + cancel_sync, owned"),
+        ] {
+            let m = measure(
+                1000,
+                ROUNDS,
+                &[
+                    // SAFETY: See above.
+                    &|n| Ok(unsafe { rwq_c_delayed(q.c(), sync.into(), n as c_int) }),
+                    &|n| r_delayed(q, sync, n),
+                ],
+            )?;
+            row(name, &m, true, Some(DELAYED));
+            if q == Q::Owned && !sync {
+                embedded_row("delayed arm + cancel, owned, embedded item", m[0], DELAYED);
+            }
+        }
+        for (unbound, name) in [
+            (false, "queue create + destroy, per-CPU"),
+            (true, "queue create + destroy, unbound"),
+        ] {
+            let m = measure(
+                20,
+                ROUNDS,
+                &[
+                    // SAFETY: See above.
+                    &|n| Ok(unsafe { rwq_c_create_destroy(unbound.into(), n as c_int) }),
+                    &|n| r_create_destroy(unbound, n),
+                ],
+            )?;
+            row(name, &m, true, Some(CREATE));
+        }
+
+        pr_info!(
+            "across CPUs: instructions of every CPU (idle ones excluded), the driver on CPU 0; \
+             medians of {ROUNDS} rounds:\n"
+        );
+        table_header("instructions per operation");
         let m = measure(
-            1000,
+            200,
             ROUNDS,
-            &[&c_run(rwq_c_pending, 0), &|n| r_pending(Q::Owned, true, n)],
+            &[
+                // SAFETY: See above.
+                &|n| Ok(unsafe { rwq_c_ping(0, 1, n as c_int) }),
+                &|n| r_ping(Q::Owned, Some(1), n),
+            ],
         )?;
         row(
-            "pending item: enqueue(clone), owned",
+            "ping-pong, CPU 0 -> CPU 1 (enqueue_on), owned",
             &m,
-            Some((1500, "the clone: use enqueue_cloned")),
+            true,
+            Some(PING),
         );
-        let m = measure(
-            1000,
-            ROUNDS,
-            &[&|n| c_run(rwq_c_queue_cancel_2, 0)(n), &r_queue_cancel],
-        )?;
-        row("queue + cancel", &m, Some((1020, "gate, Arc")));
-        let m = measure(
-            1000,
-            ROUNDS,
-            &[&c_run(rwq_c_idle_2, 0), &|n| r_idle(false, n)],
-        )?;
-        row(
-            "cancel_sync of an idle item",
-            &m,
-            Some((1020, "context checks")),
-        );
-        let m = measure(
-            1000,
-            ROUNDS,
-            &[&c_run(rwq_c_idle_2, 1), &|n| r_idle(true, n)],
-        )?;
-        row("flush of an idle item", &m, Some((1020, "context checks")));
-        let m = measure(
-            1000,
-            ROUNDS,
-            &[&c_run(rwq_c_delayed, 0), &|n| r_delayed(Q::Owned, n)],
-        )?;
-        row(
-            "delayed arm + cancel, owned",
-            &m,
-            Some((1020, "gate, arm lock")),
-        );
-        let m = measure(
-            1000,
-            ROUNDS,
-            &[&c_run(rwq_c_delayed, 1), &|n| r_delayed(Q::System, n)],
-        )?;
-        row(
-            "delayed arm + cancel, system",
-            &m,
-            Some((1020, "gate, arm lock")),
-        );
-        pr_info!("across CPUs (instructions of every CPU, idle ones excluded):\n");
-        let m = measure(200, ROUNDS, &[&c_run(rwq_c_xping, 1), &|n| r_xping(1, n)])?;
-        row("ping-pong, CPU 0 -> CPU 1, owned", &m, None);
-        let m = measure(
-            1000,
-            ROUNDS,
-            &[&c_run(rwq_c_burst4, 4), &|n| r_burst4(4, n)],
-        )?;
-        row("burst 1000 over 4 CPUs, owned", &m, None);
+        for (mode, name) in [
+            (Mode::Steady, "burst 1000 over 4 CPUs (enqueue_on), owned"),
+            (Mode::First, "burst 1000 over 4 CPUs, first enqueue"),
+        ] {
+            let m = measure(
+                1000,
+                ROUNDS,
+                &[
+                    // SAFETY: See above.
+                    &|n| Ok(unsafe { rwq_c_burst(0, 4, mode.c(), n as c_int) }),
+                    &|n| r_burst(0, 4, mode, n),
+                ],
+            )?;
+            row(name, &m, true, Some(BURST_ARC));
+        }
+
         building_blocks()?;
-        // SAFETY: Switches the current task's policy; undone below.
-        unsafe { rwq_fifo(true) };
-        let m = measure(
-            20,
-            ROUNDS,
-            &[&c_run(rwq_c_create_destroy_2, 0), &r_create_destroy],
-        )?;
-        // SAFETY: Undoes the above.
-        unsafe { rwq_fifo(false) };
-        row(
-            "queue create + destroy (SCHED_FIFO)",
-            &m,
-            Some((1020, "per-CPU counters, registry")),
-        );
+        sched(Sched::Normal);
         Ok(Self)
     }
-}
-
-/// Adapters to the `(int, int)` shape of `c_run`.
-extern "C" fn rwq_c_queue_cancel_2(_a: c_int, n: c_int) -> u64 {
-    // SAFETY: The C twin may be called from process context with any `n`.
-    unsafe { rwq_c_queue_cancel(n) }
-}
-
-extern "C" fn rwq_c_idle_2(flush: c_int, n: c_int) -> u64 {
-    // SAFETY: The C twin may be called from process context with any `n`.
-    unsafe { rwq_c_idle(flush, n) }
-}
-
-extern "C" fn rwq_c_create_destroy_2(_a: c_int, n: c_int) -> u64 {
-    // SAFETY: The C twin may be called from process context with any `n`.
-    unsafe { rwq_c_create_destroy(n) }
 }

@@ -533,4 +533,21 @@ print(m["passed"], m["failed"]+m["crashed"]+m["errors"], m["skipped"])' "$json")
 	fi
 	echo "$verdict"
 fi
+if [ "$MODE" = bench ]; then
+	# The tables of the run, with the kernel and QEMU they were measured on: the Makefile puts
+	# them into docs/benchmarks.md (scripts/bench_table.py).
+	rm -f "$LOGDIR/bench-table.md"
+	if [ $fail -eq 0 ]; then
+		{
+			echo "host_load_end=$(cut -d' ' -f1-3 /proc/loadavg)"
+			echo "seconds=$((SECONDS - t_start))"
+		} >>"$RUN_ENV"
+		python3 "$(dirname "$0")/bench_table.py" render "$LOG" "$RUN_ENV" \
+			>"$LOGDIR/bench-table.md" || complain "could not write $LOGDIR/bench-table.md"
+	else
+		cp "$LOG" "$LOGDIR/$MODE.failed.log" 2>/dev/null || true
+		echo "rust_wq: FAILED (console log $LOG, kept as $LOGDIR/$MODE.failed.log), because:" >&2
+		sed 's/^/rust_wq:   /' "$WORK/complaints" >&2
+	fi
+fi
 exit $fail
