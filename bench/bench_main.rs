@@ -18,6 +18,7 @@
 //! it is from it: `make bench` puts them into `docs/benchmarks.md` (`scripts/bench_table.py`).
 //! Figures, not a test: it asserts nothing.
 
+use crate::rust_wq::prelude::*;
 use core::{
     mem::size_of,
     num::NonZeroU32, //

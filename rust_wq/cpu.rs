@@ -109,12 +109,12 @@ pub(in crate::rust_wq) struct CpusReadGuard(());
 static HOLDERS: Atomic<u32> = Atomic::new(0);
 
 /// How many kworkers are in (or about to start) a hotplug operation of `take_offline` or
-/// `bring_online` (test support, `--cfg rust_wq_testing`; always 0 in other builds, where safe
-/// code has no way to take a CPU down or up). With [`HOLDERS`] it forms a two-sided check: each side counts itself
-/// (`Full`) before it reads the other's count, so of a guard and a kworker's operation that
-/// start at once, at least one sees the other and is `EBUSY`. A check on one side alone leaves
-/// a window: a kworker that found no holder, then a guard taken before its operation became a
-/// pending writer, whose holder then flushes that kworker's item: the three would hang.
+/// `bring_online` (test support, `--cfg rust_wq_testing`; always 0 in other builds, where safe code
+/// has no way to take a CPU down or up). With [`HOLDERS`] it forms a two-sided check: each side
+/// counts itself (`Full`) before it reads the other's count, so of a guard and a kworker's
+/// operation that start at once, at least one sees the other and is `EBUSY`. A check on one side
+/// alone leaves a window: a kworker that found no holder, then a guard taken before its operation
+/// became a pending writer, whose holder then flushes that kworker's item: the three would hang.
 static WORKER_OPS: Atomic<u32> = Atomic::new(0);
 
 impl CpusReadGuard {

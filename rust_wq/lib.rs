@@ -12,14 +12,16 @@
 //!   power-efficient; `max_active`), destroyed on drop after firing any delayed work still armed.
 //! - [`DevmQueue`]: an owned queue that belongs to a bound device ([`Builder::build_devm`], C's
 //!   `devm_alloc_workqueue`), dropped when the device unbinds, its pending items run first.
-//! - [`Work`] and [`DelayedWork`]: pinned work items embedded in an `Arc` or `Pin<KBox>` item,
-//!   with [`new_work!`] / [`new_delayed_work!`] giving each call site its own lockdep class.
-//! - [`RcuWork`]: items queued after an RCU grace period ([`OwnedQueue::enqueue_rcu`],
-//!   [`Queue::enqueue_rcu`]) and flushed through it ([`RcuWorkOps::flush`]); queues and the
-//!   module wait for their grace periods before they go.
-//! - Queueing on the local CPU or a chosen one ([`OwnedQueue::enqueue_on`]), with a delay, or
-//!   re-arming a pending timer ([`OwnedQueue::mod_delayed`]); a refused item always comes back
-//!   in an [`EnqueueError`].
+//! - [`Work`] and [`DelayedWork`]: pinned work items embedded in an `Arc` or `Pin<KBox>` item, with
+//!   [`new_work!`] / [`new_delayed_work!`] giving each call site its own lockdep class. -
+//!   [`RcuWork`]: items queued after an RCU grace period
+//!   ([`EnqueueDelayed::enqueue_rcu`],
+//!   [`EnqueueDelayed::enqueue_rcu`]) and flushed
+//!   through it ([`RcuWorkOps::flush`]); queues and the module wait for their grace periods before
+//!   they go. - Queueing on the local CPU or a chosen one
+//!   ([`Enqueue::enqueue_on`]), with a delay, or re-arming a
+//!   pending timer ([`EnqueueDelayed::mod_delayed`]);
+//!   a refused item always comes back in an [`EnqueueError`].
 //! - Handles ([`Work::of`], [`DelayedWork::of`], [`RcuWork::of`]): pending/running state, cancel
 //!   (giving the queue's reference back), flush, disable; waiting on itself from `run` is
 //!   `EDEADLK`, waiting where sleeping is impossible `EAGAIN`, a reclaim item waiting for a
@@ -58,8 +60,9 @@
 //! # }
 //! ```
 //!
-//! Everything else is reached through `crate::rust_wq`, its macros included, from any module of
-//! the driver: `use crate::rust_wq::{new_work, OwnedQueue, ...};`.
+//! Everything else is reached through `crate::rust_wq`, its macros included, from any module of the
+//! driver: `use crate::rust_wq::{new_work, prelude::*, OwnedQueue, ...};` (the prelude brings the
+//! queueing traits, [`Enqueue`] and [`EnqueueDelayed`], whose methods every queue has).
 //!
 //! # Examples
 //!
@@ -67,7 +70,7 @@
 //! `rust_wq_doctests` runs this example, as every example of these pages):
 //!
 //! ```
-//! use crate::rust_wq::{impl_has_work, new_work, OwnedQueue, Work, WorkItem};
+//! use crate::rust_wq::{impl_has_work, new_work, prelude::*, OwnedQueue, Work, WorkItem};
 //! use kernel::sync::{atomic::{Atomic, Relaxed}, Arc};
 //!
 //! #[pin_data]
@@ -106,6 +109,7 @@ pub mod error;
 pub(in crate::rust_wq) mod glue;
 pub(in crate::rust_wq) mod internal;
 pub mod item;
+pub mod prelude;
 pub mod queue;
 #[cfg(rust_wq_testing)]
 pub mod testing;
@@ -181,17 +185,23 @@ pub use queue::{
     },
     Bh,
     Builder,
+    CpuTimers,
+    DelayedPointer,
     DevmQueue,
+    Enqueue,
+    EnqueueDelayed,
     Kind,
     Limited,
     Ordered,
     OwnedQueue,
     PerCpu,
     Queue,
+    RcuPointer,
     Stats,
     Threaded,
     Unbound,
     Unbounded,
+    WorkPointer,
     DEFAULT_MAX_ACTIVE,
     MAX_ACTIVE, //
 };

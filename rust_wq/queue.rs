@@ -7,10 +7,13 @@
 //! - [`OwnedQueue`] ([`owned`]): a queue from `alloc_workqueue`, configured by a typed
 //!   [`Builder`] ([`builder`]), with its accounting ([`Stats`]).
 //! - [`DevmQueue`] ([`devm`]): an owned queue that belongs to a bound device.
+//! - [`Enqueue`] and [`EnqueueDelayed`] ([`enqueue`]): the queueing operations, written once
+//!   and offered by every kind of queue.
 
 pub mod borrowed;
 pub mod builder;
 pub mod devm;
+pub mod enqueue;
 pub mod owned;
 pub mod stats;
 pub mod system;
@@ -30,5 +33,13 @@ pub use builder::{
     MAX_ACTIVE, //
 };
 pub use devm::DevmQueue;
+pub use enqueue::{
+    CpuTimers,
+    DelayedPointer,
+    Enqueue,
+    EnqueueDelayed,
+    RcuPointer,
+    WorkPointer, //
+};
 pub use owned::OwnedQueue;
 pub use stats::Stats;

@@ -3,6 +3,7 @@
 //! rust_wq demo: queues one item per online CPU on an owned per-CPU queue, one on an unbound
 //! queue and one delayed item, and reports where each ran.
 
+use crate::rust_wq::prelude::*;
 use kernel::{
     prelude::*,
     sync::Arc,

@@ -18,7 +18,8 @@ rustdoc's rules, and writes them as the suite `rust_wq_doctests` of the KUnit mo
   fails the case. A README example is always the body of a function returning `Result`.
 - One case per example, named after its file and line (`lib_rs_57`, `readme_md_307`), with
   `assert!`/`assert_eq!` reporting the example's own file and line, as the kernel's
-  generator does. The kernel's prelude is in scope; everything else the example imports.
+  generator does. The kernel's prelude and rust_wq's (`crate::rust_wq::prelude`, the queueing
+  traits) are in scope, as in a driver that imports both; everything else the example imports.
 - `no_run (reason)`: compiled, not run; its case is reported skipped with the reason (a device,
   a hang). `ignore (reason)`: a driver's crate root (a `module!`), which a case cannot hold: it
   is compiled as a crate of its own, with the flags kbuild gives the KUnit module (`roots`).
@@ -206,6 +207,8 @@ def suite(root, out_rs):
     emit("mod tests {")
     emit("    #[allow(unused_imports)]")
     emit("    use kernel::prelude::*;")
+    emit("    #[allow(unused_imports)]")
+    emit("    use crate::rust_wq::prelude::*;")
     counts = {"run": 0, "no_run": 0}
     for e in examples:
         if e.kind not in counts:

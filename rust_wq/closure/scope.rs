@@ -55,6 +55,7 @@
 //! [`spawn!`]: crate::spawn
 //! [`spawn_on!`]: crate::spawn_on
 
+use crate::rust_wq::prelude::*;
 use crate::rust_wq::{
     closure::spawn::may_block,
     cpu,
@@ -458,12 +459,12 @@ impl<'scope, 'env> Scope<'scope, 'env> {
     ///
     /// - `EAGAIN`: `flags` may sleep (`GFP_KERNEL`) and the caller cannot.
     /// - `ENOMEM`: the closure's box could not be allocated.
-    /// - `ECANCELED`: the scope is dropping its closures that have not started (see [`scope`]).
-    /// - An error of [`Queue::enqueue`]: `EINVAL` (the module is not wrapped in
-    ///   [`Drained`](crate::rust_wq::Drained)), `ESHUTDOWN` (it is being unloaded), or, with
-    ///   lockdep, `ENOSPC` (the module's table of lockdep classes is full).
+    /// - `ECANCELED`: the scope is dropping its closures that have not started (see [`scope`]). -
+    ///   An error of [`Enqueue::enqueue`]: `EINVAL` (the module
+    ///   is not wrapped in [`Drained`](crate::rust_wq::Drained)), `ESHUTDOWN` (it is being
+    ///   unloaded), or, with lockdep, `ENOSPC` (the module's table of lockdep classes is full).
     ///
-    /// [`Queue::enqueue`]: crate::rust_wq::Queue::enqueue
+    /// [`Enqueue::enqueue`]: crate::rust_wq::Queue::enqueue
     pub fn spawn_in<F>(&'scope self, class: JobClass, flags: Flags, f: F) -> Result
     where
         F: FnOnce() + Send + 'scope,
@@ -478,8 +479,8 @@ impl<'scope, 'env> Scope<'scope, 'env> {
     /// # Errors
     ///
     /// Those of [`Scope::spawn_in`], the enqueue being
-    /// [`OwnedQueue::enqueue`](crate::rust_wq::OwnedQueue::enqueue) on `queue`; `f` is dropped
-    /// unrun.
+    /// [`Enqueue::enqueue`] on
+    /// `queue`; `f` is dropped unrun.
     pub fn spawn_on_in<K: Threaded, F>(
         &'scope self,
         queue: &OwnedQueue<K>,

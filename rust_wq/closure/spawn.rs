@@ -26,15 +26,11 @@
 
 use crate::rust_wq::{
     cpu,
-    queue::builder::Kind,
-    OwnedQueue,
-    Queue,
     Work,
     WorkItem, //
 };
 use kernel::{
     alloc::Flags,
-    bindings,
     prelude::*,
     sync::LockClassKey, //
 };
@@ -83,7 +79,7 @@ pub struct SpawnClass {
 
 /// Boxes `f` with a work item of the call site's class for the kind of queue.
 /// `EAGAIN` if `flags` may sleep and the caller cannot.
-fn closure<F: FnOnce() + Send + 'static>(
+pub(in crate::rust_wq) fn closure<F: FnOnce() + Send + 'static>(
     f: F,
     class: SpawnClass,
     bh: bool,
@@ -103,55 +99,13 @@ fn closure<F: FnOnce() + Send + 'static>(
     )
 }
 
-impl Queue {
-    /// Queues the closure `f` to run once, as [`Queue::enqueue`] would queue an item, with the
-    /// lockdep classes of the call site (use [`try_spawn!`](crate::try_spawn)).
-    /// `flags` are those of its allocation: `GFP_ATOMIC` where the caller cannot sleep.
-    ///
-    /// # Errors
-    ///
-    /// `f` is dropped without running:
-    ///
-    /// - `EAGAIN`: `flags` may sleep (`GFP_KERNEL`) and the caller cannot.
-    /// - `ENOMEM`: the closure's box could not be allocated.
-    /// - An error of [`Queue::enqueue`]: `EINVAL` (the module is not wrapped in
-    ///   [`Drained`](crate::rust_wq::Drained)), `ESHUTDOWN` (it is being unloaded), or, with
-    ///   lockdep, `ENOSPC` (the module's table of lockdep classes is full).
-    pub fn try_spawn_in<F: FnOnce() + Send + 'static>(
-        &self,
-        class: SpawnClass,
-        flags: Flags,
-        f: F,
-    ) -> Result {
-        let c = closure(f, class, self.is_system_bh(), flags)?;
-        self.enqueue(c).map_err(|e| e.error())
-    }
-}
-
-impl<K: Kind> OwnedQueue<K> {
-    /// Queues the closure `f` to run once, as [`OwnedQueue::enqueue`] would queue an item.
-    /// As [`Queue::try_spawn_in`]: use [`try_spawn!`](crate::try_spawn).
-    ///
-    /// # Errors
-    ///
-    /// Those of [`Queue::try_spawn_in`]; `f` is dropped without running.
-    pub fn try_spawn_in<F: FnOnce() + Send + 'static>(
-        &self,
-        class: SpawnClass,
-        flags: Flags,
-        f: F,
-    ) -> Result {
-        let c = closure(f, class, K::FLAGS & bindings::wq_flags_WQ_BH != 0, flags)?;
-        self.enqueue(c).map_err(|e| e.error())
-    }
-}
-
-/// Queues a closure on `queue` (an [`OwnedQueue`] or a system [`Queue`]) to run once, with
-/// `flags` for its allocation and the lockdep classes of this call site: see
-/// [`Queue::try_spawn_in`].
+/// Queues a closure on `queue` (any queue: see [`Enqueue`](crate::rust_wq::Enqueue)) to run once,
+/// with `flags` for its allocation and the lockdep classes of this call site: see
+/// [`Enqueue::try_spawn_in`](crate::rust_wq::Enqueue::try_spawn_in).
 #[macro_export]
 macro_rules! try_spawn {
-    ($queue:expr, $flags:expr, $f:expr $(,)?) => {
+    ($queue:expr, $flags:expr, $f:expr $(,)?) => {{
+        use $crate::rust_wq::Enqueue as _;
         $queue.try_spawn_in(
             $crate::rust_wq::closure::spawn::SpawnClass {
                 threaded: ::kernel::static_lock_class!(),
@@ -160,5 +114,5 @@ macro_rules! try_spawn {
             $flags,
             $f,
         )
-    };
+    }};
 }

@@ -22,9 +22,7 @@ use crate::rust_wq::{
         system, //
     },
     EnqueueErrorKind,
-    HasWork,
-    WorkItem,
-    WorkItemPointer, //
+    WorkPointer, //
 };
 use core::ptr;
 use kernel::{
@@ -181,11 +179,9 @@ pub fn handoffs_in_flight() -> u32 {
 /// `run` must end with [`handoff_finished`]. The module's unload waits for it, so it is queued
 /// even while the unload runs. `Err` gives the item back, uncounted: unreachable for an item of
 /// rust_wq's own that was never queued before, on a queue that refuses nothing else.
-pub(in crate::rust_wq) fn hand_off<P, const ID: u64>(item: P) -> core::result::Result<(), P>
-where
-    P: WorkItemPointer,
-    P::Target: WorkItem<ID, Pointer = P> + HasWork<P::Target, ID>,
-{
+pub(in crate::rust_wq) fn hand_off<P: WorkPointer<ID>, const ID: u64>(
+    item: P,
+) -> core::result::Result<(), P> {
     HANDOFFS.add(1, Relaxed);
     // Internal: no lockdep class to note (only ever queued here), so never `ENOSPC`.
     let bits = reclaim::ON_NON_RECLAIM | reclaim::INTERNAL;

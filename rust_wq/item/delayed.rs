@@ -72,6 +72,7 @@ use crate::rust_wq::{
         self,
         WORK_CPU_UNBOUND, //
     },
+    DelayedPointer,
     EnqueueError,
     EnqueueErrorKind,
     WorkItem,
@@ -507,7 +508,7 @@ pub enum Armed<P> {
 /// is the one tracker whose owner's drop (or the unload) fires the timers armed on `wq` (every arm
 /// on `wq` passes it), and it cannot start that before this call returns: the caller borrows the
 /// owner of `wq` (an owned queue), or holds the module's registry open (a system queue).
-pub(in crate::rust_wq) unsafe fn arm<P, const ID: u64>(
+pub(in crate::rust_wq) unsafe fn arm<P: DelayedPointer<ID>, const ID: u64>(
     wq: *mut bindings::workqueue_struct,
     bits: u32,
     tracker: &Tracker,
@@ -515,11 +516,7 @@ pub(in crate::rust_wq) unsafe fn arm<P, const ID: u64>(
     item: P,
     delay: Result<Jiffies>,
     how: Arm,
-) -> Result<Armed<P>, EnqueueError<P>>
-where
-    P: DelayedItemPointer,
-    P::Target: WorkItem<ID, Pointer = P> + HasDelayedWork<P::Target, ID>,
-{
+) -> Result<Armed<P>, EnqueueError<P>> {
     let delay = match delay {
         Ok(d) if d <= MAX_DELAY => d,
         Ok(_) | Err(_) => return Err(EnqueueError::new(EnqueueErrorKind::DelayOutOfRange, item)),

@@ -4,20 +4,20 @@
 //! rust_wq one item at a time.
 //!
 //! - An item written for `kernel::workqueue` (its `Work`, `WorkItem` and `HasWork`, behind an
-//!   `Arc`, a `Pin<KBox>` or an `ARef`) goes on an [`OwnedQueue`] or a system [`Queue`] of
-//!   rust_wq with `enqueue_kernel_item`, through the same module gate as rust_wq's own items:
-//!   nothing queued this way runs after the module's unload (see [`Drained`]). rust_wq points
-//!   the item's `work_struct` at a function of its own (`run_kernel`), which runs the in-tree
-//!   `run` and counts the runs; the item keeps it when `kernel::workqueue` requeues it. So a
-//!   requeue that passes no gate (the item's own `run` queueing itself through
-//!   `kernel::workqueue`, say) is still seen: once the module's unload began, each such item
-//!   runs its own code at most once more, is dropped unrun if it is queued again, and the unload
-//!   flushes every system queue (the deprecated `system_wq` and `system_unbound_wq` included)
-//!   until a whole round ran none of them. An in-tree item that never went through rust_wq
-//!   has none of this: `kernel::workqueue` of 7.3 does not keep its work from outliving the
-//!   module. Nor has the timer of an in-tree item armed with a delay through
-//!   `kernel::workqueue` (its `DelayedWork`): rust_wq does not see it, and `kernel::workqueue`
-//!   of 7.3 cannot cancel it, so the module must not leave one armed when it exits (rule 16 of
+//!   `Arc`, a `Pin<KBox>` or an `ARef`) goes on an [`OwnedQueue`](crate::rust_wq::OwnedQueue) or a
+//!   system [`Queue`] of rust_wq with `enqueue_kernel_item`, through the
+//!   same module gate as rust_wq's own items: nothing queued this way runs after the module's
+//!   unload (see [`Drained`]). rust_wq points the item's `work_struct` at a function of its own
+//!   (`run_kernel`), which runs the in-tree `run` and counts the runs; the item keeps it when
+//!   `kernel::workqueue` requeues it. So a requeue that passes no gate (the item's own `run`
+//!   queueing itself through `kernel::workqueue`, say) is still seen: once the module's unload
+//!   began, each such item runs its own code at most once more, is dropped unrun if it is queued
+//!   again, and the unload flushes every system queue (the deprecated `system_wq` and
+//!   `system_unbound_wq` included) until a whole round ran none of them. An in-tree item that never
+//!   went through rust_wq has none of this: `kernel::workqueue` of 7.3 does not keep its work from
+//!   outliving the module. Nor has the timer of an in-tree item armed with a delay through
+//!   `kernel::workqueue` (its `DelayedWork`): rust_wq does not see it, and `kernel::workqueue` of
+//!   7.3 cannot cancel it, so the module must not leave one armed when it exits (rule 16 of
 //!   docs/soundness.md), with or without rust_wq.
 //! - C tells an item that is running on a queue from its function (`find_worker_executing_work`
 //!   compares `work->func`): an instance that started with the in-tree function is not seen as
@@ -96,8 +96,7 @@ use crate::rust_wq::{
     },
     item::work,
     queue::borrowed::WORK_CPU_UNBOUND,
-    queue::builder::Kind,
-    EnqueueError, EnqueueErrorKind, OwnedQueue, Queue,
+    EnqueueError, EnqueueErrorKind, Queue,
 };
 use kernel::{
     bindings,
@@ -298,29 +297,6 @@ impl Queue {
         Ok(unsafe { Queue::from_raw(raw) })
     }
 
-    /// Queues an item of the in-tree `kernel::workqueue` here (a system queue). See the
-    /// [module documentation](self).
-    ///
-    /// # Errors
-    ///
-    /// The item comes back in the [`EnqueueError`]:
-    ///
-    /// - `EBUSY`: the item is pending.
-    /// - `EINVAL`: this is a BH queue.
-    /// - `EINVAL`: the module is not wrapped in [`Drained`](crate::rust_wq::Drained);
-    ///   `ESHUTDOWN`: it is being unloaded.
-    pub fn enqueue_kernel_item<P: KernelItem<ID>, const ID: u64>(
-        &self,
-        item: P,
-    ) -> Result<(), EnqueueError<P>> {
-        let bits = if self.is_system_bh() {
-            reclaim::ON_BH
-        } else {
-            reclaim::ON_NON_RECLAIM
-        };
-        self.enqueue_kernel_gated(bits, item)
-    }
-
     /// Queues an in-tree item if the module takes work; `bits` are the `reclaim::ON_*` bits of
     /// the queue (`ON_BH` for any BH queue, lockdep or not).
     pub(in crate::rust_wq) fn enqueue_kernel_gated<P: KernelItem<ID>, const ID: u64>(
@@ -429,27 +405,4 @@ unsafe extern "C" fn drop_kernel<P: KernelItem<ID>, const ID: u64>(
     // SAFETY: The workqueue code dequeued `work` to run it: the pointer the queue owned is ours.
     drop(unsafe { P::from_work(work) });
     RUNS_FINISHED.fetch_add(1, Release);
-}
-
-impl<K: Kind> OwnedQueue<K> {
-    /// Queues an item of the in-tree `kernel::workqueue` on this queue. The queue's `flush`,
-    /// `drain` and drop wait for it like for any item.
-    ///
-    /// # Errors
-    ///
-    /// The item comes back in the [`EnqueueError`]:
-    ///
-    /// - `EBUSY`: the item is pending.
-    /// - `EINVAL`: this is a BH queue, or one with `WQ_MEM_RECLAIM` that is not a legacy one
-    ///   (see the [module documentation](self)).
-    /// - `EINVAL`: the module is not wrapped in [`Drained`](crate::rust_wq::Drained);
-    ///   `ESHUTDOWN`: it is being unloaded.
-    pub fn enqueue_kernel_item<P: KernelItem<ID>, const ID: u64>(
-        &self,
-        item: P,
-    ) -> Result<(), EnqueueError<P>> {
-        let bits = self.bits();
-        let res = self.counted(|| self.queue().enqueue_kernel_gated(bits, item));
-        self.account(WORK_CPU_UNBOUND, res)
-    }
 }

@@ -8,12 +8,12 @@
 //! given (`WORK_CPU_UNBOUND`). So the queue must outlive the grace period, and the module's code
 //! must outlive the run. rust_wq keeps both:
 //!
-//! - An [`OwnedQueue`](crate::rust_wq::OwnedQueue) that ever took an RCU item calls
-//!   `rcu_barrier()` before it is destroyed: every RCU callback that targets it has queued its
-//!   item by then, and `destroy_workqueue()` runs the item (without the barrier, the callback
-//!   would queue on a draining or freed queue). [`OwnedQueue::drain`] waits for the grace
-//!   periods too.
-//! - [`Queue::enqueue_rcu`] takes a `&'static Queue` (the system queues), as delayed work does.
+//! - An [`OwnedQueue`](crate::rust_wq::OwnedQueue) that ever took an RCU item calls `rcu_barrier()`
+//!   before it is destroyed: every RCU callback that targets it has queued its item by then, and
+//!   `destroy_workqueue()` runs the item (without the barrier, the callback would queue on a
+//!   draining or freed queue). [`OwnedQueue::drain`] waits for the grace periods too. -
+//!   [`EnqueueDelayed::enqueue_rcu`](crate::rust_wq::EnqueueDelayed::enqueue_rcu) takes a `&'static
+//!   Queue` (the system queues), as delayed work does.
 //! - A module that ever queued an RCU item calls `rcu_barrier()` at unload, after its registry
 //!   closed and before it flushes the queues (see [`Drained`](crate::rust_wq::Drained)).
 //!
@@ -69,7 +69,8 @@
 //! ```
 //!
 //! [`OwnedQueue::drain`]: crate::rust_wq::OwnedQueue::drain
-//! [`Queue::enqueue_rcu`]: crate::rust_wq::Queue::enqueue_rcu
+//! [`EnqueueDelayed::enqueue_rcu`](crate::rust_wq::EnqueueDelayed::enqueue_rcu):
+//! crate::rust_wq::Queue::enqueue_rcu
 
 use crate::rust_wq::{
     internal::registry::Gate,
@@ -80,6 +81,7 @@ use crate::rust_wq::{
     queue::borrowed,
     EnqueueError,
     EnqueueErrorKind,
+    RcuPointer,
     WorkItem,
     WorkItemPointer, //
 };
@@ -103,9 +105,10 @@ use kernel::{
 
 /// A kernel `struct rcu_work`, embedded in a work item of type `T`.
 ///
-/// `ID` tells several `RcuWork` fields of one struct apart. Create it with [`new_rcu_work!`],
-/// which gives every call site its own lockdep class. Queue it with
-/// [`OwnedQueue::enqueue_rcu`] or [`Queue::enqueue_rcu`].
+/// `ID` tells several `RcuWork` fields of one struct apart. Create it with [`new_rcu_work!`], which
+/// gives every call site its own lockdep class. Queue it with
+/// [`EnqueueDelayed::enqueue_rcu`](crate::rust_wq::EnqueueDelayed::enqueue_rcu) or
+/// [`EnqueueDelayed::enqueue_rcu`](crate::rust_wq::EnqueueDelayed::enqueue_rcu).
 ///
 /// Its function is [`WorkItem::run`] of `T`, as for [`Work`](crate::rust_wq::Work) and
 /// [`DelayedWork`](crate::rust_wq::DelayedWork): the run is the same (the pointer handed over
@@ -124,8 +127,10 @@ use kernel::{
 /// - The item is never cancelled or disabled: nothing in rust_wq offers it.
 ///
 /// [`new_rcu_work!`]: crate::new_rcu_work
-/// [`OwnedQueue::enqueue_rcu`]: crate::rust_wq::OwnedQueue::enqueue_rcu
-/// [`Queue::enqueue_rcu`]: crate::rust_wq::Queue::enqueue_rcu
+/// [`EnqueueDelayed::enqueue_rcu`](crate::rust_wq::EnqueueDelayed::enqueue_rcu):
+/// crate::rust_wq::OwnedQueue::enqueue_rcu
+/// [`EnqueueDelayed::enqueue_rcu`](crate::rust_wq::EnqueueDelayed::enqueue_rcu):
+/// crate::rust_wq::Queue::enqueue_rcu
 #[pin_data(PinnedDrop)]
 #[repr(C)]
 pub struct RcuWork<T: ?Sized, const ID: u64 = 0> {
@@ -298,16 +303,12 @@ pub(in crate::rust_wq) fn ever_queued() -> bool {
 /// have run: it is a queue that lives forever (a system queue), or an owned queue whose `used`
 /// flag this is, and whose destruction calls `rcu_barrier()` first when the flag is set, with
 /// the caller borrowing its handle during the call.
-pub(in crate::rust_wq) unsafe fn queue<P, const ID: u64>(
+pub(in crate::rust_wq) unsafe fn queue<P: RcuPointer<ID>, const ID: u64>(
     wq: *mut bindings::workqueue_struct,
     bits: u32,
     used: Option<&Atomic<bool>>,
     item: P,
-) -> Result<(), EnqueueError<P>>
-where
-    P: WorkItemPointer,
-    P::Target: WorkItem<ID, Pointer = P> + HasRcuWork<P::Target, ID>,
-{
+) -> Result<(), EnqueueError<P>> {
     let raw = item.into_raw();
     // SAFETY: `raw` is valid while we own it (`WorkItemPointer` contract).
     let rw = unsafe { &*P::Target::raw_get_rcu_work(raw) };

@@ -7,15 +7,12 @@ use crate::rust_wq::{
     internal::class,
     internal::reclaim,
     internal::registry::Gate,
+    queue::WorkPointer,
     EnqueueError,
     EnqueueErrorKind,
     HasWork,
-    Work,
-    WorkItem,
-    WorkItemPointer,
-    WorkOps, //
+    Work, //
 };
-use core::ops::Deref;
 use kernel::{
     bindings,
     prelude::*,
@@ -58,14 +55,10 @@ unsafe impl Sync for Queue {}
 
 /// Runs `f` on the [`Work`] of the item that `item` owns, and gives `item` back.
 #[inline]
-pub(in crate::rust_wq) fn peek_work<P, const ID: u64, R>(
+pub(in crate::rust_wq) fn peek_work<P: WorkPointer<ID>, const ID: u64, R>(
     item: P,
     f: impl FnOnce(&Work<P::Target, ID>) -> R,
-) -> (P, R)
-where
-    P: WorkItemPointer,
-    P::Target: WorkItem<ID, Pointer = P> + HasWork<P::Target, ID>,
-{
+) -> (P, R) {
     let raw = item.into_raw();
     // SAFETY: `raw` is valid while we own it; `into_raw`/`from_raw` move no reference count.
     let r = f(unsafe { &*P::Target::raw_get_work(raw) });
@@ -76,11 +69,9 @@ where
 /// The fast path of a refused enqueue: an item that is pending already is refused with `EBUSY`
 /// at the cost of one load, as C's `test_and_set_bit` would refuse it.
 #[inline]
-pub(in crate::rust_wq) fn refuse_if_pending<P, const ID: u64>(item: P) -> Result<P, EnqueueError<P>>
-where
-    P: WorkItemPointer,
-    P::Target: WorkItem<ID, Pointer = P> + HasWork<P::Target, ID>,
-{
+pub(in crate::rust_wq) fn refuse_if_pending<P: WorkPointer<ID>, const ID: u64>(
+    item: P,
+) -> Result<P, EnqueueError<P>> {
     match peek_work(item, |w| w.is_pending()) {
         (item, true) => Err(EnqueueError::new(EnqueueErrorKind::Busy, item)),
         (item, false) => Ok(item),
@@ -119,10 +110,11 @@ impl Queue {
     /// that is neither destroyed nor drained (`drain_workqueue`) during `'a`: C silently drops
     /// items queued on a draining queue. Unless it is one of the system queues, the caller must
     /// also flush it before the module is unloaded: [`Drained`](crate::rust_wq::Drained) flushes
-    /// only the queues it knows. If the module queues RCU items on it ([`Queue::enqueue_rcu`]),
-    /// that flush must come after an `rcu_barrier()` that follows the last such enqueue: they reach
-    /// the queue only after their grace period. It must not have `WQ_MEM_RECLAIM` without
-    /// `__WQ_LEGACY` (rust_wq would not know that its items run on a reclaim path, see [Memory
+    /// only the queues it knows. If the module queues RCU items on it
+    /// ([`EnqueueDelayed::enqueue_rcu`](crate::rust_wq::EnqueueDelayed::enqueue_rcu)), that flush
+    /// must come after an `rcu_barrier()` that follows the last such enqueue: they reach the queue
+    /// only after their grace period. It must not have `WQ_MEM_RECLAIM` without `__WQ_LEGACY`
+    /// (rust_wq would not know that its items run on a reclaim path, see [Memory
     /// reclaim](crate::rust_wq::error#memory-reclaim)), nor `WQ_BH` (rust_wq would not refuse a
     /// CPU's timer on it, which C strands on the CPU's pool once it goes offline).
     #[inline]
@@ -150,83 +142,16 @@ impl Queue {
         self.0.get()
     }
 
-    /// Queues `item` on the local CPU (per-CPU queue) or wherever the queue sees fit (unbound).
-    ///
-    /// # Errors
-    ///
-    /// The item comes back in the [`EnqueueError`]:
-    ///
-    /// - `EBUSY`: the item is pending, disabled, or being cancelled by a `cancel_sync`.
-    /// - `EINVAL`: the module is not wrapped in [`Drained`](crate::rust_wq::Drained);
-    ///   `ESHUTDOWN`: it is being unloaded.
-    /// - `EINVAL`: reclaim waited for the item and this queue has no `WQ_MEM_RECLAIM` (see [Memory
-    ///   reclaim](crate::rust_wq::error#memory-reclaim)), or, with lockdep, the item's lockdep
-    ///   class went on the other kind of queue, BH or threaded (see [Lockdep
-    ///   classes](crate::rust_wq::error#lockdep-classes)).
-    /// - `ENOSPC`: with lockdep, the module has queued items of
-    ///   [`CLASSES`](crate::rust_wq::CLASSES) classes already and this is one more.
-    #[inline]
-    pub fn enqueue<P, const ID: u64>(&self, item: P) -> Result<(), EnqueueError<P>>
-    where
-        P: WorkItemPointer,
-        P::Target: WorkItem<ID, Pointer = P> + HasWork<P::Target, ID>,
-    {
-        let item = refuse_if_pending(item)?;
-        self.enqueue_gated(WORK_CPU_UNBOUND, self.bits(), item)
-    }
-
-    /// Queues a clone of `item` (an `Arc`, say) unless the item is pending already: then it is
-    /// `EBUSY` at the cost of one load, without touching the reference count.
-    ///
-    /// # Errors
-    ///
-    /// Those of [`Queue::enqueue`]; the clone is dropped then, `item` stays the caller's.
-    #[inline]
-    pub fn enqueue_cloned<T, P, const ID: u64>(&self, item: &P) -> Result
-    where
-        P: WorkItemPointer<Target = T> + Clone + Deref<Target = T>,
-        T: WorkItem<ID, Pointer = P> + HasWork<T, ID>,
-    {
-        if WorkOps::<ID>::is_pending(&**item) {
-            return Err(EBUSY);
-        }
-        Ok(self.enqueue_gated(WORK_CPU_UNBOUND, self.bits(), item.clone())?)
-    }
-
-    /// Queues `item` on the worker pool of `cpu`.
-    ///
-    /// `cpu` must be online when the item is queued. A CPU that goes offline later makes the
-    /// item run on another CPU, as in C.
-    ///
-    /// # Errors
-    ///
-    /// The item comes back in the [`EnqueueError`]:
-    ///
-    /// - `EINVAL`: `cpu` is at or above `nr_cpu_ids`; `ENODEV`: `cpu` is offline.
-    /// - The errors of [`Queue::enqueue`].
-    #[inline]
-    pub fn enqueue_on<P, const ID: u64>(&self, cpu: u32, item: P) -> Result<(), EnqueueError<P>>
-    where
-        P: WorkItemPointer,
-        P::Target: WorkItem<ID, Pointer = P> + HasWork<P::Target, ID>,
-    {
-        self.enqueue_on_cpu(cpu, self.bits(), item)
-    }
-
     /// Queues `item` on `cpu` if it is online. Interrupts are off from the check to the queueing,
     /// so the CPU cannot go offline in between (taking a CPU down needs every CPU to run its
     /// stopper thread): on a BH queue, C would warn and strand the item on a dead CPU's pool.
     /// `bits` as in [`Queue::enqueue_gated`].
-    pub(in crate::rust_wq) fn enqueue_on_cpu<P, const ID: u64>(
+    pub(in crate::rust_wq) fn enqueue_on_cpu<P: WorkPointer<ID>, const ID: u64>(
         &self,
         cpu: u32,
         bits: u32,
         item: P,
-    ) -> Result<(), EnqueueError<P>>
-    where
-        P: WorkItemPointer,
-        P::Target: WorkItem<ID, Pointer = P> + HasWork<P::Target, ID>,
-    {
+    ) -> Result<(), EnqueueError<P>> {
         let item = refuse_if_pending(item)?;
         let irqs_off = kernel::interrupt::local_interrupt_disable();
         let res = match target_cpu(Some(cpu)) {
@@ -248,31 +173,23 @@ impl Queue {
     /// `cpu` is `WORK_CPU_UNBOUND` or a possible CPU; `bits` are the `reclaim::ON_*` bits of
     /// the queue's flags.
     #[inline]
-    pub(in crate::rust_wq) fn enqueue_gated<P, const ID: u64>(
+    pub(in crate::rust_wq) fn enqueue_gated<P: WorkPointer<ID>, const ID: u64>(
         &self,
         cpu: i32,
         bits: u32,
         item: P,
-    ) -> Result<(), EnqueueError<P>>
-    where
-        P: WorkItemPointer,
-        P::Target: WorkItem<ID, Pointer = P> + HasWork<P::Target, ID>,
-    {
+    ) -> Result<(), EnqueueError<P>> {
         self.enqueue_gated_to(Target::Cpu(cpu), bits, item)
     }
 
     /// [`Queue::enqueue_gated`] to a CPU or a NUMA node.
     #[inline]
-    pub(in crate::rust_wq) fn enqueue_gated_to<P, const ID: u64>(
+    pub(in crate::rust_wq) fn enqueue_gated_to<P: WorkPointer<ID>, const ID: u64>(
         &self,
         target: Target,
         bits: u32,
         item: P,
-    ) -> Result<(), EnqueueError<P>>
-    where
-        P: WorkItemPointer,
-        P::Target: WorkItem<ID, Pointer = P> + HasWork<P::Target, ID>,
-    {
+    ) -> Result<(), EnqueueError<P>> {
         let gate = match Gate::enter() {
             Ok(gate) => gate,
             Err(e) => return Err(EnqueueError::new(e, item)),
@@ -285,29 +202,21 @@ impl Queue {
     /// Queues `item` without asking the module's registry: only for the hand-off of owned
     /// queues, which the module's unload waits for by other means. `bits` as in
     /// [`Queue::enqueue_gated`].
-    pub(in crate::rust_wq) fn enqueue_ungated<P, const ID: u64>(
+    pub(in crate::rust_wq) fn enqueue_ungated<P: WorkPointer<ID>, const ID: u64>(
         &self,
         cpu: i32,
         bits: u32,
         item: P,
-    ) -> Result<(), EnqueueError<P>>
-    where
-        P: WorkItemPointer,
-        P::Target: WorkItem<ID, Pointer = P> + HasWork<P::Target, ID>,
-    {
+    ) -> Result<(), EnqueueError<P>> {
         self.enqueue_ungated_to(Target::Cpu(cpu), bits, item)
     }
 
-    fn enqueue_ungated_to<P, const ID: u64>(
+    fn enqueue_ungated_to<P: WorkPointer<ID>, const ID: u64>(
         &self,
         target: Target,
         bits: u32,
         item: P,
-    ) -> Result<(), EnqueueError<P>>
-    where
-        P: WorkItemPointer,
-        P::Target: WorkItem<ID, Pointer = P> + HasWork<P::Target, ID>,
-    {
+    ) -> Result<(), EnqueueError<P>> {
         let raw = item.into_raw();
         // SAFETY: `raw` is valid while the queue owns it (`WorkItemPointer` contract).
         let work = unsafe { &*P::Target::raw_get_work(raw) };

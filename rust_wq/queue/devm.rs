@@ -89,18 +89,10 @@ use crate::rust_wq::{
     internal::registry,
     queue::builder::Kind,
     queue::owned,
-    Armed,
     Builder,
-    Delay,
-    DelayedItemPointer,
-    EnqueueError,
-    EnqueueErrorKind,
-    HasDelayedWork,
-    HasWork,
     OwnedQueue,
     Work,
-    WorkItem,
-    WorkItemPointer, //
+    WorkItem, //
 };
 use core::mem::ManuallyDrop;
 use kernel::{
@@ -203,66 +195,6 @@ impl<K: Kind> DevmQueue<K> {
     /// [`DevmQueue::try_access`]). The unbind waits for `f` to return before it drops the queue.
     pub fn try_access_with<R>(&self, f: impl FnOnce(&OwnedQueue<K>) -> R) -> Option<R> {
         self.inner.devres.try_access_with(f)
-    }
-
-    /// [`OwnedQueue::enqueue`] while the device is bound.
-    ///
-    /// # Errors
-    ///
-    /// The item comes back in the [`EnqueueError`]: `ENODEV` once the device has unbound, or
-    /// an error of [`OwnedQueue::enqueue`].
-    pub fn enqueue<P, const ID: u64>(&self, item: P) -> Result<(), EnqueueError<P>>
-    where
-        P: WorkItemPointer,
-        P::Target: WorkItem<ID, Pointer = P> + HasWork<P::Target, ID>,
-    {
-        match self.try_access() {
-            Some(q) => q.enqueue(item),
-            None => Err(EnqueueError::new(EnqueueErrorKind::DeviceUnbound, item)),
-        }
-    }
-
-    /// [`OwnedQueue::enqueue_delayed`] while the device is bound. An item armed here and still
-    /// armed at unbind runs then, at once.
-    ///
-    /// # Errors
-    ///
-    /// The item comes back in the [`EnqueueError`]: `ENODEV` once the device has unbound, or
-    /// an error of [`OwnedQueue::enqueue_delayed`].
-    pub fn enqueue_delayed<P, const ID: u64>(
-        &self,
-        item: P,
-        delay: impl Delay,
-    ) -> Result<(), EnqueueError<P>>
-    where
-        P: DelayedItemPointer,
-        P::Target: WorkItem<ID, Pointer = P> + HasDelayedWork<P::Target, ID>,
-    {
-        match self.try_access() {
-            Some(q) => q.enqueue_delayed(item, delay),
-            None => Err(EnqueueError::new(EnqueueErrorKind::DeviceUnbound, item)),
-        }
-    }
-
-    /// [`OwnedQueue::mod_delayed`] while the device is bound.
-    ///
-    /// # Errors
-    ///
-    /// The item comes back in the [`EnqueueError`]: `ENODEV` once the device has unbound, or
-    /// an error of [`OwnedQueue::mod_delayed`].
-    pub fn mod_delayed<P, const ID: u64>(
-        &self,
-        item: P,
-        delay: impl Delay,
-    ) -> Result<Armed<P>, EnqueueError<P>>
-    where
-        P: DelayedItemPointer,
-        P::Target: WorkItem<ID, Pointer = P> + HasDelayedWork<P::Target, ID>,
-    {
-        match self.try_access() {
-            Some(q) => q.mod_delayed(item, delay),
-            None => Err(EnqueueError::new(EnqueueErrorKind::DeviceUnbound, item)),
-        }
     }
 }
 

@@ -19,17 +19,7 @@ use crate::rust_wq::{
         Gate, //
     },
     internal::tracker::Tracker,
-    item::delayed::{
-        self,
-        Arm,
-        Armed,
-        Delay, //
-    },
-    item::rcu_work,
-    queue::borrowed::{
-        self,
-        WORK_CPU_UNBOUND, //
-    },
+    queue::borrowed,
     queue::builder::{
         Bh,
         Builder,
@@ -37,28 +27,19 @@ use crate::rust_wq::{
         Limited,
         Ordered,
         PerCpu,
-        Threaded,
         Unbound,
         Unbounded,
         MAX_ACTIVE, //
     },
-    DelayedItemPointer,
     EnqueueError,
-    EnqueueErrorKind,
-    HasDelayedWork,
-    HasRcuWork,
-    HasWork,
-    Queue,
     Stats,
     Work,
     WorkItem,
-    WorkItemPointer,
-    WorkOps, //
+    WorkPointer, //
 };
 use core::{
     marker::PhantomData,
     mem::ManuallyDrop,
-    ops::Deref,
     ptr::NonNull, //
 };
 use kernel::{
@@ -67,13 +48,11 @@ use kernel::{
     sync::{
         atomic::{
             Acquire,
-            Atomic,
-            Relaxed, //
+            Atomic, //
         },
         rcu,
         Arc, //
     },
-    time::Jiffies,
 };
 
 /// A workqueue owned by the driver: allocated with [`Builder::build`], destroyed on drop.
@@ -127,9 +106,10 @@ pub(in crate::rust_wq) struct QueueCore {
     reclaim: bool,
     #[pin]
     tracker: Tracker,
-    /// Whether an RCU item was ever queued here ([`OwnedQueue::enqueue_rcu`]): its RCU callback
-    /// may still be about to queue it, so the queue's destruction (and its drain) wait for the
-    /// RCU callbacks first.
+    /// Whether an RCU item was ever queued here
+    /// ([`EnqueueDelayed::enqueue_rcu`](crate::rust_wq::EnqueueDelayed::enqueue_rcu)): its RCU
+    /// callback may still be about to queue it, so the queue's destruction (and its drain) wait for
+    /// the RCU callbacks first.
     rcu: Atomic<bool>,
     /// The per-CPU counts of the queue's handle ([`OwnedQueue::drain`]). Freed here, not by the
     /// handle, because a handle may be dropped in hard interrupt context, where `free_percpu`'s
@@ -148,6 +128,39 @@ unsafe impl Sync for QueueCore {}
 crate::impl_has_work! { impl HasWork<Self> for QueueCore { self.handoff } }
 
 impl QueueCore {
+    /// The `reclaim::ON_*` bits of queueing here.
+    #[inline]
+    pub(in crate::rust_wq) fn bits(&self) -> u32 {
+        self.bits
+    }
+
+    /// The tracker of the delayed items armed on the queue.
+    #[inline]
+    pub(in crate::rust_wq) fn tracker(&self) -> &Tracker {
+        &self.tracker
+    }
+
+    /// The flag that makes the queue's destruction wait for RCU callbacks (see `rcu`).
+    #[inline]
+    pub(in crate::rust_wq) fn rcu_used(&self) -> &Atomic<bool> {
+        &self.rcu
+    }
+
+    /// Runs `f` as one enqueue for [`OwnedQueue::drain`]'s bookkeeping.
+    #[inline]
+    pub(in crate::rust_wq) fn counted<R>(&self, f: impl FnOnce() -> R) -> R {
+        let counts = self.counts.0.as_ptr();
+        // SAFETY: `counts` is a live per-CPU allocation of the glue (freed with `self`, which
+        // the caller holds).
+        unsafe { rust_wq_count_started(counts) };
+        let r = f();
+        // The queueing in `f` is visible before its end is counted: the glue orders the two
+        // (`smp_wmb()`).
+        // SAFETY: As above.
+        unsafe { rust_wq_count_finished(counts) };
+        r
+    }
+
     /// Fires the timers armed on the queue and waits for everything queued on it. Sleeps.
     pub(in crate::rust_wq) fn quiesce(&self) {
         // SAFETY: The timers tracked here target `wq`, valid while `self` is.
@@ -342,108 +355,15 @@ impl<K: Kind> OwnedQueue<K> {
         self.core.wq.as_ptr()
     }
 
-    /// The `reclaim::ON_*` bits of queueing here.
+    /// The queue's shared part.
     #[inline]
-    pub(in crate::rust_wq) fn bits(&self) -> u32 {
-        self.core.bits
-    }
-
-    pub(in crate::rust_wq) fn queue(&self) -> &Queue {
-        // SAFETY: `wq` is valid for as long as `core` (type invariant of `QueueCore`), and it is
-        // drained only by `destroy_workqueue`, once `self` is gone.
-        unsafe { Queue::from_raw(self.as_raw()) }
+    pub(in crate::rust_wq) fn core(&self) -> &QueueCore {
+        &self.core
     }
 
     /// The accounting of this queue, if it was built with [`Builder::stats`].
     pub fn stats(&self) -> Option<&Stats> {
         self.stats.as_deref()
-    }
-
-    pub(in crate::rust_wq) fn account<T, P>(
-        &self,
-        cpu: i32,
-        res: Result<T, EnqueueError<P>>,
-    ) -> Result<T, EnqueueError<P>> {
-        if let Some(s) = &self.stats {
-            s.count(cpu, res.is_ok());
-        }
-        res
-    }
-
-    /// Runs `f` as one enqueue for [`OwnedQueue::drain`]'s bookkeeping.
-    #[inline]
-    pub(in crate::rust_wq) fn counted<R>(&self, f: impl FnOnce() -> R) -> R {
-        let counts = self.core.counts.0.as_ptr();
-        // SAFETY: `counts` is a live per-CPU allocation of the glue (freed with `core`, which we
-        // hold).
-        unsafe { rust_wq_count_started(counts) };
-        let r = f();
-        // The queueing in `f` is visible before its end is counted: the glue orders the two
-        // (`smp_wmb()`).
-        // SAFETY: As above.
-        unsafe { rust_wq_count_finished(counts) };
-        r
-    }
-
-    /// Queues `item` on the local CPU (per-CPU and BH queues) or anywhere (unbound queues).
-    ///
-    /// # Errors
-    ///
-    /// The item comes back in the [`EnqueueError`]:
-    ///
-    /// - `EBUSY`: the item is pending, disabled, or being cancelled by a `cancel_sync`.
-    /// - `EINVAL`: the module is not wrapped in [`Drained`](crate::rust_wq::Drained);
-    ///   `ESHUTDOWN`: it is being unloaded.
-    /// - `EINVAL`: reclaim waited for the item and this queue has no `WQ_MEM_RECLAIM` (see [Memory
-    ///   reclaim](crate::rust_wq::error#memory-reclaim)), or, with lockdep, the item's lockdep
-    ///   class went on the other kind of queue, BH or threaded (see [Lockdep
-    ///   classes](crate::rust_wq::error#lockdep-classes)).
-    /// - `ENOSPC`: with lockdep, the module has queued items of
-    ///   [`CLASSES`](crate::rust_wq::CLASSES) classes already and this is one more.
-    pub fn enqueue<P, const ID: u64>(&self, item: P) -> Result<(), EnqueueError<P>>
-    where
-        P: WorkItemPointer,
-        P::Target: WorkItem<ID, Pointer = P> + HasWork<P::Target, ID>,
-    {
-        match borrowed::refuse_if_pending(item) {
-            Ok(item) => self.enqueue_not_pending(item),
-            Err(e) => self.account(WORK_CPU_UNBOUND, Err(e)),
-        }
-    }
-
-    /// [`OwnedQueue::enqueue`] of an item found not pending.
-    #[inline]
-    fn enqueue_not_pending<P, const ID: u64>(&self, item: P) -> Result<(), EnqueueError<P>>
-    where
-        P: WorkItemPointer,
-        P::Target: WorkItem<ID, Pointer = P> + HasWork<P::Target, ID>,
-    {
-        let bits = self.core.bits;
-        let res = self.counted(|| self.queue().enqueue_gated(WORK_CPU_UNBOUND, bits, item));
-        self.account(WORK_CPU_UNBOUND, res)
-    }
-
-    /// Undoes one [`disable`](crate::rust_wq::WorkOps::disable) of `item` and queues it if that
-    /// made it enabled (C's `enable_and_queue_work`). The enable is done even when the item is
-    /// not queued.
-    ///
-    /// # Errors
-    ///
-    /// The item comes back in the [`EnqueueError`]:
-    ///
-    /// - `EBUSY`: the item stays disabled (disables were nested), was not disabled at all
-    ///   (nothing to undo: C would warn), or is pending.
-    /// - The other errors of [`OwnedQueue::enqueue`].
-    pub fn enable_and_enqueue<P, const ID: u64>(&self, item: P) -> Result<(), EnqueueError<P>>
-    where
-        P: WorkItemPointer,
-        P::Target: WorkItem<ID, Pointer = P> + HasWork<P::Target, ID>,
-    {
-        let (item, enabled) = borrowed::peek_work(item, |w| w.enable());
-        if !enabled {
-            return Err(EnqueueError::new(EnqueueErrorKind::Busy, item));
-        }
-        self.enqueue(item)
     }
 
     /// Whether items wait on the queue's pool of `cpu` (`None`: the local CPU) because as many
@@ -458,179 +378,6 @@ impl<K: Kind> OwnedQueue<K> {
         // SAFETY: `wq` is valid (type invariant); `cpu` is the local one or an online (so
         // possible) CPU, whose per-CPU pool pointer exists. Any context.
         Ok(unsafe { bindings::workqueue_congested(cpu, self.as_raw()) })
-    }
-
-    /// Queues a clone of `item` (an `Arc`, say) unless the item is pending already: then it is
-    /// `EBUSY` at the cost of one load, without touching the reference count.
-    ///
-    /// # Errors
-    ///
-    /// Those of [`OwnedQueue::enqueue`]; the clone is dropped then, `item` stays the caller's.
-    #[inline]
-    pub fn enqueue_cloned<T, P, const ID: u64>(&self, item: &P) -> Result
-    where
-        P: WorkItemPointer<Target = T> + Clone + Deref<Target = T>,
-        T: WorkItem<ID, Pointer = P> + HasWork<T, ID>,
-    {
-        if WorkOps::<ID>::is_pending(&**item) {
-            if let Some(s) = &self.stats {
-                s.count(WORK_CPU_UNBOUND, false);
-            }
-            return Err(EBUSY);
-        }
-        Ok(self.enqueue_not_pending(item.clone())?)
-    }
-
-    /// Queues `item` on `cpu`'s worker pool.
-    ///
-    /// # Errors
-    ///
-    /// The item comes back in the [`EnqueueError`]:
-    ///
-    /// - `EINVAL`: `cpu` is at or above `nr_cpu_ids`; `ENODEV`: `cpu` is offline.
-    /// - The errors of [`OwnedQueue::enqueue`].
-    pub fn enqueue_on<P, const ID: u64>(&self, cpu: u32, item: P) -> Result<(), EnqueueError<P>>
-    where
-        P: WorkItemPointer,
-        P::Target: WorkItem<ID, Pointer = P> + HasWork<P::Target, ID>,
-    {
-        let bits = self.core.bits;
-        let res = self.counted(|| self.queue().enqueue_on_cpu(cpu, bits, item));
-        self.account(cpu as i32, res)
-    }
-
-    /// Queues `item` after an RCU grace period (`queue_rcu_work`): it runs once every RCU
-    /// read-side critical section that had begun when this returned `Ok` has ended, on any CPU
-    /// (per-CPU queues: the CPU the RCU callback ran on).
-    ///
-    /// Dropping the queue waits for the grace period and runs the item; so does
-    /// [`OwnedQueue::drain`], unlike [`OwnedQueue::flush`]. There is no cancel: see
-    /// [`rcu_work`].
-    ///
-    /// # Errors
-    ///
-    /// The item comes back in the [`EnqueueError`]:
-    ///
-    /// - `EBUSY`: the item is pending (waiting for its grace period, or queued).
-    /// - `EINVAL`: the module is not wrapped in [`Drained`](crate::rust_wq::Drained);
-    ///   `ESHUTDOWN`: it is being unloaded.
-    /// - `EINVAL`: reclaim waited for the item and this queue has no `WQ_MEM_RECLAIM` (see [Memory
-    ///   reclaim](crate::rust_wq::error#memory-reclaim)), or, with lockdep, the item's lockdep
-    ///   class went on the other kind of queue, BH or threaded (see [Lockdep
-    ///   classes](crate::rust_wq::error#lockdep-classes)).
-    /// - `ENOSPC`: with lockdep, the module has queued items of
-    ///   [`CLASSES`](crate::rust_wq::CLASSES) classes already and this is one more.
-    pub fn enqueue_rcu<P, const ID: u64>(&self, item: P) -> Result<(), EnqueueError<P>>
-    where
-        P: WorkItemPointer,
-        P::Target: WorkItem<ID, Pointer = P> + HasRcuWork<P::Target, ID>,
-    {
-        let core = &**self.core;
-        // SAFETY: `wq` is the queue of `core`, whose `rcu` flag this is: its destruction waits
-        // for the RCU callbacks first when the flag is set (`QueueCore`'s drop), and it cannot
-        // begin while we borrow the handle.
-        let res = self.counted(|| unsafe {
-            rcu_work::queue(self.as_raw(), core.bits, Some(&core.rcu), item)
-        });
-        self.account(WORK_CPU_UNBOUND, res)
-    }
-
-    fn arm<P, const ID: u64>(
-        &self,
-        cpu: Option<u32>,
-        item: P,
-        delay: Result<Jiffies>,
-        how: Arm,
-    ) -> Result<Armed<P>, EnqueueError<P>>
-    where
-        P: DelayedItemPointer,
-        P::Target: WorkItem<ID, Pointer = P> + HasDelayedWork<P::Target, ID>,
-    {
-        let gate = match Gate::enter() {
-            Ok(gate) => gate,
-            Err(e) => return self.account(0, Err(EnqueueError::new(e, item))),
-        };
-        // SAFETY: `wq` is valid and `tracker` is its tracker; `self` is borrowed for the call,
-        // so the queue's drop cannot fire the tracked timers before the item is linked.
-        let res = self.counted(|| unsafe {
-            delayed::arm(
-                self.as_raw(),
-                self.core.bits,
-                &self.core.tracker,
-                cpu,
-                item,
-                delay,
-                how,
-            )
-        });
-        drop(gate);
-        if let (Some(s), Ok(Armed::Queued)) = (&self.stats, &res) {
-            s.delayed.add(1, Relaxed);
-        }
-        self.account(cpu.map_or(WORK_CPU_UNBOUND, |c| c as i32), res)
-    }
-
-    /// Queues `item` after `delay` (jiffies, or a [`Delay`] of another unit; `0`: at once).
-    ///
-    /// # Errors
-    ///
-    /// The item comes back in the [`EnqueueError`]:
-    ///
-    /// - `EBUSY`: the item is pending (timer armed, or queued), disabled, or being cancelled by
-    ///   a `cancel_sync`.
-    /// - `EINVAL`: the delay is negative or above [`MAX_DELAY`](crate::rust_wq::MAX_DELAY) (see
-    ///   [`Delay`]).
-    /// - `EINVAL`: the module is not wrapped in [`Drained`](crate::rust_wq::Drained);
-    ///   `ESHUTDOWN`: it is being unloaded.
-    /// - `EINVAL`: reclaim waited for the item and this queue has no `WQ_MEM_RECLAIM` (see [Memory
-    ///   reclaim](crate::rust_wq::error#memory-reclaim)), or, with lockdep, the item's lockdep
-    ///   class went on the other kind of queue, BH or threaded (see [Lockdep
-    ///   classes](crate::rust_wq::error#lockdep-classes)).
-    /// - `ENOSPC`: with lockdep, the module has queued items of
-    ///   [`CLASSES`](crate::rust_wq::CLASSES) classes already and this is one more.
-    pub fn enqueue_delayed<P, const ID: u64>(
-        &self,
-        item: P,
-        delay: impl Delay,
-    ) -> Result<(), EnqueueError<P>>
-    where
-        P: DelayedItemPointer,
-        P::Target: WorkItem<ID, Pointer = P> + HasDelayedWork<P::Target, ID>,
-    {
-        self.arm(None, item, delay.jiffies(), Arm::Queue)
-            .map(|_| ())
-    }
-
-    /// Arms `item` to run after `delay`, whether it was pending or not (`mod_delayed_work`).
-    ///
-    /// Returns [`Armed::Queued`] if it was idle (the queue took `item`), or
-    /// [`Armed::Modified`] with `item` unused if it was pending: its timer was moved.
-    ///
-    /// # Errors
-    ///
-    /// The item comes back in the [`EnqueueError`]:
-    ///
-    /// - `EBUSY`: the item is disabled, or being cancelled by a `cancel_sync`.
-    /// - `EINVAL`: the delay is negative or above [`MAX_DELAY`](crate::rust_wq::MAX_DELAY) (see
-    ///   [`Delay`]).
-    /// - `EINVAL`: the module is not wrapped in [`Drained`](crate::rust_wq::Drained);
-    ///   `ESHUTDOWN`: it is being unloaded.
-    /// - `EINVAL`: reclaim waited for the item and this queue has no `WQ_MEM_RECLAIM` (see [Memory
-    ///   reclaim](crate::rust_wq::error#memory-reclaim)), or, with lockdep, the item's lockdep
-    ///   class went on the other kind of queue, BH or threaded (see [Lockdep
-    ///   classes](crate::rust_wq::error#lockdep-classes)).
-    /// - `ENOSPC`: with lockdep, the module has queued items of
-    ///   [`CLASSES`](crate::rust_wq::CLASSES) classes already and this is one more.
-    pub fn mod_delayed<P, const ID: u64>(
-        &self,
-        item: P,
-        delay: impl Delay,
-    ) -> Result<Armed<P>, EnqueueError<P>>
-    where
-        P: DelayedItemPointer,
-        P::Target: WorkItem<ID, Pointer = P> + HasDelayedWork<P::Target, ID>,
-    {
-        self.arm(None, item, delay.jiffies(), Arm::Modify)
     }
 
     /// Waits until every item queued before the call has run. Sleeps.
@@ -649,9 +396,10 @@ impl<K: Kind> OwnedQueue<K> {
         Ok(())
     }
 
-    /// Waits until the queue is empty, including items queued meanwhile (e.g. by items
-    /// requeueing themselves) and RCU items waiting for their grace period
-    /// ([`OwnedQueue::enqueue_rcu`]). Armed timers are not waited for.
+    /// Waits until the queue is empty, including items queued meanwhile (e.g. by items requeueing
+    /// themselves) and RCU items waiting for their grace period
+    /// ([`EnqueueDelayed::enqueue_rcu`](crate::rust_wq::EnqueueDelayed::enqueue_rcu)). Armed timers
+    /// are not waited for.
     ///
     /// Unlike C's `drain_workqueue`, enqueueing from elsewhere stays allowed meanwhile and is
     /// waited for; a chain that never stops keeps this from returning, and the queue's drop
@@ -709,85 +457,16 @@ impl<K: Kind> OwnedQueue<K> {
     /// The item comes back in the [`EnqueueError`]:
     ///
     /// - `EINVAL`: `node` is at or above [`cpu::nr_node_ids`]; `ENODEV`: `node` is offline.
-    /// - The errors of [`OwnedQueue::enqueue`].
-    pub fn enqueue_on_node<P, const ID: u64>(
+    /// - The errors of [`Enqueue::enqueue`](crate::rust_wq::Enqueue::enqueue).
+    pub fn enqueue_on_node<P: WorkPointer<ID>, const ID: u64>(
         &self,
         node: u32,
         item: P,
     ) -> Result<(), EnqueueError<P>>
     where
         K: Unbounded,
-        P: WorkItemPointer,
-        P::Target: WorkItem<ID, Pointer = P> + HasWork<P::Target, ID>,
     {
-        let node = match cpu::online_node(node) {
-            Ok(node) => node,
-            Err(e) => {
-                let e = EnqueueError::new(EnqueueErrorKind::of_node(e), item);
-                return self.account(WORK_CPU_UNBOUND, Err(e));
-            }
-        };
-        let item = match borrowed::refuse_if_pending(item) {
-            Ok(item) => item,
-            Err(e) => return self.account(WORK_CPU_UNBOUND, Err(e)),
-        };
-        let bits = self.core.bits;
-        let res = self.counted(|| {
-            self.queue()
-                .enqueue_gated_to(borrowed::Target::Node(node), bits, item)
-        });
-        self.account(WORK_CPU_UNBOUND, res)
-    }
-}
-
-impl<K: Kind> OwnedQueue<K> {
-    /// Arms `item` to run on `cpu` after `delay`, whether it was pending or not
-    /// (`mod_delayed_work_on`): [`OwnedQueue::mod_delayed`] on a chosen CPU.
-    ///
-    /// # Errors
-    ///
-    /// The item comes back in the [`EnqueueError`]:
-    ///
-    /// - `EINVAL`: `cpu` is at or above `nr_cpu_ids`; `ENODEV`: `cpu` is offline.
-    /// - The errors of [`OwnedQueue::mod_delayed`].
-    pub fn mod_delayed_on<P, const ID: u64>(
-        &self,
-        cpu: u32,
-        item: P,
-        delay: impl Delay,
-    ) -> Result<Armed<P>, EnqueueError<P>>
-    where
-        K: Threaded,
-        P: DelayedItemPointer,
-        P::Target: WorkItem<ID, Pointer = P> + HasDelayedWork<P::Target, ID>,
-    {
-        self.arm(Some(cpu), item, delay.jiffies(), Arm::Modify)
-    }
-
-    /// Queues `item` on `cpu` after `delay` (as [`OwnedQueue::enqueue_delayed`]).
-    ///
-    /// Not on BH queues: a BH timer that fires after its CPU went offline would queue on the
-    /// dead CPU's pool (C warns, and the item never runs).
-    ///
-    /// # Errors
-    ///
-    /// The item comes back in the [`EnqueueError`]:
-    ///
-    /// - `EINVAL`: `cpu` is at or above `nr_cpu_ids`; `ENODEV`: `cpu` is offline.
-    /// - The errors of [`OwnedQueue::enqueue_delayed`].
-    pub fn enqueue_delayed_on<P, const ID: u64>(
-        &self,
-        cpu: u32,
-        item: P,
-        delay: impl Delay,
-    ) -> Result<(), EnqueueError<P>>
-    where
-        K: Threaded,
-        P: DelayedItemPointer,
-        P::Target: WorkItem<ID, Pointer = P> + HasDelayedWork<P::Target, ID>,
-    {
-        self.arm(Some(cpu), item, delay.jiffies(), Arm::Queue)
-            .map(|_| ())
+        self.site().enqueue_node(node, item)
     }
 }
 

@@ -15,6 +15,7 @@
 
 #![forbid(unsafe_code)]
 
+use crate::rust_wq::prelude::*;
 use crate::rust_wq::{
     self,
     cpu::{

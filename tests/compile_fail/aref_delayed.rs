@@ -8,6 +8,7 @@ use kernel::{
     prelude::*,
     sync::aref::{ARef, AlwaysRefCounted},
 };
+use rust_wq::prelude::*;
 use rust_wq::{DelayedWork, WorkItem};
 
 #[pin_data]

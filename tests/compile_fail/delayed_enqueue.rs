@@ -4,6 +4,7 @@
 //! An item with only a `DelayedWork` field given to `enqueue`: the message says how it is queued.
 
 use kernel::{prelude::*, sync::Arc};
+use rust_wq::prelude::*;
 use rust_wq::{DelayedWork, WorkItem};
 
 #[pin_data]

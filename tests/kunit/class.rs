@@ -8,6 +8,7 @@ use kernel::prelude::*;
 #[kunit_tests(rust_wq_class)]
 mod tests {
     use crate::probe::wait_for;
+    use crate::rust_wq::prelude::*;
     use crate::rust_wq::{
         self,
         DelayedWork,

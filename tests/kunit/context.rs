@@ -14,6 +14,7 @@ mod tests {
         wait_for,
         Shared, //
     };
+    use crate::rust_wq::prelude::*;
     use crate::rust_wq::{
         self,
         cpu,

@@ -26,6 +26,7 @@ mod tests {
         Probe,
         Shared, //
     };
+    use crate::rust_wq::prelude::*;
     use crate::rust_wq::{
         self,
         impl_has_work,

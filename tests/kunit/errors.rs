@@ -13,6 +13,7 @@ mod tests {
         Probe,
         Shared, //
     };
+    use crate::rust_wq::prelude::*;
     use crate::rust_wq::{
         cpu,
         system_bh,

@@ -5,6 +5,7 @@
 //! Work items run on kworkers, where a failing `assert!` does not fail the test: items record
 //! what they saw in a [`probe::Shared`] and the test thread asserts on it.
 
+use crate::rust_wq::prelude::*;
 use kernel::prelude::*;
 
 #[path = "../../rust_wq/lib.rs"]

@@ -15,6 +15,7 @@ mod tests {
         Probe,
         Shared, //
     };
+    use crate::rust_wq::prelude::*;
     use crate::rust_wq::{
         self,
         cpu,

@@ -2,6 +2,7 @@
 
 //! Work items that record what happened to them, for the test thread to check.
 
+use crate::rust_wq::prelude::*;
 use crate::rust_wq::{
     self,
     cpu::TaskName,

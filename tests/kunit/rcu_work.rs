@@ -13,6 +13,7 @@ mod tests {
         Job,
         Shared, //
     };
+    use crate::rust_wq::prelude::*;
     use crate::rust_wq::{
         self,
         cpu,

@@ -18,6 +18,7 @@ mod tests {
         Probe,
         Shared, //
     };
+    use crate::rust_wq::prelude::*;
     use crate::rust_wq::{
         self,
         cpu,

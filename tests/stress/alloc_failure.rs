@@ -9,6 +9,7 @@ use kernel::prelude::*;
 
 #[kunit_tests(rust_wq_stress_alloc_failure)]
 mod tests {
+    use crate::rust_wq::prelude::*;
     use crate::rust_wq::{
         DelayedWork,
         OwnedQueue,

@@ -8,6 +8,7 @@ use kernel::prelude::*;
 
 #[kunit_tests(rust_wq_stress_bad_input)]
 mod tests {
+    use crate::rust_wq::prelude::*;
     use crate::rust_wq::{
         self,
         cpu,

@@ -14,6 +14,7 @@ use kernel::prelude::*;
 
 #[kunit_tests(rust_wq_stress_exactly_once)]
 mod tests {
+    use crate::rust_wq::prelude::*;
     use crate::rust_wq::{
         cpu,
         Bh,

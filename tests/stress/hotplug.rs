@@ -12,6 +12,7 @@ use kernel::prelude::*;
 
 #[kunit_tests(rust_wq_stress_hotplug)]
 mod tests {
+    use crate::rust_wq::prelude::*;
     use crate::rust_wq::{
         cpu,
         Bh,

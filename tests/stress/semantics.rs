@@ -10,6 +10,7 @@ use kernel::prelude::*;
 
 #[kunit_tests(rust_wq_stress_semantics)]
 mod tests {
+    use crate::rust_wq::prelude::*;
     use crate::rust_wq::{
         cpu::{
             self,

@@ -51,6 +51,7 @@ use kernel::prelude::*;
 
 #[kunit_tests(rust_wq_stress_torture)]
 mod tests {
+    use crate::rust_wq::prelude::*;
     use crate::rust_wq::{
         self,
         cpu,

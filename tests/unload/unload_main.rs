@@ -24,6 +24,7 @@
 //! `init` fails after it queued and armed all of the above: the registry must shut down as at
 //! an unload (the same line, and nothing runs after the failed load).
 
+use crate::rust_wq::prelude::*;
 use kernel::{
     bindings,
     prelude::*,

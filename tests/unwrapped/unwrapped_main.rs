@@ -11,6 +11,7 @@
 //! (`check <what>: ok`, or `WRONG` and what it got) and then `not wrapped: N checks, M wrong`;
 //! `scripts/guest/unwrapped` turns them into the KTAP document `rust_wq_unwrapped`.
 
+use crate::rust_wq::prelude::*;
 use kernel::{
     prelude::*,
     sync::{

@@ -1,0 +1,659 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! [`Enqueue`] and [`EnqueueDelayed`]: the queueing operations, written once and offered by
+//! every kind of queue.
+//!
+//! | | [`Queue`] | `&'static` [`Queue`] | [`OwnedQueue`] | [`DevmQueue`] | |---|---|---|---|---| |
+//! [`Enqueue`]: plain items, closures, in-tree items | yes | yes | yes | yes | |
+//! [`EnqueueDelayed`]: delayed and RCU items | no (a timer would outlive the borrow) | yes | yes |
+//! yes | | a CPU's timer ([`CpuTimers`]) | - | `EINVAL` on the BH system queues | threaded kinds |
+//! threaded kinds |
+//!
+//! What differs between the kinds is supplied by each (its `Site`): an owned queue counts its
+//! enqueues for [`OwnedQueue::drain`], keeps [`Stats`](crate::rust_wq::Stats) and tracks the
+//! timers armed on it; a queue that lives forever tracks them in the module's registry; a
+//! [`DevmQueue`] refuses with [`EnqueueErrorKind::DeviceUnbound`] once its device is unbound.
+//! The traits are sealed, and in scope through [`crate::rust_wq::prelude`].
+
+use crate::rust_wq::{
+    closure::spawn::{
+        self,
+        SpawnClass, //
+    },
+    cpu,
+    internal::{
+        reclaim,
+        registry::Gate, //
+    },
+    item::{
+        delayed::{
+            self,
+            Arm, //
+        },
+        kernel_item::KernelItem,
+        rcu_work,
+    },
+    queue::{
+        borrowed::{
+            self,
+            WORK_CPU_UNBOUND, //
+        },
+        Kind, Threaded,
+    },
+    Armed,
+    Delay,
+    DelayedItemPointer,
+    DevmQueue,
+    EnqueueError,
+    EnqueueErrorKind,
+    HasDelayedWork,
+    HasRcuWork,
+    HasWork,
+    OwnedQueue,
+    Queue,
+    WorkItem,
+    WorkItemPointer,
+    WorkOps, //
+};
+use core::ops::Deref;
+use kernel::{
+    alloc::Flags,
+    prelude::*,
+    sync::atomic::Relaxed,
+    time::Jiffies, //
+};
+
+/// A pointer that owns an item with a [`Work`](crate::rust_wq::Work) field `ID`: what the
+/// plain enqueues take (`Arc<T>`, `Pin<KBox<T>>`, `ARef<T>`).
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be queued with `enqueue`: it cannot own a queued work item, or its \
+               item has no `Work` field with ID {ID}"
+)]
+pub trait WorkPointer<const ID: u64>:
+    WorkItemPointer<Target: WorkItem<ID, Pointer = Self> + HasWork<Self::Target, ID>>
+{
+}
+
+impl<P, const ID: u64> WorkPointer<ID> for P where
+    P: WorkItemPointer<Target: WorkItem<ID, Pointer = P> + HasWork<P::Target, ID>>
+{
+}
+
+/// A pointer that owns an item with a [`DelayedWork`](crate::rust_wq::DelayedWork) field `ID`.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be armed with a delay: it cannot own a delayed work item, or its \
+               item has no `DelayedWork` field with ID {ID}"
+)]
+pub trait DelayedPointer<const ID: u64>:
+    DelayedItemPointer<Target: WorkItem<ID, Pointer = Self> + HasDelayedWork<Self::Target, ID>>
+{
+}
+
+impl<P, const ID: u64> DelayedPointer<ID> for P where
+    P: DelayedItemPointer<Target: WorkItem<ID, Pointer = P> + HasDelayedWork<P::Target, ID>>
+{
+}
+
+/// A pointer that owns an item with an [`RcuWork`](crate::rust_wq::RcuWork) field `ID`.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be queued after a grace period: it cannot own a queued work item, \
+               or its item has no `RcuWork` field with ID {ID}"
+)]
+pub trait RcuPointer<const ID: u64>:
+    WorkItemPointer<Target: WorkItem<ID, Pointer = Self> + HasRcuWork<Self::Target, ID>>
+{
+}
+
+impl<P, const ID: u64> RcuPointer<ID> for P where
+    P: WorkItemPointer<Target: WorkItem<ID, Pointer = P> + HasRcuWork<P::Target, ID>>
+{
+}
+
+pub(in crate::rust_wq) mod sealed {
+    use crate::rust_wq::{
+        queue::owned::QueueCore,
+        Stats, //
+    };
+    use kernel::bindings;
+
+    /// What a queue is for the operations, as its kind supplies it.
+    ///
+    /// # Invariants
+    ///
+    /// `wq` is a valid queue, neither destroyed nor drained (`drain_workqueue`) while the site
+    /// lives. If `core` is `None`, the queue lives forever (a system queue) or the site is used
+    /// only for plain items; otherwise `wq` is `core`'s queue.
+    pub struct Site<'a> {
+        pub(in crate::rust_wq) wq: *mut bindings::workqueue_struct,
+        /// The `reclaim::ON_*` bits of queueing here.
+        pub(in crate::rust_wq) bits: u32,
+        /// Whether this is a BH queue.
+        pub(in crate::rust_wq) bh: bool,
+        /// The owned queue's shared part: its drain counts, its tracker of armed timers, its RCU
+        /// flag.
+        pub(in crate::rust_wq) core: Option<&'a QueueCore>,
+        pub(in crate::rust_wq) stats: Option<&'a Stats>,
+    }
+
+    /// What a kind of queue supplies to the operations: see the [module documentation](super).
+    pub trait Sink {
+        /// Runs `op` with this queue's site and `arg`, or gives `arg` back if the queue takes
+        /// nothing any more (a [`DevmQueue`](crate::rust_wq::DevmQueue) whose device was
+        /// unbound).
+        fn with_site<A, R>(&self, arg: A, op: impl FnOnce(&Site<'_>, A) -> R) -> Result<R, A>;
+    }
+
+    /// Kinds of queue on which a timer may be bound to a CPU.
+    pub trait CpuTimersSealed {}
+}
+
+use sealed::{
+    Sink,
+    Site, //
+};
+
+/// Kinds of queue on which a delayed item may be armed to run on a chosen CPU
+/// ([`EnqueueDelayed::enqueue_delayed_on`], [`EnqueueDelayed::mod_delayed_on`]): the threaded
+/// owned and devm queues; `&'static Queue` refuses it on the BH system queues with
+/// [`EnqueueErrorKind::CpuTimerOnBh`]. A BH timer that fires after its CPU went offline would
+/// queue on the dead CPU's pool (C warns, and the item never runs).
+pub trait CpuTimers: sealed::CpuTimersSealed {}
+
+impl<K: Threaded> sealed::CpuTimersSealed for OwnedQueue<K> {}
+impl<K: Threaded> CpuTimers for OwnedQueue<K> {}
+impl<K: Threaded> sealed::CpuTimersSealed for DevmQueue<K> {}
+impl<K: Threaded> CpuTimers for DevmQueue<K> {}
+impl sealed::CpuTimersSealed for &'static Queue {}
+impl CpuTimers for &'static Queue {}
+
+impl Queue {
+    #[inline(always)]
+    fn site(&self) -> Site<'_> {
+        // INVARIANT: A borrowed `Queue` is valid and neither destroyed nor drained while
+        // borrowed (`Queue::from_raw`); `core` is `None`.
+        Site {
+            wq: self.as_raw(),
+            bits: self.bits(),
+            bh: self.is_system_bh(),
+            core: None,
+            stats: None,
+        }
+    }
+}
+
+impl<K: Kind> OwnedQueue<K> {
+    #[inline(always)]
+    pub(in crate::rust_wq) fn site(&self) -> Site<'_> {
+        let core = self.core();
+        // INVARIANT: `wq` is `core`'s queue, valid while `core` is, and drained only by its
+        // destruction, which cannot begin while `self` is borrowed.
+        Site {
+            wq: self.as_raw(),
+            bits: core.bits(),
+            bh: core.bits() & reclaim::ON_BH != 0,
+            core: Some(core),
+            stats: self.stats(),
+        }
+    }
+}
+
+impl Sink for Queue {
+    #[inline(always)]
+    fn with_site<A, R>(&self, arg: A, op: impl FnOnce(&Site<'_>, A) -> R) -> Result<R, A> {
+        Ok(op(&self.site(), arg))
+    }
+}
+
+impl Sink for &'static Queue {
+    #[inline(always)]
+    fn with_site<A, R>(&self, arg: A, op: impl FnOnce(&Site<'_>, A) -> R) -> Result<R, A> {
+        // INVARIANT: As above; a `&'static Queue` lives forever.
+        (**self).with_site(arg, op)
+    }
+}
+
+impl<K: Kind> Sink for OwnedQueue<K> {
+    #[inline(always)]
+    fn with_site<A, R>(&self, arg: A, op: impl FnOnce(&Site<'_>, A) -> R) -> Result<R, A> {
+        Ok(op(&self.site(), arg))
+    }
+}
+
+impl<K: Kind> Sink for DevmQueue<K> {
+    #[inline]
+    fn with_site<A, R>(&self, arg: A, op: impl FnOnce(&Site<'_>, A) -> R) -> Result<R, A> {
+        match self.try_access() {
+            // The guard keeps the queue from being dropped while `op` runs.
+            Some(queue) => queue.with_site(arg, op),
+            None => Err(arg),
+        }
+    }
+}
+
+impl Site<'_> {
+    fn queue(&self) -> &Queue {
+        // SAFETY: `wq` is valid and neither destroyed nor drained while `self` lives (type
+        // invariant).
+        unsafe { Queue::from_raw(self.wq) }
+    }
+
+    /// Runs `f` as one enqueue for [`OwnedQueue::drain`]'s bookkeeping (owned queues).
+    #[inline(always)]
+    fn counted<R>(&self, f: impl FnOnce() -> R) -> R {
+        match self.core {
+            Some(core) => core.counted(f),
+            None => f(),
+        }
+    }
+
+    /// Counts `res` in the queue's [`Stats`], if it keeps them; `cpu` as C's `cpu` argument.
+    #[inline(always)]
+    fn account<T, P>(
+        &self,
+        cpu: i32,
+        res: Result<T, EnqueueError<P>>,
+    ) -> Result<T, EnqueueError<P>> {
+        if let Some(s) = self.stats {
+            s.count(cpu, res.is_ok());
+        }
+        res
+    }
+
+    #[inline(always)]
+    fn enqueue<P: WorkPointer<ID>, const ID: u64>(
+        &self,
+        cpu: Option<u32>,
+        item: P,
+    ) -> Result<(), EnqueueError<P>> {
+        let target = cpu.map_or(WORK_CPU_UNBOUND, |c| c as i32);
+        let item = match borrowed::refuse_if_pending(item) {
+            Ok(item) => item,
+            Err(e) => return self.account(target, Err(e)),
+        };
+        let res = self.counted(|| match cpu {
+            None => self
+                .queue()
+                .enqueue_gated(WORK_CPU_UNBOUND, self.bits, item),
+            Some(cpu) => self.queue().enqueue_on_cpu(cpu, self.bits, item),
+        });
+        self.account(target, res)
+    }
+
+    /// Queues `item` near NUMA node `node` (unbound queues only: the caller's type says so).
+    pub(in crate::rust_wq) fn enqueue_node<P: WorkPointer<ID>, const ID: u64>(
+        &self,
+        node: u32,
+        item: P,
+    ) -> Result<(), EnqueueError<P>> {
+        let node = match cpu::online_node(node) {
+            Ok(node) => node,
+            Err(e) => {
+                let e = EnqueueError::new(EnqueueErrorKind::of_node(e), item);
+                return self.account(WORK_CPU_UNBOUND, Err(e));
+            }
+        };
+        let item = match borrowed::refuse_if_pending(item) {
+            Ok(item) => item,
+            Err(e) => return self.account(WORK_CPU_UNBOUND, Err(e)),
+        };
+        let res = self.counted(|| {
+            self.queue()
+                .enqueue_gated_to(borrowed::Target::Node(node), self.bits, item)
+        });
+        self.account(WORK_CPU_UNBOUND, res)
+    }
+
+    #[inline(always)]
+    fn enqueue_cloned<P, const ID: u64>(&self, item: &P) -> Result
+    where
+        P: WorkPointer<ID> + Clone + Deref<Target = <P as WorkItemPointer>::Target>,
+    {
+        if WorkOps::<ID>::is_pending(&**item) {
+            if let Some(s) = self.stats {
+                s.count(WORK_CPU_UNBOUND, false);
+            }
+            return Err(EBUSY);
+        }
+        let res = self.counted(|| {
+            self.queue()
+                .enqueue_gated(WORK_CPU_UNBOUND, self.bits, item.clone())
+        });
+        Ok(self.account(WORK_CPU_UNBOUND, res)?)
+    }
+
+    /// Arms (or re-arms) a delayed item. Only for sites whose queue lives forever or whose
+    /// `core` is set (its tracker follows the timer): see [`EnqueueDelayed`].
+    fn arm<P: DelayedPointer<ID>, const ID: u64>(
+        &self,
+        cpu: Option<u32>,
+        item: P,
+        delay: Result<Jiffies>,
+        how: Arm,
+    ) -> Result<Armed<P>, EnqueueError<P>> {
+        let target = cpu.map_or(WORK_CPU_UNBOUND, |c| c as i32);
+        if cpu.is_some() && self.bh {
+            let e = EnqueueError::new(EnqueueErrorKind::CpuTimerOnBh, item);
+            return self.account(target, Err(e));
+        }
+        let gate = match Gate::enter() {
+            Ok(gate) => gate,
+            Err(e) => return self.account(target, Err(EnqueueError::new(e, item))),
+        };
+        let tracker = match self.core {
+            Some(core) => core.tracker(),
+            None => gate.system_tracker(),
+        };
+        // SAFETY: `wq` is valid (type invariant) and `tracker` follows the timers armed on it:
+        // its owned queue's, which that queue's drop fires before it destroys `wq` (and the
+        // drop cannot begin while the site lives), or, for a queue that lives forever, the
+        // module's, which the unload fires and which cannot close while we hold the gate.
+        let res = self.counted(|| unsafe {
+            delayed::arm(self.wq, self.bits, tracker, cpu, item, delay, how)
+        });
+        drop(gate);
+        if let (Some(s), Ok(Armed::Queued)) = (self.stats, &res) {
+            s.delayed.add(1, Relaxed);
+        }
+        self.account(target, res)
+    }
+
+    fn enqueue_rcu<P: RcuPointer<ID>, const ID: u64>(
+        &self,
+        item: P,
+    ) -> Result<(), EnqueueError<P>> {
+        let used = self.core.map(|core| core.rcu_used());
+        // SAFETY: `wq` lives forever (no `core`), or it is `core`'s queue, whose destruction
+        // waits for the RCU callbacks first when `used` is set, and cannot begin while the site
+        // lives (type invariant).
+        let res = self.counted(|| unsafe { rcu_work::queue(self.wq, self.bits, used, item) });
+        self.account(WORK_CPU_UNBOUND, res)
+    }
+
+    fn enqueue_kernel_item<P: KernelItem<ID>, const ID: u64>(
+        &self,
+        item: P,
+    ) -> Result<(), EnqueueError<P>> {
+        let bits = if self.bh { reclaim::ON_BH } else { self.bits };
+        let res = self.counted(|| self.queue().enqueue_kernel_gated(bits, item));
+        self.account(WORK_CPU_UNBOUND, res)
+    }
+}
+
+/// Gives `item` back refused by a queue that takes nothing any more.
+#[inline]
+fn unbound<P, R>(item: P) -> Result<R, EnqueueError<P>> {
+    Err(EnqueueError::new(EnqueueErrorKind::DeviceUnbound, item))
+}
+
+/// Queueing of plain items, offered by every kind of queue: [`Queue`] (a system queue, or one
+/// borrowed from C), [`OwnedQueue`] and [`DevmQueue`].
+///
+/// # Errors
+///
+/// A refused item comes back in the [`EnqueueError`], with one of these kinds (each method names
+/// those it adds):
+///
+/// - [`Busy`](EnqueueErrorKind::Busy): the item is pending, disabled, or being cancelled by a
+///   `cancel_sync`.
+/// - [`NotDrained`](EnqueueErrorKind::NotDrained), [`Unloading`](EnqueueErrorKind::Unloading):
+///   the module is not wrapped in [`Drained`](crate::rust_wq::Drained), or is being unloaded.
+/// - [`ReclaimLatched`](EnqueueErrorKind::ReclaimLatched),
+///   [`ClassContext`](EnqueueErrorKind::ClassContext),
+///   [`TooManyClasses`](EnqueueErrorKind::TooManyClasses): the rules of memory reclaim and
+///   lockdep classes (see [`error`](crate::rust_wq::error)).
+/// - [`DeviceUnbound`](EnqueueErrorKind::DeviceUnbound): a [`DevmQueue`] whose device was
+///   unbound.
+pub trait Enqueue: Sink {
+    /// Queues `item` on the local CPU (per-CPU and BH queues) or anywhere (unbound queues).
+    ///
+    /// # Errors
+    ///
+    /// Those of [`Enqueue`], with the item back.
+    #[inline]
+    fn enqueue<P: WorkPointer<ID>, const ID: u64>(&self, item: P) -> Result<(), EnqueueError<P>> {
+        self.with_site(item, |site, item| site.enqueue(None, item))
+            .unwrap_or_else(unbound)
+    }
+
+    /// Queues `item` on the worker pool of `cpu`. `cpu` must be online when the item is queued;
+    /// a CPU that goes offline later makes the item run on another CPU, as in C.
+    ///
+    /// # Errors
+    ///
+    /// The item comes back in the [`EnqueueError`]:
+    ///
+    /// - [`NoSuchCpu`](EnqueueErrorKind::NoSuchCpu): `cpu` is at or above `nr_cpu_ids`;
+    ///   [`CpuOffline`](EnqueueErrorKind::CpuOffline): `cpu` is offline.
+    /// - Those of [`Enqueue`].
+    #[inline]
+    fn enqueue_on<P: WorkPointer<ID>, const ID: u64>(
+        &self,
+        cpu: u32,
+        item: P,
+    ) -> Result<(), EnqueueError<P>> {
+        self.with_site(item, |site, item| site.enqueue(Some(cpu), item))
+            .unwrap_or_else(unbound)
+    }
+
+    /// Queues a clone of `item` (an `Arc`, say) unless the item is pending already: then it is
+    /// `EBUSY` at the cost of one load, without touching the reference count.
+    ///
+    /// # Errors
+    ///
+    /// The errno of an error of [`Enqueue`]; the clone is dropped then, `item` stays the
+    /// caller's.
+    #[inline]
+    fn enqueue_cloned<P, const ID: u64>(&self, item: &P) -> Result
+    where
+        P: WorkPointer<ID> + Clone + Deref<Target = <P as WorkItemPointer>::Target>,
+    {
+        self.with_site(item, |site, item| site.enqueue_cloned(item))
+            .unwrap_or(Err(ENODEV))
+    }
+
+    /// Undoes one [`disable`](crate::rust_wq::WorkRef::disable) of `item` and queues it if that
+    /// made it enabled (C's `enable_and_queue_work`). The enable is done even when the item is
+    /// not queued.
+    ///
+    /// # Errors
+    ///
+    /// The item comes back in the [`EnqueueError`]:
+    ///
+    /// - [`Busy`](EnqueueErrorKind::Busy): the item stays disabled (disables were nested), was
+    ///   not disabled at all (nothing to undo: C would warn), or is pending.
+    /// - The other errors of [`Enqueue`].
+    fn enable_and_enqueue<P: WorkPointer<ID>, const ID: u64>(
+        &self,
+        item: P,
+    ) -> Result<(), EnqueueError<P>> {
+        let (item, enabled) = borrowed::peek_work(item, |w| w.enable());
+        if !enabled {
+            return Err(EnqueueError::new(EnqueueErrorKind::Busy, item));
+        }
+        self.enqueue(item)
+    }
+
+    /// Queues an item of the in-tree `kernel::workqueue` (see
+    /// [`KernelItem`]), so that a driver can adopt rust_wq one
+    /// item at a time.
+    ///
+    /// # Errors
+    ///
+    /// The item comes back in the [`EnqueueError`]:
+    ///
+    /// - [`KernelItemQueue`](EnqueueErrorKind::KernelItemQueue): a BH queue, or one with
+    ///   `WQ_MEM_RECLAIM` and without `__WQ_LEGACY` (rust_wq cannot check these rules for an
+    ///   in-tree item).
+    /// - [`Busy`](EnqueueErrorKind::Busy), [`NotDrained`](EnqueueErrorKind::NotDrained),
+    ///   [`Unloading`](EnqueueErrorKind::Unloading),
+    ///   [`DeviceUnbound`](EnqueueErrorKind::DeviceUnbound).
+    fn enqueue_kernel_item<P: KernelItem<ID>, const ID: u64>(
+        &self,
+        item: P,
+    ) -> Result<(), EnqueueError<P>> {
+        self.with_site(item, |site, item| site.enqueue_kernel_item(item))
+            .unwrap_or_else(unbound)
+    }
+
+    /// Queues the closure `f` to run once, as [`Enqueue::enqueue`] would queue an item, with
+    /// the lockdep classes of the call site (use [`try_spawn!`](crate::try_spawn)). `flags` are
+    /// those of its allocation: `GFP_ATOMIC` where the caller cannot sleep.
+    ///
+    /// # Errors
+    ///
+    /// `f` is dropped without running:
+    ///
+    /// - `EAGAIN`: `flags` may sleep (`GFP_KERNEL`) and the caller cannot.
+    /// - `ENOMEM`: the closure's box could not be allocated.
+    /// - The errno of an error of [`Enqueue`] (it cannot be `EBUSY`: the closure is new).
+    fn try_spawn_in<F: FnOnce() + Send + 'static>(
+        &self,
+        class: SpawnClass,
+        flags: Flags,
+        f: F,
+    ) -> Result {
+        self.with_site(f, |site, f| {
+            let c = spawn::closure(f, class, site.bh, flags)?;
+            site.enqueue(None, c).map_err(|e| e.error())
+        })
+        .unwrap_or(Err(ENODEV))
+    }
+}
+
+impl Enqueue for Queue {}
+impl<K: Kind> Enqueue for OwnedQueue<K> {}
+impl<K: Kind> Enqueue for DevmQueue<K> {}
+
+/// Queueing of delayed and RCU items, offered by the queues that a timer or an RCU callback
+/// cannot outlive: `&'static` [`Queue`] (the system queues: the module's unload fires the timers
+/// and waits for the callbacks), [`OwnedQueue`] and [`DevmQueue`] (their drop does).
+///
+/// # Errors
+///
+/// Those of [`Enqueue`], and:
+///
+/// - [`DelayOutOfRange`](EnqueueErrorKind::DelayOutOfRange): the delay is negative or above
+///   [`MAX_DELAY`](crate::rust_wq::MAX_DELAY) (see [`Delay`]).
+pub trait EnqueueDelayed: Sink {
+    /// Queues `item` after `delay` (jiffies, or a [`Delay`] of another unit; `0`: at once). If
+    /// the queue goes first (an owned queue's drop, a devm queue's unbind, the module's unload
+    /// for a system queue), the timer fires then and the item runs before.
+    ///
+    /// # Errors
+    ///
+    /// Those of [`EnqueueDelayed`], with the item back; [`Busy`](EnqueueErrorKind::Busy) means
+    /// its timer is armed, or it is queued, disabled, or being cancelled by a `cancel_sync`.
+    #[inline]
+    fn enqueue_delayed<P: DelayedPointer<ID>, const ID: u64>(
+        &self,
+        item: P,
+        delay: impl Delay,
+    ) -> Result<(), EnqueueError<P>> {
+        let delay = delay.jiffies();
+        self.with_site(item, |site, item| site.arm(None, item, delay, Arm::Queue))
+            .unwrap_or_else(unbound)
+            .map(|_| ())
+    }
+
+    /// Queues `item` on `cpu` after `delay`, as [`EnqueueDelayed::enqueue_delayed`].
+    ///
+    /// # Errors
+    ///
+    /// The item comes back in the [`EnqueueError`]:
+    ///
+    /// - [`NoSuchCpu`](EnqueueErrorKind::NoSuchCpu), [`CpuOffline`](EnqueueErrorKind::CpuOffline).
+    /// - [`CpuTimerOnBh`](EnqueueErrorKind::CpuTimerOnBh): a BH system queue (see
+    ///   [`CpuTimers`]).
+    /// - Those of [`EnqueueDelayed::enqueue_delayed`].
+    #[inline]
+    fn enqueue_delayed_on<P: DelayedPointer<ID>, const ID: u64>(
+        &self,
+        cpu: u32,
+        item: P,
+        delay: impl Delay,
+    ) -> Result<(), EnqueueError<P>>
+    where
+        Self: CpuTimers,
+    {
+        let delay = delay.jiffies();
+        self.with_site(item, |site, item| {
+            site.arm(Some(cpu), item, delay, Arm::Queue)
+        })
+        .unwrap_or_else(unbound)
+        .map(|_| ())
+    }
+
+    /// Arms `item` to run after `delay`, whether it was pending or not (`mod_delayed_work`).
+    ///
+    /// Returns [`Armed::Queued`] if it was idle (the queue took `item`), or [`Armed::Modified`]
+    /// with `item` unused if it was pending: its timer was moved.
+    ///
+    /// # Errors
+    ///
+    /// Those of [`EnqueueDelayed`], with the item back; [`Busy`](EnqueueErrorKind::Busy) means
+    /// the item is disabled, or being cancelled by a `cancel_sync`.
+    #[inline]
+    fn mod_delayed<P: DelayedPointer<ID>, const ID: u64>(
+        &self,
+        item: P,
+        delay: impl Delay,
+    ) -> Result<Armed<P>, EnqueueError<P>> {
+        let delay = delay.jiffies();
+        self.with_site(item, |site, item| site.arm(None, item, delay, Arm::Modify))
+            .unwrap_or_else(unbound)
+    }
+
+    /// Arms `item` to run on `cpu` after `delay`, whether it was pending or not
+    /// (`mod_delayed_work_on`): [`EnqueueDelayed::mod_delayed`] on a chosen CPU.
+    ///
+    /// # Errors
+    ///
+    /// The item comes back in the [`EnqueueError`]:
+    ///
+    /// - [`NoSuchCpu`](EnqueueErrorKind::NoSuchCpu), [`CpuOffline`](EnqueueErrorKind::CpuOffline).
+    /// - [`CpuTimerOnBh`](EnqueueErrorKind::CpuTimerOnBh): a BH system queue (see
+    ///   [`CpuTimers`]).
+    /// - Those of [`EnqueueDelayed::mod_delayed`].
+    #[inline]
+    fn mod_delayed_on<P: DelayedPointer<ID>, const ID: u64>(
+        &self,
+        cpu: u32,
+        item: P,
+        delay: impl Delay,
+    ) -> Result<Armed<P>, EnqueueError<P>>
+    where
+        Self: CpuTimers,
+    {
+        let delay = delay.jiffies();
+        self.with_site(item, |site, item| {
+            site.arm(Some(cpu), item, delay, Arm::Modify)
+        })
+        .unwrap_or_else(unbound)
+    }
+
+    /// Queues `item` after an RCU grace period (`queue_rcu_work`): it runs once every RCU
+    /// read-side critical section that had begun when this returned `Ok` has ended, on any CPU
+    /// (per-CPU queues: the CPU the RCU callback ran on). BH queues are fine: the item runs in
+    /// softirq context, like any item there.
+    ///
+    /// The queue's drop (and [`OwnedQueue::drain`]) waits for the grace period and runs the
+    /// item, as the module's unload does for a system queue. There is no cancel: see
+    /// [`rcu_work`] (the module).
+    ///
+    /// # Errors
+    ///
+    /// Those of [`Enqueue`], with the item back; [`Busy`](EnqueueErrorKind::Busy) means it is
+    /// waiting for its grace period, or queued.
+    #[inline]
+    fn enqueue_rcu<P: RcuPointer<ID>, const ID: u64>(
+        &self,
+        item: P,
+    ) -> Result<(), EnqueueError<P>> {
+        self.with_site(item, |site, item| site.enqueue_rcu(item))
+            .unwrap_or_else(unbound)
+    }
+}
+
+impl EnqueueDelayed for &'static Queue {}
+impl<K: Kind> EnqueueDelayed for OwnedQueue<K> {}
+impl<K: Kind> EnqueueDelayed for DevmQueue<K> {}
