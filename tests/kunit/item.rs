@@ -7,7 +7,6 @@ use kernel::prelude::*;
 #[kunit_tests(rust_wq_item)]
 mod tests {
     use crate::probe::{
-        wait_for,
         Action,
         BoxedProbe,
         Probe,
@@ -26,7 +25,7 @@ mod tests {
     fn blocked_queue(s: &kernel::sync::Arc<Shared>) -> Result<OwnedQueue> {
         let q = OwnedQueue::percpu().max_active(1).build(c"rwq_blocked")?;
         q.enqueue_on(0, Probe::new(s, 99, Action::Block)?)?;
-        assert!(wait_for(|| s.running.load(Relaxed) == 1));
+        assert_eq!(s.wait_entered(1), 1);
         Ok(q)
     }
 
@@ -41,7 +40,7 @@ mod tests {
         let err = q.enqueue_on(0, p.clone()).err().ok_or(EINVAL)?;
         assert_eq!(err.error(), EBUSY);
         drop(err);
-        s.release.store(1, Relaxed);
+        s.release();
         q.flush()?;
         assert!(!p.is_pending());
         assert_eq!(t.runs(), 1);
@@ -62,7 +61,7 @@ mod tests {
         drop(p);
         // Both references are gone: the item was freed, nothing leaked.
         assert_eq!(t.dropped.load(Relaxed), 1);
-        s.release.store(1, Relaxed);
+        s.release();
         q.flush()?;
         assert_eq!(t.runs(), 0);
         Ok(())
@@ -89,7 +88,7 @@ mod tests {
         let q = OwnedQueue::unbound().build(c"rwq_running")?;
         let p = Probe::new(t, 0, Action::Block)?;
         q.enqueue(p.clone())?;
-        assert!(wait_for(|| t.running.load(Relaxed) == 1));
+        assert_eq!(t.wait_entered(1), 1);
         let helper = Shared::new()?;
         q.enqueue(Probe::new(&helper, 1, Action::Release(t.clone(), ms))?)?;
         Ok((q, p))
@@ -101,7 +100,7 @@ mod tests {
         let (_q, p) = running_until_released(&t, 50)?;
         assert!(matches!(p.cancel_sync(), Ok(None)));
         // The item cannot finish before it is released: cancel_sync waited for both.
-        assert_eq!(t.release.load(Relaxed), 1);
+        assert!(t.is_released());
         assert_eq!(t.runs(), 1);
         Ok(())
     }
@@ -111,7 +110,7 @@ mod tests {
         let t = Shared::new()?;
         let (_q, p) = running_until_released(&t, 50)?;
         assert_eq!(p.flush(), Ok(true));
-        assert_eq!(t.release.load(Relaxed), 1);
+        assert!(t.is_released());
         assert_eq!(t.runs(), 1);
         assert_eq!(p.flush(), Ok(false));
         Ok(())
@@ -168,7 +167,7 @@ mod tests {
         let p = Probe::new(&t, 0, Action::Record)?;
         q.enqueue_on(0, p.clone())?;
         assert!(matches!(p.disable_sync(), Ok(Some(_))));
-        s.release.store(1, Relaxed);
+        s.release();
         q.flush()?;
         assert_eq!(t.runs(), 0);
         assert!(p.enable());

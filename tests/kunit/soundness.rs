@@ -54,11 +54,12 @@ mod tests {
     fn blocked_delayed(q: &OwnedQueue<Unbound>, s: &Arc<Shared>) -> Result<Arc<DelayedProbe>> {
         let d = DelayedProbe::with(s, DelayedAction::Block)?;
         q.enqueue_delayed(d.clone(), 0)?;
-        assert!(wait_for(|| s.running.load(Relaxed) == 1));
+        assert_eq!(s.wait_entered(1), 1);
         Ok(d)
     }
 
-    /// Runs `f` on a kworker of `system_dfl`; returns the job's `Shared` to wait on.
+    /// Runs `f` on a kworker of `system_dfl`; returns the job's `Shared`, which its run and its
+    /// drop announce themselves to.
     fn on_other_thread(f: impl Fn() + Send + Sync + 'static) -> Result<Arc<Shared>> {
         let h = Shared::new()?;
         rust_wq::system_dfl().enqueue(Job::new(&h, f)?)?;
@@ -76,19 +77,20 @@ mod tests {
         let h = on_other_thread(move || {
             let _ = target.cancel_sync();
         })?;
+        // A count of rust_wq's, which announces nothing: polled.
         assert!(wait_for(|| d.delayed_work().cancels_in_progress() == 1));
         let r = q.mod_delayed(d.clone(), Delta::from_millis(10));
         let refused = matches!(&r, Err(e) if e.error() == EBUSY);
         drop(r);
-        s.release.store(1, Relaxed);
-        assert!(wait_for(|| h.runs() == 1));
+        s.release();
+        assert_eq!(h.wait_runs(1), 1);
         assert!(refused);
         assert_eq!(s.runs(), 1);
         assert!(!d.is_pending());
-        // Every reference is accounted for: dropping ours frees the item.
+        // Every reference is accounted for: dropping ours frees the item (once the job, which
+        // holds one, is gone).
         drop(d);
-        assert!(wait_for(|| h.dropped.load(Relaxed) == 1));
-        assert_eq!(s.dropped.load(Relaxed), 1);
+        assert_eq!(s.wait_dropped(1), 1);
         Ok(())
     }
 
@@ -103,18 +105,20 @@ mod tests {
         let h = on_other_thread(move || {
             let _ = target.disable_sync();
         })?;
+        // The item's disable count, which announces nothing: polled.
         assert!(wait_for(|| d.delayed_work().disabled() == 1));
         let enabled = d.enable();
         // C still keeps the item disabled inside `disable_sync`: arming is refused, not lost.
         let r = q.mod_delayed(d.clone(), Delta::from_millis(10));
         let refused = matches!(&r, Err(e) if e.error() == EBUSY);
         drop(r);
-        s.release.store(1, Relaxed);
-        assert!(wait_for(|| h.runs() == 1));
+        s.release();
+        assert_eq!(h.wait_runs(1), 1);
         assert!(enabled);
         assert!(refused);
         q.enqueue_delayed(d.clone(), 0)?;
-        assert!(wait_for(|| s.runs() == 2));
+        d.flush()?;
+        assert_eq!(s.runs(), 2);
         Ok(())
     }
 
@@ -126,21 +130,23 @@ mod tests {
         let s = Shared::new()?;
         let p = Probe::new(&s, 0, Action::Block)?;
         q.enqueue(p.clone())?;
-        assert!(wait_for(|| s.running.load(Relaxed) == 1));
+        assert_eq!(s.wait_entered(1), 1);
         let target = p.clone();
         let h = on_other_thread(move || {
             let _ = target.disable_sync();
         })?;
+        // The item's disable depth, which announces nothing: polled.
         assert!(wait_for(|| p.work().disable_depth() == 1));
         let early = p.enable();
-        s.release.store(1, Relaxed);
-        assert!(wait_for(|| h.runs() == 1));
+        s.release();
+        assert_eq!(h.wait_runs(1), 1);
         assert!(!early);
         let refused = q.enqueue(p.clone()).err().map(|e| e.error());
         assert!(refused == Some(EBUSY));
         assert!(p.enable());
         q.enqueue(p.clone())?;
-        assert!(wait_for(|| s.runs() == 2));
+        p.flush()?;
+        assert_eq!(s.runs(), 2);
         Ok(())
     }
 
@@ -195,7 +201,7 @@ mod tests {
         let s = Shared::new()?;
         let other = Probe::new(&s, 0, Action::Block)?;
         other_q.enqueue(other.clone())?;
-        assert!(wait_for(|| s.running.load(Relaxed) == 1));
+        assert_eq!(s.wait_entered(1), 1);
         let h = Shared::new()?;
         let target = other.clone();
         let hh = h.clone();
@@ -204,10 +210,12 @@ mod tests {
                 hh.errno.store(1, Relaxed);
             }
         })?)?;
-        assert!(wait_for(|| h.running.load(Relaxed) == 1));
+        assert_eq!(h.wait_entered(1), 1);
+        // Time for the job to be inside its flush (if it is not yet, the flush has less to wait
+        // for; either way it must not fail).
         fsleep(Delta::from_millis(20));
-        s.release.store(1, Relaxed);
-        assert!(wait_for(|| h.runs() == 1));
+        s.release();
+        assert_eq!(h.wait_runs(1), 1);
         assert_eq!(h.errno.load(Relaxed), 0);
         Ok(())
     }
@@ -230,8 +238,8 @@ mod tests {
         let s2 = Shared::new()?;
         let safe = Probe::new(&s2, 0, Action::Block)?;
         rq2.enqueue(safe.clone())?;
-        assert!(wait_for(|| s.running.load(Relaxed) == 1));
-        assert!(wait_for(|| s2.running.load(Relaxed) == 1));
+        assert_eq!(s.wait_entered(1), 1);
+        assert_eq!(s2.wait_entered(1), 1);
         let h = Shared::new()?;
         let (unsafe_target, safe_target, hh) = (other.clone(), safe.clone(), h.clone());
         let s2r = s2.clone();
@@ -239,11 +247,11 @@ mod tests {
             let code = |r: Result<bool>| r.err().map_or(0, |e| e.to_errno());
             hh.errno.store(code(unsafe_target.flush()), Relaxed);
             // Released only now, so that this flush really waits.
-            s2r.release.store(1, Relaxed);
+            s2r.release();
             hh.back.store(code(safe_target.flush()) as u32, Relaxed);
         })?)?;
-        assert!(wait_for(|| h.runs() == 1));
-        s.release.store(1, Relaxed);
+        assert_eq!(h.wait_runs(1), 1);
+        s.release();
         assert_eq!(h.errno.load(Relaxed), EDEADLK.to_errno());
         assert_eq!(h.back.load(Relaxed), 0);
         assert_eq!(s2.runs(), 1);
@@ -272,9 +280,9 @@ mod tests {
             let q = guard.insert(q);
             q.enqueue(job)?;
         }
-        assert!(wait_for(|| h.runs() == 1));
+        assert_eq!(h.wait_runs(1), 1);
         // The hand-off retired the queue: the timer armed for a minute fired now.
-        assert!(wait_for(|| s.runs() == 1));
+        assert_eq!(s.wait_runs(1), 1);
         assert!(slot.lock().is_none());
         Ok(())
     }
@@ -290,7 +298,7 @@ mod tests {
             let _guard = lock.lock();
             drop(q);
         }
-        assert!(wait_for(|| s.runs() == 1));
+        assert_eq!(s.wait_runs(1), 1);
         Ok(())
     }
 
@@ -302,16 +310,17 @@ mod tests {
         let s = Shared::new()?;
         let p = Probe::new(&s, 0, Action::Block)?;
         q.enqueue(p.clone())?;
-        assert!(wait_for(|| s.running.load(Relaxed) == 1));
+        assert_eq!(s.wait_entered(1), 1);
         let target = p.clone();
         let h = on_other_thread(move || {
             let _ = target.cancel_sync();
         })?;
-        // The job is inside `cancel_sync` once C holds the item disabled.
+        // The job is inside `cancel_sync` once C holds the item disabled: C's state, which
+        // announces nothing, polled.
         assert!(wait_for(|| c_disabled(&p)));
         let r = q.enqueue(p.clone()).err().map(|e| e.error());
-        s.release.store(1, Relaxed);
-        assert!(wait_for(|| h.runs() == 1));
+        s.release();
+        assert_eq!(h.wait_runs(1), 1);
         assert!(r == Some(EBUSY));
         assert_eq!(s.runs(), 1);
         Ok(())
@@ -325,7 +334,8 @@ mod tests {
         for action in [Action::SelfCancel, Action::SelfFlush] {
             let s = Shared::new()?;
             q.enqueue(Probe::new_bh_with(&s, action)?)?;
-            assert!(wait_for(|| s.runs() == 1));
+            q.flush()?;
+            assert_eq!(s.runs(), 1);
             assert_eq!(s.errno.load(Relaxed), EAGAIN.to_errno());
         }
         Ok(())
@@ -390,7 +400,7 @@ mod tests {
                 }
             })?;
             drop(q);
-            assert!(wait_for(|| h.runs() == 1));
+            assert_eq!(h.wait_runs(1), 1);
             // Take back whatever is still armed on the system queue.
             if let Some(r) = d.cancel_sync()? {
                 s.back.add(1, Relaxed);
@@ -399,7 +409,7 @@ mod tests {
             assert!(d.flush().is_ok());
         }
         handed += s.errno.load(Relaxed) as u32;
-        assert!(wait_for(|| s.dropped.load(Relaxed) == 100));
+        assert_eq!(s.wait_dropped(100), 100);
         assert_eq!(handed, s.runs() + s.back.load(Relaxed));
         Ok(())
     }
@@ -431,6 +441,8 @@ mod tests {
                 // back on a retry.
                 let _ = cpu::take_offline(CPU);
                 fsleep(Delta::from_millis(3));
+                // Retried while another thread's hold of hotplug makes it `EBUSY`: the release
+                // of that hold announces nothing.
                 let _ = crate::probe::poll(|| cpu::bring_online(CPU) != Err(EBUSY));
                 fsleep(Delta::from_millis(3));
             }
@@ -480,7 +492,7 @@ mod tests {
             let r = t.flush().err().map_or(0, |e| e.to_errno());
             hh.errno.store(r, Relaxed);
         })?)?;
-        assert!(wait_for(|| h.runs() == 1));
+        assert_eq!(h.wait_runs(1), 1);
         assert_eq!(h.errno.load(Relaxed), 0);
         let r = rust_wq::system_dfl().enqueue(target.clone());
         assert!(matches!(&r, Err(e) if e.error() == EINVAL));
@@ -536,9 +548,10 @@ mod tests {
                 let _ = target.flush();
             })?;
             drop(q);
-            assert!(wait_for(|| h.runs() == 1));
+            assert_eq!(h.wait_runs(1), 1);
         }
-        assert!(wait_for(|| s.dropped.load(Relaxed) == 100));
+        // The last jobs may still hold their item: each item's drop announces itself.
+        assert_eq!(s.wait_dropped(100), 100);
         assert_eq!(s.runs(), 100);
         Ok(())
     }
@@ -582,10 +595,10 @@ mod tests {
         assert!(e.map(|e| e.error()) == Some(EINVAL));
         let j0 = rust_wq::jiffies();
         q.enqueue_delayed(d.clone(), Delta::from_millis(30))?;
-        assert!(wait_for(|| s.runs() == 1));
+        assert_eq!(s.wait_runs(1), 1);
         assert!(s.ran_jiffies.load(Relaxed).wrapping_sub(j0) >= kernel::time::msecs_to_jiffies(30));
         q.enqueue_delayed(d.clone(), Delta::<Jiffy>::from_jiffies(2))?;
-        assert!(wait_for(|| s.runs() == 2));
+        assert_eq!(s.wait_runs(2), 2);
         Ok(())
     }
 
