@@ -6,7 +6,7 @@ use kernel::prelude::*;
 
 #[kunit_tests(rust_wq_scope)]
 mod tests {
-    use crate::probe::wait_for;
+    use crate::event::Event;
     use crate::rust_wq::{
         self,
         OwnedQueue, //
@@ -47,6 +47,36 @@ mod tests {
         // SAFETY: This thread holds the lock: it leaked the guard that locked it, and nothing
         // else unlocked it. The guard made here unlocks it once, when dropped.
         drop(unsafe { Guard::new(lock, ()) });
+    }
+
+    /// Leaks a guard of `lock` (`mem::forget`) while the scoped closure that set `started` beats
+    /// `beats` on another CPU, to show that the scope then waits without sleeping. Returns
+    /// whether it did: the guard stays leaked then, and the caller unlocks it once the scope
+    /// returned. Tries again (unlocked) while the closure was preempted on this CPU.
+    fn leak_a_guard_while_it_beats(
+        lock: &SpinLock<()>,
+        started: &Event,
+        beats: &Atomic<u32>,
+    ) -> bool {
+        for _ in 0..100 {
+            if !started.wait() {
+                return false;
+            }
+            core::mem::forget(lock.lock());
+            // The closure beats on while this CPU cannot schedule: it runs on another one.
+            let b0 = beats.load(Relaxed);
+            let t0 = Instant::<Monotonic>::now();
+            while beats.load(Relaxed) == b0 && t0.elapsed() < Delta::from_millis(100) {
+                core::hint::spin_loop();
+            }
+            if beats.load(Relaxed) != b0 {
+                return true;
+            }
+            // It was preempted on this CPU: let it run, and try again.
+            unlock_leaked(lock);
+            fsleep(Delta::from_millis(1));
+        }
+        false
     }
 
     /// Counts its drops, wherever it goes.
@@ -114,7 +144,7 @@ mod tests {
             let r = rust_wq::scope(|_| ());
             out.store(r.err().map_or(1, |e| e.to_errno()), Relaxed);
         })?;
-        assert!(wait_for(|| seen.load(Relaxed) != 0));
+        q.flush()?;
         assert_eq!(seen.load(Relaxed), EDEADLK.to_errno());
         Ok(())
     }
@@ -177,12 +207,15 @@ mod tests {
         let q = OwnedQueue::unbound().build(c"rwq_scope_spin")?;
         let lock: Pin<KBox<SpinLock<()>>> = KBox::pin_init(new_spinlock!(()), GFP_KERNEL)?;
         let lock_ref: &SpinLock<()> = &lock;
+        let started = KBox::pin_init(Event::new(), GFP_KERNEL)?;
         let beats = Atomic::new(0u32);
         let leaked = Atomic::new(0u32);
         let mut done = false;
-        let (beats_ref, leaked_ref, done_ref) = (&beats, &leaked, &mut done);
+        let (started_ref, beats_ref, leaked_ref, done_ref) =
+            (&*started, &beats, &leaked, &mut done);
         let r = rust_wq::scope(|s| -> Result<bool> {
             rust_wq::spawn_on!(s, &q, GFP_KERNEL, move || {
+                started_ref.set();
                 // Runs until the caller has leaked its guard, then finishes.
                 while leaked_ref.load(Acquire) == 0 {
                     beats_ref.add(1, Relaxed);
@@ -190,27 +223,9 @@ mod tests {
                 }
                 *done_ref = true;
             })?;
-            for _ in 0..100 {
-                if !wait_for(|| beats_ref.load(Relaxed) != 0) {
-                    break;
-                }
-                core::mem::forget(lock_ref.lock());
-                // The closure beats on while this CPU cannot schedule: it runs on another one.
-                let b0 = beats_ref.load(Relaxed);
-                let t0 = Instant::<Monotonic>::now();
-                while beats_ref.load(Relaxed) == b0 && t0.elapsed() < Delta::from_millis(100) {
-                    core::hint::spin_loop();
-                }
-                if beats_ref.load(Relaxed) != b0 {
-                    leaked_ref.store(1, Release);
-                    return Ok(true);
-                }
-                // It was preempted on this CPU: let it run, and try again.
-                unlock_leaked(lock_ref);
-                fsleep(Delta::from_millis(1));
-            }
+            let leaked_here = leak_a_guard_while_it_beats(lock_ref, started_ref, beats_ref);
             leaked_ref.store(1, Release);
-            Ok(false)
+            Ok(leaked_here)
         });
         let leaked_here = matches!(r, Ok(Ok(true)));
         if leaked_here {
@@ -285,16 +300,18 @@ mod tests {
         let q = OwnedQueue::unbound().build(c"rwq_scope_cancel")?;
         let lock: Pin<KBox<SpinLock<()>>> = KBox::pin_init(new_spinlock!(()), GFP_KERNEL)?;
         let lock_ref: &SpinLock<()> = &lock;
+        let started = KBox::pin_init(Event::new(), GFP_KERNEL)?;
         let beats = Atomic::new(0u32);
         let leaked = Atomic::new(0u32);
         let spawned = Atomic::new(0u32);
         let drops = Atomic::new(0u32);
         let runs = Atomic::new(0u32);
         let last = Atomic::new(0i32);
-        let (beats_ref, leaked_ref) = (&beats, &leaked);
+        let (started_ref, beats_ref, leaked_ref) = (&*started, &beats, &leaked);
         let (spawned_ref, drops_ref, runs_ref, last_ref) = (&spawned, &drops, &runs, &last);
         let r = rust_wq::scope(|s| -> Result<bool> {
             rust_wq::spawn_on!(s, &q, GFP_KERNEL, move || {
+                started_ref.set();
                 while leaked_ref.load(Acquire) == 0 {
                     beats_ref.add(1, Relaxed);
                     core::hint::spin_loop();
@@ -318,27 +335,9 @@ mod tests {
                     }
                 }
             })?;
-            for _ in 0..100 {
-                if !wait_for(|| beats_ref.load(Relaxed) != 0) {
-                    break;
-                }
-                core::mem::forget(lock_ref.lock());
-                // The closure beats on while this CPU cannot schedule: it runs on another one.
-                let b0 = beats_ref.load(Relaxed);
-                let t0 = Instant::<Monotonic>::now();
-                while beats_ref.load(Relaxed) == b0 && t0.elapsed() < Delta::from_millis(100) {
-                    core::hint::spin_loop();
-                }
-                if beats_ref.load(Relaxed) != b0 {
-                    leaked_ref.store(1, Release);
-                    return Ok(true);
-                }
-                // It was preempted on this CPU: let it run, and try again.
-                unlock_leaked(lock_ref);
-                fsleep(Delta::from_millis(1));
-            }
-            leaked_ref.store(2, Release);
-            Ok(false)
+            let leaked_here = leak_a_guard_while_it_beats(lock_ref, started_ref, beats_ref);
+            leaked_ref.store(if leaked_here { 1 } else { 2 }, Release);
+            Ok(leaked_here)
         });
         // `EAGAIN` if some of the closures it spawned had not started when the list closed;
         // either way the guard stayed leaked.
