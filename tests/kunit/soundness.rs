@@ -50,12 +50,25 @@ mod tests {
     /// Nanoseconds in a second.
     const NSEC: i64 = 1_000_000_000;
 
-    /// Queues a delayed probe that blocks in `run` until `s.release`, and waits until it runs.
+    /// Queues a delayed probe that blocks in `run` until `s.release`, and waits until it runs
+    /// (`ETIMEDOUT` if it did not: the log says too slow to finish).
     fn blocked_delayed(q: &OwnedQueue<Unbound>, s: &Arc<Shared>) -> Result<Arc<DelayedProbe>> {
         let d = DelayedProbe::with(s, DelayedAction::Block)?;
         q.enqueue_delayed(d.clone(), 0)?;
-        assert_eq!(s.wait_entered(1), 1);
+        if s.wait_entered(1) != 1 {
+            return Err(ETIMEDOUT);
+        }
         Ok(d)
+    }
+
+    /// The same for a plain probe.
+    fn blocked_probe(q: &OwnedQueue<Unbound>, s: &Arc<Shared>) -> Result<Arc<Probe>> {
+        let p = Probe::new(s, 0, Action::Block)?;
+        q.enqueue(p.clone())?;
+        if s.wait_entered(1) != 1 {
+            return Err(ETIMEDOUT);
+        }
+        Ok(p)
     }
 
     /// Runs `f` on a kworker of `system_dfl`; returns the job's `Shared`, which its run and its
@@ -66,6 +79,33 @@ mod tests {
         Ok(h)
     }
 
+    /// While `item` is blocked in its run (until `s.release`), has another thread `wait` for it
+    /// (`cancel_sync` or `disable_sync`); once `inside` shows that thread inside its wait, calls
+    /// `act` and lets the item go. Returns what `act` returned, once the other thread's wait
+    /// has returned too; `ETIMEDOUT` if a wait ran out (the log says too slow to finish).
+    fn while_another_thread_waits<T: Send + Sync + 'static, R>(
+        s: &Shared,
+        item: &Arc<T>,
+        wait: fn(&T),
+        inside: impl Fn() -> bool,
+        act: impl FnOnce() -> R,
+    ) -> Result<R> {
+        let target = item.clone();
+        let h = on_other_thread(move || wait(&target))?;
+        // Being inside the wait shows in C's state or in a count of rust_wq's, neither of which
+        // announces anything: polled.
+        if !wait_for(inside) {
+            s.release();
+            return Err(ETIMEDOUT);
+        }
+        let r = act();
+        s.release();
+        if h.wait_runs(1) != 1 {
+            return Err(ETIMEDOUT);
+        }
+        Ok(r)
+    }
+
     /// Item 2: while `cancel_sync` waits (and C keeps the item disabled), `mod_delayed` must not
     /// claim to have queued the item it could not queue, and must hand the reference back.
     #[test]
@@ -73,17 +113,18 @@ mod tests {
         let q = OwnedQueue::unbound().build(c"rwq_s_modcancel")?;
         let s = Shared::new()?;
         let d = blocked_delayed(&q, &s)?;
-        let target = d.clone();
-        let h = on_other_thread(move || {
-            let _ = target.cancel_sync();
-        })?;
-        // A count of rust_wq's, which announces nothing: polled.
-        assert!(wait_for(|| d.delayed_work().cancels_in_progress() == 1));
-        let r = q.mod_delayed(d.clone(), Delta::from_millis(10));
-        let refused = matches!(&r, Err(e) if e.error() == EBUSY);
-        drop(r);
-        s.release();
-        assert_eq!(h.wait_runs(1), 1);
+        let refused = while_another_thread_waits(
+            &s,
+            &d,
+            |t| {
+                let _ = t.cancel_sync();
+            },
+            || d.delayed_work().cancels_in_progress() == 1,
+            || {
+                let r = q.mod_delayed(d.clone(), Delta::from_millis(10));
+                matches!(r, Err(e) if e.error() == EBUSY)
+            },
+        )?;
         assert!(refused);
         assert_eq!(s.runs(), 1);
         assert!(!d.is_pending());
@@ -101,19 +142,21 @@ mod tests {
         let q = OwnedQueue::unbound().build(c"rwq_s_ddisen")?;
         let s = Shared::new()?;
         let d = blocked_delayed(&q, &s)?;
-        let target = d.clone();
-        let h = on_other_thread(move || {
-            let _ = target.disable_sync();
-        })?;
-        // The item's disable count, which announces nothing: polled.
-        assert!(wait_for(|| d.delayed_work().disabled() == 1));
-        let enabled = d.enable();
-        // C still keeps the item disabled inside `disable_sync`: arming is refused, not lost.
-        let r = q.mod_delayed(d.clone(), Delta::from_millis(10));
-        let refused = matches!(&r, Err(e) if e.error() == EBUSY);
-        drop(r);
-        s.release();
-        assert_eq!(h.wait_runs(1), 1);
+        let (enabled, refused) = while_another_thread_waits(
+            &s,
+            &d,
+            |t| {
+                let _ = t.disable_sync();
+            },
+            || d.delayed_work().disabled() == 1,
+            || {
+                let enabled = d.enable();
+                // C still keeps the item disabled inside `disable_sync`: arming is refused, not
+                // lost.
+                let r = q.mod_delayed(d.clone(), Delta::from_millis(10));
+                (enabled, matches!(r, Err(e) if e.error() == EBUSY))
+            },
+        )?;
         assert!(enabled);
         assert!(refused);
         q.enqueue_delayed(d.clone(), 0)?;
@@ -128,18 +171,16 @@ mod tests {
     fn enable_during_disable_sync_of_a_plain_item_waits_for_the_disable() -> Result {
         let q = OwnedQueue::unbound().build(c"rwq_s_pdisen")?;
         let s = Shared::new()?;
-        let p = Probe::new(&s, 0, Action::Block)?;
-        q.enqueue(p.clone())?;
-        assert_eq!(s.wait_entered(1), 1);
-        let target = p.clone();
-        let h = on_other_thread(move || {
-            let _ = target.disable_sync();
-        })?;
-        // The item's disable depth, which announces nothing: polled.
-        assert!(wait_for(|| p.work().disable_depth() == 1));
-        let early = p.enable();
-        s.release();
-        assert_eq!(h.wait_runs(1), 1);
+        let p = blocked_probe(&q, &s)?;
+        let early = while_another_thread_waits(
+            &s,
+            &p,
+            |t| {
+                let _ = t.disable_sync();
+            },
+            || p.work().disable_depth() == 1,
+            || p.enable(),
+        )?;
         assert!(!early);
         let refused = q.enqueue(p.clone()).err().map(|e| e.error());
         assert!(refused == Some(EBUSY));
@@ -199,9 +240,7 @@ mod tests {
         let legacy = OwnedQueue::create_workqueue(c"rwq_s_legacy")?;
         let other_q = OwnedQueue::unbound().build(c"rwq_s_legacy_o")?;
         let s = Shared::new()?;
-        let other = Probe::new(&s, 0, Action::Block)?;
-        other_q.enqueue(other.clone())?;
-        assert_eq!(s.wait_entered(1), 1);
+        let other = blocked_probe(&other_q, &s)?;
         let h = Shared::new()?;
         let target = other.clone();
         let hh = h.clone();
@@ -233,13 +272,9 @@ mod tests {
             .build(c"rwq_s_reclaim2")?;
         let other_q = OwnedQueue::unbound().build(c"rwq_s_reclaim_o")?;
         let s = Shared::new()?;
-        let other = Probe::new(&s, 0, Action::Block)?;
-        other_q.enqueue(other.clone())?;
+        let other = blocked_probe(&other_q, &s)?;
         let s2 = Shared::new()?;
-        let safe = Probe::new(&s2, 0, Action::Block)?;
-        rq2.enqueue(safe.clone())?;
-        assert_eq!(s.wait_entered(1), 1);
-        assert_eq!(s2.wait_entered(1), 1);
+        let safe = blocked_probe(&rq2, &s2)?;
         let h = Shared::new()?;
         let (unsafe_target, safe_target, hh) = (other.clone(), safe.clone(), h.clone());
         let s2r = s2.clone();
@@ -308,19 +343,17 @@ mod tests {
     fn enqueue_during_cancel_sync_is_ebusy() -> Result {
         let q = OwnedQueue::unbound().build(c"rwq_s_qcancel")?;
         let s = Shared::new()?;
-        let p = Probe::new(&s, 0, Action::Block)?;
-        q.enqueue(p.clone())?;
-        assert_eq!(s.wait_entered(1), 1);
-        let target = p.clone();
-        let h = on_other_thread(move || {
-            let _ = target.cancel_sync();
-        })?;
-        // The job is inside `cancel_sync` once C holds the item disabled: C's state, which
-        // announces nothing, polled.
-        assert!(wait_for(|| c_disabled(&p)));
-        let r = q.enqueue(p.clone()).err().map(|e| e.error());
-        s.release();
-        assert_eq!(h.wait_runs(1), 1);
+        let p = blocked_probe(&q, &s)?;
+        let r = while_another_thread_waits(
+            &s,
+            &p,
+            |t| {
+                let _ = t.cancel_sync();
+            },
+            // The job is inside `cancel_sync` once C holds the item disabled.
+            || c_disabled(&p),
+            || q.enqueue(p.clone()).err().map(|e| e.error()),
+        )?;
         assert!(r == Some(EBUSY));
         assert_eq!(s.runs(), 1);
         Ok(())
