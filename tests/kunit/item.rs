@@ -94,25 +94,24 @@ mod tests {
         Ok((q, p))
     }
 
+    /// `cancel_sync` (no reference to give back: the item is not pending) and `flush` (it had
+    /// to wait) of a running item, in turn; then of the idle item, which has nothing to wait for.
     #[test]
-    fn cancel_sync_waits_for_a_running_item() -> Result {
-        let t = Shared::new()?;
-        let (_q, p) = running_until_released(&t, 50)?;
-        assert!(matches!(p.cancel_sync(), Ok(None)));
-        // The item cannot finish before it is released: cancel_sync waited for both.
-        assert!(t.is_released());
-        assert_eq!(t.runs(), 1);
-        Ok(())
-    }
-
-    #[test]
-    fn flush_waits_for_a_running_item() -> Result {
-        let t = Shared::new()?;
-        let (_q, p) = running_until_released(&t, 50)?;
-        assert_eq!(p.flush(), Ok(true));
-        assert!(t.is_released());
-        assert_eq!(t.runs(), 1);
-        assert_eq!(p.flush(), Ok(false));
+    fn cancel_sync_and_flush_wait_for_a_running_item() -> Result {
+        type Wait = fn(&Probe) -> Result<bool>;
+        let waits: [(Wait, bool); 2] = [
+            (|p| p.cancel_sync().map(|back| back.is_some()), false),
+            (|p| p.flush(), true),
+        ];
+        for (wait, answer) in waits {
+            let t = Shared::new()?;
+            let (_q, p) = running_until_released(&t, 50)?;
+            assert_eq!(wait(&p), Ok(answer));
+            // The item cannot finish before it is released: the call waited for both.
+            assert!(t.is_released());
+            assert_eq!(t.runs(), 1);
+            assert_eq!(wait(&p), Ok(false));
+        }
         Ok(())
     }
 
