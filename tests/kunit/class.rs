@@ -7,11 +7,12 @@ use kernel::prelude::*;
 
 #[kunit_tests(rust_wq_class)]
 mod tests {
-    use crate::probe::wait_for;
+    use crate::event::Event;
     use crate::rust_wq::prelude::*;
     use crate::rust_wq::{
         self,
         DelayedWork,
+        DelayedWorkOps,
         OwnedQueue,
         Work,
         WorkItem, //
@@ -107,7 +108,8 @@ mod tests {
         if !cfg!(CONFIG_LOCKDEP) {
             // No lockdep, no classes: nothing to report, and the mix is allowed.
             rust_wq::system_bh().enqueue::<_, 0>(b.clone())?;
-            assert!(wait_for(|| b.runs.load(Relaxed) == 1));
+            WorkOps::<0>::flush(&*b)?;
+            assert_eq!(b.runs.load(Relaxed), 1);
             return Ok(());
         }
         // Another item of that class: both kinds of BH queue refuse it and hand it back.
@@ -126,7 +128,8 @@ mod tests {
         rust_wq::system_bh()
             .enqueue::<_, 1>(b.clone())
             .map_err(|e| e.error())?;
-        assert!(wait_for(|| b.runs.load(Relaxed) == 1));
+        WorkOps::<1>::flush(&*b)?;
+        assert_eq!(b.runs.load(Relaxed), 1);
         // And from now on that one is refused on threaded queues.
         let r = rust_wq::system_dfl().enqueue::<_, 1>(b.clone());
         assert_eq!(r.err().map(|e| e.error()), Some(EINVAL));
@@ -137,13 +140,14 @@ mod tests {
     fn a_delayed_class_that_went_on_a_bh_queue_is_refused_on_threaded_queues() -> Result {
         let a = item_two()?;
         rust_wq::system_bh().enqueue_delayed(a.clone(), 1)?;
-        assert!(wait_for(|| a.runs.load(Relaxed) == 1));
+        DelayedWorkOps::<2>::flush(&*a)?;
+        assert_eq!(a.runs.load(Relaxed), 1);
         let b = item_two()?;
         let q = OwnedQueue::unbound().build(c"rwq_class_ub")?;
         if !cfg!(CONFIG_LOCKDEP) {
             q.enqueue_delayed(b.clone(), 0)?;
             q.drain()?;
-            assert!(wait_for(|| b.runs.load(Relaxed) == 1));
+            assert_eq!(b.runs.load(Relaxed), 1);
             return Ok(());
         }
         let e = q.enqueue_delayed(b.clone(), 0).err().ok_or(EINVAL)?;
@@ -161,7 +165,8 @@ mod tests {
         let bh_key = kernel::static_lock_class!();
         let threaded_key = kernel::static_lock_class!();
         let ran = Arc::new(Atomic::new(0u32), GFP_KERNEL)?;
-        let r = ran.clone();
+        let done = Event::new_arc()?;
+        let (r, d) = (ran.clone(), done.clone());
         rust_wq::system_bh().try_spawn_in(
             rust_wq::closure::spawn::SpawnClass {
                 threaded: threaded_key,
@@ -170,9 +175,11 @@ mod tests {
             GFP_KERNEL,
             move || {
                 r.add(1, Relaxed);
+                d.set();
             },
         )?;
-        assert!(wait_for(|| ran.load(Relaxed) == 1));
+        assert!(done.wait());
+        assert_eq!(ran.load(Relaxed), 1);
         // The same key for a threaded kworker's item: lockdep would see the class in both.
         let r = rust_wq::work_on_cpu_in(bh_key, 0, || ());
         if cfg!(CONFIG_LOCKDEP) {

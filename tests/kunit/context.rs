@@ -11,7 +11,6 @@ mod tests {
         in_hard_irq,
         in_kworker,
         in_softirq,
-        wait_for,
         Shared, //
     };
     use crate::rust_wq::prelude::*;
@@ -91,7 +90,7 @@ mod tests {
             GFP_KERNEL,
         )?;
         rust_wq::system_bh().enqueue(w.clone())?;
-        assert!(wait_for(|| w.seen.load(Relaxed) != 0));
+        w.flush()?;
         // Softirq: neither a task nor preemptible, and not hard IRQ.
         assert_eq!(w.seen.load(Relaxed), 0b1000);
         Ok(())

@@ -7,7 +7,6 @@ use kernel::prelude::*;
 #[kunit_tests(rust_wq_delayed)]
 mod tests {
     use crate::probe::{
-        wait_for,
         DelayedProbe,
         Shared, //
     };
@@ -36,7 +35,7 @@ mod tests {
         let j0 = rust_wq::jiffies();
         q.enqueue_delayed(d.clone(), delay)?;
         assert!(d.is_pending());
-        assert!(wait_for(|| s.runs() == 1));
+        assert_eq!(s.wait_runs(1), 1);
         assert!(
             s.ran_jiffies.load(Relaxed).wrapping_sub(j0) >= kernel::time::msecs_to_jiffies(100)
         );
@@ -49,7 +48,7 @@ mod tests {
         let s = Shared::new()?;
         let d = DelayedProbe::new(&s)?;
         q.enqueue_delayed_on(1, d.clone(), Delta::from_millis(20))?;
-        assert!(wait_for(|| s.runs() == 1));
+        assert_eq!(s.wait_runs(1), 1);
         assert_eq!(s.last_cpu.load(Relaxed), 1);
         let err = q
             .enqueue_delayed_on(cpu::nr_cpu_ids(), d.clone(), 1)
@@ -86,13 +85,13 @@ mod tests {
             q.mod_delayed(d.clone(), Delta::from_millis(30))?,
             Armed::Modified(_)
         ));
-        assert!(wait_for(|| s.runs() == 1));
+        assert_eq!(s.wait_runs(1), 1);
         // Idle: the item is queued.
         assert!(matches!(
             q.mod_delayed(d.clone(), Delta::from_millis(1))?,
             Armed::Queued
         ));
-        assert!(wait_for(|| s.runs() == 2));
+        assert_eq!(s.wait_runs(2), 2);
         Ok(())
     }
 
@@ -133,7 +132,7 @@ mod tests {
         // Unbalanced: nothing happens.
         assert!(!d.enable());
         q.enqueue_delayed(d.clone(), 0)?;
-        assert!(wait_for(|| s.runs() == 1));
+        assert_eq!(s.wait_runs(1), 1);
         Ok(())
     }
 
@@ -157,7 +156,7 @@ mod tests {
         let s = Shared::new()?;
         let d = DelayedProbe::with(&s, crate::probe::DelayedAction::SelfCancel)?;
         q.enqueue_delayed(d.clone(), 0)?;
-        assert!(wait_for(|| s.runs() == 1));
+        assert_eq!(s.wait_runs(1), 1);
         assert_eq!(s.errno.load(Relaxed), EDEADLK.to_errno());
         Ok(())
     }
@@ -280,7 +279,7 @@ mod tests {
         let s = Shared::new()?;
         let d = DelayedProbe::new(&s)?;
         rust_wq::system_dfl().enqueue_delayed(d.clone(), Delta::from_millis(10))?;
-        assert!(wait_for(|| s.runs() == 1));
+        assert_eq!(s.wait_runs(1), 1);
         rust_wq::schedule_delayed_work(d.clone(), Delta::from_millis(60_000))?;
         assert!(d.cancel_sync()?.is_some());
         assert_eq!(s.runs(), 1);

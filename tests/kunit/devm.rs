@@ -15,9 +15,12 @@ use kernel::prelude::*;
 
 #[kunit_tests(rust_wq_devm)]
 mod tests {
+    use crate::event::{
+        Event,
+        PATIENCE_MS, //
+    };
     use crate::probe::{
         errno,
-        poll,
         wait_for,
         Action,
         DelayedProbe,
@@ -58,8 +61,7 @@ mod tests {
             atomic::{
                 Acquire,
                 Atomic,
-                Relaxed,
-                Release, //
+                Relaxed, //
             },
             Arc,
             ArcBorrow,
@@ -269,12 +271,45 @@ mod tests {
         }
     }
 
-    /// Drops a queue from a BH item or from a hard `hrtimer` callback; `done` is 1 once the drop
-    /// returned (2 if the queue was gone).
+    /// An answer that another context gives once (a hard interrupt too), for the test thread to
+    /// wait for.
+    #[pin_data]
+    struct Answer {
+        value: Atomic<u32>,
+        #[pin]
+        given: Event,
+    }
+
+    impl Answer {
+        fn new() -> impl PinInit<Self> {
+            pin_init!(Self { value: Atomic::new(0), given <- Event::new() })
+        }
+
+        /// Gives the answer `v` (not 0). Any context.
+        fn give(&self, v: u32) {
+            self.value.store(v, Relaxed);
+            self.given.set();
+        }
+
+        /// The answer once given; 0 if it was not within [`PATIENCE_MS`] (the log says so,
+        /// with the caller's line).
+        #[track_caller]
+        fn wait(&self) -> u32 {
+            if self.given.wait() {
+                self.value.load(Relaxed)
+            } else {
+                0
+            }
+        }
+    }
+
+    /// Drops a queue from a BH item or from a hard `hrtimer` callback; `done` answers 1 once the
+    /// drop returned (2 if the queue was gone).
     #[pin_data]
     struct Dropper {
         queue: TakeOnce<DevmQueue<Ordered>>,
-        done: Atomic<u32>,
+        #[pin]
+        done: Answer,
         #[pin]
         work: Work<Dropper>,
         #[pin]
@@ -295,7 +330,7 @@ mod tests {
             Arc::pin_init(
                 pin_init!(Self {
                     queue: TakeOnce::new(q),
-                    done: Atomic::new(0),
+                    done <- Answer::new(),
                     // Only ever on a BH queue: a lockdep class of its own.
                     work <- new_work!("devm::Dropper::work (BH)"),
                     timer <- HrTimer::new(),
@@ -308,7 +343,7 @@ mod tests {
             let q = self.queue.take();
             let had = q.is_some();
             drop(q);
-            self.done.store(if had { 1 } else { 2 }, Release);
+            self.done.give(if had { 1 } else { 2 });
         }
     }
 
@@ -333,7 +368,7 @@ mod tests {
     }
 
     /// The context the handle is dropped in.
-    #[derive(Clone, Copy, PartialEq)]
+    #[derive(Clone, Copy, Debug, PartialEq)]
     enum Where {
         /// The run of an item of the queue itself (which the unbind waits for).
         Kworker,
@@ -347,38 +382,41 @@ mod tests {
         Reclaim,
     }
 
+    impl Where {
+        const ALL: [Where; 5] = [
+            Where::Kworker,
+            Where::Softirq,
+            Where::HardIrq,
+            Where::Atomic,
+            Where::Reclaim,
+        ];
+    }
+
     /// Drops the handle in `place`; [`take_and_drop`]'s answer once the drop returned, 0 if it
-    /// did not within the patience of [`wait_for`]. (For [`Where::Kworker`] the item that drops
-    /// it is queued already, waiting for `go`, and answers in `done`.)
-    fn drop_in(
-        place: Where,
-        slot: &QueueSlot,
-        go: &Atomic<u32>,
-        done: &Atomic<u32>,
-    ) -> Result<u32> {
+    /// did not within [`PATIENCE_MS`]. (For [`Where::Kworker`] the item that drops it is queued
+    /// already, waiting for `go`, and answers in `done`.)
+    fn drop_in(place: Where, slot: &QueueSlot, go: &Event, done: &Answer) -> Result<u32> {
         match place {
             Where::Kworker => {
-                go.store(1, Release);
-                let _ = wait_for(|| done.load(Acquire) != 0);
-                Ok(done.load(Acquire))
+                go.set();
+                Ok(done.wait())
             }
             Where::Softirq => {
                 // Out of the slot first: the lock guard of a temporary would live through `new`.
                 let q = slot.lock().take().ok_or(ENODEV)?;
                 let d = Dropper::new(q)?;
                 rust_wq::system_bh().enqueue(d.clone())?;
-                let _ = wait_for(|| d.done.load(Acquire) != 0);
-                Ok(d.done.load(Acquire))
+                Ok(d.done.wait())
             }
             Where::HardIrq => {
                 // Out of the slot first: the lock guard of a temporary would live through `new`.
                 let q = slot.lock().take().ok_or(ENODEV)?;
                 let d = Dropper::new(q)?;
                 let handle = d.clone().start(Delta::from_micros(100));
-                let _ = wait_for(|| d.done.load(Acquire) != 0);
+                let answer = d.done.wait();
                 // Cancels the timer if it never fired, and waits for a callback under way.
                 drop(handle);
-                Ok(d.done.load(Acquire))
+                Ok(answer)
             }
             Where::Atomic => {
                 let lock = KBox::pin_init(new_spinlock!(()), GFP_KERNEL)?;
@@ -429,7 +467,7 @@ mod tests {
             } else {
                 "while bound"
             };
-            pr_info!("    # {when}: {what}\n");
+            pr_info!("    # dropped in {place:?} {when}: {what}\n");
         }
         Ok(verdict)
     }
@@ -453,20 +491,20 @@ mod tests {
 
         let s = Shared::new()?;
         let h = Shared::new()?;
-        let go = Arc::new(Atomic::new(0u32), GFP_KERNEL)?;
-        let done = Arc::new(Atomic::new(0u32), GFP_KERNEL)?;
-        let release = Arc::new(Atomic::new(0u32), GFP_KERNEL)?;
+        let go = Event::new_arc()?;
+        let done = Arc::pin_init(Answer::new(), GFP_KERNEL)?;
+        let release = Event::new_arc()?;
         let blocker = {
             let (slot, go, done, release) =
                 (slot.clone(), go.clone(), done.clone(), release.clone());
             Job::new(&h, move || {
-                // Each wait gives up after the patience of `poll`, so that a drop that waited
+                // Each wait gives up after `PATIENCE_MS`, quietly, so that a drop that waited
                 // for the unbind (which waits for this item) fails the case instead of hanging.
                 if place == Where::Kworker {
-                    let _ = poll(|| go.load(Acquire) == 1);
-                    done.store(take_and_drop(&slot), Release);
+                    let _ = go.wait_ms(PATIENCE_MS);
+                    done.give(take_and_drop(&slot));
                 }
-                let _ = poll(|| release.load(Acquire) == 1);
+                let _ = release.wait_ms(PATIENCE_MS);
             })?
         };
         let pending = [
@@ -484,13 +522,14 @@ mod tests {
             }
             q.enqueue_delayed(armed, Delta::from_millis(60_000))?;
         }
-        if !wait_for(|| h.running.load(Relaxed) == 1) {
+        if h.wait_entered(1) != 1 {
             return Ok(Err("the blocker never ran"));
         }
 
         let (dev, removing) = if during_unbind {
             let r = dev.remove_in_thread()?;
-            // The unbind revoked the queue; it drops it now, waiting for the blocker.
+            // The unbind revoked the queue; it drops it now, waiting for the blocker. The
+            // revocation, rust_wq's, announces nothing: polled.
             if !wait_for(|| revoked(&slot)) {
                 return Ok(Err("the unbind never revoked the queue"));
             }
@@ -503,7 +542,7 @@ mod tests {
         // case, the dropping item is the one that holds up the rest).
         let ran_meanwhile = s.runs() + h.runs();
         let handoffs = rust_wq::testing::handoffs_in_flight();
-        release.store(1, Release);
+        release.set();
         // Judged before the wait for the unbind: a drop that deadlocked with it (an item of
         // the queue waiting for the unbind) must fail the case, not hang it.
         if dropped != 1 {
@@ -520,15 +559,16 @@ mod tests {
             "no hand-off was in flight after the drop",
         ));
         drop(removing);
-        // The hand-off finished, and with it the queue's drop.
+        // The hand-off finished, and with it the queue's drop. rust_wq's count of hand-offs
+        // announces nothing: polled.
         let verdict = verdict
             .and(check(
                 wait_for(|| rust_wq::testing::handoffs_in_flight() == 0),
                 "the hand-off never finished",
             ))
             .and(check(
-                wait_for(|| s.dropped.load(Relaxed) == 4 && h.dropped.load(Relaxed) == 1),
-                "an item was never dropped",
+                s.wait_dropped(4) == 4 && h.wait_dropped(1) == 1,
+                "an item was not dropped exactly once",
             ));
         // Each item ran once: the blocker, the three behind it and the armed one (tag 0).
         let mut tags = [0u32; 4];
@@ -549,57 +589,28 @@ mod tests {
         Ok(verdict.and(check(s.runs() == 4, "an item ran at the unbind")))
     }
 
-    /// The handle dropped in a kworker, by an item of the queue itself: handed off (while the
-    /// device is bound, and while the unbind drops the queue and waits for that very item,
-    /// where a drop in place would wait for the unbind forever).
+    /// The handle dropped in each place where its drop cannot wait, while the device is bound and
+    /// while the unbind drops the queue and waits for an item of it: handed off every time.
+    ///
+    /// - In a kworker, by an item of the queue itself: during the unbind, which waits for that
+    ///   very item, a drop in place would wait for the unbind forever.
+    /// - In softirq (a BH item), in a hard `hrtimer` callback, with a spinlock held: no sleep
+    ///   there.
+    /// - By a task in memory reclaim: no wait for items that may need memory (during the unbind,
+    ///   a drop in place would wait for the unbind, which waits for the queue's items).
     #[test]
-    fn dropped_in_an_item_of_its_own_queue_hands_off() -> Result {
+    fn dropped_where_it_cannot_wait_hands_off() -> Result {
         let driver = register_driver()?;
-        assert_eq!(drop_once(Where::Kworker, false)?, Ok(()));
-        assert_eq!(drop_once(Where::Kworker, true)?, Ok(()));
+        let mut wrong = 0u32;
+        for place in Where::ALL {
+            for during_unbind in [false, true] {
+                if drop_once(place, during_unbind)?.is_err() {
+                    wrong += 1;
+                }
+            }
+        }
         drop(driver);
-        Ok(())
-    }
-
-    /// The handle dropped by a BH item (softirq): handed off, no sleep there.
-    #[test]
-    fn dropped_in_softirq_hands_off() -> Result {
-        let driver = register_driver()?;
-        assert_eq!(drop_once(Where::Softirq, false)?, Ok(()));
-        assert_eq!(drop_once(Where::Softirq, true)?, Ok(()));
-        drop(driver);
-        Ok(())
-    }
-
-    /// The handle dropped in a hard `hrtimer` callback: handed off, no sleep there.
-    #[test]
-    fn dropped_in_hard_irq_hands_off() -> Result {
-        let driver = register_driver()?;
-        assert_eq!(drop_once(Where::HardIrq, false)?, Ok(()));
-        assert_eq!(drop_once(Where::HardIrq, true)?, Ok(()));
-        drop(driver);
-        Ok(())
-    }
-
-    /// The handle dropped with a spinlock held: handed off, no sleep there.
-    #[test]
-    fn dropped_under_a_spinlock_hands_off() -> Result {
-        let driver = register_driver()?;
-        assert_eq!(drop_once(Where::Atomic, false)?, Ok(()));
-        assert_eq!(drop_once(Where::Atomic, true)?, Ok(()));
-        drop(driver);
-        Ok(())
-    }
-
-    /// The handle dropped by a task in memory reclaim: handed off, no wait for items that may
-    /// need memory (during the unbind, a drop in place would wait for the unbind, which waits
-    /// for the queue's items).
-    #[test]
-    fn dropped_in_memory_reclaim_hands_off() -> Result {
-        let driver = register_driver()?;
-        assert_eq!(drop_once(Where::Reclaim, false)?, Ok(()));
-        assert_eq!(drop_once(Where::Reclaim, true)?, Ok(()));
-        drop(driver);
+        assert_eq!(wrong, 0);
         Ok(())
     }
 
@@ -643,14 +654,14 @@ mod tests {
         let s = Shared::new()?;
         let p = Probe::new(&s, 0, Action::Record)?;
         slot.lock().as_ref().ok_or(ENODEV)?.enqueue(p)?;
-        assert!(wait_for(|| s.runs() == 1));
+        assert_eq!(s.wait_runs(1), 1);
         drop(dev);
         let late = Probe::new(&s, 1, Action::Record)?;
         let r = slot.lock().as_ref().ok_or(ENODEV)?.enqueue(late);
         assert!(matches!(&r, Err(e) if e.error() == ENODEV));
         drop(r);
         assert_eq!(s.runs(), 1);
-        assert!(wait_for(|| s.dropped.load(Relaxed) == 2));
+        assert_eq!(s.wait_dropped(2), 2);
         // The handle of an unbound device goes without a wait.
         let q = slot.lock().take();
         drop(q);

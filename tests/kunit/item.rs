@@ -7,7 +7,6 @@ use kernel::prelude::*;
 #[kunit_tests(rust_wq_item)]
 mod tests {
     use crate::probe::{
-        wait_for,
         Action,
         BoxedProbe,
         Probe,
@@ -27,7 +26,7 @@ mod tests {
     fn blocked_queue(s: &kernel::sync::Arc<Shared>) -> Result<OwnedQueue> {
         let q = OwnedQueue::percpu().max_active(1).build(c"rwq_blocked")?;
         q.enqueue_on(0, Probe::new(s, 99, Action::Block)?)?;
-        assert!(wait_for(|| s.running.load(Relaxed) == 1));
+        assert_eq!(s.wait_entered(1), 1);
         Ok(q)
     }
 
@@ -42,7 +41,7 @@ mod tests {
         let err = q.enqueue_on(0, p.clone()).err().ok_or(EINVAL)?;
         assert_eq!(err.error(), EBUSY);
         drop(err);
-        s.release.store(1, Relaxed);
+        s.release();
         q.flush()?;
         assert!(!p.is_pending());
         assert_eq!(t.runs(), 1);
@@ -63,7 +62,7 @@ mod tests {
         drop(p);
         // Both references are gone: the item was freed, nothing leaked.
         assert_eq!(t.dropped.load(Relaxed), 1);
-        s.release.store(1, Relaxed);
+        s.release();
         q.flush()?;
         assert_eq!(t.runs(), 0);
         Ok(())
@@ -90,31 +89,30 @@ mod tests {
         let q = OwnedQueue::unbound().build(c"rwq_running")?;
         let p = Probe::new(t, 0, Action::Block)?;
         q.enqueue(p.clone())?;
-        assert!(wait_for(|| t.running.load(Relaxed) == 1));
+        assert_eq!(t.wait_entered(1), 1);
         let helper = Shared::new()?;
         q.enqueue(Probe::new(&helper, 1, Action::Release(t.clone(), ms))?)?;
         Ok((q, p))
     }
 
+    /// `cancel_sync` (no reference to give back: the item is not pending) and `flush` (it had
+    /// to wait) of a running item, in turn; then of the idle item, which has nothing to wait for.
     #[test]
-    fn cancel_sync_waits_for_a_running_item() -> Result {
-        let t = Shared::new()?;
-        let (_q, p) = running_until_released(&t, 50)?;
-        assert!(matches!(p.cancel_sync(), Ok(None)));
-        // The item cannot finish before it is released: cancel_sync waited for both.
-        assert_eq!(t.release.load(Relaxed), 1);
-        assert_eq!(t.runs(), 1);
-        Ok(())
-    }
-
-    #[test]
-    fn flush_waits_for_a_running_item() -> Result {
-        let t = Shared::new()?;
-        let (_q, p) = running_until_released(&t, 50)?;
-        assert_eq!(p.flush(), Ok(true));
-        assert_eq!(t.release.load(Relaxed), 1);
-        assert_eq!(t.runs(), 1);
-        assert_eq!(p.flush(), Ok(false));
+    fn cancel_sync_and_flush_wait_for_a_running_item() -> Result {
+        type Wait = fn(&Probe) -> Result<bool>;
+        let waits: [(Wait, bool); 2] = [
+            (|p| p.cancel_sync().map(|back| back.is_some()), false),
+            (|p| p.flush(), true),
+        ];
+        for (wait, answer) in waits {
+            let t = Shared::new()?;
+            let (_q, p) = running_until_released(&t, 50)?;
+            assert_eq!(wait(&p), Ok(answer));
+            // The item cannot finish before it is released: the call waited for both.
+            assert!(t.is_released());
+            assert_eq!(t.runs(), 1);
+            assert_eq!(wait(&p), Ok(false));
+        }
         Ok(())
     }
 
@@ -169,7 +167,7 @@ mod tests {
         let p = Probe::new(&t, 0, Action::Record)?;
         q.enqueue_on(0, p.clone())?;
         assert!(matches!(p.disable_sync(), Ok(Some(_))));
-        s.release.store(1, Relaxed);
+        s.release();
         q.flush()?;
         assert_eq!(t.runs(), 0);
         assert!(p.enable());

@@ -11,6 +11,8 @@ use kernel::prelude::*;
 #[path = "../../rust_wq/lib.rs"]
 pub mod rust_wq;
 
+pub mod event;
+
 #[cfg(not(rust_wq_ktap))]
 mod class;
 #[cfg(not(rust_wq_ktap))]

@@ -8,11 +8,12 @@ use kernel::prelude::*;
 
 #[kunit_tests(rust_wq_misuse)]
 mod tests {
+    use crate::event::Event;
     use crate::probe::{
         errno,
         in_hard_irq,
         in_softirq,
-        wait_for,
+        Count,
         DelayedProbe,
         InReclaim,
         Job,
@@ -148,13 +149,13 @@ mod tests {
             }
             drop(q);
             for h in &hs {
-                assert!(wait_for(|| h.runs() == 1));
+                assert_eq!(h.wait_runs(1), 1);
                 flushes += 1;
             }
         }
-        assert!(wait_for(
-            || s.dropped.load(Relaxed) as usize == ROUNDS as usize * ITEMS
-        ));
+        // The last jobs may still hold their item: each item's drop announces itself.
+        let all = ROUNDS * ITEMS as u32;
+        assert_eq!(s.wait_dropped(all), all);
         // Each item ran once: fired by its flush or by the queue's drop, never twice.
         assert_eq!(s.runs() as usize, ROUNDS as usize * ITEMS);
         assert_eq!(flushes, ROUNDS as usize * ITEMS);
@@ -165,7 +166,7 @@ mod tests {
     /// shared with the items of other cases would join their locks into false cycles).
     #[pin_data]
     struct Nested {
-        writer_started: Arc<kernel::sync::atomic::Atomic<u32>>,
+        writer_started: Arc<Event>,
         result: Arc<kernel::sync::atomic::Atomic<i32>>,
         #[pin]
         work: Work<Nested>,
@@ -179,7 +180,7 @@ mod tests {
         /// Waits until the hotplug writer started, gives it time to become pending, then
         /// calls `work_on_cpu` itself.
         fn run(this: Arc<Nested>) {
-            let _ = wait_for(|| this.writer_started.load(Relaxed) == 1);
+            let _ = this.writer_started.wait();
             kernel::time::delay::fsleep(Delta::from_millis(300));
             this.result.store(
                 match crate::work_on_cpu!(2, || ()) {
@@ -202,9 +203,10 @@ mod tests {
         use kernel::sync::atomic::Atomic;
         const CPU: u32 = 3;
         let inner_result = Arc::new(Atomic::new(0i32), GFP_KERNEL)?;
-        let writer_started = Arc::new(Atomic::new(0u32), GFP_KERNEL)?;
-        let in_f = Arc::new(Atomic::new(0u32), GFP_KERNEL)?;
+        let writer_started = Event::new_arc()?;
+        let in_f = Event::new_arc()?;
         let outer_result = Arc::new(Atomic::new(0i32), GFP_KERNEL)?;
+        let outer_done = Event::new_arc()?;
         let (ws, r) = (writer_started.clone(), inner_result.clone());
         let x = Arc::pin_init(
             pin_init!(Nested {
@@ -216,13 +218,13 @@ mod tests {
         )?;
         // The outer `work_on_cpu` runs on a kworker (a closure: a lockdep class of its own); the
         // test thread is the hotplug writer.
-        let (f_seen, out) = (in_f.clone(), outer_result.clone());
+        let (f_seen, out, out_done) = (in_f.clone(), outer_result.clone(), outer_done.clone());
         crate::rust_wq::try_spawn!(rust_wq::system_long(), GFP_KERNEL, move || {
             let target = x.clone();
             let f_seen = f_seen.clone();
             let res = crate::work_on_cpu!(1, move || {
                 let ok = rust_wq::system_dfl().enqueue(target.clone()).is_ok();
-                f_seen.store(1, Relaxed);
+                f_seen.set();
                 ok && Work::of(&*target).flush().is_ok()
             });
             out.store(
@@ -233,14 +235,15 @@ mod tests {
                 },
                 Relaxed,
             );
+            out_done.set();
         })?;
-        assert!(wait_for(|| in_f.load(Relaxed) == 1));
-        writer_started.store(1, Relaxed);
+        assert!(in_f.wait());
+        writer_started.set();
         let offline = crate::rust_wq::testing::take_offline(CPU);
         if offline.is_ok() {
             crate::rust_wq::testing::bring_online(CPU)?;
         }
-        assert!(wait_for(|| outer_result.load(Relaxed) != 0));
+        assert!(outer_done.wait());
         let inner = inner_result.load(Relaxed);
         pr_info!(
             "nested work_on_cpu during hotplug: inner {}, outer {}, take_offline {:?}\n",
@@ -376,17 +379,17 @@ mod tests {
             let ok = Arc::new(Atomic::new(0u32), GFP_KERNEL)?;
             let eexist = Arc::new(Atomic::new(0u32), GFP_KERNEL)?;
             let other = Arc::new(Atomic::new(0u32), GFP_KERNEL)?;
-            let arrived = Arc::new(Atomic::new(0u32), GFP_KERNEL)?;
-            let release = Arc::new(Atomic::new(0u32), GFP_KERNEL)?;
-            let done = Arc::new(Atomic::new(0u32), GFP_KERNEL)?;
+            let arrived = Count::new_arc()?;
+            let release = Event::new_arc()?;
+            let done = Count::new_arc()?;
             let built = Arc::pin_init(kernel::new_spinlock!(None), GFP_KERNEL)?;
             for _ in 0..THREADS {
                 let (ok, eexist, other) = (ok.clone(), eexist.clone(), other.clone());
                 let built = built.clone();
                 let (arrived, release, done) = (arrived.clone(), release.clone(), done.clone());
                 crate::rust_wq::try_spawn!(rust_wq::system_dfl(), GFP_KERNEL, move || {
-                    arrived.add(1, Relaxed);
-                    let _ = wait_for(|| release.load(Relaxed) == 1);
+                    arrived.add();
+                    let _ = release.wait();
                     match OwnedQueue::unbound().sysfs().build(c"rwq_m_race") {
                         Ok(q) => {
                             ok.add(1, Relaxed);
@@ -398,13 +401,13 @@ mod tests {
                         Err(e) if e == EEXIST => eexist.add(1, Relaxed),
                         Err(_) => other.add(1, Relaxed),
                     }
-                    done.add(1, Relaxed);
+                    done.add();
                 })?;
             }
             // A barrier: all four start building at once.
-            assert!(wait_for(|| arrived.load(Relaxed) == THREADS));
-            release.store(1, Relaxed);
-            assert!(wait_for(|| done.load(Relaxed) == THREADS));
+            assert_eq!(arrived.wait_reach(THREADS), THREADS);
+            release.set();
+            assert_eq!(done.wait_reach(THREADS), THREADS);
             let q = built.lock().take();
             drop(q);
             assert_eq!(other.load(Relaxed), 0);
@@ -445,7 +448,7 @@ mod tests {
         assert!(on_cpu == Some(EDEADLK));
         assert!(scoped == Some(EDEADLK));
         assert!(reclaim_flush.is_none());
-        assert!(wait_for(|| s.runs() == 1));
+        assert_eq!(s.wait_runs(1), 1);
         Ok(())
     }
 
@@ -570,7 +573,9 @@ mod tests {
     struct SelfWait {
         op: u32,
         out: Atomic<i32>,
-        done: Atomic<u32>,
+        /// Set once `out` holds the answer.
+        #[pin]
+        done: Event,
         #[pin]
         work: Work<SelfWait, 0>,
         #[pin]
@@ -588,7 +593,7 @@ mod tests {
                 pin_init!(Self {
                     op,
                     out: Atomic::new(1),
-                    done: Atomic::new(0),
+                    done <- Event::new(),
                     work <- crate::rust_wq::new_work!("SelfWait::work"),
                     dwork <- crate::rust_wq::new_delayed_work!("SelfWait::dwork"),
                 }),
@@ -598,7 +603,7 @@ mod tests {
 
         fn record(&self, r: i32) {
             self.out.store(r, Relaxed);
-            self.done.store(1, Release);
+            self.done.set();
         }
     }
 
@@ -634,7 +639,7 @@ mod tests {
         let disable = SelfWait::new(2)?;
         q.enqueue_delayed(disable.clone(), Delta::from_millis(1))?;
         for it in [&plain, &flush, &disable] {
-            assert!(wait_for(|| it.done.load(Acquire) != 0));
+            assert!(it.done.wait());
             assert_eq!(it.out.load(Relaxed), EDEADLK.to_errno());
         }
         Ok(())

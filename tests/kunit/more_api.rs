@@ -9,8 +9,8 @@ use kernel::prelude::*;
 #[kunit_tests(rust_wq_more_api)]
 mod tests {
     use crate::probe::{
-        wait_for,
         Action,
+        Count,
         DelayedProbe,
         Probe,
         Shared, //
@@ -53,7 +53,7 @@ mod tests {
                 rust_wq::system_percpu().mod_delayed_on(queue_cpu, d.clone(), 1)
             };
             assert!(matches!(r.map_err(|e| e.error())?, Armed::Modified(_)));
-            assert!(wait_for(|| s.runs() == 1));
+            assert_eq!(s.wait_runs(1), 1);
             assert_eq!(s.last_cpu.load(Relaxed), queue_cpu);
             // Idle: queued on that CPU.
             assert!(matches!(
@@ -61,7 +61,7 @@ mod tests {
                     .map_err(|e| e.error())?,
                 Armed::Queued
             ));
-            assert!(wait_for(|| s.runs() == 2));
+            assert_eq!(s.wait_runs(2), 2);
             assert_eq!(s.last_cpu.load(Relaxed), queue_cpu);
         }
         // Bad CPUs and BH queues are refused, the item comes back unused.
@@ -109,13 +109,13 @@ mod tests {
         let blocker = Probe::new(&s, 0, Action::Block)?;
         let waiter = Probe::new(&s, 1, Action::Record)?;
         q.enqueue_on(1, blocker.clone())?;
-        assert!(wait_for(|| s.running.load(Relaxed) == 1));
+        assert_eq!(s.wait_entered(1), 1);
         q.enqueue_on(1, waiter.clone())?;
         // The second waits behind `max_active` on CPU 1, not on CPU 2.
         assert!(q.congested(Some(1))?);
         assert!(!q.congested(Some(2))?);
         assert_eq!(q.congested(Some(cpu::nr_cpu_ids())).err(), Some(EINVAL));
-        s.release.store(1, Relaxed);
+        s.release();
         q.drain()?;
         assert!(!q.congested(Some(1))?);
         assert_eq!(s.runs(), 2);
@@ -137,13 +137,13 @@ mod tests {
 
     #[test]
     fn schedule_on_each_cpu_runs_every_cpu_at_once() -> Result {
-        // Each call waits (up to 2 s) until all have started: in turn, they never would.
+        // Each call waits until all have started: in turn, they never would.
         let online = cpu::online_cpus().count() as u32;
-        let arrived = Atomic::<u32>::new(0);
+        let arrived = Count::new_arc()?;
         let met = Atomic::<u32>::new(0);
         let ran = crate::schedule_on_each_cpu!(|_| {
-            arrived.add(1, Relaxed);
-            if wait_for(|| arrived.load(Relaxed) == online) {
+            arrived.add();
+            if arrived.wait_reach(online) == online {
                 met.add(1, Relaxed);
             }
         })?;
@@ -153,31 +153,32 @@ mod tests {
     }
 
     /// Counts its drops: a closure that holds one was consumed when it counts.
-    struct Freed(Arc<Atomic<u32>>);
+    struct Freed(Arc<Shared>);
 
     impl Drop for Freed {
         fn drop(&mut self) {
-            self.0.add(1, Relaxed);
+            self.0.count_drop();
         }
     }
 
     #[test]
     fn closures_run_once_on_every_kind_of_queue() -> Result {
-        let runs = Arc::new(Atomic::<u32>::new(0), GFP_KERNEL)?;
+        // Runs and drops of the closures, announced (those on `system_dfl` cannot be flushed).
+        let runs = Shared::new()?;
         let bh_runs = Arc::new(Atomic::<u32>::new(0), GFP_KERNEL)?;
-        let freed = Arc::new(Atomic::<u32>::new(0), GFP_KERNEL)?;
+        let freed = Shared::new()?;
         let pc = OwnedQueue::percpu().build(c"rwq_spawn_pc")?;
         let bh = OwnedQueue::bh().build(c"rwq_spawn_bh")?;
         for _ in 0..10 {
             let (r, f) = (runs.clone(), Freed(freed.clone()));
             crate::try_spawn!(pc, GFP_KERNEL, move || {
                 let _f = f;
-                r.add(1, Relaxed);
+                r.count_run();
             })?;
             let (r, f) = (runs.clone(), Freed(freed.clone()));
             crate::try_spawn!(rust_wq::system_dfl(), GFP_KERNEL, move || {
                 let _f = f;
-                r.add(1, Relaxed);
+                r.count_run();
             })?;
             // BH queues: the closures run in softirq context.
             let (b, f) = (bh_runs.clone(), Freed(freed.clone()));
@@ -207,17 +208,17 @@ mod tests {
             );
             let r = r.clone();
             let res = crate::try_spawn!(rust_wq::system_dfl(), GFP_ATOMIC, move || {
-                r.add(1, Relaxed);
+                r.count_run();
             });
             a.store(errno(res), Relaxed);
         })?;
         pc.drain()?;
+        // The BH closure that spawns from softirq context ran before the drain returned.
         bh.drain()?;
-        assert!(wait_for(|| atomic.load(Relaxed) != 1));
         assert_eq!(sleeping.load(Relaxed), EAGAIN.to_errno());
         assert_eq!(atomic.load(Relaxed), 0);
-        assert!(wait_for(|| runs.load(Relaxed) == 21));
-        assert!(wait_for(|| freed.load(Relaxed) == 40));
+        assert_eq!(runs.wait_runs(21), 21);
+        assert_eq!(freed.wait_dropped(40), 40);
         assert_eq!(bh_runs.load(Relaxed), 20);
         Ok(())
     }
@@ -293,7 +294,7 @@ mod tests {
         assert_eq!(e.error(), EBUSY);
         drop(e);
         let back = WorkOps::cancel(&*c).ok_or(EINVAL)?;
-        s.release.store(1, Relaxed);
+        s.release();
         q.drain()?;
         assert_eq!(c.runs.load(Relaxed), 1);
         drop(back);

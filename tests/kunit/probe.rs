@@ -2,6 +2,10 @@
 
 //! Work items that record what happened to them, for the test thread to check.
 
+use crate::event::{
+    Changes,
+    Event, //
+};
 use crate::rust_wq::prelude::*;
 use crate::rust_wq::{
     self,
@@ -23,10 +27,8 @@ use kernel::{
     prelude::*,
     sync::{
         atomic::{
-            Acquire,
             Atomic,
-            Relaxed,
-            Release, //
+            Relaxed, //
         },
         Arc,
         ArcBorrow,
@@ -68,17 +70,19 @@ pub(crate) fn skip(reason: &CStr) {
     pr_info!("    # {}: not run\n", reason.to_str().unwrap_or("?"));
 }
 
-/// What the items of one test saw. Shared by the items and the test thread.
+/// What the items of one test saw. Shared by the items and the test thread, which waits on
+/// what the items announce: each run that starts or ends, each item dropped.
 #[pin_data]
 pub(crate) struct Shared {
     pub(crate) runs: Atomic<u32>,
     pub(crate) dropped: Atomic<u32>,
     pub(crate) running: Atomic<u32>,
     pub(crate) max_running: Atomic<u32>,
+    /// Runs that started.
+    pub(crate) entered: Atomic<u32>,
     pub(crate) last_cpu: Atomic<u32>,
     pub(crate) errno: Atomic<i32>,
     pub(crate) was_current: Atomic<u32>,
-    pub(crate) release: Atomic<u32>,
     /// Gates ([`Action::Gate`]) that waited in vain.
     pub(crate) gate_timeouts: Atomic<u32>,
     /// References that came back (cancelled, refused, not used).
@@ -89,6 +93,12 @@ pub(crate) struct Shared {
     pub(crate) order: SpinLockIrq<KVec<u32>>,
     /// `jiffies` when a delayed probe last ran.
     pub(crate) ran_jiffies: Atomic<usize>,
+    /// Announces each change of `entered`, `running`, `runs`, `dropped` and `gate_timeouts`.
+    #[pin]
+    changes: Changes,
+    /// Lets the items that block ([`Action::Block`], [`DelayedAction::Block`]) return.
+    #[pin]
+    released: Event,
 }
 
 impl Shared {
@@ -99,15 +109,17 @@ impl Shared {
                 dropped: Atomic::new(0),
                 running: Atomic::new(0),
                 max_running: Atomic::new(0),
+                entered: Atomic::new(0),
                 last_cpu: Atomic::new(u32::MAX),
                 errno: Atomic::new(0),
                 was_current: Atomic::new(0),
-                release: Atomic::new(0),
                 gate_timeouts: Atomic::new(0),
                 back: Atomic::new(0),
                 ran_jiffies: Atomic::new(0),
                 names <- new_spinlock_irq!(None),
                 order <- new_spinlock_irq!(KVec::new()),
+                changes <- Changes::new(),
+                released <- Event::new(),
             }),
             GFP_KERNEL,
         )
@@ -119,6 +131,56 @@ impl Shared {
 
     pub(crate) fn name(&self) -> Option<TaskName> {
         *self.names.lock()
+    }
+
+    /// Lets the items that block return, now and from now on.
+    pub(crate) fn release(&self) {
+        self.released.set();
+    }
+
+    /// Whether [`Shared::release`] was called.
+    pub(crate) fn is_released(&self) -> bool {
+        self.released.is_set()
+    }
+
+    /// Counts a run of something that is not a probe (a closure, an item of
+    /// `kernel::workqueue`), and announces it.
+    pub(crate) fn count_run(&self) {
+        self.runs.add(1, Relaxed);
+        self.changes.notify();
+    }
+
+    /// Counts an item dropped, and announces it.
+    pub(crate) fn count_drop(&self) {
+        self.dropped.add(1, Relaxed);
+        self.changes.notify();
+    }
+
+    /// Waits until `count` is at least `n`, and returns it then: whether it is exactly `n` is
+    /// the caller's to check. A wait that ran out returns less, and the log says "too slow to
+    /// finish" with the caller's line.
+    #[track_caller]
+    fn wait_count(&self, count: &Atomic<u32>, n: u32) -> u32 {
+        let _ = self.changes.wait_until(|| count.load(Relaxed) >= n);
+        count.load(Relaxed)
+    }
+
+    /// Waits until `n` runs have started; how many have then (see [`Shared::wait_count`]).
+    #[track_caller]
+    pub(crate) fn wait_entered(&self, n: u32) -> u32 {
+        self.wait_count(&self.entered, n)
+    }
+
+    /// Waits until `n` runs have finished; how many have then (see [`Shared::wait_count`]).
+    #[track_caller]
+    pub(crate) fn wait_runs(&self, n: u32) -> u32 {
+        self.wait_count(&self.runs, n)
+    }
+
+    /// Waits until `n` items were dropped; how many were then (see [`Shared::wait_count`]).
+    #[track_caller]
+    pub(crate) fn wait_dropped(&self, n: u32) -> u32 {
+        self.wait_count(&self.dropped, n)
     }
 
     /// Records one run: CPU, worker name, concurrency.
@@ -134,20 +196,21 @@ impl Shared {
         self.last_cpu.store(rust_wq::cpu::current_cpu(), Relaxed);
         *self.names.lock() = Some(TaskName::current());
         let _ = self.order.lock().push(tag, GFP_ATOMIC);
+        self.entered.add(1, Relaxed);
+        self.changes.notify();
     }
 
     fn leave(&self) {
         self.running.fetch_sub(1, Relaxed);
-        self.runs.add(1, Relaxed);
+        self.count_run();
     }
 }
 
-/// The longest a test waits for what must happen (an item to run, another thread to reach a
-/// point): far longer than that takes on any machine, so that no verdict depends on its speed.
-pub(crate) const PATIENCE_MS: i64 = 60_000;
+pub(crate) use crate::event::PATIENCE_MS;
 
 /// Polls `cond` every millisecond until it holds, for up to [`PATIENCE_MS`]; quietly `false`
-/// if it never did.
+/// if it never did. Only for a state that nothing announces (C's own state, a count of
+/// rust_wq's): whatever can wait on an event does ([`Shared`], [`Event`], [`Changes`]).
 pub(crate) fn poll(cond: impl Fn() -> bool) -> bool {
     let t0 = Instant::<Monotonic>::now();
     while !cond() {
@@ -176,6 +239,44 @@ pub(crate) fn wait_for(cond: impl Fn() -> bool) -> bool {
     false
 }
 
+/// A count that threads add to and others wait for, any number of them (arrivals at a
+/// barrier, closures that ran).
+#[pin_data]
+pub(crate) struct Count {
+    n: Atomic<u32>,
+    #[pin]
+    changes: Changes,
+}
+
+impl Count {
+    pub(crate) fn new() -> impl PinInit<Self> {
+        pin_init!(Self { n: Atomic::new(0), changes <- Changes::new() })
+    }
+
+    pub(crate) fn new_arc() -> Result<Arc<Self>> {
+        Arc::pin_init(Self::new(), GFP_KERNEL)
+    }
+
+    /// Adds one, and announces it. Task or softirq context.
+    pub(crate) fn add(&self) {
+        self.n.add(1, Relaxed);
+        self.changes.notify();
+    }
+
+    pub(crate) fn get(&self) -> u32 {
+        self.n.load(Relaxed)
+    }
+
+    /// Waits until the count is at least `n`, and returns it then: whether it is exactly `n`
+    /// is the caller's to check. A wait that ran out returns less, and the log says "too slow
+    /// to finish" with the caller's line.
+    #[track_caller]
+    pub(crate) fn wait_reach(&self, n: u32) -> u32 {
+        let _ = self.changes.wait_until(|| self.get() >= n);
+        self.get()
+    }
+}
+
 /// Whether C holds `item` disabled now (the disable depth in its off-queue data, read once):
 /// another thread's `cancel_sync` or `disable_sync` has got that far.
 pub(crate) fn c_disabled(item: &Probe) -> bool {
@@ -201,13 +302,13 @@ pub(crate) enum Action {
     /// timing. If they never are, after [`PATIENCE_MS`], `Shared::gate_timeouts` counts it (and
     /// later gates of that `Shared` no longer wait).
     Gate(u32),
-    /// Sleeps until `Shared::release` is set (holds a worker).
+    /// Sleeps until [`Shared::release`] (holds a worker), however long that takes.
     Block,
     /// Tries to cancel itself synchronously, records the errno.
     SelfCancel,
     /// Tries to flush itself, records the errno.
     SelfFlush,
-    /// Sleeps this many milliseconds, then sets `release` of the other [`Shared`].
+    /// Sleeps this many milliseconds, then calls [`Shared::release`] of the other [`Shared`].
     Release(Arc<Shared>, u32),
     /// Requeues itself on `queue` until `left` reaches zero.
     Chain {
@@ -264,7 +365,7 @@ impl Probe {
 #[pinned_drop]
 impl PinnedDrop for Probe {
     fn drop(self: Pin<&mut Self>) {
-        self.shared.dropped.add(1, Relaxed);
+        self.shared.count_drop();
     }
 }
 
@@ -289,10 +390,11 @@ impl WorkItem for Probe {
             Action::Sleep(ms) => fsleep(Delta::from_millis(i64::from(*ms))),
             Action::Gate(k) => {
                 let k = *k;
-                if s.gate_timeouts.load(Relaxed) == 0
-                    && !poll(|| s.running.load(Relaxed) >= k || s.gate_timeouts.load(Relaxed) > 0)
-                {
+                let met = || s.running.load(Relaxed) >= k || s.gate_timeouts.load(Relaxed) > 0;
+                if s.gate_timeouts.load(Relaxed) == 0 && !s.changes.wait_ms(PATIENCE_MS, met) {
                     s.gate_timeouts.add(1, Relaxed);
+                    // The other gates of this `Shared` stop waiting too.
+                    s.changes.notify();
                     pr_info!(
                         "    # too slow to finish: {} of {k} items at once after {} s\n",
                         s.running.load(Relaxed),
@@ -301,14 +403,10 @@ impl WorkItem for Probe {
                 }
                 fsleep(Delta::from_millis(5));
             }
-            Action::Block => {
-                while s.release.load(Relaxed) == 0 {
-                    fsleep(Delta::from_millis(1));
-                }
-            }
+            Action::Block => s.released.wait_unbounded(),
             Action::Release(other, ms) => {
                 fsleep(Delta::from_millis(i64::from(*ms)));
-                other.release.store(1, Relaxed);
+                other.release();
             }
             Action::SelfCancel => s.errno.store(errno(WorkOps::cancel_sync(&*this)), Relaxed),
             Action::SelfFlush => s.errno.store(errno(WorkOps::flush(&*this)), Relaxed),
@@ -332,7 +430,7 @@ pub(crate) enum DelayedAction {
     Record,
     /// Tries to cancel itself synchronously, records the errno.
     SelfCancel,
-    /// Sleeps until `Shared::release` is set.
+    /// Sleeps until [`Shared::release`], however long that takes.
     Block,
 }
 
@@ -367,7 +465,7 @@ impl DelayedProbe {
 #[pinned_drop]
 impl PinnedDrop for DelayedProbe {
     fn drop(self: Pin<&mut Self>) {
-        self.shared.dropped.add(1, Relaxed);
+        self.shared.count_drop();
     }
 }
 
@@ -383,11 +481,7 @@ impl WorkItem for DelayedProbe {
             DelayedAction::SelfCancel => s
                 .errno
                 .store(errno(DelayedWorkOps::cancel_sync(&*this)), Relaxed),
-            DelayedAction::Block => {
-                while s.release.load(Relaxed) == 0 {
-                    fsleep(Delta::from_millis(1));
-                }
-            }
+            DelayedAction::Block => s.released.wait_unbounded(),
         }
         s.leave();
     }
@@ -415,7 +509,7 @@ impl BoxedProbe {
 #[pinned_drop]
 impl PinnedDrop for BoxedProbe {
     fn drop(self: Pin<&mut Self>) {
-        self.shared.dropped.add(1, Relaxed);
+        self.shared.count_drop();
     }
 }
 
@@ -452,7 +546,7 @@ impl<F: Fn() + Send + Sync + 'static> Job<F> {
 #[pinned_drop]
 impl<F: Fn() + Send + Sync + 'static> PinnedDrop for Job<F> {
     fn drop(self: Pin<&mut Self>) {
-        self.shared.dropped.add(1, Relaxed);
+        self.shared.count_drop();
     }
 }
 
@@ -473,7 +567,9 @@ impl<F: Fn() + Send + Sync + 'static> WorkItem for Job<F> {
 pub(crate) struct Call {
     f: fn() -> i32,
     out: Atomic<i32>,
-    done: Atomic<u32>,
+    /// Set once `out` holds the answer.
+    #[pin]
+    done: Event,
     #[pin]
     work: Work<Call>,
     #[pin]
@@ -498,7 +594,7 @@ impl Call {
                 pin_init!(Self {
                     f,
                     out: Atomic::new(0),
-                    done: Atomic::new(0),
+                    done <- Event::new(),
                     work <- new_work!("Call::work (BH)"),
                     timer <- HrTimer::new(),
                 }),
@@ -509,7 +605,7 @@ impl Call {
                 pin_init!(Self {
                     f,
                     out: Atomic::new(0),
-                    done: Atomic::new(0),
+                    done <- Event::new(),
                     work <- new_work!("Call::work"),
                     timer <- HrTimer::new(),
                 }),
@@ -520,16 +616,14 @@ impl Call {
 
     fn call(&self) {
         self.out.store((self.f)(), Relaxed);
-        self.done.store(1, Release);
+        self.done.set();
     }
 
-    /// What the function returned, once it ran; `None` if it did not within [`PATIENCE_MS`].
+    /// What the function returned, once it ran; `None` if it did not within [`PATIENCE_MS`]
+    /// (the log says so, with the caller's line).
+    #[track_caller]
     fn wait(&self) -> Option<i32> {
-        if wait_for(|| self.done.load(Acquire) != 0) {
-            Some(self.out.load(Relaxed))
-        } else {
-            None
-        }
+        self.done.wait().then(|| self.out.load(Relaxed))
     }
 }
 
@@ -551,6 +645,7 @@ impl HrTimerCallback for Call {
 }
 
 /// Runs `f` in a kworker of `system_dfl`; what it returned.
+#[track_caller]
 pub(crate) fn in_kworker(f: fn() -> i32) -> Result<Option<i32>> {
     let c = Call::new(f, false)?;
     rust_wq::system_dfl().enqueue(c.clone())?;
@@ -558,6 +653,7 @@ pub(crate) fn in_kworker(f: fn() -> i32) -> Result<Option<i32>> {
 }
 
 /// Runs `f` in softirq context, as an item of `system_bh`; what it returned.
+#[track_caller]
 pub(crate) fn in_softirq(f: fn() -> i32) -> Result<Option<i32>> {
     let c = Call::new(f, true)?;
     rust_wq::system_bh().enqueue(c.clone())?;
@@ -565,6 +661,7 @@ pub(crate) fn in_softirq(f: fn() -> i32) -> Result<Option<i32>> {
 }
 
 /// Runs `f` in hard-interrupt context, the callback of a hard `hrtimer`; what it returned.
+#[track_caller]
 pub(crate) fn in_hard_irq(f: fn() -> i32) -> Result<Option<i32>> {
     let c = Call::new(f, false)?;
     let handle = c.clone().start(Delta::from_micros(100));

@@ -7,7 +7,6 @@ use kernel::prelude::*;
 #[kunit_tests(rust_wq_queue)]
 mod tests {
     use crate::probe::{
-        wait_for,
         Action,
         Probe,
         Shared, //
@@ -202,9 +201,9 @@ mod tests {
         let s = Shared::new()?;
         let p = Probe::new(&s, 0, Action::Sleep(5))?;
         for i in 0..30u32 {
-            // Queued on the other CPU as soon as the last queueing has started (is no longer
-            // pending), while that run may still go on: every queueing is taken.
-            assert!(wait_for(|| !p.is_pending()));
+            // Queued on the other CPU as soon as the last queueing has started to run (it is
+            // no longer pending), while that run may still go on: every queueing is taken.
+            assert_eq!(s.wait_entered(i), i);
             q.enqueue_on(i % 2, p.clone())?;
         }
         q.flush()?;
@@ -243,7 +242,7 @@ mod tests {
         }
         // The blocker holds the queue's only slot until released: nothing has finished.
         assert_eq!(s.runs(), 0);
-        s.release.store(1, Relaxed);
+        s.release();
         drop(q);
         assert_eq!(s.runs(), 6);
         assert_eq!(s.dropped.load(Relaxed), 6);
@@ -264,7 +263,7 @@ mod tests {
             crate::rust_wq::system_percpu().enqueue_cloned(&p).err(),
             Some(EBUSY)
         );
-        s.release.store(1, Relaxed);
+        s.release();
         p.flush()?;
         // It ran once; the refusals took no reference (none was dropped but the queue's).
         assert_eq!(s.runs(), 2);
@@ -326,7 +325,8 @@ mod tests {
         let s = Shared::new()?;
         let p = Probe::new_bh(&s)?;
         q.enqueue_on(1, p.clone())?;
-        assert!(wait_for(|| s.runs() == 1));
+        p.flush()?;
+        assert_eq!(s.runs(), 1);
         assert_eq!(s.last_cpu.load(Relaxed), 1);
         Ok(())
     }

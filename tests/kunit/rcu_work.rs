@@ -8,8 +8,11 @@ use kernel::prelude::*;
 
 #[kunit_tests(rust_wq_rcu_work)]
 mod tests {
+    use crate::event::{
+        Changes,
+        Event, //
+    };
     use crate::probe::{
-        wait_for,
         Job,
         Shared, //
     };
@@ -38,7 +41,9 @@ mod tests {
         },
     };
 
-    /// What the RCU items of one test saw; the test thread asserts on it.
+    /// What the RCU items of one test saw; the test thread asserts on it, and waits for the
+    /// drops the items announce.
+    #[pin_data]
     struct Seen {
         runs: Atomic<u32>,
         dropped: Atomic<u32>,
@@ -46,19 +51,23 @@ mod tests {
         errno: Atomic<i32>,
         /// Runs that were not in task context (BH queues run items in softirq context).
         in_softirq: Atomic<u32>,
+        /// Announces each drop.
+        #[pin]
+        changes: Changes,
     }
 
     impl Seen {
         fn new() -> Result<Arc<Self>> {
-            Ok(Arc::new(
-                Seen {
+            Arc::pin_init(
+                pin_init!(Seen {
                     runs: Atomic::new(0),
                     dropped: Atomic::new(0),
                     errno: Atomic::new(0),
                     in_softirq: Atomic::new(0),
-                },
+                    changes <- Changes::new(),
+                }),
                 GFP_KERNEL,
-            )?)
+            )
         }
 
         fn runs(&self) -> u32 {
@@ -67,6 +76,14 @@ mod tests {
 
         fn dropped(&self) -> u32 {
             self.dropped.load(Relaxed)
+        }
+
+        /// Waits until `n` items were dropped; how many were then (fewer if the wait ran out:
+        /// the log says too slow to finish).
+        #[track_caller]
+        fn wait_dropped(&self, n: u32) -> u32 {
+            let _ = self.changes.wait_until(|| self.dropped() >= n);
+            self.dropped()
         }
     }
 
@@ -111,6 +128,7 @@ mod tests {
     impl PinnedDrop for RcuProbe {
         fn drop(self: Pin<&mut Self>) {
             self.seen.dropped.add(1, Relaxed);
+            self.seen.changes.notify();
         }
     }
 
@@ -162,13 +180,16 @@ mod tests {
         /// Starts the reader and waits until it holds the read lock.
         fn start() -> Result<Self> {
             let state = Arc::new(Atomic::<u32>::new(0), GFP_KERNEL)?;
-            let st = state.clone();
+            let holding = Event::new_arc()?;
+            let (st, hold) = (state.clone(), holding.clone());
             let job = Shared::new()?;
             rust_wq::system_dfl().enqueue(Job::new(&job, move || {
                 let guard = rcu::read_lock();
                 st.store(HOLDING, Relaxed);
+                hold.set();
                 // Until the test says so (or `HOLD_MS` pass, should it fail before), then 50 ms
-                // more.
+                // more. No sleep inside the critical section: the reader spins, and checks for
+                // the test's word each millisecond.
                 for _ in 0..HOLD_MS {
                     if st.load(Relaxed) == GO {
                         break;
@@ -179,7 +200,7 @@ mod tests {
                 spin_ms(50);
                 drop(guard);
             })?)?;
-            if !wait_for(|| state.load(Relaxed) == HOLDING) {
+            if !holding.wait() {
                 return Err(ETIMEDOUT);
             }
             Ok(Self { state, job })
@@ -203,7 +224,7 @@ mod tests {
         /// Waits until the reader's job has returned.
         fn finish(self) -> bool {
             let _ = self.state.cmpxchg(HOLDING, GO, Relaxed);
-            wait_for(|| self.job.runs() == 1)
+            self.job.wait_runs(1) == 1
         }
     }
 
@@ -307,7 +328,7 @@ mod tests {
         drop(guard);
         queued?;
         assert_eq!(early, 0);
-        assert!(wait_for(|| s.dropped() == 1));
+        assert_eq!(s.wait_dropped(1), 1);
         assert_eq!(s.runs(), 1);
         Ok(())
     }

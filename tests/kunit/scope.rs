@@ -6,7 +6,7 @@ use kernel::prelude::*;
 
 #[kunit_tests(rust_wq_scope)]
 mod tests {
-    use crate::probe::wait_for;
+    use crate::event::Event;
     use crate::rust_wq::{
         self,
         OwnedQueue, //
@@ -47,6 +47,87 @@ mod tests {
         // SAFETY: This thread holds the lock: it leaked the guard that locked it, and nothing
         // else unlocked it. The guard made here unlocks it once, when dropped.
         drop(unsafe { Guard::new(lock, ()) });
+    }
+
+    /// A scoped closure that beats on another CPU ([`Beat::beat`]) while the scope's own closure
+    /// leaks a guard of `lock` ([`Beat::leak`]): the scope is then left unable to sleep.
+    #[pin_data]
+    struct Beat {
+        #[pin]
+        lock: SpinLock<()>,
+        /// Set once the scoped closure runs.
+        #[pin]
+        started: Event,
+        beats: Atomic<u32>,
+        /// 0 while the scope's closure tries; then 1 if it leaked its guard, 2 if it gave up.
+        leaked: Atomic<u32>,
+    }
+
+    impl Beat {
+        fn new() -> Result<Pin<KBox<Self>>> {
+            KBox::pin_init(
+                pin_init!(Self {
+                    lock <- new_spinlock!(()),
+                    started <- Event::new(),
+                    beats: Atomic::new(0),
+                    leaked: Atomic::new(0),
+                }),
+                GFP_KERNEL,
+            )
+        }
+
+        /// The scoped closure's part: says it runs, and beats until the scope's closure is done
+        /// trying.
+        fn beat(&self) {
+            self.started.set();
+            while self.leaked.load(Acquire) == 0 {
+                self.beats.add(1, Relaxed);
+                core::hint::spin_loop();
+            }
+        }
+
+        /// Whether the scope's closure leaked its guard.
+        fn is_leaked(&self) -> bool {
+            self.leaked.load(Acquire) == 1
+        }
+
+        /// The scope's closure's part: leaks a guard of `lock` (`mem::forget`) while the scoped
+        /// closure beats on another CPU, trying again (unlocked) while it was preempted on this
+        /// one. Returns whether it did, and says so to the scoped closure.
+        fn leak(&self) -> bool {
+            let leaked = self.try_leak();
+            self.leaked.store(if leaked { 1 } else { 2 }, Release);
+            leaked
+        }
+
+        fn try_leak(&self) -> bool {
+            for _ in 0..100 {
+                if !self.started.wait() {
+                    return false;
+                }
+                core::mem::forget(self.lock.lock());
+                // The closure beats on while this CPU cannot schedule: it runs on another one.
+                let b0 = self.beats.load(Relaxed);
+                let t0 = Instant::<Monotonic>::now();
+                while self.beats.load(Relaxed) == b0 && t0.elapsed() < Delta::from_millis(100) {
+                    core::hint::spin_loop();
+                }
+                if self.beats.load(Relaxed) != b0 {
+                    return true;
+                }
+                // It was preempted on this CPU: let it run, and try again.
+                unlock_leaked(&self.lock);
+                fsleep(Delta::from_millis(1));
+            }
+            false
+        }
+
+        /// Once the scope returned: unlocks the guard that was leaked, if one was.
+        fn unlock(&self) {
+            if self.is_leaked() {
+                unlock_leaked(&self.lock);
+            }
+        }
     }
 
     /// Counts its drops, wherever it goes.
@@ -114,7 +195,7 @@ mod tests {
             let r = rust_wq::scope(|_| ());
             out.store(r.err().map_or(1, |e| e.to_errno()), Relaxed);
         })?;
-        assert!(wait_for(|| seen.load(Relaxed) != 0));
+        q.flush()?;
         assert_eq!(seen.load(Relaxed), EDEADLK.to_errno());
         Ok(())
     }
@@ -175,48 +256,20 @@ mod tests {
     #[test]
     fn a_scope_left_unable_to_sleep_waits_for_running_closures() -> Result {
         let q = OwnedQueue::unbound().build(c"rwq_scope_spin")?;
-        let lock: Pin<KBox<SpinLock<()>>> = KBox::pin_init(new_spinlock!(()), GFP_KERNEL)?;
-        let lock_ref: &SpinLock<()> = &lock;
-        let beats = Atomic::new(0u32);
-        let leaked = Atomic::new(0u32);
+        let b = Beat::new()?;
+        let b_ref: &Beat = &b;
         let mut done = false;
-        let (beats_ref, leaked_ref, done_ref) = (&beats, &leaked, &mut done);
+        let done_ref = &mut done;
         let r = rust_wq::scope(|s| -> Result<bool> {
             rust_wq::spawn_on!(s, &q, GFP_KERNEL, move || {
                 // Runs until the caller has leaked its guard, then finishes.
-                while leaked_ref.load(Acquire) == 0 {
-                    beats_ref.add(1, Relaxed);
-                    core::hint::spin_loop();
-                }
+                b_ref.beat();
                 *done_ref = true;
             })?;
-            for _ in 0..100 {
-                if !wait_for(|| beats_ref.load(Relaxed) != 0) {
-                    break;
-                }
-                core::mem::forget(lock_ref.lock());
-                // The closure beats on while this CPU cannot schedule: it runs on another one.
-                let b0 = beats_ref.load(Relaxed);
-                let t0 = Instant::<Monotonic>::now();
-                while beats_ref.load(Relaxed) == b0 && t0.elapsed() < Delta::from_millis(100) {
-                    core::hint::spin_loop();
-                }
-                if beats_ref.load(Relaxed) != b0 {
-                    leaked_ref.store(1, Release);
-                    return Ok(true);
-                }
-                // It was preempted on this CPU: let it run, and try again.
-                unlock_leaked(lock_ref);
-                fsleep(Delta::from_millis(1));
-            }
-            leaked_ref.store(1, Release);
-            Ok(false)
+            Ok(b_ref.leak())
         });
-        let leaked_here = matches!(r, Ok(Ok(true)));
-        if leaked_here {
-            unlock_leaked(&lock);
-        }
-        assert!(leaked_here);
+        b.unlock();
+        assert!(matches!(r, Ok(Ok(true))));
         assert!(done);
         Ok(())
     }
@@ -283,25 +336,19 @@ mod tests {
     #[test]
     fn spawns_after_a_scope_dropped_its_closures_are_ecanceled() -> Result {
         let q = OwnedQueue::unbound().build(c"rwq_scope_cancel")?;
-        let lock: Pin<KBox<SpinLock<()>>> = KBox::pin_init(new_spinlock!(()), GFP_KERNEL)?;
-        let lock_ref: &SpinLock<()> = &lock;
-        let beats = Atomic::new(0u32);
-        let leaked = Atomic::new(0u32);
+        let b = Beat::new()?;
+        let b_ref: &Beat = &b;
         let spawned = Atomic::new(0u32);
         let drops = Atomic::new(0u32);
         let runs = Atomic::new(0u32);
         let last = Atomic::new(0i32);
-        let (beats_ref, leaked_ref) = (&beats, &leaked);
         let (spawned_ref, drops_ref, runs_ref, last_ref) = (&spawned, &drops, &runs, &last);
         let r = rust_wq::scope(|s| -> Result<bool> {
             rust_wq::spawn_on!(s, &q, GFP_KERNEL, move || {
-                while leaked_ref.load(Acquire) == 0 {
-                    beats_ref.add(1, Relaxed);
-                    core::hint::spin_loop();
-                }
-                // Spawns until refused: the scope closes its list once it saw the leak (2: no
-                // leak came about, the scope waits as usual).
-                while leaked_ref.load(Acquire) == 1 {
+                b_ref.beat();
+                // Spawns until refused: the scope closes its list once it saw the leak (none
+                // came about: the scope waits as usual).
+                while b_ref.is_leaked() {
                     let token = CountDrop(drops_ref);
                     let r = rust_wq::spawn!(s, GFP_KERNEL, move || {
                         let _token = token;
@@ -318,38 +365,16 @@ mod tests {
                     }
                 }
             })?;
-            for _ in 0..100 {
-                if !wait_for(|| beats_ref.load(Relaxed) != 0) {
-                    break;
-                }
-                core::mem::forget(lock_ref.lock());
-                // The closure beats on while this CPU cannot schedule: it runs on another one.
-                let b0 = beats_ref.load(Relaxed);
-                let t0 = Instant::<Monotonic>::now();
-                while beats_ref.load(Relaxed) == b0 && t0.elapsed() < Delta::from_millis(100) {
-                    core::hint::spin_loop();
-                }
-                if beats_ref.load(Relaxed) != b0 {
-                    leaked_ref.store(1, Release);
-                    return Ok(true);
-                }
-                // It was preempted on this CPU: let it run, and try again.
-                unlock_leaked(lock_ref);
-                fsleep(Delta::from_millis(1));
-            }
-            leaked_ref.store(2, Release);
-            Ok(false)
+            Ok(b_ref.leak())
         });
+        b.unlock();
         // `EAGAIN` if some of the closures it spawned had not started when the list closed;
         // either way the guard stayed leaked.
         let leaked_here = match r {
-            Ok(Ok(b)) => b,
+            Ok(Ok(leaked)) => leaked,
             Err(e) => e == EAGAIN,
             Ok(Err(_)) => false,
         };
-        if leaked_here {
-            unlock_leaked(&lock);
-        }
         assert!(leaked_here);
         assert_eq!(last.load(Relaxed), ECANCELED.to_errno());
         // Each closure spawned, and the one refused, dropped once; no more ran than spawned.

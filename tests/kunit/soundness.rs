@@ -51,19 +51,60 @@ mod tests {
     /// Nanoseconds in a second.
     const NSEC: i64 = 1_000_000_000;
 
-    /// Queues a delayed probe that blocks in `run` until `s.release`, and waits until it runs.
+    /// Queues a delayed probe that blocks in `run` until `s.release`, and waits until it runs
+    /// (`ETIMEDOUT` if it did not: the log says too slow to finish).
     fn blocked_delayed(q: &OwnedQueue<Unbound>, s: &Arc<Shared>) -> Result<Arc<DelayedProbe>> {
         let d = DelayedProbe::with(s, DelayedAction::Block)?;
         q.enqueue_delayed(d.clone(), 0)?;
-        assert!(wait_for(|| s.running.load(Relaxed) == 1));
+        if s.wait_entered(1) != 1 {
+            return Err(ETIMEDOUT);
+        }
         Ok(d)
     }
 
-    /// Runs `f` on a kworker of `system_dfl`; returns the job's `Shared` to wait on.
+    /// The same for a plain probe.
+    fn blocked_probe(q: &OwnedQueue<Unbound>, s: &Arc<Shared>) -> Result<Arc<Probe>> {
+        let p = Probe::new(s, 0, Action::Block)?;
+        q.enqueue(p.clone())?;
+        if s.wait_entered(1) != 1 {
+            return Err(ETIMEDOUT);
+        }
+        Ok(p)
+    }
+
+    /// Runs `f` on a kworker of `system_dfl`; returns the job's `Shared`, which its run and its
+    /// drop announce themselves to.
     fn on_other_thread(f: impl Fn() + Send + Sync + 'static) -> Result<Arc<Shared>> {
         let h = Shared::new()?;
         rust_wq::system_dfl().enqueue(Job::new(&h, f)?)?;
         Ok(h)
+    }
+
+    /// While `item` is blocked in its run (until `s.release`), has another thread `wait` for it
+    /// (`cancel_sync` or `disable_sync`); once `inside` shows that thread inside its wait, calls
+    /// `act` and lets the item go. Returns what `act` returned, once the other thread's wait
+    /// has returned too; `ETIMEDOUT` if a wait ran out (the log says too slow to finish).
+    fn while_another_thread_waits<T: Send + Sync + 'static, R>(
+        s: &Shared,
+        item: &Arc<T>,
+        wait: fn(&T),
+        inside: impl Fn() -> bool,
+        act: impl FnOnce() -> R,
+    ) -> Result<R> {
+        let target = item.clone();
+        let h = on_other_thread(move || wait(&target))?;
+        // Being inside the wait shows in C's state or in a count of rust_wq's, neither of which
+        // announces anything: polled.
+        if !wait_for(inside) {
+            s.release();
+            return Err(ETIMEDOUT);
+        }
+        let r = act();
+        s.release();
+        if h.wait_runs(1) != 1 {
+            return Err(ETIMEDOUT);
+        }
+        Ok(r)
     }
 
     /// Item 2: while `cancel_sync` waits (and C keeps the item disabled), `mod_delayed` must not
@@ -73,23 +114,25 @@ mod tests {
         let q = OwnedQueue::unbound().build(c"rwq_s_modcancel")?;
         let s = Shared::new()?;
         let d = blocked_delayed(&q, &s)?;
-        let target = d.clone();
-        let h = on_other_thread(move || {
-            let _ = target.cancel_sync();
-        })?;
-        assert!(wait_for(|| d.delayed_work().cancels_in_progress() == 1));
-        let r = q.mod_delayed(d.clone(), Delta::from_millis(10));
-        let refused = matches!(&r, Err(e) if e.error() == EBUSY);
-        drop(r);
-        s.release.store(1, Relaxed);
-        assert!(wait_for(|| h.runs() == 1));
+        let refused = while_another_thread_waits(
+            &s,
+            &d,
+            |t| {
+                let _ = t.cancel_sync();
+            },
+            || d.delayed_work().cancels_in_progress() == 1,
+            || {
+                let r = q.mod_delayed(d.clone(), Delta::from_millis(10));
+                matches!(r, Err(e) if e.error() == EBUSY)
+            },
+        )?;
         assert!(refused);
         assert_eq!(s.runs(), 1);
         assert!(!d.is_pending());
-        // Every reference is accounted for: dropping ours frees the item.
+        // Every reference is accounted for: dropping ours frees the item (once the job, which
+        // holds one, is gone).
         drop(d);
-        assert!(wait_for(|| h.dropped.load(Relaxed) == 1));
-        assert_eq!(s.dropped.load(Relaxed), 1);
+        assert_eq!(s.wait_dropped(1), 1);
         Ok(())
     }
 
@@ -100,22 +143,26 @@ mod tests {
         let q = OwnedQueue::unbound().build(c"rwq_s_ddisen")?;
         let s = Shared::new()?;
         let d = blocked_delayed(&q, &s)?;
-        let target = d.clone();
-        let h = on_other_thread(move || {
-            let _ = target.disable_sync();
-        })?;
-        assert!(wait_for(|| d.delayed_work().disabled() == 1));
-        let enabled = d.enable();
-        // C still keeps the item disabled inside `disable_sync`: arming is refused, not lost.
-        let r = q.mod_delayed(d.clone(), Delta::from_millis(10));
-        let refused = matches!(&r, Err(e) if e.error() == EBUSY);
-        drop(r);
-        s.release.store(1, Relaxed);
-        assert!(wait_for(|| h.runs() == 1));
+        let (enabled, refused) = while_another_thread_waits(
+            &s,
+            &d,
+            |t| {
+                let _ = t.disable_sync();
+            },
+            || d.delayed_work().disabled() == 1,
+            || {
+                let enabled = d.enable();
+                // C still keeps the item disabled inside `disable_sync`: arming is refused, not
+                // lost.
+                let r = q.mod_delayed(d.clone(), Delta::from_millis(10));
+                (enabled, matches!(r, Err(e) if e.error() == EBUSY))
+            },
+        )?;
         assert!(enabled);
         assert!(refused);
         q.enqueue_delayed(d.clone(), 0)?;
-        assert!(wait_for(|| s.runs() == 2));
+        d.flush()?;
+        assert_eq!(s.runs(), 2);
         Ok(())
     }
 
@@ -125,23 +172,23 @@ mod tests {
     fn enable_during_disable_sync_of_a_plain_item_waits_for_the_disable() -> Result {
         let q = OwnedQueue::unbound().build(c"rwq_s_pdisen")?;
         let s = Shared::new()?;
-        let p = Probe::new(&s, 0, Action::Block)?;
-        q.enqueue(p.clone())?;
-        assert!(wait_for(|| s.running.load(Relaxed) == 1));
-        let target = p.clone();
-        let h = on_other_thread(move || {
-            let _ = target.disable_sync();
-        })?;
-        assert!(wait_for(|| p.work().disable_depth() == 1));
-        let early = p.enable();
-        s.release.store(1, Relaxed);
-        assert!(wait_for(|| h.runs() == 1));
+        let p = blocked_probe(&q, &s)?;
+        let early = while_another_thread_waits(
+            &s,
+            &p,
+            |t| {
+                let _ = t.disable_sync();
+            },
+            || p.work().disable_depth() == 1,
+            || p.enable(),
+        )?;
         assert!(!early);
         let refused = q.enqueue(p.clone()).err().map(|e| e.error());
         assert!(refused == Some(EBUSY));
         assert!(p.enable());
         q.enqueue(p.clone())?;
-        assert!(wait_for(|| s.runs() == 2));
+        p.flush()?;
+        assert_eq!(s.runs(), 2);
         Ok(())
     }
 
@@ -194,9 +241,7 @@ mod tests {
         let legacy = OwnedQueue::create_workqueue(c"rwq_s_legacy")?;
         let other_q = OwnedQueue::unbound().build(c"rwq_s_legacy_o")?;
         let s = Shared::new()?;
-        let other = Probe::new(&s, 0, Action::Block)?;
-        other_q.enqueue(other.clone())?;
-        assert!(wait_for(|| s.running.load(Relaxed) == 1));
+        let other = blocked_probe(&other_q, &s)?;
         let h = Shared::new()?;
         let target = other.clone();
         let hh = h.clone();
@@ -205,10 +250,12 @@ mod tests {
                 hh.errno.store(1, Relaxed);
             }
         })?)?;
-        assert!(wait_for(|| h.running.load(Relaxed) == 1));
+        assert_eq!(h.wait_entered(1), 1);
+        // Time for the job to be inside its flush (if it is not yet, the flush has less to wait
+        // for; either way it must not fail).
         fsleep(Delta::from_millis(20));
-        s.release.store(1, Relaxed);
-        assert!(wait_for(|| h.runs() == 1));
+        s.release();
+        assert_eq!(h.wait_runs(1), 1);
         assert_eq!(h.errno.load(Relaxed), 0);
         Ok(())
     }
@@ -226,13 +273,9 @@ mod tests {
             .build(c"rwq_s_reclaim2")?;
         let other_q = OwnedQueue::unbound().build(c"rwq_s_reclaim_o")?;
         let s = Shared::new()?;
-        let other = Probe::new(&s, 0, Action::Block)?;
-        other_q.enqueue(other.clone())?;
+        let other = blocked_probe(&other_q, &s)?;
         let s2 = Shared::new()?;
-        let safe = Probe::new(&s2, 0, Action::Block)?;
-        rq2.enqueue(safe.clone())?;
-        assert!(wait_for(|| s.running.load(Relaxed) == 1));
-        assert!(wait_for(|| s2.running.load(Relaxed) == 1));
+        let safe = blocked_probe(&rq2, &s2)?;
         let h = Shared::new()?;
         let (unsafe_target, safe_target, hh) = (other.clone(), safe.clone(), h.clone());
         let s2r = s2.clone();
@@ -240,11 +283,11 @@ mod tests {
             let code = |r: Result<bool>| r.err().map_or(0, |e| e.to_errno());
             hh.errno.store(code(unsafe_target.flush()), Relaxed);
             // Released only now, so that this flush really waits.
-            s2r.release.store(1, Relaxed);
+            s2r.release();
             hh.back.store(code(safe_target.flush()) as u32, Relaxed);
         })?)?;
-        assert!(wait_for(|| h.runs() == 1));
-        s.release.store(1, Relaxed);
+        assert_eq!(h.wait_runs(1), 1);
+        s.release();
         assert_eq!(h.errno.load(Relaxed), EDEADLK.to_errno());
         assert_eq!(h.back.load(Relaxed), 0);
         assert_eq!(s2.runs(), 1);
@@ -273,9 +316,9 @@ mod tests {
             let q = guard.insert(q);
             q.enqueue(job)?;
         }
-        assert!(wait_for(|| h.runs() == 1));
+        assert_eq!(h.wait_runs(1), 1);
         // The hand-off retired the queue: the timer armed for a minute fired now.
-        assert!(wait_for(|| s.runs() == 1));
+        assert_eq!(s.wait_runs(1), 1);
         assert!(slot.lock().is_none());
         Ok(())
     }
@@ -291,7 +334,7 @@ mod tests {
             let _guard = lock.lock();
             drop(q);
         }
-        assert!(wait_for(|| s.runs() == 1));
+        assert_eq!(s.wait_runs(1), 1);
         Ok(())
     }
 
@@ -301,18 +344,17 @@ mod tests {
     fn enqueue_during_cancel_sync_is_ebusy() -> Result {
         let q = OwnedQueue::unbound().build(c"rwq_s_qcancel")?;
         let s = Shared::new()?;
-        let p = Probe::new(&s, 0, Action::Block)?;
-        q.enqueue(p.clone())?;
-        assert!(wait_for(|| s.running.load(Relaxed) == 1));
-        let target = p.clone();
-        let h = on_other_thread(move || {
-            let _ = target.cancel_sync();
-        })?;
-        // The job is inside `cancel_sync` once C holds the item disabled.
-        assert!(wait_for(|| c_disabled(&p)));
-        let r = q.enqueue(p.clone()).err().map(|e| e.error());
-        s.release.store(1, Relaxed);
-        assert!(wait_for(|| h.runs() == 1));
+        let p = blocked_probe(&q, &s)?;
+        let r = while_another_thread_waits(
+            &s,
+            &p,
+            |t| {
+                let _ = t.cancel_sync();
+            },
+            // The job is inside `cancel_sync` once C holds the item disabled.
+            || c_disabled(&p),
+            || q.enqueue(p.clone()).err().map(|e| e.error()),
+        )?;
         assert!(r == Some(EBUSY));
         assert_eq!(s.runs(), 1);
         Ok(())
@@ -326,7 +368,8 @@ mod tests {
         for action in [Action::SelfCancel, Action::SelfFlush] {
             let s = Shared::new()?;
             q.enqueue(Probe::new_bh_with(&s, action)?)?;
-            assert!(wait_for(|| s.runs() == 1));
+            q.flush()?;
+            assert_eq!(s.runs(), 1);
             assert_eq!(s.errno.load(Relaxed), EAGAIN.to_errno());
         }
         Ok(())
@@ -391,7 +434,7 @@ mod tests {
                 }
             })?;
             drop(q);
-            assert!(wait_for(|| h.runs() == 1));
+            assert_eq!(h.wait_runs(1), 1);
             // Take back whatever is still armed on the system queue.
             if let Some(r) = d.cancel_sync()? {
                 s.back.add(1, Relaxed);
@@ -400,7 +443,7 @@ mod tests {
             assert!(d.flush().is_ok());
         }
         handed += s.errno.load(Relaxed) as u32;
-        assert!(wait_for(|| s.dropped.load(Relaxed) == 100));
+        assert_eq!(s.wait_dropped(100), 100);
         assert_eq!(handed, s.runs() + s.back.load(Relaxed));
         Ok(())
     }
@@ -432,6 +475,8 @@ mod tests {
                 // back on a retry.
                 let _ = cpu::take_offline(CPU);
                 fsleep(Delta::from_millis(3));
+                // Retried while another thread's hold of hotplug makes it `EBUSY`: the release
+                // of that hold announces nothing.
                 let _ = crate::probe::poll(|| cpu::bring_online(CPU) != Err(EBUSY));
                 fsleep(Delta::from_millis(3));
             }
@@ -481,7 +526,7 @@ mod tests {
             let r = t.flush().err().map_or(0, |e| e.to_errno());
             hh.errno.store(r, Relaxed);
         })?)?;
-        assert!(wait_for(|| h.runs() == 1));
+        assert_eq!(h.wait_runs(1), 1);
         assert_eq!(h.errno.load(Relaxed), 0);
         let r = rust_wq::system_dfl().enqueue(target.clone());
         assert!(matches!(&r, Err(e) if e.error() == EINVAL));
@@ -537,9 +582,10 @@ mod tests {
                 let _ = target.flush();
             })?;
             drop(q);
-            assert!(wait_for(|| h.runs() == 1));
+            assert_eq!(h.wait_runs(1), 1);
         }
-        assert!(wait_for(|| s.dropped.load(Relaxed) == 100));
+        // The last jobs may still hold their item: each item's drop announces itself.
+        assert_eq!(s.wait_dropped(100), 100);
         assert_eq!(s.runs(), 100);
         Ok(())
     }
@@ -583,10 +629,10 @@ mod tests {
         assert!(e.map(|e| e.error()) == Some(EINVAL));
         let j0 = rust_wq::jiffies();
         q.enqueue_delayed(d.clone(), Delta::from_millis(30))?;
-        assert!(wait_for(|| s.runs() == 1));
+        assert_eq!(s.wait_runs(1), 1);
         assert!(s.ran_jiffies.load(Relaxed).wrapping_sub(j0) >= kernel::time::msecs_to_jiffies(30));
         q.enqueue_delayed(d.clone(), Delta::<Jiffy>::from_jiffies(2))?;
-        assert!(wait_for(|| s.runs() == 2));
+        assert_eq!(s.wait_runs(2), 2);
         Ok(())
     }
 

@@ -7,7 +7,6 @@ use kernel::prelude::*;
 #[kunit_tests(rust_wq_static_work)]
 mod tests {
     use crate::probe::{
-        wait_for,
         Action,
         Probe,
         Shared, //
@@ -53,13 +52,14 @@ mod tests {
         rust_wq::system_percpu()
             .enqueue(&COUNT)
             .map_err(|e| e.error())?;
-        assert!(wait_for(|| RUNS.load(Relaxed) == before + 1));
+        WorkOps::flush(&COUNT)?;
+        assert_eq!(RUNS.load(Relaxed), before + 1);
         // Pending behind a blocked item on an ordered queue: refused, then cancelled.
         let q = OwnedQueue::ordered().build(c"rwq_static")?;
         let s = Shared::new()?;
         q.enqueue(Probe::new(&s, 0, Action::Block)?)
             .map_err(|e| e.error())?;
-        assert!(wait_for(|| s.running.load(Relaxed) == 1));
+        assert_eq!(s.wait_entered(1), 1);
         q.enqueue(&COUNT).map_err(|e| e.error())?;
         let e = q.enqueue(&COUNT).err().ok_or(EINVAL)?;
         assert_eq!(e.error(), EBUSY);
@@ -68,7 +68,7 @@ mod tests {
         assert!(back.is_some_and(|b| core::ptr::eq(b, &COUNT)));
         // Queued again, it runs when the queue moves on.
         q.enqueue(&COUNT).map_err(|e| e.error())?;
-        s.release.store(1, Relaxed);
+        s.release();
         q.drain()?;
         assert_eq!(RUNS.load(Relaxed), before + 2);
         Ok(())

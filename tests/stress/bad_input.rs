@@ -8,6 +8,7 @@ use kernel::prelude::*;
 
 #[kunit_tests(rust_wq_stress_bad_input)]
 mod tests {
+    use crate::event::Event;
     use crate::rust_wq::prelude::*;
     use crate::rust_wq::{
         self,
@@ -24,10 +25,7 @@ mod tests {
         MAX_DELAY,
         MAX_DISABLE, //
     };
-    use crate::thread::{
-        poll,
-        PATIENCE_MS, //
-    };
+    use crate::thread::PATIENCE_MS;
     use kernel::{
         prelude::*,
         sync::{
@@ -45,8 +43,6 @@ mod tests {
 
     static LIVE: Atomic<i64> = Atomic::new(0);
     static RUNS: Atomic<u32> = Atomic::new(0);
-    /// Lets a [`Act::Block`] item return.
-    static RELEASE: Atomic<u32> = Atomic::new(0);
 
     /// What an item does in `run`, recording the errno it got (0 for success).
     #[derive(Clone, Copy, PartialEq)]
@@ -58,8 +54,8 @@ mod tests {
         QueueDrain,
         WorkOnCpu,
         TakeOffline,
-        /// Holds its worker until [`RELEASE`] is set (or, should the case fail first, until a
-        /// patience of twice [`PATIENCE_MS`] ran out).
+        /// Holds its worker until its `release` is set (or, should the case fail first, until
+        /// a patience of twice [`PATIENCE_MS`] ran out).
         Block,
     }
 
@@ -68,6 +64,9 @@ mod tests {
         act: Act,
         queue: Option<Arc<OwnedQueue<Unbound>>>,
         errno: Atomic<i32>,
+        /// Lets an [`Act::Block`] item return.
+        #[pin]
+        release: Event,
         #[pin]
         work: Work<Bad>,
     }
@@ -91,10 +90,7 @@ mod tests {
                 Act::QueueDrain => this.queue.as_ref().map_or(0, |q| errno(q.drain())),
                 Act::WorkOnCpu => errno(crate::work_on_cpu!(0, || ())),
                 Act::TakeOffline => errno(cpu::take_offline(1)),
-                Act::Block => {
-                    let released = poll(2 * PATIENCE_MS, || RELEASE.load(Relaxed) != 0);
-                    i32::from(!released)
-                }
+                Act::Block => i32::from(!this.release.wait_ms(2 * PATIENCE_MS)),
             };
             this.errno.store(e, Relaxed);
         }
@@ -114,6 +110,7 @@ mod tests {
                 act,
                 queue: queue.cloned(),
                 errno: Atomic::new(-1),
+                release <- Event::new(),
                 work <- crate::new_work!("stress::Bad::work"),
             }),
             GFP_KERNEL,
@@ -127,6 +124,7 @@ mod tests {
                 act,
                 queue: None,
                 errno: Atomic::new(-1),
+                release <- Event::new(),
                 work <- crate::new_work!("stress::Bad::work (BH)"),
             }),
             GFP_KERNEL,
@@ -444,7 +442,6 @@ mod tests {
         let ord = OwnedQueue::ordered().build(c"rwq_st_bado")?;
         let sleeper = bad(Act::Block, None)?;
         let p = bad(Act::Nothing, None)?;
-        RELEASE.store(0, Relaxed);
         ord.enqueue(sleeper.clone())?;
         ord.enqueue(p.clone())?;
         t.check(
@@ -462,7 +459,7 @@ mod tests {
             refused(&p, rust_wq::system_dfl().enqueue(p.clone())),
             ebusy,
         );
-        RELEASE.store(1, Relaxed);
+        sleeper.release.set();
         ord.drain()?;
         drop(ord);
         ub.enqueue_delayed(d.clone(), Delta::from_millis(60_000))?;

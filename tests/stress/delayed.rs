@@ -12,6 +12,7 @@ use kernel::prelude::*;
 
 #[kunit_tests(rust_wq_stress_delayed)]
 mod tests {
+    use crate::event::Event;
     use crate::rust_wq::prelude::*;
     use crate::rust_wq::{
         self,
@@ -63,6 +64,9 @@ mod tests {
         queues: Atomic<u64>,
         stop: Atomic<u32>,
         target: u64,
+        /// Set by a producer that found `armed` at `target`.
+        #[pin]
+        reached: Event,
     }
 
     #[pin_data(PinnedDrop)]
@@ -148,6 +152,9 @@ mod tests {
                 fsleep(Delta::from_micros(300));
             }
         }
+        if st.armed.load(Relaxed) >= st.target {
+            st.reached.set();
+        }
     }
 
     fn churn(st: &State) {
@@ -197,6 +204,7 @@ mod tests {
                 queues: Atomic::new(4),
                 stop: Atomic::new(0),
                 target: sz.ops / 4,
+                reached <- Event::new(),
             }),
             GFP_KERNEL,
         )?;
@@ -213,10 +221,9 @@ mod tests {
         }
         let churner = st.clone();
         spawn(&drivers, move || churn(&churner))?;
+        // Until the producers reached the target, or the time budget is spent.
         let limit = i64::from(sz.secs) * 1000;
-        while st.armed.load(Relaxed) < st.target && t0.elapsed().as_millis() < limit {
-            fsleep(Delta::from_millis(100));
-        }
+        let _ = st.reached.wait_ms(limit - t0.elapsed().as_millis());
         let budget_spent = st.armed.load(Relaxed) < st.target;
         st.stop.store(1, Relaxed);
         drivers.flush()?;
@@ -230,7 +237,8 @@ mod tests {
         }
         let armed = st.armed.load(Relaxed);
         // Queues dropped in kworkers were handed off: once every hand-off is done, they are
-        // gone, their timers fired and their items run, and each arming is settled.
+        // gone, their timers fired and their items run, and each arming is settled. rust_wq's
+        // count of hand-offs announces nothing: polled.
         let handoffs_done = wait_until("hand-offs of queues dropped in kworkers", || {
             rust_wq::testing::handoffs_in_flight() == 0
         });

@@ -14,6 +14,7 @@ use kernel::prelude::*;
 
 #[kunit_tests(rust_wq_stress_exactly_once)]
 mod tests {
+    use crate::event::Event;
     use crate::rust_wq::prelude::*;
     use crate::rust_wq::{
         cpu,
@@ -64,6 +65,8 @@ mod tests {
         doubles: Atomic<u64>,
         stop: Atomic<u32>,
         target: u64,
+        /// Set by a producer that found `enqueued` at `target`.
+        reached: Arc<Event>,
     }
 
     #[pin_data(PinnedDrop)]
@@ -118,6 +121,7 @@ mod tests {
             match role {
                 Role::Producer => {
                     if st.enqueued.load(Relaxed) >= st.target {
+                        st.reached.set();
                         break;
                     }
                     let res = match (i % 4, (r >> 16) % 2) {
@@ -202,6 +206,7 @@ mod tests {
                 doubles: Atomic::new(0),
                 stop: Atomic::new(0),
                 target: sz.ops,
+                reached: Event::new_arc()?,
             },
             GFP_KERNEL,
         )?;
@@ -224,9 +229,7 @@ mod tests {
         }
         // Until the producers reached the target, or the time budget is spent.
         let limit = i64::from(sz.secs) * 1000;
-        while st.enqueued.load(Relaxed) < st.target && t0.elapsed().as_millis() < limit {
-            fsleep(Delta::from_millis(100));
-        }
+        let _ = st.reached.wait_ms(limit - t0.elapsed().as_millis());
         let budget_spent = st.enqueued.load(Relaxed) < st.target;
         st.stop.store(1, Relaxed);
         drivers.flush()?;

@@ -12,6 +12,7 @@ use kernel::prelude::*;
 
 #[kunit_tests(rust_wq_stress_hotplug)]
 mod tests {
+    use crate::event::Event;
     use crate::rust_wq::prelude::*;
     use crate::rust_wq::{
         cpu,
@@ -26,7 +27,8 @@ mod tests {
     use crate::thread::{
         next,
         spawn,
-        wait_until, //
+        too_slow,
+        PATIENCE_MS, //
     };
     use kernel::{
         prelude::*,
@@ -51,7 +53,8 @@ mod tests {
     }
 
     /// Brings `c` online, again while another module's hotplug hold makes it `EBUSY` (rule 15 of
-    /// docs/soundness.md); other errors (e.g. online already) end it.
+    /// docs/soundness.md); other errors (e.g. online already) end it. The release of that hold
+    /// announces nothing: polled.
     fn bring_online(c: u32) {
         while cpu::bring_online(c) == Err(EBUSY) {
             fsleep(Delta::from_millis(1));
@@ -95,6 +98,22 @@ mod tests {
         wrong_cpu: Atomic<u64>,
         toggles: Atomic<u64>,
         stop: Atomic<u32>,
+        /// Set once a CPU went down, an `enqueue_on` was refused as offline and a
+        /// `work_on_cpu!` ran ([`State::note_coverage`]).
+        covered: Arc<Event>,
+    }
+
+    impl State {
+        /// Sets `covered` once each of its three has happened; called after each of them.
+        fn note_coverage(&self) {
+            if self.toggles.load(Relaxed) > 0
+                && self.plain_counts.refused.load(Relaxed) > 0
+                && self.on_cpu_ok.load(Relaxed) > 0
+                && !self.covered.is_set()
+            {
+                self.covered.set();
+            }
+        }
     }
 
     #[pin_data]
@@ -169,7 +188,11 @@ mod tests {
                         it.intended.store(c, Relaxed);
                     }
                     let r = st.percpu.enqueue_on(c, it.clone()).map_err(|e| e.error());
+                    let refused = r == Err(ENODEV);
                     count(&st.plain_counts, r);
+                    if refused {
+                        st.note_coverage();
+                    }
                 }
                 3 => {
                     // A BH item queued on a CPU going down would be stranded on its pool.
@@ -202,6 +225,7 @@ mod tests {
                         if ran_on != c {
                             st.wrong_cpu.add(1, Relaxed);
                         }
+                        st.note_coverage();
                     }
                     Err(_) => st.on_cpu_refused.add(1, Relaxed),
                 },
@@ -243,6 +267,7 @@ mod tests {
                 // Errors (e.g. `EBUSY` while another operation runs) just skip.
                 if cpu::take_offline(c).is_ok() {
                     st.toggles.add(1, Relaxed);
+                    st.note_coverage();
                 }
                 fsleep(Delta::from_millis(20));
                 bring_online(c);
@@ -308,6 +333,7 @@ mod tests {
                 wrong_cpu: Atomic::new(0),
                 toggles: Atomic::new(0),
                 stop: Atomic::new(0),
+                covered: Event::new_arc()?,
             },
             GFP_KERNEL,
         )?;
@@ -336,14 +362,10 @@ mod tests {
         // Then on until a CPU went down, a CPU was refused as offline and a `work_on_cpu!`
         // ran, each at least once (CPUs are picked at random): a machine too slow for that in
         // the time given fails as such, not as a wrong count.
-        let covered = wait_until(
-            "a CPU down, an enqueue_on refused ENODEV and a work_on_cpu! run",
-            || {
-                st.toggles.load(Relaxed) > 0
-                    && st.plain_counts.refused.load(Relaxed) > 0
-                    && st.on_cpu_ok.load(Relaxed) > 0
-            },
-        );
+        let covered = st.covered.wait_ms(PATIENCE_MS);
+        if !covered {
+            too_slow("a CPU down, an enqueue_on refused ENODEV and a work_on_cpu! run");
+        }
         st.stop.store(1, Relaxed);
         drivers.flush()?;
         let ran_s = t0.elapsed().as_millis() / 1000;

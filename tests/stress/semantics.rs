@@ -10,6 +10,10 @@ use kernel::prelude::*;
 
 #[kunit_tests(rust_wq_stress_semantics)]
 mod tests {
+    use crate::event::{
+        Changes,
+        Event, //
+    };
     use crate::rust_wq::prelude::*;
     use crate::rust_wq::{
         cpu::{
@@ -25,9 +29,8 @@ mod tests {
     };
     use crate::thread::{
         next,
-        poll,
         spawn,
-        wait_until,
+        too_slow,
         PATIENCE_MS, //
     };
     use kernel::{
@@ -46,6 +49,7 @@ mod tests {
     };
 
     /// What the items of one case share.
+    #[pin_data]
     struct Shared {
         next: Atomic<u32>,
         out_of_order: Atomic<u32>,
@@ -53,9 +57,13 @@ mod tests {
         max_active: Atomic<u32>,
         done: Atomic<u32>,
         sleep_us: u64,
-        /// Whether items wait at the gate until the case opens it.
+        /// Whether items wait at the gate until the case opens it (and announce their start).
         gated: bool,
-        opened: Atomic<u32>,
+        /// Announces each gated item that started.
+        #[pin]
+        started: Changes,
+        #[pin]
+        opened: Event,
         /// Items that gave up waiting at the gate.
         gate_timeouts: Atomic<u32>,
     }
@@ -71,8 +79,8 @@ mod tests {
         }
 
         fn with(sleep_us: u64, gated: bool) -> Result<Arc<Self>> {
-            Ok(Arc::new(
-                Shared {
+            Arc::pin_init(
+                pin_init!(Shared {
                     next: Atomic::new(0),
                     out_of_order: Atomic::new(0),
                     active: Atomic::new(0),
@@ -80,11 +88,12 @@ mod tests {
                     done: Atomic::new(0),
                     sleep_us,
                     gated,
-                    opened: Atomic::new(0),
+                    started <- Changes::new(),
+                    opened <- Event::new(),
                     gate_timeouts: Atomic::new(0),
-                },
+                }),
                 GFP_KERNEL,
-            )?)
+            )
         }
     }
 
@@ -92,17 +101,18 @@ mod tests {
     /// more would start if the limit let it, and opens the gate. Returns whether `n` ran at
     /// once: the items hold at the gate, so they overlap however fast or slow the machine is.
     fn open_at(s: &Shared, n: u32) -> bool {
-        let reached = wait_until("max_active items running at once", || {
-            s.active.load(Relaxed) >= n
-        });
+        let reached = s
+            .started
+            .wait_ms(PATIENCE_MS, || s.active.load(Relaxed) >= n);
         if !reached {
+            too_slow("max_active items running at once");
             pr_info!(
                 "    # {} of {n} items at once when the wait ran out\n",
                 s.active.load(Relaxed)
             );
         }
         fsleep(Delta::from_millis(20));
-        s.opened.store(1, Relaxed);
+        s.opened.set();
         reached
     }
 
@@ -134,8 +144,11 @@ mod tests {
             }
             // The case opens the gate within its patience; twice that is only for a case that
             // failed before opening it.
-            if s.gated && !poll(2 * PATIENCE_MS, || s.opened.load(Relaxed) != 0) {
-                s.gate_timeouts.add(1, Relaxed);
+            if s.gated {
+                s.started.notify();
+                if !s.opened.wait_ms(2 * PATIENCE_MS) {
+                    s.gate_timeouts.add(1, Relaxed);
+                }
             }
             if s.sleep_us > 0 {
                 fsleep(Delta::from_micros(s.sleep_us as i64));

@@ -9,6 +9,9 @@ use kernel::prelude::*;
 #[path = "../../rust_wq/lib.rs"]
 pub mod rust_wq;
 
+#[path = "../kunit/event.rs"]
+pub mod event;
+
 mod alloc_failure;
 mod bad_input;
 mod delayed;

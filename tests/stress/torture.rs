@@ -2764,7 +2764,8 @@ mod tests {
         }
     }
 
-    /// Waits up to `ms` milliseconds for `cond`.
+    /// Waits up to `ms` milliseconds for `cond`, checking it every 5 ms: only for the settling at
+    /// the end, whose condition (the books of the whole run) nothing announces.
     fn wait_for(ms: i64, cond: impl Fn() -> bool) -> bool {
         let t0 = Instant::<Monotonic>::now();
         while !cond() {
@@ -3093,6 +3094,9 @@ mod tests {
                 cpu::take_offline(c)
             };
         }
+        // Each round waits on events (every item's flush, every owned queue's drain); the books
+        // of the whole run (runs begun and done, boxed items home, closures run) announce
+        // nothing, so rounds go on until they balance.
         let quiet = wait_for(QUIET_MS, || {
             sh.settle_all();
             sh.quiet()

@@ -30,12 +30,10 @@ use kernel::{
     prelude::*,
     sync::{
         atomic::{
-            Acquire,
             Atomic,
-            Relaxed,
-            Release, //
+            Relaxed, //
         },
-        Arc,
+        Arc, Completion,
     },
     time::{
         delay::fsleep,
@@ -375,11 +373,15 @@ impl Drop for DropFlag {
     }
 }
 
-/// What the [`ScopeHost`] shares with its [`scope_thread`]: the host's queue, and whether the
-/// thread started.
+/// What the [`ScopeHost`] shares with its [`scope_thread`]: the host's queue, and the event of
+/// the thread's start.
 struct ScopeRun<'a> {
     queue: &'a OwnedQueue<Unbound>,
-    started: Atomic<u32>,
+    started: &'a Completion,
+}
+
+extern "C" {
+    fn rust_wq_test_sleep_until_stopped();
 }
 
 /// A `rust_wq::scope` needs a task that is no kworker, and one the unload waits for: a kernel
@@ -403,9 +405,10 @@ impl WorkItem for ScopeHost {
 
     fn run(this: Arc<ScopeHost>) {
         RUNS.add(1, Relaxed);
+        pin_init::stack_pin_init!(let started = Completion::new());
         let run = ScopeRun {
             queue: &this.queue,
-            started: Atomic::new(0),
+            started: &started,
         };
         // SAFETY: `scope_thread` takes a `ScopeRun`, which `run` is; it lives on this frame until
         // `kthread_stop` below has returned, after the thread exited. The format takes one
@@ -428,9 +431,7 @@ impl WorkItem for ScopeHost {
         // `kthread_stop` below (its function returns only once told to stop), so it is valid.
         unsafe { bindings::wake_up_process(task) };
         // A stop before the thread started would keep it from running its function at all.
-        while run.started.load(Acquire) == 0 {
-            fsleep(Delta::from_millis(1));
-        }
+        run.started.wait_for_completion();
         // SAFETY: `task` is the thread created above, still alive (see above) and stopped once
         // here; it started its function, and `kthread_stop` returns after that function
         // returned, after its last use of `run`.
@@ -448,7 +449,7 @@ impl WorkItem for ScopeHost {
 unsafe extern "C" fn scope_thread(data: *mut core::ffi::c_void) -> core::ffi::c_int {
     // SAFETY: The caller's promise.
     let run = unsafe { &*data.cast::<ScopeRun<'_>>() };
-    run.started.store(1, Release);
+    run.started.complete_all();
     let queue = run.queue;
     let r = rust_wq::scope(|s| -> bool {
         // Each closure offered owns a flag of its own, set when the closure is dropped.
@@ -501,10 +502,8 @@ unsafe extern "C" fn scope_thread(data: *mut core::ffi::c_void) -> core::ffi::c_
     });
     check("scope returns", matches!(r, Ok(true)));
     checker_done();
-    // SAFETY: Called by a kernel thread, as required.
-    while !unsafe { bindings::kthread_should_stop() } {
-        fsleep(Delta::from_millis(1));
-    }
+    // SAFETY: Called by a kernel thread, as required; it sleeps until `kthread_stop`.
+    unsafe { rust_wq_test_sleep_until_stopped() };
     0
 }
 
