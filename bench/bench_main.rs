@@ -42,11 +42,9 @@ pub mod rust_wq;
 use rust_wq::{
     system_percpu,
     DelayedWork,
-    DelayedWorkOps,
     OwnedQueue,
     Work,
-    WorkItem,
-    WorkOps, //
+    WorkItem, //
 };
 
 module! {
@@ -373,7 +371,7 @@ fn r_ping(q: Q, cpu: Option<u32>, n: u32) -> Result<u64> {
         }
         (Q::System, _) => ping!(n, ctx, system_percpu().enqueue(it.clone())),
     };
-    it.flush()?;
+    Work::of(&*it).flush()?;
     Ok(t)
 }
 
@@ -494,7 +492,7 @@ fn r_pending(q: Q, by_value: bool, n: u32) -> Result<u64> {
         (Q::System, false) => pending!(n, ctx, system_percpu().enqueue_cloned(&it)),
         (Q::System, true) => pending!(n, ctx, system_percpu().enqueue(it.clone())),
     };
-    it.flush()?;
+    Work::of(&*it).flush()?;
     Ok(t)
 }
 
@@ -535,7 +533,7 @@ fn r_queue_cancel(n: u32) -> Result<u64> {
     let ctx = Ctx::new()?;
     let it = Ours::new(&ctx)?;
     preempt_off();
-    let t = pairs!(n, oq.enqueue(it.clone()), it.cancel());
+    let t = pairs!(n, oq.enqueue(it.clone()), Work::of(&*it).cancel());
     preempt_on();
     Ok(t)
 }
@@ -547,17 +545,17 @@ fn r_idle(flush: bool, ran: bool, n: u32) -> Result<u64> {
     let it = Ours::new(&ctx)?;
     if ran {
         once!(ctx, system_percpu().enqueue(it.clone()));
-        it.flush()?;
+        Work::of(&*it).flush()?;
         settle_short();
     }
     let t0 = now();
     if flush {
         for _ in 0..n {
-            let _ = it.flush();
+            let _ = Work::of(&*it).flush();
         }
     } else {
         for _ in 0..n {
-            let _ = it.cancel_sync();
+            let _ = Work::of(&*it).cancel_sync();
         }
     }
     Ok(now() - t0)
@@ -573,7 +571,7 @@ fn r_delayed(q: Q, sync: bool, n: u32) -> Result<u64> {
             pairs!(
                 n,
                 oq.enqueue_delayed(it.clone(), 1000),
-                DelayedWorkOps::cancel(&*it)
+                DelayedWork::of(&*it).cancel()
             )
         }
         (Q::Owned, true) => {
@@ -581,18 +579,18 @@ fn r_delayed(q: Q, sync: bool, n: u32) -> Result<u64> {
             pairs!(
                 n,
                 oq.enqueue_delayed(it.clone(), 1000),
-                DelayedWorkOps::cancel_sync(&*it)
+                DelayedWork::of(&*it).cancel_sync()
             )
         }
         (Q::System, false) => pairs!(
             n,
             system_percpu().enqueue_delayed(it.clone(), 1000),
-            DelayedWorkOps::cancel(&*it)
+            DelayedWork::of(&*it).cancel()
         ),
         (Q::System, true) => pairs!(
             n,
             system_percpu().enqueue_delayed(it.clone(), 1000),
-            DelayedWorkOps::cancel_sync(&*it)
+            DelayedWork::of(&*it).cancel_sync()
         ),
     };
     Ok(t)

@@ -11,12 +11,12 @@
 //! - [`KernelItem`](kernel_item::KernelItem) ([`kernel_item`]): an item of the in-tree
 //!   `kernel::workqueue`, queued by rust_wq.
 //! - Handles ([`handle`]): pending state, cancel, flush and disable of the C object inside an
-//!   item, built on the operations of [`ops`].
+//!   item, the one public way to act on it (the operations behind them are private).
 
 pub mod delayed;
 pub mod handle;
 pub mod kernel_item;
-pub mod ops;
+pub(in crate::rust_wq) mod ops;
 pub mod rcu_work;
 pub mod static_work;
 pub mod work;

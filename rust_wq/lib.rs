@@ -17,7 +17,7 @@
 //!   [`RcuWork`]: items queued after an RCU grace period
 //!   ([`EnqueueDelayed::enqueue_rcu`],
 //!   [`EnqueueDelayed::enqueue_rcu`]) and flushed
-//!   through it ([`RcuWorkOps::flush`]); queues and the module wait for their grace periods before
+//!   through it ([`RcuWorkRef::flush`]); queues and the module wait for their grace periods before
 //!   they go. - Queueing on the local CPU or a chosen one
 //!   ([`Enqueue::enqueue_on`]), with a delay, or re-arming a
 //!   pending timer ([`EnqueueDelayed::mod_delayed`]);
@@ -151,11 +151,6 @@ pub use item::{
         WorkRef, //
     },
     kernel_item::KernelItem,
-    ops::{
-        DelayedWorkOps,
-        RcuWorkOps,
-        WorkOps, //
-    },
     rcu_work::{
         HasRcuWork,
         RcuWork, //
@@ -206,7 +201,7 @@ pub use queue::{
     MAX_ACTIVE, //
 };
 
-/// The deepest nesting of [`WorkOps::disable`] / [`DelayedWorkOps::disable`] (`EOVERFLOW`
+/// The deepest nesting of [`WorkRef::disable`] / [`DelayedWorkRef::disable`] (`EOVERFLOW`
 /// beyond).
 pub const MAX_DISABLE: u32 = internal::arm_lock::MAX_DISABLE;
 

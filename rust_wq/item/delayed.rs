@@ -269,11 +269,11 @@ impl<T: ?Sized, const ID: u64> DelayedWork<T, ID> {
         self.dwork.get()
     }
 
-    /// Disables the item (see [`DelayedWorkOps::disable`]); returns whether it was pending.
+    /// Disables the item (see [`DelayedWorkRef::disable`]); returns whether it was pending.
     ///
     /// With `sync`, the caller may sleep and is not the item's own `run`.
     ///
-    /// [`DelayedWorkOps::disable`]: crate::rust_wq::DelayedWorkOps::disable
+    /// [`DelayedWorkRef::disable`]: crate::rust_wq::DelayedWorkRef::disable
     pub(in crate::rust_wq) fn disable(&self, sync: bool) -> Result<bool> {
         let mut state = self.arm.lock();
         if state.disabled >= MAX_DISABLE || (sync && state.cancelling >= MAX_DISABLE) {
@@ -298,11 +298,11 @@ impl<T: ?Sized, const ID: u64> DelayedWork<T, ID> {
     }
 
     /// Cancels the item and waits for a running instance (see
-    /// [`DelayedWorkOps::cancel_sync`]); returns whether it was pending.
+    /// [`DelayedWorkRef::cancel_sync`]); returns whether it was pending.
     ///
     /// The caller may sleep and is not the item's own `run`.
     ///
-    /// [`DelayedWorkOps::cancel_sync`]: crate::rust_wq::DelayedWorkOps::cancel_sync
+    /// [`DelayedWorkRef::cancel_sync`]: crate::rust_wq::DelayedWorkRef::cancel_sync
     pub(in crate::rust_wq) fn cancel_sync(&self) -> Result<bool> {
         {
             let mut state = self.arm.lock();

@@ -6,9 +6,8 @@
 //! `Work::of(&*hub)` names the work item of `hub`, so `Work::of(&*hub).disable()` disables that
 //! work item, where a method of `hub` itself would read as disabling the hub. The handle
 //! borrows the item, so the item outlives every call; the `ID` picks one of several work fields
-//! (`Work::<_, 1>::of(&x)`), as `HasWork<T, ID>` does. Handles are how a driver uses rust_wq; the
-//! traits they are built on ([`WorkOps`], [`DelayedWorkOps`], [`RcuWorkOps`]) are for code
-//! generic over the kinds of item, and are not in scope unless imported.
+//! (`Work::<_, 1>::of(&x)`), as `HasWork<T, ID>` does. Handles are the one public way to act on
+//! an item's work field; the operations behind them are private.
 //!
 //! # Examples
 //!
@@ -53,18 +52,23 @@
 //! ```
 
 use crate::rust_wq::{
+    item::ops::{
+        DelayedWorkOps,
+        RcuWorkOps,
+        WorkOps, //
+    },
     DelayedWork,
-    DelayedWorkOps,
     HasDelayedWork,
     HasRcuWork,
     HasWork,
     RcuWork,
-    RcuWorkOps,
     Work,
-    WorkItem,
-    WorkOps, //
+    WorkItem, //
 };
-use kernel::prelude::*;
+use kernel::{
+    bindings,
+    prelude::*, //
+};
 
 /// The work item ([`Work`] field) of an item: see the [module documentation](self).
 pub struct WorkRef<'a, T, const ID: u64 = 0>(&'a T);
@@ -101,6 +105,18 @@ impl<T: WorkItem<ID> + HasRcuWork<T, ID>, const ID: u64> RcuWork<T, ID> {
 }
 
 impl<T: WorkItem<ID> + HasWork<T, ID>, const ID: u64> WorkRef<'_, T, ID> {
+    /// The [`Work`] field itself.
+    #[inline]
+    pub fn work(&self) -> &Work<T, ID> {
+        WorkOps::work(self.0)
+    }
+
+    /// The C `work_struct`, for C code that takes one.
+    #[inline]
+    pub fn as_raw(&self) -> *mut bindings::work_struct {
+        WorkOps::raw_work(self.0)
+    }
+
     /// Whether the item is queued and has not started running (advisory).
     #[inline]
     pub fn is_pending(&self) -> bool {
@@ -126,8 +142,8 @@ impl<T: WorkItem<ID> + HasWork<T, ID>, const ID: u64> WorkRef<'_, T, ID> {
         WorkOps::cancel(self.0)
     }
 
-    /// Cancels and waits until the item runs nowhere (C's `cancel_work_sync`): see
-    /// [`WorkOps::cancel_sync`]. Returns the queue's reference if the item was pending.
+    /// Cancels and waits until the item runs nowhere (C's `cancel_work_sync`); while it waits,
+    /// enqueueing the item is `EBUSY`. Returns the queue's reference if the item was pending.
     ///
     /// # Errors
     ///
@@ -157,7 +173,8 @@ impl<T: WorkItem<ID> + HasWork<T, ID>, const ID: u64> WorkRef<'_, T, ID> {
         WorkOps::flush(self.0)
     }
 
-    /// Disables the item (C's `disable_work`): see [`WorkOps::disable`]. Returns the queue's
+    /// Disables the item (C's `disable_work`): enqueueing it is `EBUSY`
+    /// until [`enable`](Self::enable); disables nest. Returns the queue's
     /// reference if the item was pending. Any context.
     ///
     /// # Errors
@@ -169,8 +186,8 @@ impl<T: WorkItem<ID> + HasWork<T, ID>, const ID: u64> WorkRef<'_, T, ID> {
         WorkOps::disable(self.0)
     }
 
-    /// Disables the item and waits for a running instance (C's `disable_work_sync`): see
-    /// [`WorkOps::disable_sync`].
+    /// Disables the item and waits for a running instance (C's `disable_work_sync`), as
+    /// [`disable`](Self::disable).
     ///
     /// # Errors
     ///
@@ -184,7 +201,9 @@ impl<T: WorkItem<ID> + HasWork<T, ID>, const ID: u64> WorkRef<'_, T, ID> {
         WorkOps::disable_sync(self.0)
     }
 
-    /// Undoes one disable (C's `enable_work`): see [`WorkOps::enable`].
+    /// Undoes one disable (C's `enable_work`). Returns `true`
+    /// when the item can be queued again; with no disable to undo it does nothing and returns
+    /// `false`. Any context.
     #[inline]
     pub fn enable(&self) -> bool {
         WorkOps::enable(self.0)
@@ -198,6 +217,18 @@ impl<T: WorkItem<ID> + HasWork<T, ID>, const ID: u64> WorkRef<'_, T, ID> {
 }
 
 impl<T: WorkItem<ID> + HasDelayedWork<T, ID>, const ID: u64> DelayedWorkRef<'_, T, ID> {
+    /// The [`DelayedWork`] field itself.
+    #[inline]
+    pub fn delayed_work(&self) -> &DelayedWork<T, ID> {
+        DelayedWorkOps::delayed_work(self.0)
+    }
+
+    /// The C `delayed_work`, for C code that takes one.
+    #[inline]
+    pub fn as_raw(&self) -> *mut bindings::delayed_work {
+        DelayedWorkOps::raw_delayed_work(self.0)
+    }
+
     /// Whether the timer is armed or the item is queued (advisory).
     #[inline]
     pub fn is_pending(&self) -> bool {
@@ -216,15 +247,15 @@ impl<T: WorkItem<ID> + HasDelayedWork<T, ID>, const ID: u64> DelayedWorkRef<'_, 
         DelayedWorkOps::is_current(self.0)
     }
 
-    /// Disarms the timer or dequeues the item (C's `cancel_delayed_work`): see
-    /// [`DelayedWorkOps::cancel`].
+    /// Disarms the timer or dequeues the item (C's `cancel_delayed_work`). Returns the
+    /// queue's reference if it was pending. Any context.
     #[inline]
     pub fn cancel(&self) -> Option<T::Pointer> {
         DelayedWorkOps::cancel(self.0)
     }
 
-    /// Cancels and waits for a running instance (C's `cancel_delayed_work_sync`): see
-    /// [`DelayedWorkOps::cancel_sync`]. Returns the queue's reference if the item was pending.
+    /// Cancels and waits for a running instance (C's `cancel_delayed_work_sync`); while it
+    /// waits, arming the item is `EBUSY`. Returns the queue's reference if the item was pending.
     ///
     /// # Errors
     ///
@@ -238,8 +269,8 @@ impl<T: WorkItem<ID> + HasDelayedWork<T, ID>, const ID: u64> DelayedWorkRef<'_, 
         DelayedWorkOps::cancel_sync(self.0)
     }
 
-    /// Fires an armed timer now and waits for the run (C's `flush_delayed_work`): see
-    /// [`DelayedWorkOps::flush`]. Returns `Ok(false)` if it was idle.
+    /// Fires an armed timer now and waits for the run (C's `flush_delayed_work`). Returns
+    /// `Ok(false)` if it was idle.
     ///
     /// # Errors
     ///
@@ -254,7 +285,8 @@ impl<T: WorkItem<ID> + HasDelayedWork<T, ID>, const ID: u64> DelayedWorkRef<'_, 
         DelayedWorkOps::flush(self.0)
     }
 
-    /// Disables the item (C's `disable_delayed_work`): see [`DelayedWorkOps::disable`]. Any
+    /// Disables the item (C's `disable_delayed_work`): arming it is
+    /// `EBUSY` until [`enable`](Self::enable); disables nest. Any
     /// context.
     ///
     /// # Errors
@@ -266,8 +298,8 @@ impl<T: WorkItem<ID> + HasDelayedWork<T, ID>, const ID: u64> DelayedWorkRef<'_, 
         DelayedWorkOps::disable(self.0)
     }
 
-    /// Disables the item and waits for a running instance (C's `disable_delayed_work_sync`):
-    /// see [`DelayedWorkOps::disable_sync`].
+    /// Disables the item and waits for a running instance (C's `disable_delayed_work_sync`),
+    /// as [`disable`](Self::disable).
     ///
     /// # Errors
     ///
@@ -281,7 +313,9 @@ impl<T: WorkItem<ID> + HasDelayedWork<T, ID>, const ID: u64> DelayedWorkRef<'_, 
         DelayedWorkOps::disable_sync(self.0)
     }
 
-    /// Undoes one disable (C's `enable_delayed_work`): see [`DelayedWorkOps::enable`].
+    /// Undoes one disable (C's `enable_delayed_work`). Returns
+    /// `true` when the item can be armed again; with no disable to undo it does nothing and
+    /// returns `false`. Any context.
     #[inline]
     pub fn enable(&self) -> bool {
         DelayedWorkOps::enable(self.0)
@@ -289,6 +323,18 @@ impl<T: WorkItem<ID> + HasDelayedWork<T, ID>, const ID: u64> DelayedWorkRef<'_, 
 }
 
 impl<T: WorkItem<ID> + HasRcuWork<T, ID>, const ID: u64> RcuWorkRef<'_, T, ID> {
+    /// The [`RcuWork`] field itself.
+    #[inline]
+    pub fn rcu_work(&self) -> &RcuWork<T, ID> {
+        RcuWorkOps::rcu_work(self.0)
+    }
+
+    /// The C `rcu_work`, for C code that takes one.
+    #[inline]
+    pub fn as_raw(&self) -> *mut bindings::rcu_work {
+        RcuWorkOps::raw_rcu_work(self.0)
+    }
+
     /// Whether the item waits for its grace period or is queued (advisory).
     #[inline]
     pub fn is_pending(&self) -> bool {
@@ -307,8 +353,8 @@ impl<T: WorkItem<ID> + HasRcuWork<T, ID>, const ID: u64> RcuWorkRef<'_, T, ID> {
         RcuWorkOps::is_current(self.0)
     }
 
-    /// Waits for the grace period and the run (C's `flush_rcu_work`): see
-    /// [`RcuWorkOps::flush`]. Returns `Ok(false)` if it was idle.
+    /// Waits for the grace period and the run (C's `flush_rcu_work`): `rcu_barrier()`
+    /// if it is pending, then `flush_work`. Returns `Ok(false)` if it was idle.
     ///
     /// # Errors
     ///

@@ -70,7 +70,9 @@ const BUSY_PENDING: u32 = bindings::wq_misc_consts_WORK_BUSY_PENDING;
 const BUSY_RUNNING: u32 = bindings::wq_misc_consts_WORK_BUSY_RUNNING;
 
 /// Operations on a work item with a [`Work<Self, ID>`] field; implemented for every such item.
-pub trait WorkOps<const ID: u64 = 0>: WorkItem<ID> + HasWork<Self, ID> + Sized {
+pub(in crate::rust_wq) trait WorkOps<const ID: u64 = 0>:
+    WorkItem<ID> + HasWork<Self, ID> + Sized
+{
     /// The `work_struct` of this item.
     fn raw_work(&self) -> *mut bindings::work_struct {
         let this = core::ptr::from_ref(self).cast_mut();
@@ -206,7 +208,7 @@ impl<T, const ID: u64> WorkOps<ID> for T where T: WorkItem<ID> + HasWork<T, ID> 
 
 /// Operations on a work item with a [`DelayedWork<Self, ID>`] field; implemented for every such
 /// item.
-pub trait DelayedWorkOps<const ID: u64 = 0>:
+pub(in crate::rust_wq) trait DelayedWorkOps<const ID: u64 = 0>:
     WorkItem<ID> + HasDelayedWork<Self, ID> + Sized
 {
     /// The `delayed_work` of this item.
@@ -332,7 +334,9 @@ impl<T, const ID: u64> DelayedWorkOps<ID> for T where T: WorkItem<ID> + HasDelay
 /// There is no cancel and no disable: during its grace period the item is pending but on no
 /// queue, and C's cancel spins until the RCU callback has queued it (see
 /// [`rcu_work`](crate::rust_wq::item::rcu_work)).
-pub trait RcuWorkOps<const ID: u64 = 0>: WorkItem<ID> + HasRcuWork<Self, ID> + Sized {
+pub(in crate::rust_wq) trait RcuWorkOps<const ID: u64 = 0>:
+    WorkItem<ID> + HasRcuWork<Self, ID> + Sized
+{
     /// The `rcu_work` of this item.
     fn raw_rcu_work(&self) -> *mut bindings::rcu_work {
         self.rcu_work().as_raw()

@@ -23,8 +23,8 @@
 //! and rust_wq offers neither: during the grace period the item is pending but on no queue, and
 //! C's cancel of it spins (`try_to_grab_pending()` says `-EAGAIN`) until the RCU callback has
 //! queued it, a grace period later, which in atomic context or under `rcu_read_lock()` never
-//! comes. What is left is [`RcuWorkOps`](crate::rust_wq::RcuWorkOps): pending and running
-//! state, and [`flush`](crate::rust_wq::RcuWorkOps::flush), which waits for the grace period
+//! comes. What is left is the handle [`RcuWork::of`]: pending and running
+//! state, and [`flush`](crate::rust_wq::RcuWorkRef::flush), which waits for the grace period
 //! (`rcu_barrier()`) and the run.
 //!
 //! # Examples

@@ -31,6 +31,7 @@ use crate::rust_wq::{
             Arm, //
         },
         kernel_item::KernelItem,
+        ops::WorkOps,
         rcu_work,
     },
     queue::{
@@ -52,8 +53,7 @@ use crate::rust_wq::{
     OwnedQueue,
     Queue,
     WorkItem,
-    WorkItemPointer,
-    WorkOps, //
+    WorkItemPointer, //
 };
 use core::ops::Deref;
 use kernel::{

@@ -12,11 +12,9 @@ mod tests {
     use crate::rust_wq::{
         self,
         DelayedWork,
-        DelayedWorkOps,
         OwnedQueue,
         Work,
         WorkItem, //
-        WorkOps,
     };
     use kernel::{
         prelude::*,
@@ -102,13 +100,13 @@ mod tests {
     fn a_class_that_went_on_a_threaded_queue_is_refused_on_bh_queues() -> Result {
         let a = item_one()?;
         rust_wq::system_percpu().enqueue::<_, 0>(a.clone())?;
-        WorkOps::<0>::flush(&*a)?;
+        Work::<_, 0>::of(&*a).flush()?;
         assert_eq!(a.runs.load(Relaxed), 1);
         let b = item_one()?;
         if !cfg!(CONFIG_LOCKDEP) {
             // No lockdep, no classes: nothing to report, and the mix is allowed.
             rust_wq::system_bh().enqueue::<_, 0>(b.clone())?;
-            WorkOps::<0>::flush(&*b)?;
+            Work::<_, 0>::of(&*b).flush()?;
             assert_eq!(b.runs.load(Relaxed), 1);
             return Ok(());
         }
@@ -128,7 +126,7 @@ mod tests {
         rust_wq::system_bh()
             .enqueue::<_, 1>(b.clone())
             .map_err(|e| e.error())?;
-        WorkOps::<1>::flush(&*b)?;
+        Work::<_, 1>::of(&*b).flush()?;
         assert_eq!(b.runs.load(Relaxed), 1);
         // And from now on that one is refused on threaded queues.
         let r = rust_wq::system_dfl().enqueue::<_, 1>(b.clone());
@@ -140,7 +138,7 @@ mod tests {
     fn a_delayed_class_that_went_on_a_bh_queue_is_refused_on_threaded_queues() -> Result {
         let a = item_two()?;
         rust_wq::system_bh().enqueue_delayed(a.clone(), 1)?;
-        DelayedWorkOps::<2>::flush(&*a)?;
+        DelayedWork::<_, 2>::of(&*a).flush()?;
         assert_eq!(a.runs.load(Relaxed), 1);
         let b = item_two()?;
         let q = OwnedQueue::unbound().build(c"rwq_class_ub")?;

@@ -21,8 +21,7 @@ mod tests {
         OwnedQueue,
         Slot,
         Work,
-        WorkItem,
-        WorkOps, //
+        WorkItem, //
     };
     use kernel::{
         new_spinlock,
@@ -78,7 +77,7 @@ mod tests {
         let q = OwnedQueue::percpu().build(c"rwq_ctx")?;
         let w = new_where()?;
         q.enqueue(w.clone())?;
-        w.flush()?;
+        Work::of(&*w).flush()?;
         assert_eq!(w.seen.load(Relaxed), 0b1011);
         Ok(())
     }
@@ -90,7 +89,7 @@ mod tests {
             GFP_KERNEL,
         )?;
         rust_wq::system_bh().enqueue(w.clone())?;
-        w.flush()?;
+        Work::of(&*w).flush()?;
         // Softirq: neither a task nor preemptible, and not hard IRQ.
         assert_eq!(w.seen.load(Relaxed), 0b1000);
         Ok(())

@@ -15,7 +15,7 @@ mod tests {
         self,
         cpu,
         Armed,
-        DelayedWorkOps,
+        DelayedWork,
         OwnedQueue, //
     };
     use kernel::time::Delta;
@@ -34,7 +34,7 @@ mod tests {
         // jiffies makes the bound exact (wall time may lag or lead a jiffy).
         let j0 = rust_wq::jiffies();
         q.enqueue_delayed(d.clone(), delay)?;
-        assert!(d.is_pending());
+        assert!(DelayedWork::of(&*d).is_pending());
         assert_eq!(s.wait_runs(1), 1);
         assert!(
             s.ran_jiffies.load(Relaxed).wrapping_sub(j0) >= kernel::time::msecs_to_jiffies(100)
@@ -69,7 +69,7 @@ mod tests {
             .err()
             .ok_or(EINVAL)?;
         assert_eq!(err.error(), EBUSY);
-        assert!(d.cancel().is_some());
+        assert!(DelayedWork::of(&*d).cancel().is_some());
         Ok(())
     }
 
@@ -101,9 +101,9 @@ mod tests {
         let s = Shared::new()?;
         let d = DelayedProbe::new(&s)?;
         q.enqueue_delayed(d.clone(), Delta::from_millis(10_000))?;
-        assert!(d.cancel().is_some());
-        assert!(d.cancel().is_none());
-        assert!(matches!(d.cancel_sync(), Ok(None)));
+        assert!(DelayedWork::of(&*d).cancel().is_some());
+        assert!(DelayedWork::of(&*d).cancel().is_none());
+        assert!(matches!(DelayedWork::of(&*d).cancel_sync(), Ok(None)));
         drop(d);
         assert_eq!(s.dropped.load(Relaxed), 1);
         assert_eq!(s.runs(), 0);
@@ -117,8 +117,8 @@ mod tests {
         let d = DelayedProbe::new(&s)?;
         q.enqueue_delayed(d.clone(), Delta::from_millis(60_000))?;
         // Disabling cancels the armed timer and gives its reference back.
-        assert!(d.disable()?.is_some());
-        assert!(!d.is_pending());
+        assert!(DelayedWork::of(&*d).disable()?.is_some());
+        assert!(!DelayedWork::of(&*d).is_pending());
         let err = q.enqueue_delayed(d.clone(), 1).err().ok_or(EINVAL)?;
         assert_eq!(err.error(), EBUSY);
         // `mod_delayed_work_on` would return false and not queue: refused, item handed back.
@@ -126,11 +126,11 @@ mod tests {
         assert_eq!(err.error(), EBUSY);
         drop(err);
         // Nested: two disables need two enables.
-        assert!(matches!(d.disable_sync(), Ok(None)));
-        assert!(!d.enable());
-        assert!(d.enable());
+        assert!(matches!(DelayedWork::of(&*d).disable_sync(), Ok(None)));
+        assert!(!DelayedWork::of(&*d).enable());
+        assert!(DelayedWork::of(&*d).enable());
         // Unbalanced: nothing happens.
-        assert!(!d.enable());
+        assert!(!DelayedWork::of(&*d).enable());
         q.enqueue_delayed(d.clone(), 0)?;
         assert_eq!(s.wait_runs(1), 1);
         Ok(())
@@ -144,9 +144,9 @@ mod tests {
         q.enqueue_delayed(d.clone(), Delta::from_millis(60_000))?;
         // Whether flush had to wait depends on how fast the worker picks the item up; that it
         // ran a minute early does not.
-        d.flush()?;
+        DelayedWork::of(&*d).flush()?;
         assert_eq!(s.runs(), 1);
-        assert!(!d.is_pending());
+        assert!(!DelayedWork::of(&*d).is_pending());
         Ok(())
     }
 
@@ -193,7 +193,7 @@ mod tests {
         ));
         drop(a);
         assert_eq!(s.runs(), 0);
-        assert!(d.is_pending());
+        assert!(DelayedWork::of(&*d).is_pending());
         drop(b);
         assert_eq!(s.runs(), 1);
         Ok(())
@@ -213,7 +213,7 @@ mod tests {
         let mut kept = KVec::new();
         for (i, d) in items.into_iter().enumerate() {
             if i % 2 == 0 {
-                assert!(d.cancel().is_some());
+                assert!(DelayedWork::of(&*d).cancel().is_some());
             } else {
                 kept.push(d, GFP_KERNEL)?;
             }
@@ -234,17 +234,17 @@ mod tests {
         let s = Shared::new()?;
         let d = DelayedProbe::new(&s)?;
         q1.enqueue_delayed(d.clone(), 1)?;
-        d.flush()?;
+        DelayedWork::of(&*d).flush()?;
         // A delay of 0 queues at once: no timer, so C keeps the item's record of `q1`.
         q2.enqueue_delayed(d.clone(), 0)?;
-        d.flush()?;
+        DelayedWork::of(&*d).flush()?;
         assert_eq!(s.runs(), 2);
         // Armed on `q1` again: `q1`'s drop must find it and fire it, not leave a timer that
         // would queue onto the destroyed queue in a minute.
         q1.enqueue_delayed(d.clone(), Delta::from_millis(60_000))?;
         drop(q1);
         assert_eq!(s.runs(), 3);
-        assert!(!d.is_pending());
+        assert!(!DelayedWork::of(&*d).is_pending());
         drop(q2);
         Ok(())
     }
@@ -262,7 +262,7 @@ mod tests {
         // The owned queue's drop no longer fires it: it is the module's to fire now.
         drop(q);
         assert_eq!(s.runs(), 0);
-        assert!(d.is_pending());
+        assert!(DelayedWork::of(&*d).is_pending());
         // And back onto an owned queue, whose drop fires it.
         let r = OwnedQueue::unbound().build(c"rwq_fromsys")?;
         assert!(matches!(
@@ -281,7 +281,7 @@ mod tests {
         rust_wq::system_dfl().enqueue_delayed(d.clone(), Delta::from_millis(10))?;
         assert_eq!(s.wait_runs(1), 1);
         rust_wq::schedule_delayed_work(d.clone(), Delta::from_millis(60_000))?;
-        assert!(d.cancel_sync()?.is_some());
+        assert!(DelayedWork::of(&*d).cancel_sync()?.is_some());
         assert_eq!(s.runs(), 1);
         Ok(())
     }

@@ -17,7 +17,7 @@ mod tests {
         self,
         OwnedQueue,
         Queue,
-        WorkOps, //
+        Work, //
     };
     use kernel::{prelude::*, sync::Arc, workqueue as kw};
 
@@ -133,7 +133,7 @@ mod tests {
         let p = Probe::new(&s, 0, Action::Record)?;
         let q = Queue::from_kernel(kw::system_highpri())?;
         q.enqueue(p.clone()).map_err(|e| e.error())?;
-        p.flush()?;
+        Work::of(&*p).flush()?;
         assert_eq!(s.runs(), 1);
         assert_eq!(q.as_raw(), rust_wq::system_highpri().as_raw());
         // The deprecated ones are not rust_wq's to queue on.

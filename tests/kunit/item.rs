@@ -15,7 +15,7 @@ mod tests {
     use crate::rust_wq::prelude::*;
     use crate::rust_wq::{
         OwnedQueue,
-        WorkOps, //
+        Work, //
     };
     use kernel::{
         prelude::*,
@@ -37,13 +37,13 @@ mod tests {
         let t = Shared::new()?;
         let p = Probe::new(&t, 0, Action::Record)?;
         q.enqueue_on(0, p.clone())?;
-        assert!(p.is_pending());
+        assert!(Work::of(&*p).is_pending());
         let err = q.enqueue_on(0, p.clone()).err().ok_or(EINVAL)?;
         assert_eq!(err.error(), EBUSY);
         drop(err);
         s.release();
         q.flush()?;
-        assert!(!p.is_pending());
+        assert!(!Work::of(&*p).is_pending());
         assert_eq!(t.runs(), 1);
         Ok(())
     }
@@ -55,9 +55,9 @@ mod tests {
         let t = Shared::new()?;
         let p = Probe::new(&t, 0, Action::Record)?;
         q.enqueue_on(0, p.clone())?;
-        let back = p.cancel();
+        let back = Work::of(&*p).cancel();
         assert!(back.is_some());
-        assert!(!p.is_pending());
+        assert!(!Work::of(&*p).is_pending());
         drop(back);
         drop(p);
         // Both references are gone: the item was freed, nothing leaked.
@@ -72,8 +72,8 @@ mod tests {
     fn cancel_of_an_idle_item_returns_none() -> Result {
         let t = Shared::new()?;
         let p = Probe::new(&t, 0, Action::Record)?;
-        assert!(p.cancel().is_none());
-        assert!(matches!(p.cancel_sync(), Ok(None)));
+        assert!(Work::of(&*p).cancel().is_none());
+        assert!(matches!(Work::of(&*p).cancel_sync(), Ok(None)));
         Ok(())
     }
 
@@ -101,8 +101,11 @@ mod tests {
     fn cancel_sync_and_flush_wait_for_a_running_item() -> Result {
         type Wait = fn(&Probe) -> Result<bool>;
         let waits: [(Wait, bool); 2] = [
-            (|p| p.cancel_sync().map(|back| back.is_some()), false),
-            (|p| p.flush(), true),
+            (
+                |p| Work::of(p).cancel_sync().map(|back| back.is_some()),
+                false,
+            ),
+            (|p| Work::of(p).flush(), true),
         ];
         for (wait, answer) in waits {
             let t = Shared::new()?;
@@ -136,7 +139,7 @@ mod tests {
         let q = OwnedQueue::unbound().build(c"rwq_current")?;
         let t = Shared::new()?;
         let p = Probe::new(&t, 0, Action::Record)?;
-        assert!(!p.is_current());
+        assert!(!Work::of(&*p).is_current());
         q.enqueue(p.clone())?;
         q.flush()?;
         assert_eq!(t.was_current.load(Relaxed), 1);
@@ -148,11 +151,11 @@ mod tests {
         let q = OwnedQueue::unbound().build(c"rwq_disable")?;
         let t = Shared::new()?;
         let p = Probe::new(&t, 0, Action::Record)?;
-        assert!(p.disable()?.is_none());
+        assert!(Work::of(&*p).disable()?.is_none());
         let err = q.enqueue(p.clone()).err().ok_or(EINVAL)?;
         assert_eq!(err.error(), EBUSY);
         drop(err);
-        assert!(p.enable());
+        assert!(Work::of(&*p).enable());
         q.enqueue(p.clone())?;
         q.flush()?;
         assert_eq!(t.runs(), 1);
@@ -166,11 +169,11 @@ mod tests {
         let t = Shared::new()?;
         let p = Probe::new(&t, 0, Action::Record)?;
         q.enqueue_on(0, p.clone())?;
-        assert!(matches!(p.disable_sync(), Ok(Some(_))));
+        assert!(matches!(Work::of(&*p).disable_sync(), Ok(Some(_))));
         s.release();
         q.flush()?;
         assert_eq!(t.runs(), 0);
-        assert!(p.enable());
+        assert!(Work::of(&*p).enable());
         drop(p);
         assert_eq!(t.dropped.load(Relaxed), 1);
         Ok(())

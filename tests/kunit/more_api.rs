@@ -21,7 +21,7 @@ mod tests {
         cpu,
         Armed,
         OwnedQueue,
-        WorkOps, //
+        Work, //
     };
     use core::ptr::NonNull;
     use kernel::{
@@ -86,8 +86,8 @@ mod tests {
         let q = OwnedQueue::unbound().build(c"rwq_enq_en")?;
         let s = Shared::new()?;
         let p = Probe::new(&s, 0, Action::Record)?;
-        assert!(WorkOps::disable(&*p)?.is_none());
-        assert!(WorkOps::disable(&*p)?.is_none());
+        assert!(Work::of(&*p).disable()?.is_none());
+        assert!(Work::of(&*p).disable()?.is_none());
         // Two disables: the first enable leaves it disabled, nothing is queued.
         let e = q.enable_and_enqueue(p.clone()).err().ok_or(EINVAL)?;
         assert_eq!(e.error(), EBUSY);
@@ -293,7 +293,7 @@ mod tests {
         let e = q.enqueue(c.clone()).err().ok_or(EINVAL)?;
         assert_eq!(e.error(), EBUSY);
         drop(e);
-        let back = WorkOps::cancel(&*c).ok_or(EINVAL)?;
+        let back = Work::of(&*c).cancel().ok_or(EINVAL)?;
         s.release();
         q.drain()?;
         assert_eq!(c.runs.load(Relaxed), 1);

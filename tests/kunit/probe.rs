@@ -15,12 +15,10 @@ use crate::rust_wq::{
     new_delayed_work,
     new_work,
     DelayedWork,
-    DelayedWorkOps,
     OwnedQueue,
     Unbound,
     Work,
-    WorkItem,
-    WorkOps, //
+    WorkItem, //
 };
 use kernel::{
     bindings, new_spinlock_irq,
@@ -280,7 +278,7 @@ impl Count {
 /// Whether C holds `item` disabled now (the disable depth in its off-queue data, read once):
 /// another thread's `cancel_sync` or `disable_sync` has got that far.
 pub(crate) fn c_disabled(item: &Probe) -> bool {
-    let work = WorkOps::raw_work(item);
+    let work = Work::of(item).as_raw();
     // SAFETY: `data` is the `atomic_long_t` of the item's initialised `work_struct`, which C
     // only changes atomically; it is read atomically.
     let data = unsafe { Atomic::<i64>::from_ptr(core::ptr::addr_of_mut!((*work).data.counter)) }
@@ -384,7 +382,7 @@ impl WorkItem for Probe {
         let s = &this.shared;
         s.enter(this.tag);
         s.was_current
-            .store(u32::from(WorkOps::is_current(&*this)), Relaxed);
+            .store(u32::from(Work::of(&*this).is_current()), Relaxed);
         match &this.action {
             Action::Record => {}
             Action::Sleep(ms) => fsleep(Delta::from_millis(i64::from(*ms))),
@@ -408,8 +406,10 @@ impl WorkItem for Probe {
                 fsleep(Delta::from_millis(i64::from(*ms)));
                 other.release();
             }
-            Action::SelfCancel => s.errno.store(errno(WorkOps::cancel_sync(&*this)), Relaxed),
-            Action::SelfFlush => s.errno.store(errno(WorkOps::flush(&*this)), Relaxed),
+            Action::SelfCancel => s
+                .errno
+                .store(errno(Work::of(&*this).cancel_sync()), Relaxed),
+            Action::SelfFlush => s.errno.store(errno(Work::of(&*this).flush()), Relaxed),
             Action::Chain { queue, left } => {
                 if left.fetch_sub(1, Relaxed) > 1 {
                     fsleep(Delta::from_millis(2));
@@ -480,7 +480,7 @@ impl WorkItem for DelayedProbe {
             DelayedAction::Record => {}
             DelayedAction::SelfCancel => s
                 .errno
-                .store(errno(DelayedWorkOps::cancel_sync(&*this)), Relaxed),
+                .store(errno(DelayedWork::of(&*this).cancel_sync()), Relaxed),
             DelayedAction::Block => s.released.wait_unbounded(),
         }
         s.leave();

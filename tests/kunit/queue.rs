@@ -15,7 +15,7 @@ mod tests {
     use crate::rust_wq::{
         cpu,
         OwnedQueue,
-        WorkOps, //
+        Work, //
     };
     use kernel::{
         prelude::*,
@@ -36,7 +36,7 @@ mod tests {
             let s = Shared::new()?;
             let p = Probe::new(&s, n, Action::Record)?;
             q.enqueue_on(n, p.clone())?;
-            p.flush()?;
+            Work::of(&*p).flush()?;
             assert_eq!(s.runs(), 1);
             assert_eq!(s.last_cpu.load(Relaxed), n);
             let name = s.name().ok_or(EINVAL)?;
@@ -52,7 +52,7 @@ mod tests {
         let s = Shared::new()?;
         let p = Probe::new(&s, 0, Action::Record)?;
         q.enqueue_on(1, p.clone())?;
-        p.flush()?;
+        Work::of(&*p).flush()?;
         let name = s.name().ok_or(EINVAL)?;
         assert!(name.is_percpu_kworker_of(1));
         assert!(name.is_highpri_kworker());
@@ -65,7 +65,7 @@ mod tests {
         let s = Shared::new()?;
         let p = Probe::new(&s, 0, Action::Record)?;
         q.enqueue(p.clone())?;
-        p.flush()?;
+        Work::of(&*p).flush()?;
         assert!(s.name().ok_or(EINVAL)?.is_unbound_kworker());
         Ok(())
     }
@@ -225,7 +225,7 @@ mod tests {
         q.drain()?;
         // Every link of the chain ran before drain returned, and the chain is over.
         assert_eq!(s.runs(), 25);
-        assert!(!p.is_pending());
+        assert!(!Work::of(&*p).is_pending());
         assert_eq!(s.errno.load(Relaxed), 0);
         drop(p);
         assert_eq!(s.dropped.load(Relaxed), 1);
@@ -257,14 +257,14 @@ mod tests {
         let p = Probe::new(&s, 1, Action::Record)?;
         // Queued behind the blocker: a clone went to the queue, `p` is still ours.
         q.enqueue_cloned(&p)?;
-        assert!(p.is_pending());
+        assert!(Work::of(&*p).is_pending());
         assert_eq!(q.enqueue_cloned(&p).err(), Some(EBUSY));
         assert_eq!(
             crate::rust_wq::system_percpu().enqueue_cloned(&p).err(),
             Some(EBUSY)
         );
         s.release();
-        p.flush()?;
+        Work::of(&*p).flush()?;
         // It ran once; the refusals took no reference (none was dropped but the queue's).
         assert_eq!(s.runs(), 2);
         assert_eq!(s.dropped.load(Relaxed), 1);
@@ -272,7 +272,7 @@ mod tests {
         assert_eq!(st.rejected(), 1);
         // Idle again: queued on a system queue too.
         crate::rust_wq::system_percpu().enqueue_cloned(&p)?;
-        p.flush()?;
+        Work::of(&*p).flush()?;
         assert_eq!(s.runs(), 3);
         drop(p);
         assert_eq!(s.dropped.load(Relaxed), 2);
@@ -285,7 +285,7 @@ mod tests {
         let run_on = |q: &OwnedQueue| -> Result {
             let p = Probe::new(&s, 0, Action::Record)?;
             q.enqueue(p.clone())?;
-            p.flush()?;
+            Work::of(&*p).flush()?;
             Ok(())
         };
         run_on(&OwnedQueue::percpu().cpu_intensive().build(c"rwq_cpuint")?)?;
@@ -297,7 +297,7 @@ mod tests {
         let o = OwnedQueue::create_singlethread_workqueue(c"rwq_single")?;
         let p = Probe::new(&s, 0, Action::Record)?;
         o.enqueue(p.clone())?;
-        p.flush()?;
+        Work::of(&*p).flush()?;
         let u = OwnedQueue::unbound()
             .highpri()
             .freezable()
@@ -305,7 +305,7 @@ mod tests {
             .build(c"rwq_ubflags")?;
         let p = Probe::new(&s, 0, Action::Record)?;
         u.enqueue(p.clone())?;
-        p.flush()?;
+        Work::of(&*p).flush()?;
         assert_eq!(s.runs(), 8);
         Ok(())
     }
@@ -325,7 +325,7 @@ mod tests {
         let s = Shared::new()?;
         let p = Probe::new_bh(&s)?;
         q.enqueue_on(1, p.clone())?;
-        p.flush()?;
+        Work::of(&*p).flush()?;
         assert_eq!(s.runs(), 1);
         assert_eq!(s.last_cpu.load(Relaxed), 1);
         Ok(())
@@ -339,7 +339,7 @@ mod tests {
             for _ in 0..=n {
                 let p = Probe::new(&s, 0, Action::Record)?;
                 q.enqueue_on(n, p.clone())?;
-                p.flush()?;
+                Work::of(&*p).flush()?;
             }
         }
         let _ = q.enqueue_on(cpu::nr_cpu_ids(), Probe::new(&s, 0, Action::Record)?);

@@ -22,7 +22,6 @@ mod tests {
         cpu,
         OwnedQueue,
         RcuWork,
-        RcuWorkOps,
         WorkItem, //
     };
     use kernel::{
@@ -141,7 +140,7 @@ mod tests {
                 s.in_softirq.add(1, Relaxed);
             }
             if this.self_flush {
-                let errno = match RcuWorkOps::flush(&*this) {
+                let errno = match RcuWork::of(&*this).flush() {
                     Ok(_) => 0,
                     Err(e) => e.to_errno(),
                 };
@@ -241,18 +240,18 @@ mod tests {
         let queued = q.enqueue_rcu(item.clone()).map_err(|e| e.error());
         spin_ms(50);
         let early = s.runs();
-        let pending = item.is_pending();
-        let flush_inside = item.flush().err();
+        let pending = RcuWork::of(&*item).is_pending();
+        let flush_inside = RcuWork::of(&*item).flush().err();
         drop(guard);
         queued?;
         assert_eq!(early, 0);
         assert!(pending);
         assert_eq!(flush_inside, Some(EAGAIN));
-        assert_eq!(item.flush(), Ok(true));
+        assert_eq!(RcuWork::of(&*item).flush(), Ok(true));
         assert_eq!(s.runs(), 1);
-        assert!(!item.is_pending());
+        assert!(!RcuWork::of(&*item).is_pending());
         // Idle: nothing to wait for.
-        assert_eq!(item.flush(), Ok(false));
+        assert_eq!(RcuWork::of(&*item).flush(), Ok(false));
         drop(item);
         assert_eq!(s.dropped(), 1);
         Ok(())
@@ -277,12 +276,12 @@ mod tests {
         let system = system.ok_or(EINVAL)?;
         assert_eq!(system.error(), EBUSY);
         assert!(Arc::ptr_eq(&system.into_item(), &item));
-        assert_eq!(item.flush(), Ok(true));
+        assert_eq!(RcuWork::of(&*item).flush(), Ok(true));
         assert_eq!(s.runs(), 1);
         rust_wq::system_dfl()
             .enqueue_rcu(item.clone())
             .map_err(|e| e.error())?;
-        assert_eq!(item.flush(), Ok(true));
+        assert_eq!(RcuWork::of(&*item).flush(), Ok(true));
         assert_eq!(s.runs(), 2);
         // Every reference came back: ours is the last.
         drop(item);
@@ -302,7 +301,7 @@ mod tests {
         let reader = Reader::start()?;
         let item = RcuProbe::new(&s, false)?;
         let queued = q.enqueue_rcu(item.clone()).map_err(|e| e.error());
-        let pending = item.is_pending();
+        let pending = RcuWork::of(&*item).is_pending();
         // The queue holds the only reference from here on.
         drop(item);
         let held = reader.go();
@@ -343,7 +342,7 @@ mod tests {
         rust_wq::system_dfl()
             .enqueue_rcu(item.clone())
             .map_err(|e| e.error())?;
-        assert_eq!(item.flush(), Ok(true));
+        assert_eq!(RcuWork::of(&*item).flush(), Ok(true));
         assert_eq!(s.runs(), 1);
         assert_eq!(s.errno.load(Relaxed), EDEADLK.to_errno());
         assert_eq!(s.in_softirq.load(Relaxed), 0);
@@ -352,11 +351,11 @@ mod tests {
         let s = Seen::new()?;
         let item = RcuProbe::new_bh(&s, true)?;
         bh.enqueue_rcu(item.clone()).map_err(|e| e.error())?;
-        assert_eq!(item.flush(), Ok(true));
+        assert_eq!(RcuWork::of(&*item).flush(), Ok(true));
         rust_wq::system_bh()
             .enqueue_rcu(item.clone())
             .map_err(|e| e.error())?;
-        assert_eq!(item.flush(), Ok(true));
+        assert_eq!(RcuWork::of(&*item).flush(), Ok(true));
         assert_eq!(s.runs(), 2);
         assert_eq!(s.in_softirq.load(Relaxed), 2);
         assert_eq!(s.errno.load(Relaxed), EAGAIN.to_errno());

@@ -24,11 +24,11 @@ mod tests {
         cpu,
         Armed,
         Delay,
-        DelayedWorkOps,
+        DelayedWork,
         OwnedQueue,
         Slot,
         Unbound,
-        WorkOps,
+        Work,
         MAX_DELAY,
         MAX_DISABLE, //
     };
@@ -118,9 +118,9 @@ mod tests {
             &s,
             &d,
             |t| {
-                let _ = t.cancel_sync();
+                let _ = DelayedWork::of(t).cancel_sync();
             },
-            || d.delayed_work().cancels_in_progress() == 1,
+            || DelayedWork::of(&*d).delayed_work().cancels_in_progress() == 1,
             || {
                 let r = q.mod_delayed(d.clone(), Delta::from_millis(10));
                 matches!(r, Err(e) if e.error() == EBUSY)
@@ -128,7 +128,7 @@ mod tests {
         )?;
         assert!(refused);
         assert_eq!(s.runs(), 1);
-        assert!(!d.is_pending());
+        assert!(!DelayedWork::of(&*d).is_pending());
         // Every reference is accounted for: dropping ours frees the item (once the job, which
         // holds one, is gone).
         drop(d);
@@ -147,11 +147,11 @@ mod tests {
             &s,
             &d,
             |t| {
-                let _ = t.disable_sync();
+                let _ = DelayedWork::of(t).disable_sync();
             },
-            || d.delayed_work().disabled() == 1,
+            || DelayedWork::of(&*d).delayed_work().disabled() == 1,
             || {
-                let enabled = d.enable();
+                let enabled = DelayedWork::of(&*d).enable();
                 // C still keeps the item disabled inside `disable_sync`: arming is refused, not
                 // lost.
                 let r = q.mod_delayed(d.clone(), Delta::from_millis(10));
@@ -161,7 +161,7 @@ mod tests {
         assert!(enabled);
         assert!(refused);
         q.enqueue_delayed(d.clone(), 0)?;
-        d.flush()?;
+        DelayedWork::of(&*d).flush()?;
         assert_eq!(s.runs(), 2);
         Ok(())
     }
@@ -177,17 +177,17 @@ mod tests {
             &s,
             &p,
             |t| {
-                let _ = t.disable_sync();
+                let _ = Work::of(t).disable_sync();
             },
-            || p.work().disable_depth() == 1,
-            || p.enable(),
+            || Work::of(&*p).work().disable_depth() == 1,
+            || Work::of(&*p).enable(),
         )?;
         assert!(!early);
         let refused = q.enqueue(p.clone()).err().map(|e| e.error());
         assert!(refused == Some(EBUSY));
-        assert!(p.enable());
+        assert!(Work::of(&*p).enable());
         q.enqueue(p.clone())?;
-        p.flush()?;
+        Work::of(&*p).flush()?;
         assert_eq!(s.runs(), 2);
         Ok(())
     }
@@ -211,24 +211,24 @@ mod tests {
         let s = Shared::new()?;
         let p = Probe::new(&s, 0, Action::Record)?;
         let d = DelayedProbe::new(&s)?;
-        assert!(!p.enable());
-        assert!(!d.enable());
+        assert!(!Work::of(&*p).enable());
+        assert!(!DelayedWork::of(&*d).enable());
         for _ in 0..MAX_DISABLE {
-            assert!(p.disable()?.is_none());
-            assert!(d.disable()?.is_none());
+            assert!(Work::of(&*p).disable()?.is_none());
+            assert!(DelayedWork::of(&*d).disable()?.is_none());
         }
-        assert!(matches!(p.disable(), Err(e) if e == EOVERFLOW));
-        assert!(matches!(d.disable(), Err(e) if e == EOVERFLOW));
+        assert!(matches!(Work::of(&*p).disable(), Err(e) if e == EOVERFLOW));
+        assert!(matches!(DelayedWork::of(&*d).disable(), Err(e) if e == EOVERFLOW));
         for _ in 1..MAX_DISABLE {
-            assert!(!p.enable());
-            assert!(!d.enable());
+            assert!(!Work::of(&*p).enable());
+            assert!(!DelayedWork::of(&*d).enable());
         }
-        assert!(p.enable());
-        assert!(d.enable());
-        assert!(!p.enable());
-        assert!(!d.enable());
+        assert!(Work::of(&*p).enable());
+        assert!(DelayedWork::of(&*d).enable());
+        assert!(!Work::of(&*p).enable());
+        assert!(!DelayedWork::of(&*d).enable());
         rust_wq::system_dfl().enqueue(p.clone())?;
-        p.flush()?;
+        Work::of(&*p).flush()?;
         assert_eq!(s.runs(), 1);
         Ok(())
     }
@@ -246,7 +246,7 @@ mod tests {
         let target = other.clone();
         let hh = h.clone();
         legacy.enqueue(Job::new(&h, move || {
-            if target.flush().is_err() {
+            if Work::of(&*target).flush().is_err() {
                 hh.errno.store(1, Relaxed);
             }
         })?)?;
@@ -281,10 +281,12 @@ mod tests {
         let s2r = s2.clone();
         rq.enqueue(Job::new(&h, move || {
             let code = |r: Result<bool>| r.err().map_or(0, |e| e.to_errno());
-            hh.errno.store(code(unsafe_target.flush()), Relaxed);
+            hh.errno
+                .store(code(Work::of(&*unsafe_target).flush()), Relaxed);
             // Released only now, so that this flush really waits.
             s2r.release();
-            hh.back.store(code(safe_target.flush()) as u32, Relaxed);
+            hh.back
+                .store(code(Work::of(&*safe_target).flush()) as u32, Relaxed);
         })?)?;
         assert_eq!(h.wait_runs(1), 1);
         s.release();
@@ -349,7 +351,7 @@ mod tests {
             &s,
             &p,
             |t| {
-                let _ = t.cancel_sync();
+                let _ = Work::of(t).cancel_sync();
             },
             // The job is inside `cancel_sync` once C holds the item disabled.
             || c_disabled(&p),
@@ -385,12 +387,12 @@ mod tests {
         let lock: Arc<SpinLock<()>> = Arc::pin_init(new_spinlock!(()), GFP_KERNEL)?;
         let guard = lock.lock();
         let results = [
-            p.flush().err(),
-            p.cancel_sync().err(),
-            p.disable_sync().err(),
-            d.flush().err(),
-            d.cancel_sync().err(),
-            d.disable_sync().err(),
+            Work::of(&*p).flush().err(),
+            Work::of(&*p).cancel_sync().err(),
+            Work::of(&*p).disable_sync().err(),
+            DelayedWork::of(&*d).flush().err(),
+            DelayedWork::of(&*d).cancel_sync().err(),
+            DelayedWork::of(&*d).disable_sync().err(),
             q.flush().err(),
             q.drain().err(),
             q.set_max_active(2).err(),
@@ -419,7 +421,7 @@ mod tests {
             let ss = s.clone();
             let h = on_other_thread(move || {
                 if i % 2 == 0 {
-                    if let Ok(Some(r)) = target.cancel_sync() {
+                    if let Ok(Some(r)) = DelayedWork::of(&*target).cancel_sync() {
                         ss.back.add(1, Relaxed);
                         drop(r);
                     }
@@ -436,11 +438,11 @@ mod tests {
             drop(q);
             assert_eq!(h.wait_runs(1), 1);
             // Take back whatever is still armed on the system queue.
-            if let Some(r) = d.cancel_sync()? {
+            if let Some(r) = DelayedWork::of(&*d).cancel_sync()? {
                 s.back.add(1, Relaxed);
                 drop(r);
             }
-            assert!(d.flush().is_ok());
+            assert!(DelayedWork::of(&*d).flush().is_ok());
         }
         handed += s.errno.load(Relaxed) as u32;
         assert_eq!(s.wait_dropped(100), 100);
@@ -501,7 +503,7 @@ mod tests {
                 Err(e) if e == ENODEV || e == EBUSY => offline += 1,
                 _ => wrong += 1,
             }
-            d.flush()?;
+            DelayedWork::of(&*d).flush()?;
         }
         assert!(cpu::online_cpu(CPU).is_ok());
         // The last possible CPU is offline at boot (`maxcpus`).
@@ -523,7 +525,7 @@ mod tests {
         let h = Shared::new()?;
         let (t, hh) = (target.clone(), h.clone());
         rq.enqueue(Job::new(&h, move || {
-            let r = t.flush().err().map_or(0, |e| e.to_errno());
+            let r = Work::of(&*t).flush().err().map_or(0, |e| e.to_errno());
             hh.errno.store(r, Relaxed);
         })?)?;
         assert_eq!(h.wait_runs(1), 1);
@@ -532,7 +534,7 @@ mod tests {
         assert!(matches!(&r, Err(e) if e.error() == EINVAL));
         drop(r);
         rq.enqueue(target.clone())?;
-        target.flush()?;
+        Work::of(&*target).flush()?;
         assert_eq!(s.runs(), 1);
         Ok(())
     }
@@ -547,7 +549,7 @@ mod tests {
             let r = q.enqueue_delayed_on(1, d.clone(), Delta::from_millis(1000));
             assert!(matches!(&r, Err(e) if e.error() == EINVAL));
         }
-        assert!(!d.is_pending());
+        assert!(!DelayedWork::of(&*d).is_pending());
         Ok(())
     }
 
@@ -579,7 +581,7 @@ mod tests {
             q.enqueue_delayed(d.clone(), Delta::from_millis(60_000))?;
             let target = d.clone();
             let h = on_other_thread(move || {
-                let _ = target.flush();
+                let _ = DelayedWork::of(&*target).flush();
             })?;
             drop(q);
             assert_eq!(h.wait_runs(1), 1);
@@ -610,7 +612,7 @@ mod tests {
         q.enqueue_delayed(d.clone(), MAX_DELAY)?;
         fsleep(Delta::from_millis(200));
         assert_eq!(s.runs(), 0);
-        assert!(d.cancel_sync()?.is_some());
+        assert!(DelayedWork::of(&*d).cancel_sync()?.is_some());
         Ok(())
     }
 
@@ -720,17 +722,19 @@ mod tests {
         for (name, path) in ARM_PATHS {
             for delay in negative {
                 let r = arm_by(path, &q, &d, delay);
-                let ok = matches!(r, Err((e, true)) if e == EINVAL) && !d.is_pending();
+                let ok = matches!(r, Err((e, true)) if e == EINVAL)
+                    && !DelayedWork::of(&*d).is_pending();
                 if !ok {
                     wrong += 1;
                     pr_info!("    # {name}, {} ns: not EINVAL\n", delay.as_nanos());
                 }
                 // Whatever a wrong acceptance armed goes before the next case.
-                let _ = d.cancel_sync()?;
+                let _ = DelayedWork::of(&*d).cancel_sync()?;
             }
             for delay in long {
-                let armed = arm_by(path, &q, &d, delay).is_ok() && d.is_pending();
-                let back = d.cancel_sync()?.is_some();
+                let armed =
+                    arm_by(path, &q, &d, delay).is_ok() && DelayedWork::of(&*d).is_pending();
+                let back = DelayedWork::of(&*d).cancel_sync()?.is_some();
                 if !(armed && back) {
                     wrong += 1;
                     pr_info!("    # {name}, {} ns: not armed\n", delay.as_nanos());
@@ -740,7 +744,7 @@ mod tests {
         // The refused and the cancelled never ran; every reference came back.
         assert_eq!(wrong, 0);
         assert_eq!(s.runs(), 0);
-        assert!(!d.is_pending());
+        assert!(!DelayedWork::of(&*d).is_pending());
         // The jiffies: at least the time asked, rounded up by at most a millisecond and a
         // jiffy, computed here by whole seconds (no 128-bit division in the kernel).
         let hz = kernel::time::msecs_to_jiffies(1000);

@@ -16,7 +16,7 @@ mod tests {
         self,
         OwnedQueue,
         StaticWork,
-        WorkOps, //
+        Work, //
     };
     use kernel::{
         bindings,
@@ -40,8 +40,8 @@ mod tests {
         let before = RUNS.load(Relaxed);
         // Initialised at compile time as C's `__WORK_INITIALIZER`: idle, flagged static for the
         // object debugger (with it), its list head pointing at itself.
-        assert!(!WorkOps::is_pending(&COUNT));
-        let raw = WorkOps::<0>::raw_work(&COUNT);
+        assert!(!Work::of(&COUNT).is_pending());
+        let raw = Work::<_, 0>::of(&COUNT).as_raw();
         // SAFETY: `raw` is the initialised `work_struct` of a static; read once, not pending.
         let (data, next) = unsafe { ((*raw).data.counter as u64, (*raw).entry.next) };
         let flag = u64::from(bindings::work_flags_WORK_STRUCT_STATIC);
@@ -52,7 +52,7 @@ mod tests {
         rust_wq::system_percpu()
             .enqueue(&COUNT)
             .map_err(|e| e.error())?;
-        WorkOps::flush(&COUNT)?;
+        Work::of(&COUNT).flush()?;
         assert_eq!(RUNS.load(Relaxed), before + 1);
         // Pending behind a blocked item on an ordered queue: refused, then cancelled.
         let q = OwnedQueue::ordered().build(c"rwq_static")?;
@@ -64,7 +64,7 @@ mod tests {
         let e = q.enqueue(&COUNT).err().ok_or(EINVAL)?;
         assert_eq!(e.error(), EBUSY);
         assert!(core::ptr::eq(e.into_item(), &COUNT));
-        let back: Option<&'static StaticWork> = WorkOps::cancel(&COUNT);
+        let back: Option<&'static StaticWork> = Work::of(&COUNT).cancel();
         assert!(back.is_some_and(|b| core::ptr::eq(b, &COUNT)));
         // Queued again, it runs when the queue moves on.
         q.enqueue(&COUNT).map_err(|e| e.error())?;

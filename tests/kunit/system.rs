@@ -16,7 +16,7 @@ mod tests {
         self,
         cpu,
         Queue,
-        WorkOps, //
+        Work, //
     };
     use kernel::{
         prelude::*,
@@ -34,7 +34,7 @@ mod tests {
             Probe::new(&s, 0, Action::Record)?
         };
         q.enqueue(p.clone())?;
-        p.flush()?;
+        Work::of(&*p).flush()?;
         Ok(s.runs() == 1)
     }
 
@@ -59,7 +59,7 @@ mod tests {
         let s = Shared::new()?;
         let p = Probe::new(&s, 0, Action::Record)?;
         rust_wq::schedule_work(p.clone())?;
-        p.flush()?;
+        Work::of(&*p).flush()?;
         assert_eq!(s.runs(), 1);
         assert!(s.name().ok_or(EINVAL)?.starts_with(b"kworker/"));
         Ok(())
@@ -70,7 +70,7 @@ mod tests {
         let s = Shared::new()?;
         let p = Probe::new(&s, 0, Action::Record)?;
         rust_wq::system_percpu().enqueue_on(1, p.clone())?;
-        p.flush()?;
+        Work::of(&*p).flush()?;
         assert_eq!(s.last_cpu.load(Relaxed), 1);
         Ok(())
     }

@@ -14,12 +14,10 @@ mod tests {
         self,
         cpu,
         DelayedWork,
-        DelayedWorkOps,
         OwnedQueue,
         Unbound,
         Work,
         WorkItem,
-        WorkOps,
 
         MAX_ACTIVE,
         MAX_DELAY,
@@ -84,8 +82,8 @@ mod tests {
             RUNS.add(1, Relaxed);
             let e = match this.act {
                 Act::Nothing => 0,
-                Act::SelfFlush => errno(this.flush()),
-                Act::SelfCancelSync => errno(this.cancel_sync()),
+                Act::SelfFlush => errno(Work::of(&*this).flush()),
+                Act::SelfCancelSync => errno(Work::of(&*this).cancel_sync()),
                 Act::QueueFlush => this.queue.as_ref().map_or(0, |q| errno(q.flush())),
                 Act::QueueDrain => this.queue.as_ref().map_or(0, |q| errno(q.drain())),
                 Act::WorkOnCpu => errno(crate::work_on_cpu!(0, || ())),
@@ -214,7 +212,7 @@ mod tests {
     /// Runs `item` on `q` and returns the errno its `run` recorded.
     fn run_errno(q: &OwnedQueue<Unbound>, item: Arc<Bad>) -> Result<i32> {
         q.enqueue(item.clone())?;
-        item.flush()?;
+        Work::of(&*item).flush()?;
         Ok(item.errno.load(Relaxed))
     }
 
@@ -335,7 +333,7 @@ mod tests {
         }
 
         // Items in the wrong state.
-        it.disable()?;
+        Work::of(&*it).disable()?;
         t.check(
             "enqueue of a disabled item",
             refused(&it, pc.enqueue(it.clone())),
@@ -346,9 +344,13 @@ mod tests {
             refused(&it, rust_wq::system_dfl().enqueue(it.clone())),
             ebusy,
         );
-        it.enable();
-        t.check("unbalanced enable (plain)", i32::from(it.enable()), 0);
-        d.disable()?;
+        Work::of(&*it).enable();
+        t.check(
+            "unbalanced enable (plain)",
+            i32::from(Work::of(&*it).enable()),
+            0,
+        );
+        DelayedWork::of(&*d).disable()?;
         t.check(
             "enqueue_delayed of a disabled item",
             refused(&d, ub.enqueue_delayed(d.clone(), 1)),
@@ -359,27 +361,39 @@ mod tests {
             Err(e) => e.error().to_errno(),
         };
         t.check("mod_delayed of a disabled item", md, ebusy);
-        d.enable();
-        t.check("unbalanced enable (delayed)", i32::from(d.enable()), 0);
+        DelayedWork::of(&*d).enable();
+        t.check(
+            "unbalanced enable (delayed)",
+            i32::from(DelayedWork::of(&*d).enable()),
+            0,
+        );
         t.check(
             "cancel of an idle item",
-            i32::from(it.cancel().is_some()),
+            i32::from(Work::of(&*it).cancel().is_some()),
             0,
         );
         t.check(
             "cancel_sync of an idle item",
-            i32::from(it.cancel_sync()?.is_some()),
+            i32::from(Work::of(&*it).cancel_sync()?.is_some()),
             0,
         );
-        t.check("flush of an idle item", i32::from(it.flush()?), 0);
+        t.check(
+            "flush of an idle item",
+            i32::from(Work::of(&*it).flush()?),
+            0,
+        );
         t.check(
             "cancel of an idle delayed item",
-            i32::from(d.cancel().is_some()),
+            i32::from(DelayedWork::of(&*d).cancel().is_some()),
             0,
         );
-        t.check("flush of an idle delayed item", i32::from(d.flush()?), 0);
+        t.check(
+            "flush of an idle delayed item",
+            i32::from(DelayedWork::of(&*d).flush()?),
+            0,
+        );
         let mut n = 0;
-        while it.disable().is_ok() {
+        while Work::of(&*it).disable().is_ok() {
             n += 1;
             if n > MAX_DISABLE + 1 {
                 break;
@@ -387,7 +401,7 @@ mod tests {
         }
         t.check(
             "disable beyond MAX_DISABLE (plain)",
-            errno(it.disable()),
+            errno(Work::of(&*it).disable()),
             eoverflow,
         );
         t.check(
@@ -396,10 +410,10 @@ mod tests {
             1,
         );
         for _ in 0..n {
-            it.enable();
+            Work::of(&*it).enable();
         }
         let mut n = 0;
-        while d.disable().is_ok() {
+        while DelayedWork::of(&*d).disable().is_ok() {
             n += 1;
             if n > MAX_DISABLE + 1 {
                 break;
@@ -407,11 +421,11 @@ mod tests {
         }
         t.check(
             "disable beyond MAX_DISABLE (delayed)",
-            errno(d.disable()),
+            errno(DelayedWork::of(&*d).disable()),
             eoverflow,
         );
         for _ in 0..n {
-            d.enable();
+            DelayedWork::of(&*d).enable();
         }
         t.check(
             "delay above MAX_DELAY",
@@ -470,7 +484,7 @@ mod tests {
         );
         t.check(
             "cancel hands an armed item back",
-            i32::from(d.cancel().is_some()),
+            i32::from(DelayedWork::of(&*d).cancel().is_some()),
             1,
         );
         let runs_mid = RUNS.load(Relaxed);

@@ -18,7 +18,6 @@ mod tests {
         self,
         Armed,
         DelayedWork,
-        DelayedWorkOps,
         OwnedQueue,
         Unbound,
         WorkItem, //
@@ -126,20 +125,20 @@ mod tests {
                     Err(_) => st.refused.add(1, Relaxed),
                 },
                 5 => {
-                    if item.cancel().is_some() {
+                    if DelayedWork::of(&**item).cancel().is_some() {
                         st.cancelled.add(1, Relaxed);
                     }
                 }
                 6 => {
-                    if let Ok(taken) = item.disable() {
+                    if let Ok(taken) = DelayedWork::of(&**item).disable() {
                         if taken.is_some() {
                             st.cancelled.add(1, Relaxed);
                         }
-                        item.enable();
+                        DelayedWork::of(&**item).enable();
                     }
                 }
                 _ => {
-                    if let Ok(Some(_)) = item.cancel_sync() {
+                    if let Ok(Some(_)) = DelayedWork::of(&**item).cancel_sync() {
                         st.cancelled.add(1, Relaxed);
                     }
                 }
@@ -233,7 +232,7 @@ mod tests {
         let last: [Option<Q>; 4] = core::mem::take(&mut st.slots.lock().0);
         drop(last);
         for it in st.items.iter() {
-            it.flush()?;
+            DelayedWork::of(&**it).flush()?;
         }
         let armed = st.armed.load(Relaxed);
         // Queues dropped in kworkers were handed off: once every hand-off is done, they are

@@ -23,8 +23,7 @@ mod tests {
         OwnedQueue,
         Unbound,
         Work,
-        WorkItem,
-        WorkOps, //
+        WorkItem, //
     };
     use crate::thread::{
         next,
@@ -145,8 +144,8 @@ mod tests {
                 }
                 Role::Canceller => {
                     if (r >> 16) % 8 == 0 {
-                        let _ = item.flush();
-                    } else if item.cancel().is_some() {
+                        let _ = Work::of(&**item).flush();
+                    } else if Work::of(&**item).cancel().is_some() {
                         st.cancelled.add(1, Relaxed);
                     }
                 }
@@ -258,7 +257,7 @@ mod tests {
         );
         assert_eq!(enqueued, executed + cancelled);
         assert_eq!(st.doubles.load(Relaxed), 0);
-        assert!(st.items.iter().all(|it| !it.is_pending()));
+        assert!(st.items.iter().all(|it| !Work::of(&**it).is_pending()));
         drop(drivers);
         drop(st);
         // The last references were the case's: every item is freed.

@@ -18,7 +18,6 @@ mod tests {
         cpu,
         Bh,
         DelayedWork,
-        DelayedWorkOps,
         OwnedQueue,
         Unbound,
         Work,
@@ -250,13 +249,13 @@ mod tests {
 
     impl Plain {
         fn is_pending_now(&self) -> bool {
-            crate::rust_wq::WorkOps::is_pending(self)
+            crate::rust_wq::Work::of(self).is_pending()
         }
     }
 
     impl Later {
         fn dwork_pending(&self) -> bool {
-            DelayedWorkOps::is_pending(self)
+            DelayedWork::of(self).is_pending()
         }
     }
 
@@ -376,7 +375,7 @@ mod tests {
         }
         let _ = cpu::take_offline(last);
         for it in st.delayed.iter() {
-            it.flush()?;
+            DelayedWork::of(&**it).flush()?;
         }
         st.percpu.drain()?;
         st.bh.drain()?;

@@ -21,11 +21,9 @@ mod tests {
             TaskName, //
         },
         DelayedWork,
-        DelayedWorkOps,
         OwnedQueue,
         Work,
         WorkItem, //
-        WorkOps,
     };
     use crate::thread::{
         next,
@@ -300,33 +298,33 @@ mod tests {
                 0 => {
                     q.enqueue(b.clone())?;
                     fsleep(Delta::from_micros(i64::from(i % 5) * 300));
-                    let _ = WorkOps::cancel_sync(&*b)?;
+                    let _ = Work::of(&*b).cancel_sync()?;
                 }
                 1 => {
                     q.enqueue(b.clone())?;
                     fsleep(Delta::from_micros(i64::from(i % 5) * 300));
-                    WorkOps::flush(&*b)?;
+                    Work::of(&*b).flush()?;
                 }
                 2 => {
                     q.enqueue(b.clone())?;
                     fsleep(Delta::from_micros(i64::from(i % 5) * 300));
-                    let _ = WorkOps::disable_sync(&*b)?;
-                    WorkOps::enable(&*b);
+                    let _ = Work::of(&*b).disable_sync()?;
+                    Work::of(&*b).enable();
                 }
                 3 => {
                     q.enqueue_delayed(b.clone(), 0)?;
                     fsleep(Delta::from_micros(i64::from(i % 5) * 300));
-                    let _ = DelayedWorkOps::cancel_sync(&*b)?;
+                    let _ = DelayedWork::of(&*b).cancel_sync()?;
                 }
                 4 => {
                     q.enqueue_delayed(b.clone(), 1)?;
-                    DelayedWorkOps::flush(&*b)?;
+                    DelayedWork::of(&*b).flush()?;
                 }
                 _ => {
                     q.enqueue_delayed(b.clone(), 0)?;
                     fsleep(Delta::from_micros(i64::from(i % 5) * 300));
-                    let _ = DelayedWorkOps::disable_sync(&*b)?;
-                    DelayedWorkOps::enable(&*b);
+                    let _ = DelayedWork::of(&*b).disable_sync()?;
+                    DelayedWork::of(&*b).enable();
                 }
             }
             if b.running.load(Relaxed) != 0 {
