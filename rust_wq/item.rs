@@ -16,7 +16,6 @@
 pub mod delayed;
 pub mod handle;
 pub mod kernel_item;
-pub(in crate::rust_wq) mod ops;
 pub mod rcu_work;
 pub mod static_work;
 pub mod work;

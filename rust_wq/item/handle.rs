@@ -52,23 +52,63 @@
 //! ```
 
 use crate::rust_wq::{
-    item::ops::{
-        DelayedWorkOps,
-        RcuWorkOps,
-        WorkOps, //
-    },
+    cpu,
+    internal::reclaim,
     DelayedWork,
     HasDelayedWork,
     HasRcuWork,
     HasWork,
     RcuWork,
     Work,
-    WorkItem, //
+    WorkItem,
+    WorkItemPointer, //
 };
 use kernel::{
     bindings,
     prelude::*, //
 };
+
+/// Returns whether the current task is a kworker running the item at `work`.
+#[inline]
+fn is_current(work: *mut bindings::work_struct) -> bool {
+    // SAFETY: `current_work` may be called from any context.
+    core::ptr::eq(unsafe { bindings::current_work() }, work)
+}
+
+/// Checks that the caller may wait for the item at `work`: `EAGAIN` if it cannot sleep (a BH
+/// item's `run` included: `current_work()` is NULL there), `EDEADLK` if it is the item's own
+/// `run`.
+#[inline]
+fn may_wait_for(work: *mut bindings::work_struct) -> Result<cpu::Context> {
+    let ctx = cpu::context();
+    if !ctx.may_sleep() {
+        return Err(EAGAIN);
+    }
+    if ctx.is_worker() && is_current(work) {
+        return Err(EDEADLK);
+    }
+    Ok(ctx)
+}
+
+#[inline]
+fn busy(work: *mut bindings::work_struct) -> u32 {
+    // SAFETY: `work` is an initialised work item (callers hold a reference to its container).
+    unsafe { bindings::work_busy(work) }
+}
+
+/// Takes back the queue's reference to `item` if the C call said it was pending.
+///
+/// # Safety
+///
+/// `was_pending` must be the answer of a cancel or disable call that removed a pending instance
+/// of `item`: the queue's reference, from [`WorkItemPointer::into_raw`], is then ours.
+unsafe fn reclaim<P: WorkItemPointer>(was_pending: bool, item: &P::Target) -> Option<P> {
+    // SAFETY: See above; `item` is the pointer that `into_raw` returned.
+    was_pending.then(|| unsafe { P::from_raw(core::ptr::from_ref(item).cast_mut()) })
+}
+
+const BUSY_PENDING: u32 = bindings::wq_misc_consts_WORK_BUSY_PENDING;
+const BUSY_RUNNING: u32 = bindings::wq_misc_consts_WORK_BUSY_RUNNING;
 
 /// The work item ([`Work`] field) of an item: see the [module documentation](self).
 pub struct WorkRef<'a, T, const ID: u64 = 0>(&'a T);
@@ -108,38 +148,45 @@ impl<T: WorkItem<ID> + HasWork<T, ID>, const ID: u64> WorkRef<'_, T, ID> {
     /// The [`Work`] field itself.
     #[inline]
     pub fn work(&self) -> &Work<T, ID> {
-        WorkOps::work(self.0)
+        let this = core::ptr::from_ref(self.0).cast_mut();
+        // SAFETY: `this` comes from a reference; the field lives as long as `self`.
+        unsafe { &*T::raw_get_work(this) }
     }
 
     /// The C `work_struct`, for C code that takes one.
     #[inline]
     pub fn as_raw(&self) -> *mut bindings::work_struct {
-        WorkOps::raw_work(self.0)
+        let this = core::ptr::from_ref(self.0).cast_mut();
+        // SAFETY: `this` comes from a reference, so it is aligned and valid.
+        unsafe { Work::raw_get(T::raw_get_work(this)) }
     }
 
     /// Whether the item is queued and has not started running (advisory).
     #[inline]
     pub fn is_pending(&self) -> bool {
-        WorkOps::is_pending(self.0)
+        self.work().is_pending()
     }
 
     /// Whether the item is running on some worker (advisory).
     #[inline]
     pub fn is_running(&self) -> bool {
-        WorkOps::is_running(self.0)
+        busy(self.as_raw()) & BUSY_RUNNING != 0
     }
 
     /// Whether the caller is the worker running this very item.
     #[inline]
     pub fn is_current(&self) -> bool {
-        WorkOps::is_current(self.0)
+        is_current(self.as_raw())
     }
 
     /// Takes the item off its queue if it is pending (C's `cancel_work`); it may still be
     /// running. Returns the queue's reference if it was pending. Any context.
     #[inline]
     pub fn cancel(&self) -> Option<T::Pointer> {
-        WorkOps::cancel(self.0)
+        // SAFETY: The item is initialised; `cancel_work` may be called from any context.
+        let was_pending = unsafe { bindings::cancel_work(self.as_raw()) };
+        // SAFETY: `was_pending` is the answer of that call for `self`.
+        unsafe { reclaim(was_pending, self.0) }
     }
 
     /// Cancels and waits until the item runs nowhere (C's `cancel_work_sync`); while it waits,
@@ -154,7 +201,16 @@ impl<T: WorkItem<ID> + HasWork<T, ID>, const ID: u64> WorkRef<'_, T, ID> {
     ///   [`MAX_DISABLE`](crate::rust_wq::MAX_DISABLE) already.
     #[inline]
     pub fn cancel_sync(&self) -> Result<Option<T::Pointer>> {
-        WorkOps::cancel_sync(self.0)
+        may_wait_for(self.as_raw())?;
+        // C disables the item while it waits: counted like a disable, so C's count stays below
+        // its limit (`EOVERFLOW` once `MAX_DISABLE` disables and cancels are under way).
+        let work = self.work();
+        work.start_disable()?;
+        // SAFETY: The item is initialised; we may sleep and are not the worker running it.
+        let was_pending = unsafe { bindings::cancel_work_sync(self.as_raw()) };
+        work.end_transient_disable();
+        // SAFETY: `was_pending` is the answer of that call for `self`.
+        Ok(unsafe { reclaim(was_pending, self.0) })
     }
 
     /// Waits until the last queueing of the item has run (C's `flush_work`). Returns
@@ -170,7 +226,10 @@ impl<T: WorkItem<ID> + HasWork<T, ID>, const ID: u64> WorkRef<'_, T, ID> {
     ///   without `WQ_MEM_RECLAIM` (see [Memory reclaim](crate::rust_wq::error#memory-reclaim)).
     #[inline]
     pub fn flush(&self) -> Result<bool> {
-        WorkOps::flush(self.0)
+        let ctx = may_wait_for(self.as_raw())?;
+        reclaim::may_flush_item(ctx, &self.work().seen)?;
+        // SAFETY: The item is initialised; we may sleep and are not the worker running it.
+        Ok(unsafe { bindings::flush_work(self.as_raw()) })
     }
 
     /// Disables the item (C's `disable_work`): enqueueing it is `EBUSY`
@@ -183,7 +242,14 @@ impl<T: WorkItem<ID> + HasWork<T, ID>, const ID: u64> WorkRef<'_, T, ID> {
     ///   [`MAX_DISABLE`](crate::rust_wq::MAX_DISABLE) already.
     #[inline]
     pub fn disable(&self) -> Result<Option<T::Pointer>> {
-        WorkOps::disable(self.0)
+        let work = self.work();
+        work.start_disable()?;
+        // SAFETY: The item is initialised; `disable_work` may be called from any context. C's
+        // count stays below its limit (`start_disable`).
+        let was_pending = unsafe { bindings::disable_work(self.as_raw()) };
+        work.finish_disable();
+        // SAFETY: `was_pending` is the answer of that call for `self`.
+        Ok(unsafe { reclaim(was_pending, self.0) })
     }
 
     /// Disables the item and waits for a running instance (C's `disable_work_sync`), as
@@ -198,7 +264,14 @@ impl<T: WorkItem<ID> + HasWork<T, ID>, const ID: u64> WorkRef<'_, T, ID> {
     ///   [`MAX_DISABLE`](crate::rust_wq::MAX_DISABLE) already.
     #[inline]
     pub fn disable_sync(&self) -> Result<Option<T::Pointer>> {
-        WorkOps::disable_sync(self.0)
+        may_wait_for(self.as_raw())?;
+        let work = self.work();
+        work.start_disable()?;
+        // SAFETY: The item is initialised; we may sleep and are not the worker running it.
+        let was_pending = unsafe { bindings::disable_work_sync(self.as_raw()) };
+        work.finish_disable();
+        // SAFETY: `was_pending` is the answer of that call for `self`.
+        Ok(unsafe { reclaim(was_pending, self.0) })
     }
 
     /// Undoes one disable (C's `enable_work`). Returns `true`
@@ -206,13 +279,13 @@ impl<T: WorkItem<ID> + HasWork<T, ID>, const ID: u64> WorkRef<'_, T, ID> {
     /// `false`. Any context.
     #[inline]
     pub fn enable(&self) -> bool {
-        WorkOps::enable(self.0)
+        self.work().enable()
     }
 
     /// How deep the item is disabled (advisory).
     #[inline]
     pub fn disable_depth(&self) -> u32 {
-        WorkOps::work(self.0).disable_depth()
+        self.work().disable_depth()
     }
 }
 
@@ -220,38 +293,50 @@ impl<T: WorkItem<ID> + HasDelayedWork<T, ID>, const ID: u64> DelayedWorkRef<'_, 
     /// The [`DelayedWork`] field itself.
     #[inline]
     pub fn delayed_work(&self) -> &DelayedWork<T, ID> {
-        DelayedWorkOps::delayed_work(self.0)
+        let this = core::ptr::from_ref(self.0).cast_mut();
+        // SAFETY: `this` comes from a reference; the field lives as long as `self`.
+        unsafe { &*T::raw_get_delayed_work(this) }
+    }
+
+    /// The `work_struct` inside the `delayed_work`.
+    #[inline]
+    fn raw_dwork_work(&self) -> *mut bindings::work_struct {
+        // SAFETY: The `delayed_work` is valid while the item is.
+        unsafe { core::ptr::addr_of_mut!((*self.as_raw()).work) }
     }
 
     /// The C `delayed_work`, for C code that takes one.
     #[inline]
     pub fn as_raw(&self) -> *mut bindings::delayed_work {
-        DelayedWorkOps::raw_delayed_work(self.0)
+        self.delayed_work().as_raw()
     }
 
     /// Whether the timer is armed or the item is queued (advisory).
     #[inline]
     pub fn is_pending(&self) -> bool {
-        DelayedWorkOps::is_pending(self.0)
+        busy(self.raw_dwork_work()) & BUSY_PENDING != 0
     }
 
     /// Whether the item is running on some worker (advisory).
     #[inline]
     pub fn is_running(&self) -> bool {
-        DelayedWorkOps::is_running(self.0)
+        busy(self.raw_dwork_work()) & BUSY_RUNNING != 0
     }
 
     /// Whether the caller is the worker running this very item.
     #[inline]
     pub fn is_current(&self) -> bool {
-        DelayedWorkOps::is_current(self.0)
+        is_current(self.raw_dwork_work())
     }
 
     /// Disarms the timer or dequeues the item (C's `cancel_delayed_work`). Returns the
     /// queue's reference if it was pending. Any context.
     #[inline]
     pub fn cancel(&self) -> Option<T::Pointer> {
-        DelayedWorkOps::cancel(self.0)
+        // SAFETY: The item is initialised; any context is fine.
+        let was_pending = unsafe { bindings::cancel_delayed_work(self.as_raw()) };
+        // SAFETY: `was_pending` is the answer of that call for `self`.
+        unsafe { reclaim(was_pending, self.0) }
     }
 
     /// Cancels and waits for a running instance (C's `cancel_delayed_work_sync`); while it
@@ -266,7 +351,10 @@ impl<T: WorkItem<ID> + HasDelayedWork<T, ID>, const ID: u64> DelayedWorkRef<'_, 
     ///   are under way already.
     #[inline]
     pub fn cancel_sync(&self) -> Result<Option<T::Pointer>> {
-        DelayedWorkOps::cancel_sync(self.0)
+        may_wait_for(self.raw_dwork_work())?;
+        let was_pending = self.delayed_work().cancel_sync()?;
+        // SAFETY: `was_pending` is the answer of `cancel_delayed_work_sync` for `self`.
+        Ok(unsafe { reclaim(was_pending, self.0) })
     }
 
     /// Fires an armed timer now and waits for the run (C's `flush_delayed_work`). Returns
@@ -282,7 +370,11 @@ impl<T: WorkItem<ID> + HasDelayedWork<T, ID>, const ID: u64> DelayedWorkRef<'_, 
     ///   without `WQ_MEM_RECLAIM` (see [Memory reclaim](crate::rust_wq::error#memory-reclaim)).
     #[inline]
     pub fn flush(&self) -> Result<bool> {
-        DelayedWorkOps::flush(self.0)
+        let ctx = may_wait_for(self.raw_dwork_work())?;
+        reclaim::may_flush_item(ctx, &self.delayed_work().seen)?;
+        self.delayed_work().fire_now();
+        // SAFETY: The item is initialised; we may sleep and are not the worker running it.
+        Ok(unsafe { bindings::flush_work(self.raw_dwork_work()) })
     }
 
     /// Disables the item (C's `disable_delayed_work`): arming it is
@@ -295,7 +387,9 @@ impl<T: WorkItem<ID> + HasDelayedWork<T, ID>, const ID: u64> DelayedWorkRef<'_, 
     ///   already.
     #[inline]
     pub fn disable(&self) -> Result<Option<T::Pointer>> {
-        DelayedWorkOps::disable(self.0)
+        let was_pending = self.delayed_work().disable(false)?;
+        // SAFETY: `was_pending` is the answer of `cancel_delayed_work` for `self`.
+        Ok(unsafe { reclaim(was_pending, self.0) })
     }
 
     /// Disables the item and waits for a running instance (C's `disable_delayed_work_sync`),
@@ -310,7 +404,10 @@ impl<T: WorkItem<ID> + HasDelayedWork<T, ID>, const ID: u64> DelayedWorkRef<'_, 
     ///   [`MAX_DISABLE`](crate::rust_wq::MAX_DISABLE) times already.
     #[inline]
     pub fn disable_sync(&self) -> Result<Option<T::Pointer>> {
-        DelayedWorkOps::disable_sync(self.0)
+        may_wait_for(self.raw_dwork_work())?;
+        let was_pending = self.delayed_work().disable(true)?;
+        // SAFETY: `was_pending` is the answer of `cancel_delayed_work_sync` for `self`.
+        Ok(unsafe { reclaim(was_pending, self.0) })
     }
 
     /// Undoes one disable (C's `enable_delayed_work`). Returns
@@ -318,7 +415,7 @@ impl<T: WorkItem<ID> + HasDelayedWork<T, ID>, const ID: u64> DelayedWorkRef<'_, 
     /// returns `false`. Any context.
     #[inline]
     pub fn enable(&self) -> bool {
-        DelayedWorkOps::enable(self.0)
+        self.delayed_work().enable()
     }
 }
 
@@ -326,31 +423,33 @@ impl<T: WorkItem<ID> + HasRcuWork<T, ID>, const ID: u64> RcuWorkRef<'_, T, ID> {
     /// The [`RcuWork`] field itself.
     #[inline]
     pub fn rcu_work(&self) -> &RcuWork<T, ID> {
-        RcuWorkOps::rcu_work(self.0)
+        let this = core::ptr::from_ref(self.0).cast_mut();
+        // SAFETY: `this` comes from a reference; the field lives as long as `self`.
+        unsafe { &*T::raw_get_rcu_work(this) }
     }
 
     /// The C `rcu_work`, for C code that takes one.
     #[inline]
     pub fn as_raw(&self) -> *mut bindings::rcu_work {
-        RcuWorkOps::raw_rcu_work(self.0)
+        self.rcu_work().as_raw()
     }
 
     /// Whether the item waits for its grace period or is queued (advisory).
     #[inline]
     pub fn is_pending(&self) -> bool {
-        RcuWorkOps::is_pending(self.0)
+        self.rcu_work().is_pending()
     }
 
     /// Whether the item is running on some worker (advisory).
     #[inline]
     pub fn is_running(&self) -> bool {
-        RcuWorkOps::is_running(self.0)
+        busy(self.rcu_work().raw_work()) & BUSY_RUNNING != 0
     }
 
     /// Whether the caller is the worker running this very item.
     #[inline]
     pub fn is_current(&self) -> bool {
-        RcuWorkOps::is_current(self.0)
+        is_current(self.rcu_work().raw_work())
     }
 
     /// Waits for the grace period and the run (C's `flush_rcu_work`): `rcu_barrier()`
@@ -367,6 +466,12 @@ impl<T: WorkItem<ID> + HasRcuWork<T, ID>, const ID: u64> RcuWorkRef<'_, T, ID> {
     ///   without `WQ_MEM_RECLAIM` (see [Memory reclaim](crate::rust_wq::error#memory-reclaim)).
     #[inline]
     pub fn flush(&self) -> Result<bool> {
-        RcuWorkOps::flush(self.0)
+        let rw = self.rcu_work();
+        let ctx = may_wait_for(rw.raw_work())?;
+        reclaim::may_flush_item(ctx, &rw.seen)?;
+        // SAFETY: The item is initialised and never disabled; we may sleep (so we are outside
+        // any RCU read-side critical section, which `rcu_barrier()` would wait for), and are
+        // not the worker running it.
+        Ok(unsafe { bindings::flush_rcu_work(rw.as_raw()) })
     }
 }

@@ -31,7 +31,6 @@ use crate::rust_wq::{
             Arm, //
         },
         kernel_item::KernelItem,
-        ops::WorkOps,
         rcu_work,
     },
     queue::{
@@ -308,7 +307,7 @@ impl Site<'_> {
     where
         P: WorkPointer<ID> + Clone + Deref<Target = <P as WorkItemPointer>::Target>,
     {
-        if WorkOps::<ID>::is_pending(&**item) {
+        if crate::rust_wq::Work::<_, ID>::of(&**item).is_pending() {
             if let Some(s) = self.stats {
                 s.count(WORK_CPU_UNBOUND, false);
             }
