@@ -613,27 +613,10 @@ macro_rules! impl_has_delayed_work {
        for $self:ty
        { self.$field:ident }
     )*) => {$(
-        // SAFETY: `raw_get_delayed_work` returns a pointer to a field of the right type, and
-        // `delayed_work_container_of` is its inverse.
-        unsafe impl$(<$($generics)+>)? $crate::rust_wq::HasDelayedWork<$work_type $(, $id)?>
-            for $self
-        {
-            #[inline]
-            unsafe fn raw_get_delayed_work(
-                ptr: *mut Self,
-            ) -> *mut $crate::rust_wq::DelayedWork<$work_type $(, $id)?> {
-                // SAFETY: The caller promises that the pointer is not dangling.
-                unsafe { ::core::ptr::addr_of_mut!((*ptr).$field) }
-            }
-
-            #[inline]
-            unsafe fn delayed_work_container_of(
-                ptr: *mut $crate::rust_wq::DelayedWork<$work_type $(, $id)?>,
-            ) -> *mut Self {
-                // SAFETY: The caller promises that the pointer is the field of a `Self`.
-                unsafe { ::kernel::container_of!(ptr, Self, $field) }
-            }
-        }
+        $crate::__rust_wq_impl_has_field!(
+            HasDelayedWork, DelayedWork, raw_get_delayed_work, delayed_work_container_of,
+            [$({$($generics)*})?], $work_type, [$($id)?], $self, $field
+        );
     )*};
 }
 

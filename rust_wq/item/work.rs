@@ -507,6 +507,35 @@ where
     crate::rust_wq::internal::reclaim::run(seen, || T::run(this))
 }
 
+/// The one implementation of [`impl_has_work!`](crate::impl_has_work),
+/// [`impl_has_delayed_work!`](crate::impl_has_delayed_work) and
+/// [`impl_has_rcu_work!`](crate::impl_has_rcu_work): implements `$trait` (whose two methods are
+/// `$get` and `$container`) for a struct with a field `$field` of type `$kind<$work_type, $id>`.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __rust_wq_impl_has_field {
+    ($trait:ident, $kind:ident, $get:ident, $container:ident,
+     [$({$($generics:tt)*})?], $work_type:ty, [$($id:tt)?], $self:ty, $field:ident) => {
+        // SAFETY: `$get` returns a pointer to a field of type `$kind<$work_type, $id>` (it would
+        // not compile otherwise), and `$container` is its inverse.
+        unsafe impl$(<$($generics)+>)? $crate::rust_wq::$trait<$work_type $(, $id)?> for $self {
+            #[inline]
+            unsafe fn $get(ptr: *mut Self) -> *mut $crate::rust_wq::$kind<$work_type $(, $id)?> {
+                // SAFETY: The caller promises that the pointer is not dangling.
+                unsafe { ::core::ptr::addr_of_mut!((*ptr).$field) }
+            }
+
+            #[inline]
+            unsafe fn $container(
+                ptr: *mut $crate::rust_wq::$kind<$work_type $(, $id)?>,
+            ) -> *mut Self {
+                // SAFETY: The caller promises that the pointer is the field of a `Self`.
+                unsafe { ::kernel::container_of!(ptr, Self, $field) }
+            }
+        }
+    };
+}
+
 /// Implements [`HasWork`] for a struct with a [`Work`] field.
 ///
 /// # Examples
@@ -528,25 +557,10 @@ macro_rules! impl_has_work {
        for $self:ty
        { self.$field:ident }
     )*) => {$(
-        // SAFETY: `raw_get_work` returns a pointer to a field of type `Work<$work_type, $id>`
-        // (it would not compile otherwise), and `work_container_of` is its inverse.
-        unsafe impl$(<$($generics)+>)? $crate::rust_wq::HasWork<$work_type $(, $id)?> for $self {
-            #[inline]
-            unsafe fn raw_get_work(
-                ptr: *mut Self,
-            ) -> *mut $crate::rust_wq::Work<$work_type $(, $id)?> {
-                // SAFETY: The caller promises that the pointer is not dangling.
-                unsafe { ::core::ptr::addr_of_mut!((*ptr).$field) }
-            }
-
-            #[inline]
-            unsafe fn work_container_of(
-                ptr: *mut $crate::rust_wq::Work<$work_type $(, $id)?>,
-            ) -> *mut Self {
-                // SAFETY: The caller promises that the pointer is the field of a `Self`.
-                unsafe { ::kernel::container_of!(ptr, Self, $field) }
-            }
-        }
+        $crate::__rust_wq_impl_has_field!(
+            HasWork, Work, raw_get_work, work_container_of,
+            [$({$($generics)*})?], $work_type, [$($id)?], $self, $field
+        );
     )*};
 }
 
