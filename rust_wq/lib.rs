@@ -13,15 +13,14 @@
 //! - [`DevmQueue`]: an owned queue that belongs to a bound device ([`Builder::build_devm`], C's
 //!   `devm_alloc_workqueue`), dropped when the device unbinds, its pending items run first.
 //! - [`Work`] and [`DelayedWork`]: pinned work items embedded in an `Arc` or `Pin<KBox>` item, with
-//!   [`new_work!`] / [`new_delayed_work!`] giving each call site its own lockdep class. -
-//!   [`RcuWork`]: items queued after an RCU grace period
-//!   ([`EnqueueDelayed::enqueue_rcu`],
-//!   [`EnqueueDelayed::enqueue_rcu`]) and flushed
-//!   through it ([`RcuWorkRef::flush`]); queues and the module wait for their grace periods before
-//!   they go. - Queueing on the local CPU or a chosen one
-//!   ([`Enqueue::enqueue_on`]), with a delay, or re-arming a
-//!   pending timer ([`EnqueueDelayed::mod_delayed`]);
-//!   a refused item always comes back in an [`EnqueueError`].
+//!   [`new_work!`] / [`new_delayed_work!`] giving each call site its own lockdep class.
+//! - [`RcuWork`]: items queued after an RCU grace period ([`EnqueueDelayed::enqueue_rcu`]) and
+//!   flushed through it ([`RcuWorkRef::flush`]); queues and the module wait for their grace
+//!   periods before they go.
+//! - [`Enqueue`] and [`EnqueueDelayed`]: queueing, written once for every kind of queue, on the
+//!   local CPU or a chosen one ([`Enqueue::enqueue_on`]), with a delay, or re-arming a pending
+//!   timer ([`EnqueueDelayed::mod_delayed`]); a refused item always comes back in an
+//!   [`EnqueueError`] with its [`EnqueueErrorKind`].
 //! - Handles ([`Work::of`], [`DelayedWork::of`], [`RcuWork::of`]): pending/running state, cancel
 //!   (giving the queue's reference back), flush, disable; waiting on itself from `run` is
 //!   `EDEADLK`, waiting where sleeping is impossible `EAGAIN`, a reclaim item waiting for a
@@ -62,7 +61,8 @@
 //!
 //! Everything else is reached through `crate::rust_wq`, its macros included, from any module of the
 //! driver: `use crate::rust_wq::{new_work, prelude::*, OwnedQueue, ...};` (the prelude brings the
-//! queueing traits, [`Enqueue`] and [`EnqueueDelayed`], whose methods every queue has).
+//! queueing traits: [`Enqueue`], which every queue has, and [`EnqueueDelayed`], which the queues
+//! that a timer cannot outlive have).
 //!
 //! # Examples
 //!

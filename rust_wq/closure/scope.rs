@@ -459,12 +459,12 @@ impl<'scope, 'env> Scope<'scope, 'env> {
     ///
     /// - `EAGAIN`: `flags` may sleep (`GFP_KERNEL`) and the caller cannot.
     /// - `ENOMEM`: the closure's box could not be allocated.
-    /// - `ECANCELED`: the scope is dropping its closures that have not started (see [`scope`]). -
-    ///   An error of [`Enqueue::enqueue`]: `EINVAL` (the module
+    /// - `ECANCELED`: the scope is dropping its closures that have not started (see [`scope`]).
+    /// - An error of [`Enqueue::enqueue`]: `EINVAL` (the module
     ///   is not wrapped in [`Drained`](crate::rust_wq::Drained)), `ESHUTDOWN` (it is being
     ///   unloaded), or, with lockdep, `ENOSPC` (the module's table of lockdep classes is full).
     ///
-    /// [`Enqueue::enqueue`]: crate::rust_wq::Queue::enqueue
+    /// [`Enqueue::enqueue`]: crate::rust_wq::Enqueue::enqueue
     pub fn spawn_in<F>(&'scope self, class: JobClass, flags: Flags, f: F) -> Result
     where
         F: FnOnce() + Send + 'scope,

@@ -11,9 +11,10 @@
 //! - An [`OwnedQueue`](crate::rust_wq::OwnedQueue) that ever took an RCU item calls `rcu_barrier()`
 //!   before it is destroyed: every RCU callback that targets it has queued its item by then, and
 //!   `destroy_workqueue()` runs the item (without the barrier, the callback would queue on a
-//!   draining or freed queue). [`OwnedQueue::drain`] waits for the grace periods too. -
-//!   [`EnqueueDelayed::enqueue_rcu`](crate::rust_wq::EnqueueDelayed::enqueue_rcu) takes a `&'static
-//!   Queue` (the system queues), as delayed work does.
+//!   draining or freed queue). [`OwnedQueue::drain`] waits for the grace periods too.
+//! - [`EnqueueDelayed::enqueue_rcu`](crate::rust_wq::EnqueueDelayed::enqueue_rcu) is offered by
+//!   the queues that a timer cannot outlive either: owned and devm queues, and `&'static Queue`
+//!   (the system queues), as delayed work is.
 //! - A module that ever queued an RCU item calls `rcu_barrier()` at unload, after its registry
 //!   closed and before it flushes the queues (see [`Drained`](crate::rust_wq::Drained)).
 //!
@@ -69,8 +70,6 @@
 //! ```
 //!
 //! [`OwnedQueue::drain`]: crate::rust_wq::OwnedQueue::drain
-//! [`EnqueueDelayed::enqueue_rcu`](crate::rust_wq::EnqueueDelayed::enqueue_rcu):
-//! crate::rust_wq::Queue::enqueue_rcu
 
 use crate::rust_wq::{
     internal::registry::Gate,
@@ -107,7 +106,6 @@ use kernel::{
 ///
 /// `ID` tells several `RcuWork` fields of one struct apart. Create it with [`new_rcu_work!`], which
 /// gives every call site its own lockdep class. Queue it with
-/// [`EnqueueDelayed::enqueue_rcu`](crate::rust_wq::EnqueueDelayed::enqueue_rcu) or
 /// [`EnqueueDelayed::enqueue_rcu`](crate::rust_wq::EnqueueDelayed::enqueue_rcu).
 ///
 /// Its function is [`WorkItem::run`] of `T`, as for [`Work`](crate::rust_wq::Work) and
@@ -127,10 +125,6 @@ use kernel::{
 /// - The item is never cancelled or disabled: nothing in rust_wq offers it.
 ///
 /// [`new_rcu_work!`]: crate::new_rcu_work
-/// [`EnqueueDelayed::enqueue_rcu`](crate::rust_wq::EnqueueDelayed::enqueue_rcu):
-/// crate::rust_wq::OwnedQueue::enqueue_rcu
-/// [`EnqueueDelayed::enqueue_rcu`](crate::rust_wq::EnqueueDelayed::enqueue_rcu):
-/// crate::rust_wq::Queue::enqueue_rcu
 #[pin_data(PinnedDrop)]
 #[repr(C)]
 pub struct RcuWork<T: ?Sized, const ID: u64 = 0> {

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! [`Queue`]: a borrowed `workqueue_struct`, and the enqueue operations every queue has.
+//! [`Queue`]: a borrowed `workqueue_struct`, and the enqueue path every kind of queue goes
+//! through ([`Enqueue`](crate::rust_wq::Enqueue) calls it).
 
 use crate::rust_wq::{
     cpu,
@@ -41,10 +42,11 @@ pub(in crate::rust_wq) fn target_cpu(cpu: Option<u32>) -> Result<i32, EnqueueErr
 /// ([`system_percpu`](crate::rust_wq::system_percpu) and friends).
 ///
 /// Flushing and draining are not offered here: they belong to the owner of a queue (flushing a
-/// system queue is deprecated in C). Delayed work needs a `&'static Queue`, because a pending
-/// timer would otherwise outlive the queue it targets. An
-/// [`OwnedQueue`](crate::rust_wq::OwnedQueue) has methods of its own instead, which track its
-/// delayed work; it does not hand out a `&Queue`.
+/// system queue is deprecated in C). Queueing is [`Enqueue`](crate::rust_wq::Enqueue); delayed
+/// and RCU items ([`EnqueueDelayed`](crate::rust_wq::EnqueueDelayed)) need a `&'static Queue`,
+/// because a pending timer would otherwise outlive the queue it targets. An
+/// [`OwnedQueue`](crate::rust_wq::OwnedQueue) tracks its own delayed work and does not hand out a
+/// `&Queue`.
 #[repr(transparent)]
 pub struct Queue(Opaque<bindings::workqueue_struct>);
 

@@ -23,6 +23,12 @@ pub const DEFAULT_MAX_ACTIVE: u32 = bindings::wq_consts_WQ_DFL_ACTIVE;
 
 mod sealed {
     pub trait Sealed {}
+    /// Sealing [`Threaded`](super::Threaded), [`Limited`](super::Limited) and
+    /// [`Unbounded`](super::Unbounded) too: a driver module (rust_wq is a module of the driver's
+    /// crate) must not declare `Bh` threaded or `Ordered` limited, which C would warn about.
+    pub trait Threaded {}
+    pub trait Limited {}
+    pub trait Unbounded {}
 }
 
 /// The kind of an owned queue. Sealed: the kinds are [`PerCpu`], [`Unbound`], [`Ordered`] and
@@ -40,7 +46,7 @@ pub trait Kind: sealed::Sealed + Send + Sync + 'static {
             options such as `freezable`, `mem_reclaim` or `sysfs`, and for a delayed item's CPU \
             (`enqueue_delayed_on`: a BH timer could fire after its CPU went offline)"
 )]
-pub trait Threaded: Kind {}
+pub trait Threaded: Kind + sealed::Threaded {}
 
 /// Kinds with an adjustable concurrency limit (`max_active`).
 #[diagnostic::on_unimplemented(
@@ -49,7 +55,7 @@ pub trait Threaded: Kind {}
     note = "`max_active` and `set_max_active` are for `OwnedQueue::percpu()` and \
             `OwnedQueue::unbound()` queues"
 )]
-pub trait Limited: Threaded {}
+pub trait Limited: Threaded + sealed::Limited {}
 
 /// Kinds whose workers are not bound to one CPU (`WQ_UNBOUND`): items may be queued near a NUMA
 /// node ([`OwnedQueue::enqueue_on_node`](crate::rust_wq::OwnedQueue::enqueue_on_node)).
@@ -58,7 +64,7 @@ pub trait Limited: Threaded {}
     label = "only unbound queues (`OwnedQueue::unbound()`, `ordered()`) queue near a NUMA node",
     note = "`enqueue_on` queues on a chosen CPU of a per-CPU queue"
 )]
-pub trait Unbounded: Threaded {}
+pub trait Unbounded: Threaded + sealed::Unbounded {}
 
 /// Items run on the CPU they were queued on, in that CPU's kworker pool (`WQ_PERCPU`).
 pub enum PerCpu {}
@@ -87,11 +93,18 @@ impl Kind for Bh {
     const FLAGS: u32 = bindings::wq_flags_WQ_BH | bindings::wq_flags_WQ_PERCPU;
 }
 
+impl sealed::Threaded for PerCpu {}
+impl sealed::Threaded for Unbound {}
+impl sealed::Threaded for Ordered {}
 impl Threaded for PerCpu {}
 impl Threaded for Unbound {}
 impl Threaded for Ordered {}
+impl sealed::Unbounded for Unbound {}
+impl sealed::Unbounded for Ordered {}
 impl Unbounded for Unbound {}
 impl Unbounded for Ordered {}
+impl sealed::Limited for PerCpu {}
+impl sealed::Limited for Unbound {}
 impl Limited for PerCpu {}
 impl Limited for Unbound {}
 

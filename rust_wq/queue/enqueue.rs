@@ -1,13 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! [`Enqueue`] and [`EnqueueDelayed`]: the queueing operations, written once and offered by
-//! every kind of queue.
+//! every kind of queue (delayed and RCU items by those that a timer cannot outlive).
 //!
-//! | | [`Queue`] | `&'static` [`Queue`] | [`OwnedQueue`] | [`DevmQueue`] | |---|---|---|---|---| |
-//! [`Enqueue`]: plain items, closures, in-tree items | yes | yes | yes | yes | |
-//! [`EnqueueDelayed`]: delayed and RCU items | no (a timer would outlive the borrow) | yes | yes |
-//! yes | | a CPU's timer ([`CpuTimers`]) | - | `EINVAL` on the BH system queues | threaded kinds |
-//! threaded kinds |
+//! | | [`Queue`] | `&'static` [`Queue`] | [`OwnedQueue`] | [`DevmQueue`] |
+//! |---|---|---|---|---|
+//! | [`Enqueue`]: plain items, closures, in-tree items | yes | yes | yes | yes |
+//! | [`EnqueueDelayed`]: delayed and RCU items | no: a timer would outlive the borrow | yes | yes | yes |
+//! | a CPU's timer ([`CpuTimers`]) | - | `EINVAL` on the BH system queues | threaded kinds | threaded kinds |
+//!
+//! A [`DevmQueue`]'s operations run under its devres guard (an RCU read-side critical section:
+//! see [`DevmQueue::try_access`]), which is why nothing there allocates or sleeps.
 //!
 //! What differs between the kinds is supplied by each (its `Site`): an owned queue counts its
 //! enqueues for [`OwnedQueue::drain`], keeps [`Stats`](crate::rust_wq::Stats) and tracks the
@@ -57,6 +60,7 @@ use crate::rust_wq::{
 use core::ops::Deref;
 use kernel::{
     alloc::Flags,
+    bindings,
     prelude::*,
     sync::atomic::Relaxed,
     time::Jiffies, //
@@ -140,6 +144,9 @@ pub(in crate::rust_wq) mod sealed {
         /// nothing any more (a [`DevmQueue`](crate::rust_wq::DevmQueue) whose device was
         /// unbound).
         fn with_site<A, R>(&self, arg: A, op: impl FnOnce(&Site<'_>, A) -> R) -> Result<R, A>;
+
+        /// Whether this is a BH queue, known without the site (and its guard).
+        fn is_bh(&self) -> bool;
     }
 
     /// Kinds of queue on which a timer may be bound to a CPU.
@@ -201,6 +208,10 @@ impl Sink for Queue {
     fn with_site<A, R>(&self, arg: A, op: impl FnOnce(&Site<'_>, A) -> R) -> Result<R, A> {
         Ok(op(&self.site(), arg))
     }
+
+    fn is_bh(&self) -> bool {
+        self.is_system_bh()
+    }
 }
 
 impl Sink for &'static Queue {
@@ -209,12 +220,20 @@ impl Sink for &'static Queue {
         // INVARIANT: As above; a `&'static Queue` lives forever.
         (**self).with_site(arg, op)
     }
+
+    fn is_bh(&self) -> bool {
+        (**self).is_bh()
+    }
 }
 
 impl<K: Kind> Sink for OwnedQueue<K> {
     #[inline(always)]
     fn with_site<A, R>(&self, arg: A, op: impl FnOnce(&Site<'_>, A) -> R) -> Result<R, A> {
         Ok(op(&self.site(), arg))
+    }
+
+    fn is_bh(&self) -> bool {
+        K::FLAGS & bindings::wq_flags_WQ_BH != 0
     }
 }
 
@@ -227,12 +246,19 @@ impl<K: Kind> Sink for DevmQueue<K> {
             None => Err(arg),
         }
     }
+
+    fn is_bh(&self) -> bool {
+        K::FLAGS & bindings::wq_flags_WQ_BH != 0
+    }
 }
 
 impl Site<'_> {
     fn queue(&self) -> &Queue {
         // SAFETY: `wq` is valid and neither destroyed nor drained while `self` lives (type
-        // invariant).
+        // invariant). For an owned queue (which `from_raw`'s contract excludes, for its timers
+        // and flags), the `&Queue` stays private to the site: it is given the queue's own `bits`
+        // explicitly for every call and never arms a timer (the site's `arm` uses the owned
+        // queue's tracker).
         unsafe { Queue::from_raw(self.wq) }
     }
 
@@ -264,18 +290,20 @@ impl Site<'_> {
         cpu: Option<u32>,
         item: P,
     ) -> Result<(), EnqueueError<P>> {
-        let target = cpu.map_or(WORK_CPU_UNBOUND, |c| c as i32);
-        let item = match borrowed::refuse_if_pending(item) {
-            Ok(item) => item,
-            Err(e) => return self.account(target, Err(e)),
+        let Some(cpu) = cpu else {
+            let item = match borrowed::refuse_if_pending(item) {
+                Ok(item) => item,
+                Err(e) => return self.account(WORK_CPU_UNBOUND, Err(e)),
+            };
+            let res = self.counted(|| {
+                self.queue()
+                    .enqueue_gated(WORK_CPU_UNBOUND, self.bits, item)
+            });
+            return self.account(WORK_CPU_UNBOUND, res);
         };
-        let res = self.counted(|| match cpu {
-            None => self
-                .queue()
-                .enqueue_gated(WORK_CPU_UNBOUND, self.bits, item),
-            Some(cpu) => self.queue().enqueue_on_cpu(cpu, self.bits, item),
-        });
-        self.account(target, res)
+        // `enqueue_on_cpu` refuses a pending item itself.
+        let res = self.counted(|| self.queue().enqueue_on_cpu(cpu, self.bits, item));
+        self.account(cpu as i32, res)
     }
 
     /// Queues `item` near NUMA node `node` (unbound queues only: the caller's type says so).
@@ -320,9 +348,13 @@ impl Site<'_> {
         Ok(self.account(WORK_CPU_UNBOUND, res)?)
     }
 
-    /// Arms (or re-arms) a delayed item. Only for sites whose queue lives forever or whose
-    /// `core` is set (its tracker follows the timer): see [`EnqueueDelayed`].
-    fn arm<P: DelayedPointer<ID>, const ID: u64>(
+    /// Arms (or re-arms) a delayed item.
+    ///
+    /// # Safety
+    ///
+    /// `core` is set (its tracker follows the timer), or the queue lives forever: the sites of
+    /// the kinds that implement [`EnqueueDelayed`].
+    unsafe fn arm<P: DelayedPointer<ID>, const ID: u64>(
         &self,
         cpu: Option<u32>,
         item: P,
@@ -344,8 +376,9 @@ impl Site<'_> {
         };
         // SAFETY: `wq` is valid (type invariant) and `tracker` follows the timers armed on it:
         // its owned queue's, which that queue's drop fires before it destroys `wq` (and the
-        // drop cannot begin while the site lives), or, for a queue that lives forever, the
-        // module's, which the unload fires and which cannot close while we hold the gate.
+        // drop cannot begin while the site lives), or, for a queue that lives forever (the
+        // caller's promise when there is no `core`), the module's, which the unload fires and
+        // which cannot close while we hold the gate.
         let res = self.counted(|| unsafe {
             delayed::arm(self.wq, self.bits, tracker, cpu, item, delay, how)
         });
@@ -356,14 +389,19 @@ impl Site<'_> {
         self.account(target, res)
     }
 
-    fn enqueue_rcu<P: RcuPointer<ID>, const ID: u64>(
+    /// Queues an RCU item.
+    ///
+    /// # Safety
+    ///
+    /// As for [`Site::arm`]: `core` is set, or the queue lives forever.
+    unsafe fn enqueue_rcu<P: RcuPointer<ID>, const ID: u64>(
         &self,
         item: P,
     ) -> Result<(), EnqueueError<P>> {
         let used = self.core.map(|core| core.rcu_used());
-        // SAFETY: `wq` lives forever (no `core`), or it is `core`'s queue, whose destruction
-        // waits for the RCU callbacks first when `used` is set, and cannot begin while the site
-        // lives (type invariant).
+        // SAFETY: `wq` lives forever (no `core`: the caller's promise), or it is `core`'s queue,
+        // whose destruction waits for the RCU callbacks first when `used` is set, and cannot
+        // begin while the site lives (type invariant).
         let res = self.counted(|| unsafe { rcu_work::queue(self.wq, self.bits, used, item) });
         self.account(WORK_CPU_UNBOUND, res)
     }
@@ -511,11 +549,11 @@ pub trait Enqueue: Sink {
         flags: Flags,
         f: F,
     ) -> Result {
-        self.with_site(f, |site, f| {
-            let c = spawn::closure(f, class, site.bh, flags)?;
-            site.enqueue(None, c).map_err(|e| e.error())
-        })
-        .unwrap_or(Err(ENODEV))
+        // Allocated before the site is entered: a `DevmQueue`'s site is an RCU read-side critical
+        // section, where a `GFP_KERNEL` allocation must not sleep.
+        let c = spawn::closure(f, class, self.is_bh(), flags)?;
+        self.with_site(c, |site, c| site.enqueue(None, c).map_err(|e| e.error()))
+            .unwrap_or(Err(ENODEV))
     }
 }
 
@@ -549,9 +587,13 @@ pub trait EnqueueDelayed: Sink {
         delay: impl Delay,
     ) -> Result<(), EnqueueError<P>> {
         let delay = delay.jiffies();
-        self.with_site(item, |site, item| site.arm(None, item, delay, Arm::Queue))
-            .unwrap_or_else(unbound)
-            .map(|_| ())
+        self.with_site(item, |site, item| {
+            // SAFETY: `EnqueueDelayed` is implemented only for `&'static Queue` (a queue that
+            // lives forever), `OwnedQueue` and `DevmQueue` (whose sites have a `core`).
+            unsafe { site.arm(None, item, delay, Arm::Queue) }
+        })
+        .unwrap_or_else(unbound)
+        .map(|_| ())
     }
 
     /// Queues `item` on `cpu` after `delay`, as [`EnqueueDelayed::enqueue_delayed`].
@@ -576,7 +618,8 @@ pub trait EnqueueDelayed: Sink {
     {
         let delay = delay.jiffies();
         self.with_site(item, |site, item| {
-            site.arm(Some(cpu), item, delay, Arm::Queue)
+            // SAFETY: As in `enqueue_delayed`.
+            unsafe { site.arm(Some(cpu), item, delay, Arm::Queue) }
         })
         .unwrap_or_else(unbound)
         .map(|_| ())
@@ -598,8 +641,12 @@ pub trait EnqueueDelayed: Sink {
         delay: impl Delay,
     ) -> Result<Armed<P>, EnqueueError<P>> {
         let delay = delay.jiffies();
-        self.with_site(item, |site, item| site.arm(None, item, delay, Arm::Modify))
-            .unwrap_or_else(unbound)
+        self.with_site(item, |site, item| {
+            // SAFETY: `EnqueueDelayed` is implemented only for `&'static Queue` (a queue that
+            // lives forever), `OwnedQueue` and `DevmQueue` (whose sites have a `core`).
+            unsafe { site.arm(None, item, delay, Arm::Modify) }
+        })
+        .unwrap_or_else(unbound)
     }
 
     /// Arms `item` to run on `cpu` after `delay`, whether it was pending or not
@@ -625,7 +672,8 @@ pub trait EnqueueDelayed: Sink {
     {
         let delay = delay.jiffies();
         self.with_site(item, |site, item| {
-            site.arm(Some(cpu), item, delay, Arm::Modify)
+            // SAFETY: As in `enqueue_delayed`.
+            unsafe { site.arm(Some(cpu), item, delay, Arm::Modify) }
         })
         .unwrap_or_else(unbound)
     }
@@ -648,8 +696,11 @@ pub trait EnqueueDelayed: Sink {
         &self,
         item: P,
     ) -> Result<(), EnqueueError<P>> {
-        self.with_site(item, |site, item| site.enqueue_rcu(item))
-            .unwrap_or_else(unbound)
+        self.with_site(item, |site, item| {
+            // SAFETY: As in `enqueue_delayed`.
+            unsafe { site.enqueue_rcu(item) }
+        })
+        .unwrap_or_else(unbound)
     }
 }
 

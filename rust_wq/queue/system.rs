@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The kernel's system workqueues, and delayed work on them.
+//! The kernel's system workqueues, and C's `schedule_work` / `schedule_delayed_work` on them.
 //!
 //! `system_wq` and `system_unbound_wq` are deprecated in 7.3 (queueing on them warns); this
 //! module offers their replacements [`system_percpu`] and [`system_dfl`] instead.

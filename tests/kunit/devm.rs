@@ -35,8 +35,10 @@ mod tests {
         impl_has_work,
         new_work,
         DevmQueue,
+        EnqueueErrorKind,
         Ordered,
         OwnedQueue,
+        PerCpu,
         Slot,
         Unbound,
         Work,
@@ -664,6 +666,53 @@ mod tests {
         assert_eq!(s.wait_dropped(2), 2);
         // The handle of an unbound device goes without a wait.
         let q = slot.lock().take();
+        drop(q);
+        Ok(())
+    }
+
+    /// Every queueing of a `DevmQueue` works while its device is bound, from a task that may
+    /// sleep: `try_spawn!` with `GFP_KERNEL` too, whose closure is allocated before the devres
+    /// guard (an RCU read-side critical section) is taken; after the unbind each is
+    /// `DeviceUnbound` with the item back, and nothing more runs.
+    #[test]
+    fn every_queueing_of_a_devm_queue_works_while_bound_and_is_device_unbound_after() -> Result {
+        let _driver = register_driver()?;
+        let slot: Arc<SpinLock<Option<DevmQueue<PerCpu>>>> =
+            Arc::pin_init(new_spinlock!(None), GFP_KERNEL)?;
+        let dev = {
+            let slot = slot.clone();
+            TestDevice::add(move |pdev| {
+                if let Ok(q) = OwnedQueue::percpu().build_devm(pdev.as_ref(), c"rwq_devm_all") {
+                    *slot.lock() = Some(q);
+                }
+            })?
+        };
+        let q = slot.lock().take().ok_or(ENODEV)?;
+        let s = Shared::new()?;
+        let spawned = Event::new_arc()?;
+        let ev = spawned.clone();
+        crate::try_spawn!(q, GFP_KERNEL, move || ev.set())?;
+        assert!(spawned.wait());
+        let ms = Delta::from_millis(1);
+        q.enqueue(Probe::new(&s, 0, Action::Record)?)?;
+        q.enqueue_on(0, Probe::new(&s, 1, Action::Record)?)?;
+        q.enqueue_cloned(&Probe::new(&s, 2, Action::Record)?)?;
+        q.enqueue_delayed(DelayedProbe::new(&s)?, ms)?;
+        q.enqueue_delayed_on(0, DelayedProbe::new(&s)?, ms)?;
+        q.mod_delayed(DelayedProbe::new(&s)?, ms)?;
+        q.mod_delayed_on(0, DelayedProbe::new(&s)?, ms)?;
+        assert_eq!(s.wait_runs(7), 7);
+        drop(dev);
+        let p = Probe::new(&s, 3, Action::Record)?;
+        let e = q.enqueue(p.clone()).err().ok_or(EINVAL)?;
+        assert_eq!(e.kind(), EnqueueErrorKind::DeviceUnbound);
+        assert!(core::ptr::eq(&*e.into_item(), &*p));
+        let d = DelayedProbe::new(&s)?;
+        let e = q.enqueue_delayed(d.clone(), ms).err().ok_or(EINVAL)?;
+        assert_eq!(e.kind(), EnqueueErrorKind::DeviceUnbound);
+        assert!(core::ptr::eq(&*e.into_item(), &*d));
+        assert_eq!(crate::try_spawn!(q, GFP_KERNEL, || ()), Err(ENODEV));
+        assert_eq!(s.runs(), 7);
         drop(q);
         Ok(())
     }
