@@ -93,7 +93,7 @@ pub(crate) struct Shared {
     pub(crate) ran_jiffies: Atomic<usize>,
     /// Announces each change of `entered`, `running`, `runs`, `dropped` and `gate_timeouts`.
     #[pin]
-    changes: Changes,
+    pub(crate) changes: Changes,
     /// Lets the items that block ([`Action::Block`], [`DelayedAction::Block`]) return.
     #[pin]
     released: Event,

@@ -6,6 +6,7 @@ use kernel::prelude::*;
 
 #[kunit_tests(rust_wq_queue)]
 mod tests {
+    use crate::event::PATIENCE_MS;
     use crate::probe::{
         Action,
         Probe,
@@ -146,6 +147,19 @@ mod tests {
             let p = Probe::new(&s, i, Action::Gate(k))?;
             q.enqueue_on(0, p.clone())?;
             items.push(p, GFP_KERNEL)?;
+        }
+        // While the first `k` wait for each other: if they never all start, the log says
+        // whether the rest wait behind `max_active` (C's `workqueue_congested`: items inactive
+        // on CPU 0's pool) or wait for a worker, to tell a count from the pool's workers.
+        let met = || s.running.load(Relaxed) >= k || s.gate_timeouts.load(Relaxed) > 0;
+        if !s.changes.wait_ms(PATIENCE_MS - 5_000, met) {
+            pr_info!(
+                "    # {} of {k} items running after {} s; congested on CPU 0: {:?}; runs {}\n",
+                s.running.load(Relaxed),
+                (PATIENCE_MS - 5_000) / 1000,
+                q.congested(Some(0)),
+                s.runs()
+            );
         }
         q.flush()?;
         assert_eq!(s.runs(), n);
