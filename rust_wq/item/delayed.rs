@@ -548,9 +548,9 @@ pub(in crate::rust_wq) unsafe fn arm<P: DelayedPointer<ID>, const ID: u64>(
             }
         },
     };
+    let work = dw.as_raw();
     // SAFETY: The `work_struct` of a `DelayedWork`, initialised and alive (see above).
-    let admitted =
-        unsafe { borrowed::admit(ptr::addr_of_mut!((*dw.as_raw()).work), &dw.seen, bits) };
+    let admitted = unsafe { borrowed::admit(ptr::addr_of_mut!((*work).work), &dw.seen, bits) };
     if let Err(e) = admitted {
         drop(state);
         // SAFETY: Nothing took the reference.

@@ -187,6 +187,12 @@ impl Queue {
     }
 }
 
+/// Whether queues of kind `K` are BH queues: known from the type, a constant.
+#[inline(always)]
+fn kind_is_bh<K: Kind>() -> bool {
+    K::FLAGS & bindings::wq_flags_WQ_BH != 0
+}
+
 impl<K: Kind> OwnedQueue<K> {
     #[inline(always)]
     pub(in crate::rust_wq) fn site(&self) -> Site<'_> {
@@ -196,7 +202,7 @@ impl<K: Kind> OwnedQueue<K> {
         Site {
             wq: self.as_raw(),
             bits: core.bits(),
-            bh: core.bits() & reclaim::ON_BH != 0,
+            bh: kind_is_bh::<K>(),
             core: Some(core),
             stats: self.stats(),
         }
@@ -233,7 +239,7 @@ impl<K: Kind> Sink for OwnedQueue<K> {
     }
 
     fn is_bh(&self) -> bool {
-        K::FLAGS & bindings::wq_flags_WQ_BH != 0
+        kind_is_bh::<K>()
     }
 }
 
@@ -248,7 +254,7 @@ impl<K: Kind> Sink for DevmQueue<K> {
     }
 
     fn is_bh(&self) -> bool {
-        K::FLAGS & bindings::wq_flags_WQ_BH != 0
+        kind_is_bh::<K>()
     }
 }
 
