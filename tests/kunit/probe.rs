@@ -182,7 +182,8 @@ impl Shared {
     }
 
     /// Records one run: CPU, worker name, concurrency.
-    fn enter(&self, tag: u32) {
+    /// Records a run that starts; returns how many started before it (its arrival index).
+    fn enter(&self, tag: u32) -> u32 {
         let now = self.running.fetch_add(1, Relaxed) + 1;
         let mut max = self.max_running.load(Relaxed);
         while now > max {
@@ -194,8 +195,9 @@ impl Shared {
         self.last_cpu.store(rust_wq::cpu::current_cpu(), Relaxed);
         *self.names.lock() = Some(TaskName::current());
         let _ = self.order.lock().push(tag, GFP_ATOMIC);
-        self.entered.add(1, Relaxed);
+        let arrival = self.entered.fetch_add(1, Relaxed);
         self.changes.notify();
+        arrival
     }
 
     fn leave(&self) {
@@ -295,10 +297,12 @@ pub(crate) enum Action {
     Record,
     /// Sleeps this many milliseconds.
     Sleep(u32),
-    /// Waits (sleeping) until this many probes run at once, then sleeps 5 ms, in which one
-    /// more would show: a concurrency limit of `k` is reached by the items themselves, not by
-    /// timing. If they never are, after [`PATIENCE_MS`], `Shared::gate_timeouts` counts it (and
-    /// later gates of that `Shared` no longer wait).
+    /// A barrier of `k`: the runs arrive in groups of `k` (in the order they start), and each
+    /// waits (sleeping) until the last of its group has arrived, then sleeps 5 ms, in which one
+    /// more would show. So `k` run at once if the queue lets them: a concurrency limit of `k`
+    /// is reached by the items themselves, not by timing. If a group never completes, after
+    /// [`PATIENCE_MS`], `Shared::gate_timeouts` counts it (and later gates of that `Shared` no
+    /// longer wait).
     Gate(u32),
     /// Sleeps until [`Shared::release`] (holds a worker), however long that takes.
     Block,
@@ -380,7 +384,7 @@ impl WorkItem for Probe {
 
     fn run(this: Arc<Probe>) {
         let s = &this.shared;
-        s.enter(this.tag);
+        let arrival = s.enter(this.tag);
         s.was_current
             .store(u32::from(Work::of(&*this).is_current()), Relaxed);
         match &this.action {
@@ -388,14 +392,20 @@ impl WorkItem for Probe {
             Action::Sleep(ms) => fsleep(Delta::from_millis(i64::from(*ms))),
             Action::Gate(k) => {
                 let k = *k;
-                let met = || s.running.load(Relaxed) >= k || s.gate_timeouts.load(Relaxed) > 0;
+                // The group is complete once `entered` reaches its end. `entered` only grows:
+                // a gate that wakes late still sees it, where a count of the runs at that
+                // moment may have dropped again as the others left (and it would wait for a
+                // group that had met).
+                let start = arrival / k * k;
+                let met =
+                    || s.entered.load(Relaxed) >= start + k || s.gate_timeouts.load(Relaxed) > 0;
                 if s.gate_timeouts.load(Relaxed) == 0 && !s.changes.wait_ms(PATIENCE_MS, met) {
                     s.gate_timeouts.add(1, Relaxed);
                     // The other gates of this `Shared` stop waiting too.
                     s.changes.notify();
                     pr_info!(
-                        "    # too slow to finish: {} of {k} items at once after {} s\n",
-                        s.running.load(Relaxed),
+                        "    # too slow to finish: {} of {k} items of a group started after {} s\n",
+                        s.entered.load(Relaxed).min(start + k) - start,
                         PATIENCE_MS / 1000
                     );
                 }
