@@ -6,6 +6,8 @@
 //! - [`DelayedWork`](delayed::DelayedWork) ([`delayed`]): a `delayed_work`, queued after a delay.
 //! - [`RcuWork`](rcu_work::RcuWork) ([`rcu_work`]): an `rcu_work`, queued after an RCU grace
 //!   period.
+//! - [`HasField`](field::HasField) ([`field`]): ties a work field to the struct around it, for
+//!   the three kinds above, and the function C calls to run the item.
 //! - [`StaticWork`](static_work::StaticWork) ([`static_work`]): a `static` item that runs a
 //!   function (C's `DECLARE_WORK`).
 //! - [`KernelItem`](kernel_item::KernelItem) ([`kernel_item`]): an item of the in-tree
@@ -14,6 +16,7 @@
 //!   item, the one public way to act on it (the operations behind them are private).
 
 pub mod delayed;
+pub mod field;
 pub mod handle;
 pub mod kernel_item;
 pub mod rcu_work;

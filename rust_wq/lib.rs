@@ -145,6 +145,7 @@ pub use item::{
         HasDelayedWork,
         MAX_DELAY, //
     },
+    field::HasField,
     handle::{
         DelayedWorkRef,
         RcuWorkRef,

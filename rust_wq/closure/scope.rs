@@ -61,7 +61,7 @@ use crate::rust_wq::{
     cpu,
     queue::builder::Threaded,
     queue::system,
-    HasWork,
+    HasField,
     OwnedQueue,
     Work,
     WorkItem,
@@ -263,7 +263,7 @@ impl ScopeData {
                 // SAFETY: The job is alive while it is in the list, and its work item is
                 // initialised (before it was linked); `cancel_work` may be called from any
                 // context.
-                if unsafe { bindings::cancel_work(Work::raw_get(Job::raw_get_work(job))) } {
+                if unsafe { bindings::cancel_work(Work::raw_get(Job::raw_get_field(job))) } {
                     // SAFETY: `node` is in the list, whose lock we hold; `taken` is ours.
                     unsafe {
                         list_del_init(node);

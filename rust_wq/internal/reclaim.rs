@@ -19,12 +19,10 @@ use kernel::{
     prelude::*,
     sync::{
         atomic::{
-            Acquire,
-            Atomic,
-            Relaxed,
-            Release, //
+            ordering,
+            Atomic, //
         },
-        SpinLockIrq,
+        SpinLockIrq, //
     },
 };
 
@@ -67,12 +65,12 @@ pub(in crate::rust_wq) const fn bits_of(flags: u32) -> u32 {
 /// `WQ_MEM_RECLAIM`.
 #[inline]
 pub(in crate::rust_wq) fn note(seen: &Atomic<u32>, bits: u32) -> Result<(), EnqueueErrorKind> {
-    let mut cur = seen.load(Relaxed);
+    let mut cur = seen.load(ordering::Relaxed);
     while cur & bits != bits {
         if bits & ON_NON_RECLAIM != 0 && cur & RECLAIM_WAITED != 0 {
             return Err(EnqueueErrorKind::ReclaimLatched);
         }
-        match seen.cmpxchg(cur, cur | bits, Relaxed) {
+        match seen.cmpxchg(cur, cur | bits, ordering::Relaxed) {
             Ok(_) => return Ok(()),
             Err(now) => cur = now,
         }
@@ -130,12 +128,12 @@ impl Runners {
     /// `this` stays valid until [`Runners::unpublish`] was called and no item of the module
     /// can run any more.
     pub(in crate::rust_wq) unsafe fn publish(this: *const Self) {
-        RUNNERS.store(this, Release);
+        RUNNERS.store(this, ordering::Release);
     }
 
     /// Withdraws the module's runners.
     pub(in crate::rust_wq) fn unpublish() {
-        RUNNERS.store(ptr::null(), Release);
+        RUNNERS.store(ptr::null(), ordering::Release);
     }
 }
 
@@ -155,7 +153,7 @@ pub(in crate::rust_wq) fn run<R>(seen: u32, f: impl FnOnce() -> R) -> R {
 
 /// Runs `f` with the current task registered under `tag` (see [`current_is`]).
 pub(in crate::rust_wq) fn run_as<R>(tag: u32, f: impl FnOnce() -> R) -> R {
-    let runners = RUNNERS.load(Acquire);
+    let runners = RUNNERS.load(ordering::Acquire);
     if runners.is_null() || !cpu::in_task() {
         return f();
     }
@@ -173,9 +171,9 @@ pub(in crate::rust_wq) fn run_as<R>(tag: u32, f: impl FnOnce() -> R) -> R {
         // INVARIANT: `node` lives on our stack until it is unlinked below.
         head.0 = &node;
     }
-    runners.count.add(1, Relaxed);
+    runners.count.add(1, ordering::Relaxed);
     let r = f();
-    runners.count.fetch_sub(1, Relaxed);
+    runners.count.fetch_sub(1, ordering::Relaxed);
     let mut head = runners.head.lock();
     let mut link: *mut *const Node = &mut head.0;
     // SAFETY: The list holds live nodes (type invariant) and we hold the lock; ours is in it.
@@ -205,7 +203,7 @@ pub(in crate::rust_wq) fn may_flush_item(ctx: cpu::Context, seen: &Atomic<u32>) 
     if !in_reclaim(ctx) {
         return Ok(());
     }
-    let mut cur = seen.load(Relaxed);
+    let mut cur = seen.load(ordering::Relaxed);
     loop {
         if cur & ON_NON_RECLAIM != 0 {
             return Err(EDEADLK);
@@ -213,7 +211,7 @@ pub(in crate::rust_wq) fn may_flush_item(ctx: cpu::Context, seen: &Atomic<u32>) 
         if cur & RECLAIM_WAITED != 0 {
             return Ok(());
         }
-        match seen.cmpxchg(cur, cur | RECLAIM_WAITED, Relaxed) {
+        match seen.cmpxchg(cur, cur | RECLAIM_WAITED, ordering::Relaxed) {
             Ok(_) => return Ok(()),
             Err(now) => cur = now,
         }
@@ -228,13 +226,13 @@ pub(in crate::rust_wq) fn in_reclaim(ctx: cpu::Context) -> bool {
 
 /// Whether the current task runs something registered under `tag` by [`run_as`].
 pub(in crate::rust_wq) fn current_is(tag: u32) -> bool {
-    let runners = RUNNERS.load(Acquire);
+    let runners = RUNNERS.load(ordering::Acquire);
     if runners.is_null() {
         return false;
     }
     // SAFETY: As in `run`; we are running code of the module, so its runners are published.
     let runners = unsafe { &*runners };
-    if runners.count.load(Relaxed) == 0 {
+    if runners.count.load(ordering::Relaxed) == 0 {
         return false;
     }
     let me = current_task();

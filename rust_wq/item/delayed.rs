@@ -67,6 +67,11 @@ use crate::rust_wq::{
         Tracker,
         TrackersGuard, //
     },
+    item::field::{
+        self,
+        HasField,
+        WorkField, //
+    },
     item::work::PinnedFieldInit,
     queue::borrowed::{
         self,
@@ -87,10 +92,7 @@ use kernel::{
     bindings,
     prelude::*,
     sync::{
-        atomic::{
-            Atomic,
-            Relaxed, //
-        },
+        atomic::Atomic,
         Arc,
         LockClassKey, //
     },
@@ -209,6 +211,15 @@ unsafe impl<T: ?Sized, const ID: u64> Send for DelayedWork<T, ID> {}
 // SAFETY: As above.
 unsafe impl<T: ?Sized, const ID: u64> Sync for DelayedWork<T, ID> {}
 
+// SAFETY: `DelayedWork` is `#[repr(C)]` and starts with its `delayed_work` (`Opaque` is
+// transparent), which starts with its `work_struct`.
+unsafe impl<T: ?Sized, const ID: u64> WorkField for DelayedWork<T, ID> {
+    #[inline]
+    fn seen(&self) -> &Atomic<u32> {
+        &self.seen
+    }
+}
+
 impl<T, const ID: u64> DelayedWork<T, ID>
 where
     T: WorkItem<ID> + HasDelayedWork<T, ID>,
@@ -230,16 +241,13 @@ where
                     (*slot).wq = ptr::null_mut();
                     (*slot).cpu = 0;
                 }
-                // SAFETY: `slot` is valid for writes; `run_delayed::<T, ID>` is a `work_func_t`
-                // that is only called for this `work_struct`, which lives in a `T` (on the heap
-                // or on the stack, said to the object debugger: `work::on_stack`).
+                // SAFETY: `slot` is valid for writes, and its `work_struct` starts the
+                // `DelayedWork` (`WorkField`).
                 unsafe {
-                    bindings::init_work_with_key(
+                    field::init_work::<Self, T, ID>(
                         ptr::addr_of_mut!((*slot).work),
-                        Some(run_delayed::<T, ID>),
-                        crate::rust_wq::item::work::on_stack(slot.cast()),
-                        name.as_char_ptr(),
-                        work_key.as_ptr(),
+                        name,
+                        work_key,
                     )
                 };
                 // SAFETY: The timer lives in a `delayed_work` and is only armed by the workqueue
@@ -426,12 +434,8 @@ unsafe impl<T: Send + Sync + 'static> DelayedItemPointer for Arc<T> {}
 // SAFETY: A `KBox` drops its value in place before freeing it.
 unsafe impl<T: Send + 'static> DelayedItemPointer for Pin<KBox<T>> {}
 
-/// Declares that a type contains a [`DelayedWork<T, ID>`]. Use [`impl_has_delayed_work!`].
-///
-/// # Safety
-///
-/// The two methods must be true inverses, and `raw_get_delayed_work` must return a pointer to a
-/// `DelayedWork<T, ID>` field inside `*p`.
+/// Declares that a type contains a [`DelayedWork<T, ID>`] field, which [`HasField`] locates.
+/// Implement both with [`impl_has_delayed_work!`].
 ///
 /// [`impl_has_delayed_work!`]: crate::impl_has_delayed_work
 #[diagnostic::on_unimplemented(
@@ -442,44 +446,7 @@ unsafe impl<T: Send + 'static> DelayedItemPointer for Pin<KBox<T>> {}
             `impl_has_delayed_work! {{ impl HasDelayedWork<Self> for {Self} {{ self.dwork }} }}`",
     note = "an item with a plain `Work` field is queued at once with `enqueue(item)`"
 )]
-pub unsafe trait HasDelayedWork<T, const ID: u64 = 0> {
-    /// Returns a pointer to the [`DelayedWork<T, ID>`] field.
-    ///
-    /// # Safety
-    ///
-    /// `ptr` must be aligned and not dangling.
-    unsafe fn raw_get_delayed_work(ptr: *mut Self) -> *mut DelayedWork<T, ID>;
-
-    /// Returns a pointer to the struct containing the [`DelayedWork<T, ID>`] at `ptr`.
-    ///
-    /// # Safety
-    ///
-    /// `ptr` must point at the `DelayedWork<T, ID>` field of a `Self`.
-    unsafe fn delayed_work_container_of(ptr: *mut DelayedWork<T, ID>) -> *mut Self;
-}
-
-/// The `work_func_t` of every [`DelayedWork`].
-///
-/// # Safety
-///
-/// `ptr` must be the `work_struct` of a `DelayedWork<T, ID>` in a `T` whose ownership was handed
-/// to the queue.
-unsafe extern "C" fn run_delayed<T, const ID: u64>(ptr: *mut bindings::work_struct)
-where
-    T: WorkItem<ID> + HasDelayedWork<T, ID>,
-{
-    // `work` is the first field of `delayed_work`, which is the first field of the
-    // `#[repr(C)]` `DelayedWork`.
-    let dw = ptr.cast::<DelayedWork<T, ID>>();
-    // SAFETY: `dw` is the `DelayedWork` field of a `T` (caller), alive at least until `run`
-    // returns the reference below.
-    let seen = unsafe { (*dw).seen.load(Relaxed) };
-    // SAFETY: As above.
-    let item = unsafe { T::delayed_work_container_of(dw) };
-    // SAFETY: The queue owned this reference since the enqueue that queued this run.
-    let this = unsafe { T::Pointer::from_raw(item) };
-    crate::rust_wq::internal::reclaim::run(seen, || T::run(this))
-}
+pub trait HasDelayedWork<T, const ID: u64 = 0>: HasField<DelayedWork<T, ID>> {}
 
 /// How a delayed item is to be armed.
 #[derive(Clone, Copy)]
@@ -525,7 +492,7 @@ pub(in crate::rust_wq) unsafe fn arm<P: DelayedPointer<ID>, const ID: u64>(
     // SAFETY: `raw` is valid while we own it. Once C owns the reference (below), the item may
     // run and be dropped on another CPU; its memory still outlives `dw`: `DelayedWork`'s
     // `PinnedDrop` takes the `arm` lock, which we hold for as long as we use `dw`.
-    let dw = unsafe { &*P::Target::raw_get_delayed_work(raw) };
+    let dw = unsafe { &*P::Target::raw_get_field(raw) };
     let state = dw.arm.lock();
     if state.disabled > 0 || state.cancelling > 0 {
         drop(state);
@@ -605,7 +572,7 @@ pub(in crate::rust_wq) unsafe fn arm<P: DelayedPointer<ID>, const ID: u64>(
     }
 }
 
-/// Implements [`HasDelayedWork`] for a struct with a [`DelayedWork`] field.
+/// Implements [`HasDelayedWork`] and [`HasField`] for a struct with a [`DelayedWork`] field.
 #[macro_export]
 macro_rules! impl_has_delayed_work {
     ($(impl$({$($generics:tt)*})?
@@ -614,7 +581,7 @@ macro_rules! impl_has_delayed_work {
        { self.$field:ident }
     )*) => {$(
         $crate::__rust_wq_impl_has_field!(
-            HasDelayedWork, DelayedWork, raw_get_delayed_work, delayed_work_container_of,
+            HasDelayedWork, DelayedWork,
             [$({$($generics)*})?], $work_type, [$($id)?], $self, $field
         );
     )*};

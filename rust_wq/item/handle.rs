@@ -150,7 +150,7 @@ impl<T: WorkItem<ID> + HasWork<T, ID>, const ID: u64> WorkRef<'_, T, ID> {
     pub fn work(&self) -> &Work<T, ID> {
         let this = core::ptr::from_ref(self.0).cast_mut();
         // SAFETY: `this` comes from a reference; the field lives as long as `self`.
-        unsafe { &*T::raw_get_work(this) }
+        unsafe { &*T::raw_get_field(this) }
     }
 
     /// The C `work_struct`, for C code that takes one.
@@ -158,7 +158,7 @@ impl<T: WorkItem<ID> + HasWork<T, ID>, const ID: u64> WorkRef<'_, T, ID> {
     pub fn as_raw(&self) -> *mut bindings::work_struct {
         let this = core::ptr::from_ref(self.0).cast_mut();
         // SAFETY: `this` comes from a reference, so it is aligned and valid.
-        unsafe { Work::raw_get(T::raw_get_work(this)) }
+        unsafe { Work::raw_get(T::raw_get_field(this)) }
     }
 
     /// Whether the item is queued and has not started running (advisory).
@@ -295,7 +295,7 @@ impl<T: WorkItem<ID> + HasDelayedWork<T, ID>, const ID: u64> DelayedWorkRef<'_, 
     pub fn delayed_work(&self) -> &DelayedWork<T, ID> {
         let this = core::ptr::from_ref(self.0).cast_mut();
         // SAFETY: `this` comes from a reference; the field lives as long as `self`.
-        unsafe { &*T::raw_get_delayed_work(this) }
+        unsafe { &*T::raw_get_field(this) }
     }
 
     /// The `work_struct` inside the `delayed_work`.
@@ -425,7 +425,7 @@ impl<T: WorkItem<ID> + HasRcuWork<T, ID>, const ID: u64> RcuWorkRef<'_, T, ID> {
     pub fn rcu_work(&self) -> &RcuWork<T, ID> {
         let this = core::ptr::from_ref(self.0).cast_mut();
         // SAFETY: `this` comes from a reference; the field lives as long as `self`.
-        unsafe { &*T::raw_get_rcu_work(this) }
+        unsafe { &*T::raw_get_field(this) }
     }
 
     /// The C `rcu_work`, for C code that takes one.

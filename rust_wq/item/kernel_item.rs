@@ -96,25 +96,25 @@ use crate::rust_wq::{
     },
     item::work,
     queue::borrowed::WORK_CPU_UNBOUND,
-    EnqueueError, EnqueueErrorKind, Queue,
+    EnqueueError,
+    EnqueueErrorKind,
+    Queue, //
 };
 use kernel::{
     bindings,
     prelude::*,
-    sync::{
-        aref::{
-            ARef,
-            AlwaysRefCounted, //
-        },
-        atomic::{
-            Acquire,
-            Atomic,
-            Full,
-            Release, //
-        },
-        Arc,
+    sync::aref::{
+        ARef,
+        AlwaysRefCounted, //
     },
-    workqueue as kw,
+    sync::atomic::{
+        Acquire,
+        Atomic,
+        Full,
+        Release, //
+    },
+    sync::Arc,
+    workqueue as kw, //
 };
 
 mod private {

@@ -73,6 +73,11 @@
 
 use crate::rust_wq::{
     internal::registry::Gate,
+    item::field::{
+        self,
+        HasField,
+        WorkField, //
+    },
     item::work::{
         self,
         PinnedFieldInit, //
@@ -81,8 +86,7 @@ use crate::rust_wq::{
     EnqueueError,
     EnqueueErrorKind,
     RcuPointer,
-    WorkItem,
-    WorkItemPointer, //
+    WorkItem, //
 };
 use core::{
     marker::PhantomData,
@@ -125,6 +129,7 @@ use kernel::{
 /// - The item is never cancelled or disabled: nothing in rust_wq offers it.
 ///
 /// [`new_rcu_work!`]: crate::new_rcu_work
+/// [`WorkItemPointer::into_raw`]: crate::rust_wq::WorkItemPointer::into_raw
 #[pin_data(PinnedDrop)]
 #[repr(C)]
 pub struct RcuWork<T: ?Sized, const ID: u64 = 0> {
@@ -158,6 +163,15 @@ unsafe impl<T: ?Sized, const ID: u64> Send for RcuWork<T, ID> {}
 // atomics.
 unsafe impl<T: ?Sized, const ID: u64> Sync for RcuWork<T, ID> {}
 
+// SAFETY: `RcuWork` is `#[repr(C)]` and starts with its `rcu_work` (`Opaque` is transparent),
+// which starts with its `work_struct`.
+unsafe impl<T: ?Sized, const ID: u64> WorkField for RcuWork<T, ID> {
+    #[inline]
+    fn seen(&self) -> &Atomic<u32> {
+        &self.seen
+    }
+}
+
 impl<T, const ID: u64> RcuWork<T, ID>
 where
     T: WorkItem<ID> + HasRcuWork<T, ID>,
@@ -175,19 +189,12 @@ where
             rwork <- Opaque::ffi_init(|slot: *mut bindings::rcu_work| {
                 // No queue and no RCU callback yet (C's `INIT_RCU_WORK` leaves them unset).
                 // SAFETY: `slot` is valid for writes; all-zero is a valid `rcu_work` to start
-                // from, and `init_work_with_key` below initialises its `work_struct`.
+                // from, and `init_work` below initialises its `work_struct`.
                 unsafe { ptr::write_bytes(slot, 0, 1) };
-                // SAFETY: `slot` is valid for writes, and `run_rcu::<T, ID>` has the signature of
-                // a `work_func_t`. It is only ever called with this `work_struct`, which lives in
-                // the `rcu_work` of an `RcuWork` in a `T` (the `HasRcuWork` contract).
+                // SAFETY: `slot` is valid for writes, and its `work_struct` starts the `RcuWork`
+                // (`WorkField`).
                 unsafe {
-                    bindings::init_work_with_key(
-                        ptr::addr_of_mut!((*slot).work),
-                        Some(run_rcu::<T, ID>),
-                        crate::rust_wq::item::work::on_stack(slot.cast()),
-                        name.as_char_ptr(),
-                        key.as_ptr(),
-                    )
+                    field::init_work::<Self, T, ID>(ptr::addr_of_mut!((*slot).work), name, key)
                 }
             }),
             seen: Atomic::new(0),
@@ -219,13 +226,8 @@ impl<T: ?Sized, const ID: u64> RcuWork<T, ID> {
     }
 }
 
-/// Declares that a type contains an [`RcuWork<T, ID>`] field. Implement it with
-/// [`impl_has_rcu_work!`].
-///
-/// # Safety
-///
-/// The two methods must be true inverses: `rcu_work_container_of(raw_get_rcu_work(p)) == p`,
-/// and `raw_get_rcu_work` must return a pointer to an `RcuWork<T, ID>` field inside `*p`.
+/// Declares that a type contains an [`RcuWork<T, ID>`] field, which [`HasField`] locates.
+/// Implement both with [`impl_has_rcu_work!`].
 ///
 /// [`impl_has_rcu_work!`]: crate::impl_has_rcu_work
 #[diagnostic::on_unimplemented(
@@ -235,45 +237,7 @@ impl<T: ?Sized, const ID: u64> RcuWork<T, ID> {
             `rwork <- new_rcu_work!()`, and declare it with \
             `impl_has_rcu_work! {{ impl HasRcuWork<Self> for {Self} {{ self.rwork }} }}`"
 )]
-pub unsafe trait HasRcuWork<T, const ID: u64 = 0> {
-    /// Returns a pointer to the [`RcuWork<T, ID>`] field.
-    ///
-    /// # Safety
-    ///
-    /// `ptr` must be aligned and not dangling.
-    unsafe fn raw_get_rcu_work(ptr: *mut Self) -> *mut RcuWork<T, ID>;
-
-    /// Returns a pointer to the struct that contains the [`RcuWork<T, ID>`] at `ptr`.
-    ///
-    /// # Safety
-    ///
-    /// `ptr` must point at the `RcuWork<T, ID>` field of a `Self`.
-    unsafe fn rcu_work_container_of(ptr: *mut RcuWork<T, ID>) -> *mut Self;
-}
-
-/// The `work_func_t` of every [`RcuWork`]: turns the `work_struct` back into the owning pointer
-/// (C's `to_rcu_work()`, then the container).
-///
-/// # Safety
-///
-/// `ptr` must be the `work_struct` of the `rcu_work` of an `RcuWork<T, ID>` inside a `T` whose
-/// ownership was handed to the queue through [`WorkItemPointer::into_raw`].
-unsafe extern "C" fn run_rcu<T, const ID: u64>(ptr: *mut bindings::work_struct)
-where
-    T: WorkItem<ID> + HasRcuWork<T, ID>,
-{
-    // `work` is the first field of `rcu_work`, which is the first field of the `#[repr(C)]`
-    // `RcuWork`.
-    let rw = ptr.cast::<RcuWork<T, ID>>();
-    // SAFETY: `rw` is the `RcuWork` field of a `T` (caller), alive at least until `run` returns
-    // the reference below.
-    let seen = unsafe { (*rw).seen.load(Relaxed) };
-    // SAFETY: As above.
-    let item = unsafe { T::rcu_work_container_of(rw) };
-    // SAFETY: The queue owned this reference since the enqueue that queued this run.
-    let this = unsafe { T::Pointer::from_raw(item) };
-    crate::rust_wq::internal::reclaim::run(seen, || T::run(this))
-}
+pub trait HasRcuWork<T, const ID: u64 = 0>: HasField<RcuWork<T, ID>> {}
 
 /// Whether this module ever queued an RCU item: its unload then waits for the RCU callbacks
 /// (`rcu_barrier()`) before it flushes the queues. Set inside the module's gate, so the unload
@@ -305,7 +269,7 @@ pub(in crate::rust_wq) unsafe fn queue<P: RcuPointer<ID>, const ID: u64>(
 ) -> Result<(), EnqueueError<P>> {
     let raw = item.into_raw();
     // SAFETY: `raw` is valid while we own it (`WorkItemPointer` contract).
-    let rw = unsafe { &*P::Target::raw_get_rcu_work(raw) };
+    let rw = unsafe { &*P::Target::raw_get_field(raw) };
     // The fast path of a refusal: one load, as in `refuse_if_pending`.
     if rw.is_pending() {
         // SAFETY: Nothing took the reference.
@@ -350,7 +314,7 @@ pub(in crate::rust_wq) unsafe fn queue<P: RcuPointer<ID>, const ID: u64>(
     }
 }
 
-/// Implements [`HasRcuWork`] for a struct with an [`RcuWork`] field.
+/// Implements [`HasRcuWork`] and [`HasField`] for a struct with an [`RcuWork`] field.
 ///
 /// # Examples
 ///
@@ -372,7 +336,7 @@ macro_rules! impl_has_rcu_work {
        { self.$field:ident }
     )*) => {$(
         $crate::__rust_wq_impl_has_field!(
-            HasRcuWork, RcuWork, raw_get_rcu_work, rcu_work_container_of,
+            HasRcuWork, RcuWork,
             [$({$($generics)*})?], $work_type, [$($id)?], $self, $field
         );
     )*};

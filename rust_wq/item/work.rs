@@ -2,7 +2,14 @@
 
 //! Work items: the pinned `work_struct` wrapper and the traits that tie it to its container.
 
-use crate::rust_wq::internal::arm_lock::MAX_DISABLE;
+use crate::rust_wq::{
+    internal::arm_lock::MAX_DISABLE,
+    item::field::{
+        self,
+        HasField,
+        WorkField, //
+    },
+};
 use core::marker::PhantomData;
 use kernel::{
     bindings,
@@ -159,6 +166,14 @@ unsafe impl<T: ?Sized, const ID: u64> Send for Work<T, ID> {}
 // SAFETY: All methods of `Work` go through the C API, which synchronises internally.
 unsafe impl<T: ?Sized, const ID: u64> Sync for Work<T, ID> {}
 
+// SAFETY: `Work` is `#[repr(C)]` and starts with its `work_struct` (`Opaque` is transparent).
+unsafe impl<T: ?Sized, const ID: u64> WorkField for Work<T, ID> {
+    #[inline]
+    fn seen(&self) -> &Atomic<u32> {
+        &self.seen
+    }
+}
+
 impl<T, const ID: u64> Work<T, ID>
 where
     T: WorkItem<ID> + HasWork<T, ID>,
@@ -173,19 +188,9 @@ where
     ) -> PinnedFieldInit<Self, impl PinInit<Self>> {
         PinnedFieldInit::new(pin_init!(Self {
             work <- Opaque::ffi_init(|slot| {
-                // SAFETY: `slot` is valid for writes, and `run_work::<T, ID>` has the signature of
-                // a `work_func_t`. It is only ever called with this `work_struct`, which lives
-                // in a `T` (the `HasWork` contract), on the heap, in a `static` or on the stack
-                // (said to the object debugger, see `on_stack`).
-                unsafe {
-                    bindings::init_work_with_key(
-                        slot,
-                        Some(run_work::<T, ID>),
-                        on_stack(slot.cast()),
-                        name.as_char_ptr(),
-                        key.as_ptr(),
-                    )
-                }
+                // SAFETY: `slot` is valid for writes, and is the `work_struct` that starts the
+                // `Work`.
+                unsafe { field::init_work::<Self, T, ID>(slot, name, key) }
             }),
             disables: Atomic::new(0),
             seen: Atomic::new(0),
@@ -232,7 +237,7 @@ where
                     next: entry,
                     prev: entry,
                 },
-                func: Some(run_work::<T, ID>),
+                func: Some(field::run::<Self, T, ID>),
                 // C's `STATIC_LOCKDEP_MAP_INIT(name, &work)`: lockdep accepts keys in a module's
                 // static data, and forgets them when the module's memory goes.
                 #[cfg(CONFIG_LOCKDEP)]
@@ -454,12 +459,8 @@ unsafe impl<T: Send + 'static> WorkItemPointer for Pin<KBox<T>> {
     }
 }
 
-/// Declares that a type contains a [`Work<T, ID>`] field. Implement it with [`impl_has_work!`].
-///
-/// # Safety
-///
-/// The two methods must be true inverses: `work_container_of(raw_get_work(p)) == p`, and
-/// `raw_get_work` must return a pointer to a `Work<T, ID>` field inside `*p`.
+/// Declares that a type contains a [`Work<T, ID>`] field, which [`HasField`] locates. Implement
+/// both with [`impl_has_work!`].
 ///
 /// [`impl_has_work!`]: crate::impl_has_work
 #[diagnostic::on_unimplemented(
@@ -470,73 +471,9 @@ unsafe impl<T: Send + 'static> WorkItemPointer for Pin<KBox<T>> {
     note = "an item with a `DelayedWork` field is queued with `enqueue_delayed(item, 0)`, one \
             with an `RcuWork` field with `enqueue_rcu(item)`"
 )]
-pub unsafe trait HasWork<T, const ID: u64 = 0> {
-    /// Returns a pointer to the [`Work<T, ID>`] field.
-    ///
-    /// # Safety
-    ///
-    /// `ptr` must be aligned and not dangling.
-    unsafe fn raw_get_work(ptr: *mut Self) -> *mut Work<T, ID>;
+pub trait HasWork<T, const ID: u64 = 0>: HasField<Work<T, ID>> {}
 
-    /// Returns a pointer to the struct that contains the [`Work<T, ID>`] at `ptr`.
-    ///
-    /// # Safety
-    ///
-    /// `ptr` must point at the `Work<T, ID>` field of a `Self`.
-    unsafe fn work_container_of(ptr: *mut Work<T, ID>) -> *mut Self;
-}
-
-/// The `work_func_t` of every [`Work`]: turns the `work_struct` back into the owning pointer.
-///
-/// # Safety
-///
-/// `ptr` must be the `work_struct` of a `Work<T, ID>` inside a `T` whose ownership was handed to
-/// the queue through [`WorkItemPointer::into_raw`].
-unsafe extern "C" fn run_work<T, const ID: u64>(ptr: *mut bindings::work_struct)
-where
-    T: WorkItem<ID> + HasWork<T, ID>,
-{
-    let work = ptr.cast::<Work<T, ID>>();
-    // SAFETY: `Work` is `#[repr(C)]` with the `work_struct` first, and it lives in a `T` that
-    // stays alive at least until `run` returns the reference below.
-    let seen = unsafe { (*work).seen.load(Relaxed) };
-    // SAFETY: As above.
-    let item = unsafe { T::work_container_of(work) };
-    // SAFETY: The queue owned this reference since the enqueue that queued this run.
-    let this = unsafe { T::Pointer::from_raw(item) };
-    crate::rust_wq::internal::reclaim::run(seen, || T::run(this))
-}
-
-/// The one implementation of [`impl_has_work!`](crate::impl_has_work),
-/// [`impl_has_delayed_work!`](crate::impl_has_delayed_work) and
-/// [`impl_has_rcu_work!`](crate::impl_has_rcu_work): implements `$trait` (whose two methods are
-/// `$get` and `$container`) for a struct with a field `$field` of type `$kind<$work_type, $id>`.
-#[doc(hidden)]
-#[macro_export]
-macro_rules! __rust_wq_impl_has_field {
-    ($trait:ident, $kind:ident, $get:ident, $container:ident,
-     [$({$($generics:tt)*})?], $work_type:ty, [$($id:tt)?], $self:ty, $field:ident) => {
-        // SAFETY: `$get` returns a pointer to a field of type `$kind<$work_type, $id>` (it would
-        // not compile otherwise), and `$container` is its inverse.
-        unsafe impl$(<$($generics)+>)? $crate::rust_wq::$trait<$work_type $(, $id)?> for $self {
-            #[inline]
-            unsafe fn $get(ptr: *mut Self) -> *mut $crate::rust_wq::$kind<$work_type $(, $id)?> {
-                // SAFETY: The caller promises that the pointer is not dangling.
-                unsafe { ::core::ptr::addr_of_mut!((*ptr).$field) }
-            }
-
-            #[inline]
-            unsafe fn $container(
-                ptr: *mut $crate::rust_wq::$kind<$work_type $(, $id)?>,
-            ) -> *mut Self {
-                // SAFETY: The caller promises that the pointer is the field of a `Self`.
-                unsafe { ::kernel::container_of!(ptr, Self, $field) }
-            }
-        }
-    };
-}
-
-/// Implements [`HasWork`] for a struct with a [`Work`] field.
+/// Implements [`HasWork`] and [`HasField`] for a struct with a [`Work`] field.
 ///
 /// # Examples
 ///
@@ -558,7 +495,7 @@ macro_rules! impl_has_work {
        { self.$field:ident }
     )*) => {$(
         $crate::__rust_wq_impl_has_field!(
-            HasWork, Work, raw_get_work, work_container_of,
+            HasWork, Work,
             [$({$($generics)*})?], $work_type, [$($id)?], $self, $field
         );
     )*};

@@ -11,7 +11,7 @@ use crate::rust_wq::{
     queue::WorkPointer,
     EnqueueError,
     EnqueueErrorKind,
-    HasWork,
+    HasField,
     Work, //
 };
 use kernel::{
@@ -63,7 +63,7 @@ pub(in crate::rust_wq) fn peek_work<P: WorkPointer<ID>, const ID: u64, R>(
 ) -> (P, R) {
     let raw = item.into_raw();
     // SAFETY: `raw` is valid while we own it; `into_raw`/`from_raw` move no reference count.
-    let r = f(unsafe { &*P::Target::raw_get_work(raw) });
+    let r = f(unsafe { &*P::Target::raw_get_field(raw) });
     // SAFETY: `raw` came from `into_raw` just above, and nothing took it.
     (unsafe { P::from_raw(raw) }, r)
 }
@@ -221,7 +221,7 @@ impl Queue {
     ) -> Result<(), EnqueueError<P>> {
         let raw = item.into_raw();
         // SAFETY: `raw` is valid while the queue owns it (`WorkItemPointer` contract).
-        let work = unsafe { &*P::Target::raw_get_work(raw) };
+        let work = unsafe { &*P::Target::raw_get_field(raw) };
         // SAFETY: `work` is an initialised `Work`, alive while we own `raw`.
         if let Err(e) = unsafe { admit(work.as_raw(), &work.seen, bits) } {
             // SAFETY: Nothing took the reference.

@@ -20,22 +20,20 @@ use crate::rust_wq::{
     },
     internal::tracker::Tracker,
     queue::borrowed,
-    queue::builder::{
-        Bh,
-        Builder,
-        Kind,
-        Limited,
-        Ordered,
-        PerCpu,
-        Unbound,
-        Unbounded,
-        MAX_ACTIVE, //
-    },
+    Bh,
+    Builder,
     EnqueueError,
+    Kind,
+    Limited,
+    Ordered,
+    PerCpu,
     Stats,
+    Unbound,
+    Unbounded,
     Work,
     WorkItem,
-    WorkPointer, //
+    WorkPointer,
+    MAX_ACTIVE, //
 };
 use core::{
     marker::PhantomData,
