@@ -140,10 +140,16 @@ pub(in crate::rust_wq) mod sealed {
 
     /// What a kind of queue supplies to the operations: see the [module documentation](super).
     pub trait Sink {
-        /// Runs `op` with this queue's site and `arg`, or gives `arg` back if the queue takes
+        /// Runs `op` with this queue's site and `arg`, or `gone` with `arg` if the queue takes
         /// nothing any more (a [`DevmQueue`](crate::rust_wq::DevmQueue) whose device was
-        /// unbound).
-        fn with_site<A, R>(&self, arg: A, op: impl FnOnce(&Site<'_>, A) -> R) -> Result<R, A>;
+        /// unbound). Two closures rather than a `Result` around `op`'s: the kinds that cannot
+        /// refuse return `op`'s result as it is, with no wrapper to test again.
+        fn with_site<A, R>(
+            &self,
+            arg: A,
+            op: impl FnOnce(&Site<'_>, A) -> R,
+            gone: impl FnOnce(A) -> R,
+        ) -> R;
 
         /// Whether this is a BH queue, known without the site (and its guard).
         fn is_bh(&self) -> bool;
@@ -211,8 +217,13 @@ impl<K: Kind> OwnedQueue<K> {
 
 impl Sink for Queue {
     #[inline(always)]
-    fn with_site<A, R>(&self, arg: A, op: impl FnOnce(&Site<'_>, A) -> R) -> Result<R, A> {
-        Ok(op(&self.site(), arg))
+    fn with_site<A, R>(
+        &self,
+        arg: A,
+        op: impl FnOnce(&Site<'_>, A) -> R,
+        _gone: impl FnOnce(A) -> R,
+    ) -> R {
+        op(&self.site(), arg)
     }
 
     fn is_bh(&self) -> bool {
@@ -222,9 +233,14 @@ impl Sink for Queue {
 
 impl Sink for &'static Queue {
     #[inline(always)]
-    fn with_site<A, R>(&self, arg: A, op: impl FnOnce(&Site<'_>, A) -> R) -> Result<R, A> {
+    fn with_site<A, R>(
+        &self,
+        arg: A,
+        op: impl FnOnce(&Site<'_>, A) -> R,
+        gone: impl FnOnce(A) -> R,
+    ) -> R {
         // INVARIANT: As above; a `&'static Queue` lives forever.
-        (**self).with_site(arg, op)
+        (**self).with_site(arg, op, gone)
     }
 
     fn is_bh(&self) -> bool {
@@ -234,8 +250,13 @@ impl Sink for &'static Queue {
 
 impl<K: Kind> Sink for OwnedQueue<K> {
     #[inline(always)]
-    fn with_site<A, R>(&self, arg: A, op: impl FnOnce(&Site<'_>, A) -> R) -> Result<R, A> {
-        Ok(op(&self.site(), arg))
+    fn with_site<A, R>(
+        &self,
+        arg: A,
+        op: impl FnOnce(&Site<'_>, A) -> R,
+        _gone: impl FnOnce(A) -> R,
+    ) -> R {
+        op(&self.site(), arg)
     }
 
     fn is_bh(&self) -> bool {
@@ -245,11 +266,16 @@ impl<K: Kind> Sink for OwnedQueue<K> {
 
 impl<K: Kind> Sink for DevmQueue<K> {
     #[inline]
-    fn with_site<A, R>(&self, arg: A, op: impl FnOnce(&Site<'_>, A) -> R) -> Result<R, A> {
+    fn with_site<A, R>(
+        &self,
+        arg: A,
+        op: impl FnOnce(&Site<'_>, A) -> R,
+        gone: impl FnOnce(A) -> R,
+    ) -> R {
         match self.try_access() {
             // The guard keeps the queue from being dropped while `op` runs.
-            Some(queue) => queue.with_site(arg, op),
-            None => Err(arg),
+            Some(queue) => queue.with_site(arg, op, gone),
+            None => gone(arg),
         }
     }
 
@@ -336,17 +362,21 @@ impl Site<'_> {
         self.account(WORK_CPU_UNBOUND, res)
     }
 
+    /// Counts the refusal of a pending item by [`Enqueue::enqueue_cloned`].
+    #[inline(always)]
+    fn refuse_pending(&self) -> Result {
+        if let Some(s) = self.stats {
+            s.count(WORK_CPU_UNBOUND, false);
+        }
+        Err(EBUSY)
+    }
+
+    /// Queues a clone of `item`, found idle by the caller ([`Enqueue::enqueue_cloned`]).
     #[inline(always)]
     fn enqueue_cloned<P, const ID: u64>(&self, item: &P) -> Result
     where
         P: WorkPointer<ID> + Clone + Deref<Target = <P as WorkItemPointer>::Target>,
     {
-        if crate::rust_wq::Work::<_, ID>::of(&**item).is_pending() {
-            if let Some(s) = self.stats {
-                s.count(WORK_CPU_UNBOUND, false);
-            }
-            return Err(EBUSY);
-        }
         let res = self.counted(|| {
             self.queue()
                 .enqueue_gated(WORK_CPU_UNBOUND, self.bits, item.clone())
@@ -454,8 +484,7 @@ pub trait Enqueue: Sink {
     /// Those of [`Enqueue`], with the item back.
     #[inline]
     fn enqueue<P: WorkPointer<ID>, const ID: u64>(&self, item: P) -> Result<(), EnqueueError<P>> {
-        self.with_site(item, |site, item| site.enqueue(None, item))
-            .unwrap_or_else(unbound)
+        self.with_site(item, |site, item| site.enqueue(None, item), unbound)
     }
 
     /// Queues `item` on the worker pool of `cpu`. `cpu` must be online when the item is queued;
@@ -474,8 +503,7 @@ pub trait Enqueue: Sink {
         cpu: u32,
         item: P,
     ) -> Result<(), EnqueueError<P>> {
-        self.with_site(item, |site, item| site.enqueue(Some(cpu), item))
-            .unwrap_or_else(unbound)
+        self.with_site(item, |site, item| site.enqueue(Some(cpu), item), unbound)
     }
 
     /// Queues a clone of `item` (an `Arc`, say) unless the item is pending already: then it is
@@ -490,8 +518,16 @@ pub trait Enqueue: Sink {
     where
         P: WorkPointer<ID> + Clone + Deref<Target = <P as WorkItemPointer>::Target>,
     {
-        self.with_site(item, |site, item| site.enqueue_cloned(item))
-            .unwrap_or(Err(ENODEV))
+        // The pending check comes before the site is entered: refusing a pending item loads
+        // nothing of the queue but its `Stats`.
+        if crate::rust_wq::Work::<_, ID>::of(&**item).is_pending() {
+            return self.with_site((), |site, ()| site.refuse_pending(), |()| Err(ENODEV));
+        }
+        self.with_site(
+            item,
+            |site, item| site.enqueue_cloned(item),
+            |_| Err(ENODEV),
+        )
     }
 
     /// Undoes one [`disable`](crate::rust_wq::WorkRef::disable) of `item` and queues it if that
@@ -534,8 +570,7 @@ pub trait Enqueue: Sink {
         &self,
         item: P,
     ) -> Result<(), EnqueueError<P>> {
-        self.with_site(item, |site, item| site.enqueue_kernel_item(item))
-            .unwrap_or_else(unbound)
+        self.with_site(item, |site, item| site.enqueue_kernel_item(item), unbound)
     }
 
     /// Queues the closure `f` to run once, as [`Enqueue::enqueue`] would queue an item, with
@@ -558,8 +593,11 @@ pub trait Enqueue: Sink {
         // Allocated before the site is entered: a `DevmQueue`'s site is an RCU read-side critical
         // section, where a `GFP_KERNEL` allocation must not sleep.
         let c = spawn::closure(f, class, self.is_bh(), flags)?;
-        self.with_site(c, |site, c| site.enqueue(None, c).map_err(|e| e.error()))
-            .unwrap_or(Err(ENODEV))
+        self.with_site(
+            c,
+            |site, c| site.enqueue(None, c).map_err(|e| e.error()),
+            |_| Err(ENODEV),
+        )
     }
 }
 
@@ -593,13 +631,15 @@ pub trait EnqueueDelayed: Sink {
         delay: impl Delay,
     ) -> Result<(), EnqueueError<P>> {
         let delay = delay.jiffies();
-        self.with_site(item, |site, item| {
-            // SAFETY: `EnqueueDelayed` is implemented only for `&'static Queue` (a queue that
-            // lives forever), `OwnedQueue` and `DevmQueue` (whose sites have a `core`).
-            unsafe { site.arm(None, item, delay, Arm::Queue) }
-        })
-        .unwrap_or_else(unbound)
-        .map(|_| ())
+        self.with_site(
+            item,
+            |site, item| {
+                // SAFETY: `EnqueueDelayed` is implemented only for `&'static Queue` (a queue that
+                // lives forever), `OwnedQueue` and `DevmQueue` (whose sites have a `core`).
+                unsafe { site.arm(None, item, delay, Arm::Queue) }.map(|_| ())
+            },
+            unbound,
+        )
     }
 
     /// Queues `item` on `cpu` after `delay`, as [`EnqueueDelayed::enqueue_delayed`].
@@ -623,12 +663,14 @@ pub trait EnqueueDelayed: Sink {
         Self: CpuTimers,
     {
         let delay = delay.jiffies();
-        self.with_site(item, |site, item| {
-            // SAFETY: As in `enqueue_delayed`.
-            unsafe { site.arm(Some(cpu), item, delay, Arm::Queue) }
-        })
-        .unwrap_or_else(unbound)
-        .map(|_| ())
+        self.with_site(
+            item,
+            |site, item| {
+                // SAFETY: As in `enqueue_delayed`.
+                unsafe { site.arm(Some(cpu), item, delay, Arm::Queue) }.map(|_| ())
+            },
+            unbound,
+        )
     }
 
     /// Arms `item` to run after `delay`, whether it was pending or not (`mod_delayed_work`).
@@ -647,12 +689,15 @@ pub trait EnqueueDelayed: Sink {
         delay: impl Delay,
     ) -> Result<Armed<P>, EnqueueError<P>> {
         let delay = delay.jiffies();
-        self.with_site(item, |site, item| {
-            // SAFETY: `EnqueueDelayed` is implemented only for `&'static Queue` (a queue that
-            // lives forever), `OwnedQueue` and `DevmQueue` (whose sites have a `core`).
-            unsafe { site.arm(None, item, delay, Arm::Modify) }
-        })
-        .unwrap_or_else(unbound)
+        self.with_site(
+            item,
+            |site, item| {
+                // SAFETY: `EnqueueDelayed` is implemented only for `&'static Queue` (a queue that
+                // lives forever), `OwnedQueue` and `DevmQueue` (whose sites have a `core`).
+                unsafe { site.arm(None, item, delay, Arm::Modify) }
+            },
+            unbound,
+        )
     }
 
     /// Arms `item` to run on `cpu` after `delay`, whether it was pending or not
@@ -677,11 +722,14 @@ pub trait EnqueueDelayed: Sink {
         Self: CpuTimers,
     {
         let delay = delay.jiffies();
-        self.with_site(item, |site, item| {
-            // SAFETY: As in `enqueue_delayed`.
-            unsafe { site.arm(Some(cpu), item, delay, Arm::Modify) }
-        })
-        .unwrap_or_else(unbound)
+        self.with_site(
+            item,
+            |site, item| {
+                // SAFETY: As in `enqueue_delayed`.
+                unsafe { site.arm(Some(cpu), item, delay, Arm::Modify) }
+            },
+            unbound,
+        )
     }
 
     /// Queues `item` after an RCU grace period (`queue_rcu_work`): it runs once every RCU
@@ -702,11 +750,14 @@ pub trait EnqueueDelayed: Sink {
         &self,
         item: P,
     ) -> Result<(), EnqueueError<P>> {
-        self.with_site(item, |site, item| {
-            // SAFETY: As in `enqueue_delayed`.
-            unsafe { site.enqueue_rcu(item) }
-        })
-        .unwrap_or_else(unbound)
+        self.with_site(
+            item,
+            |site, item| {
+                // SAFETY: As in `enqueue_delayed`.
+                unsafe { site.enqueue_rcu(item) }
+            },
+            unbound,
+        )
     }
 }
 
