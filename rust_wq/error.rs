@@ -49,7 +49,10 @@
 //!     crate::rust_wq::OwnedQueue::create_singlethread_workqueue
 //! [`CLASSES`]: crate::rust_wq::CLASSES
 
-use core::fmt;
+use core::{
+    fmt,
+    mem::MaybeUninit, //
+};
 use kernel::prelude::*;
 
 /// Why an item was not queued: one kind per cause a caller would handle differently. Each
@@ -149,24 +152,37 @@ impl From<EnqueueErrorKind> for Error {
 /// [`EnqueueError::kind`] is the cause, [`EnqueueError::error`] its errno,
 /// [`EnqueueError::into_item`] the item; `?` in a function that returns the kernel's `Result`
 /// turns it into that errno (dropping the item).
+///
+/// # Invariants
+///
+/// `kind` is initialised.
 pub struct EnqueueError<P> {
-    kind: EnqueueErrorKind,
+    /// The cause, behind `MaybeUninit` only to hide the kind's spare values from the layout: a
+    /// `Result<(), EnqueueError<P>>` then says `Ok` with a null item pointer, in one register,
+    /// rather than with a value of the kind's byte that an enqueue would have to carry in a
+    /// second register to its return.
+    kind: MaybeUninit<EnqueueErrorKind>,
     item: P,
 }
 
 impl<P> EnqueueError<P> {
     pub(in crate::rust_wq) fn new(kind: EnqueueErrorKind, item: P) -> Self {
-        Self { kind, item }
+        // INVARIANT: `kind` is initialised.
+        Self {
+            kind: MaybeUninit::new(kind),
+            item,
+        }
     }
 
     /// The cause.
     pub fn kind(&self) -> EnqueueErrorKind {
-        self.kind
+        // SAFETY: `kind` is initialised (type invariant).
+        unsafe { self.kind.assume_init() }
     }
 
     /// The errno of the cause.
     pub fn error(&self) -> Error {
-        self.kind.errno()
+        self.kind().errno()
     }
 
     /// Takes the item back.
@@ -177,12 +193,12 @@ impl<P> EnqueueError<P> {
 
 impl<P> fmt::Debug for EnqueueError<P> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "EnqueueError({:?}: {:?})", self.kind, self.kind.errno())
+        write!(f, "EnqueueError({:?}: {:?})", self.kind(), self.error())
     }
 }
 
 impl<P> From<EnqueueError<P>> for Error {
     fn from(e: EnqueueError<P>) -> Error {
-        e.kind.errno()
+        e.error()
     }
 }

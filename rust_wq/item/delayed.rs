@@ -467,7 +467,9 @@ pub enum Armed<P> {
 }
 
 /// Arms `item` on `wq` after `delay` jiffies, on `cpu` (`None`: the local or any CPU), and links
-/// it in `tracker`, the tracker of `wq`.
+/// it in `tracker`, the tracker of `wq`. `delay` is at most [`MAX_DELAY`]: the caller checked it
+/// ([`DelayOutOfRange`](EnqueueErrorKind::DelayOutOfRange)), where a constant delay folds the
+/// check away.
 ///
 /// # Safety
 ///
@@ -481,13 +483,10 @@ pub(in crate::rust_wq) unsafe fn arm<P: DelayedPointer<ID>, const ID: u64>(
     tracker: &Tracker,
     cpu: Option<u32>,
     item: P,
-    delay: Result<Jiffies>,
+    delay: Jiffies,
     how: Arm,
 ) -> Result<Armed<P>, EnqueueError<P>> {
-    let delay = match delay {
-        Ok(d) if d <= MAX_DELAY => d,
-        Ok(_) | Err(_) => return Err(EnqueueError::new(EnqueueErrorKind::DelayOutOfRange, item)),
-    };
+    debug_assert!(delay <= MAX_DELAY);
     let raw = item.into_raw();
     // SAFETY: `raw` is valid while we own it. Once C owns the reference (below), the item may
     // run and be dropped on another CPU; its memory still outlives `dw`: `DelayedWork`'s

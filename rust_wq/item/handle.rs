@@ -5,7 +5,8 @@
 //!
 //! `Work::of(&*hub)` names the work item of `hub`, so `Work::of(&*hub).disable()` disables that
 //! work item, where a method of `hub` itself would read as disabling the hub. The handle
-//! borrows the item, so the item outlives every call; the `ID` picks one of several work fields
+//! borrows the item, so the item outlives every call; it is `Copy`, and its methods take it by
+//! value; the `ID` picks one of several work fields
 //! (`Work::<_, 1>::of(&x)`), as `HasWork<T, ID>` does. Handles are the one public way to act on
 //! an item's work field; the operations behind them are private.
 //!
@@ -120,6 +121,23 @@ pub struct DelayedWorkRef<'a, T, const ID: u64 = 0>(&'a T);
 /// The RCU work item ([`RcuWork`] field) of an item: see the [module documentation](self).
 pub struct RcuWorkRef<'a, T, const ID: u64 = 0>(&'a T);
 
+/// A handle is a shared reference, copied as one (for any `T`, which `derive` would require to
+/// be `Copy`); its methods take it by value, so a call passes the item's address itself.
+macro_rules! impl_copy {
+    ($($handle:ident),*) => {$(
+        impl<T, const ID: u64> Clone for $handle<'_, T, ID> {
+            #[inline]
+            fn clone(&self) -> Self {
+                *self
+            }
+        }
+
+        impl<T, const ID: u64> Copy for $handle<'_, T, ID> {}
+    )*};
+}
+
+impl_copy!(WorkRef, DelayedWorkRef, RcuWorkRef);
+
 impl<T: WorkItem<ID> + HasWork<T, ID>, const ID: u64> Work<T, ID> {
     /// The handle of the `Work<T, ID>` field of `item`.
     #[inline]
@@ -144,18 +162,18 @@ impl<T: WorkItem<ID> + HasRcuWork<T, ID>, const ID: u64> RcuWork<T, ID> {
     }
 }
 
-impl<T: WorkItem<ID> + HasWork<T, ID>, const ID: u64> WorkRef<'_, T, ID> {
+impl<'a, T: WorkItem<ID> + HasWork<T, ID>, const ID: u64> WorkRef<'a, T, ID> {
     /// The [`Work`] field itself.
     #[inline]
-    pub fn work(&self) -> &Work<T, ID> {
+    pub fn work(self) -> &'a Work<T, ID> {
         let this = core::ptr::from_ref(self.0).cast_mut();
-        // SAFETY: `this` comes from a reference; the field lives as long as `self`.
+        // SAFETY: `this` comes from a reference; the field lives as long as the item, `'a`.
         unsafe { &*T::raw_get_field(this) }
     }
 
     /// The C `work_struct`, for C code that takes one.
     #[inline]
-    pub fn as_raw(&self) -> *mut bindings::work_struct {
+    pub fn as_raw(self) -> *mut bindings::work_struct {
         let this = core::ptr::from_ref(self.0).cast_mut();
         // SAFETY: `this` comes from a reference, so it is aligned and valid.
         unsafe { Work::raw_get(T::raw_get_field(this)) }
@@ -163,26 +181,26 @@ impl<T: WorkItem<ID> + HasWork<T, ID>, const ID: u64> WorkRef<'_, T, ID> {
 
     /// Whether the item is queued and has not started running (advisory).
     #[inline]
-    pub fn is_pending(&self) -> bool {
+    pub fn is_pending(self) -> bool {
         self.work().is_pending()
     }
 
     /// Whether the item is running on some worker (advisory).
     #[inline]
-    pub fn is_running(&self) -> bool {
+    pub fn is_running(self) -> bool {
         busy(self.as_raw()) & BUSY_RUNNING != 0
     }
 
     /// Whether the caller is the worker running this very item.
     #[inline]
-    pub fn is_current(&self) -> bool {
+    pub fn is_current(self) -> bool {
         is_current(self.as_raw())
     }
 
     /// Takes the item off its queue if it is pending (C's `cancel_work`); it may still be
     /// running. Returns the queue's reference if it was pending. Any context.
     #[inline]
-    pub fn cancel(&self) -> Option<T::Pointer> {
+    pub fn cancel(self) -> Option<T::Pointer> {
         // SAFETY: The item is initialised; `cancel_work` may be called from any context.
         let was_pending = unsafe { bindings::cancel_work(self.as_raw()) };
         // SAFETY: `was_pending` is the answer of that call for `self`.
@@ -200,7 +218,7 @@ impl<T: WorkItem<ID> + HasWork<T, ID>, const ID: u64> WorkRef<'_, T, ID> {
     /// - `EOVERFLOW`: the item's disables in effect and `cancel_sync`s in progress number
     ///   [`MAX_DISABLE`](crate::rust_wq::MAX_DISABLE) already.
     #[inline]
-    pub fn cancel_sync(&self) -> Result<Option<T::Pointer>> {
+    pub fn cancel_sync(self) -> Result<Option<T::Pointer>> {
         may_wait_for(self.as_raw())?;
         // C disables the item while it waits: counted like a disable, so C's count stays below
         // its limit (`EOVERFLOW` once `MAX_DISABLE` disables and cancels are under way).
@@ -225,7 +243,7 @@ impl<T: WorkItem<ID> + HasWork<T, ID>, const ID: u64> WorkRef<'_, T, ID> {
     ///   (not a legacy one, as from `create_workqueue`), and the item was ever on a queue
     ///   without `WQ_MEM_RECLAIM` (see [Memory reclaim](crate::rust_wq::error#memory-reclaim)).
     #[inline]
-    pub fn flush(&self) -> Result<bool> {
+    pub fn flush(self) -> Result<bool> {
         let ctx = may_wait_for(self.as_raw())?;
         reclaim::may_flush_item(ctx, &self.work().seen)?;
         // SAFETY: The item is initialised; we may sleep and are not the worker running it.
@@ -241,7 +259,7 @@ impl<T: WorkItem<ID> + HasWork<T, ID>, const ID: u64> WorkRef<'_, T, ID> {
     /// - `EOVERFLOW`: the item's disables in effect and `cancel_sync`s in progress number
     ///   [`MAX_DISABLE`](crate::rust_wq::MAX_DISABLE) already.
     #[inline]
-    pub fn disable(&self) -> Result<Option<T::Pointer>> {
+    pub fn disable(self) -> Result<Option<T::Pointer>> {
         let work = self.work();
         work.start_disable()?;
         // SAFETY: The item is initialised; `disable_work` may be called from any context. C's
@@ -263,7 +281,7 @@ impl<T: WorkItem<ID> + HasWork<T, ID>, const ID: u64> WorkRef<'_, T, ID> {
     /// - `EOVERFLOW`: the item's disables in effect and `cancel_sync`s in progress number
     ///   [`MAX_DISABLE`](crate::rust_wq::MAX_DISABLE) already.
     #[inline]
-    pub fn disable_sync(&self) -> Result<Option<T::Pointer>> {
+    pub fn disable_sync(self) -> Result<Option<T::Pointer>> {
         may_wait_for(self.as_raw())?;
         let work = self.work();
         work.start_disable()?;
@@ -278,61 +296,61 @@ impl<T: WorkItem<ID> + HasWork<T, ID>, const ID: u64> WorkRef<'_, T, ID> {
     /// when the item can be queued again; with no disable to undo it does nothing and returns
     /// `false`. Any context.
     #[inline]
-    pub fn enable(&self) -> bool {
+    pub fn enable(self) -> bool {
         self.work().enable()
     }
 
     /// How deep the item is disabled (advisory).
     #[inline]
-    pub fn disable_depth(&self) -> u32 {
+    pub fn disable_depth(self) -> u32 {
         self.work().disable_depth()
     }
 }
 
-impl<T: WorkItem<ID> + HasDelayedWork<T, ID>, const ID: u64> DelayedWorkRef<'_, T, ID> {
+impl<'a, T: WorkItem<ID> + HasDelayedWork<T, ID>, const ID: u64> DelayedWorkRef<'a, T, ID> {
     /// The [`DelayedWork`] field itself.
     #[inline]
-    pub fn delayed_work(&self) -> &DelayedWork<T, ID> {
+    pub fn delayed_work(self) -> &'a DelayedWork<T, ID> {
         let this = core::ptr::from_ref(self.0).cast_mut();
-        // SAFETY: `this` comes from a reference; the field lives as long as `self`.
+        // SAFETY: `this` comes from a reference; the field lives as long as the item, `'a`.
         unsafe { &*T::raw_get_field(this) }
     }
 
     /// The `work_struct` inside the `delayed_work`.
     #[inline]
-    fn raw_dwork_work(&self) -> *mut bindings::work_struct {
+    fn raw_dwork_work(self) -> *mut bindings::work_struct {
         // SAFETY: The `delayed_work` is valid while the item is.
         unsafe { core::ptr::addr_of_mut!((*self.as_raw()).work) }
     }
 
     /// The C `delayed_work`, for C code that takes one.
     #[inline]
-    pub fn as_raw(&self) -> *mut bindings::delayed_work {
+    pub fn as_raw(self) -> *mut bindings::delayed_work {
         self.delayed_work().as_raw()
     }
 
     /// Whether the timer is armed or the item is queued (advisory).
     #[inline]
-    pub fn is_pending(&self) -> bool {
+    pub fn is_pending(self) -> bool {
         busy(self.raw_dwork_work()) & BUSY_PENDING != 0
     }
 
     /// Whether the item is running on some worker (advisory).
     #[inline]
-    pub fn is_running(&self) -> bool {
+    pub fn is_running(self) -> bool {
         busy(self.raw_dwork_work()) & BUSY_RUNNING != 0
     }
 
     /// Whether the caller is the worker running this very item.
     #[inline]
-    pub fn is_current(&self) -> bool {
+    pub fn is_current(self) -> bool {
         is_current(self.raw_dwork_work())
     }
 
     /// Disarms the timer or dequeues the item (C's `cancel_delayed_work`). Returns the
     /// queue's reference if it was pending. Any context.
     #[inline]
-    pub fn cancel(&self) -> Option<T::Pointer> {
+    pub fn cancel(self) -> Option<T::Pointer> {
         // SAFETY: The item is initialised; any context is fine.
         let was_pending = unsafe { bindings::cancel_delayed_work(self.as_raw()) };
         // SAFETY: `was_pending` is the answer of that call for `self`.
@@ -350,7 +368,7 @@ impl<T: WorkItem<ID> + HasDelayedWork<T, ID>, const ID: u64> DelayedWorkRef<'_, 
     /// - `EOVERFLOW`: [`MAX_DISABLE`](crate::rust_wq::MAX_DISABLE) `cancel_sync`s of the item
     ///   are under way already.
     #[inline]
-    pub fn cancel_sync(&self) -> Result<Option<T::Pointer>> {
+    pub fn cancel_sync(self) -> Result<Option<T::Pointer>> {
         may_wait_for(self.raw_dwork_work())?;
         let was_pending = self.delayed_work().cancel_sync()?;
         // SAFETY: `was_pending` is the answer of `cancel_delayed_work_sync` for `self`.
@@ -369,7 +387,7 @@ impl<T: WorkItem<ID> + HasDelayedWork<T, ID>, const ID: u64> DelayedWorkRef<'_, 
     ///   (not a legacy one, as from `create_workqueue`), and the item was ever on a queue
     ///   without `WQ_MEM_RECLAIM` (see [Memory reclaim](crate::rust_wq::error#memory-reclaim)).
     #[inline]
-    pub fn flush(&self) -> Result<bool> {
+    pub fn flush(self) -> Result<bool> {
         let ctx = may_wait_for(self.raw_dwork_work())?;
         reclaim::may_flush_item(ctx, &self.delayed_work().seen)?;
         self.delayed_work().fire_now();
@@ -386,7 +404,7 @@ impl<T: WorkItem<ID> + HasDelayedWork<T, ID>, const ID: u64> DelayedWorkRef<'_, 
     /// - `EOVERFLOW`: the item is disabled [`MAX_DISABLE`](crate::rust_wq::MAX_DISABLE) times
     ///   already.
     #[inline]
-    pub fn disable(&self) -> Result<Option<T::Pointer>> {
+    pub fn disable(self) -> Result<Option<T::Pointer>> {
         let was_pending = self.delayed_work().disable(false)?;
         // SAFETY: `was_pending` is the answer of `cancel_delayed_work` for `self`.
         Ok(unsafe { reclaim(was_pending, self.0) })
@@ -403,7 +421,7 @@ impl<T: WorkItem<ID> + HasDelayedWork<T, ID>, const ID: u64> DelayedWorkRef<'_, 
     /// - `EOVERFLOW`: the item is disabled, or has `cancel_sync`s under way,
     ///   [`MAX_DISABLE`](crate::rust_wq::MAX_DISABLE) times already.
     #[inline]
-    pub fn disable_sync(&self) -> Result<Option<T::Pointer>> {
+    pub fn disable_sync(self) -> Result<Option<T::Pointer>> {
         may_wait_for(self.raw_dwork_work())?;
         let was_pending = self.delayed_work().disable(true)?;
         // SAFETY: `was_pending` is the answer of `cancel_delayed_work_sync` for `self`.
@@ -414,41 +432,41 @@ impl<T: WorkItem<ID> + HasDelayedWork<T, ID>, const ID: u64> DelayedWorkRef<'_, 
     /// `true` when the item can be armed again; with no disable to undo it does nothing and
     /// returns `false`. Any context.
     #[inline]
-    pub fn enable(&self) -> bool {
+    pub fn enable(self) -> bool {
         self.delayed_work().enable()
     }
 }
 
-impl<T: WorkItem<ID> + HasRcuWork<T, ID>, const ID: u64> RcuWorkRef<'_, T, ID> {
+impl<'a, T: WorkItem<ID> + HasRcuWork<T, ID>, const ID: u64> RcuWorkRef<'a, T, ID> {
     /// The [`RcuWork`] field itself.
     #[inline]
-    pub fn rcu_work(&self) -> &RcuWork<T, ID> {
+    pub fn rcu_work(self) -> &'a RcuWork<T, ID> {
         let this = core::ptr::from_ref(self.0).cast_mut();
-        // SAFETY: `this` comes from a reference; the field lives as long as `self`.
+        // SAFETY: `this` comes from a reference; the field lives as long as the item, `'a`.
         unsafe { &*T::raw_get_field(this) }
     }
 
     /// The C `rcu_work`, for C code that takes one.
     #[inline]
-    pub fn as_raw(&self) -> *mut bindings::rcu_work {
+    pub fn as_raw(self) -> *mut bindings::rcu_work {
         self.rcu_work().as_raw()
     }
 
     /// Whether the item waits for its grace period or is queued (advisory).
     #[inline]
-    pub fn is_pending(&self) -> bool {
+    pub fn is_pending(self) -> bool {
         self.rcu_work().is_pending()
     }
 
     /// Whether the item is running on some worker (advisory).
     #[inline]
-    pub fn is_running(&self) -> bool {
+    pub fn is_running(self) -> bool {
         busy(self.rcu_work().raw_work()) & BUSY_RUNNING != 0
     }
 
     /// Whether the caller is the worker running this very item.
     #[inline]
-    pub fn is_current(&self) -> bool {
+    pub fn is_current(self) -> bool {
         is_current(self.rcu_work().raw_work())
     }
 
@@ -465,7 +483,7 @@ impl<T: WorkItem<ID> + HasRcuWork<T, ID>, const ID: u64> RcuWorkRef<'_, T, ID> {
     ///   (not a legacy one, as from `create_workqueue`), and the item was ever on a queue
     ///   without `WQ_MEM_RECLAIM` (see [Memory reclaim](crate::rust_wq::error#memory-reclaim)).
     #[inline]
-    pub fn flush(&self) -> Result<bool> {
+    pub fn flush(self) -> Result<bool> {
         let rw = self.rcu_work();
         let ctx = may_wait_for(rw.raw_work())?;
         reclaim::may_flush_item(ctx, &rw.seen)?;

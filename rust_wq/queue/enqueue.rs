@@ -41,6 +41,10 @@ use crate::rust_wq::{
             self,
             WORK_CPU_UNBOUND, //
         },
+        owned::{
+            Counting,
+            QueueCore, //
+        },
         Kind, Threaded,
     },
     Armed,
@@ -55,7 +59,8 @@ use crate::rust_wq::{
     OwnedQueue,
     Queue,
     WorkItem,
-    WorkItemPointer, //
+    WorkItemPointer,
+    MAX_DELAY, //
 };
 use core::ops::Deref;
 use kernel::{
@@ -115,35 +120,48 @@ impl<P, const ID: u64> RcuPointer<ID> for P where
 pub(in crate::rust_wq) mod sealed {
     use crate::rust_wq::{
         queue::owned::QueueCore,
+        Queue,
         Stats, //
     };
-    use kernel::bindings;
+
+    /// The queue of a [`Site`]. Its C queue and bits are read where an operation uses them, not
+    /// when the site is made: for an owned queue they are loads from its core, which would
+    /// otherwise come before the checks that may refuse the item and be kept across their calls.
+    #[derive(Clone, Copy)]
+    pub(in crate::rust_wq) enum SiteQueue<'a> {
+        /// An owned queue's shared part: its C queue and bits, its drain counts, its tracker of
+        /// armed timers, its RCU flag.
+        Owned(&'a QueueCore),
+        /// A queue that is not owned (a system queue, or one borrowed from C).
+        Borrowed(&'a Queue),
+    }
 
     /// What a queue is for the operations, as its kind supplies it.
     ///
     /// # Invariants
     ///
-    /// `wq` is a valid queue, neither destroyed nor drained (`drain_workqueue`) while the site
-    /// lives. If `core` is `None`, the queue lives forever (a system queue) or the site is used
-    /// only for plain items; otherwise `wq` is `core`'s queue.
+    /// The C queue of `queue` is valid, neither destroyed nor drained (`drain_workqueue`) while
+    /// the site lives. A [`SiteQueue::Borrowed`] queue lives forever (a system queue) or the site
+    /// is used only for plain items.
     pub struct Site<'a> {
-        pub(in crate::rust_wq) wq: *mut bindings::workqueue_struct,
-        /// The `reclaim::ON_*` bits of queueing here.
-        pub(in crate::rust_wq) bits: u32,
+        pub(in crate::rust_wq) queue: SiteQueue<'a>,
         /// Whether this is a BH queue.
         pub(in crate::rust_wq) bh: bool,
-        /// The owned queue's shared part: its drain counts, its tracker of armed timers, its RCU
-        /// flag.
-        pub(in crate::rust_wq) core: Option<&'a QueueCore>,
         pub(in crate::rust_wq) stats: Option<&'a Stats>,
     }
 
     /// What a kind of queue supplies to the operations: see the [module documentation](super).
     pub trait Sink {
-        /// Runs `op` with this queue's site and `arg`, or gives `arg` back if the queue takes
+        /// Runs `op` with this queue's site and `arg`, or `gone` with `arg` if the queue takes
         /// nothing any more (a [`DevmQueue`](crate::rust_wq::DevmQueue) whose device was
-        /// unbound).
-        fn with_site<A, R>(&self, arg: A, op: impl FnOnce(&Site<'_>, A) -> R) -> Result<R, A>;
+        /// unbound). Two closures rather than a `Result` around `op`'s: the kinds that cannot
+        /// refuse return `op`'s result as it is, with no wrapper to test again.
+        fn with_site<A, R>(
+            &self,
+            arg: A,
+            op: impl FnOnce(&Site<'_>, A) -> R,
+            gone: impl FnOnce(A) -> R,
+        ) -> R;
 
         /// Whether this is a BH queue, known without the site (and its guard).
         fn is_bh(&self) -> bool;
@@ -155,7 +173,8 @@ pub(in crate::rust_wq) mod sealed {
 
 use sealed::{
     Sink,
-    Site, //
+    Site,
+    SiteQueue, //
 };
 
 /// Kinds of queue on which a delayed item may be armed to run on a chosen CPU
@@ -176,12 +195,10 @@ impl Queue {
     #[inline(always)]
     fn site(&self) -> Site<'_> {
         // INVARIANT: A borrowed `Queue` is valid and neither destroyed nor drained while
-        // borrowed (`Queue::from_raw`); `core` is `None`.
+        // borrowed (`Queue::from_raw`).
         Site {
-            wq: self.as_raw(),
-            bits: self.bits(),
+            queue: SiteQueue::Borrowed(self),
             bh: self.is_system_bh(),
-            core: None,
             stats: None,
         }
     }
@@ -196,14 +213,11 @@ fn kind_is_bh<K: Kind>() -> bool {
 impl<K: Kind> OwnedQueue<K> {
     #[inline(always)]
     pub(in crate::rust_wq) fn site(&self) -> Site<'_> {
-        let core = self.core();
-        // INVARIANT: `wq` is `core`'s queue, valid while `core` is, and drained only by its
+        // INVARIANT: The core's queue is valid while the core is, and drained only by its
         // destruction, which cannot begin while `self` is borrowed.
         Site {
-            wq: self.as_raw(),
-            bits: core.bits(),
+            queue: SiteQueue::Owned(self.core()),
             bh: kind_is_bh::<K>(),
-            core: Some(core),
             stats: self.stats(),
         }
     }
@@ -211,8 +225,13 @@ impl<K: Kind> OwnedQueue<K> {
 
 impl Sink for Queue {
     #[inline(always)]
-    fn with_site<A, R>(&self, arg: A, op: impl FnOnce(&Site<'_>, A) -> R) -> Result<R, A> {
-        Ok(op(&self.site(), arg))
+    fn with_site<A, R>(
+        &self,
+        arg: A,
+        op: impl FnOnce(&Site<'_>, A) -> R,
+        _gone: impl FnOnce(A) -> R,
+    ) -> R {
+        op(&self.site(), arg)
     }
 
     fn is_bh(&self) -> bool {
@@ -222,9 +241,14 @@ impl Sink for Queue {
 
 impl Sink for &'static Queue {
     #[inline(always)]
-    fn with_site<A, R>(&self, arg: A, op: impl FnOnce(&Site<'_>, A) -> R) -> Result<R, A> {
+    fn with_site<A, R>(
+        &self,
+        arg: A,
+        op: impl FnOnce(&Site<'_>, A) -> R,
+        gone: impl FnOnce(A) -> R,
+    ) -> R {
         // INVARIANT: As above; a `&'static Queue` lives forever.
-        (**self).with_site(arg, op)
+        (**self).with_site(arg, op, gone)
     }
 
     fn is_bh(&self) -> bool {
@@ -234,8 +258,13 @@ impl Sink for &'static Queue {
 
 impl<K: Kind> Sink for OwnedQueue<K> {
     #[inline(always)]
-    fn with_site<A, R>(&self, arg: A, op: impl FnOnce(&Site<'_>, A) -> R) -> Result<R, A> {
-        Ok(op(&self.site(), arg))
+    fn with_site<A, R>(
+        &self,
+        arg: A,
+        op: impl FnOnce(&Site<'_>, A) -> R,
+        _gone: impl FnOnce(A) -> R,
+    ) -> R {
+        op(&self.site(), arg)
     }
 
     fn is_bh(&self) -> bool {
@@ -245,11 +274,16 @@ impl<K: Kind> Sink for OwnedQueue<K> {
 
 impl<K: Kind> Sink for DevmQueue<K> {
     #[inline]
-    fn with_site<A, R>(&self, arg: A, op: impl FnOnce(&Site<'_>, A) -> R) -> Result<R, A> {
+    fn with_site<A, R>(
+        &self,
+        arg: A,
+        op: impl FnOnce(&Site<'_>, A) -> R,
+        gone: impl FnOnce(A) -> R,
+    ) -> R {
         match self.try_access() {
             // The guard keeps the queue from being dropped while `op` runs.
-            Some(queue) => queue.with_site(arg, op),
-            None => Err(arg),
+            Some(queue) => queue.with_site(arg, op, gone),
+            None => gone(arg),
         }
     }
 
@@ -259,22 +293,58 @@ impl<K: Kind> Sink for DevmQueue<K> {
 }
 
 impl Site<'_> {
+    /// The owned queue's core, if the queue is owned.
+    #[inline(always)]
+    fn core(&self) -> Option<&QueueCore> {
+        match self.queue {
+            SiteQueue::Owned(core) => Some(core),
+            SiteQueue::Borrowed(_) => None,
+        }
+    }
+
+    /// The C queue.
+    #[inline(always)]
+    fn wq(&self) -> *mut bindings::workqueue_struct {
+        match self.queue {
+            SiteQueue::Owned(core) => core.wq(),
+            SiteQueue::Borrowed(queue) => queue.as_raw(),
+        }
+    }
+
+    /// The `reclaim::ON_*` bits of queueing here.
+    #[inline(always)]
+    fn bits(&self) -> u32 {
+        match self.queue {
+            SiteQueue::Owned(core) => core.bits(),
+            SiteQueue::Borrowed(queue) => queue.bits(),
+        }
+    }
+
+    #[inline(always)]
     fn queue(&self) -> &Queue {
-        // SAFETY: `wq` is valid and neither destroyed nor drained while `self` lives (type
-        // invariant). For an owned queue (which `from_raw`'s contract excludes, for its timers
-        // and flags), the `&Queue` stays private to the site: it is given the queue's own `bits`
-        // explicitly for every call and never arms a timer (the site's `arm` uses the owned
-        // queue's tracker).
-        unsafe { Queue::from_raw(self.wq) }
+        match self.queue {
+            // SAFETY: The core's queue is valid and neither destroyed nor drained while `self`
+            // lives (type invariant). For an owned queue (which `from_raw`'s contract excludes,
+            // for its timers and flags), the `&Queue` stays private to the site: it is given the
+            // queue's own `bits` explicitly for every call and never arms a timer (the site's
+            // `arm` uses the owned queue's tracker).
+            SiteQueue::Owned(core) => unsafe { Queue::from_raw(core.wq()) },
+            SiteQueue::Borrowed(queue) => queue,
+        }
+    }
+
+    /// Starts counting one enqueue for [`OwnedQueue::drain`]'s bookkeeping (owned queues),
+    /// finished when the guard is dropped.
+    #[inline(always)]
+    fn count(&self) -> Option<Counting<'_>> {
+        self.core().map(QueueCore::count)
     }
 
     /// Runs `f` as one enqueue for [`OwnedQueue::drain`]'s bookkeeping (owned queues).
     #[inline(always)]
     fn counted<R>(&self, f: impl FnOnce() -> R) -> R {
-        match self.core {
-            Some(core) => core.counted(f),
-            None => f(),
-        }
+        let _counting = self.count();
+        f()
     }
 
     /// Counts `res` in the queue's [`Stats`], if it keeps them; `cpu` as C's `cpu` argument.
@@ -303,12 +373,12 @@ impl Site<'_> {
             };
             let res = self.counted(|| {
                 self.queue()
-                    .enqueue_gated(WORK_CPU_UNBOUND, self.bits, item)
+                    .enqueue_gated(WORK_CPU_UNBOUND, self.bits(), item)
             });
             return self.account(WORK_CPU_UNBOUND, res);
         };
         // `enqueue_on_cpu` refuses a pending item itself.
-        let res = self.counted(|| self.queue().enqueue_on_cpu(cpu, self.bits, item));
+        let res = self.counted(|| self.queue().enqueue_on_cpu(cpu, self.bits(), item));
         self.account(cpu as i32, res)
     }
 
@@ -331,35 +401,42 @@ impl Site<'_> {
         };
         let res = self.counted(|| {
             self.queue()
-                .enqueue_gated_to(borrowed::Target::Node(node), self.bits, item)
+                .enqueue_gated_to(borrowed::Target::Node(node), self.bits(), item)
         });
         self.account(WORK_CPU_UNBOUND, res)
     }
 
+    /// Counts the refusal of a pending item by [`Enqueue::enqueue_cloned`].
+    #[inline(always)]
+    fn refuse_pending(&self) -> Result {
+        if let Some(s) = self.stats {
+            s.count(WORK_CPU_UNBOUND, false);
+        }
+        Err(EBUSY)
+    }
+
+    /// Queues a clone of `item`, found idle by the caller ([`Enqueue::enqueue_cloned`]).
     #[inline(always)]
     fn enqueue_cloned<P, const ID: u64>(&self, item: &P) -> Result
     where
         P: WorkPointer<ID> + Clone + Deref<Target = <P as WorkItemPointer>::Target>,
     {
-        if crate::rust_wq::Work::<_, ID>::of(&**item).is_pending() {
-            if let Some(s) = self.stats {
-                s.count(WORK_CPU_UNBOUND, false);
-            }
-            return Err(EBUSY);
-        }
         let res = self.counted(|| {
             self.queue()
-                .enqueue_gated(WORK_CPU_UNBOUND, self.bits, item.clone())
+                .enqueue_gated(WORK_CPU_UNBOUND, self.bits(), item.clone())
         });
         Ok(self.account(WORK_CPU_UNBOUND, res)?)
     }
 
-    /// Arms (or re-arms) a delayed item.
+    /// Arms (or re-arms) a delayed item. Inlined into each operation, so that the operation's
+    /// constants (no CPU, which `Arm`, a constant delay) and the kind's (owned or not, BH or not)
+    /// fold, and `delayed::arm` is called with them.
     ///
     /// # Safety
     ///
-    /// `core` is set (its tracker follows the timer), or the queue lives forever: the sites of
-    /// the kinds that implement [`EnqueueDelayed`].
+    /// The queue is owned (its core's tracker follows the timer), or it lives forever: the sites
+    /// of the kinds that implement [`EnqueueDelayed`].
+    #[inline(always)]
     unsafe fn arm<P: DelayedPointer<ID>, const ID: u64>(
         &self,
         cpu: Option<u32>,
@@ -376,18 +453,31 @@ impl Site<'_> {
             Ok(gate) => gate,
             Err(e) => return self.account(target, Err(EnqueueError::new(e, item))),
         };
-        let tracker = match self.core {
+        // Checked here rather than in `delayed::arm`, which then takes the delay by value: a
+        // constant delay (the caller's, inlined) folds the check away, and `delayed::arm` gets it
+        // in a register, not as a `Result` in memory.
+        let delay = match delay {
+            Ok(d) if d <= MAX_DELAY => d,
+            Ok(_) | Err(_) => {
+                drop(gate);
+                let e = EnqueueError::new(EnqueueErrorKind::DelayOutOfRange, item);
+                return self.account(target, Err(e));
+            }
+        };
+        let tracker = match self.core() {
             Some(core) => core.tracker(),
             None => gate.system_tracker(),
         };
-        // SAFETY: `wq` is valid (type invariant) and `tracker` follows the timers armed on it:
-        // its owned queue's, which that queue's drop fires before it destroys `wq` (and the
-        // drop cannot begin while the site lives), or, for a queue that lives forever (the
-        // caller's promise when there is no `core`), the module's, which the unload fires and
+        // Not `counted`: its closure, one per pointer type and shared by the kinds of queue,
+        // would take `delayed::arm` into a copy of its own, called with its captures in memory.
+        let counting = self.count();
+        // SAFETY: The C queue is valid (type invariant) and `tracker` follows the timers armed
+        // on it: its owned queue's, which that queue's drop fires before it destroys the C queue
+        // (and the drop cannot begin while the site lives), or, for a queue that lives forever
+        // (the caller's promise when it is not owned), the module's, which the unload fires and
         // which cannot close while we hold the gate.
-        let res = self.counted(|| unsafe {
-            delayed::arm(self.wq, self.bits, tracker, cpu, item, delay, how)
-        });
+        let res = unsafe { delayed::arm(self.wq(), self.bits(), tracker, cpu, item, delay, how) };
+        drop(counting);
         drop(gate);
         if let (Some(s), Ok(Armed::Queued)) = (self.stats, &res) {
             s.delayed.add(1, Relaxed);
@@ -399,16 +489,16 @@ impl Site<'_> {
     ///
     /// # Safety
     ///
-    /// As for [`Site::arm`]: `core` is set, or the queue lives forever.
+    /// As for [`Site::arm`]: the queue is owned, or it lives forever.
     unsafe fn enqueue_rcu<P: RcuPointer<ID>, const ID: u64>(
         &self,
         item: P,
     ) -> Result<(), EnqueueError<P>> {
-        let used = self.core.map(|core| core.rcu_used());
-        // SAFETY: `wq` lives forever (no `core`: the caller's promise), or it is `core`'s queue,
-        // whose destruction waits for the RCU callbacks first when `used` is set, and cannot
-        // begin while the site lives (type invariant).
-        let res = self.counted(|| unsafe { rcu_work::queue(self.wq, self.bits, used, item) });
+        let used = self.core().map(|core| core.rcu_used());
+        // SAFETY: The C queue lives forever (not owned: the caller's promise), or it is the
+        // owned queue's, whose destruction waits for the RCU callbacks first when `used` is set,
+        // and cannot begin while the site lives (type invariant).
+        let res = self.counted(|| unsafe { rcu_work::queue(self.wq(), self.bits(), used, item) });
         self.account(WORK_CPU_UNBOUND, res)
     }
 
@@ -416,7 +506,7 @@ impl Site<'_> {
         &self,
         item: P,
     ) -> Result<(), EnqueueError<P>> {
-        let bits = if self.bh { reclaim::ON_BH } else { self.bits };
+        let bits = if self.bh { reclaim::ON_BH } else { self.bits() };
         let res = self.counted(|| self.queue().enqueue_kernel_gated(bits, item));
         self.account(WORK_CPU_UNBOUND, res)
     }
@@ -454,8 +544,7 @@ pub trait Enqueue: Sink {
     /// Those of [`Enqueue`], with the item back.
     #[inline]
     fn enqueue<P: WorkPointer<ID>, const ID: u64>(&self, item: P) -> Result<(), EnqueueError<P>> {
-        self.with_site(item, |site, item| site.enqueue(None, item))
-            .unwrap_or_else(unbound)
+        self.with_site(item, |site, item| site.enqueue(None, item), unbound)
     }
 
     /// Queues `item` on the worker pool of `cpu`. `cpu` must be online when the item is queued;
@@ -474,8 +563,7 @@ pub trait Enqueue: Sink {
         cpu: u32,
         item: P,
     ) -> Result<(), EnqueueError<P>> {
-        self.with_site(item, |site, item| site.enqueue(Some(cpu), item))
-            .unwrap_or_else(unbound)
+        self.with_site(item, |site, item| site.enqueue(Some(cpu), item), unbound)
     }
 
     /// Queues a clone of `item` (an `Arc`, say) unless the item is pending already: then it is
@@ -490,8 +578,16 @@ pub trait Enqueue: Sink {
     where
         P: WorkPointer<ID> + Clone + Deref<Target = <P as WorkItemPointer>::Target>,
     {
-        self.with_site(item, |site, item| site.enqueue_cloned(item))
-            .unwrap_or(Err(ENODEV))
+        // The pending check comes before the site is entered: refusing a pending item loads
+        // nothing of the queue but its `Stats`.
+        if crate::rust_wq::Work::<_, ID>::of(&**item).is_pending() {
+            return self.with_site((), |site, ()| site.refuse_pending(), |()| Err(ENODEV));
+        }
+        self.with_site(
+            item,
+            |site, item| site.enqueue_cloned(item),
+            |_| Err(ENODEV),
+        )
     }
 
     /// Undoes one [`disable`](crate::rust_wq::WorkRef::disable) of `item` and queues it if that
@@ -534,8 +630,7 @@ pub trait Enqueue: Sink {
         &self,
         item: P,
     ) -> Result<(), EnqueueError<P>> {
-        self.with_site(item, |site, item| site.enqueue_kernel_item(item))
-            .unwrap_or_else(unbound)
+        self.with_site(item, |site, item| site.enqueue_kernel_item(item), unbound)
     }
 
     /// Queues the closure `f` to run once, as [`Enqueue::enqueue`] would queue an item, with
@@ -558,8 +653,11 @@ pub trait Enqueue: Sink {
         // Allocated before the site is entered: a `DevmQueue`'s site is an RCU read-side critical
         // section, where a `GFP_KERNEL` allocation must not sleep.
         let c = spawn::closure(f, class, self.is_bh(), flags)?;
-        self.with_site(c, |site, c| site.enqueue(None, c).map_err(|e| e.error()))
-            .unwrap_or(Err(ENODEV))
+        self.with_site(
+            c,
+            |site, c| site.enqueue(None, c).map_err(|e| e.error()),
+            |_| Err(ENODEV),
+        )
     }
 }
 
@@ -576,7 +674,7 @@ impl<K: Kind> Enqueue for DevmQueue<K> {}
 /// Those of [`Enqueue`], and:
 ///
 /// - [`DelayOutOfRange`](EnqueueErrorKind::DelayOutOfRange): the delay is negative or above
-///   [`MAX_DELAY`](crate::rust_wq::MAX_DELAY) (see [`Delay`]).
+///   [`MAX_DELAY`] (see [`Delay`]).
 pub trait EnqueueDelayed: Sink {
     /// Queues `item` after `delay` (jiffies, or a [`Delay`] of another unit; `0`: at once). If
     /// the queue goes first (an owned queue's drop, a devm queue's unbind, the module's unload
@@ -593,13 +691,15 @@ pub trait EnqueueDelayed: Sink {
         delay: impl Delay,
     ) -> Result<(), EnqueueError<P>> {
         let delay = delay.jiffies();
-        self.with_site(item, |site, item| {
-            // SAFETY: `EnqueueDelayed` is implemented only for `&'static Queue` (a queue that
-            // lives forever), `OwnedQueue` and `DevmQueue` (whose sites have a `core`).
-            unsafe { site.arm(None, item, delay, Arm::Queue) }
-        })
-        .unwrap_or_else(unbound)
-        .map(|_| ())
+        self.with_site(
+            item,
+            |site, item| {
+                // SAFETY: `EnqueueDelayed` is implemented only for `&'static Queue` (a queue that
+                // lives forever), `OwnedQueue` and `DevmQueue` (owned: their sites hold the core).
+                unsafe { site.arm(None, item, delay, Arm::Queue) }.map(|_| ())
+            },
+            unbound,
+        )
     }
 
     /// Queues `item` on `cpu` after `delay`, as [`EnqueueDelayed::enqueue_delayed`].
@@ -623,12 +723,14 @@ pub trait EnqueueDelayed: Sink {
         Self: CpuTimers,
     {
         let delay = delay.jiffies();
-        self.with_site(item, |site, item| {
-            // SAFETY: As in `enqueue_delayed`.
-            unsafe { site.arm(Some(cpu), item, delay, Arm::Queue) }
-        })
-        .unwrap_or_else(unbound)
-        .map(|_| ())
+        self.with_site(
+            item,
+            |site, item| {
+                // SAFETY: As in `enqueue_delayed`.
+                unsafe { site.arm(Some(cpu), item, delay, Arm::Queue) }.map(|_| ())
+            },
+            unbound,
+        )
     }
 
     /// Arms `item` to run after `delay`, whether it was pending or not (`mod_delayed_work`).
@@ -647,12 +749,15 @@ pub trait EnqueueDelayed: Sink {
         delay: impl Delay,
     ) -> Result<Armed<P>, EnqueueError<P>> {
         let delay = delay.jiffies();
-        self.with_site(item, |site, item| {
-            // SAFETY: `EnqueueDelayed` is implemented only for `&'static Queue` (a queue that
-            // lives forever), `OwnedQueue` and `DevmQueue` (whose sites have a `core`).
-            unsafe { site.arm(None, item, delay, Arm::Modify) }
-        })
-        .unwrap_or_else(unbound)
+        self.with_site(
+            item,
+            |site, item| {
+                // SAFETY: `EnqueueDelayed` is implemented only for `&'static Queue` (a queue that
+                // lives forever), `OwnedQueue` and `DevmQueue` (owned: their sites hold the core).
+                unsafe { site.arm(None, item, delay, Arm::Modify) }
+            },
+            unbound,
+        )
     }
 
     /// Arms `item` to run on `cpu` after `delay`, whether it was pending or not
@@ -677,11 +782,14 @@ pub trait EnqueueDelayed: Sink {
         Self: CpuTimers,
     {
         let delay = delay.jiffies();
-        self.with_site(item, |site, item| {
-            // SAFETY: As in `enqueue_delayed`.
-            unsafe { site.arm(Some(cpu), item, delay, Arm::Modify) }
-        })
-        .unwrap_or_else(unbound)
+        self.with_site(
+            item,
+            |site, item| {
+                // SAFETY: As in `enqueue_delayed`.
+                unsafe { site.arm(Some(cpu), item, delay, Arm::Modify) }
+            },
+            unbound,
+        )
     }
 
     /// Queues `item` after an RCU grace period (`queue_rcu_work`): it runs once every RCU
@@ -702,11 +810,14 @@ pub trait EnqueueDelayed: Sink {
         &self,
         item: P,
     ) -> Result<(), EnqueueError<P>> {
-        self.with_site(item, |site, item| {
-            // SAFETY: As in `enqueue_delayed`.
-            unsafe { site.enqueue_rcu(item) }
-        })
-        .unwrap_or_else(unbound)
+        self.with_site(
+            item,
+            |site, item| {
+                // SAFETY: As in `enqueue_delayed`.
+                unsafe { site.enqueue_rcu(item) }
+            },
+            unbound,
+        )
     }
 }
 

@@ -125,7 +125,28 @@ unsafe impl Sync for QueueCore {}
 
 crate::impl_has_work! { impl HasWork<Self> for QueueCore { self.handoff } }
 
+/// One enqueue on an owned queue in progress ([`QueueCore::count`]): counted as finished when
+/// dropped, after the queueing it covers.
+pub(in crate::rust_wq) struct Counting<'a>(&'a QueueCore);
+
+impl Drop for Counting<'_> {
+    #[inline(always)]
+    fn drop(&mut self) {
+        // The queueing done while counting is visible before its end is counted: the glue
+        // orders the two (`smp_wmb()`).
+        // SAFETY: `counts` is a live per-CPU allocation of the glue, freed with the `QueueCore`
+        // that `self` borrows.
+        unsafe { rust_wq_count_finished(self.0.counts.0.as_ptr()) };
+    }
+}
+
 impl QueueCore {
+    /// The C queue.
+    #[inline]
+    pub(in crate::rust_wq) fn wq(&self) -> *mut bindings::workqueue_struct {
+        self.wq.as_ptr()
+    }
+
     /// The `reclaim::ON_*` bits of queueing here.
     #[inline]
     pub(in crate::rust_wq) fn bits(&self) -> u32 {
@@ -144,19 +165,14 @@ impl QueueCore {
         &self.rcu
     }
 
-    /// Runs `f` as one enqueue for [`OwnedQueue::drain`]'s bookkeeping.
-    #[inline]
-    pub(in crate::rust_wq) fn counted<R>(&self, f: impl FnOnce() -> R) -> R {
-        let counts = self.counts.0.as_ptr();
+    /// Starts counting one enqueue for [`OwnedQueue::drain`]'s bookkeeping; the enqueue is
+    /// counted as finished when the returned guard is dropped.
+    #[inline(always)]
+    pub(in crate::rust_wq) fn count(&self) -> Counting<'_> {
         // SAFETY: `counts` is a live per-CPU allocation of the glue (freed with `self`, which
         // the caller holds).
-        unsafe { rust_wq_count_started(counts) };
-        let r = f();
-        // The queueing in `f` is visible before its end is counted: the glue orders the two
-        // (`smp_wmb()`).
-        // SAFETY: As above.
-        unsafe { rust_wq_count_finished(counts) };
-        r
+        unsafe { rust_wq_count_started(self.counts.0.as_ptr()) };
+        Counting(self)
     }
 
     /// Fires the timers armed on the queue and waits for everything queued on it. Sleeps.
@@ -410,7 +426,7 @@ impl<K: Kind> OwnedQueue<K> {
         let ctx = may_wait_here()?;
         reclaim::may_flush(ctx, self.core.reclaim)?;
         loop {
-            // SAFETY: As in `counted`.
+            // SAFETY: As in `count`.
             let before = unsafe { rust_wq_counts_sum(self.core.counts.0.as_ptr(), true) };
             // The RCU items whose enqueue finished before `before` was read are on the queue
             // once their callbacks ran.
@@ -423,7 +439,7 @@ impl<K: Kind> OwnedQueue<K> {
             // Each count only grows, and each sum reads every CPU's count once: `before` is at
             // most the number finished when it was read, this sum at least the number started
             // when it is read. Equal means none started in between and all had finished.
-            // SAFETY: As in `counted`.
+            // SAFETY: As in `count`.
             if unsafe { rust_wq_counts_sum(self.core.counts.0.as_ptr(), false) } == before {
                 return Ok(());
             }
