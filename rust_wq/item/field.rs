@@ -34,8 +34,9 @@ use kernel::{
 ///
 /// # Safety
 ///
-/// The two methods must be true inverses: `field_container_of(raw_get_field(p)) == p`, and
-/// `raw_get_field` must return a pointer to a field of type `F` inside `*p`.
+/// `raw_get_field` must return a pointer to one and the same field of type `F` inside `*p` on
+/// every call (`p` plus a constant offset), and `field_container_of` must be its inverse:
+/// `field_container_of(raw_get_field(p)) == p`.
 ///
 /// [`impl_has_work!`]: crate::impl_has_work
 /// [`impl_has_delayed_work!`]: crate::impl_has_delayed_work
@@ -64,7 +65,7 @@ pub unsafe trait HasField<F> {
     ///
     /// # Safety
     ///
-    /// `ptr` must point at the `F` field of a `Self`.
+    /// `ptr` must point at the `F` field of a `Self` that [`HasField::raw_get_field`] locates.
     unsafe fn field_container_of(ptr: *mut F) -> *mut Self;
 }
 
@@ -83,13 +84,21 @@ pub(in crate::rust_wq) unsafe trait WorkField {
     fn seen(&self) -> &Atomic<u32>;
 }
 
+// The `work_struct` starts the C objects of the delayed and RCU fields too, which `WorkField`'s
+// implementations rely on: checked against the kernel's own layout.
+const _: () = assert!(
+    core::mem::offset_of!(bindings::delayed_work, work) == 0
+        && core::mem::offset_of!(bindings::rcu_work, work) == 0
+);
+
 /// The `work_func_t` of every work field `F` of a `T`: turns the `work_struct` back into the
 /// pointer that owns the item, and runs [`WorkItem::run`].
 ///
 /// # Safety
 ///
-/// `ptr` must be the `work_struct` of an `F` field of a `T` whose ownership was handed to the
-/// queue through [`WorkItemPointer::into_raw`] of its `WorkItem<ID>::Pointer`.
+/// `ptr` must be the `work_struct` of the `F` field that `HasField<F>` locates in a `T` whose
+/// ownership was handed to the queue through [`WorkItemPointer::into_raw`] of its
+/// `WorkItem<ID>::Pointer`.
 pub(in crate::rust_wq) unsafe extern "C" fn run<F, T, const ID: u64>(
     ptr: *mut bindings::work_struct,
 ) where

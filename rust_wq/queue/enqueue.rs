@@ -653,11 +653,10 @@ pub trait Enqueue: Sink {
         // Allocated before the site is entered: a `DevmQueue`'s site is an RCU read-side critical
         // section, where a `GFP_KERNEL` allocation must not sleep.
         let c = spawn::closure(f, class, self.is_bh(), flags)?;
-        self.with_site(
-            c,
-            |site, c| site.enqueue(None, c).map_err(|e| e.error()),
-            |_| Err(ENODEV),
-        )
+        // A refused closure is dropped here, after the site: what it captured may sleep in its
+        // `Drop`, which a `DevmQueue`'s guard would not allow.
+        self.with_site(c, |site, c| site.enqueue(None, c), unbound)
+            .map_err(|e| e.error())
     }
 }
 

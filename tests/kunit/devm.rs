@@ -670,6 +670,59 @@ mod tests {
         Ok(())
     }
 
+    /// A closure that a `DevmQueue` refuses inside its devres guard (an RCU read-side critical
+    /// section) is dropped after the guard, in the caller's context: what it captured may sleep
+    /// in its `Drop`. Here the refusal is `ClassContext`: the call site's one class (the same key
+    /// for both kinds of queue) went on a BH queue first. Needs lockdep, which keeps classes.
+    #[test]
+    fn a_closure_refused_inside_a_devm_queues_guard_is_dropped_outside_it() -> Result {
+        if !cfg!(CONFIG_LOCKDEP) {
+            crate::probe::skip(c"no lockdep: no classes, nothing refused");
+            return Ok(());
+        }
+        struct OnDrop(Arc<Atomic<u32>>);
+        impl Drop for OnDrop {
+            fn drop(&mut self) {
+                // 1: dropped where it may sleep; 2: where it may not.
+                let v = if rust_wq::cpu::may_sleep().is_ok() {
+                    1
+                } else {
+                    2
+                };
+                self.0.store(v, Relaxed);
+            }
+        }
+        let _driver = register_driver()?;
+        let slot: Arc<SpinLock<Option<DevmQueue<PerCpu>>>> =
+            Arc::pin_init(new_spinlock!(None), GFP_KERNEL)?;
+        let dev = {
+            let slot = slot.clone();
+            TestDevice::add(move |pdev| {
+                if let Ok(q) = OwnedQueue::percpu().build_devm(pdev.as_ref(), c"rwq_devm_refuse") {
+                    *slot.lock() = Some(q);
+                }
+            })?
+        };
+        let q = slot.lock().take().ok_or(ENODEV)?;
+        let key = kernel::static_lock_class!();
+        let class = || rust_wq::closure::spawn::SpawnClass {
+            threaded: key,
+            bh: key,
+        };
+        let ran = Event::new_arc()?;
+        let ev = ran.clone();
+        rust_wq::system_bh().try_spawn_in(class(), GFP_KERNEL, move || ev.set())?;
+        assert!(ran.wait());
+        let dropped = Arc::new(Atomic::new(0u32), GFP_KERNEL)?;
+        let guard = OnDrop(dropped.clone());
+        let r = q.try_spawn_in(class(), GFP_KERNEL, move || drop(guard));
+        assert_eq!(r, Err(EINVAL));
+        assert_eq!(dropped.load(Relaxed), 1);
+        drop(q);
+        drop(dev);
+        Ok(())
+    }
+
     /// Every queueing of a `DevmQueue` works while its device is bound, from a task that may
     /// sleep: `try_spawn!` with `GFP_KERNEL` too, whose closure is allocated before the devres
     /// guard (an RCU read-side critical section) is taken; after the unbind each is
