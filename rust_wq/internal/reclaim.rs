@@ -8,6 +8,7 @@
 
 use crate::rust_wq::{
     cpu,
+    internal::read_once,
     EnqueueErrorKind, //
 };
 use core::{
@@ -65,7 +66,9 @@ pub(in crate::rust_wq) const fn bits_of(flags: u32) -> u32 {
 /// `WQ_MEM_RECLAIM`.
 #[inline]
 pub(in crate::rust_wq) fn note(seen: &Atomic<u32>, bits: u32) -> Result<(), EnqueueErrorKind> {
-    let mut cur = seen.load(ordering::Relaxed);
+    // SAFETY: An `Atomic<u32>` is valid and aligned, a word, and only changed atomically.
+    // `READ_ONCE()` inline: the steady state (every bit already recorded) is this one load.
+    let mut cur = unsafe { read_once(seen.as_ptr().cast_const()) };
     while cur & bits != bits {
         if bits & ON_NON_RECLAIM != 0 && cur & RECLAIM_WAITED != 0 {
             return Err(EnqueueErrorKind::ReclaimLatched);
