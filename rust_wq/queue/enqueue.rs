@@ -382,12 +382,9 @@ impl Site<'_> {
                 Ok(item) => item,
                 Err(e) => return self.account(WORK_CPU_UNBOUND, Err(e)),
             };
-            let res = self.queue().enqueue_gated(
-                WORK_CPU_UNBOUND,
-                self.bits(),
-                self.counts(),
-                item,
-            );
+            let res =
+                self.queue()
+                    .enqueue_gated(WORK_CPU_UNBOUND, self.bits(), self.counts(), item);
             return self.account(WORK_CPU_UNBOUND, res);
         };
         // `enqueue_on_cpu` refuses a pending item itself.
@@ -436,12 +433,9 @@ impl Site<'_> {
     where
         P: WorkPointer<ID> + Clone + Deref<Target = <P as WorkItemPointer>::Target>,
     {
-        let res = self.queue().enqueue_gated(
-            WORK_CPU_UNBOUND,
-            self.bits(),
-            self.counts(),
-            item.clone(),
-        );
+        let res =
+            self.queue()
+                .enqueue_gated(WORK_CPU_UNBOUND, self.bits(), self.counts(), item.clone());
         Ok(self.account(WORK_CPU_UNBOUND, res)?)
     }
 
