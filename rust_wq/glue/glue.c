@@ -11,6 +11,7 @@
 #include "arm_lock.c"
 #include "context.c"
 #include "counters.c"
+#include "enqueue.c"
 #include "numa.c"
 #include "onstack.c"
 #include "pci.c"

@@ -8,6 +8,7 @@
 
 use crate::rust_wq::{
     cpu,
+    internal::read_once,
     EnqueueErrorKind, //
 };
 use core::{
@@ -65,7 +66,19 @@ pub(in crate::rust_wq) const fn bits_of(flags: u32) -> u32 {
 /// `WQ_MEM_RECLAIM`.
 #[inline]
 pub(in crate::rust_wq) fn note(seen: &Atomic<u32>, bits: u32) -> Result<(), EnqueueErrorKind> {
-    let mut cur = seen.load(ordering::Relaxed);
+    // SAFETY: An `Atomic<u32>` is valid and aligned, a word, and only changed atomically.
+    // `READ_ONCE()` inline: the steady state (every bit already recorded) is this one load.
+    let cur = unsafe { read_once(seen.as_ptr().cast_const()) };
+    if cur & bits == bits {
+        return Ok(());
+    }
+    note_new(seen, bits, cur)
+}
+
+/// [`note`] when `cur`, the item's bits as read, lacks some of `bits` (once per item and kind of
+/// queue): out of line, so that its loop keeps no registers in the enqueue's own code.
+#[inline(never)]
+fn note_new(seen: &Atomic<u32>, bits: u32, mut cur: u32) -> Result<(), EnqueueErrorKind> {
     while cur & bits != bits {
         if bits & ON_NON_RECLAIM != 0 && cur & RECLAIM_WAITED != 0 {
             return Err(EnqueueErrorKind::ReclaimLatched);

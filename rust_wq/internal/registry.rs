@@ -24,7 +24,10 @@ use crate::rust_wq::{
     EnqueueErrorKind,
     WorkPointer, //
 };
-use core::ptr;
+use core::{
+    ffi::c_void,
+    ptr, //
+};
 use kernel::{
     bindings, new_spinlock,
     prelude::*,
@@ -104,24 +107,7 @@ impl Gate<'_> {
         let reg = REGISTRY.load(Acquire);
         if reg.is_null() {
             drop(guard);
-            if OPENED.load(Relaxed) {
-                return Err(EnqueueErrorKind::Unloading);
-            }
-            // The module is not wrapped in `Drained` (a wrapped one opens the registry before
-            // its own `init` runs). `EINVAL`: the module uses rust_wq against its contract, a
-            // mistake in the module's own code, which the kernel reports as an invalid argument
-            // (kmod's insmod prints "Invalid parameters", and the log line below says what to
-            // write). Not `EPERM`, which C developers read as a missing privilege, a lockdown
-            // or a signature; nor `ENOEXEC` (insmod: "Invalid module format"), read as a
-            // vermagic or signing mismatch of the file. Printed once per load.
-            if !WARNED.xchg(true, Relaxed) {
-                pr_err!(
-                    "rust_wq: work refused (EINVAL): the module is not wrapped in \
-                     rust_wq::Drained; in its module! write `type: rust_wq::Drained<M>,` \
-                     where it says `type: M,`\n"
-                );
-            }
-            return Err(EnqueueErrorKind::NotDrained);
+            return Err(Self::refused());
         }
         // SAFETY: The registry is published, so it lives until after a grace period that cannot
         // end while we hold the RCU read lock.
@@ -131,6 +117,30 @@ impl Gate<'_> {
             registry,
             _rcu: guard,
         })
+    }
+
+    /// Why a gate found the registry closed (a [`Gate`], or the gate of the plain enqueue,
+    /// [`gate_word`]).
+    #[cold]
+    pub(in crate::rust_wq) fn refused() -> EnqueueErrorKind {
+        if OPENED.load(Relaxed) {
+            return EnqueueErrorKind::Unloading;
+        }
+        // The module is not wrapped in `Drained` (a wrapped one opens the registry before
+        // its own `init` runs). `EINVAL`: the module uses rust_wq against its contract, a
+        // mistake in the module's own code, which the kernel reports as an invalid argument
+        // (kmod's insmod prints "Invalid parameters", and the log line below says what to
+        // write). Not `EPERM`, which C developers read as a missing privilege, a lockdown
+        // or a signature; nor `ENOEXEC` (insmod: "Invalid module format"), read as a
+        // vermagic or signing mismatch of the file. Printed once per load.
+        if !WARNED.xchg(true, Relaxed) {
+            pr_err!(
+                "rust_wq: work refused (EINVAL): the module is not wrapped in \
+                 rust_wq::Drained; in its module! write `type: rust_wq::Drained<M>,` \
+                 where it says `type: M,`\n"
+            );
+        }
+        EnqueueErrorKind::NotDrained
     }
 
     /// The tracker of the delayed items armed on system queues.
@@ -150,6 +160,16 @@ impl Gate<'_> {
             ENOMEM
         })
     }
+}
+
+/// The word of the plain enqueue's gate: the module's registry pointer, null while the module
+/// takes no work. The C glue's `rust_wq_queue_work_gated` reads it once (`READ_ONCE()`) with
+/// interrupts off and queues only if it is not null, in the same interrupts-off section; it never
+/// dereferences it. See [`Queue::enqueue_gated`](crate::rust_wq::Queue) for why that section is a
+/// gate that the unload waits for.
+#[inline(always)]
+pub(in crate::rust_wq) fn gate_word() -> *const *mut c_void {
+    REGISTRY.as_ptr().cast_const().cast()
 }
 
 /// Whether the module's unload has begun: the registry was opened and is closed now.

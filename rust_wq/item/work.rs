@@ -3,7 +3,10 @@
 //! Work items: the pinned `work_struct` wrapper and the traits that tie it to its container.
 
 use crate::rust_wq::{
-    internal::arm_lock::MAX_DISABLE,
+    internal::{
+        arm_lock::MAX_DISABLE,
+        read_once, //
+    },
     item::field::{
         self,
         HasField,
@@ -346,11 +349,11 @@ impl<T: ?Sized, const ID: u64> Work<T, ID> {
 #[inline]
 pub(in crate::rust_wq) unsafe fn raw_is_pending(work: *mut bindings::work_struct) -> bool {
     // SAFETY: `data` is the `atomic_long_t` of an initialised `work_struct` (the caller's
-    // promise), which C only changes atomically; we read it atomically.
-    let data = unsafe {
-        kernel::sync::atomic::Atomic::<i64>::from_ptr(core::ptr::addr_of_mut!((*work).data.counter))
-    };
-    data.load(Relaxed) & (1 << bindings::work_bits_WORK_STRUCT_PENDING_BIT) != 0
+    // promise: valid, aligned, a machine word), which C only changes atomically (bit operations,
+    // `atomic_long_set()`): C's `work_pending()` reads it with a plain `test_bit()`, and this is
+    // its `READ_ONCE()`.
+    let data = unsafe { read_once(core::ptr::addr_of!((*work).data.counter)) };
+    data & (1 << bindings::work_bits_WORK_STRUCT_PENDING_BIT) != 0
 }
 
 /// The function a work item runs, and the pointer type that owns it while it is queued.

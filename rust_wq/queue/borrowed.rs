@@ -5,15 +5,20 @@
 
 use crate::rust_wq::{
     cpu,
+    glue::rust_wq_queue_work_gated,
     internal::class,
     internal::reclaim,
-    internal::registry::Gate,
+    internal::registry::{
+        self,
+        Gate, //
+    },
     queue::WorkPointer,
     EnqueueError,
     EnqueueErrorKind,
     HasField,
     Work, //
 };
+use core::ffi::c_void;
 use kernel::{
     bindings,
     prelude::*,
@@ -147,17 +152,18 @@ impl Queue {
     /// Queues `item` on `cpu` if it is online. Interrupts are off from the check to the queueing,
     /// so the CPU cannot go offline in between (taking a CPU down needs every CPU to run its
     /// stopper thread): on a BH queue, C would warn and strand the item on a dead CPU's pool.
-    /// `bits` as in [`Queue::enqueue_gated`].
+    /// `bits` and `counts` as in [`Queue::enqueue_gated`].
     pub(in crate::rust_wq) fn enqueue_on_cpu<P: WorkPointer<ID>, const ID: u64>(
         &self,
         cpu: u32,
         bits: u32,
+        counts: *mut c_void,
         item: P,
     ) -> Result<(), EnqueueError<P>> {
         let item = refuse_if_pending(item)?;
         let irqs_off = kernel::interrupt::local_interrupt_disable();
         let res = match target_cpu(Some(cpu)) {
-            Ok(cpu) => self.enqueue_gated(cpu, bits, item),
+            Ok(cpu) => self.enqueue_gated(cpu, bits, counts, item),
             Err(e) => Err(EnqueueError::new(e, item)),
         };
         drop(irqs_off);
@@ -171,20 +177,82 @@ impl Queue {
         unsafe { me == bindings::system_bh_wq || me == bindings::system_bh_highpri_wq }
     }
 
-    /// Queues `item` if the module takes work (see [`Drained`](crate::rust_wq::Drained)).
-    /// `cpu` is `WORK_CPU_UNBOUND` or a possible CPU; `bits` are the `reclaim::ON_*` bits of
-    /// the queue's flags.
+    /// Queues `item` on `cpu` if the module takes work (see [`Drained`](crate::rust_wq::Drained)),
+    /// counting the enqueue in `counts` (an owned queue's per-CPU counts for
+    /// [`OwnedQueue::drain`](crate::rust_wq::OwnedQueue::drain), or null). `cpu` is
+    /// `WORK_CPU_UNBOUND` or a possible CPU; `bits` are the `reclaim::ON_*` bits of the queue's
+    /// flags.
+    ///
+    /// # The gate
+    ///
+    /// One call into the C glue (`rust_wq_queue_work_gated`) takes the gate, counts and queues,
+    /// with interrupts off from the gate's check to the end of `queue_work_on()`: the module's
+    /// registry pointer ([`registry::gate_word`]) is read once in that section and the item is
+    /// queued only if it was not null. That section is the gate, as an RCU read-side critical
+    /// section would be: `synchronize_rcu()` waits for "regions of code across which interrupts,
+    /// preemption, or softirqs have been disabled" too (its comment in `kernel/rcu/tree.c`, since
+    /// v5.0, when the RCU flavours were consolidated), and it orders them as it orders
+    /// `rcu_read_lock()` sections. The unload (`Registry::shut_down`) stores null, then calls
+    /// `synchronize_rcu()`: a section that began before the call is waited for, its item queued
+    /// by then; one that began after reads null (the grace period's memory barriers order the
+    /// store before it) and queues nothing. So once the grace period ends, everything this module
+    /// queued through the gate is on its queue, and the unload's flushes wait for it to run. The
+    /// word is only compared with null, never dereferenced: no registry is borrowed.
+    ///
+    /// The item's bookkeeping ([`admit`]: its lockdep class and the kinds of queue it was on) is
+    /// recorded before the gate, as before C sees the item; it touches only the item and this
+    /// module's statics, which need no gate. An item the gate then refuses has a kind recorded
+    /// that it was not queued on; the gate refuses only once the module's unload began (for
+    /// good), or in a module not wrapped in `Drained`, which never takes work: no later
+    /// queueing of the module can be refused for it.
     #[inline]
     pub(in crate::rust_wq) fn enqueue_gated<P: WorkPointer<ID>, const ID: u64>(
         &self,
         cpu: i32,
         bits: u32,
+        counts: *mut c_void,
         item: P,
     ) -> Result<(), EnqueueError<P>> {
-        self.enqueue_gated_to(Target::Cpu(cpu), bits, item)
+        let raw = item.into_raw();
+        // SAFETY: `raw` is valid while the queue owns it (`WorkItemPointer` contract).
+        let work = unsafe { &*P::Target::raw_get_field(raw) };
+        // SAFETY: `work` is an initialised `Work`, alive while we own `raw`.
+        if let Err(e) = unsafe { admit(work.as_raw(), &work.seen, bits) } {
+            // SAFETY: Nothing took the reference.
+            return Err(EnqueueError::new(e, unsafe { P::from_raw(raw) }));
+        }
+        // SAFETY: The gate word is a static of this module, valid and aligned, only written
+        // atomically (`Atomic` stores). `counts` is null or a live per-CPU allocation of the glue
+        // (the caller's: an owned queue's, freed with its core, which the caller borrows).
+        // `work` is an initialised `work_struct` whose function turns it back into a `P`
+        // (`Work::new`); `self` is a valid queue; the CPU is valid (see above). On 1 the queue
+        // owns the reference until `run`; 1 always means queued: the queue is not being destroyed
+        // while borrowed, and rust_wq never calls `drain_workqueue` (whose draining state would
+        // make C drop the item).
+        let r = unsafe {
+            rust_wq_queue_work_gated(
+                registry::gate_word(),
+                counts,
+                cpu,
+                self.as_raw(),
+                work.as_raw(),
+            )
+        };
+        if r > 0 {
+            return Ok(());
+        }
+        let kind = if r == 0 {
+            EnqueueErrorKind::Busy
+        } else {
+            Gate::refused()
+        };
+        // SAFETY: The queue did not take the reference: give it back.
+        Err(EnqueueError::new(kind, unsafe { P::from_raw(raw) }))
     }
 
-    /// [`Queue::enqueue_gated`] to a CPU or a NUMA node.
+    /// Queues `item` to a CPU or a NUMA node if the module takes work, inside the module's
+    /// [`Gate`] (an RCU read-side critical section). The caller counts the enqueue on an owned
+    /// queue. `bits` as in [`Queue::enqueue_gated`].
     #[inline]
     pub(in crate::rust_wq) fn enqueue_gated_to<P: WorkPointer<ID>, const ID: u64>(
         &self,

@@ -62,7 +62,11 @@ use crate::rust_wq::{
     WorkItemPointer,
     MAX_DELAY, //
 };
-use core::ops::Deref;
+use core::{
+    ffi::c_void,
+    ops::Deref,
+    ptr, //
+};
 use kernel::{
     alloc::Flags,
     bindings,
@@ -333,6 +337,13 @@ impl Site<'_> {
         }
     }
 
+    /// The owned queue's per-CPU enqueue counts for [`OwnedQueue::drain`] (null if not owned),
+    /// for the C glue's plain enqueue to count in ([`Queue::enqueue_gated`]).
+    #[inline(always)]
+    fn counts(&self) -> *mut c_void {
+        self.core().map_or(ptr::null_mut(), QueueCore::counts)
+    }
+
     /// Starts counting one enqueue for [`OwnedQueue::drain`]'s bookkeeping (owned queues),
     /// finished when the guard is dropped.
     #[inline(always)]
@@ -371,14 +382,15 @@ impl Site<'_> {
                 Ok(item) => item,
                 Err(e) => return self.account(WORK_CPU_UNBOUND, Err(e)),
             };
-            let res = self.counted(|| {
+            let res =
                 self.queue()
-                    .enqueue_gated(WORK_CPU_UNBOUND, self.bits(), item)
-            });
+                    .enqueue_gated(WORK_CPU_UNBOUND, self.bits(), self.counts(), item);
             return self.account(WORK_CPU_UNBOUND, res);
         };
         // `enqueue_on_cpu` refuses a pending item itself.
-        let res = self.counted(|| self.queue().enqueue_on_cpu(cpu, self.bits(), item));
+        let res = self
+            .queue()
+            .enqueue_on_cpu(cpu, self.bits(), self.counts(), item);
         self.account(cpu as i32, res)
     }
 
@@ -421,10 +433,9 @@ impl Site<'_> {
     where
         P: WorkPointer<ID> + Clone + Deref<Target = <P as WorkItemPointer>::Target>,
     {
-        let res = self.counted(|| {
+        let res =
             self.queue()
-                .enqueue_gated(WORK_CPU_UNBOUND, self.bits(), item.clone())
-        });
+                .enqueue_gated(WORK_CPU_UNBOUND, self.bits(), self.counts(), item.clone());
         Ok(self.account(WORK_CPU_UNBOUND, res)?)
     }
 

@@ -147,6 +147,13 @@ impl QueueCore {
         self.wq.as_ptr()
     }
 
+    /// The per-CPU enqueue counts, for the glue's plain enqueue to count in (as
+    /// [`QueueCore::count`] does): a live per-CPU allocation of the glue while `self` is.
+    #[inline]
+    pub(in crate::rust_wq) fn counts(&self) -> *mut c_void {
+        self.counts.0.as_ptr()
+    }
+
     /// The `reclaim::ON_*` bits of queueing here.
     #[inline]
     pub(in crate::rust_wq) fn bits(&self) -> u32 {

@@ -1,0 +1,50 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The plain enqueue in one call: the module's unload gate, an owned queue's drain counts and
+ * queue_work_on(), all with interrupts off (rust_wq/queue/borrowed.rs, Queue::enqueue_gated,
+ * says why that section is the gate).
+ */
+
+#include <linux/compiler.h>
+#include <linux/errno.h>
+#include <linux/irqflags.h>
+#include <linux/percpu.h>
+#include <linux/workqueue.h>
+
+#include "glue.h"
+
+/*
+ * 1: queued; 0: refused by C (pending, or disabled); -ESHUTDOWN: the gate is closed (*gate is
+ * NULL), nothing done. counts: the per-CPU counts of counters.c (struct rust_wq_counts, defined
+ * there: glue.c includes counters.c first), or NULL.
+ */
+int rust_wq_queue_work_gated(void *const *gate, void *counts, int cpu, struct workqueue_struct *wq,
+			     struct work_struct *work)
+{
+	struct rust_wq_counts __percpu *c = (struct rust_wq_counts __percpu __force *)counts;
+	unsigned long flags;
+	int ret = -ESHUTDOWN;
+
+	/*
+	 * An RCU read-side critical section (see synchronize_rcu()'s comment: since v5.0 a region
+	 * with interrupts disabled is one), whose end the unload's synchronize_rcu() waits for.
+	 */
+	local_irq_save(flags);
+	if (likely(READ_ONCE(*gate))) {
+		/*
+		 * As rust_wq_count_started(): the queueing starts with a fully ordered atomic
+		 * (test_and_set_bit() of PENDING), so the count is visible before the item is
+		 * queued. Interrupts are off: no preemption between the CPU's choice and the add.
+		 */
+		if (c)
+			__this_cpu_inc(c->started);
+		ret = queue_work_on(cpu, wq, work);
+		if (c) {
+			/* As rust_wq_count_finished(). */
+			smp_wmb();
+			__this_cpu_inc(c->finished);
+		}
+	}
+	local_irq_restore(flags);
+	return ret;
+}
