@@ -214,7 +214,7 @@ impl Queue {
         item: P,
     ) -> Result<(), EnqueueError<P>> {
         let raw = item.into_raw();
-        // SAFETY: `raw` is valid while the queue owns it (`WorkItemPointer` contract).
+        // SAFETY: `raw` is valid while we own it (`WorkItemPointer` contract).
         let work = unsafe { &*P::Target::raw_get_field(raw) };
         // SAFETY: `work` is an initialised `Work`, alive while we own `raw`.
         if let Err(e) = unsafe { admit(work.as_raw(), &work.seen, bits) } {
