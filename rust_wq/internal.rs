@@ -11,22 +11,34 @@ pub(in crate::rust_wq) mod reclaim;
 pub(in crate::rust_wq) mod registry;
 pub(in crate::rust_wq) mod tracker;
 
-/// `READ_ONCE(*p)` inline: one plain load of an aligned word, where the kernel's
+/// The types [`read_once`] reads: integers and pointers, each one machine access.
+pub(in crate::rust_wq) trait Word: Copy {}
+impl Word for i32 {}
+impl Word for u32 {}
+impl Word for i64 {}
+impl Word for u64 {}
+impl Word for isize {}
+impl Word for usize {}
+impl<T> Word for *mut T {}
+impl<T> Word for *const T {}
+
+/// `READ_ONCE(*p)` inline: one load of an aligned integer or pointer, where the kernel's
 /// `Atomic::load(Relaxed)` is an out-of-line call to a C helper (`atomic_read()` and friends,
-/// themselves `READ_ONCE()`) on kernels without `CONFIG_RUST_INLINE_HELPERS` (every GCC-built
-/// kernel). Under the kernel's memory model (LKMM), which the kernel's Rust atomics follow, a
+/// themselves `READ_ONCE()`) on kernels without `CONFIG_RUST_INLINE_HELPERS` (GCC-built kernels,
+/// and most Clang-built ones: it is experimental). Under the kernel's memory model (LKMM), a
 /// volatile load of an aligned machine word is `READ_ONCE()`: a marked access, not a data race
-/// with other marked accesses, and a single access (no tearing, no refetch, not elided). The
-/// kernel's own Rust code reads `f_flags` and a timer's expiry the same way (`File::flags`,
-/// `HrTimer`).
+/// with other marked accesses, and a single access (no tearing, no refetch, not elided). Rust's
+/// own rules do not bless a volatile load racing with another CPU's write, as the kernel says of
+/// the same pattern (`rust/kernel/io.rs`; `File::flags` and `HrTimer` read fields this way too,
+/// marked `FIXME(read_once)` until the kernel has a `READ_ONCE` for Rust): this is the LKMM's
+/// answer, as in C.
 ///
 /// # Safety
 ///
-/// `p` must be valid for reads and aligned, of a type no larger than a machine word (so the load
-/// is one instruction), and every concurrent write of `*p` must be atomic (a C atomic or bit
-/// operation, `WRITE_ONCE()`, or the kernel's Rust `Atomic`).
+/// `p` must be valid for reads and aligned, and every concurrent write of `*p` must be atomic (a
+/// C atomic or bit operation, `WRITE_ONCE()`, or the kernel's Rust `Atomic`).
 #[inline(always)]
-pub(in crate::rust_wq) unsafe fn read_once<T: Copy>(p: *const T) -> T {
+pub(in crate::rust_wq) unsafe fn read_once<T: Word>(p: *const T) -> T {
     const {
         assert!(core::mem::size_of::<T>() <= core::mem::size_of::<usize>());
     }

@@ -10,10 +10,7 @@
 
 #include "glue.h"
 
-struct rust_wq_counts {
-	unsigned long started;
-	unsigned long finished;
-};
+#include "counters.h"
 
 void *rust_wq_counts_alloc(void)
 {

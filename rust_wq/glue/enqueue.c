@@ -11,12 +11,13 @@
 #include <linux/percpu.h>
 #include <linux/workqueue.h>
 
+#include "counters.h"
 #include "glue.h"
 
 /*
  * 1: queued; 0: refused by C (pending, or disabled); -ESHUTDOWN: the gate is closed (*gate is
- * NULL), nothing done. counts: the per-CPU counts of counters.c (struct rust_wq_counts, defined
- * there: glue.c includes counters.c first), or NULL.
+ * NULL), nothing done. counts: the per-CPU counts of counters.c (struct rust_wq_counts,
+ * counters.h), or NULL.
  */
 int rust_wq_queue_work_gated(void *const *gate, void *counts, int cpu, struct workqueue_struct *wq,
 			     struct work_struct *work)

@@ -77,7 +77,8 @@ struct QueueList(KVec<*const QueueCore>);
 unsafe impl Send for QueueList {}
 
 /// The registry of this module while it takes work: null before [`Registry::open`] published it
-/// and after its drop closed it. Read only inside an RCU read-side critical section.
+/// and after its drop closed it. Dereferenced only inside an RCU read-side critical section (a
+/// [`Gate`]); the plain enqueue's gate compares it with null with interrupts off.
 static REGISTRY: Atomic<*const Registry> = Atomic::new(ptr::null());
 /// Whether a registry was ever opened (to tell `EINVAL` from `ESHUTDOWN`); set once, by the one
 /// [`Registry::open`] that succeeds.

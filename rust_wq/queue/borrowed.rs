@@ -7,18 +7,21 @@ use crate::rust_wq::{
     cpu,
     glue::rust_wq_queue_work_gated,
     internal::class,
+    internal::read_once,
     internal::reclaim,
     internal::registry::{
         self,
         Gate, //
     },
-    queue::WorkPointer,
+    queue::{
+        owned::QueueCore,
+        WorkPointer, //
+    },
     EnqueueError,
     EnqueueErrorKind,
     HasField,
     Work, //
 };
-use core::ffi::c_void;
 use kernel::{
     bindings,
     prelude::*,
@@ -152,18 +155,18 @@ impl Queue {
     /// Queues `item` on `cpu` if it is online. Interrupts are off from the check to the queueing,
     /// so the CPU cannot go offline in between (taking a CPU down needs every CPU to run its
     /// stopper thread): on a BH queue, C would warn and strand the item on a dead CPU's pool.
-    /// `bits` and `counts` as in [`Queue::enqueue_gated`].
+    /// `bits` and `core` as in [`Queue::enqueue_gated`].
     pub(in crate::rust_wq) fn enqueue_on_cpu<P: WorkPointer<ID>, const ID: u64>(
         &self,
         cpu: u32,
         bits: u32,
-        counts: *mut c_void,
+        core: Option<&QueueCore>,
         item: P,
     ) -> Result<(), EnqueueError<P>> {
         let item = refuse_if_pending(item)?;
         let irqs_off = kernel::interrupt::local_interrupt_disable();
         let res = match target_cpu(Some(cpu)) {
-            Ok(cpu) => self.enqueue_gated(cpu, bits, counts, item),
+            Ok(cpu) => self.enqueue_gated(cpu, bits, core, item),
             Err(e) => Err(EnqueueError::new(e, item)),
         };
         drop(irqs_off);
@@ -178,8 +181,8 @@ impl Queue {
     }
 
     /// Queues `item` on `cpu` if the module takes work (see [`Drained`](crate::rust_wq::Drained)),
-    /// counting the enqueue in `counts` (an owned queue's per-CPU counts for
-    /// [`OwnedQueue::drain`](crate::rust_wq::OwnedQueue::drain), or null). `cpu` is
+    /// counting the enqueue in `core`'s per-CPU counts for
+    /// [`OwnedQueue::drain`](crate::rust_wq::OwnedQueue::drain) if it is an owned queue's. `cpu` is
     /// `WORK_CPU_UNBOUND` or a possible CPU; `bits` are the `reclaim::ON_*` bits of the queue's
     /// flags.
     ///
@@ -193,26 +196,34 @@ impl Queue {
     /// preemption, or softirqs have been disabled" too (its comment in `kernel/rcu/tree.c`, since
     /// v5.0, when the RCU flavours were consolidated), and it orders them as it orders
     /// `rcu_read_lock()` sections. The unload (`Registry::shut_down`) stores null, then calls
-    /// `synchronize_rcu()`: a section that began before the call is waited for, its item queued
-    /// by then; one that began after reads null (the grace period's memory barriers order the
-    /// store before it) and queues nothing. So once the grace period ends, everything this module
-    /// queued through the gate is on its queue, and the unload's flushes wait for it to run. The
-    /// word is only compared with null, never dereferenced: no registry is borrowed.
+    /// `synchronize_rcu()`, which returns only after every such section that began before the
+    /// call has ended (its item queued by then); a section that extends beyond its return began
+    /// after the call and reads null (the grace period's memory barriers order the store before
+    /// it), so it queues nothing. So once the grace period ends, everything this module queued
+    /// through the gate is on its queue, and the unload's flushes wait for it to run. The word is
+    /// only compared with null, never dereferenced: no registry is borrowed.
     ///
     /// The item's bookkeeping ([`admit`]: its lockdep class and the kinds of queue it was on) is
     /// recorded before the gate, as before C sees the item; it touches only the item and this
-    /// module's statics, which need no gate. An item the gate then refuses has a kind recorded
-    /// that it was not queued on; the gate refuses only once the module's unload began (for
-    /// good), or in a module not wrapped in `Drained`, which never takes work: no later
-    /// queueing of the module can be refused for it.
+    /// module's statics, which need no gate. So that a refused item records nothing, the gate
+    /// word is read once before too: a closed gate (a registry not opened yet, or an unload
+    /// begun) refuses there, as [`Gate::enter`] would, with the same error. Only a close between
+    /// that read and the glue's can leave a kind recorded that the item was not queued on, and
+    /// a close is for good: no later queueing of the module is refused for it.
     #[inline]
     pub(in crate::rust_wq) fn enqueue_gated<P: WorkPointer<ID>, const ID: u64>(
         &self,
         cpu: i32,
         bits: u32,
-        counts: *mut c_void,
+        core: Option<&QueueCore>,
         item: P,
     ) -> Result<(), EnqueueError<P>> {
+        // SAFETY: The gate word is a static of this module, valid and aligned, only written
+        // atomically (`Atomic` stores).
+        if unsafe { read_once(registry::gate_word()) }.is_null() {
+            return Err(EnqueueError::new(Gate::refused(), item));
+        }
+        let counts = core.map_or(core::ptr::null_mut(), QueueCore::counts);
         let raw = item.into_raw();
         // SAFETY: `raw` is valid while we own it (`WorkItemPointer` contract).
         let work = unsafe { &*P::Target::raw_get_field(raw) };
@@ -222,8 +233,8 @@ impl Queue {
             return Err(EnqueueError::new(e, unsafe { P::from_raw(raw) }));
         }
         // SAFETY: The gate word is a static of this module, valid and aligned, only written
-        // atomically (`Atomic` stores). `counts` is null or a live per-CPU allocation of the glue
-        // (the caller's: an owned queue's, freed with its core, which the caller borrows).
+        // atomically (`Atomic` stores). `counts` is null or the live per-CPU allocation of the
+        // glue of `core`, an owned queue's shared part, which frees it and which we borrow.
         // `work` is an initialised `work_struct` whose function turns it back into a `P`
         // (`Work::new`); `self` is a valid queue; the CPU is valid (see above). On 1 the queue
         // owns the reference until `run`; 1 always means queued: the queue is not being destroyed

@@ -62,11 +62,7 @@ use crate::rust_wq::{
     WorkItemPointer,
     MAX_DELAY, //
 };
-use core::{
-    ffi::c_void,
-    ops::Deref,
-    ptr, //
-};
+use core::ops::Deref;
 use kernel::{
     alloc::Flags,
     bindings,
@@ -337,13 +333,6 @@ impl Site<'_> {
         }
     }
 
-    /// The owned queue's per-CPU enqueue counts for [`OwnedQueue::drain`] (null if not owned),
-    /// for the C glue's plain enqueue to count in ([`Queue::enqueue_gated`]).
-    #[inline(always)]
-    fn counts(&self) -> *mut c_void {
-        self.core().map_or(ptr::null_mut(), QueueCore::counts)
-    }
-
     /// Starts counting one enqueue for [`OwnedQueue::drain`]'s bookkeeping (owned queues),
     /// finished when the guard is dropped.
     #[inline(always)]
@@ -382,15 +371,15 @@ impl Site<'_> {
                 Ok(item) => item,
                 Err(e) => return self.account(WORK_CPU_UNBOUND, Err(e)),
             };
-            let res =
-                self.queue()
-                    .enqueue_gated(WORK_CPU_UNBOUND, self.bits(), self.counts(), item);
+            let res = self
+                .queue()
+                .enqueue_gated(WORK_CPU_UNBOUND, self.bits(), self.core(), item);
             return self.account(WORK_CPU_UNBOUND, res);
         };
         // `enqueue_on_cpu` refuses a pending item itself.
         let res = self
             .queue()
-            .enqueue_on_cpu(cpu, self.bits(), self.counts(), item);
+            .enqueue_on_cpu(cpu, self.bits(), self.core(), item);
         self.account(cpu as i32, res)
     }
 
@@ -435,7 +424,7 @@ impl Site<'_> {
     {
         let res =
             self.queue()
-                .enqueue_gated(WORK_CPU_UNBOUND, self.bits(), self.counts(), item.clone());
+                .enqueue_gated(WORK_CPU_UNBOUND, self.bits(), self.core(), item.clone());
         Ok(self.account(WORK_CPU_UNBOUND, res)?)
     }
 
