@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* An owned queue's per-CPU enqueue counts (counters.c), also counted by the plain enqueue (enqueue.c). */
+/*
+ * An owned queue's per-CPU enqueue counts (counters.c), also counted by the plain enqueue
+ * (enqueue.c).
+ */
 #ifndef RUST_WQ_GLUE_COUNTERS_H
 #define RUST_WQ_GLUE_COUNTERS_H
 
@@ -8,4 +11,4 @@ struct rust_wq_counts {
 	unsigned long finished;
 };
 
-#endif
+#endif /* RUST_WQ_GLUE_COUNTERS_H */

@@ -78,7 +78,7 @@ unsafe impl Send for QueueList {}
 
 /// The registry of this module while it takes work: null before [`Registry::open`] published it
 /// and after its drop closed it. Dereferenced only inside an RCU read-side critical section (a
-/// [`Gate`]); the plain enqueue's gate compares it with null with interrupts off.
+/// [`Gate`], or `unregister`'s); the plain enqueue compares it with null (see [`gate_word`]).
 static REGISTRY: Atomic<*const Registry> = Atomic::new(ptr::null());
 /// Whether a registry was ever opened (to tell `EINVAL` from `ESHUTDOWN`); set once, by the one
 /// [`Registry::open`] that succeeds.
@@ -167,7 +167,8 @@ impl Gate<'_> {
 /// takes no work. The C glue's `rust_wq_queue_work_gated` reads it once (`READ_ONCE()`) with
 /// interrupts off and queues only if it is not null, in the same interrupts-off section; it never
 /// dereferences it. See [`Queue::enqueue_gated`](crate::rust_wq::Queue) for why that section is a
-/// gate that the unload waits for.
+/// gate that the unload waits for. `enqueue_gated` also reads it once before, only to refuse
+/// early (the glue's read is the one that decides).
 #[inline(always)]
 pub(in crate::rust_wq) fn gate_word() -> *const *mut c_void {
     REGISTRY.as_ptr().cast_const().cast()

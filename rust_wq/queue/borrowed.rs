@@ -205,11 +205,14 @@ impl Queue {
     ///
     /// The item's bookkeeping ([`admit`]: its lockdep class and the kinds of queue it was on) is
     /// recorded before the gate, as before C sees the item; it touches only the item and this
-    /// module's statics, which need no gate. So that a refused item records nothing, the gate
-    /// word is read once before too: a closed gate (a registry not opened yet, or an unload
-    /// begun) refuses there, as [`Gate::enter`] would, with the same error. Only a close between
-    /// that read and the glue's can leave a kind recorded that the item was not queued on, and
-    /// a close is for good: no later queueing of the module is refused for it.
+    /// module's statics, which need no gate. So that an item the gate refuses records nothing,
+    /// the gate word is read once before too: a closed gate (a registry not opened yet, or an
+    /// unload begun) refuses there, as [`Gate::enter`] would, with the same error; a close
+    /// between that read and the glue's is for good, so what that item recorded can refuse no
+    /// later queueing of the module. What the bookkeeping records for an item that C then
+    /// refuses (a disabled item: `queue_work_on` returns false) or that `admit` itself refuses
+    /// half-way stays recorded, as on every other enqueue path: it only makes later checks
+    /// stricter (a refusal, never a lockdep report or a missed flush dependency).
     #[inline]
     pub(in crate::rust_wq) fn enqueue_gated<P: WorkPointer<ID>, const ID: u64>(
         &self,
