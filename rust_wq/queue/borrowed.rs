@@ -76,6 +76,25 @@ pub(in crate::rust_wq) fn peek_work<P: WorkPointer<ID>, const ID: u64, R>(
     (unsafe { P::from_raw(raw) }, r)
 }
 
+/// Takes `item` over as a raw pointer and records its bookkeeping for a queue with `bits`
+/// ([`admit`]): the raw pointer (the reference the queue is to take) and its `work_struct`, or
+/// the item back with the reason `admit` refused it.
+#[inline(always)]
+fn admitted<P: WorkPointer<ID>, const ID: u64>(
+    item: P,
+    bits: u32,
+) -> Result<(*mut P::Target, *mut bindings::work_struct), EnqueueError<P>> {
+    let raw = item.into_raw();
+    // SAFETY: `raw` is valid while we own it (`WorkItemPointer` contract).
+    let work = unsafe { &*P::Target::raw_get_field(raw) };
+    // SAFETY: `work` is an initialised `Work`, alive while we own `raw`.
+    if let Err(e) = unsafe { admit(work.as_raw(), &work.seen, bits) } {
+        // SAFETY: Nothing took the reference.
+        return Err(EnqueueError::new(e, unsafe { P::from_raw(raw) }));
+    }
+    Ok((raw, work.as_raw()))
+}
+
 /// The fast path of a refused enqueue: an item that is pending already is refused with `EBUSY`
 /// at the cost of one load, as C's `test_and_set_bit` would refuse it.
 #[inline]
@@ -227,14 +246,7 @@ impl Queue {
             return Err(EnqueueError::new(Gate::refused(), item));
         }
         let counts = core.map_or(core::ptr::null_mut(), QueueCore::counts);
-        let raw = item.into_raw();
-        // SAFETY: `raw` is valid while we own it (`WorkItemPointer` contract).
-        let work = unsafe { &*P::Target::raw_get_field(raw) };
-        // SAFETY: `work` is an initialised `Work`, alive while we own `raw`.
-        if let Err(e) = unsafe { admit(work.as_raw(), &work.seen, bits) } {
-            // SAFETY: Nothing took the reference.
-            return Err(EnqueueError::new(e, unsafe { P::from_raw(raw) }));
-        }
+        let (raw, work) = admitted(item, bits)?;
         // SAFETY: The gate word is a static of this module, valid and aligned, only written
         // atomically (`Atomic` stores). `counts` is null or the live per-CPU allocation of the
         // glue of `core`, an owned queue's shared part, which frees it and which we borrow.
@@ -244,13 +256,7 @@ impl Queue {
         // while borrowed, and rust_wq never calls `drain_workqueue` (whose draining state would
         // make C drop the item).
         let r = unsafe {
-            rust_wq_queue_work_gated(
-                registry::gate_word(),
-                counts,
-                cpu,
-                self.as_raw(),
-                work.as_raw(),
-            )
+            rust_wq_queue_work_gated(registry::gate_word(), counts, cpu, self.as_raw(), work)
         };
         if r > 0 {
             return Ok(());
@@ -301,15 +307,7 @@ impl Queue {
         bits: u32,
         item: P,
     ) -> Result<(), EnqueueError<P>> {
-        let raw = item.into_raw();
-        // SAFETY: `raw` is valid while we own it (`WorkItemPointer` contract).
-        let work = unsafe { &*P::Target::raw_get_field(raw) };
-        // SAFETY: `work` is an initialised `Work`, alive while we own `raw`.
-        if let Err(e) = unsafe { admit(work.as_raw(), &work.seen, bits) } {
-            // SAFETY: Nothing took the reference.
-            return Err(EnqueueError::new(e, unsafe { P::from_raw(raw) }));
-        }
-        let work = work.as_raw();
+        let (raw, work) = admitted(item, bits)?;
         // SAFETY: `work` is an initialised `work_struct` whose function turns it back into a `P`
         // (`Work::new`); `self` is a valid queue; the CPU is valid (see above), a node is any
         // (C falls back to any CPU for one that is not online), and only unbound queues are

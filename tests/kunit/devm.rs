@@ -670,6 +670,23 @@ mod tests {
         Ok(())
     }
 
+    /// A test device bound to the test driver, whose `probe` built a per-CPU `DevmQueue` named
+    /// `name`: the queue and the device (dropping it unbinds).
+    fn bound_percpu_queue(name: &'static CStr) -> Result<(DevmQueue<PerCpu>, TestDevice)> {
+        let slot: Arc<SpinLock<Option<DevmQueue<PerCpu>>>> =
+            Arc::pin_init(new_spinlock!(None), GFP_KERNEL)?;
+        let dev = {
+            let slot = slot.clone();
+            TestDevice::add(move |pdev| {
+                if let Ok(q) = OwnedQueue::percpu().build_devm(pdev.as_ref(), name) {
+                    *slot.lock() = Some(q);
+                }
+            })?
+        };
+        let q = slot.lock().take().ok_or(ENODEV)?;
+        Ok((q, dev))
+    }
+
     /// A closure that a `DevmQueue` refuses inside its devres guard (an RCU read-side critical
     /// section) is dropped after the guard, in the caller's context: what it captured may sleep
     /// in its `Drop`. Here the refusal is `ClassContext`: the call site's one class (the same key
@@ -693,17 +710,7 @@ mod tests {
             }
         }
         let _driver = register_driver()?;
-        let slot: Arc<SpinLock<Option<DevmQueue<PerCpu>>>> =
-            Arc::pin_init(new_spinlock!(None), GFP_KERNEL)?;
-        let dev = {
-            let slot = slot.clone();
-            TestDevice::add(move |pdev| {
-                if let Ok(q) = OwnedQueue::percpu().build_devm(pdev.as_ref(), c"rwq_devm_refuse") {
-                    *slot.lock() = Some(q);
-                }
-            })?
-        };
-        let q = slot.lock().take().ok_or(ENODEV)?;
+        let (q, dev) = bound_percpu_queue(c"rwq_devm_refuse")?;
         let key = kernel::static_lock_class!();
         let class = || rust_wq::closure::spawn::SpawnClass {
             threaded: key,
@@ -730,17 +737,7 @@ mod tests {
     #[test]
     fn every_queueing_of_a_devm_queue_works_while_bound_and_is_device_unbound_after() -> Result {
         let _driver = register_driver()?;
-        let slot: Arc<SpinLock<Option<DevmQueue<PerCpu>>>> =
-            Arc::pin_init(new_spinlock!(None), GFP_KERNEL)?;
-        let dev = {
-            let slot = slot.clone();
-            TestDevice::add(move |pdev| {
-                if let Ok(q) = OwnedQueue::percpu().build_devm(pdev.as_ref(), c"rwq_devm_all") {
-                    *slot.lock() = Some(q);
-                }
-            })?
-        };
-        let q = slot.lock().take().ok_or(ENODEV)?;
+        let (q, dev) = bound_percpu_queue(c"rwq_devm_all")?;
         let s = Shared::new()?;
         let spawned = Event::new_arc()?;
         let ev = spawned.clone();
