@@ -156,7 +156,10 @@ pub use item::{
         HasRcuWork,
         RcuWork, //
     },
-    static_work::StaticWork,
+    static_work::{
+        leak_item,
+        StaticWork, //
+    },
     work::{
         HasWork,
         Work,

@@ -408,7 +408,8 @@ impl<T: ?Sized, const ID: u64> PinnedDrop for DelayedWork<T, ID> {
     }
 }
 
-/// A [`WorkItemPointer`] that may own a delayed item: [`Arc`] or [`Pin<KBox>`], not `ARef`.
+/// A [`WorkItemPointer`] that may own a delayed item: [`Arc`], [`Pin<KBox>`] or a `&'static`
+/// reference, not `ARef`.
 ///
 /// A delayed item armed on a queue is linked into that queue's tracker (so that dropping the
 /// queue can fire its timer), and its [`DelayedWork`]'s `PinnedDrop` unlinks it. That needs the
@@ -422,7 +423,7 @@ impl<T: ?Sized, const ID: u64> PinnedDrop for DelayedWork<T, ID> {
 /// or reused.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot own a delayed work item",
-    label = "a delayed item is owned by an `Arc` or a `Pin<KBox>`",
+    label = "a delayed item is owned by an `Arc` or a `Pin<KBox>`, or is `&'static`",
     note = "a delayed item must be dropped in place before its memory goes (its tracker links \
             it); `ARef`'s `AlwaysRefCounted` does not promise that"
 )]
@@ -433,6 +434,13 @@ unsafe impl<T: Send + Sync + 'static> DelayedItemPointer for Arc<T> {}
 
 // SAFETY: A `KBox` drops its value in place before freeing it.
 unsafe impl<T: Send + 'static> DelayedItemPointer for Pin<KBox<T>> {}
+
+// SAFETY: The memory of a `&'static T` is never freed or reused while the module runs (a `static`
+// of the module, or leaked: see `static_work::leak_item`). The module's own memory goes only after
+// its unload (`Registry::shut_down`) fired the timers armed on the system queues and destroyed
+// every owned queue of the module, whose drops fire theirs: nothing is armed or pending then, and
+// no tracker that links the item is used again.
+unsafe impl<T: Sync + 'static> DelayedItemPointer for &'static T {}
 
 /// Declares that a type contains a [`DelayedWork<T, ID>`] field, which [`HasField`] locates.
 /// Implement both with [`impl_has_delayed_work!`].

@@ -375,8 +375,9 @@ impl<'a, T: WorkItem<ID> + HasDelayedWork<T, ID>, const ID: u64> DelayedWorkRef<
         Ok(unsafe { reclaim(was_pending, self.0) })
     }
 
-    /// Fires an armed timer now and waits for the run (C's `flush_delayed_work`). Returns
-    /// `Ok(false)` if it was idle.
+    /// Fires an armed timer now and waits for the run (C's `flush_delayed_work`). Returns whether
+    /// it waited: `Ok(false)` if the item was idle, or if the run it fired was over before the
+    /// wait began (another CPU ran it at once), as in C.
     ///
     /// # Errors
     ///
@@ -471,7 +472,8 @@ impl<'a, T: WorkItem<ID> + HasRcuWork<T, ID>, const ID: u64> RcuWorkRef<'a, T, I
     }
 
     /// Waits for the grace period and the run (C's `flush_rcu_work`): `rcu_barrier()`
-    /// if it is pending, then `flush_work`. Returns `Ok(false)` if it was idle.
+    /// if it is pending, then `flush_work`. Returns whether the last step waited: `Ok(false)` if
+    /// the item was idle, or if its run was over before then, as in C.
     ///
     /// # Errors
     ///

@@ -1,20 +1,26 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Static work items (C's `DECLARE_WORK`): a `static` that runs a function, declared with
-//! [`declare_work!`](crate::declare_work).
+//! Items queued by `&'static` reference: no reference count, as C drivers queue the items they
+//! embed in storage that outlives their use.
 //!
-//! The item is initialised at compile time, as C's `__WORK_INITIALIZER` does, so it needs no
-//! `init` and can be queued from anywhere, interrupt handlers included; its pointer kind is
-//! `&'static StaticWork`, which any code of the module can hand to a queue. It can never run
-//! after its module's exit: like every item of the module, it goes on a queue only while the
-//! module takes work, and the unload of [`Drained`](crate::rust_wq::Drained) waits until it
-//! ran (the owned queues are drained, the system queues flushed). That is also what keeps it
-//! safe that its memory, the module's own, goes with the module.
+//! Any item `T: Sync` whose [`WorkItem::Pointer`] is `&'static T` is queued, armed or queued after
+//! a grace period by reference: queueing it copies a pointer, its `run` gets the same reference
+//! back, and nothing is counted. Its storage is either
 //!
-//! `DECLARE_DELAYED_WORK` has no counterpart: a static delayed item would link itself into the
-//! list of armed timers of a queue (see [`DelayedWork`](crate::rust_wq::DelayedWork)), which
-//! needs pinned run-time initialisation; arm a [`DelayedWork`](crate::rust_wq::DelayedWork)
-//! behind an `Arc` made in `init`, or queue a static item from a timer of the driver's own.
+//! - a `static` of the module: [`StaticWork`], declared with [`declare_work!`](crate::declare_work)
+//!   (C's `DECLARE_WORK`), initialised at compile time as C's `__WORK_INITIALIZER` does, so it
+//!   needs no `init` and can be queued from anywhere, interrupt handlers included; or
+//! - a pinned box that is never freed, from [`leak_item`]: any item, delayed and RCU items included
+//!   (what C's `DECLARE_DELAYED_WORK` is for: a static delayed item needs pinned run-time
+//!   initialisation, as its timer is linked into the list of armed timers of a queue).
+//!
+//! Such an item can never run after its module's exit: like every item of the module, it goes on
+//! a queue only while the module takes work, and the unload of
+//! [`Drained`](crate::rust_wq::Drained) waits until it ran (the owned queues are drained, the
+//! system queues flushed, armed timers fired). That is also what keeps it safe that a `static`'s
+//! memory, the module's own, goes with the module. A leaked box is what it says: its memory is
+//! never given back, so leak a fixed number of them (one per module, or per CPU), not one per
+//! request or per device.
 //!
 //! # Examples
 //!
@@ -33,14 +39,60 @@
 //! // Anywhere in the module, in any context:
 //! let _ = system_percpu().enqueue(&TICK); // EBUSY while pending: nothing is lost
 //! ```
+//!
+//! A delayed item in a leaked box, armed by reference:
+//!
+//! ```
+//! use crate::rust_wq::{
+//!     impl_has_delayed_work, leak_item, new_delayed_work, prelude::*, system_dfl, DelayedWork,
+//!     WorkItem,
+//! };
+//! use kernel::{sync::atomic::{Atomic, Relaxed}, time::Delta};
+//!
+//! #[pin_data]
+//! struct Poll {
+//!     polls: Atomic<u32>,
+//!     #[pin]
+//!     dwork: DelayedWork<Poll>,
+//! }
+//! impl_has_delayed_work! { impl HasDelayedWork<Self> for Poll { self.dwork } }
+//!
+//! impl WorkItem for Poll {
+//!     type Pointer = &'static Poll;
+//!
+//!     fn run(this: &'static Poll) {
+//!         this.polls.add(1, Relaxed);
+//!     }
+//! }
+//!
+//! let poll: &'static Poll = leak_item(KBox::pin_init(
+//!     pin_init!(Poll { polls: Atomic::new(0), dwork <- new_delayed_work!() }),
+//!     GFP_KERNEL,
+//! )?);
+//! system_dfl().enqueue_delayed(poll, Delta::from_millis(1)).map_err(|e| e.error())?;
+//! DelayedWork::of(poll).flush()?;
+//! assert_eq!(poll.polls.load(Relaxed), 1);
+//! # Ok::<(), Error>(())
+//! ```
 
 use crate::rust_wq::{
     Work,
-    WorkItem,
-    WorkItemPointer, //
+    WorkItem, //
 };
-use core::ptr;
 use kernel::prelude::*;
+
+/// Leaks a pinned box and returns a reference to its value that lives as long as the module: a
+/// pointer kind that queues the item without a reference count (see the
+/// [module documentation](self)).
+///
+/// The memory is never freed, and the value never dropped; the pin stays true, as a shared
+/// reference that lives forever forbids moving the value.
+#[inline]
+pub fn leak_item<T: 'static>(item: Pin<KBox<T>>) -> &'static T {
+    // SAFETY: The value is not moved out of the box: the box is leaked, and only a shared
+    // reference to the value is given out, for ever.
+    KBox::leak(unsafe { Pin::into_inner_unchecked(item) })
+}
 
 /// A work item in a `static` that runs a plain function (C's `DECLARE_WORK`). Declare it with
 /// [`declare_work!`](crate::declare_work); see the [module documentation](self).
@@ -78,25 +130,6 @@ impl WorkItem for StaticWork {
 
     fn run(this: &'static StaticWork) {
         (this.func)();
-    }
-}
-
-// SAFETY: A static is neither moved nor freed while the module runs, and no item of the module is
-// pending or running once its memory goes (the module's unload waits for them all); references
-// carry no count, so `from_raw` gives back what `into_raw` took. `StaticWork` holds no
-// `DelayedWork`, so it has no tracker link that a drop would have to undo.
-unsafe impl WorkItemPointer for &'static StaticWork {
-    type Target = StaticWork;
-
-    #[inline]
-    fn into_raw(self) -> *mut StaticWork {
-        ptr::from_ref(self).cast_mut()
-    }
-
-    #[inline]
-    unsafe fn from_raw(ptr: *mut StaticWork) -> Self {
-        // SAFETY: The caller promises that `ptr` comes from `into_raw`, so from a `&'static`.
-        unsafe { &*ptr }
     }
 }
 

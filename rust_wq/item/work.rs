@@ -387,7 +387,7 @@ pub trait WorkItem<const ID: u64 = 0> {
 /// [`DelayedItemPointer`](crate::rust_wq::DelayedItemPointer).
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot own a queued work item",
-    label = "queue an `Arc<T>`, a `Pin<KBox<T>>`, an `ARef<T>` or a `&'static` static item",
+    label = "queue an `Arc<T>`, a `Pin<KBox<T>>`, an `ARef<T>` or a `&'static T`",
     note = "the item must be `Send` (and `Sync` behind an `Arc` or `ARef`) and `'static`: it runs \
             on another thread, after the caller returned"
 )]
@@ -459,6 +459,27 @@ unsafe impl<T: Send + 'static> WorkItemPointer for Pin<KBox<T>> {
     unsafe fn from_raw(ptr: *mut T) -> Self {
         // SAFETY: The caller promises that `ptr` comes from `into_raw`, whose box was pinned.
         unsafe { Pin::new_unchecked(KBox::from_raw(ptr)) }
+    }
+}
+
+// SAFETY: The referent of a `&'static T` is valid and unmoved for as long as the reference may be
+// used, so until `from_raw`: it is a `static` of the module or memory that is never freed (see
+// `static_work::leak_item`), and a shared reference that lives forever forbids moving it. The module's
+// own memory goes only after its exit, and no item of the module is pending or running by then
+// (the unload of `Drained` waits for them all). References carry no count: `from_raw` gives back
+// what `into_raw` took.
+unsafe impl<T: Sync + 'static> WorkItemPointer for &'static T {
+    type Target = T;
+
+    #[inline]
+    fn into_raw(self) -> *mut T {
+        core::ptr::from_ref(self).cast_mut()
+    }
+
+    #[inline]
+    unsafe fn from_raw(ptr: *mut T) -> Self {
+        // SAFETY: The caller promises that `ptr` comes from `into_raw`, so from a `&'static T`.
+        unsafe { &*ptr }
     }
 }
 

@@ -4,7 +4,8 @@
 //!
 //! `make check` loads and unloads it many times. Each load leaves behind, on every system queue
 //! and on owned queues: plain items, delayed items armed from 0 to 60 seconds (some on a chosen
-//! CPU), boxed items, static items (`declare_work!`, in the module's own memory), RCU items in
+//! CPU), boxed items, static items (`declare_work!`, in the module's own memory), an item in a
+//! leaked box queued, armed and queued after a grace period by `&'static` reference, RCU items in
 //! their grace period, items that are running (sleeping) at unload, items that requeue
 //! themselves forever (a static one, and one that does so through a grace period each time),
 //! an owned queue kept alive by a cycle through its own armed item, an owned
@@ -672,6 +673,47 @@ rust_wq::declare_work!(static STATIC_CHAIN = static_chain);
 rust_wq::declare_work!(static STATIC_SLEEP = static_sleep);
 rust_wq::declare_work!(static STATIC_OWNED = static_count);
 
+/// An item in a box leaked at load (`leak_item`), queued, armed and queued after a grace period
+/// by `&'static` reference: pending, armed or in its grace period when the module goes.
+#[pin_data]
+struct Leaked {
+    #[pin]
+    work: Work<Leaked, 0>,
+    #[pin]
+    dwork: DelayedWork<Leaked, 1>,
+    #[pin]
+    rwork: RcuWork<Leaked, 2>,
+}
+
+impl_has_work! { impl HasWork<Self, 0> for Leaked { self.work } }
+impl_has_delayed_work! { impl HasDelayedWork<Self, 1> for Leaked { self.dwork } }
+impl_has_rcu_work! { impl HasRcuWork<Self, 2> for Leaked { self.rwork } }
+
+impl WorkItem<0> for Leaked {
+    type Pointer = &'static Leaked;
+
+    fn run(_this: &'static Leaked) {
+        RUNS.add(1, Relaxed);
+        fsleep(Delta::from_millis(5));
+    }
+}
+
+impl WorkItem<1> for Leaked {
+    type Pointer = &'static Leaked;
+
+    fn run(_this: &'static Leaked) {
+        RUNS.add(1, Relaxed);
+    }
+}
+
+impl WorkItem<2> for Leaked {
+    type Pointer = &'static Leaked;
+
+    fn run(_this: &'static Leaked) {
+        RUNS.add(1, Relaxed);
+    }
+}
+
 /// Delays in milliseconds; which ones a load uses depends on its cycle number.
 const DELAYS: [u32; 8] = [0, 1, 10, 100, 1_000, 5_000, 30_000, 60_000];
 
@@ -753,12 +795,29 @@ impl kernel::Module for RustWqUnload {
         rust_wq::system_long()
             .enqueue(&STATIC_SLEEP)
             .map_err(|e| e.error())?;
+        // In a leaked box (a few hundred bytes a load), by reference: on a system queue and on
+        // the module's owned queue below.
+        let leaked: &'static Leaked = rust_wq::leak_item(KBox::pin_init(
+            pin_init!(Leaked {
+                work <- new_work!("Leaked::work"),
+                dwork <- new_delayed_work!("Leaked::dwork"),
+                rwork <- new_rcu_work!("Leaked::rwork"),
+            }),
+            GFP_KERNEL,
+        )?);
+        rust_wq::system_long()
+            .enqueue::<_, 0>(leaked)
+            .map_err(|e| e.error())?;
+        rust_wq::system_dfl()
+            .enqueue_delayed::<_, 1>(leaked, delay(4))
+            .map_err(|e| e.error())?;
         // Owned by the module: dropped (drained) before the unload drains the rest.
         let owned = OwnedQueue::percpu().build(c"rwq_unload_own")?;
         owned.enqueue(Plain::new(What::Sleep)?)?;
         owned.enqueue(&STATIC_OWNED).map_err(|e| e.error())?;
         owned.enqueue_delayed(Later::new(None)?, delay(5))?;
         owned.enqueue_rcu(Deferred::new(false)?)?;
+        owned.enqueue_rcu::<_, 2>(leaked).map_err(|e| e.error())?;
         rust_wq::try_spawn!(owned, GFP_KERNEL, || {
             RUNS.add(1, Relaxed);
             fsleep(Delta::from_millis(5));
