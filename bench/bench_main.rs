@@ -230,6 +230,84 @@ impl OursD {
     }
 }
 
+/// An item embedded in storage that lives as long as the module, queued by `&'static`
+/// reference: no reference count. Its storage is a pinned box leaked once at load
+/// ([`Embedded`]), as a driver leaks (or declares `static`) a fixed number of items.
+#[pin_data]
+struct Emb {
+    ctx: Arc<Ctx>,
+    #[pin]
+    work: Work<Emb>,
+}
+
+impl_has_work! { impl HasWork<Self> for Emb { self.work } }
+
+impl WorkItem for Emb {
+    type Pointer = &'static Emb;
+
+    fn run(this: &'static Emb) {
+        this.ctx.hit();
+    }
+}
+
+/// A delayed [`Emb`].
+#[pin_data]
+struct EmbD {
+    ctx: Arc<Ctx>,
+    #[pin]
+    dwork: DelayedWork<EmbD>,
+}
+
+impl_has_delayed_work! { impl HasDelayedWork<Self> for EmbD { self.dwork } }
+
+impl WorkItem for EmbD {
+    type Pointer = &'static EmbD;
+
+    fn run(this: &'static EmbD) {
+        this.ctx.hit();
+    }
+}
+
+/// The embedded items of the run, leaked at load (some 70 KiB, once per boot): `EMBEDDED`
+/// plain ones and a delayed one, sharing one context.
+struct Embedded {
+    ctx: Arc<Ctx>,
+    items: KVec<&'static Emb>,
+    delayed: &'static EmbD,
+}
+
+/// How many embedded items there are: the largest burst.
+const EMBEDDED: usize = 1000;
+
+impl Embedded {
+    fn new() -> Result<Self> {
+        let ctx = Ctx::new()?;
+        let mut items = KVec::with_capacity(EMBEDDED, GFP_KERNEL)?;
+        for _ in 0..EMBEDDED {
+            let c = ctx.clone();
+            let b = KBox::pin_init(
+                pin_init!(Emb { ctx: c, work <- new_work!("Emb::work") }),
+                GFP_KERNEL,
+            )?;
+            items.push(rust_wq::leak_item(b), GFP_KERNEL)?;
+        }
+        let c = ctx.clone();
+        let delayed = rust_wq::leak_item(KBox::pin_init(
+            pin_init!(EmbD { ctx: c, dwork <- new_delayed_work!("EmbD::dwork") }),
+            GFP_KERNEL,
+        )?);
+        Ok(Self {
+            ctx,
+            items,
+            delayed,
+        })
+    }
+
+    fn one(&self) -> &'static Emb {
+        self.items[0]
+    }
+}
+
 /// An item of the in-tree `kernel::workqueue`.
 #[pin_data]
 struct InTree {
@@ -391,6 +469,15 @@ fn it_ping(q: Q, n: u32) -> Result<u64> {
     })
 }
 
+/// Ping-pong with an embedded item, queued by reference.
+fn e_ping(e: &Embedded, n: u32) -> Result<u64> {
+    let oq = owned(0)?;
+    let (ctx, it) = (&e.ctx, e.one());
+    let t = ping!(n, ctx, oq.enqueue(it));
+    Work::of(it).flush()?;
+    Ok(t)
+}
+
 /// A burst: queue every item of `$items` (`$i`, `$it`: its index and a reference to it) with
 /// preemption off, then wait for all of them; after an untimed first pass unless `$mode` is
 /// `Mode::First`.
@@ -447,6 +534,13 @@ fn r_burst(max_active: u32, cpus: u32, mode: Mode, n: u32) -> Result<u64> {
     })
 }
 
+/// A steady-state burst of embedded items on an owned queue, queued by reference.
+fn e_burst(e: &Embedded, max_active: u32, n: u32) -> Result<u64> {
+    let oq = owned(max_active)?;
+    let its = e.items.get(..n as usize).ok_or(EINVAL)?;
+    Ok(burst!(Mode::Steady, e.ctx, its, _, it, oq.enqueue(*it)))
+}
+
 fn it_burst(max_active: u32, mode: Mode, n: u32) -> Result<u64> {
     let cq = CQueue::new(max_active)?;
     let wq = cq.tree();
@@ -496,6 +590,15 @@ fn r_pending(q: Q, by_value: bool, n: u32) -> Result<u64> {
     Ok(t)
 }
 
+/// A pending embedded item enqueued again by reference (`EBUSY`, the reference handed back).
+fn e_pending(e: &Embedded, n: u32) -> Result<u64> {
+    let oq = owned(0)?;
+    let (ctx, it) = (&e.ctx, e.one());
+    let t = pending!(n, ctx, oq.enqueue(it));
+    Work::of(it).flush()?;
+    Ok(t)
+}
+
 /// The in-tree API's only way: `enqueue(it.clone())`, the clone handed back and dropped.
 fn it_pending(q: Q, n: u32) -> Result<u64> {
     let ctx = Ctx::new()?;
@@ -534,6 +637,16 @@ fn r_queue_cancel(n: u32) -> Result<u64> {
     let it = Ours::new(&ctx)?;
     preempt_off();
     let t = pairs!(n, oq.enqueue(it.clone()), Work::of(&*it).cancel());
+    preempt_on();
+    Ok(t)
+}
+
+/// Queue and cancel an embedded item before it runs (preemption off), by reference.
+fn e_queue_cancel(e: &Embedded, n: u32) -> Result<u64> {
+    let oq = owned(0)?;
+    let it = e.one();
+    preempt_off();
+    let t = pairs!(n, oq.enqueue(it), Work::of(it).cancel());
     preempt_on();
     Ok(t)
 }
@@ -594,6 +707,17 @@ fn r_delayed(q: Q, sync: bool, n: u32) -> Result<u64> {
         ),
     };
     Ok(t)
+}
+
+/// Arm an embedded delayed item (1000 jiffies) on an owned queue and cancel it, by reference.
+fn e_delayed(e: &Embedded, n: u32) -> Result<u64> {
+    let oq = owned(0)?;
+    let it = e.delayed;
+    Ok(pairs!(
+        n,
+        oq.enqueue_delayed(it, 1000),
+        DelayedWork::of(it).cancel()
+    ))
 }
 
 fn r_create_destroy(unbound: bool, n: u32) -> Result<u64> {
@@ -822,15 +946,7 @@ impl kernel::fmt::Display for Cell {
             Cell::Ratio(Some(x)) => write!(b, "{}.{:03}", x / 1000, x % 1000),
             Cell::Spread(None) => b.write_str("-"),
             Cell::Spread(Some(x)) => write!(b, "{}.{}%", x / 10, x % 10),
-            Cell::Against {
-                ratio: None,
-                target,
-                ..
-            } => b.write_str(if target.is_some() {
-                "awaits the embedded-item API"
-            } else {
-                "-"
-            }),
+            Cell::Against { ratio: None, .. } => b.write_str("-"),
             Cell::Against {
                 ratio: Some(r),
                 target,
@@ -927,17 +1043,6 @@ fn row(name: &str, m: &[Fig], rust: bool, target: Option<u64>) {
     );
 }
 
-/// A row for items embedded in the driver's pinned storage, queued by reference: C's figures
-/// (`c`, from the row of its `Arc` twin: C's items are always embedded) and the target only.
-///
-/// PLACE FOR THE EMBEDDED ROWS (issue #19): the library has no API yet to queue an item
-/// embedded in pinned storage by reference. Once it has, give each caller of this function an
-/// `r_*` implementation with embedded items beside its `Arc` twin, measure it with the C twin
-/// (`measure(.., &[&c, &r_embedded])`) and print it with `row(.., true, target)` instead.
-fn embedded_row(name: &str, c: Fig, target: u64) {
-    row(name, &[c], false, Some(target));
-}
-
 fn sizes() {
     pr_info!("sizes in bytes:\n");
     pr_info!(
@@ -1010,6 +1115,7 @@ impl kernel::Module for RustWqBench {
             }
         );
         sizes();
+        let emb = Embedded::new()?;
 
         sched(Sched::Fifo);
         // SAFETY (of every C twin call below): the C twin's scenarios may be called from
@@ -1045,10 +1151,19 @@ impl kernel::Module for RustWqBench {
                 let b = Buf::of(core::format_args!("ping-pong ({how}), {name}"));
                 row(b.as_str(), &m, true, Some(PING));
                 if q == Q::Owned {
+                    let m = measure(
+                        200,
+                        rounds,
+                        &[
+                            // SAFETY: See above.
+                            &|n| Ok(unsafe { rwq_c_ping(q.c(), -1, n as c_int) }),
+                            &|n| e_ping(&emb, n),
+                        ],
+                    )?;
                     let b = Buf::of(core::format_args!(
                         "ping-pong ({how}), owned, embedded item"
                     ));
-                    embedded_row(b.as_str(), m[0], PING);
+                    row(b.as_str(), &m, true, Some(PING));
                 }
             }
             let m = measure(
@@ -1101,10 +1216,20 @@ impl kernel::Module for RustWqBench {
             )?;
             row(name, &m, true, Some(BURST_ARC));
             if mode == Mode::Steady {
-                embedded_row(
+                let m = measure(
+                    1000,
+                    ROUNDS,
+                    &[
+                        // SAFETY: See above.
+                        &|n| Ok(unsafe { rwq_c_burst(256, 0, mode.c(), n as c_int) }),
+                        &|n| e_burst(&emb, 256, n),
+                    ],
+                )?;
+                row(
                     "burst 1000, max_active 256, embedded items",
-                    m[0],
-                    BURST_EMBEDDED,
+                    &m,
+                    true,
+                    Some(BURST_EMBEDDED),
                 );
             }
         }
@@ -1123,7 +1248,21 @@ impl kernel::Module for RustWqBench {
             )?;
             row(name, &m, true, Some(PENDING));
             if q == Q::Owned {
-                embedded_row("pending item: embedded, by reference, owned", m[0], PENDING);
+                let m = measure(
+                    1000,
+                    ROUNDS,
+                    &[
+                        // SAFETY: See above.
+                        &|n| Ok(unsafe { rwq_c_pending(q.c(), n as c_int) }),
+                        &|n| e_pending(&emb, n),
+                    ],
+                )?;
+                row(
+                    "pending item: embedded, by reference, owned",
+                    &m,
+                    true,
+                    Some(PENDING),
+                );
             }
         }
         for (q, name) in [
@@ -1152,7 +1291,21 @@ impl kernel::Module for RustWqBench {
             ],
         )?;
         row("queue + cancel, owned", &m, true, Some(QUEUE_CANCEL));
-        embedded_row("queue + cancel, owned, embedded item", m[0], QUEUE_CANCEL);
+        let m = measure(
+            1000,
+            ROUNDS,
+            &[
+                // SAFETY: See above.
+                &|n| Ok(unsafe { rwq_c_queue_cancel(n as c_int) }),
+                &|n| e_queue_cancel(&emb, n),
+            ],
+        )?;
+        row(
+            "queue + cancel, owned, embedded item",
+            &m,
+            true,
+            Some(QUEUE_CANCEL),
+        );
         for (flush, ran, name) in [
             (false, true, "cancel_sync of an idle item that ran"),
             (true, true, "flush of an idle item that ran"),
@@ -1186,7 +1339,21 @@ impl kernel::Module for RustWqBench {
             )?;
             row(name, &m, true, Some(DELAYED));
             if q == Q::Owned && !sync {
-                embedded_row("delayed arm + cancel, owned, embedded item", m[0], DELAYED);
+                let m = measure(
+                    1000,
+                    ROUNDS,
+                    &[
+                        // SAFETY: See above.
+                        &|n| Ok(unsafe { rwq_c_delayed(q.c(), sync.into(), n as c_int) }),
+                        &|n| e_delayed(&emb, n),
+                    ],
+                )?;
+                row(
+                    "delayed arm + cancel, owned, embedded item",
+                    &m,
+                    true,
+                    Some(DELAYED),
+                );
             }
         }
         for (unbound, name) in [
