@@ -8,7 +8,10 @@
 //! [`RcuWork`]: crate::rust_wq::RcuWork
 
 use crate::rust_wq::{
-    internal::reclaim,
+    internal::{
+        read_once,
+        reclaim, //
+    },
     item::work::on_stack,
     WorkItem,
     WorkItemPointer, //
@@ -17,11 +20,8 @@ use kernel::{
     bindings,
     prelude::*,
     sync::{
-        atomic::{
-            Atomic,
-            Relaxed, //
-        },
-        LockClassKey,
+        atomic::Atomic,
+        LockClassKey, //
     },
 };
 
@@ -108,8 +108,9 @@ pub(in crate::rust_wq) unsafe extern "C" fn run<F, T, const ID: u64>(
     // The `work_struct` is at the start of `F` (`WorkField` contract).
     let field = ptr.cast::<F>();
     // SAFETY: `field` is the `F` field of a `T` (caller), which stays alive at least until `run`
-    // gives back the reference below.
-    let seen = unsafe { (*field).seen().load(Relaxed) };
+    // gives back the reference below. `seen` is an `Atomic<u32>`: valid, aligned, a word, only
+    // changed atomically; read inline (`READ_ONCE()`), not through a C helper call.
+    let seen = unsafe { read_once((*field).seen().as_ptr().cast_const()) };
     // SAFETY: As above.
     let item = unsafe { T::field_container_of(field) };
     // SAFETY: The queue owned this reference since the enqueue that queued this run (caller).
