@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! rust_wq demo: queues one item per online CPU on an owned per-CPU queue, one on an unbound
-//! queue and one delayed item, and reports where each ran.
+//! queue and one delayed item (the module's one, armed by `&'static` reference), and reports
+//! where each ran.
 
 use crate::rust_wq::prelude::*;
 use kernel::{
@@ -61,6 +62,8 @@ impl WorkItem for Hello {
     }
 }
 
+/// One item for the whole module, as C's `DECLARE_DELAYED_WORK`: made once, at load, in a box
+/// that is never freed, and armed by `&'static` reference (no reference count).
 #[pin_data]
 struct Later {
     #[pin]
@@ -70,9 +73,9 @@ struct Later {
 impl_has_delayed_work! { impl HasDelayedWork<Self> for Later { self.dwork } }
 
 impl WorkItem for Later {
-    type Pointer = Arc<Later>;
+    type Pointer = &'static Later;
 
-    fn run(_this: Arc<Later>) {
+    fn run(_this: &'static Later) {
         pr_info!(
             "delayed item ran on CPU {} in {}\n",
             cpu::current_cpu(),
@@ -109,11 +112,13 @@ impl kernel::Module for RustWqDemo {
         unbound.enqueue(item.clone())?;
         Work::of(&*item).flush()?;
         // Still armed when the module goes: the queue runs it before it is destroyed.
-        let later = Arc::pin_init(
+        let later = rust_wq::leak_item(KBox::pin_init(
             pin_init!(Later { dwork <- new_delayed_work!("Later::dwork") }),
             GFP_KERNEL,
-        )?;
-        unbound.enqueue_delayed(later, Delta::from_millis(60_000))?;
+        )?);
+        unbound
+            .enqueue_delayed(later, Delta::from_millis(60_000))
+            .map_err(|e| e.error())?;
         pr_info!("a delayed item is armed for 60 s; unloading will run it now\n");
         Ok(Self {
             _percpu: percpu,
