@@ -8,8 +8,9 @@
 //!   period.
 //! - [`HasField`](field::HasField) ([`field`]): ties a work field to the struct around it, for
 //!   the three kinds above, and the function C calls to run the item.
-//! - [`StaticWork`](static_work::StaticWork) ([`static_work`]): a `static` item that runs a
-//!   function (C's `DECLARE_WORK`).
+//! - Items queued by `&'static` reference, with no count ([`static_work`]):
+//!   [`StaticWork`](static_work::StaticWork), a `static` item that runs a function (C's
+//!   `DECLARE_WORK`), and [`leak_item`](static_work::leak_item) for any item.
 //! - [`KernelItem`](kernel_item::KernelItem) ([`kernel_item`]): an item of the in-tree
 //!   `kernel::workqueue`, queued by rust_wq.
 //! - Handles ([`handle`]): pending state, cancel, flush and disable of the C object inside an

@@ -412,20 +412,21 @@ impl<T: ?Sized, const ID: u64> PinnedDrop for DelayedWork<T, ID> {
 /// reference, not `ARef`.
 ///
 /// A delayed item armed on a queue is linked into that queue's tracker (so that dropping the
-/// queue can fire its timer), and its [`DelayedWork`]'s `PinnedDrop` unlinks it. That needs the
-/// item dropped in place before its memory goes, which `AlwaysRefCounted` does not promise (an
+/// queue can fire its timer), and must be unlinked before its memory goes: its
+/// [`DelayedWork`]'s `PinnedDrop` unlinks it. `AlwaysRefCounted` does not promise that drop (an
 /// implementation may free the object without running its destructors), so an `ARef` cannot own
 /// a delayed item.
 ///
 /// # Safety
 ///
-/// The `Target` is dropped in place (its `Drop` and `PinnedDrop` run) before its memory is freed
-/// or reused.
+/// Every [`DelayedWork`] in the `Target` is unlinked from its tracker before its memory is freed
+/// or reused: the `Target` is dropped in place first (its `Drop` and `PinnedDrop` run), or its
+/// memory outlives the module's registry, whose close empties every tracker of the module.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot own a delayed work item",
     label = "a delayed item is owned by an `Arc` or a `Pin<KBox>`, or is `&'static`",
-    note = "a delayed item must be dropped in place before its memory goes (its tracker links \
-            it); `ARef`'s `AlwaysRefCounted` does not promise that"
+    note = "a delayed item must be unlinked from its queue's tracker before its memory goes (by \
+            its drop); `ARef`'s `AlwaysRefCounted` does not promise that drop"
 )]
 pub unsafe trait DelayedItemPointer: WorkItemPointer {}
 
@@ -436,10 +437,10 @@ unsafe impl<T: Send + Sync + 'static> DelayedItemPointer for Arc<T> {}
 unsafe impl<T: Send + 'static> DelayedItemPointer for Pin<KBox<T>> {}
 
 // SAFETY: The memory of a `&'static T` is never freed or reused while the module runs (a `static`
-// of the module, or leaked: see `static_work::leak_item`). The module's own memory goes only after
-// its unload (`Registry::shut_down`) fired the timers armed on the system queues and destroyed
-// every owned queue of the module, whose drops fire theirs: nothing is armed or pending then, and
-// no tracker that links the item is used again.
+// of the module, or memory that is never freed: see `static_work::leak_item`). The module's own
+// memory goes only after its unload (`Registry::shut_down`) closed the registry, which empties
+// every tracker of the module: the system queues' (their timers fired) and those of every owned
+// queue still alive (fired and flushed; the others emptied theirs when they were dropped).
 unsafe impl<T: Sync + 'static> DelayedItemPointer for &'static T {}
 
 /// Declares that a type contains a [`DelayedWork<T, ID>`] field, which [`HasField`] locates.

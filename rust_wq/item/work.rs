@@ -365,7 +365,9 @@ pub(in crate::rust_wq) unsafe fn raw_is_pending(work: *mut bindings::work_struct
             `enqueue_kernel_item` instead"
 )]
 pub trait WorkItem<const ID: u64 = 0> {
-    /// The pointer that owns the item while it is queued: [`Arc<Self>`] or [`Pin<KBox<Self>>`].
+    /// The pointer that owns the item while it is queued: [`Arc<Self>`], [`Pin<KBox<Self>>`],
+    /// `ARef<Self>`, or `&'static Self` (no count: see
+    /// [`static_work`](crate::rust_wq::item::static_work)).
     type Pointer: WorkItemPointer<Target = Self>;
 
     /// Runs the item in process context, on a kworker (or in softirq context on a BH queue).
@@ -462,12 +464,12 @@ unsafe impl<T: Send + 'static> WorkItemPointer for Pin<KBox<T>> {
     }
 }
 
-// SAFETY: The referent of a `&'static T` is valid and unmoved for as long as the reference may be
-// used, so until `from_raw`: it is a `static` of the module or memory that is never freed (see
-// `static_work::leak_item`), and a shared reference that lives forever forbids moving it. The module's
-// own memory goes only after its exit, and no item of the module is pending or running by then
-// (the unload of `Drained` waits for them all). References carry no count: `from_raw` gives back
-// what `into_raw` took.
+// SAFETY: The referent of a `&'static T` lives, unmoved, as long as the program, which for a module
+// is until its exit: a shared reference that lives that long forbids moving or freeing it. Safe
+// code gets one from a `static`, or from memory that is never freed (`static_work::leak_item`, a
+// leaked `Arc`, `KBox::leak`). No item of the module is pending or running once the module's
+// memory goes (the unload of `Drained` waits for them all). References carry no count:
+// `from_raw` gives back what `into_raw` took.
 unsafe impl<T: Sync + 'static> WorkItemPointer for &'static T {
     type Target = T;
 
