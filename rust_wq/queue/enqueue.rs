@@ -72,7 +72,7 @@ use kernel::{
 };
 
 /// A pointer that owns an item with a [`Work`](crate::rust_wq::Work) field `ID`: what the
-/// plain enqueues take (`Arc<T>`, `Pin<KBox<T>>`, `ARef<T>`).
+/// plain enqueues take (`Arc<T>`, `Pin<KBox<T>>`, `ARef<T>`, `&'static T`).
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be queued with `enqueue`: it cannot own a queued work item, or its \
                item has no `Work` field with ID {ID}"
@@ -371,16 +371,27 @@ impl Site<'_> {
                 Ok(item) => item,
                 Err(e) => return self.account(WORK_CPU_UNBOUND, Err(e)),
             };
-            let res = self
-                .queue()
-                .enqueue_gated(WORK_CPU_UNBOUND, self.bits(), self.core(), item);
-            return self.account(WORK_CPU_UNBOUND, res);
+            return self.enqueue_found_idle(item);
         };
         // `enqueue_on_cpu` refuses a pending item itself.
         let res = self
             .queue()
             .enqueue_on_cpu(cpu, self.bits(), self.core(), item);
         self.account(cpu as i32, res)
+    }
+
+    /// Queues `item`, found idle by the caller, on the local CPU or anywhere. The check is only a
+    /// shortcut: C's own grab of the `PENDING` bit refuses an item that became pending since
+    /// (`Busy`).
+    #[inline(always)]
+    fn enqueue_found_idle<P: WorkPointer<ID>, const ID: u64>(
+        &self,
+        item: P,
+    ) -> Result<(), EnqueueError<P>> {
+        let res = self
+            .queue()
+            .enqueue_gated(WORK_CPU_UNBOUND, self.bits(), self.core(), item);
+        self.account(WORK_CPU_UNBOUND, res)
     }
 
     /// Queues `item` near NUMA node `node` (unbound queues only: the caller's type says so).
@@ -518,6 +529,31 @@ fn unbound<P, R>(item: P) -> Result<R, EnqueueError<P>> {
     Err(EnqueueError::new(EnqueueErrorKind::DeviceUnbound, item))
 }
 
+/// [`Enqueue::enqueue`] of an item found idle: out of line, so that the pending check before it
+/// is all that is inlined at the call site.
+#[inline(never)]
+fn enqueue_idle<Q, P, const ID: u64>(queue: &Q, item: P) -> Result<(), EnqueueError<P>>
+where
+    Q: Enqueue + ?Sized,
+    P: WorkPointer<ID>,
+{
+    queue.with_site(item, |site, item| site.enqueue_found_idle(item), unbound)
+}
+
+/// [`Enqueue::enqueue_cloned`] of an item found idle: out of line, as [`enqueue_idle`].
+#[inline(never)]
+fn enqueue_cloned_idle<Q, P, const ID: u64>(queue: &Q, item: &P) -> Result
+where
+    Q: Enqueue + ?Sized,
+    P: WorkPointer<ID> + Clone + Deref<Target = <P as WorkItemPointer>::Target>,
+{
+    queue.with_site(
+        item,
+        |site, item| site.enqueue_cloned(item),
+        |_| Err(ENODEV),
+    )
+}
+
 /// Queueing of plain items, offered by every kind of queue: [`Queue`] (a system queue, or one
 /// borrowed from C), [`OwnedQueue`] and [`DevmQueue`].
 ///
@@ -544,7 +580,17 @@ pub trait Enqueue: Sink {
     /// Those of [`Enqueue`], with the item back.
     #[inline]
     fn enqueue<P: WorkPointer<ID>, const ID: u64>(&self, item: P) -> Result<(), EnqueueError<P>> {
-        self.with_site(item, |site, item| site.enqueue(None, item), unbound)
+        // A pending item is refused here, inlined at the call site: one load and a branch, with
+        // no frame of its own (`enqueue_idle` has the rest). The site is still entered for the
+        // refusal, so a gone `DevmQueue` says so first, as for any item, and `Stats` count it.
+        match borrowed::refuse_if_pending(item) {
+            Ok(item) => enqueue_idle(self, item),
+            Err(e) => self.with_site(
+                e,
+                |site, e| site.account(WORK_CPU_UNBOUND, Err(e)),
+                |e| unbound(e.into_item()),
+            ),
+        }
     }
 
     /// Queues `item` on the worker pool of `cpu`. `cpu` must be online when the item is queued;
@@ -578,16 +624,13 @@ pub trait Enqueue: Sink {
     where
         P: WorkPointer<ID> + Clone + Deref<Target = <P as WorkItemPointer>::Target>,
     {
-        // The pending check comes before the site is entered: refusing a pending item loads
-        // nothing of the queue but its `Stats`.
+        // The pending check comes before the site is entered, inlined at the call site:
+        // refusing a pending item loads nothing of the queue but its `Stats`, and needs no frame
+        // (`enqueue_cloned_idle` has the rest).
         if crate::rust_wq::Work::<_, ID>::of(&**item).is_pending() {
             return self.with_site((), |site, ()| site.refuse_pending(), |()| Err(ENODEV));
         }
-        self.with_site(
-            item,
-            |site, item| site.enqueue_cloned(item),
-            |_| Err(ENODEV),
-        )
+        enqueue_cloned_idle(self, item)
     }
 
     /// Undoes one [`disable`](crate::rust_wq::WorkRef::disable) of `item` and queues it if that
