@@ -7,7 +7,6 @@ use crate::rust_wq::{
     cpu,
     glue::rust_wq_queue_work_gated,
     internal::class,
-    internal::read_once,
     internal::reclaim,
     internal::registry::{
         self,
@@ -240,9 +239,7 @@ impl Queue {
         core: Option<&QueueCore>,
         item: P,
     ) -> Result<(), EnqueueError<P>> {
-        // SAFETY: The gate word is a static of this module, valid and aligned, only written
-        // atomically (`Atomic` stores).
-        if unsafe { read_once(registry::gate_word()) }.is_null() {
+        if registry::gate_closed_early() {
             return Err(EnqueueError::new(Gate::refused(), item));
         }
         let counts = core.map_or(core::ptr::null_mut(), QueueCore::counts);
