@@ -45,6 +45,8 @@ unsigned long rust_wq_counts_sum(void *p, bool finished);
 /* enqueue.c: the plain enqueue, gated, counted and queued with interrupts off. */
 int rust_wq_queue_work_gated(void *const *gate, void *counts, int cpu, struct workqueue_struct *wq,
 			     struct work_struct *work);
+int rust_wq_queue_work_on_gated(void *const *gate, void *counts, int cpu,
+				struct workqueue_struct *wq, struct work_struct *work);
 
 /* arm_lock.c: the bit lock of a delayed item's arm state, also taken inside the unload gate. */
 unsigned long rust_wq_arm_lock(atomic_t *word, unsigned int *state);
