@@ -95,6 +95,12 @@ pub fn may_sleep() -> Result {
 pub(in crate::rust_wq) struct Context(u32);
 
 impl Context {
+    /// The context as the C glue gives it (`rust_wq_context()`'s bits).
+    #[inline]
+    pub(in crate::rust_wq) fn from_glue(bits: u32) -> Self {
+        Self(bits)
+    }
+
     /// The caller may sleep (see [`may_sleep`]).
     pub(in crate::rust_wq) fn may_sleep(self) -> bool {
         self.0 & 1 != 0

@@ -58,6 +58,16 @@ void rust_wq_arm_unlock(atomic_t *word, unsigned int state, unsigned long flags,
 unsigned long rust_wq_trackers_lock_irqsave(void);
 void rust_wq_trackers_unlock_irqrestore(unsigned long flags);
 
+/*
+ * wait.c: waits for one plain item with their checks (-EAGAIN, -EDEADLK, -EOVERFLOW). flush:
+ * RUST_WQ_WAIT_ASK | rust_wq_context() (whose bits are below it) means nothing done, the caller
+ * is in memory reclaim or a kworker.
+ */
+#define RUST_WQ_WAIT_ASK 8
+int rust_wq_flush_work_checked(struct work_struct *work);
+int rust_wq_cancel_work_sync_counted(struct work_struct *work, atomic_t *disables,
+				     unsigned int unit, unsigned int limit);
+
 /* pci.c: PCI interrupts. */
 bool rust_wq_pci_msi_enabled(struct pci_dev *pdev);
 
