@@ -50,6 +50,17 @@ static __always_inline unsigned int rust_wq_arm_take(atomic_t *word, unsigned lo
 	return cur;
 }
 
+/* Stores state, which clears the lock bit, and restores the interrupts of flags. */
+static __always_inline void rust_wq_arm_give(atomic_t *word, unsigned int state,
+					     unsigned long flags, unsigned long ip)
+{
+	atomic_set_release(word, state & ~RUST_WQ_ARM_LOCKED);
+#ifdef CONFIG_DEBUG_LOCK_ALLOC
+	spin_release(&rust_wq_arm_map, ip);
+#endif
+	local_irq_restore(flags);
+}
+
 unsigned long rust_wq_arm_lock(atomic_t *word, unsigned int *state)
 {
 	unsigned long flags;
@@ -104,9 +115,5 @@ void rust_wq_arm_unlock(atomic_t *word, unsigned int state, unsigned long flags,
 		smp_wmb();
 		__this_cpu_inc(c->finished);
 	}
-	atomic_set_release(word, state & ~RUST_WQ_ARM_LOCKED);
-#ifdef CONFIG_DEBUG_LOCK_ALLOC
-	spin_release(&rust_wq_arm_map, _RET_IP_);
-#endif
-	local_irq_restore(flags);
+	rust_wq_arm_give(word, state, flags, _RET_IP_);
 }

@@ -59,7 +59,7 @@ unsigned long rust_wq_trackers_lock_irqsave(void);
 void rust_wq_trackers_unlock_irqrestore(unsigned long flags);
 
 /*
- * wait.c: waits for one plain item with their checks (-EAGAIN, -EDEADLK, -EOVERFLOW). flush:
+ * wait.c: waits for one item with their checks (-EAGAIN, -EDEADLK, -EOVERFLOW). flush:
  * RUST_WQ_WAIT_ASK | rust_wq_context() (whose bits are below it) means nothing done, the caller
  * is in memory reclaim or a kworker.
  */
@@ -67,6 +67,8 @@ void rust_wq_trackers_unlock_irqrestore(unsigned long flags);
 int rust_wq_flush_work_checked(struct work_struct *work);
 int rust_wq_cancel_work_sync_counted(struct work_struct *work, atomic_t *disables,
 				     unsigned int unit, unsigned int limit);
+int rust_wq_delayed_cancel_sync_counted(struct delayed_work *dwork, atomic_t *word,
+					unsigned int unit, unsigned int mask, unsigned int limit);
 
 /* pci.c: PCI interrupts. */
 bool rust_wq_pci_msi_enabled(struct pci_dev *pdev);

@@ -1,12 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Waits for one plain item with the checks that make them refuse rather than hang, in the glue
- * call that waits (rust_wq/item/handle.rs, WorkRef::flush and WorkRef::cancel_sync, say which
- * checks, in which order, and why).
+ * Waits for one item with the checks that make them refuse rather than hang, in the glue call
+ * that waits (rust_wq/item/handle.rs, WorkRef::flush, WorkRef::cancel_sync and
+ * DelayedWorkRef::cancel_sync, say which checks, in which order, and why).
  */
 
 #include <linux/atomic.h>
 #include <linux/errno.h>
+#include <linux/irqflags.h>
 #include <linux/sched.h>
 #include <linux/workqueue.h>
 
@@ -58,5 +59,35 @@ int rust_wq_cancel_work_sync_counted(struct work_struct *work, atomic_t *disable
 	ret = cancel_work_sync(work);
 	/* C undid its transient disable inside cancel_work_sync(): the count may go down. */
 	atomic_sub(unit, disables);
+	return ret;
+}
+
+/*
+ * The arm state word of a delayed item (arm_lock.c, and rust_wq/internal/arm_lock.rs for its
+ * layout, which the caller gives: the count of cancels in progress is the bits of mask, in units
+ * of unit) counts this cancel under the arm lock while C waits, so that arming is refused while C
+ * keeps the item disabled; -EOVERFLOW if the count is at limit already, nothing done. Uses the
+ * arm lock's helpers of arm_lock.c, compiled before this file (glue.c).
+ */
+int rust_wq_delayed_cancel_sync_counted(struct delayed_work *dwork, atomic_t *word,
+					unsigned int unit, unsigned int mask, unsigned int limit)
+{
+	int ret = rust_wq_may_wait_for(&dwork->work);
+	unsigned long flags;
+	unsigned int cur;
+
+	if (ret)
+		return ret;
+	local_irq_save(flags);
+	cur = rust_wq_arm_take(word, _RET_IP_);
+	if ((cur & mask) >= limit) {
+		rust_wq_arm_give(word, cur, flags, _RET_IP_);
+		return -EOVERFLOW;
+	}
+	rust_wq_arm_give(word, cur + unit, flags, _RET_IP_);
+	ret = cancel_delayed_work_sync(dwork);
+	local_irq_save(flags);
+	cur = rust_wq_arm_take(word, _RET_IP_);
+	rust_wq_arm_give(word, cur - unit, flags, _RET_IP_);
 	return ret;
 }

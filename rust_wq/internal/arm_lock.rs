@@ -18,7 +18,8 @@ use crate::rust_wq::{
     glue::{
         rust_wq_arm_lock,
         rust_wq_arm_lock_gated,
-        rust_wq_arm_unlock, //
+        rust_wq_arm_unlock,
+        rust_wq_delayed_cancel_sync_counted, //
     },
     internal::{
         registry::{
@@ -37,6 +38,11 @@ use core::{
     ptr, //
 };
 use kernel::{
+    bindings,
+    error::{
+        Error,
+        Result, //
+    },
     ffi::c_ulong,
     sync::atomic::{
         Atomic,
@@ -207,6 +213,46 @@ impl ArmLock {
             },
             registry,
         })
+    }
+
+    /// C's `cancel_delayed_work_sync()` of `dwork`, the item whose arm state this is, counted
+    /// as a cancel in progress while C waits (C disables the item meanwhile, so arming is refused
+    /// then, here, where it is visible: see [`ArmState::cancelling`]), with the checks of a wait in
+    /// the same glue call (`rust_wq_delayed_cancel_sync_counted`), in this order: `EAGAIN` where
+    /// the caller may not sleep, `EDEADLK` from the item's own `run`, `EOVERFLOW` if
+    /// [`MAX_DISABLE`] cancels are in progress already. Returns whether the item was pending.
+    ///
+    /// The glue takes and releases this lock as [`ArmLock::lock`] and its guard do (interrupts off,
+    /// told to lockdep), and changes only the cancel count while it holds it, in the layout it is
+    /// given from here: so only the holder of the lock changes the state (type invariant), and the
+    /// count is raised before C disables the item and lowered after C's call returns, as
+    /// [`DelayedWork::cancel_sync`](crate::rust_wq::DelayedWork) did in three rounds of the lock.
+    ///
+    /// # Safety
+    ///
+    /// `dwork` is the initialised `delayed_work` of the item of this lock, alive during the call.
+    #[inline]
+    pub(in crate::rust_wq) unsafe fn cancel_sync_counted(
+        &self,
+        dwork: *mut bindings::delayed_work,
+    ) -> Result<bool> {
+        const MASK: u32 = DISABLED_MASK << CANCELLING_SHIFT;
+        // SAFETY: `dwork` is initialised and alive (the caller's promise); the glue waits only
+        // where the caller may sleep and is not the worker running the item. `word` is a live
+        // atomic `u32` (the layout of C's `atomic_t`), changed only under the lock.
+        let r = unsafe {
+            rust_wq_delayed_cancel_sync_counted(
+                dwork,
+                self.word.as_ptr().cast(),
+                1 << CANCELLING_SHIFT,
+                MASK,
+                MAX_DISABLE << CANCELLING_SHIFT,
+            )
+        };
+        if r < 0 {
+            return Err(Error::from_errno(r));
+        }
+        Ok(r != 0)
     }
 
     /// The state now, read without the lock (advisory).

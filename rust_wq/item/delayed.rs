@@ -309,24 +309,15 @@ impl<T: ?Sized, const ID: u64> DelayedWork<T, ID> {
     }
 
     /// Cancels the item and waits for a running instance (see
-    /// [`DelayedWorkRef::cancel_sync`]); returns whether it was pending.
-    ///
-    /// The caller may sleep and is not the item's own `run`.
+    /// [`DelayedWorkRef::cancel_sync`]); returns whether it was pending. `EAGAIN` where the caller
+    /// may not sleep, `EDEADLK` from the item's own `run`, `EOVERFLOW` as said there.
     ///
     /// [`DelayedWorkRef::cancel_sync`]: crate::rust_wq::DelayedWorkRef::cancel_sync
+    #[inline]
     pub(in crate::rust_wq) fn cancel_sync(&self) -> Result<bool> {
-        {
-            let mut state = self.arm.lock();
-            if state.cancelling >= MAX_DISABLE {
-                return Err(EOVERFLOW);
-            }
-            state.cancelling += 1;
-        }
-        // SAFETY: The item is initialised; the caller may sleep and is not the item's `run`.
-        // Arming is refused while C keeps the item disabled in this call (counted above).
-        let was_pending = unsafe { bindings::cancel_delayed_work_sync(self.as_raw()) };
-        self.arm.lock().cancelling -= 1;
-        Ok(was_pending)
+        // SAFETY: The `delayed_work` is this item's, initialised and alive while `self` is.
+        // Arming is refused while C keeps the item disabled in this call (counted there).
+        unsafe { self.arm.cancel_sync_counted(self.as_raw()) }
     }
 
     /// Fires the timer now if it is armed: the item is queued at once on the queue and CPU it was

@@ -82,8 +82,8 @@ fn is_current(work: *mut bindings::work_struct) -> bool {
 
 /// Checks that the caller may wait for the item at `work`: `EAGAIN` if it cannot sleep (a BH
 /// item's `run` included: `current_work()` is NULL there), `EDEADLK` if it is the item's own
-/// `run`. A plain item's `cancel_sync` and `flush` make the same checks, in the same order, in the
-/// glue call that waits (`rust_wq/glue/wait.c`).
+/// `run`. A plain item's `cancel_sync` and `flush`, and a delayed item's `cancel_sync`, make the
+/// same checks, in the same order, in the glue call that waits (`rust_wq/glue/wait.c`).
 #[inline]
 fn may_wait_for(work: *mut bindings::work_struct) -> Result<cpu::Context> {
     let ctx = cpu::context();
@@ -396,7 +396,7 @@ impl<'a, T: WorkItem<ID> + HasDelayedWork<T, ID>, const ID: u64> DelayedWorkRef<
     ///   are under way already.
     #[inline]
     pub fn cancel_sync(self) -> Result<Option<T::Pointer>> {
-        may_wait_for(self.raw_dwork_work())?;
+        // The checks of `may_wait_for`, then `EOVERFLOW`, in the glue call that cancels.
         let was_pending = self.delayed_work().cancel_sync()?;
         // SAFETY: `was_pending` is the answer of `cancel_delayed_work_sync` for `self`.
         Ok(unsafe { reclaim(was_pending, self.0) })
