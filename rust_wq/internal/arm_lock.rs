@@ -162,7 +162,8 @@ impl ArmLock {
     /// plain enqueue's is ([`Queue::enqueue_gated`] says why): the unload stores null, then
     /// `synchronize_rcu()` waits for every such section that read the registry, and only then
     /// fires the timers the module armed and frees the registry. So while the guard lives, the
-    /// unload has not passed the arm by, and the registry is alive ([`GatedArmGuard::registry`]).
+    /// unload has not passed the arm by, and the registry is alive
+    /// ([`GatedArmGuard::system_tracker`]).
     /// The counts are those of `drain` ([`QueueCore::count`]): the glue counts the start after the
     /// lock's acquire, before anything is queued under it, and the end in the unlock, after.
     ///
@@ -202,8 +203,10 @@ impl ArmLock {
         // after its drop's `synchronize_rcu()`, which waits for the interrupts-off section the
         // guard keeps until it drops (see above).
         let registry = unsafe { &*reg.cast_const().cast::<Registry>() };
-        // INVARIANT: We hold the lock until the guard drops.
+        // INVARIANT: We hold the lock until the guard drops, and with it the section in which
+        // the published registry was read.
         Some(GatedArmGuard {
+            registry,
             guard: ArmGuard {
                 lock: self,
                 state: ArmState::decode(word),
@@ -211,7 +214,6 @@ impl ArmLock {
                 counts,
                 _not_send: NotThreadSafe,
             },
-            registry,
         })
     }
 
@@ -277,9 +279,15 @@ pub(in crate::rust_wq) struct ArmGuard<'a> {
 /// An [`ArmGuard`] taken inside the module's unload gate ([`ArmLock::lock_gated`]): while it
 /// lives, the module's unload has not fired the timers armed on system queues, and its registry
 /// is alive.
+///
+/// # Invariants
+///
+/// `registry` is the published registry, and `guard` keeps the interrupts-off section in which it
+/// was read, so the registry is neither closed nor freed while the guard lives (as for a
+/// [`Gate`](crate::rust_wq::internal::registry::Gate), whose fields are in the same order).
 pub(in crate::rust_wq) struct GatedArmGuard<'a> {
-    guard: ArmGuard<'a>,
     registry: &'a Registry,
+    guard: ArmGuard<'a>,
 }
 
 impl GatedArmGuard<'_> {
