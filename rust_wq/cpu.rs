@@ -2,19 +2,23 @@
 
 //! CPU ids checked before they reach `queue_work_on`, and facts about the running context.
 
-use crate::rust_wq::glue::{
-    rust_wq_context,
-    rust_wq_cpu_to_node,
-    rust_wq_in_hardirq,
-    rust_wq_in_task,
-    rust_wq_may_sleep,
-    rust_wq_node_online,
-    rust_wq_nr_node_ids,
-    rust_wq_preemptible, //
+use crate::rust_wq::{
+    glue::{
+        rust_wq_context,
+        rust_wq_cpu_to_node,
+        rust_wq_in_hardirq,
+        rust_wq_in_task,
+        rust_wq_may_sleep,
+        rust_wq_node_online,
+        rust_wq_nr_node_ids,
+        rust_wq_preemptible, //
+    },
+    internal::read_once,
 };
 use kernel::{
     bindings,
     cpu::CpuId,
+    ffi::c_ulong,
     prelude::*,
     sync::atomic::{
         Acquire,
@@ -27,16 +31,25 @@ use kernel::{
 pub use kernel::cpu::nr_cpu_ids;
 
 /// Returns whether `cpu` is online right now (it may go offline at any time after).
+///
+/// C's `cpu_online()`, inline: one `READ_ONCE()` of the word of `cpu_online_mask` that holds the
+/// CPU's bit, where `cpumask_test_cpu()` would be a call to a C helper.
 #[inline]
 pub fn cpu_online(cpu: CpuId) -> bool {
-    // SAFETY: `__cpu_online_mask` is a valid, always-initialised cpumask and `cpu` is below
-    // `nr_cpu_ids` (an invariant of `CpuId`).
-    unsafe {
-        bindings::cpumask_test_cpu(
-            cpu.as_u32() as i32,
-            core::ptr::addr_of_mut!(bindings::__cpu_online_mask),
+    const BITS: usize = bindings::BITS_PER_LONG as usize;
+    let n = cpu.as_u32() as usize;
+    // SAFETY: `__cpu_online_mask` is a valid, always-initialised cpumask of `NR_CPUS` bits, and
+    // `cpu` is below `nr_cpu_ids`, at most `NR_CPUS` (an invariant of `CpuId`), so the word of
+    // its bit is inside the mask; that word is aligned, and C changes it only with atomic bit
+    // operations (`set_cpu_online()`), as `read_once` requires.
+    let word = unsafe {
+        read_once(
+            core::ptr::addr_of!(bindings::__cpu_online_mask.bits)
+                .cast::<c_ulong>()
+                .add(n / BITS),
         )
-    }
+    };
+    word & (1 << (n % BITS)) != 0
 }
 
 /// Turns a CPU number into a [`CpuId`] that is possible and online.
@@ -45,8 +58,13 @@ pub fn cpu_online(cpu: CpuId) -> bool {
 ///
 /// - `EINVAL`: `cpu` is at or above `nr_cpu_ids` (C would index a per-CPU area out of bounds).
 /// - `ENODEV`: `cpu` is not online (C would warn).
+#[inline]
 pub fn online_cpu(cpu: u32) -> Result<CpuId> {
-    let id = CpuId::from_u32(cpu).ok_or(EINVAL)?;
+    if cpu >= nr_cpu_ids() {
+        return Err(EINVAL);
+    }
+    // SAFETY: `cpu` is below `nr_cpu_ids`, checked just above.
+    let id = unsafe { CpuId::from_u32_unchecked(cpu) };
     if cpu_online(id) {
         Ok(id)
     } else {
@@ -77,6 +95,12 @@ pub fn may_sleep() -> Result {
 pub(in crate::rust_wq) struct Context(u32);
 
 impl Context {
+    /// The context as the C glue gives it (`rust_wq_context()`'s bits).
+    #[inline]
+    pub(in crate::rust_wq) fn from_glue(bits: u32) -> Self {
+        Self(bits)
+    }
+
     /// The caller may sleep (see [`may_sleep`]).
     pub(in crate::rust_wq) fn may_sleep(self) -> bool {
         self.0 & 1 != 0

@@ -2,10 +2,11 @@
 /*
  * The plain enqueue in one call: the module's unload gate, an owned queue's drain counts and
  * queue_work_on(), all with interrupts off (rust_wq/queue/borrowed.rs, Queue::enqueue_gated,
- * says why that section is the gate).
+ * says why that section is the gate); for a chosen CPU, its online check in the same section.
  */
 
 #include <linux/compiler.h>
+#include <linux/cpumask.h>
 #include <linux/errno.h>
 #include <linux/irqflags.h>
 #include <linux/percpu.h>
@@ -15,23 +16,28 @@
 #include "glue.h"
 
 /*
- * 1: queued; 0: refused by C (pending, or disabled); -ESHUTDOWN: the gate is closed (*gate is
- * NULL), nothing done. counts: the per-CPU counts of counters.c (struct rust_wq_counts,
- * counters.h), or NULL.
+ * 1: queued; 0: refused by C (pending, or disabled); -ENODEV: with check_cpu, the CPU is offline;
+ * -ESHUTDOWN: the gate is closed (*gate is NULL); nothing done on an error. counts: the per-CPU
+ * counts of counters.c (struct rust_wq_counts, counters.h), or NULL.
  */
-int rust_wq_queue_work_gated(void *const *gate, void *counts, int cpu, struct workqueue_struct *wq,
-			     struct work_struct *work)
+static __always_inline int rust_wq_queue_gated(void *const *gate, void *counts, int cpu,
+					       struct workqueue_struct *wq,
+					       struct work_struct *work, bool check_cpu)
 {
 	struct rust_wq_counts __percpu *c = (struct rust_wq_counts __percpu __force *)counts;
 	unsigned long flags;
-	int ret = -ESHUTDOWN;
+	int ret;
 
 	/*
 	 * An RCU read-side critical section (see synchronize_rcu()'s comment: since v5.0 a region
 	 * with interrupts disabled is one), whose end the unload's synchronize_rcu() waits for.
+	 * With interrupts off, a CPU found online here stays online until the item is queued:
+	 * taking a CPU down needs every CPU to run its stopper thread.
 	 */
 	local_irq_save(flags);
-	if (likely(READ_ONCE(*gate))) {
+	if (check_cpu && unlikely(!cpu_online(cpu))) {
+		ret = -ENODEV;
+	} else if (likely(READ_ONCE(*gate))) {
 		/*
 		 * As rust_wq_count_started(): the queueing starts with a fully ordered atomic
 		 * (test_and_set_bit() of PENDING), so the count is visible before the item is
@@ -45,7 +51,23 @@ int rust_wq_queue_work_gated(void *const *gate, void *counts, int cpu, struct wo
 			smp_wmb();
 			__this_cpu_inc(c->finished);
 		}
+	} else {
+		ret = -ESHUTDOWN;
 	}
 	local_irq_restore(flags);
 	return ret;
+}
+
+/* cpu: WORK_CPU_UNBOUND, or a possible CPU. */
+int rust_wq_queue_work_gated(void *const *gate, void *counts, int cpu, struct workqueue_struct *wq,
+			     struct work_struct *work)
+{
+	return rust_wq_queue_gated(gate, counts, cpu, wq, work, false);
+}
+
+/* cpu: a possible CPU, checked to be online first. */
+int rust_wq_queue_work_on_gated(void *const *gate, void *counts, int cpu,
+				struct workqueue_struct *wq, struct work_struct *work)
+{
+	return rust_wq_queue_gated(gate, counts, cpu, wq, work, true);
 }

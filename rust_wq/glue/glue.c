@@ -18,3 +18,4 @@
 #include "queue.c"
 #include "sysfs.c"
 #include "trackers.c"
+#include "wait.c"

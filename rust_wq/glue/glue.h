@@ -45,14 +45,30 @@ unsigned long rust_wq_counts_sum(void *p, bool finished);
 /* enqueue.c: the plain enqueue, gated, counted and queued with interrupts off. */
 int rust_wq_queue_work_gated(void *const *gate, void *counts, int cpu, struct workqueue_struct *wq,
 			     struct work_struct *work);
+int rust_wq_queue_work_on_gated(void *const *gate, void *counts, int cpu,
+				struct workqueue_struct *wq, struct work_struct *work);
 
-/* arm_lock.c: the bit lock of a delayed item's arm state. */
+/* arm_lock.c: the bit lock of a delayed item's arm state, also taken inside the unload gate. */
 unsigned long rust_wq_arm_lock(atomic_t *word, unsigned int *state);
-void rust_wq_arm_unlock(atomic_t *word, unsigned int state, unsigned long flags);
+void *rust_wq_arm_lock_gated(atomic_t *word, unsigned int *state, unsigned long *flags,
+			     void *const *gate, void *counts);
+void rust_wq_arm_unlock(atomic_t *word, unsigned int state, unsigned long flags, void *counts);
 
 /* trackers.c: the lock of the module's trackers of delayed items. */
 unsigned long rust_wq_trackers_lock_irqsave(void);
 void rust_wq_trackers_unlock_irqrestore(unsigned long flags);
+
+/*
+ * wait.c: waits for one item with their checks (-EAGAIN, -EDEADLK, -EOVERFLOW). flush:
+ * RUST_WQ_WAIT_ASK | rust_wq_context() (whose bits are below it) means nothing done, the caller
+ * is in memory reclaim or a kworker.
+ */
+#define RUST_WQ_WAIT_ASK 8
+int rust_wq_flush_work_checked(struct work_struct *work);
+int rust_wq_cancel_work_sync_counted(struct work_struct *work, atomic_t *disables,
+				     unsigned int unit, unsigned int limit);
+int rust_wq_delayed_cancel_sync_counted(struct delayed_work *dwork, atomic_t *word,
+					unsigned int unit, unsigned int mask, unsigned int limit);
 
 /* pci.c: PCI interrupts. */
 bool rust_wq_pci_msi_enabled(struct pci_dev *pdev);

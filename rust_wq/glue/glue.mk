@@ -10,7 +10,8 @@
 #
 # The Rust declarations of the functions of glue.h are generated into $(obj)/rust_wq_glue.rs by
 # bindgen, as the kernel generates those of its helpers (rust/Makefile,
-# bindings_helpers_generated.rs): only the rust_wq_* functions, every type blocklisted
+# bindings_helpers_generated.rs): only the rust_wq_* functions and RUST_WQ_* constants, every
+# type blocklisted
 # (rust_wq/glue.rs takes them from kernel::bindings), from the C flags of the module less those
 # libclang does not know. rust_wq/glue.rs includes the file that RUST_WQ_GLUE names.
 
@@ -38,7 +39,7 @@ quiet_cmd_rust_wq_bindgen = BINDGEN $@
       cmd_rust_wq_bindgen = \
 	$(BINDGEN) $< --rust-target 1.85 --use-core --ctypes-prefix ffi --no-layout-tests \
 		--no-debug '.*' --enable-function-attribute-detection \
-		--blocklist-type '.*' --allowlist-var '' --allowlist-function 'rust_wq_.*' \
+		--blocklist-type '.*' --allowlist-var 'RUST_WQ_.*' --allowlist-function 'rust_wq_.*' \
 		-o $@ -- $(filter-out $(CC_FLAGS_LTO), $(rust_wq_bindgen_c_flags)) \
 		-fno-builtin -D__BINDGEN__ -DMODULE
 

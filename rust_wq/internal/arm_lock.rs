@@ -9,17 +9,40 @@
 //! it protects (bit 31), taken with interrupts off like a `spin_lock_irqsave`. It is taken and
 //! released by the C glue, which tells lockdep about it (one class for all items).
 //!
+//! Arming takes it inside the module's unload gate ([`ArmLock::lock_gated`]): the gate is then
+//! the lock's own interrupts-off section, with no RCU read lock or helper call of its own.
+//!
 //! [`DelayedWork`]: crate::rust_wq::DelayedWork
 
-use crate::rust_wq::glue::{
-    rust_wq_arm_lock,
-    rust_wq_arm_unlock, //
+use crate::rust_wq::{
+    glue::{
+        rust_wq_arm_lock,
+        rust_wq_arm_lock_gated,
+        rust_wq_arm_unlock,
+        rust_wq_delayed_cancel_sync_counted, //
+    },
+    internal::{
+        registry::{
+            self,
+            Registry, //
+        },
+        tracker::Tracker,
+    },
 };
-use core::ops::{
-    Deref,
-    DerefMut, //
+use core::{
+    ffi::c_void,
+    ops::{
+        Deref,
+        DerefMut, //
+    },
+    ptr, //
 };
 use kernel::{
+    bindings,
+    error::{
+        Error,
+        Result, //
+    },
     ffi::c_ulong,
     sync::atomic::{
         Atomic,
@@ -124,8 +147,114 @@ impl ArmLock {
             lock: self,
             state: ArmState::decode(word),
             flags,
+            counts: ptr::null_mut(),
             _not_send: NotThreadSafe,
         }
+    }
+
+    /// Takes the lock inside the module's unload gate, and counts one enqueue in `counts` (an
+    /// owned queue's per-CPU counts, [`QueueCore::counts`], or null) until the guard drops; `None`
+    /// if the gate is closed (nothing taken, nothing counted: see [`Gate::refused`] for why).
+    ///
+    /// One call into the C glue (`rust_wq_arm_lock_gated`) turns interrupts off, reads the gate
+    /// word ([`registry::gate_word`], the module's registry) once, and takes the lock only if it
+    /// is not null; interrupts stay off until the guard drops. That section is the gate, as the
+    /// plain enqueue's is ([`Queue::enqueue_gated`] says why): the unload stores null, then
+    /// `synchronize_rcu()` waits for every such section that read the registry, and only then
+    /// fires the timers the module armed and frees the registry. So while the guard lives, the
+    /// unload has not passed the arm by, and the registry is alive
+    /// ([`GatedArmGuard::system_tracker`]).
+    /// The counts are those of `drain` ([`QueueCore::count`]): the glue counts the start after the
+    /// lock's acquire, before anything is queued under it, and the end in the unlock, after.
+    ///
+    /// # Safety
+    ///
+    /// `counts` is null or a live per-CPU allocation of the glue's counts that outlives the
+    /// guard.
+    ///
+    /// [`QueueCore::counts`]: crate::rust_wq::queue::owned::QueueCore::counts
+    /// [`QueueCore::count`]: crate::rust_wq::queue::owned::QueueCore::count
+    /// [`Gate::refused`]: crate::rust_wq::internal::registry::Gate::refused
+    /// [`Queue::enqueue_gated`]: crate::rust_wq::Queue
+    #[inline]
+    pub(in crate::rust_wq) unsafe fn lock_gated(
+        &self,
+        counts: *mut c_void,
+    ) -> Option<GatedArmGuard<'_>> {
+        let mut word = 0u32;
+        let mut flags: c_ulong = 0;
+        // SAFETY: `word` is a live atomic `u32` (the same layout as C's `atomic_t`), only changed
+        // atomically; the gate word is a static of this module, valid and aligned, only written
+        // atomically; `counts` is null or live until the guard drops (the caller's promise). On a
+        // non-null return the glue holds the lock with interrupts off and gives their flags.
+        let reg = unsafe {
+            rust_wq_arm_lock_gated(
+                self.word.as_ptr().cast(),
+                &mut word,
+                &mut flags,
+                registry::gate_word(),
+                counts,
+            )
+        };
+        if reg.is_null() {
+            return None;
+        }
+        // SAFETY: The registry was published (not null, read with acquire), and it is freed only
+        // after its drop's `synchronize_rcu()`, which waits for the interrupts-off section the
+        // guard keeps until it drops (see above).
+        let registry = unsafe { &*reg.cast_const().cast::<Registry>() };
+        // INVARIANT: We hold the lock until the guard drops, and with it the section in which
+        // the published registry was read.
+        Some(GatedArmGuard {
+            registry,
+            guard: ArmGuard {
+                lock: self,
+                state: ArmState::decode(word),
+                flags,
+                counts,
+                _not_send: NotThreadSafe,
+            },
+        })
+    }
+
+    /// C's `cancel_delayed_work_sync()` of `dwork`, the item whose arm state this is, counted
+    /// as a cancel in progress while C waits (C disables the item meanwhile, so arming is refused
+    /// then, here, where it is visible: see [`ArmState::cancelling`]), with the checks of a wait in
+    /// the same glue call (`rust_wq_delayed_cancel_sync_counted`), in this order: `EAGAIN` where
+    /// the caller may not sleep, `EDEADLK` from the item's own `run`, `EOVERFLOW` if
+    /// [`MAX_DISABLE`] cancels are in progress already. Returns whether the item was pending.
+    ///
+    /// The glue takes and releases this lock as [`ArmLock::lock`] and its guard do (interrupts off,
+    /// told to lockdep), and changes only the cancel count while it holds it, in the layout it is
+    /// given from here: so only the holder of the lock changes the state (type invariant), and the
+    /// count is raised before C disables the item and lowered after C's call returns, as
+    /// [`DelayedWork::cancel_sync`](crate::rust_wq::DelayedWork) did in three rounds of the lock.
+    ///
+    /// # Safety
+    ///
+    /// `dwork` is the initialised `delayed_work` of the item of this lock, alive during the call.
+    #[inline]
+    pub(in crate::rust_wq) unsafe fn cancel_sync_counted(
+        &self,
+        dwork: *mut bindings::delayed_work,
+    ) -> Result<bool> {
+        const MASK: u32 = DISABLED_MASK << CANCELLING_SHIFT;
+        // SAFETY: `dwork` is initialised and alive (the caller's promise); the glue waits only
+        // where the caller may sleep and is not the worker running the item. `word` is a live
+        // atomic `u32` (the layout of C's `atomic_t`), changed only under the lock.
+        let r = unsafe {
+            rust_wq_delayed_cancel_sync_counted(
+                dwork,
+                self.word.as_ptr().cast(),
+                1 << CANCELLING_SHIFT,
+                MASK,
+                MAX_DISABLE << CANCELLING_SHIFT,
+            )
+        };
+        if r < 0 {
+            return Err(Error::from_errno(r));
+        }
+        Ok(r != 0)
     }
 
     /// The state now, read without the lock (advisory).
@@ -140,8 +269,42 @@ pub(in crate::rust_wq) struct ArmGuard<'a> {
     lock: &'a ArmLock,
     state: ArmState,
     flags: c_ulong,
+    /// The per-CPU counts in which the guard counts an enqueue ([`ArmLock::lock_gated`]), or
+    /// null.
+    counts: *mut c_void,
     /// Interrupts are restored on this CPU.
     _not_send: NotThreadSafe,
+}
+
+/// An [`ArmGuard`] taken inside the module's unload gate ([`ArmLock::lock_gated`]): while it
+/// lives, the module's unload has not fired the timers armed on system queues, and its registry
+/// is alive.
+///
+/// # Invariants
+///
+/// `registry` is the published registry, and `guard` keeps the interrupts-off section in which it
+/// was read, so the registry is neither closed nor freed while the guard lives (as for a
+/// [`Gate`](crate::rust_wq::internal::registry::Gate), whose fields are in the same order).
+pub(in crate::rust_wq) struct GatedArmGuard<'a> {
+    registry: &'a Registry,
+    guard: ArmGuard<'a>,
+}
+
+impl GatedArmGuard<'_> {
+    /// The tracker of the delayed items armed on system queues: its timers are fired by the
+    /// unload, which cannot pass this guard by (see [`ArmLock::lock_gated`]).
+    #[inline]
+    pub(in crate::rust_wq) fn system_tracker(&self) -> &Tracker {
+        &self.registry.system
+    }
+}
+
+impl Deref for GatedArmGuard<'_> {
+    type Target = ArmState;
+
+    fn deref(&self) -> &ArmState {
+        &self.guard.state
+    }
 }
 
 impl Deref for ArmGuard<'_> {
@@ -163,11 +326,13 @@ impl Drop for ArmGuard<'_> {
     fn drop(&mut self) {
         // SAFETY: We hold the lock (type invariant of `ArmLock`), taken on this CPU with these
         // flags; the glue stores the state and clears the lock bit in one release store.
+        // `counts` is null or live until now (`ArmLock::lock_gated`'s caller).
         unsafe {
             rust_wq_arm_unlock(
                 self.lock.word.as_ptr().cast(),
                 self.state.encode(),
                 self.flags,
+                self.counts,
             )
         };
     }

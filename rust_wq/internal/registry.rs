@@ -6,6 +6,7 @@
 
 use crate::rust_wq::{
     internal::{
+        read_once,
         reclaim::{
             self,
             Runners, //
@@ -78,7 +79,9 @@ unsafe impl Send for QueueList {}
 
 /// The registry of this module while it takes work: null before [`Registry::open`] published it
 /// and after its drop closed it. Dereferenced only inside an RCU read-side critical section (a
-/// [`Gate`], or `unregister`'s); the plain enqueue compares it with null (see [`gate_word`]).
+/// [`Gate`], the interrupts-off section of an arm's
+/// [`ArmLock::lock_gated`](crate::rust_wq::internal::arm_lock::ArmLock::lock_gated), or
+/// `unregister`'s); the plain enqueue compares it with null (see [`gate_word`]).
 static REGISTRY: Atomic<*const Registry> = Atomic::new(ptr::null());
 /// Whether a registry was ever opened (to tell `EINVAL` from `ESHUTDOWN`); set once, by the one
 /// [`Registry::open`] that succeeds.
@@ -144,12 +147,6 @@ impl Gate<'_> {
         EnqueueErrorKind::NotDrained
     }
 
-    /// The tracker of the delayed items armed on system queues.
-    #[inline]
-    pub(in crate::rust_wq) fn system_tracker(&self) -> &Tracker {
-        &self.registry.system
-    }
-
     /// Registers an owned queue; the registry keeps a reference until the queue is retired or
     /// the module is unloaded.
     pub(in crate::rust_wq) fn register(&self, core: &Arc<QueueCore>) -> Result {
@@ -172,6 +169,17 @@ impl Gate<'_> {
 #[inline(always)]
 pub(in crate::rust_wq) fn gate_word() -> *const *mut c_void {
     REGISTRY.as_ptr().cast_const().cast()
+}
+
+/// Whether the gate is closed, read once and inline, only to refuse early: before an operation
+/// records anything of the item, and so that its refusals keep their order. The read that decides
+/// is the one inside the operation's interrupts-off section ([`gate_word`]); a close between the
+/// two is for good, and that section refuses then with the same error ([`Gate::refused`]).
+#[inline(always)]
+pub(in crate::rust_wq) fn gate_closed_early() -> bool {
+    // SAFETY: The gate word is a static of this module, valid and aligned, only written
+    // atomically (`Atomic` stores).
+    unsafe { read_once(gate_word()) }.is_null()
 }
 
 /// Whether the module's unload has begun: the registry was opened and is closed now.

@@ -12,9 +12,12 @@
 //! a queue), unlinked (armed on another queue, or dropped) and when a queue goes away; re-arming an
 //! item on the queue it is linked in takes it not.
 
-use crate::rust_wq::glue::{
-    rust_wq_trackers_lock_irqsave,
-    rust_wq_trackers_unlock_irqrestore, //
+use crate::rust_wq::{
+    glue::{
+        rust_wq_trackers_lock_irqsave,
+        rust_wq_trackers_unlock_irqrestore, //
+    },
+    internal::read_once,
 };
 use core::{
     cell::UnsafeCell,
@@ -96,6 +99,22 @@ impl Links {
     #[inline]
     pub(in crate::rust_wq) fn is_linked(&self) -> bool {
         !self.next.load(Acquire).is_null()
+    }
+
+    /// [`Links::is_linked`] for the item's arming, which only decides whether to link the item
+    /// in the tracker of the queue it armed on: a plain `READ_ONCE()`, inline, where an acquire
+    /// load is a call to a C helper. It orders nothing after it, and needs to: what it reads
+    /// was last written by the item's previous arm or drop (under the arm lock, which the
+    /// caller's acquire orders before it) or by a tracker's [`Tracker::expedite_all`]. When the
+    /// answer matters (the item stays linked in the tracker of the very queue it arms on), that
+    /// tracker's `expedite_all` cannot run meanwhile (see [`Links::is_linked`]) and one that ran
+    /// before (a queue dropped earlier at the same address) happened before the queue the caller
+    /// borrows was made; otherwise the caller links the item anyway, under the trackers' lock,
+    /// which reads the links again.
+    #[inline]
+    pub(in crate::rust_wq) fn is_linked_under_arm(&self) -> bool {
+        // SAFETY: `next` is a live, aligned pointer-sized atomic, only written by atomic stores.
+        !unsafe { read_once(self.next.as_ptr().cast_const()) }.is_null()
     }
 }
 

@@ -9,9 +9,10 @@
 //! [`OwnedQueue`](crate::rust_wq::OwnedQueue) is linked into the queue's `Tracker`, and every
 //! item armed on a system queue into the tracker of its module's registry (see
 //! [`Drained`](crate::rust_wq::Drained)). The link is made while the arming call still borrows
-//! the queue (and holds the module's registry open), so the queue's `Drop` (or the module's
-//! unload) always finds it; it then fires every linked timer early: the item runs at once, on
-//! the queue and CPU it was armed for.
+//! the queue (and holds the module's registry open: the arm lock's interrupts-off section, in
+//! which the module's unload gate was read open, see `ArmLock::lock_gated`), so the queue's `Drop`
+//! (or the module's unload) always finds it; it then fires every linked timer early: the item runs
+//! at once, on the queue and CPU it was armed for.
 //!
 //! # Examples
 //!
@@ -62,6 +63,7 @@ use crate::rust_wq::{
         ArmLock,
         MAX_DISABLE, //
     },
+    internal::registry::Gate,
     internal::tracker::{
         Links,
         Tracker,
@@ -84,6 +86,7 @@ use crate::rust_wq::{
     WorkItemPointer, //
 };
 use core::{
+    ffi::c_void,
     marker::PhantomData,
     mem::offset_of,
     ptr, //
@@ -306,24 +309,15 @@ impl<T: ?Sized, const ID: u64> DelayedWork<T, ID> {
     }
 
     /// Cancels the item and waits for a running instance (see
-    /// [`DelayedWorkRef::cancel_sync`]); returns whether it was pending.
-    ///
-    /// The caller may sleep and is not the item's own `run`.
+    /// [`DelayedWorkRef::cancel_sync`]); returns whether it was pending. `EAGAIN` where the caller
+    /// may not sleep, `EDEADLK` from the item's own `run`, `EOVERFLOW` as said there.
     ///
     /// [`DelayedWorkRef::cancel_sync`]: crate::rust_wq::DelayedWorkRef::cancel_sync
+    #[inline]
     pub(in crate::rust_wq) fn cancel_sync(&self) -> Result<bool> {
-        {
-            let mut state = self.arm.lock();
-            if state.cancelling >= MAX_DISABLE {
-                return Err(EOVERFLOW);
-            }
-            state.cancelling += 1;
-        }
-        // SAFETY: The item is initialised; the caller may sleep and is not the item's `run`.
-        // Arming is refused while C keeps the item disabled in this call (counted above).
-        let was_pending = unsafe { bindings::cancel_delayed_work_sync(self.as_raw()) };
-        self.arm.lock().cancelling -= 1;
-        Ok(was_pending)
+        // SAFETY: The `delayed_work` is this item's, initialised and alive while `self` is.
+        // Arming is refused while C keeps the item disabled in this call (counted there).
+        unsafe { self.arm.cancel_sync_counted(self.as_raw()) }
     }
 
     /// Fires the timer now if it is armed: the item is queued at once on the queue and CPU it was
@@ -476,20 +470,43 @@ pub enum Armed<P> {
 }
 
 /// Arms `item` on `wq` after `delay` jiffies, on `cpu` (`None`: the local or any CPU), and links
-/// it in `tracker`, the tracker of `wq`. `delay` is at most [`MAX_DELAY`]: the caller checked it
+/// it in the tracker of `wq`: `tracker`, or the module's tracker of system timers if it is `None`.
+/// `delay` is at most [`MAX_DELAY`]: the caller checked it
 /// ([`DelayOutOfRange`](EnqueueErrorKind::DelayOutOfRange)), where a constant delay folds the
 /// check away.
+///
+/// The module's unload gate is the arm lock's own interrupts-off section
+/// ([`ArmLock::lock_gated`]), which also counts the arm in `counts` for an owned queue's `drain`:
+/// one call into the C glue to lock, one to unlock, and no RCU read lock. Everything that the
+/// gate must cover happens inside it: C arms the timer (or queues the item) and the item is linked
+/// in its tracker before the guard drops, so the unload, which waits for that section before it
+/// fires the module's system timers, finds the item linked, as it found it inside a [`Gate`]
+/// before. The refusals keep their order: the caller refuses a closed gate before the delay is
+/// checked (an early read, [`registry::gate_closed_early`]); a close between that read and the
+/// lock's is refused here with the same error, before the arm state is looked at.
+///
+/// Inlined into each arming operation (`enqueue_delayed`, `mod_delayed` and their `_on` forms, per
+/// kind of queue), so that an arm is one out-of-line level on top of the C glue and C's call, as
+/// the operation's own constants fold into it.
 ///
 /// # Safety
 ///
 /// `wq` is valid during the call, and `bits` are the `reclaim::ON_*` bits of its flags. `tracker`
-/// is the one tracker whose owner's drop (or the unload) fires the timers armed on `wq` (every arm
-/// on `wq` passes it), and it cannot start that before this call returns: the caller borrows the
-/// owner of `wq` (an owned queue), or holds the module's registry open (a system queue).
+/// is the one tracker whose owner's drop fires the timers armed on `wq` (every arm on `wq` passes
+/// it), and the caller borrows that owner (an owned queue), so that the drop cannot start before
+/// this call returns; or `tracker` is `None` and `wq` lives forever (a system queue), whose timers
+/// the unload fires. `counts` is null or the live per-CPU counts of the owned queue of `wq`, which
+/// the caller borrows.
+///
+/// [`Gate`]: crate::rust_wq::internal::registry::Gate
+/// [`registry::gate_closed_early`]: crate::rust_wq::internal::registry::gate_closed_early
+#[expect(clippy::too_many_arguments)]
+#[inline(always)]
 pub(in crate::rust_wq) unsafe fn arm<P: DelayedPointer<ID>, const ID: u64>(
     wq: *mut bindings::workqueue_struct,
     bits: u32,
-    tracker: &Tracker,
+    tracker: Option<&Tracker>,
+    counts: *mut c_void,
     cpu: Option<u32>,
     item: P,
     delay: Jiffies,
@@ -501,7 +518,13 @@ pub(in crate::rust_wq) unsafe fn arm<P: DelayedPointer<ID>, const ID: u64>(
     // run and be dropped on another CPU; its memory still outlives `dw`: `DelayedWork`'s
     // `PinnedDrop` takes the `arm` lock, which we hold for as long as we use `dw`.
     let dw = unsafe { &*P::Target::raw_get_field(raw) };
-    let state = dw.arm.lock();
+    // SAFETY: `counts` is null or live while the caller borrows its queue, past the guard.
+    let Some(state) = (unsafe { dw.arm.lock_gated(counts) }) else {
+        // SAFETY: Nothing took the reference.
+        return Err(EnqueueError::new(Gate::refused(), unsafe {
+            P::from_raw(raw)
+        }));
+    };
     if state.disabled > 0 || state.cancelling > 0 {
         drop(state);
         // SAFETY: Nothing took the reference.
@@ -537,10 +560,16 @@ pub(in crate::rust_wq) unsafe fn arm<P: DelayedPointer<ID>, const ID: u64>(
     // it null.
     // SAFETY: The `delayed_work` is initialised and alive (see above).
     let last_wq = unsafe { (*dw.as_raw()).wq };
+    // The tracker of `wq`: the module's for a system queue, whose registry the gate keeps alive.
+    let tracker = match tracker {
+        Some(tracker) => tracker,
+        None => state.system_tracker(),
+    };
     // SAFETY: The `delayed_work` is initialised and alive (see above), `wq` is valid and `cpu`
     // is unbound or online. While the timer may fire, `wq` stays valid: the item is linked in
-    // `tracker` below, before the owner of `wq` can fire the timers it tracks and go (caller).
-    // Both calls are irq-safe.
+    // `tracker` below, before the owner of `wq` can fire the timers it tracks and go (caller), or
+    // before the unload can fire those of system queues (it waits for the gate we hold). Both
+    // calls are irq-safe.
     let res = unsafe {
         match how {
             Arm::Queue => bindings::queue_delayed_work_on(cpu, wq, dw.as_raw(), delay),
@@ -562,7 +591,7 @@ pub(in crate::rust_wq) unsafe fn arm<P: DelayedPointer<ID>, const ID: u64>(
         // lock is not needed. Otherwise the links move to `tracker` now; until then they stay
         // in the tracker of the queue the item was armed on before, so that queue's drop still
         // finds the item (and fires it into `wq`, which is alive).
-        if !(dw.links.is_linked() && last_wq == wq) {
+        if !(dw.links.is_linked_under_arm() && last_wq == wq) {
             // SAFETY: The item is alive (see above).
             unsafe { tracker.link(ptr::from_ref(&dw.links).cast_mut()) };
         }

@@ -54,6 +54,10 @@
 
 use crate::rust_wq::{
     cpu,
+    glue::{
+        rust_wq_flush_work_checked,
+        RUST_WQ_WAIT_ASK, //
+    },
     internal::reclaim,
     DelayedWork,
     HasDelayedWork,
@@ -78,7 +82,8 @@ fn is_current(work: *mut bindings::work_struct) -> bool {
 
 /// Checks that the caller may wait for the item at `work`: `EAGAIN` if it cannot sleep (a BH
 /// item's `run` included: `current_work()` is NULL there), `EDEADLK` if it is the item's own
-/// `run`.
+/// `run`. A plain item's `cancel_sync` and `flush`, and a delayed item's `cancel_sync`, make the
+/// same checks, in the same order, in the glue call that waits (`rust_wq/glue/wait.c`).
 #[inline]
 fn may_wait_for(work: *mut bindings::work_struct) -> Result<cpu::Context> {
     let ctx = cpu::context();
@@ -89,6 +94,21 @@ fn may_wait_for(work: *mut bindings::work_struct) -> Result<cpu::Context> {
         return Err(EDEADLK);
     }
     Ok(ctx)
+}
+
+/// The end of a plain item's flush (`WorkRef::flush`) for a caller that may wait for it (the
+/// glue checked) and is in memory reclaim or a kworker, whose context `ctx` is: the reclaim rule
+/// ([`reclaim::may_flush_item`]), then `flush_work`.
+#[inline(never)]
+fn flush_in_reclaim(
+    ctx: cpu::Context,
+    work: *mut bindings::work_struct,
+    seen: &kernel::sync::atomic::Atomic<u32>,
+) -> Result<bool> {
+    reclaim::may_flush_item(ctx, seen)?;
+    // SAFETY: The item is initialised (the caller's); we may sleep and are not the worker running
+    // it (the glue checked, and neither changes for the calling task in between).
+    Ok(unsafe { bindings::flush_work(work) })
 }
 
 #[inline]
@@ -219,15 +239,11 @@ impl<'a, T: WorkItem<ID> + HasWork<T, ID>, const ID: u64> WorkRef<'a, T, ID> {
     ///   [`MAX_DISABLE`](crate::rust_wq::MAX_DISABLE) already.
     #[inline]
     pub fn cancel_sync(self) -> Result<Option<T::Pointer>> {
-        may_wait_for(self.as_raw())?;
-        // C disables the item while it waits: counted like a disable, so C's count stays below
-        // its limit (`EOVERFLOW` once `MAX_DISABLE` disables and cancels are under way).
-        let work = self.work();
-        work.start_disable()?;
-        // SAFETY: The item is initialised; we may sleep and are not the worker running it.
-        let was_pending = unsafe { bindings::cancel_work_sync(self.as_raw()) };
-        work.end_transient_disable();
-        // SAFETY: `was_pending` is the answer of that call for `self`.
+        // The checks of `may_wait_for`, in their order, then `EOVERFLOW`: C disables the item
+        // while it waits, counted like a disable, so C's count stays below its limit (once
+        // `MAX_DISABLE` disables and cancels are under way). All in the glue call that cancels.
+        let was_pending = self.work().cancel_sync_checked()?;
+        // SAFETY: `was_pending` is the answer of `cancel_work_sync` for `self`.
         Ok(unsafe { reclaim(was_pending, self.0) })
     }
 
@@ -244,10 +260,21 @@ impl<'a, T: WorkItem<ID> + HasWork<T, ID>, const ID: u64> WorkRef<'a, T, ID> {
     ///   without `WQ_MEM_RECLAIM` (see [Memory reclaim](crate::rust_wq::error#memory-reclaim)).
     #[inline]
     pub fn flush(self) -> Result<bool> {
-        let ctx = may_wait_for(self.as_raw())?;
-        reclaim::may_flush_item(ctx, &self.work().seen)?;
-        // SAFETY: The item is initialised; we may sleep and are not the worker running it.
-        Ok(unsafe { bindings::flush_work(self.as_raw()) })
+        // The checks of `may_wait_for`, in their order, and `flush_work` in one glue call when
+        // the caller is neither in memory reclaim nor a kworker: only those two can be reclaim
+        // waiters (`reclaim::in_reclaim`), so the reclaim rule refuses nothing else. For them
+        // the glue does nothing more, and the rule is checked here before the flush.
+        // SAFETY: The item is initialised; the glue flushes only where the caller may sleep and
+        // is not the worker running the item.
+        let r = unsafe { rust_wq_flush_work_checked(self.as_raw()) };
+        if r >= RUST_WQ_WAIT_ASK as i32 {
+            let ctx = cpu::Context::from_glue(r as u32 & !RUST_WQ_WAIT_ASK);
+            return flush_in_reclaim(ctx, self.as_raw(), &self.work().seen);
+        }
+        if r < 0 {
+            return Err(Error::from_errno(r));
+        }
+        Ok(r != 0)
     }
 
     /// Disables the item (C's `disable_work`): enqueueing it is `EBUSY`
@@ -369,7 +396,7 @@ impl<'a, T: WorkItem<ID> + HasDelayedWork<T, ID>, const ID: u64> DelayedWorkRef<
     ///   are under way already.
     #[inline]
     pub fn cancel_sync(self) -> Result<Option<T::Pointer>> {
-        may_wait_for(self.raw_dwork_work())?;
+        // The checks of `may_wait_for`, then `EOVERFLOW`, in the glue call that cancels.
         let was_pending = self.delayed_work().cancel_sync()?;
         // SAFETY: `was_pending` is the answer of `cancel_delayed_work_sync` for `self`.
         Ok(unsafe { reclaim(was_pending, self.0) })

@@ -3,6 +3,7 @@
 //! Work items: the pinned `work_struct` wrapper and the traits that tie it to its container.
 
 use crate::rust_wq::{
+    glue::rust_wq_cancel_work_sync_counted,
     internal::{
         arm_lock::MAX_DISABLE,
         read_once, //
@@ -292,6 +293,39 @@ impl<T: ?Sized, const ID: u64> Work<T, ID> {
         }
     }
 
+    /// `cancel_work_sync()` with its checks and its count, in one call into the C glue
+    /// (`rust_wq_cancel_work_sync_counted`): `EAGAIN` if the caller cannot sleep, `EDEADLK` if
+    /// it is the item's own `run`, `EOVERFLOW` as [`Work::start_disable`]; otherwise counted as
+    /// a disable started (C disables the item while it waits, so C's count stays below its limit),
+    /// C's call, and the count lowered again (C undid its disable itself, before it returned).
+    /// Returns whether the item was pending.
+    ///
+    /// The glue does to `disables` what [`Work::start_disable`] does, and then a relaxed
+    /// subtraction, with C's atomics (the same operations as the kernel's Rust `Atomic`, inline
+    /// there): so the invariant holds as it does for the disables of Rust: the high half is raised,
+    /// with the same limit, before C disables the item, and lowered (INVARIANT) only after C's
+    /// transient disable is over, so it stays at least C's count.
+    #[inline]
+    pub(in crate::rust_wq) fn cancel_sync_checked(&self) -> Result<bool> {
+        // SAFETY: `as_raw` is the initialised `work_struct` of this item, alive while `self` is;
+        // `disables` is a live atomic `u32` (the layout of C's `atomic_t`), only changed
+        // atomically. The glue calls `cancel_work_sync` only where the caller may sleep and is not
+        // the worker running the item.
+        let r = unsafe {
+            rust_wq_cancel_work_sync_counted(
+                self.as_raw(),
+                self.disables.as_ptr().cast(),
+                STARTED,
+                MAX_DISABLE * STARTED,
+            )
+        };
+        // An error only on the refusals above (`to_result` is a call, this is a test).
+        if r < 0 {
+            return Err(Error::from_errno(r));
+        }
+        Ok(r != 0)
+    }
+
     /// Whether the item is pending (its `PENDING` bit, read once: C's `work_pending()`).
     #[inline]
     pub fn is_pending(&self) -> bool {
@@ -303,13 +337,6 @@ impl<T: ?Sized, const ID: u64> Work<T, ID> {
     /// undone by an enable, plus the `cancel_sync` calls waiting (C disables the item meanwhile).
     pub fn disable_depth(&self) -> u32 {
         self.disables.load(Relaxed) >> 16
-    }
-
-    /// Ends a disable started with [`Work::start_disable`] that C undid itself: a
-    /// `cancel_work_sync()`, which disables the item only while it waits.
-    pub(in crate::rust_wq) fn end_transient_disable(&self) {
-        // INVARIANT: C's transient disable is over, so the high half stays at least C's count.
-        self.disables.fetch_sub(STARTED, Relaxed);
     }
 
     /// Records that a disable started with [`Work::start_disable`] is done in C.

@@ -5,9 +5,11 @@
 
 use crate::rust_wq::{
     cpu,
-    glue::rust_wq_queue_work_gated,
+    glue::{
+        rust_wq_queue_work_gated,
+        rust_wq_queue_work_on_gated, //
+    },
     internal::class,
-    internal::read_once,
     internal::reclaim,
     internal::registry::{
         self,
@@ -36,6 +38,7 @@ pub(in crate::rust_wq) const WORK_CPU_UNBOUND: i32 =
 /// The `cpu` argument of the `queue_*_on` functions: `WORK_CPU_UNBOUND` for `None`, else a CPU
 /// that is possible ([`EnqueueErrorKind::NoSuchCpu`] otherwise) and online
 /// ([`EnqueueErrorKind::CpuOffline`] otherwise).
+#[inline]
 pub(in crate::rust_wq) fn target_cpu(cpu: Option<u32>) -> Result<i32, EnqueueErrorKind> {
     match cpu {
         None => Ok(WORK_CPU_UNBOUND),
@@ -171,10 +174,20 @@ impl Queue {
         self.0.get()
     }
 
-    /// Queues `item` on `cpu` if it is online. Interrupts are off from the check to the queueing,
-    /// so the CPU cannot go offline in between (taking a CPU down needs every CPU to run its
-    /// stopper thread): on a BH queue, C would warn and strand the item on a dead CPU's pool.
-    /// `bits` and `core` as in [`Queue::enqueue_gated`].
+    /// Queues `item` on `cpu` if it is online, as [`Queue::enqueue_gated`] queues it: one call
+    /// into the C glue (`rust_wq_queue_work_on_gated`) checks that the CPU is online, takes the
+    /// gate, counts and queues, in one interrupts-off section. Interrupts are off from the check
+    /// to the queueing, so the CPU cannot go offline in between (taking a CPU down needs every CPU
+    /// to run its stopper thread): on a BH queue, C would warn and strand the item on a dead CPU's
+    /// pool. `bits` and `core` as in [`Queue::enqueue_gated`].
+    ///
+    /// The refusals keep their order: a pending item (`Busy`), then a CPU that does not exist
+    /// (`NoSuchCpu`) or is offline (`CpuOffline`), then a closed gate, then the item's bookkeeping
+    /// ([`admit`]). So the CPU is checked early too, inline, before the gate and the bookkeeping;
+    /// the glue's check is the one that decides: a CPU that went offline since is refused there
+    /// with the same `CpuOffline`, before the gate, with the item back (what its bookkeeping
+    /// recorded then stays recorded, as for an item that C refuses, see [`Queue::enqueue_gated`]).
+    #[inline]
     pub(in crate::rust_wq) fn enqueue_on_cpu<P: WorkPointer<ID>, const ID: u64>(
         &self,
         cpu: u32,
@@ -183,13 +196,11 @@ impl Queue {
         item: P,
     ) -> Result<(), EnqueueError<P>> {
         let item = refuse_if_pending(item)?;
-        let irqs_off = kernel::interrupt::local_interrupt_disable();
-        let res = match target_cpu(Some(cpu)) {
-            Ok(cpu) => self.enqueue_gated(cpu, bits, core, item),
-            Err(e) => Err(EnqueueError::new(e, item)),
+        let cpu = match target_cpu(Some(cpu)) {
+            Ok(cpu) => cpu,
+            Err(e) => return Err(EnqueueError::new(e, item)),
         };
-        drop(irqs_off);
-        res
+        self.gated::<P, ID, true>(cpu, bits, core, item)
     }
 
     /// Whether this is one of the system BH queues.
@@ -240,9 +251,20 @@ impl Queue {
         core: Option<&QueueCore>,
         item: P,
     ) -> Result<(), EnqueueError<P>> {
-        // SAFETY: The gate word is a static of this module, valid and aligned, only written
-        // atomically (`Atomic` stores).
-        if unsafe { read_once(registry::gate_word()) }.is_null() {
+        self.gated::<P, ID, false>(cpu, bits, core, item)
+    }
+
+    /// [`Queue::enqueue_gated`], and with `ON_CPU` [`Queue::enqueue_on_cpu`] after its early
+    /// checks: `cpu` is then a possible CPU, which the glue checks to be online in its section.
+    #[inline(always)]
+    fn gated<P: WorkPointer<ID>, const ID: u64, const ON_CPU: bool>(
+        &self,
+        cpu: i32,
+        bits: u32,
+        core: Option<&QueueCore>,
+        item: P,
+    ) -> Result<(), EnqueueError<P>> {
+        if registry::gate_closed_early() {
             return Err(EnqueueError::new(Gate::refused(), item));
         }
         let counts = core.map_or(core::ptr::null_mut(), QueueCore::counts);
@@ -251,18 +273,25 @@ impl Queue {
         // atomically (`Atomic` stores). `counts` is null or the live per-CPU allocation of the
         // glue of `core`, an owned queue's shared part, which frees it and which we borrow.
         // `work` is an initialised `work_struct` whose function turns it back into a `P`
-        // (`Work::new`); `self` is a valid queue; the CPU is valid (see above). On 1 the queue
-        // owns the reference until `run`; 1 always means queued: the queue is not being destroyed
-        // while borrowed, and rust_wq never calls `drain_workqueue` (whose draining state would
-        // make C drop the item).
+        // (`Work::new`); `self` is a valid queue; the CPU is valid (see above; with `ON_CPU` a
+        // possible one, whose bit of the online mask the glue reads). On 1 the queue owns the
+        // reference until `run`; 1 always means queued: the queue is not being destroyed while
+        // borrowed, and rust_wq never calls `drain_workqueue` (whose draining state would make C
+        // drop the item).
         let r = unsafe {
-            rust_wq_queue_work_gated(registry::gate_word(), counts, cpu, self.as_raw(), work)
+            if ON_CPU {
+                rust_wq_queue_work_on_gated(registry::gate_word(), counts, cpu, self.as_raw(), work)
+            } else {
+                rust_wq_queue_work_gated(registry::gate_word(), counts, cpu, self.as_raw(), work)
+            }
         };
         if r > 0 {
             return Ok(());
         }
         let kind = if r == 0 {
             EnqueueErrorKind::Busy
+        } else if ON_CPU && r == -(bindings::ENODEV as i32) {
+            EnqueueErrorKind::CpuOffline
         } else {
             Gate::refused()
         };

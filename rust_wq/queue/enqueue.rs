@@ -26,7 +26,10 @@ use crate::rust_wq::{
     cpu,
     internal::{
         reclaim,
-        registry::Gate, //
+        registry::{
+            self,
+            Gate, //
+        },
     },
     item::{
         delayed::{
@@ -460,36 +463,45 @@ impl Site<'_> {
             let e = EnqueueError::new(EnqueueErrorKind::CpuTimerOnBh, item);
             return self.account(target, Err(e));
         }
-        let gate = match Gate::enter() {
-            Ok(gate) => gate,
-            Err(e) => return self.account(target, Err(EnqueueError::new(e, item))),
-        };
+        // The gate is taken with the arm lock, in its interrupts-off section (`delayed::arm`); a
+        // closed one is refused first, as before the delay is checked.
+        if registry::gate_closed_early() {
+            return self.account(target, Err(EnqueueError::new(Gate::refused(), item)));
+        }
         // Checked here rather than in `delayed::arm`, which then takes the delay by value: a
         // constant delay (the caller's, inlined) folds the check away, and `delayed::arm` gets it
         // in a register, not as a `Result` in memory.
         let delay = match delay {
             Ok(d) if d <= MAX_DELAY => d,
             Ok(_) | Err(_) => {
-                drop(gate);
                 let e = EnqueueError::new(EnqueueErrorKind::DelayOutOfRange, item);
                 return self.account(target, Err(e));
             }
         };
-        let tracker = match self.core() {
-            Some(core) => core.tracker(),
-            None => gate.system_tracker(),
+        let core = self.core();
+        // An owned queue's tracker, else (`None`) the module's, which `delayed::arm` reaches
+        // through the gate it takes.
+        let tracker = core.map(QueueCore::tracker);
+        // Counted for `drain` in the arm lock's section (`delayed::arm`).
+        let counts = core.map_or(core::ptr::null_mut(), QueueCore::counts);
+        // SAFETY: The C queue is valid (type invariant). For an owned queue, `tracker` is its
+        // core's, which that queue's drop fires before it destroys the C queue (and the drop
+        // cannot begin while the site lives), and `counts` its core's live counts; for a queue
+        // that lives forever (the caller's promise when it is not owned), `tracker` is `None`
+        // (the module's, which the unload fires, and which cannot close while `delayed::arm`
+        // holds the gate) and `counts` null.
+        let res = unsafe {
+            delayed::arm(
+                self.wq(),
+                self.bits(),
+                tracker,
+                counts,
+                cpu,
+                item,
+                delay,
+                how,
+            )
         };
-        // Not `counted`: its closure, one per pointer type and shared by the kinds of queue,
-        // would take `delayed::arm` into a copy of its own, called with its captures in memory.
-        let counting = self.count();
-        // SAFETY: The C queue is valid (type invariant) and `tracker` follows the timers armed
-        // on it: its owned queue's, which that queue's drop fires before it destroys the C queue
-        // (and the drop cannot begin while the site lives), or, for a queue that lives forever
-        // (the caller's promise when it is not owned), the module's, which the unload fires and
-        // which cannot close while we hold the gate.
-        let res = unsafe { delayed::arm(self.wq(), self.bits(), tracker, cpu, item, delay, how) };
-        drop(counting);
-        drop(gate);
         if let (Some(s), Ok(Armed::Queued)) = (self.stats, &res) {
             s.delayed.add(1, Relaxed);
         }
