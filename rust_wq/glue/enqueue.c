@@ -16,13 +16,14 @@
 
 /*
  * 1: queued; 0: refused by C (pending, or disabled); -ESHUTDOWN: the gate is closed (*gate is
- * NULL), nothing done. counts: the per-CPU counts of counters.c (struct rust_wq_counts,
- * counters.h), or NULL.
+ * NULL), nothing done. counts: NULL, or the word of an owned queue that holds its per-CPU counts
+ * of counters.c (struct rust_wq_counts, counters.h), NULL until its first drain makes them: read
+ * once in the section, which the drain's grace period waits for (rust_wq/queue/owned.rs, Counts).
  */
-int rust_wq_queue_work_gated(void *const *gate, void *counts, int cpu, struct workqueue_struct *wq,
-			     struct work_struct *work)
+int rust_wq_queue_work_gated(void *const *gate, void *const *counts, int cpu,
+			     struct workqueue_struct *wq, struct work_struct *work)
 {
-	struct rust_wq_counts __percpu *c = (struct rust_wq_counts __percpu __force *)counts;
+	struct rust_wq_counts __percpu *c = NULL;
 	unsigned long flags;
 	int ret = -ESHUTDOWN;
 
@@ -31,6 +32,8 @@ int rust_wq_queue_work_gated(void *const *gate, void *counts, int cpu, struct wo
 	 * with interrupts disabled is one), whose end the unload's synchronize_rcu() waits for.
 	 */
 	local_irq_save(flags);
+	if (counts)
+		c = (struct rust_wq_counts __percpu __force *)READ_ONCE(*counts);
 	if (likely(READ_ONCE(*gate))) {
 		/*
 		 * As rust_wq_count_started(): the queueing starts with a fully ordered atomic

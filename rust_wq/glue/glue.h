@@ -43,7 +43,8 @@ void rust_wq_count_finished(void *p);
 unsigned long rust_wq_counts_sum(void *p, bool finished);
 
 /* enqueue.c: the plain enqueue, gated, counted and queued with interrupts off. */
-int rust_wq_queue_work_gated(void *const *gate, void *counts, int cpu, struct workqueue_struct *wq,
+int rust_wq_queue_work_gated(void *const *gate, void *const *counts, int cpu,
+			     struct workqueue_struct *wq,
 			     struct work_struct *work);
 
 /* arm_lock.c: the bit lock of a delayed item's arm state. */

@@ -245,11 +245,12 @@ impl Queue {
         if unsafe { read_once(registry::gate_word()) }.is_null() {
             return Err(EnqueueError::new(Gate::refused(), item));
         }
-        let counts = core.map_or(core::ptr::null_mut(), QueueCore::counts);
+        let counts = core.map_or(core::ptr::null(), QueueCore::counts);
         let (raw, work) = admitted(item, bits)?;
         // SAFETY: The gate word is a static of this module, valid and aligned, only written
-        // atomically (`Atomic` stores). `counts` is null or the live per-CPU allocation of the
-        // glue of `core`, an owned queue's shared part, which frees it and which we borrow.
+        // atomically (`Atomic` stores). `counts` is null or the counts word of `core`, an owned
+        // queue's shared part, which we borrow: an `Atomic` pointer, null or the live per-CPU
+        // allocation of the glue that the core frees.
         // `work` is an initialised `work_struct` whose function turns it back into a `P`
         // (`Work::new`); `self` is a valid queue; the CPU is valid (see above). On 1 the queue
         // owns the reference until `run`; 1 always means queued: the queue is not being destroyed

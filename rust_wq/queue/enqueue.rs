@@ -67,7 +67,10 @@ use kernel::{
     alloc::Flags,
     bindings,
     prelude::*,
-    sync::atomic::Relaxed,
+    sync::{
+        atomic::Relaxed,
+        rcu, //
+    },
     time::Jiffies, //
 };
 
@@ -340,9 +343,12 @@ impl Site<'_> {
         self.core().map(QueueCore::count)
     }
 
-    /// Runs `f` as one enqueue for [`OwnedQueue::drain`]'s bookkeeping (owned queues).
+    /// Runs `f` as one enqueue for [`OwnedQueue::drain`]'s bookkeeping (owned queues), the count
+    /// and `f` in one RCU read-side critical section (see [`QueueCore::count`]): `f` must not
+    /// sleep.
     #[inline(always)]
     fn counted<R>(&self, f: impl FnOnce() -> R) -> R {
+        let _rcu = self.core().map(|_| rcu::read_lock());
         let _counting = self.count();
         f()
     }
