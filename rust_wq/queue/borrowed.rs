@@ -201,7 +201,8 @@ impl Queue {
 
     /// Queues `item` on `cpu` if the module takes work (see [`Drained`](crate::rust_wq::Drained)),
     /// counting the enqueue in `core`'s per-CPU counts for
-    /// [`OwnedQueue::drain`](crate::rust_wq::OwnedQueue::drain) if it is an owned queue's. `cpu` is
+    /// [`OwnedQueue::drain`](crate::rust_wq::OwnedQueue::drain) if it is an owned queue's and
+    /// its first drain made them. `cpu` is
     /// `WORK_CPU_UNBOUND` or a possible CPU; `bits` are the `reclaim::ON_*` bits of the queue's
     /// flags.
     ///

@@ -349,6 +349,8 @@ impl<K: Kind> OwnedQueue<K> {
         stats: bool,
     ) -> Result<Self> {
         cpu::may_sleep()?;
+        // Freed by `Counts::drop` (with the `QueueCore`, or here if what follows fails).
+        let counts = Counts::new(flags & bindings::wq_flags_WQ_MEM_RECLAIM != 0)?;
         let stats = if stats { Some(Stats::new()?) } else { None };
         let mut lockdep = core::ptr::null_mut();
         let mut err = 0;
@@ -373,7 +375,7 @@ impl<K: Kind> OwnedQueue<K> {
                 reclaim: flags & bindings::wq_flags_WQ_MEM_RECLAIM != 0,
                 tracker <- Tracker::new(),
                 rcu: Atomic::new(false),
-                counts: Counts::new(),
+                counts,
                 handoff <- crate::new_work!("rust_wq::OwnedQueue::handoff"),
             }),
             GFP_KERNEL,
@@ -450,13 +452,16 @@ impl<K: Kind> OwnedQueue<K> {
     /// too (rule 17 of docs/soundness.md).
     ///
     /// The queue's first drain makes the per-CPU counters that every later enqueue counts in
-    /// (queues that are never drained do without them), and waits for an RCU grace period.
+    /// (queues that are never drained do without them), and waits for an RCU grace period. A
+    /// `WQ_MEM_RECLAIM` queue, which may have to be drained when memory is short, has them from
+    /// its creation.
     ///
     /// # Errors
     ///
     /// - Those of [`OwnedQueue::flush`].
-    /// - `ENOMEM`: the first drain could not allocate the counters (nothing was waited for; a
-    ///   later drain tries again).
+    /// - `ENOMEM`: the first drain of a queue without `WQ_MEM_RECLAIM` could not allocate the
+    ///   counters (memory is short, or the caller is being killed while another allocation of
+    ///   per-CPU memory holds its lock): nothing was waited for; a later drain tries again.
     pub fn drain(&self) -> Result {
         let ctx = may_wait_here()?;
         reclaim::may_flush(ctx, self.core.reclaim)?;
@@ -541,18 +546,18 @@ impl<K: Kind> OwnedQueue<K> {
     }
 }
 
-/// The per-CPU counters of an owned queue, made by its first [`OwnedQueue::drain`] and freed
-/// when dropped (by its [`QueueCore`], in a context that may take `free_percpu`'s lock). A queue
-/// that is never drained does without them: its creation and destruction allocate and free no
-/// per-CPU memory for rust_wq, and its enqueues count nothing.
+/// The per-CPU counters of an owned queue, made by its first [`OwnedQueue::drain`] (at its
+/// creation if it has `WQ_MEM_RECLAIM`) and freed when dropped (by its [`QueueCore`], in a context
+/// that may take `free_percpu`'s lock). A queue that is never drained does without them: its
+/// creation and destruction allocate and free no per-CPU memory for rust_wq, and its enqueues
+/// count nothing.
 ///
 /// Why a drain still waits for every enqueue: the enqueues read `word` (once each) inside an RCU
 /// read-side critical section that lasts until their queueing is done (the unload's gate: an
-/// interrupts-off section in the plain enqueue's glue call, an RCU read lock or the arm lock's
-/// interrupts-off section elsewhere), and count only in what they read. The first drain
-/// publishes the counters, then waits for a grace period (`synchronize_rcu()`, which waits for
-/// interrupts-off regions too), so every enqueue that read null has queued its item before
-/// `ready` is set; every later one counts. A drain that finds the counters published but not
+/// interrupts-off section in the plain enqueue's glue call, an RCU read lock elsewhere), and
+/// count only in what they read. The first drain publishes the counters, then waits for a grace
+/// period (`synchronize_rcu()`, which waits for interrupts-off regions too), so every enqueue
+/// that read null has queued its item before `ready` is set; every later one counts. A drain that finds the counters published but not
 /// `ready` (another drain's grace period not over) waits for a grace period itself. From then on
 /// the drain's loop covers the uncounted items too: its first flush comes after them.
 ///
@@ -566,11 +571,24 @@ struct Counts {
 }
 
 impl Counts {
-    fn new() -> Self {
-        Self {
-            word: Atomic::new(core::ptr::null_mut()),
-            ready: Atomic::new(false),
-        }
+    /// No counters yet, or (`now`) counters made now: nothing can be queued on the queue before
+    /// it is created, so they are ready at once. `ENOMEM` only if `now`.
+    fn new(now: bool) -> Result<Self> {
+        let word = if now {
+            // SAFETY: Allocates zeroed per-CPU counters, or returns null.
+            let counts = unsafe { rust_wq_counts_alloc() };
+            if counts.is_null() {
+                return Err(ENOMEM);
+            }
+            counts
+        } else {
+            core::ptr::null_mut()
+        };
+        // INVARIANT: `word` is null or fresh counters that no enqueue can have missed.
+        Ok(Self {
+            word: Atomic::new(word),
+            ready: Atomic::new(now),
+        })
     }
 
     /// The counters, made and published first if there are none, once every enqueue that
