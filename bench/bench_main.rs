@@ -1075,7 +1075,7 @@ fn sizes() {
         size_of::<&kernel::workqueue::Queue>(),
     );
     let core = Buf::of(core::format_args!(
-        "`Arc<QueueCore>` {}, per-CPU counters 16 per CPU",
+        "`Arc<QueueCore>` {}, from its first drain per-CPU counters 16 per CPU",
         rust_wq::testing::QUEUE_CORE_SIZE + 8
     ));
     pr_info!(

@@ -73,16 +73,18 @@ unsigned long rust_wq_arm_lock(atomic_t *word, unsigned int *state)
 /*
  * The lock taken inside the unload gate: interrupts off, the gate word *gate (the module's
  * registry, published with a release store) read once, and only if it is not NULL the lock taken
- * and, with counts (an owned queue's, counters.h; or NULL), the enqueue counted as started.
- * Returns the gate word: NULL if the gate is closed, and then nothing was taken (interrupts are
- * as they were); otherwise the lock is held, interrupts off, their flags in *flags, until
- * rust_wq_arm_unlock() with the same counts. The section from the read to that unlock is the gate
+ * and the enqueue counted as started in the counts that counts holds (NULL, or the word of an
+ * owned queue, read once in the section: NULL until its first drain makes its counts, counters.h;
+ * rust_wq/queue/owned.rs, Counts). Returns the gate word: NULL if the gate is closed, and then
+ * nothing was taken (interrupts are as they were); otherwise the lock is held, interrupts off,
+ * their flags in *flags, the counts counted in (or NULL) in *counted, until rust_wq_arm_unlock()
+ * with those counts. The section from the read to that unlock is the gate
  * (rust_wq/queue/borrowed.rs, Queue::enqueue_gated, says why).
  */
 void *rust_wq_arm_lock_gated(atomic_t *word, unsigned int *state, unsigned long *flags,
-			     void *const *gate, void *counts)
+			     void *const *gate, void *const *counts, void **counted)
 {
-	struct rust_wq_counts __percpu *c = (struct rust_wq_counts __percpu __force *)counts;
+	struct rust_wq_counts __percpu *c = NULL;
 	unsigned long f;
 	void *reg;
 
@@ -94,6 +96,9 @@ void *rust_wq_arm_lock_gated(atomic_t *word, unsigned int *state, unsigned long 
 		return NULL;
 	}
 	*state = rust_wq_arm_take(word, _RET_IP_);
+	if (counts)
+		c = (struct rust_wq_counts __percpu __force *)READ_ONCE(*counts);
+	*counted = (void __force *)c;
 	/*
 	 * As rust_wq_count_started(): any queueing under the lock starts with a fully ordered atomic
 	 * (the test_and_set_bit() of PENDING, or the grab of a pending item), so the count is visible

@@ -17,14 +17,16 @@
 
 /*
  * 1: queued; 0: refused by C (pending, or disabled); -ENODEV: with check_cpu, the CPU is offline;
- * -ESHUTDOWN: the gate is closed (*gate is NULL); nothing done on an error. counts: the per-CPU
- * counts of counters.c (struct rust_wq_counts, counters.h), or NULL.
+ * -ESHUTDOWN: the gate is closed (*gate is NULL); nothing done on an error. counts: NULL, or the
+ * word of an owned queue that holds its per-CPU counts of counters.c (struct rust_wq_counts,
+ * counters.h), NULL until its first drain makes them: read once in the section, which the
+ * drain's grace period waits for (rust_wq/queue/owned.rs, Counts).
  */
-static __always_inline int rust_wq_queue_gated(void *const *gate, void *counts, int cpu,
+static __always_inline int rust_wq_queue_gated(void *const *gate, void *const *counts, int cpu,
 					       struct workqueue_struct *wq,
 					       struct work_struct *work, bool check_cpu)
 {
-	struct rust_wq_counts __percpu *c = (struct rust_wq_counts __percpu __force *)counts;
+	struct rust_wq_counts __percpu *c = NULL;
 	unsigned long flags;
 	int ret;
 
@@ -35,6 +37,8 @@ static __always_inline int rust_wq_queue_gated(void *const *gate, void *counts, 
 	 * taking a CPU down needs every CPU to run its stopper thread.
 	 */
 	local_irq_save(flags);
+	if (counts)
+		c = (struct rust_wq_counts __percpu __force *)READ_ONCE(*counts);
 	if (check_cpu && unlikely(!cpu_online(cpu))) {
 		ret = -ENODEV;
 	} else if (likely(READ_ONCE(*gate))) {
@@ -59,14 +63,14 @@ static __always_inline int rust_wq_queue_gated(void *const *gate, void *counts, 
 }
 
 /* cpu: WORK_CPU_UNBOUND, or a possible CPU. */
-int rust_wq_queue_work_gated(void *const *gate, void *counts, int cpu, struct workqueue_struct *wq,
-			     struct work_struct *work)
+int rust_wq_queue_work_gated(void *const *gate, void *const *counts, int cpu,
+			     struct workqueue_struct *wq, struct work_struct *work)
 {
 	return rust_wq_queue_gated(gate, counts, cpu, wq, work, false);
 }
 
 /* cpu: a possible CPU, checked to be online first. */
-int rust_wq_queue_work_on_gated(void *const *gate, void *counts, int cpu,
+int rust_wq_queue_work_on_gated(void *const *gate, void *const *counts, int cpu,
 				struct workqueue_struct *wq, struct work_struct *work)
 {
 	return rust_wq_queue_gated(gate, counts, cpu, wq, work, true);

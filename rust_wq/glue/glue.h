@@ -43,15 +43,16 @@ void rust_wq_count_finished(void *p);
 unsigned long rust_wq_counts_sum(void *p, bool finished);
 
 /* enqueue.c: the plain enqueue, gated, counted and queued with interrupts off. */
-int rust_wq_queue_work_gated(void *const *gate, void *counts, int cpu, struct workqueue_struct *wq,
+int rust_wq_queue_work_gated(void *const *gate, void *const *counts, int cpu,
+			     struct workqueue_struct *wq,
 			     struct work_struct *work);
-int rust_wq_queue_work_on_gated(void *const *gate, void *counts, int cpu,
+int rust_wq_queue_work_on_gated(void *const *gate, void *const *counts, int cpu,
 				struct workqueue_struct *wq, struct work_struct *work);
 
 /* arm_lock.c: the bit lock of a delayed item's arm state, also taken inside the unload gate. */
 unsigned long rust_wq_arm_lock(atomic_t *word, unsigned int *state);
 void *rust_wq_arm_lock_gated(atomic_t *word, unsigned int *state, unsigned long *flags,
-			     void *const *gate, void *counts);
+			     void *const *gate, void *const *counts, void **counted);
 void rust_wq_arm_unlock(atomic_t *word, unsigned int state, unsigned long flags, void *counts);
 
 /* trackers.c: the lock of the module's trackers of delayed items. */

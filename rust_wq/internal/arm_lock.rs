@@ -152,8 +152,9 @@ impl ArmLock {
         }
     }
 
-    /// Takes the lock inside the module's unload gate, and counts one enqueue in `counts` (an
-    /// owned queue's per-CPU counts, [`QueueCore::counts`], or null) until the guard drops; `None`
+    /// Takes the lock inside the module's unload gate, and counts one enqueue in the counts that
+    /// `counts` holds (the word of an owned queue's per-CPU counts, [`QueueCore::counts`], read
+    /// once in the section; or null) until the guard drops; `None`
     /// if the gate is closed (nothing taken, nothing counted: see [`Gate::refused`] for why).
     ///
     /// One call into the C glue (`rust_wq_arm_lock_gated`) turns interrupts off, reads the gate
@@ -169,8 +170,9 @@ impl ArmLock {
     ///
     /// # Safety
     ///
-    /// `counts` is null or a live per-CPU allocation of the glue's counts that outlives the
-    /// guard.
+    /// `counts` is null or the counts word of an owned queue's core that outlives the guard (an
+    /// `Atomic` pointer, null or a live per-CPU allocation of the glue's counts freed with the
+    /// core).
     ///
     /// [`QueueCore::counts`]: crate::rust_wq::queue::owned::QueueCore::counts
     /// [`QueueCore::count`]: crate::rust_wq::queue::owned::QueueCore::count
@@ -179,13 +181,15 @@ impl ArmLock {
     #[inline]
     pub(in crate::rust_wq) unsafe fn lock_gated(
         &self,
-        counts: *mut c_void,
+        counts: *const *mut c_void,
     ) -> Option<GatedArmGuard<'_>> {
         let mut word = 0u32;
         let mut flags: c_ulong = 0;
+        let mut counted: *mut c_void = ptr::null_mut();
         // SAFETY: `word` is a live atomic `u32` (the same layout as C's `atomic_t`), only changed
         // atomically; the gate word is a static of this module, valid and aligned, only written
-        // atomically; `counts` is null or live until the guard drops (the caller's promise). On a
+        // atomically; `counts` is null or a counts word live until the guard drops (the caller's
+        // promise), whose counts the glue reads and counts in, and gives in `counted`. On a
         // non-null return the glue holds the lock with interrupts off and gives their flags.
         let reg = unsafe {
             rust_wq_arm_lock_gated(
@@ -194,6 +198,7 @@ impl ArmLock {
                 &mut flags,
                 registry::gate_word(),
                 counts,
+                &mut counted,
             )
         };
         if reg.is_null() {
@@ -211,7 +216,7 @@ impl ArmLock {
                 lock: self,
                 state: ArmState::decode(word),
                 flags,
-                counts,
+                counts: counted,
                 _not_send: NotThreadSafe,
             },
         })

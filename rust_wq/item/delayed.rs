@@ -495,8 +495,9 @@ pub enum Armed<P> {
 /// is the one tracker whose owner's drop fires the timers armed on `wq` (every arm on `wq` passes
 /// it), and the caller borrows that owner (an owned queue), so that the drop cannot start before
 /// this call returns; or `tracker` is `None` and `wq` lives forever (a system queue), whose timers
-/// the unload fires. `counts` is null or the live per-CPU counts of the owned queue of `wq`, which
-/// the caller borrows.
+/// the unload fires. `counts` is null or the counts word of the owned queue of `wq`
+/// ([`QueueCore::counts`](crate::rust_wq::queue::owned::QueueCore::counts)), which the caller
+/// borrows.
 ///
 /// [`Gate`]: crate::rust_wq::internal::registry::Gate
 /// [`registry::gate_closed_early`]: crate::rust_wq::internal::registry::gate_closed_early
@@ -506,7 +507,7 @@ pub(in crate::rust_wq) unsafe fn arm<P: DelayedPointer<ID>, const ID: u64>(
     wq: *mut bindings::workqueue_struct,
     bits: u32,
     tracker: Option<&Tracker>,
-    counts: *mut c_void,
+    counts: *const *mut c_void,
     cpu: Option<u32>,
     item: P,
     delay: Jiffies,
@@ -518,7 +519,8 @@ pub(in crate::rust_wq) unsafe fn arm<P: DelayedPointer<ID>, const ID: u64>(
     // run and be dropped on another CPU; its memory still outlives `dw`: `DelayedWork`'s
     // `PinnedDrop` takes the `arm` lock, which we hold for as long as we use `dw`.
     let dw = unsafe { &*P::Target::raw_get_field(raw) };
-    // SAFETY: `counts` is null or live while the caller borrows its queue, past the guard.
+    // SAFETY: `counts` is null or a counts word live while the caller borrows its queue, past the
+    // guard.
     let Some(state) = (unsafe { dw.arm.lock_gated(counts) }) else {
         // SAFETY: Nothing took the reference.
         return Err(EnqueueError::new(Gate::refused(), unsafe {

@@ -212,7 +212,8 @@ impl Queue {
 
     /// Queues `item` on `cpu` if the module takes work (see [`Drained`](crate::rust_wq::Drained)),
     /// counting the enqueue in `core`'s per-CPU counts for
-    /// [`OwnedQueue::drain`](crate::rust_wq::OwnedQueue::drain) if it is an owned queue's. `cpu` is
+    /// [`OwnedQueue::drain`](crate::rust_wq::OwnedQueue::drain) if it is an owned queue's and
+    /// its first drain made them. `cpu` is
     /// `WORK_CPU_UNBOUND` or a possible CPU; `bits` are the `reclaim::ON_*` bits of the queue's
     /// flags.
     ///
@@ -267,11 +268,12 @@ impl Queue {
         if registry::gate_closed_early() {
             return Err(EnqueueError::new(Gate::refused(), item));
         }
-        let counts = core.map_or(core::ptr::null_mut(), QueueCore::counts);
+        let counts = core.map_or(core::ptr::null(), QueueCore::counts);
         let (raw, work) = admitted(item, bits)?;
         // SAFETY: The gate word is a static of this module, valid and aligned, only written
-        // atomically (`Atomic` stores). `counts` is null or the live per-CPU allocation of the
-        // glue of `core`, an owned queue's shared part, which frees it and which we borrow.
+        // atomically (`Atomic` stores). `counts` is null or the counts word of `core`, an owned
+        // queue's shared part, which we borrow: an `Atomic` pointer, null or the live per-CPU
+        // allocation of the glue that the core frees.
         // `work` is an initialised `work_struct` whose function turns it back into a `P`
         // (`Work::new`); `self` is a valid queue; the CPU is valid (see above; with `ON_CPU` a
         // possible one, whose bit of the online mask the glue reads). On 1 the queue owns the

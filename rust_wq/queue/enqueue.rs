@@ -70,7 +70,10 @@ use kernel::{
     alloc::Flags,
     bindings,
     prelude::*,
-    sync::atomic::Relaxed,
+    sync::{
+        atomic::Relaxed,
+        rcu, //
+    },
     time::Jiffies, //
 };
 
@@ -343,9 +346,12 @@ impl Site<'_> {
         self.core().map(QueueCore::count)
     }
 
-    /// Runs `f` as one enqueue for [`OwnedQueue::drain`]'s bookkeeping (owned queues).
+    /// Runs `f` as one enqueue for [`OwnedQueue::drain`]'s bookkeeping (owned queues), the count
+    /// and `f` in one RCU read-side critical section (see [`QueueCore::count`]): `f` must not
+    /// sleep.
     #[inline(always)]
     fn counted<R>(&self, f: impl FnOnce() -> R) -> R {
+        let _rcu = self.core().map(|_| rcu::read_lock());
         let _counting = self.count();
         f()
     }
@@ -483,10 +489,10 @@ impl Site<'_> {
         // through the gate it takes.
         let tracker = core.map(QueueCore::tracker);
         // Counted for `drain` in the arm lock's section (`delayed::arm`).
-        let counts = core.map_or(core::ptr::null_mut(), QueueCore::counts);
+        let counts = core.map_or(core::ptr::null(), QueueCore::counts);
         // SAFETY: The C queue is valid (type invariant). For an owned queue, `tracker` is its
         // core's, which that queue's drop fires before it destroys the C queue (and the drop
-        // cannot begin while the site lives), and `counts` its core's live counts; for a queue
+        // cannot begin while the site lives), and `counts` its core's counts word; for a queue
         // that lives forever (the caller's promise when it is not owned), `tracker` is `None`
         // (the module's, which the unload fires, and which cannot close while `delayed::arm`
         // holds the gate) and `counts` null.

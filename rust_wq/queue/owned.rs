@@ -13,6 +13,7 @@ use crate::rust_wq::{
         rust_wq_counts_sum,
         rust_wq_destroy_workqueue, //
     },
+    internal::read_once,
     internal::reclaim,
     internal::registry::{
         self,
@@ -46,7 +47,10 @@ use kernel::{
     sync::{
         atomic::{
             Acquire,
-            Atomic, //
+            Atomic,
+            Full,
+            Relaxed,
+            Release, //
         },
         rcu,
         Arc, //
@@ -109,16 +113,17 @@ pub(in crate::rust_wq) struct QueueCore {
     /// callback may still be about to queue it, so the queue's destruction (and its drain) wait for
     /// the RCU callbacks first.
     rcu: Atomic<bool>,
-    /// The per-CPU counts of the queue's handle ([`OwnedQueue::drain`]). Freed here, not by the
-    /// handle, because a handle may be dropped in hard interrupt context, where `free_percpu`'s
-    /// lock must not be taken.
+    /// The per-CPU counts of the queue's handle ([`OwnedQueue::drain`]), made by its first drain
+    /// (see [`Counts`]). Freed here, not by the handle, because a handle may be dropped in hard
+    /// interrupt context, where `free_percpu`'s lock must not be taken.
     counts: Counts,
     #[pin]
     handoff: Work<QueueCore>,
 }
 
-// SAFETY: The C workqueue may be used from any thread; `counts` is only changed by per-CPU
-// increments and read by sums, both safe from any thread; the other fields are thread-safe.
+// SAFETY: The C workqueue may be used from any thread; `counts` is set once (atomically) and its
+// counters are only changed by per-CPU increments and read by sums, both safe from any thread;
+// the other fields are thread-safe.
 unsafe impl Send for QueueCore {}
 // SAFETY: As above.
 unsafe impl Sync for QueueCore {}
@@ -126,17 +131,24 @@ unsafe impl Sync for QueueCore {}
 crate::impl_has_work! { impl HasWork<Self> for QueueCore { self.handoff } }
 
 /// One enqueue on an owned queue in progress ([`QueueCore::count`]): counted as finished when
-/// dropped, after the queueing it covers.
-pub(in crate::rust_wq) struct Counting<'a>(&'a QueueCore);
+/// dropped, after the queueing it covers, in the counters it was counted as started in (none if
+/// the queue had none yet).
+pub(in crate::rust_wq) struct Counting<'a> {
+    counts: *mut c_void,
+    _core: PhantomData<&'a QueueCore>,
+}
 
 impl Drop for Counting<'_> {
     #[inline(always)]
     fn drop(&mut self) {
+        if self.counts.is_null() {
+            return;
+        }
         // The queueing done while counting is visible before its end is counted: the glue
         // orders the two (`smp_wmb()`).
         // SAFETY: `counts` is a live per-CPU allocation of the glue, freed with the `QueueCore`
         // that `self` borrows.
-        unsafe { rust_wq_count_finished(self.0.counts.0.as_ptr()) };
+        unsafe { rust_wq_count_finished(self.counts) };
     }
 }
 
@@ -147,11 +159,12 @@ impl QueueCore {
         self.wq.as_ptr()
     }
 
-    /// The per-CPU enqueue counts, for the glue's plain enqueue to count in (as
-    /// [`QueueCore::count`] does): a live per-CPU allocation of the glue while `self` is.
+    /// The word that holds the per-CPU enqueue counts, for the glue's plain enqueue to read
+    /// inside its interrupts-off section and count in (as [`QueueCore::count`] does): null
+    /// until the first drain, then a live per-CPU allocation of the glue while `self` is.
     #[inline]
-    pub(in crate::rust_wq) fn counts(&self) -> *mut c_void {
-        self.counts.0.as_ptr()
+    pub(in crate::rust_wq) fn counts(&self) -> *const *mut c_void {
+        self.counts.word.as_ptr().cast_const()
     }
 
     /// The `reclaim::ON_*` bits of queueing here.
@@ -173,13 +186,25 @@ impl QueueCore {
     }
 
     /// Starts counting one enqueue for [`OwnedQueue::drain`]'s bookkeeping; the enqueue is
-    /// counted as finished when the returned guard is dropped.
+    /// counted as finished when the returned guard is dropped. Nothing is counted while the
+    /// queue has no counters (never drained).
+    ///
+    /// The caller is in an RCU read-side critical section (the unload's gate, say) from this
+    /// call until its queueing is done: a first drain that makes the counters waits for such
+    /// sections (see [`Counts`]), so an enqueue that found none has queued its item by then.
     #[inline(always)]
     pub(in crate::rust_wq) fn count(&self) -> Counting<'_> {
-        // SAFETY: `counts` is a live per-CPU allocation of the glue (freed with `self`, which
-        // the caller holds).
-        unsafe { rust_wq_count_started(self.counts.0.as_ptr()) };
-        Counting(self)
+        // SAFETY: `word` is an `Atomic` pointer: valid, aligned, a word, only changed atomically.
+        let counts = unsafe { read_once(self.counts()) };
+        if !counts.is_null() {
+            // SAFETY: `counts` is a live per-CPU allocation of the glue (freed with `self`,
+            // which the caller holds).
+            unsafe { rust_wq_count_started(counts) };
+        }
+        Counting {
+            counts,
+            _core: PhantomData,
+        }
     }
 
     /// Fires the timers armed on the queue and waits for everything queued on it. Sleeps.
@@ -324,8 +349,8 @@ impl<K: Kind> OwnedQueue<K> {
         stats: bool,
     ) -> Result<Self> {
         cpu::may_sleep()?;
-        // SAFETY: Allocates per-CPU counters (freed by `Counts::drop`, with the `QueueCore`).
-        let counts = Counts(NonNull::new(unsafe { rust_wq_counts_alloc() }).ok_or(ENOMEM)?);
+        // Freed by `Counts::drop` (with the `QueueCore`, or here if what follows fails).
+        let counts = Counts::new(flags & bindings::wq_flags_WQ_MEM_RECLAIM != 0)?;
         let stats = if stats { Some(Stats::new()?) } else { None };
         let mut lockdep = core::ptr::null_mut();
         let mut err = 0;
@@ -426,15 +451,24 @@ impl<K: Kind> OwnedQueue<K> {
     /// waited for; a chain that never stops keeps this from returning, and the queue's drop
     /// too (rule 17 of docs/soundness.md).
     ///
+    /// The queue's first drain makes the per-CPU counters that every later enqueue counts in
+    /// (queues that are never drained do without them), and waits for an RCU grace period. A
+    /// `WQ_MEM_RECLAIM` queue, which may have to be drained when memory is short, has them from
+    /// its creation.
+    ///
     /// # Errors
     ///
-    /// Those of [`OwnedQueue::flush`].
+    /// - Those of [`OwnedQueue::flush`].
+    /// - `ENOMEM`: the first drain of a queue without `WQ_MEM_RECLAIM` could not allocate the
+    ///   counters (memory is short, or the caller is being killed while another allocation of
+    ///   per-CPU memory holds its lock): nothing was waited for; a later drain tries again.
     pub fn drain(&self) -> Result {
         let ctx = may_wait_here()?;
         reclaim::may_flush(ctx, self.core.reclaim)?;
+        let counts = self.core.counts.get_or_make()?;
         loop {
-            // SAFETY: As in `count`.
-            let before = unsafe { rust_wq_counts_sum(self.core.counts.0.as_ptr(), true) };
+            // SAFETY: `counts` is a live per-CPU allocation of the glue, freed with the core.
+            let before = unsafe { rust_wq_counts_sum(counts, true) };
             // The RCU items whose enqueue finished before `before` was read are on the queue
             // once their callbacks ran.
             if self.core.rcu.load(Acquire) {
@@ -446,8 +480,8 @@ impl<K: Kind> OwnedQueue<K> {
             // Each count only grows, and each sum reads every CPU's count once: `before` is at
             // most the number finished when it was read, this sum at least the number started
             // when it is read. Equal means none started in between and all had finished.
-            // SAFETY: As in `count`.
-            if unsafe { rust_wq_counts_sum(self.core.counts.0.as_ptr(), false) } == before {
+            // SAFETY: As above.
+            if unsafe { rust_wq_counts_sum(counts, false) } == before {
                 return Ok(());
             }
         }
@@ -512,14 +546,89 @@ impl<K: Kind> OwnedQueue<K> {
     }
 }
 
-/// The per-CPU counters of an owned queue, freed when dropped (by its [`QueueCore`], in a context
-/// that may take `free_percpu`'s lock).
-struct Counts(NonNull<c_void>);
+/// The per-CPU counters of an owned queue, made by its first [`OwnedQueue::drain`] (at its
+/// creation if it has `WQ_MEM_RECLAIM`) and freed when dropped (by its [`QueueCore`], in a context
+/// that may take `free_percpu`'s lock). A queue that is never drained does without them: its
+/// creation and destruction allocate and free no per-CPU memory for rust_wq, and its enqueues
+/// count nothing.
+///
+/// Why a drain still waits for every enqueue: the enqueues read `word` (once each) inside an RCU
+/// read-side critical section that lasts until their queueing is done (the unload's gate: an
+/// interrupts-off section in the plain enqueue's glue call or in the arm lock's, an RCU read lock
+/// elsewhere), and count only in what they read. The first drain publishes the counters, then waits for a grace
+/// period (`synchronize_rcu()`, which waits for interrupts-off regions too), so every enqueue
+/// that read null has queued its item before `ready` is set; every later one counts. A drain that finds the counters published but not
+/// `ready` (another drain's grace period not over) waits for a grace period itself. From then on
+/// the drain's loop covers the uncounted items too: its first flush comes after them.
+///
+/// # Invariants
+///
+/// `word` is null or a per-CPU allocation of `rust_wq_counts_alloc`, set once, freed only by
+/// `Drop`; `ready` is set only after a grace period that began after `word` was set.
+struct Counts {
+    word: Atomic<*mut c_void>,
+    ready: Atomic<bool>,
+}
+
+impl Counts {
+    /// No counters yet, or (`now`) counters made now: nothing can be queued on the queue before
+    /// it is created, so they are ready at once. `ENOMEM` only if `now`.
+    fn new(now: bool) -> Result<Self> {
+        let word = if now {
+            // SAFETY: Allocates zeroed per-CPU counters, or returns null.
+            let counts = unsafe { rust_wq_counts_alloc() };
+            if counts.is_null() {
+                return Err(ENOMEM);
+            }
+            counts
+        } else {
+            core::ptr::null_mut()
+        };
+        // INVARIANT: `word` is null or fresh counters that no enqueue can have missed.
+        Ok(Self {
+            word: Atomic::new(word),
+            ready: Atomic::new(now),
+        })
+    }
+
+    /// The counters, made and published first if there are none, once every enqueue that
+    /// found none has queued its item. May sleep.
+    fn get_or_make(&self) -> Result<*mut c_void> {
+        let mut counts = self.word.load(Acquire);
+        if counts.is_null() {
+            // SAFETY: Allocates zeroed per-CPU counters, or returns null.
+            let new = unsafe { rust_wq_counts_alloc() };
+            if new.is_null() {
+                return Err(ENOMEM);
+            }
+            // INVARIANT: Set once: only from null.
+            counts = match self.word.cmpxchg(core::ptr::null_mut(), new, Full) {
+                Ok(_) => new,
+                Err(theirs) => {
+                    // SAFETY: Ours, never published.
+                    unsafe { rust_wq_counts_free(new) };
+                    theirs
+                }
+            };
+        }
+        if !self.ready.load(Acquire) {
+            // Every enqueue that read null before the store above has left its section.
+            rcu::synchronize_rcu();
+            // INVARIANT: After a grace period that began after `word` was set.
+            self.ready.store(true, Release);
+        }
+        Ok(counts)
+    }
+}
 
 impl Drop for Counts {
     fn drop(&mut self) {
-        // SAFETY: Allocated by `rust_wq_counts_alloc`, and nobody else has it.
-        unsafe { rust_wq_counts_free(self.0.as_ptr()) };
+        let counts = self.word.load(Relaxed);
+        if !counts.is_null() {
+            // SAFETY: Allocated by `rust_wq_counts_alloc` (type invariant), and nobody else has
+            // it: the queue is going.
+            unsafe { rust_wq_counts_free(counts) };
+        }
     }
 }
 
