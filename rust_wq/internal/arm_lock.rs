@@ -204,12 +204,10 @@ impl ArmLock {
         if reg.is_null() {
             return None;
         }
-        // SAFETY: The registry was published (not null, read with acquire), and it is freed only
-        // after its drop's `synchronize_rcu()`, which waits for the interrupts-off section the
-        // guard keeps until it drops (see above).
-        let registry = unsafe { &*reg.cast_const().cast::<Registry>() };
+        let registry = reg.cast_const().cast::<Registry>();
         // INVARIANT: We hold the lock until the guard drops, and with it the section in which
-        // the published registry was read.
+        // the published registry was read (not null, with acquire): it is freed only after its
+        // drop's `synchronize_rcu()`, which waits for that section.
         Some(GatedArmGuard {
             registry,
             guard: ArmGuard {
@@ -291,7 +289,9 @@ pub(in crate::rust_wq) struct ArmGuard<'a> {
 /// was read, so the registry is neither closed nor freed while the guard lives (as for a
 /// [`Gate`](crate::rust_wq::internal::registry::Gate), whose fields are in the same order).
 pub(in crate::rust_wq) struct GatedArmGuard<'a> {
-    registry: &'a Registry,
+    /// A pointer, not a reference: the registry is alive for as long as the guard, not for the
+    /// lock's borrow `'a`.
+    registry: *const Registry,
     guard: ArmGuard<'a>,
 }
 
@@ -300,7 +300,9 @@ impl GatedArmGuard<'_> {
     /// unload, which cannot pass this guard by (see [`ArmLock::lock_gated`]).
     #[inline]
     pub(in crate::rust_wq) fn system_tracker(&self) -> &Tracker {
-        &self.registry.system
+        // SAFETY: The registry is alive while the guard is (type invariant), and the returned
+        // reference borrows the guard.
+        unsafe { &(*self.registry).system }
     }
 }
 

@@ -103,9 +103,11 @@ impl Links {
 
     /// [`Links::is_linked`] for the item's arming, which only decides whether to link the item
     /// in the tracker of the queue it armed on: a plain `READ_ONCE()`, inline, where an acquire
-    /// load is a call to a C helper. It orders nothing after it, and needs to: what it reads
-    /// was last written by the item's previous arm or drop (under the arm lock, which the
-    /// caller's acquire orders before it) or by a tracker's [`Tracker::expedite_all`]. When the
+    /// load is a call to a C helper. It orders nothing after it, and needs to: whether it is
+    /// null was last set by the item's previous arm or drop (under the arm lock, which the
+    /// caller's acquire orders before it) or by a tracker's [`Tracker::expedite_all`]; a
+    /// neighbour's `link` or unlink rewrites a linked `next` too, without this item's arm lock,
+    /// but only from one non-null value to another, which does not change the answer. When the
     /// answer matters (the item stays linked in the tracker of the very queue it arms on), that
     /// tracker's `expedite_all` cannot run meanwhile (see [`Links::is_linked`]) and one that ran
     /// before (a queue dropped earlier at the same address) happened before the queue the caller
