@@ -773,4 +773,68 @@ mod tests {
         assert!(Delta::from_nanos(-1).jiffies() == Err(EINVAL));
         Ok(())
     }
+
+    /// Review probe (#19): the checks and counts that moved into the C glue's waits
+    /// (`rust_wq/glue/wait.c`) refuse as the Rust ones did, and leave the counts as they were.
+    #[test]
+    fn probe_glue_waits_refuse_and_count_as_before() -> Result {
+        let s = Shared::new()?;
+        let p = Probe::new(&s, 0, Action::Record)?;
+        let d = DelayedProbe::new(&s)?;
+        // A plain item's cancel_sync at the limit of disables: `EOVERFLOW`, nothing counted.
+        for _ in 0..MAX_DISABLE {
+            assert!(Work::of(&*p).disable()?.is_none());
+        }
+        assert!(matches!(Work::of(&*p).cancel_sync(), Err(e) if e == EOVERFLOW));
+        assert_eq!(Work::of(&*p).work().disable_depth(), MAX_DISABLE);
+        for _ in 0..MAX_DISABLE {
+            let _ = Work::of(&*p).enable();
+        }
+        assert_eq!(Work::of(&*p).work().disable_depth(), 0);
+        assert!(matches!(Work::of(&*p).cancel_sync(), Ok(None)));
+        assert_eq!(Work::of(&*p).work().disable_depth(), 0);
+        // Interrupts off without a lock, and an RCU read lock: `EAGAIN` from each glue call.
+        let irqs_off = kernel::interrupt::local_interrupt_disable();
+        let off = [
+            Work::of(&*p).cancel_sync().err(),
+            Work::of(&*p).flush().err(),
+            DelayedWork::of(&*d).cancel_sync().err(),
+        ];
+        drop(irqs_off);
+        let rcu = kernel::sync::rcu::read_lock();
+        let in_rcu = [
+            Work::of(&*p).cancel_sync().err(),
+            Work::of(&*p).flush().err(),
+            DelayedWork::of(&*d).cancel_sync().err(),
+        ];
+        drop(rcu);
+        for e in core::iter::Iterator::chain(off.into_iter(), in_rcu) {
+            assert!(matches!(e, Some(e) if e == EAGAIN));
+        }
+        assert_eq!(Work::of(&*p).work().disable_depth(), 0);
+        assert_eq!(DelayedWork::of(&*d).delayed_work().cancels_in_progress(), 0);
+        // A delayed item armed, cancelled (its reference back), counted down, and armed again.
+        let q = OwnedQueue::unbound().build(c"rwq_s_probe19")?;
+        q.enqueue_delayed(d.clone(), Delta::from_millis(60_000))?;
+        assert!(DelayedWork::of(&*d).cancel_sync()?.is_some());
+        assert_eq!(DelayedWork::of(&*d).delayed_work().cancels_in_progress(), 0);
+        q.enqueue_delayed(d.clone(), 0)?;
+        assert_eq!(s.wait_runs(1), 1);
+        q.drain()?;
+        // A kworker that is no reclaim runner flushes through the glue's answer for kworkers.
+        let h = Shared::new()?;
+        let target = p.clone();
+        let hh = h.clone();
+        rust_wq::system_dfl().enqueue(p.clone())?;
+        rust_wq::system_dfl().enqueue(Job::new(&h, move || {
+            if Work::of(&*target).flush().is_err() {
+                hh.errno.store(1, Relaxed);
+            }
+        })?)?;
+        assert_eq!(h.wait_runs(1), 1);
+        assert_eq!(h.errno.load(Relaxed), 0);
+        Work::of(&*p).flush()?;
+        assert_eq!(s.runs(), 2);
+        Ok(())
+    }
 }
