@@ -774,10 +774,11 @@ mod tests {
         Ok(())
     }
 
-    /// Review probe (#19): the checks and counts that moved into the C glue's waits
-    /// (`rust_wq/glue/wait.c`) refuse as the Rust ones did, and leave the counts as they were.
+    /// The checks and counts of the waits made in the C glue (`rust_wq/glue/wait.c`: a plain
+    /// item's `cancel_sync` and `flush`, a delayed item's `cancel_sync`) refuse as documented and
+    /// leave the counts as they were.
     #[test]
-    fn probe_glue_waits_refuse_and_count_as_before() -> Result {
+    fn glue_waits_refuse_as_documented_and_leave_the_counts() -> Result {
         let s = Shared::new()?;
         let p = Probe::new(&s, 0, Action::Record)?;
         let d = DelayedProbe::new(&s)?;
