@@ -369,29 +369,23 @@ impl Site<'_> {
         res
     }
 
+    /// Queues `item` on the worker pool of `cpu` (`enqueue_on_cpu` refuses a pending item
+    /// itself).
     #[inline(always)]
-    fn enqueue<P: WorkPointer<ID>, const ID: u64>(
+    fn enqueue_on<P: WorkPointer<ID>, const ID: u64>(
         &self,
-        cpu: Option<u32>,
+        cpu: u32,
         item: P,
     ) -> Result<(), EnqueueError<P>> {
-        let Some(cpu) = cpu else {
-            let item = match borrowed::refuse_if_pending(item) {
-                Ok(item) => item,
-                Err(e) => return self.account(WORK_CPU_UNBOUND, Err(e)),
-            };
-            return self.enqueue_found_idle(item);
-        };
-        // `enqueue_on_cpu` refuses a pending item itself.
         let res = self
             .queue()
             .enqueue_on_cpu(cpu, self.bits(), self.core(), item);
         self.account(cpu as i32, res)
     }
 
-    /// Queues `item`, found idle by the caller, on the local CPU or anywhere. The check is only a
-    /// shortcut: C's own grab of the `PENDING` bit refuses an item that became pending since
-    /// (`Busy`).
+    /// Queues `item`, found idle by the caller (or new: a closure), on the local CPU or
+    /// anywhere. The caller's check is only a shortcut: C's own grab of the `PENDING` bit refuses
+    /// an item that became pending since (`Busy`).
     #[inline(always)]
     fn enqueue_found_idle<P: WorkPointer<ID>, const ID: u64>(
         &self,
@@ -627,7 +621,7 @@ pub trait Enqueue: Sink {
         cpu: u32,
         item: P,
     ) -> Result<(), EnqueueError<P>> {
-        self.with_site(item, |site, item| site.enqueue(Some(cpu), item), unbound)
+        self.with_site(item, |site, item| site.enqueue_on(cpu, item), unbound)
     }
 
     /// Queues a clone of `item` (an `Arc`, say) unless the item is pending already: then it is
@@ -716,7 +710,8 @@ pub trait Enqueue: Sink {
         let c = spawn::closure(f, class, self.is_bh(), flags)?;
         // A refused closure is dropped here, after the site: what it captured may sleep in its
         // `Drop`, which a `DevmQueue`'s guard would not allow.
-        self.with_site(c, |site, c| site.enqueue(None, c), unbound)
+        // New, so not pending: no pending check.
+        self.with_site(c, |site, c| site.enqueue_found_idle(c), unbound)
             .map_err(|e| e.error())
     }
 }
