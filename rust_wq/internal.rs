@@ -11,6 +11,16 @@ pub(in crate::rust_wq) mod reclaim;
 pub(in crate::rust_wq) mod registry;
 pub(in crate::rust_wq) mod tracker;
 
+/// A glue call's answer that is a `bool` or a negative errno: `kernel::error::to_result`
+/// inline (that one is an out-of-line call in the `kernel` crate; this is one test).
+#[inline(always)]
+pub(in crate::rust_wq) fn bool_or_errno(r: kernel::ffi::c_int) -> kernel::error::Result<bool> {
+    if r < 0 {
+        return Err(kernel::error::Error::from_errno(r));
+    }
+    Ok(r != 0)
+}
+
 /// The types [`read_once`] reads: integers and pointers, each one machine access.
 pub(in crate::rust_wq) trait Word: Copy {}
 impl Word for i32 {}

@@ -22,6 +22,7 @@ use crate::rust_wq::{
         rust_wq_delayed_cancel_sync_counted, //
     },
     internal::{
+        bool_or_errno,
         registry::{
             self,
             Registry, //
@@ -39,10 +40,7 @@ use core::{
 };
 use kernel::{
     bindings,
-    error::{
-        Error,
-        Result, //
-    },
+    error::Result,
     ffi::c_ulong,
     sync::atomic::{
         Atomic,
@@ -254,10 +252,7 @@ impl ArmLock {
                 MAX_DISABLE << CANCELLING_SHIFT,
             )
         };
-        if r < 0 {
-            return Err(Error::from_errno(r));
-        }
-        Ok(r != 0)
+        bool_or_errno(r)
     }
 
     /// The state now, read without the lock (advisory).

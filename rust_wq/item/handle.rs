@@ -58,7 +58,10 @@ use crate::rust_wq::{
         rust_wq_flush_work_checked,
         RUST_WQ_WAIT_ASK, //
     },
-    internal::reclaim,
+    internal::{
+        bool_or_errno,
+        reclaim, //
+    },
     DelayedWork,
     HasDelayedWork,
     HasRcuWork,
@@ -271,10 +274,7 @@ impl<'a, T: WorkItem<ID> + HasWork<T, ID>, const ID: u64> WorkRef<'a, T, ID> {
             let ctx = cpu::Context::from_glue(r as u32 & !RUST_WQ_WAIT_ASK);
             return flush_in_reclaim(ctx, self.as_raw(), &self.work().seen);
         }
-        if r < 0 {
-            return Err(Error::from_errno(r));
-        }
-        Ok(r != 0)
+        bool_or_errno(r)
     }
 
     /// Disables the item (C's `disable_work`): enqueueing it is `EBUSY`

@@ -6,6 +6,7 @@ use crate::rust_wq::{
     glue::rust_wq_cancel_work_sync_counted,
     internal::{
         arm_lock::MAX_DISABLE,
+        bool_or_errno,
         read_once, //
     },
     item::field::{
@@ -319,11 +320,8 @@ impl<T: ?Sized, const ID: u64> Work<T, ID> {
                 MAX_DISABLE * STARTED,
             )
         };
-        // An error only on the refusals above (`to_result` is a call, this is a test).
-        if r < 0 {
-            return Err(Error::from_errno(r));
-        }
-        Ok(r != 0)
+        // An error only on the refusals above.
+        bool_or_errno(r)
     }
 
     /// Whether the item is pending (its `PENDING` bit, read once: C's `work_pending()`).
