@@ -575,12 +575,7 @@ impl Counts {
     /// it is created, so they are ready at once. `ENOMEM` only if `now`.
     fn new(now: bool) -> Result<Self> {
         let word = if now {
-            // SAFETY: Allocates zeroed per-CPU counters, or returns null.
-            let counts = unsafe { rust_wq_counts_alloc() };
-            if counts.is_null() {
-                return Err(ENOMEM);
-            }
-            counts
+            Self::alloc()?
         } else {
             core::ptr::null_mut()
         };
@@ -591,16 +586,22 @@ impl Counts {
         })
     }
 
+    /// Zeroed per-CPU counters, not published yet.
+    fn alloc() -> Result<*mut c_void> {
+        // SAFETY: Allocates zeroed per-CPU counters, or returns null.
+        let counts = unsafe { rust_wq_counts_alloc() };
+        if counts.is_null() {
+            return Err(ENOMEM);
+        }
+        Ok(counts)
+    }
+
     /// The counters, made and published first if there are none, once every enqueue that
     /// found none has queued its item. May sleep.
     fn get_or_make(&self) -> Result<*mut c_void> {
         let mut counts = self.word.load(Acquire);
         if counts.is_null() {
-            // SAFETY: Allocates zeroed per-CPU counters, or returns null.
-            let new = unsafe { rust_wq_counts_alloc() };
-            if new.is_null() {
-                return Err(ENOMEM);
-            }
+            let new = Self::alloc()?;
             // INVARIANT: Set once: only from null.
             counts = match self.word.cmpxchg(core::ptr::null_mut(), new, Full) {
                 Ok(_) => new,
