@@ -56,12 +56,17 @@ mod tests {
     #[pinned_drop]
     impl PinnedDrop for Boxed {
         fn drop(self: Pin<&mut Self>) {
+            // Dropped while one of its runs is under way: what the box's drop must never do.
+            if self.shared.running.load(Relaxed) != 0 {
+                self.shared.was_current.add(1, Relaxed);
+            }
             self.shared.count_drop();
         }
     }
 
     impl BoxItem for Boxed {
         fn run(this: Pin<&Self>) {
+            this.shared.running.add(1, Relaxed);
             this.shared.entered.add(1, Relaxed);
             this.shared.changes.notify();
             match this.mode {
@@ -74,12 +79,10 @@ mod tests {
                 Mode::DropSelf => {
                     let b = this.home.lock().take();
                     drop(b);
-                    // The memory is still ours: the drop was handed off.
-                    if this.mode != Mode::DropSelf {
-                        this.shared.errno.store(-1, Relaxed);
-                    }
                 }
             }
+            // The value is still there: the drop of its box waits until this run returned.
+            this.shared.running.fetch_sub(1, Relaxed);
             this.shared.count_run();
         }
     }
@@ -140,6 +143,7 @@ mod tests {
         assert!(gate.is_released());
         assert_eq!(s.runs(), 1);
         assert_eq!(s.dropped.load(Relaxed), 1);
+        assert_eq!(s.was_current.load(Relaxed), 0);
         Ok(())
     }
 
@@ -152,7 +156,7 @@ mod tests {
         *home.lock() = Some(b);
         assert_eq!(s.wait_runs(1), 1);
         assert_eq!(s.wait_dropped(1), 1);
-        assert_eq!(s.errno.load(Relaxed), 0);
+        assert_eq!(s.was_current.load(Relaxed), 0);
         assert!(wait_for(|| rust_wq::testing::handoffs_in_flight() == 0));
         Ok(())
     }
@@ -173,9 +177,11 @@ mod tests {
             // Under a spinlock: cannot wait, so the drop is handed to a kworker.
             drop(g.take());
         }
-        assert_eq!(s.wait_dropped(1), 1);
+        // The blocker goes first, so that a failure leaves no item blocked at the unload.
+        let dropped = s.wait_dropped(1);
         blk.release();
         q.drain()?;
+        assert_eq!(dropped, 1);
         assert_eq!(s.runs(), 0);
         assert!(wait_for(|| rust_wq::testing::handoffs_in_flight() == 0));
         let _: &SpinLock<Option<WorkBox<Boxed>>> = &lock;
