@@ -23,3 +23,4 @@ pub mod kernel_item;
 pub mod rcu_work;
 pub mod static_work;
 pub mod work;
+pub mod work_box;

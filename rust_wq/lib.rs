@@ -166,6 +166,10 @@ pub use item::{
         WorkItem,
         WorkItemPointer, //
     },
+    work_box::{
+        BoxItem,
+        WorkBox, //
+    },
 };
 pub use queue::{
     system::{

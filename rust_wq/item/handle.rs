@@ -127,6 +127,10 @@ fn busy(work: *mut bindings::work_struct) -> u32 {
 /// `was_pending` must be the answer of a cancel or disable call that removed a pending instance
 /// of `item`: the queue's reference, from [`WorkItemPointer::into_raw`], is then ours.
 unsafe fn reclaim<P: WorkItemPointer>(was_pending: bool, item: &P::Target) -> Option<P> {
+    // A pointer that must not reach safe code is taken back and dropped (it owns nothing).
+    if !P::GIVEN_BACK {
+        return None;
+    }
     // SAFETY: See above; `item` is the pointer that `into_raw` returned.
     was_pending.then(|| unsafe { P::from_raw(core::ptr::from_ref(item).cast_mut()) })
 }

@@ -422,6 +422,13 @@ pub unsafe trait WorkItemPointer: Sized + Send + 'static {
     /// The type pointed at.
     type Target;
 
+    /// Whether a cancel or disable that takes the item off its queue gives this pointer back to
+    /// its caller (`true` for the counted kinds and `&'static T`). A pointer that is only valid
+    /// while rust_wq keeps its storage alive (a [`WorkBox`](crate::rust_wq::WorkBox) item's)
+    /// says `false`: it is dropped there, and the handle reports `None`, so safe code never holds
+    /// one.
+    const GIVEN_BACK: bool = true;
+
     /// Gives up ownership and returns the raw pointer.
     fn into_raw(self) -> *mut Self::Target;
 

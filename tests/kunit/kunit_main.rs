@@ -46,6 +46,8 @@ mod soundness;
 mod static_work;
 #[cfg(not(rust_wq_ktap))]
 mod system;
+#[cfg(not(rust_wq_ktap))]
+mod work_box;
 
 // A kernel without KUnit (a distribution's): the same suites as plain modules (written by
 // `ktap_suites.py` at build time), run by the module itself, which prints KTAP.
