@@ -161,6 +161,7 @@ pub use item::{
         StaticWork, //
     },
     work::{
+        GivenBack,
         HasWork,
         Work,
         WorkItem,
@@ -168,6 +169,7 @@ pub use item::{
     },
     work_box::{
         BoxItem,
+        Requeue,
         WorkBox, //
     },
 };

@@ -63,13 +63,13 @@ use crate::rust_wq::{
         reclaim, //
     },
     DelayedWork,
+    GivenBack,
     HasDelayedWork,
     HasRcuWork,
     HasWork,
     RcuWork,
     Work,
-    WorkItem,
-    WorkItemPointer, //
+    WorkItem, //
 };
 use kernel::{
     bindings,
@@ -126,11 +126,7 @@ fn busy(work: *mut bindings::work_struct) -> u32 {
 ///
 /// `was_pending` must be the answer of a cancel or disable call that removed a pending instance
 /// of `item`: the queue's reference, from [`WorkItemPointer::into_raw`], is then ours.
-unsafe fn reclaim<P: WorkItemPointer>(was_pending: bool, item: &P::Target) -> Option<P> {
-    // A pointer that must not reach safe code is taken back and dropped (it owns nothing).
-    if !P::GIVEN_BACK {
-        return None;
-    }
+unsafe fn reclaim<P: GivenBack>(was_pending: bool, item: &P::Target) -> Option<P> {
     // SAFETY: See above; `item` is the pointer that `into_raw` returned.
     was_pending.then(|| unsafe { P::from_raw(core::ptr::from_ref(item).cast_mut()) })
 }
@@ -227,7 +223,10 @@ impl<'a, T: WorkItem<ID> + HasWork<T, ID>, const ID: u64> WorkRef<'a, T, ID> {
     /// Takes the item off its queue if it is pending (C's `cancel_work`); it may still be
     /// running. Returns the queue's reference if it was pending. Any context.
     #[inline]
-    pub fn cancel(self) -> Option<T::Pointer> {
+    pub fn cancel(self) -> Option<T::Pointer>
+    where
+        T::Pointer: GivenBack,
+    {
         // SAFETY: The item is initialised; `cancel_work` may be called from any context.
         let was_pending = unsafe { bindings::cancel_work(self.as_raw()) };
         // SAFETY: `was_pending` is the answer of that call for `self`.
@@ -245,7 +244,10 @@ impl<'a, T: WorkItem<ID> + HasWork<T, ID>, const ID: u64> WorkRef<'a, T, ID> {
     /// - `EOVERFLOW`: the item's disables in effect and `cancel_sync`s in progress number
     ///   [`MAX_DISABLE`](crate::rust_wq::MAX_DISABLE) already.
     #[inline]
-    pub fn cancel_sync(self) -> Result<Option<T::Pointer>> {
+    pub fn cancel_sync(self) -> Result<Option<T::Pointer>>
+    where
+        T::Pointer: GivenBack,
+    {
         // The checks of `may_wait_for`, in their order, then `EOVERFLOW`: C disables the item
         // while it waits, counted like a disable, so C's count stays below its limit (once
         // `MAX_DISABLE` disables and cancels are under way). All in the glue call that cancels.
@@ -290,7 +292,10 @@ impl<'a, T: WorkItem<ID> + HasWork<T, ID>, const ID: u64> WorkRef<'a, T, ID> {
     /// - `EOVERFLOW`: the item's disables in effect and `cancel_sync`s in progress number
     ///   [`MAX_DISABLE`](crate::rust_wq::MAX_DISABLE) already.
     #[inline]
-    pub fn disable(self) -> Result<Option<T::Pointer>> {
+    pub fn disable(self) -> Result<Option<T::Pointer>>
+    where
+        T::Pointer: GivenBack,
+    {
         let work = self.work();
         work.start_disable()?;
         // SAFETY: The item is initialised; `disable_work` may be called from any context. C's
@@ -312,7 +317,10 @@ impl<'a, T: WorkItem<ID> + HasWork<T, ID>, const ID: u64> WorkRef<'a, T, ID> {
     /// - `EOVERFLOW`: the item's disables in effect and `cancel_sync`s in progress number
     ///   [`MAX_DISABLE`](crate::rust_wq::MAX_DISABLE) already.
     #[inline]
-    pub fn disable_sync(self) -> Result<Option<T::Pointer>> {
+    pub fn disable_sync(self) -> Result<Option<T::Pointer>>
+    where
+        T::Pointer: GivenBack,
+    {
         may_wait_for(self.as_raw())?;
         let work = self.work();
         work.start_disable()?;
@@ -381,7 +389,10 @@ impl<'a, T: WorkItem<ID> + HasDelayedWork<T, ID>, const ID: u64> DelayedWorkRef<
     /// Disarms the timer or dequeues the item (C's `cancel_delayed_work`). Returns the
     /// queue's reference if it was pending. Any context.
     #[inline]
-    pub fn cancel(self) -> Option<T::Pointer> {
+    pub fn cancel(self) -> Option<T::Pointer>
+    where
+        T::Pointer: GivenBack,
+    {
         // SAFETY: The item is initialised; any context is fine.
         let was_pending = unsafe { bindings::cancel_delayed_work(self.as_raw()) };
         // SAFETY: `was_pending` is the answer of that call for `self`.
@@ -399,7 +410,10 @@ impl<'a, T: WorkItem<ID> + HasDelayedWork<T, ID>, const ID: u64> DelayedWorkRef<
     /// - `EOVERFLOW`: [`MAX_DISABLE`](crate::rust_wq::MAX_DISABLE) `cancel_sync`s of the item
     ///   are under way already.
     #[inline]
-    pub fn cancel_sync(self) -> Result<Option<T::Pointer>> {
+    pub fn cancel_sync(self) -> Result<Option<T::Pointer>>
+    where
+        T::Pointer: GivenBack,
+    {
         // The checks of `may_wait_for`, then `EOVERFLOW`, in the glue call that cancels.
         let was_pending = self.delayed_work().cancel_sync()?;
         // SAFETY: `was_pending` is the answer of `cancel_delayed_work_sync` for `self`.
@@ -436,7 +450,10 @@ impl<'a, T: WorkItem<ID> + HasDelayedWork<T, ID>, const ID: u64> DelayedWorkRef<
     /// - `EOVERFLOW`: the item is disabled [`MAX_DISABLE`](crate::rust_wq::MAX_DISABLE) times
     ///   already.
     #[inline]
-    pub fn disable(self) -> Result<Option<T::Pointer>> {
+    pub fn disable(self) -> Result<Option<T::Pointer>>
+    where
+        T::Pointer: GivenBack,
+    {
         let was_pending = self.delayed_work().disable(false)?;
         // SAFETY: `was_pending` is the answer of `cancel_delayed_work` for `self`.
         Ok(unsafe { reclaim(was_pending, self.0) })
@@ -453,7 +470,10 @@ impl<'a, T: WorkItem<ID> + HasDelayedWork<T, ID>, const ID: u64> DelayedWorkRef<
     /// - `EOVERFLOW`: the item is disabled, or has `cancel_sync`s under way,
     ///   [`MAX_DISABLE`](crate::rust_wq::MAX_DISABLE) times already.
     #[inline]
-    pub fn disable_sync(self) -> Result<Option<T::Pointer>> {
+    pub fn disable_sync(self) -> Result<Option<T::Pointer>>
+    where
+        T::Pointer: GivenBack,
+    {
         may_wait_for(self.raw_dwork_work())?;
         let was_pending = self.delayed_work().disable(true)?;
         // SAFETY: `was_pending` is the answer of `cancel_delayed_work_sync` for `self`.

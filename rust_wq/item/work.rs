@@ -422,13 +422,6 @@ pub unsafe trait WorkItemPointer: Sized + Send + 'static {
     /// The type pointed at.
     type Target;
 
-    /// Whether a cancel or disable that takes the item off its queue gives this pointer back to
-    /// its caller (`true` for the counted kinds and `&'static T`). A pointer that is only valid
-    /// while rust_wq keeps its storage alive (a [`WorkBox`](crate::rust_wq::WorkBox) item's)
-    /// says `false`: it is dropped there, and the handle reports `None`, so safe code never holds
-    /// one.
-    const GIVEN_BACK: bool = true;
-
     /// Gives up ownership and returns the raw pointer.
     fn into_raw(self) -> *mut Self::Target;
 
@@ -439,6 +432,43 @@ pub unsafe trait WorkItemPointer: Sized + Send + 'static {
     /// `ptr` must come from `into_raw` of this type, and ownership must not be taken back twice.
     unsafe fn from_raw(ptr: *mut Self::Target) -> Self;
 }
+
+/// A [`WorkItemPointer`] that a cancel or a disable may hand back to its caller: the handles'
+/// `cancel`, `cancel_sync`, `disable` and `disable_sync` ([`WorkRef`], [`DelayedWorkRef`]) return
+/// the queue's pointer only for these kinds.
+///
+/// Every kind of the crate is one except the pointer of a [`WorkBox`] item, which is valid only
+/// while its box lives and so must never be held by safe code: a box's fields are cancelled
+/// through [`WorkBox`] itself.
+///
+/// [`WorkRef`]: crate::rust_wq::WorkRef
+/// [`DelayedWorkRef`]: crate::rust_wq::DelayedWorkRef
+/// [`WorkBox`]: crate::rust_wq::WorkBox
+///
+/// # Safety
+///
+/// A pointer that [`WorkItemPointer::from_raw`] makes of a queue's raw pointer may be kept by safe
+/// code for as long as it likes, queued again, or dropped: its validity does not depend on
+/// anything but the pointer itself.
+#[diagnostic::on_unimplemented(
+    message = "a cancel or disable does not hand `{Self}` back",
+    label = "the item's pointer is valid only while its `WorkBox` lives",
+    note = "cancel the fields of a `WorkBox` through the box: `WorkBox::cancel_sync`, \
+            `WorkBox::cancel_delayed_sync`"
+)]
+pub unsafe trait GivenBack: WorkItemPointer {}
+
+// SAFETY: An `Arc` owns its count.
+unsafe impl<T: Send + Sync + 'static> GivenBack for Arc<T> {}
+
+// SAFETY: An `ARef` owns its count.
+unsafe impl<T: AlwaysRefCounted + Send + Sync + 'static> GivenBack for ARef<T> {}
+
+// SAFETY: A `Pin<KBox>` owns its allocation.
+unsafe impl<T: Send + 'static> GivenBack for Pin<KBox<T>> {}
+
+// SAFETY: A `&'static T` is valid until the module's exit, whoever holds it.
+unsafe impl<T: Sync + 'static> GivenBack for &'static T {}
 
 // SAFETY: `Arc::into_raw` keeps the reference count that `Arc::from_raw` gives back, and the
 // allocation neither moves nor dies while that count is held.

@@ -1,13 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! PROTOTYPE (#19): items in a `WorkBox`, queued by reference with no count; the box's drop
-//! cancels and waits, or hands off where it cannot wait.
+//! Items in a `WorkBox`, queued by reference with no count: the box's drop cancels and waits
+//! (plain and delayed fields, a field that queues itself again), or hands off where it cannot
+//! wait (its own run, atomic context); a forgotten box; the field limit; the box's cancels.
 
 use kernel::prelude::*;
 
 #[kunit_tests(rust_wq_work_box)]
 mod tests {
     use crate::probe::{
+        errno,
+        poll,
         wait_for,
         Action,
         Probe,
@@ -17,7 +20,9 @@ mod tests {
     use crate::rust_wq::{
         self,
         BoxItem,
+        DelayedWork,
         OwnedQueue,
+        Requeue,
         Work,
         WorkBox, //
     };
@@ -29,6 +34,10 @@ mod tests {
             Arc,
             Mutex,
             SpinLock, //
+        },
+        time::{
+            delay::fsleep,
+            Delta, //
         },
     };
 
@@ -65,7 +74,7 @@ mod tests {
     }
 
     impl BoxItem for Boxed {
-        fn run(this: Pin<&Self>) {
+        fn run(this: Pin<&Self>, _again: Requeue<'_, Self, 0>) {
             this.shared.running.add(1, Relaxed);
             this.shared.entered.add(1, Relaxed);
             this.shared.changes.notify();
@@ -113,13 +122,12 @@ mod tests {
         assert_eq!(blk.wait_entered(1), 1);
         let s = Shared::new()?;
         let (b, _) = boxed(&s, Mode::Count)?;
-        b.enqueue::<0, _>(&q)?;
-        assert_eq!(b.enqueue::<0, _>(&q), Err(EBUSY));
+        b.enqueue::<0>(&q)?;
+        assert_eq!(b.enqueue::<0>(&q), Err(EBUSY));
         assert!(Work::of(&*b).is_pending());
-        // The handle never gives the box's pointer back.
-        assert!(Work::of(&*b).cancel().is_none());
+        assert!(b.cancel::<0>());
         assert!(!Work::of(&*b).is_pending());
-        b.enqueue::<0, _>(&q)?;
+        b.enqueue::<0>(&q)?;
         drop(b);
         assert_eq!(s.dropped.load(Relaxed), 1);
         blk.release();
@@ -132,7 +140,7 @@ mod tests {
     fn drop_while_running_waits() -> Result {
         let s = Shared::new()?;
         let (b, gate) = boxed(&s, Mode::Block)?;
-        b.enqueue::<0, _>(rust_wq::system_dfl())?;
+        b.enqueue::<0>(rust_wq::system_dfl())?;
         assert_eq!(s.wait_entered(1), 1);
         // Another kworker opens the gate a while later; the drop waits for it.
         let other = Shared::new()?;
@@ -151,9 +159,14 @@ mod tests {
     fn drop_from_own_run_hands_off() -> Result {
         let s = Shared::new()?;
         let (b, _) = boxed(&s, Mode::DropSelf)?;
-        b.enqueue::<0, _>(rust_wq::system_dfl())?;
         let home = b.home.clone();
-        *home.lock() = Some(b);
+        // In its home before it is queued, so that the run finds it there.
+        let mut slot = home.lock();
+        *slot = Some(b);
+        if let Some(b) = &*slot {
+            b.enqueue(rust_wq::system_dfl())?;
+        }
+        drop(slot);
         assert_eq!(s.wait_runs(1), 1);
         assert_eq!(s.wait_dropped(1), 1);
         assert_eq!(s.was_current.load(Relaxed), 0);
@@ -170,7 +183,7 @@ mod tests {
         assert_eq!(blk.wait_entered(1), 1);
         let s = Shared::new()?;
         let (b, _) = boxed(&s, Mode::Count)?;
-        b.enqueue::<0, _>(&q)?;
+        b.enqueue::<0>(&q)?;
         let lock = Arc::pin_init(new_spinlock!(Some(b)), GFP_KERNEL)?;
         {
             let mut g = lock.lock();
@@ -192,7 +205,7 @@ mod tests {
     fn forgotten_box_items_run() -> Result {
         let s = Shared::new()?;
         let (b, _) = boxed(&s, Mode::Count)?;
-        b.enqueue::<0, _>(rust_wq::system_dfl())?;
+        b.enqueue::<0>(rust_wq::system_dfl())?;
         core::mem::forget(b);
         assert_eq!(s.wait_runs(1), 1);
         assert_eq!(s.dropped.load(Relaxed), 0);
@@ -223,7 +236,7 @@ mod tests {
     macro_rules! many_items {
         ($($id:literal)*) => {$(
             impl BoxItem<$id> for Many {
-                fn run(this: Pin<&Self>) {
+                fn run(this: Pin<&Self>, _again: Requeue<'_, Self, $id>) {
                     this.shared.count_run();
                 }
             }
@@ -248,16 +261,244 @@ mod tests {
             GFP_KERNEL,
         )?;
         let q = rust_wq::system_dfl();
-        b.enqueue::<0, _>(q)?;
-        b.enqueue::<1, _>(q)?;
-        b.enqueue::<2, _>(q)?;
-        b.enqueue::<3, _>(q)?;
-        assert_eq!(b.enqueue::<4, _>(q), Err(ENOSPC));
+        b.enqueue::<0>(q)?;
+        b.enqueue::<1>(q)?;
+        b.enqueue::<2>(q)?;
+        b.enqueue::<3>(q)?;
+        assert_eq!(b.enqueue::<4>(q), Err(ENOSPC));
         assert_eq!(s.wait_runs(4), 4);
         // A recorded field is queued again.
-        b.enqueue::<2, _>(q)?;
+        b.enqueue::<2>(q)?;
         assert_eq!(s.wait_runs(5), 5);
         drop(b);
+        Ok(())
+    }
+
+    /// What the fields of a [`Dev`] do when they run, besides counting.
+    #[derive(Clone, Copy, PartialEq)]
+    enum Chain {
+        No,
+        /// The field queues (arms) itself again at once, until refused.
+        Again,
+        /// The field waits until the box's drop is cancelling it, then queues itself again.
+        AtCancel,
+    }
+
+    /// A driver's state: a plain field (0) and a delayed one (1).
+    #[pin_data(PinnedDrop)]
+    struct Dev {
+        shared: Arc<Shared>,
+        chain: Chain,
+        #[pin]
+        work: Work<Dev, 0>,
+        #[pin]
+        dwork: DelayedWork<Dev, 1>,
+    }
+    crate::impl_has_work! { impl HasWork<Self, 0> for Dev { self.work } }
+    crate::impl_has_delayed_work! { impl HasDelayedWork<Self, 1> for Dev { self.dwork } }
+
+    #[pinned_drop]
+    impl PinnedDrop for Dev {
+        fn drop(self: Pin<&mut Self>) {
+            if self.shared.running.load(Relaxed) != 0 {
+                self.shared.was_current.add(1, Relaxed);
+            }
+            self.shared.count_drop();
+        }
+    }
+
+    impl Dev {
+        fn boxed(s: &Arc<Shared>, chain: Chain) -> Result<WorkBox<Dev>> {
+            let shared = s.clone();
+            WorkBox::new(
+                pin_init!(Dev {
+                    shared,
+                    chain,
+                    work <- crate::new_work!(),
+                    dwork <- crate::new_delayed_work!(),
+                }),
+                GFP_KERNEL,
+            )
+        }
+
+        /// One run of either field: `cancelling` says whether the box's drop is cancelling the
+        /// field now, `again` queues it again.
+        fn ran(&self, cancelling: impl Fn() -> bool, again: impl Fn() -> Result) {
+            let s = &self.shared;
+            s.running.add(1, Relaxed);
+            s.entered.add(1, Relaxed);
+            s.changes.notify();
+            let requeue = match self.chain {
+                Chain::No => false,
+                Chain::Again => true,
+                Chain::AtCancel => {
+                    if !poll(&cancelling) {
+                        s.gate_timeouts.add(1, Relaxed);
+                    }
+                    true
+                }
+            };
+            if requeue {
+                // The last refusal is kept: `EBUSY` once the drop cancels the field.
+                let e = errno(again());
+                if e != 0 {
+                    s.errno.store(e, Relaxed);
+                }
+            }
+            s.running.fetch_sub(1, Relaxed);
+            s.count_run();
+        }
+    }
+
+    impl BoxItem<0> for Dev {
+        fn run(this: Pin<&Self>, again: Requeue<'_, Self, 0>) {
+            this.ran(
+                || Work::<Dev, 0>::of(&this).disable_depth() > 0,
+                || again.enqueue(rust_wq::system_dfl()),
+            );
+        }
+    }
+
+    impl BoxItem<1> for Dev {
+        fn run(this: Pin<&Self>, again: Requeue<'_, Self, 1>) {
+            let dwork = DelayedWork::<Dev, 1>::of(&this).delayed_work();
+            this.ran(
+                || dwork.cancels_in_progress() > 0,
+                || again.enqueue_delayed(&rust_wq::system_dfl(), Delta::from_millis(1)),
+            );
+        }
+    }
+
+    const LONG: Delta = Delta::from_millis(60_000);
+
+    #[test]
+    fn delayed_fields_armed_at_the_drop_are_disarmed() -> Result {
+        let q = OwnedQueue::ordered().build(c"rwq_box_dly")?;
+        let s = Shared::new()?;
+        let b = Dev::boxed(&s, Chain::No)?;
+        b.enqueue_delayed::<1>(&q, LONG)?;
+        assert_eq!(b.enqueue_delayed::<1>(&q, LONG), Err(EBUSY));
+        assert!(DelayedWork::<Dev, 1>::of(&b).is_pending());
+        // A timer left armed in the freed memory would be the object debugger's "free active
+        // object" (a panic here), a link left in the queue's tracker a use after free when the
+        // queue's drop fires what it holds.
+        drop(b);
+        assert_eq!(s.dropped.load(Relaxed), 1);
+        drop(q);
+        assert_eq!(s.runs(), 0);
+        Ok(())
+    }
+
+    #[test]
+    fn delayed_fields_fired_by_their_queues_drop_run_before_the_box_goes() -> Result {
+        let q = OwnedQueue::ordered().build(c"rwq_box_fire")?;
+        let s = Shared::new()?;
+        let b = Dev::boxed(&s, Chain::No)?;
+        b.enqueue_delayed::<1>(&q, LONG)?;
+        drop(q);
+        assert_eq!(s.runs(), 1);
+        assert!(!DelayedWork::<Dev, 1>::of(&b).is_pending());
+        // Armed again on a system queue, then dropped.
+        b.enqueue_delayed::<1>(&rust_wq::system_dfl(), LONG)?;
+        drop(b);
+        assert_eq!(s.dropped.load(Relaxed), 1);
+        assert_eq!(s.runs(), 1);
+        Ok(())
+    }
+
+    #[test]
+    fn the_box_cancels_its_fields_and_moves_its_timers() -> Result {
+        let q = OwnedQueue::ordered().build(c"rwq_box_cancel")?;
+        let blk = Shared::new()?;
+        q.enqueue(Probe::new(&blk, 0, Action::Block)?)
+            .map_err(|e| e.error())?;
+        assert_eq!(blk.wait_entered(1), 1);
+        let s = Shared::new()?;
+        let b = Dev::boxed(&s, Chain::No)?;
+        // Plain: pending behind the blocker.
+        b.enqueue::<0>(&q)?;
+        assert!(b.cancel::<0>());
+        assert!(!b.cancel::<0>());
+        b.enqueue_on::<0>(&q, rust_wq::cpu::current_cpu())?;
+        assert_eq!(b.cancel_sync::<0>(), Ok(true));
+        assert_eq!(b.cancel_sync::<0>(), Ok(false));
+        assert!(b.enqueue_on::<0>(&q, u32::MAX).is_err());
+        assert!(!Work::<Dev, 0>::of(&b).is_pending());
+        // Delayed: armed, moved, disarmed.
+        assert_eq!(b.mod_delayed::<1>(&q, LONG), Ok(true));
+        assert_eq!(b.mod_delayed::<1>(&q, LONG), Ok(false));
+        assert!(b.cancel_delayed::<1>());
+        assert!(!b.cancel_delayed::<1>());
+        b.enqueue_delayed::<1>(&q, LONG)?;
+        assert_eq!(b.cancel_delayed_sync::<1>(), Ok(true));
+        assert_eq!(b.cancel_delayed_sync::<1>(), Ok(false));
+        // Moved to now: queued behind the blocker, run once it goes.
+        b.enqueue_delayed::<1>(&q, LONG)?;
+        assert_eq!(b.mod_delayed::<1>(&q, Delta::from_millis(0)), Ok(false));
+        blk.release();
+        assert_eq!(s.wait_runs(1), 1);
+        drop(b);
+        q.drain()?;
+        assert_eq!(s.runs(), 1);
+        assert_eq!(s.dropped.load(Relaxed), 1);
+        Ok(())
+    }
+
+    #[test]
+    fn a_field_that_queues_itself_again_stops_at_the_drop() -> Result {
+        for delayed in [false, true] {
+            let s = Shared::new()?;
+            let b = Dev::boxed(&s, Chain::Again)?;
+            if delayed {
+                b.enqueue_delayed::<1>(&rust_wq::system_dfl(), Delta::from_millis(1))?;
+            } else {
+                b.enqueue::<0>(rust_wq::system_dfl())?;
+            }
+            // The chain goes on by itself.
+            assert!(s.wait_runs(3) >= 3);
+            drop(b);
+            let n = s.runs();
+            assert_eq!(s.dropped.load(Relaxed), 1);
+            assert_eq!(s.was_current.load(Relaxed), 0);
+            // Nothing runs after the drop (the counts outlive the box).
+            fsleep(Delta::from_millis(20));
+            assert_eq!(s.runs(), n);
+            pr_info!(
+                "    # chain ({}): {n} runs, last refusal errno {}\n",
+                if delayed { "delayed" } else { "plain" },
+                s.errno.load(Relaxed)
+            );
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn a_requeue_while_the_drop_cancels_the_field_never_runs() -> Result {
+        for delayed in [false, true] {
+            let s = Shared::new()?;
+            let b = Dev::boxed(&s, Chain::AtCancel)?;
+            if delayed {
+                b.enqueue_delayed::<1>(&rust_wq::system_dfl(), Delta::from_millis(0))?;
+            } else {
+                b.enqueue::<0>(rust_wq::system_dfl())?;
+            }
+            assert_eq!(s.wait_entered(1), 1);
+            // The run waits until this drop cancels its field, then queues it again.
+            drop(b);
+            assert_eq!(s.gate_timeouts.load(Relaxed), 0);
+            assert_eq!(s.dropped.load(Relaxed), 1);
+            assert_eq!(s.was_current.load(Relaxed), 0);
+            // The queueing came while C kept the field disabled for the cancel: refused, or (a
+            // plain field, in the moment between rust_wq's count and C's disable) taken and then
+            // cancelled by the same call. Either way it never ran.
+            assert_eq!(s.runs(), 1);
+            let e = s.errno.load(Relaxed);
+            if delayed {
+                assert_eq!(e, EBUSY.to_errno());
+            } else {
+                assert!(e == 0 || e == EBUSY.to_errno());
+            }
+        }
         Ok(())
     }
 }
