@@ -12,7 +12,10 @@
 //! queue that is leaked outright, and in-tree `kernel::workqueue` items queued through rust_wq
 //! that requeue themselves forever through `kernel::workqueue` alone (one queued at exit), and
 //! `try_spawn!` closures (module code in a box) on every system queue and on the owned, cyclic
-//! and leaked queues, one sleeping at unload and one that spawns itself again from its run. A
+//! and leaked queues, one sleeping at unload and one that spawns itself again from its run, and
+//! `WorkBox`es whose plain and delayed fields queue and arm themselves again forever: one dropped
+//! at the module's exit, one dropped there under an RCU read lock (handed to a kworker), one
+//! forgotten. A
 //! kworker that ran any of them after the module's text was freed would fault (a splat, which
 //! fails the run); `rmmod` that waited forever would hang it.
 //!
@@ -47,12 +50,15 @@ use kernel::{
 pub mod rust_wq;
 
 use rust_wq::{
+    BoxItem,
     DelayedWork,
     OwnedQueue,
     Queue,
     RcuWork,
+    Requeue,
     Unbound,
     Work,
+    WorkBox,
     WorkItem, //
 };
 
@@ -269,6 +275,10 @@ fn in_tree() -> Result<Arc<InTree>> {
 
 struct RustWqUnload {
     _owned: OwnedQueue,
+    /// Dropped at the exit: cancels its fields and waits.
+    _station: WorkBox<Station>,
+    /// Dropped at the exit under an RCU read lock: handed to a kworker, which the unload waits for.
+    handed: Option<WorkBox<Station>>,
 }
 
 impl Drop for RustWqUnload {
@@ -278,6 +288,9 @@ impl Drop for RustWqUnload {
         if let (Ok(q), Ok(item)) = (Queue::from_kernel(kw::system_highpri()), in_tree()) {
             let _ = q.enqueue_kernel_item(item);
         }
+        let rcu = kernel::sync::rcu::read_lock();
+        drop(self.handed.take());
+        drop(rcu);
     }
 }
 
@@ -714,6 +727,50 @@ impl WorkItem<2> for Leaked {
     }
 }
 
+/// A driver's state in a [`WorkBox`]: its plain field queues itself again on `system_long`, its
+/// delayed field arms itself again on `system_dfl`, forever (until refused).
+#[pin_data]
+struct Station {
+    #[pin]
+    work: Work<Station, 0>,
+    #[pin]
+    dwork: DelayedWork<Station, 1>,
+}
+
+impl_has_work! { impl HasWork<Self, 0> for Station { self.work } }
+impl_has_delayed_work! { impl HasDelayedWork<Self, 1> for Station { self.dwork } }
+
+impl BoxItem<0> for Station {
+    fn run(_this: Pin<&Self>, again: Requeue<'_, Self, 0>) {
+        RUNS.add(1, Relaxed);
+        fsleep(Delta::from_millis(1));
+        let _ = again.enqueue(rust_wq::system_long());
+    }
+}
+
+impl BoxItem<1> for Station {
+    fn run(_this: Pin<&Self>, again: Requeue<'_, Self, 1>) {
+        RUNS.add(1, Relaxed);
+        let _ = again.enqueue_delayed(&rust_wq::system_dfl(), Delta::from_millis(2));
+    }
+}
+
+impl Station {
+    /// A box whose fields are queued and armed (after `delay`).
+    fn start(delay: Delta) -> Result<WorkBox<Station>> {
+        let b = WorkBox::new(
+            pin_init!(Station {
+                work <- new_work!("Station::work"),
+                dwork <- new_delayed_work!("Station::dwork"),
+            }),
+            GFP_KERNEL,
+        )?;
+        b.enqueue::<0>(rust_wq::system_long())?;
+        b.enqueue_delayed::<1>(&rust_wq::system_dfl(), delay)?;
+        Ok(b)
+    }
+}
+
 /// Delays in milliseconds; which ones a load uses depends on its cycle number.
 const DELAYS: [u32; 8] = [0, 1, 10, 100, 1_000, 5_000, 30_000, 60_000];
 
@@ -849,6 +906,10 @@ impl kernel::Module for RustWqUnload {
                 GFP_KERNEL,
             )?)
             .map_err(|e| e.error())?;
+        // Driver state in boxes: kept to the exit, dropped there in atomic context, forgotten.
+        let station = Station::start(delay(1))?;
+        let handed = Some(Station::start(delay(2))?);
+        core::mem::forget(Station::start(delay(3))?);
         // Last: the chain that checks every gated operation after the close.
         let queue = Arc::new(OwnedQueue::unbound().build(c"rwq_unload_prb")?, GFP_KERNEL)?;
         let prober = Arc::pin_init(
@@ -869,6 +930,10 @@ impl kernel::Module for RustWqUnload {
             return Err(ECANCELED);
         }
         pr_info!("cycle {cycle}: work pending on every queue\n");
-        Ok(Self { _owned: owned })
+        Ok(Self {
+            _owned: owned,
+            _station: station,
+            handed,
+        })
     }
 }
