@@ -11,7 +11,9 @@
 //! - Slow path ([`Tally`], a delayed item): the bottom half leaves the accounting of what it
 //!   handled to a tally armed on a device-managed queue ([`DevmQueue`]), which the device's
 //!   unbind drops with the tally still armed or pending; `rust_wq_edu: devm queue gone at
-//!   unbind: ...` then reports that every tally queued ran, once.
+//!   unbind: ...` then reports that every tally queued ran, once. The tally is part of the
+//!   device's state, as in a C driver: a [`WorkBox`] field of the [`Hub`], armed by reference
+//!   with no count; the box's drop disarms it and waits.
 
 #![forbid(unsafe_code)]
 
@@ -24,7 +26,7 @@ use crate::rust_wq::{
     },
     new_delayed_work,
     new_work,
-    Armed,
+    BoxItem,
     Builder,
     DelayedWork,
     DevmQueue,
@@ -33,10 +35,12 @@ use crate::rust_wq::{
     Ordered,
     OwnedQueue,
     PerCpu,
+    Requeue,
     Slot,
     TopHalf,
     Unbound,
     Work,
+    WorkBox,
     WorkItem, //
 };
 use kernel::{
@@ -265,10 +269,8 @@ pub(crate) struct State {
     pub(crate) records: KVec<Record>,
 }
 
-/// The slow path of the bottom half: counts the events it handled, later, on the device's
-/// devm queue.
-#[pin_data]
-pub(crate) struct Tally {
+/// What the tallies counted, shared with the device's resources that report at its unbind.
+pub(crate) struct TallyCounts {
     /// Events handled by bottom halves and not counted by a tally yet.
     fresh: Atomic<u64>,
     /// Events counted by tallies.
@@ -279,19 +281,22 @@ pub(crate) struct Tally {
     ran: Atomic<u64>,
     /// Tallies queued and not run yet when the unbind came to the devm queue.
     pending_at_unbind: Atomic<u64>,
+}
+
+/// The slow path of the bottom half: counts the events it handled, later, on the device's
+/// devm queue. Kept in a [`WorkBox`] by the [`Hub`].
+#[pin_data]
+pub(crate) struct Tally {
+    counts: Arc<TallyCounts>,
     #[pin]
     pub(crate) dwork: DelayedWork<Tally>,
 }
 
 impl Tally {
-    fn new() -> Result<Arc<Self>> {
-        Arc::pin_init(
+    fn new(counts: Arc<TallyCounts>) -> Result<WorkBox<Self>> {
+        WorkBox::new(
             pin_init!(Self {
-                fresh: Atomic::new(0),
-                tallied: Atomic::new(0),
-                queued: Atomic::new(0),
-                ran: Atomic::new(0),
-                pending_at_unbind: Atomic::new(0),
+                counts,
                 dwork <- new_delayed_work!("Tally::dwork"),
             }),
             GFP_KERNEL,
@@ -301,18 +306,18 @@ impl Tally {
     /// Arms the tally on `slow` to run after `delay`. With `modify` the timer of a tally
     /// already armed moves (`mod_delayed`), else such a tally stays as it is (`EBUSY`: it will
     /// count the new events too). `ENODEV` once the device has unbound.
-    fn arm(this: &Arc<Self>, slow: &DevmQueue<Ordered>, delay: Delta, modify: bool) -> Result {
+    fn arm(this: &WorkBox<Self>, slow: &DevmQueue<Ordered>, delay: Delta, modify: bool) -> Result {
         // Counted inside the access, which the unbind waits for before it drops the queue: once
         // the queue is gone, `queued` is final.
         slow.try_access_with(|q| {
             let queued = if modify {
-                matches!(q.mod_delayed(this.clone(), delay)?, Armed::Queued)
+                this.mod_delayed(q, delay)?
             } else {
-                q.enqueue_delayed(this.clone(), delay)?;
+                this.enqueue_delayed(q, delay)?;
                 true
             };
             if queued {
-                this.queued.add(1, Relaxed);
+                this.counts.queued.add(1, Relaxed);
             }
             Ok(())
         })
@@ -320,12 +325,11 @@ impl Tally {
     }
 }
 
-impl WorkItem for Tally {
-    type Pointer = Arc<Tally>;
-
-    fn run(this: Arc<Tally>) {
-        this.tallied.add(this.fresh.xchg(0, Relaxed), Relaxed);
-        this.ran.add(1, Relaxed);
+impl BoxItem for Tally {
+    fn run(this: Pin<&Self>, _again: Requeue<'_, Self, 0>) {
+        let c = &this.counts;
+        c.tallied.add(c.fresh.xchg(0, Relaxed), Relaxed);
+        c.ran.add(1, Relaxed);
     }
 }
 
@@ -349,7 +353,7 @@ fn refusal<P: core::ops::Deref>(
 
 /// Registered with the device last, so its unbind drops this first, before the interrupt, the
 /// bottom half and the devm queue go: notes the tallies still pending or armed then.
-struct TallyAtUnbind(Arc<Tally>);
+struct TallyAtUnbind(Arc<TallyCounts>);
 
 impl Drop for TallyAtUnbind {
     fn drop(&mut self) {
@@ -362,7 +366,7 @@ impl Drop for TallyAtUnbind {
 
 /// Registered with the device before its devm queue, so its unbind drops this after the queue:
 /// reports what the queue ran. `scripts/qemu-run.sh` (`edu-unload`) checks the line.
-struct TallyAfterUnbind(Arc<Tally>);
+struct TallyAfterUnbind(Arc<TallyCounts>);
 
 impl Drop for TallyAfterUnbind {
     fn drop(&mut self) {
@@ -383,7 +387,9 @@ pub(crate) struct Hub {
     target: Target,
     /// The slow path's queue (ordered), dropped by the device's unbind.
     slow: DevmQueue<Ordered>,
-    tally: Arc<Tally>,
+    /// Declared after `slow`, so dropped after it: a tally still armed when the last reference
+    /// to the hub drops the queue runs first.
+    tally: WorkBox<Tally>,
     #[pin]
     pub(crate) work: Work<Hub>,
     #[pin]
@@ -403,7 +409,7 @@ impl Hub {
         bar: DevresBar<BAR_LEN>,
         target: Target,
         slow: DevmQueue<Ordered>,
-        tally: Arc<Tally>,
+        tally: WorkBox<Tally>,
     ) -> Result<Arc<Self>> {
         Arc::pin_init(
             pin_init!(Self {
@@ -492,8 +498,8 @@ impl Hub {
             coalesced: self.coalesced.load(Relaxed),
             bh_runs: self.bh_runs.load(Relaxed),
             lost: self.lost.load(Relaxed),
-            tallies: self.tally.ran.load(Relaxed),
-            tallied: self.tally.tallied.load(Relaxed),
+            tallies: self.tally.counts.ran.load(Relaxed),
+            tallied: self.tally.counts.tallied.load(Relaxed),
             queue: self.target.name(),
         });
         Self::append(&mut st, rec, &self.lost);
@@ -515,7 +521,8 @@ impl Hub {
     /// Once the device has unbound (through a file opened before): offers the bottom half and
     /// the tally to the devm queue through [`DevmQueue::enqueue`],
     /// [`DevmQueue::enqueue_delayed`] and [`DevmQueue::mod_delayed`]. Each must be refused with
-    /// `ENODEV` and the item handed back; prints what each gave (`edu-unload` checks the line).
+    /// `ENODEV`, the bottom half handed back and the tally kept disarmed in its box; prints what
+    /// each gave (`edu-unload` checks the line).
     /// `EBUSY` while the device is bound.
     pub(crate) fn offer_after_unbind(this: &Arc<Hub>) -> Result {
         if this.slow.try_access().is_some() {
@@ -523,14 +530,16 @@ impl Hub {
         }
         let delay = Delta::from_secs(3600);
         let (e, e_back) = refusal(this.slow.enqueue(this.clone()), &**this);
-        let (d, d_back) = refusal(
-            this.slow.enqueue_delayed(this.tally.clone(), delay),
-            &*this.tally,
-        );
-        let (m, m_back) = refusal(
-            this.slow.mod_delayed(this.tally.clone(), delay).map(|_| ()),
-            &*this.tally,
-        );
+        let kept = |r: Result<bool>| {
+            let e = match r {
+                Ok(_) => 0,
+                Err(e) => e.to_errno(),
+            };
+            let armed = DelayedWork::of(&*this.tally).is_pending();
+            (e, if armed { "armed" } else { "kept" })
+        };
+        let (d, d_back) = kept(this.tally.enqueue_delayed(&this.slow, delay).map(|()| true));
+        let (m, m_back) = kept(this.tally.mod_delayed(&this.slow, delay));
         pr_info!(
             "devm queue after unbind: enqueue {e} {e_back}, enqueue_delayed {d} {d_back}, \
              mod_delayed {m} {m_back}\n"
@@ -686,7 +695,7 @@ impl WorkItem for Hub {
         drop(st);
         this.changed.notify_all();
         if handled != 0 {
-            this.tally.fresh.add(handled, Relaxed);
+            this.tally.counts.fresh.add(handled, Relaxed);
             // One tally for the events of the next `TALLY_DELAY`: `EBUSY` while one is armed
             // (it counts these too), `ENODEV` once the device has unbound.
             let _ = Tally::arm(&this.tally, &this.slow, TALLY_DELAY, false);
@@ -763,17 +772,26 @@ impl pci::Driver for EduDriver {
             // the interrupt and the bottom half with the state, whose last reference drops the
             // devm queue (running the tallies left on it; else the queue's own resource does),
             // `TallyAfterUnbind`.
-            let tally = Tally::new()?;
-            devres::register(pdev.as_ref(), TallyAfterUnbind(tally.clone()), GFP_KERNEL)?;
+            let counts = Arc::new(
+                TallyCounts {
+                    fresh: Atomic::new(0),
+                    tallied: Atomic::new(0),
+                    queued: Atomic::new(0),
+                    ran: Atomic::new(0),
+                    pending_at_unbind: Atomic::new(0),
+                },
+                GFP_KERNEL,
+            )?;
+            devres::register(pdev.as_ref(), TallyAfterUnbind(counts.clone()), GFP_KERNEL)?;
             let slow = OwnedQueue::ordered().build_devm(pdev.as_ref(), c"rust_wq_edu_slow")?;
             let hub = Hub::new(
                 bar.into_devres()?,
                 Target::from_params()?,
                 slow,
-                tally.clone(),
+                Tally::new(counts.clone())?,
             )?;
             let irq = rust_wq::request_deferred_irq(pdev, c"rust_wq_edu", hub.clone())?;
-            devres::register(pdev.as_ref(), TallyAtUnbind(tally), GFP_KERNEL)?;
+            devres::register(pdev.as_ref(), TallyAtUnbind(counts), GFP_KERNEL)?;
             HUB.publish(hub.clone()).map_err(|_| EBUSY)?;
             pr_info!(
                 "edu {}.{} bound; {:?} interrupt; bottom halves on the {} queue\n",
