@@ -42,8 +42,9 @@
 //! safe code must never hold one. Only the box makes one; the box's methods drop what a queue
 //! gives back (a refused enqueue's, a cancel's); and the handles' `cancel` and `disable`
 //! ([`WorkRef`](crate::rust_wq::WorkRef), [`DelayedWorkRef`](crate::rust_wq::DelayedWorkRef)),
-//! which give the queue's pointer back, require a [`GivenBack`] pointer, which `BoxRef` is not: a
-//! box's fields are cancelled with [`WorkBox::cancel_sync`] and its kin. A box's fields cannot be
+//! which give the queue's pointer back, require a [`GivenBack`](crate::rust_wq::GivenBack)
+//! pointer, which `BoxRef` is not: a box's fields are cancelled with [`WorkBox::cancel_sync`]
+//! and its kin. A box's fields cannot be
 //! disabled (the drop is their teardown), and cannot be queued after an RCU grace period (a
 //! grace period cannot be cancelled).
 //!
