@@ -41,9 +41,12 @@ pub mod rust_wq;
 
 use rust_wq::{
     system_percpu,
+    BoxItem,
     DelayedWork,
     OwnedQueue,
+    Requeue,
     Work,
+    WorkBox,
     WorkItem, //
 };
 
@@ -308,6 +311,58 @@ impl Embedded {
     }
 }
 
+/// A driver's state in a [`WorkBox`]: a plain field and a delayed one, queued by reference with
+/// no count, cancelled by the box's drop.
+#[pin_data]
+struct Dev {
+    ctx: Arc<Ctx>,
+    #[pin]
+    work: Work<Dev, 0>,
+    #[pin]
+    dwork: DelayedWork<Dev, 1>,
+}
+
+impl_has_work! { impl HasWork<Self, 0> for Dev { self.work } }
+impl_has_delayed_work! { impl HasDelayedWork<Self, 1> for Dev { self.dwork } }
+
+impl BoxItem<0> for Dev {
+    fn run(this: Pin<&Self>, _again: Requeue<'_, Self, 0>) {
+        this.ctx.hit();
+    }
+}
+
+impl BoxItem<1> for Dev {
+    fn run(this: Pin<&Self>, _again: Requeue<'_, Self, 1>) {
+        this.ctx.hit();
+    }
+}
+
+/// `EMBEDDED` boxes of driver state, made at load and dropped at the end of the run.
+struct Boxes {
+    ctx: Arc<Ctx>,
+    items: KVec<WorkBox<Dev>>,
+}
+
+impl Boxes {
+    fn new() -> Result<Self> {
+        let ctx = Ctx::new()?;
+        let mut items = KVec::with_capacity(EMBEDDED, GFP_KERNEL)?;
+        for _ in 0..EMBEDDED {
+            let c = ctx.clone();
+            let b = WorkBox::new(
+                pin_init!(Dev {
+                    ctx: c,
+                    work <- new_work!("Dev::work"),
+                    dwork <- new_delayed_work!("Dev::dwork"),
+                }),
+                GFP_KERNEL,
+            )?;
+            items.push(b, GFP_KERNEL)?;
+        }
+        Ok(Self { ctx, items })
+    }
+}
+
 /// An item of the in-tree `kernel::workqueue`.
 #[pin_data]
 struct InTree {
@@ -541,6 +596,20 @@ fn e_burst(e: &Embedded, max_active: u32, n: u32) -> Result<u64> {
     Ok(burst!(Mode::Steady, e.ctx, its, _, it, oq.enqueue(*it)))
 }
 
+/// A steady-state burst of `WorkBox` fields on an owned queue, queued by reference.
+fn b_burst(b: &Boxes, max_active: u32, n: u32) -> Result<u64> {
+    let oq = owned(max_active)?;
+    let its = b.items.get(..n as usize).ok_or(EINVAL)?;
+    Ok(burst!(
+        Mode::Steady,
+        b.ctx,
+        its,
+        _,
+        it,
+        it.enqueue::<0>(&oq)
+    ))
+}
+
 fn it_burst(max_active: u32, mode: Mode, n: u32) -> Result<u64> {
     let cq = CQueue::new(max_active)?;
     let wq = cq.tree();
@@ -651,6 +720,16 @@ fn e_queue_cancel(e: &Embedded, n: u32) -> Result<u64> {
     Ok(t)
 }
 
+/// Queue and cancel a `WorkBox` field before it runs (preemption off).
+fn b_queue_cancel(b: &Boxes, n: u32) -> Result<u64> {
+    let oq = owned(0)?;
+    let it = &b.items[0];
+    preempt_off();
+    let t = pairs!(n, it.enqueue::<0>(&oq), it.cancel::<0>());
+    preempt_on();
+    Ok(t)
+}
+
 /// `cancel_sync` or `flush` of an idle item: one that ran on `system_percpu` before, or one
 /// never queued.
 fn r_idle(flush: bool, ran: bool, n: u32) -> Result<u64> {
@@ -717,6 +796,17 @@ fn e_delayed(e: &Embedded, n: u32) -> Result<u64> {
         n,
         oq.enqueue_delayed(it, 1000),
         DelayedWork::of(it).cancel()
+    ))
+}
+
+/// Arm a `WorkBox`'s delayed field (1000 jiffies) on an owned queue and cancel it.
+fn b_delayed(b: &Boxes, n: u32) -> Result<u64> {
+    let oq = owned(0)?;
+    let it = &b.items[0];
+    Ok(pairs!(
+        n,
+        it.enqueue_delayed::<1>(&oq, 1000),
+        it.cancel_delayed::<1>()
     ))
 }
 
@@ -1116,6 +1206,7 @@ impl kernel::Module for RustWqBench {
         );
         sizes();
         let emb = Embedded::new()?;
+        let boxes = Boxes::new()?;
 
         sched(Sched::Fifo);
         // SAFETY (of every C twin call below): the C twin's scenarios may be called from
@@ -1231,6 +1322,21 @@ impl kernel::Module for RustWqBench {
                     true,
                     Some(BURST_EMBEDDED),
                 );
+                let m = measure(
+                    1000,
+                    ROUNDS,
+                    &[
+                        // SAFETY: See above.
+                        &|n| Ok(unsafe { rwq_c_burst(256, 0, mode.c(), n as c_int) }),
+                        &|n| b_burst(&boxes, 256, n),
+                    ],
+                )?;
+                row(
+                    "burst 1000, max_active 256, WorkBox items",
+                    &m,
+                    true,
+                    Some(BURST_EMBEDDED),
+                );
             }
         }
         for (q, name) in [
@@ -1306,6 +1412,21 @@ impl kernel::Module for RustWqBench {
             true,
             Some(QUEUE_CANCEL),
         );
+        let m = measure(
+            1000,
+            ROUNDS,
+            &[
+                // SAFETY: See above.
+                &|n| Ok(unsafe { rwq_c_queue_cancel(n as c_int) }),
+                &|n| b_queue_cancel(&boxes, n),
+            ],
+        )?;
+        row(
+            "queue + cancel, owned, WorkBox item",
+            &m,
+            true,
+            Some(QUEUE_CANCEL),
+        );
         for (flush, ran, name) in [
             (false, true, "cancel_sync of an idle item that ran"),
             (true, true, "flush of an idle item that ran"),
@@ -1350,6 +1471,21 @@ impl kernel::Module for RustWqBench {
                 )?;
                 row(
                     "delayed arm + cancel, owned, embedded item",
+                    &m,
+                    true,
+                    Some(DELAYED),
+                );
+                let m = measure(
+                    1000,
+                    ROUNDS,
+                    &[
+                        // SAFETY: See above.
+                        &|n| Ok(unsafe { rwq_c_delayed(q.c(), sync.into(), n as c_int) }),
+                        &|n| b_delayed(&boxes, n),
+                    ],
+                )?;
+                row(
+                    "delayed arm + cancel, owned, WorkBox item",
                     &m,
                     true,
                     Some(DELAYED),

@@ -97,7 +97,10 @@
 
 use crate::rust_wq::{
     cpu,
-    internal::registry,
+    internal::{
+        read_once,
+        registry, //
+    },
     Armed,
     Delay,
     DelayedItemPointer,
@@ -111,6 +114,7 @@ use crate::rust_wq::{
     WorkItemPointer, //
 };
 use core::{
+    mem::ManuallyDrop,
     ops::Deref,
     ptr::NonNull, //
 };
@@ -148,6 +152,7 @@ impl<T: BoxItem<ID>, const ID: u64> Requeue<'_, T, ID> {
     /// # Errors
     ///
     /// Those of [`WorkBox::enqueue`] but `ENOSPC` (the field is recorded).
+    #[inline]
     pub fn enqueue(&self, queue: &impl Enqueue) -> Result
     where
         T: HasWork<T, ID>,
@@ -160,6 +165,7 @@ impl<T: BoxItem<ID>, const ID: u64> Requeue<'_, T, ID> {
     /// # Errors
     ///
     /// Those of [`WorkBox::enqueue_delayed`] but `ENOSPC` (the field is recorded).
+    #[inline]
     pub fn enqueue_delayed(&self, queue: &impl EnqueueDelayed, delay: impl Delay) -> Result
     where
         T: HasDelayedWork<T, ID>,
@@ -231,6 +237,7 @@ impl<T: BoxItem<ID>, const ID: u64> WorkItem<ID> for T {
 }
 
 /// Queues the `Work` field `ID` of the box value `value` on `queue`; the field is recorded.
+#[inline]
 fn enqueue_ref<T: BoxItem<ID> + HasWork<T, ID>, const ID: u64>(
     queue: &impl Enqueue,
     value: &T,
@@ -330,9 +337,9 @@ fn finish<T: Send + Sync + 'static>(inner: Pin<KBox<Inner<T>>>) {
 ///
 /// # Invariants
 ///
-/// `inner` is `Some` except inside `drop`.
+/// `inner` is initialised, except inside `drop`, which takes it.
 pub struct WorkBox<T: Send + Sync + 'static> {
-    inner: Option<Pin<KBox<Inner<T>>>>,
+    inner: ManuallyDrop<Pin<KBox<Inner<T>>>>,
 }
 
 impl<T: Send + Sync + 'static> WorkBox<T> {
@@ -356,17 +363,15 @@ impl<T: Send + Sync + 'static> WorkBox<T> {
             }? Error),
             flags,
         )?;
-        // INVARIANT: `Some`.
-        Ok(Self { inner: Some(inner) })
+        // INVARIANT: Initialised.
+        Ok(Self {
+            inner: ManuallyDrop::new(inner),
+        })
     }
 
     #[inline]
     fn inner(&self) -> &Inner<T> {
-        match &self.inner {
-            Some(inner) => inner,
-            // The type invariant: `None` only inside `drop`.
-            None => unreachable!(),
-        }
+        &self.inner
     }
 
     /// The value, pinned.
@@ -377,9 +382,30 @@ impl<T: Send + Sync + 'static> WorkBox<T> {
     }
 
     /// Records the field whose cancel function is `f` as queued through the box, once: `ENOSPC`
-    /// if [`Self::FIELDS`] others are recorded.
+    /// if [`Self::FIELDS`] others are recorded. A field recorded already costs a load and a
+    /// compare or so per slot before it, inline; the first enqueue of a field records it out of
+    /// line.
+    #[inline]
     fn record(&self, f: CancelFn<T>) -> Result {
         let f = f as usize;
+        for slot in &self.inner().fields {
+            // SAFETY: The slot is a live, aligned `usize`, only written atomically (`cmpxchg`).
+            // A relaxed read is enough: nothing is read through the value, and a slot is set once,
+            // so whoever later drops the box (after this enqueue) sees it set (coherence).
+            let cur = unsafe { read_once(slot.as_ptr().cast_const()) };
+            if cur == f {
+                return Ok(());
+            }
+            if cur == 0 {
+                break;
+            }
+        }
+        self.record_slow(f)
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn record_slow(&self, f: usize) -> Result {
         for slot in &self.inner().fields {
             match slot.load(Acquire) {
                 cur if cur == f => return Ok(()),
@@ -418,6 +444,7 @@ impl<T: Send + Sync + 'static> WorkBox<T> {
     /// # Errors
     ///
     /// Those of [`Self::enqueue`] and of [`Enqueue::enqueue_on`].
+    #[inline]
     pub fn enqueue_on<const ID: u64>(&self, queue: &impl Enqueue, cpu: u32) -> Result
     where
         T: BoxItem<ID> + HasWork<T, ID>,
@@ -435,6 +462,7 @@ impl<T: Send + Sync + 'static> WorkBox<T> {
     ///
     /// - `ENOSPC`: as for [`Self::enqueue`].
     /// - Those of [`EnqueueDelayed`] (`EBUSY` while armed or queued, ...).
+    #[inline]
     pub fn enqueue_delayed<const ID: u64>(
         &self,
         queue: &impl EnqueueDelayed,
@@ -457,6 +485,7 @@ impl<T: Send + Sync + 'static> WorkBox<T> {
     ///
     /// - `ENOSPC`: as for [`Self::enqueue`].
     /// - Those of [`EnqueueDelayed::mod_delayed`].
+    #[inline]
     pub fn mod_delayed<const ID: u64>(
         &self,
         queue: &impl EnqueueDelayed,
@@ -476,6 +505,7 @@ impl<T: Send + Sync + 'static> WorkBox<T> {
 
     /// Takes the [`Work`] field `ID` off its queue if it is pending (C's `cancel_work`); it may
     /// still be running. Returns whether it was pending. Any context.
+    #[inline]
     pub fn cancel<const ID: u64>(&self) -> bool
     where
         T: BoxItem<ID> + HasWork<T, ID>,
@@ -492,6 +522,7 @@ impl<T: Send + Sync + 'static> WorkBox<T> {
     /// # Errors
     ///
     /// Those of [`WorkRef::cancel_sync`](crate::rust_wq::WorkRef::cancel_sync).
+    #[inline]
     pub fn cancel_sync<const ID: u64>(&self) -> Result<bool>
     where
         T: BoxItem<ID> + HasWork<T, ID>,
@@ -503,6 +534,7 @@ impl<T: Send + Sync + 'static> WorkBox<T> {
 
     /// Disarms or dequeues the [`DelayedWork`] field `ID` (C's `cancel_delayed_work`); it may
     /// still be running. Returns whether it was pending. Any context.
+    #[inline]
     pub fn cancel_delayed<const ID: u64>(&self) -> bool
     where
         T: BoxItem<ID> + HasDelayedWork<T, ID>,
@@ -519,6 +551,7 @@ impl<T: Send + Sync + 'static> WorkBox<T> {
     /// # Errors
     ///
     /// Those of [`DelayedWorkRef::cancel_sync`](crate::rust_wq::DelayedWorkRef::cancel_sync).
+    #[inline]
     pub fn cancel_delayed_sync<const ID: u64>(&self) -> Result<bool>
     where
         T: BoxItem<ID> + HasDelayedWork<T, ID>,
@@ -540,9 +573,9 @@ impl<T: Send + Sync + 'static> Deref for WorkBox<T> {
 
 impl<T: Send + Sync + 'static> Drop for WorkBox<T> {
     fn drop(&mut self) {
-        let Some(inner) = self.inner.take() else {
-            return;
-        };
+        // SAFETY: `inner` is initialised (the type invariant) and taken once, here; nothing uses
+        // it afterwards.
+        let inner = unsafe { ManuallyDrop::take(&mut self.inner) };
         let start = core::ptr::from_ref::<Inner<T>>(&inner) as usize;
         let end = start + core::mem::size_of::<Inner<T>>();
         let ctx = cpu::context();
