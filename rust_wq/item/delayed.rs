@@ -196,7 +196,10 @@ pub struct DelayedWork<T: ?Sized, const ID: u64 = 0> {
     /// The kinds of queue the item was ever armed on (`reclaim::ON_*`).
     pub(in crate::rust_wq) seen: Atomic<u32>,
     links: Links,
-    _item: PhantomData<T>,
+    /// Invariant in `T`: a field of `Item<A>` must not be taken for one of `Item<B>`, a subtype
+    /// or supertype (higher-ranked function pointers make such pairs, with `HasWork` impls of
+    /// their own that may locate different fields).
+    _item: PhantomData<fn(*const T) -> *const T>,
 }
 
 /// Where the [`Links`] of every `DelayedWork` are, from its start (its `delayed_work`): the

@@ -58,7 +58,10 @@ pub struct Work<T: ?Sized, const ID: u64 = 0> {
     disables: Atomic<u32>,
     /// The kinds of queue the item was ever queued on (`reclaim::ON_*`).
     pub(in crate::rust_wq) seen: Atomic<u32>,
-    _item: PhantomData<T>,
+    /// Invariant in `T`: a field of `Item<A>` must not be taken for one of `Item<B>`, a subtype
+    /// or supertype (higher-ranked function pointers make such pairs, with `HasWork` impls of
+    /// their own that may locate different fields).
+    _item: PhantomData<fn(*const T) -> *const T>,
 }
 
 #[pinned_drop]
