@@ -6,7 +6,7 @@
 //! C drivers embed their `work_struct`s in their device state, queue them by address and cancel
 //! them in teardown. A [`WorkBox<T>`] is that: a pinned heap allocation holding the driver's `T`,
 //! whose [`Work`] and [`DelayedWork`] fields are queued with [`WorkBox::enqueue`] and
-//! [`WorkBox::enqueue_delayed`], which copy a pointer and count nothing. The box's drop cancels
+//! [`WorkBox::enqueue_delayed`], which copy a pointer and count nothing. The box's drop disables
 //! every field ever queued through it and waits until none runs, then drops `T` and frees the
 //! memory, as a C driver's teardown does.
 //!
@@ -15,11 +15,14 @@
 //! "The storage's drop cancels and waits" cannot be sound for storage rust_wq does not free:
 //! safe code can drop that storage from the item's own `run` (take it out of a global
 //! `Mutex<Option<..>>`), where the drop cannot wait for itself, and the memory would be freed while
-//! `run` still uses it. A `WorkBox` is rust_wq's own allocation, so where its drop cannot wait (in
-//! one of its own items' `run`, in atomic context, under a spinlock or an RCU read lock) it hands
-//! the rest of the drop to a kworker, through a `work_struct` the allocation carries for that: no
-//! allocation when dropping. The module's unload waits for such hand-offs. [`core::mem::forget`]
-//! of a box leaks its memory; its queued items run, and the unload drains them, as for any item.
+//! `run` still uses it. A `WorkBox` is rust_wq's own allocation, so where its drop should not wait
+//! it hands the rest of the drop to a kworker, through a `work_struct` the allocation carries for
+//! that (no allocation when dropping): in any kworker (one of the box's own runs, or a run that one
+//! of them waits for) and wherever the caller cannot sleep (atomic context, a spinlock or an RCU
+//! read lock held). The module's unload waits for such hand-offs. In a task that may sleep the drop
+//! waits, as C's `cancel_work_sync` in a driver's teardown: not under a lock that the box's items
+//! take (a cycle of waits, as with mutexes). [`core::mem::forget`] of a box leaks its memory; its
+//! queued items run, and the unload drains them, as for any item.
 //!
 //! # What `run` gets
 //!
@@ -28,13 +31,25 @@
 //! only for the call, so nothing of it outlives the run, and a [`Requeue`] that queues or arms the
 //! same field again (what a C item does with its own `work_struct`).
 //!
-//! # Which fields the drop cancels
+//! # One queue per field
 //!
-//! Each field is recorded in the box's header at its first enqueue through the box, as the
-//! address of a function made for that field (it knows the field's kind and place): at most
-//! [`WorkBox::FIELDS`] distinct fields, an enqueue of one more is refused with `ENOSPC`. Nothing
-//! queues a field of a box but the box (and a [`Requeue`], for a field queued through it), so
-//! the drop cancels all that was ever queued.
+//! C runs a work item on one worker at a time only within one workqueue: queued on a second
+//! workqueue while it runs on a first, it runs on both at once, and `cancel_work_sync` waits for
+//! the last one only. A counted pointer does not care (each run holds a count); a box would be
+//! freed under the first run. So each field of a box goes to one queue: the queue of its first
+//! enqueue, for the box's life. Queueing it on another is `EXDEV` (a field may go on any CPU of
+//! its queue). Every run of a field is then on that queue, and a cancel that waits waits for all.
+//!
+//! # Which fields the drop retires
+//!
+//! Each field is recorded in the box's header at its first enqueue (through the box, or a
+//! [`Requeue`]), with the function that retires it (made for that field: it knows the field's
+//! kind and place) and its queue: at most [`WorkBox::FIELDS`] distinct fields, an enqueue of one
+//! more is refused with `ENOSPC`. The drop retires the recorded fields in the order they were
+//! recorded: disables each (for good: no queueing of it succeeds afterwards) and waits for its run.
+//! A run still going can record a field only after those before it in the header, so the drop,
+//! which goes on to the end of the header, meets it; once it meets an empty slot, every field
+//! recorded is retired and idle, and nothing is left to record one.
 //!
 //! # The pointer stays inside rust_wq
 //!
@@ -44,9 +59,8 @@
 //! ([`WorkRef`](crate::rust_wq::WorkRef), [`DelayedWorkRef`](crate::rust_wq::DelayedWorkRef)),
 //! which give the queue's pointer back, require a [`GivenBack`](crate::rust_wq::GivenBack)
 //! pointer, which `BoxRef` is not: a box's fields are cancelled with [`WorkBox::cancel_sync`]
-//! and its kin. A box's fields cannot be
-//! disabled (the drop is their teardown), and cannot be queued after an RCU grace period (a
-//! grace period cannot be cancelled).
+//! and its kin. A box's fields cannot be disabled (the drop is their teardown), and cannot be
+//! queued after an RCU grace period (a grace period cannot be cancelled).
 //!
 //! # Examples
 //!
@@ -101,6 +115,7 @@ use crate::rust_wq::{
         read_once,
         registry, //
     },
+    queue::enqueue::raw_queue,
     Armed,
     Delay,
     DelayedItemPointer,
@@ -131,77 +146,71 @@ use kernel::{
 
 /// An item in a [`WorkBox`]: what its field `ID` ([`Work`] or [`DelayedWork`]) runs.
 pub trait BoxItem<const ID: u64 = 0>: Send + Sync + Sized + 'static {
-    /// Runs the item on a kworker. `this` lives only for the call; `again` queues the same
-    /// field again.
+    /// Runs the item on a kworker. `this` lives only for the call; `again` queues the field again.
     fn run(this: Pin<&Self>, again: Requeue<'_, Self, ID>);
 }
 
 /// What a [`BoxItem::run`] has to queue its own field again, as a C item queues its own
-/// `work_struct`. It lives only for the call.
+/// `work_struct` (a `Work` and a `DelayedWork` field of one `ID` both run `BoxItem<ID>`: either
+/// is queued). It lives only for the call.
 ///
-/// Sound while the box's drop runs: that drop either has not come to this field yet (it cancels
-/// it later), or is cancelling it and waits for this run (C keeps the field disabled while it
-/// waits: the queueing is `EBUSY`). It cannot be past the field: its cancel waits for this run.
-pub struct Requeue<'a, T, const ID: u64> {
-    value: &'a T,
+/// Sound while the box's drop runs: the field queued is recorded first (see [`WorkBox`]); the
+/// drop has not retired it yet (it will, later), or is retiring it, and C keeps it disabled (the
+/// queueing is `EBUSY`); a field retired before stays disabled.
+pub struct Requeue<'a, T: Send + Sync + 'static, const ID: u64> {
+    inner: &'a Inner<T>,
 }
 
 impl<T: BoxItem<ID>, const ID: u64> Requeue<'_, T, ID> {
-    /// Queues the field again on `queue`, as [`WorkBox::enqueue`].
+    /// Queues the `Work` field `ID` on `queue`, as [`WorkBox::enqueue`].
     ///
     /// # Errors
     ///
-    /// Those of [`WorkBox::enqueue`] but `ENOSPC` (the field is recorded).
+    /// Those of [`WorkBox::enqueue`].
     #[inline]
     pub fn enqueue(&self, queue: &impl Enqueue) -> Result
     where
         T: HasWork<T, ID>,
     {
-        enqueue_ref(queue, self.value)
+        self.inner.enqueue::<ID>(queue, None)
     }
 
-    /// Arms the field again on `queue`, as [`WorkBox::enqueue_delayed`].
+    /// Arms the `DelayedWork` field `ID` on `queue`, as [`WorkBox::enqueue_delayed`].
     ///
     /// # Errors
     ///
-    /// Those of [`WorkBox::enqueue_delayed`] but `ENOSPC` (the field is recorded).
+    /// Those of [`WorkBox::enqueue_delayed`].
     #[inline]
     pub fn enqueue_delayed(&self, queue: &impl EnqueueDelayed, delay: impl Delay) -> Result
     where
         T: HasDelayedWork<T, ID>,
     {
-        queue
-            .enqueue_delayed(BoxRef::<T, ID>::new(self.value), delay)
-            .map_err(|e| e.error())
+        self.inner.enqueue_delayed::<ID>(queue, delay)
     }
 }
 
 /// The pointer to an item in a [`WorkBox`] that a queue holds while the item is pending: a raw
 /// pointer, no count. Only the box makes one, and none reaches safe code (see the
 /// [module documentation](self)); it must be public to be the pointer of public impls.
+///
+/// # Invariants
+///
+/// `ptr` is the value of an `Inner<T>`.
 #[doc(hidden)]
 pub struct BoxRef<T, const ID: u64> {
     ptr: NonNull<T>,
 }
 
-impl<T, const ID: u64> BoxRef<T, ID> {
-    /// The pointer to the value of a live box, made by the box (or a [`Requeue`] of its run).
-    #[inline]
-    fn new(value: &T) -> Self {
-        Self {
-            ptr: NonNull::from(value),
-        }
-    }
-}
-
 // SAFETY: Sending a `BoxRef` lets another thread get a `Pin<&T>`, so `T: Sync`.
 unsafe impl<T: Sync, const ID: u64> Send for BoxRef<T, ID> {}
 
-// SAFETY: A `BoxRef` is made only for the value of a live box (by `WorkBox`'s methods, or a
-// `Requeue` during a run of the field, see there). The box's drop does not free the value before
-// every field queued through it is cancelled and idle (or it leaks the memory), so the value stays
-// valid, and unmoved (pinned, and never moved out), until the queue gives the pointer to `run` or a
-// cancel takes it. Nothing is counted: `from_raw` gives back the pointer `into_raw` took.
+// SAFETY: A `BoxRef` is made only by `Inner::{enqueue, enqueue_delayed, mod_delayed}`, for the
+// value of a live box whose field `ID` is recorded with the queue it is queued on. The box's drop
+// does not free the value before every recorded field is disabled and idle (or it leaks the
+// memory), and each field runs on its one queue only, where C runs it on one worker at a time and
+// a disable that waits waits for that run; so the value stays valid, and unmoved (pinned, and
+// never moved out), until the queue gives the pointer to `run` (which returns before the drop goes
+// on) or a cancel takes it. Nothing is counted: `from_raw` gives back the pointer `into_raw` took.
 unsafe impl<T: Send + Sync + 'static, const ID: u64> WorkItemPointer for BoxRef<T, ID> {
     type Target = T;
 
@@ -212,15 +221,16 @@ unsafe impl<T: Send + Sync + 'static, const ID: u64> WorkItemPointer for BoxRef<
 
     #[inline]
     unsafe fn from_raw(ptr: *mut T) -> Self {
+        // INVARIANT: `ptr` comes from `into_raw` (the caller's promise).
         Self {
-            // SAFETY: `ptr` comes from `into_raw` (the caller's promise), so it is not null.
+            // SAFETY: `ptr` comes from `into_raw`, so it is not null.
             ptr: unsafe { NonNull::new_unchecked(ptr) },
         }
     }
 }
 
 // SAFETY: The value of a box is dropped in place (the `KBox` of `Inner` drops it) before its memory
-// is freed, or the memory is never freed (a forgotten box, a refused cancel).
+// is freed, or the memory is never freed (a forgotten box, a refused disable).
 unsafe impl<T: Send + Sync + 'static, const ID: u64> DelayedItemPointer for BoxRef<T, ID> {}
 
 impl<T: BoxItem<ID>, const ID: u64> WorkItem<ID> for T {
@@ -228,23 +238,13 @@ impl<T: BoxItem<ID>, const ID: u64> WorkItem<ID> for T {
 
     #[inline]
     fn run(this: BoxRef<T, ID>) {
-        // SAFETY: The value is alive and pinned while its field runs (see `BoxRef`); the
-        // reference lives only for this call.
-        let value = unsafe { this.ptr.as_ref() };
+        // SAFETY: `this.ptr` is the value of an `Inner<T>` (the type invariant), alive and pinned
+        // while its field runs (see `BoxRef`); the references live only for this call.
+        let inner = unsafe { Inner::of_value(this.ptr.as_ptr()) };
         // SAFETY: The value is pinned in its box and never moved out.
-        <T as BoxItem<ID>>::run(unsafe { Pin::new_unchecked(value) }, Requeue { value })
+        let value = unsafe { Pin::new_unchecked(&inner.value) };
+        <T as BoxItem<ID>>::run(value, Requeue { inner })
     }
-}
-
-/// Queues the `Work` field `ID` of the box value `value` on `queue`; the field is recorded.
-#[inline]
-fn enqueue_ref<T: BoxItem<ID> + HasWork<T, ID>, const ID: u64>(
-    queue: &impl Enqueue,
-    value: &T,
-) -> Result {
-    queue
-        .enqueue(BoxRef::<T, ID>::new(value))
-        .map_err(|e| e.error())
 }
 
 /// The ID of the `work_struct` that a box carries for the hand-off of its drop.
@@ -253,16 +253,22 @@ const HANDOFF: u64 = u64::MAX;
 /// How many distinct fields a box records (see [`WorkBox::FIELDS`]).
 const SLOTS: usize = 4;
 
-/// A recorded field: its cancel-and-wait function.
-type CancelFn<T> = unsafe fn(*const T) -> Result<bool>;
+/// The function that retires a recorded field: disables it for good and waits for its run.
+type RetireFn<T> = unsafe fn(*const T) -> Result<bool>;
+
+/// A field recorded in a box's header: its [`RetireFn`] and its C queue, as addresses (0: none
+/// yet). Each is set once.
+struct Slot {
+    retire: Atomic<usize>,
+    queue: Atomic<usize>,
+}
 
 #[pin_data]
 struct Inner<T: Send + Sync + 'static> {
     #[pin]
     handoff: Work<Inner<T>, HANDOFF>,
-    /// The cancel functions of the fields ever queued through the box (`CancelFn<T>`, as
-    /// addresses; 0 for a free slot). Each slot is set once.
-    fields: [Atomic<usize>; SLOTS],
+    /// The fields ever queued, in the order of their first queueing.
+    fields: [Slot; SLOTS],
     #[pin]
     value: T,
 }
@@ -280,49 +286,197 @@ impl<T: Send + Sync + 'static> WorkItem<HANDOFF> for Inner<T> {
     }
 }
 
-/// Cancels the `Work` field `ID` of the `T` at `value` and waits until it runs nowhere.
+impl<T: Send + Sync + 'static> Inner<T> {
+    /// The `Inner` whose value is at `value`.
+    ///
+    /// # Safety
+    ///
+    /// `value` is the value of a live `Inner<T>`, which lives for `'a`.
+    #[inline]
+    unsafe fn of_value<'a>(value: *mut T) -> &'a Self {
+        // SAFETY: `value` is the field `value` of an `Inner<T>` (the caller's promise), so the
+        // subtraction stays in that allocation and gives its start.
+        unsafe {
+            &*value
+                .byte_sub(core::mem::offset_of!(Self, value))
+                .cast::<Self>()
+        }
+    }
+
+    /// Records the field whose retire function is `f` as queued on `wq`: `Ok` if it is recorded
+    /// with that queue already or now, `EXDEV` if with another, `ENOSPC` if [`WorkBox::FIELDS`]
+    /// others are recorded. A field recorded already costs a load and a compare or two per slot
+    /// before it, inline; the first queueing of a field records it out of line.
+    #[inline]
+    fn record(&self, f: RetireFn<T>, wq: *mut bindings::workqueue_struct) -> Result {
+        let (f, wq) = (f as usize, wq as usize);
+        for slot in &self.fields {
+            // SAFETY: The slot's words are live and aligned, and only written atomically
+            // (`cmpxchg`). Relaxed reads are enough: nothing is read through the values, and each
+            // word is set once, so whoever later drops the box (after this queueing) sees it set
+            // (coherence).
+            let cur = unsafe { read_once(slot.retire.as_ptr().cast_const()) };
+            if cur == f {
+                // SAFETY: As above.
+                if unsafe { read_once(slot.queue.as_ptr().cast_const()) } == wq {
+                    return Ok(());
+                }
+                break;
+            }
+            if cur == 0 {
+                break;
+            }
+        }
+        self.record_slow(f, wq)
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn record_slow(&self, f: usize, wq: usize) -> Result {
+        for slot in &self.fields {
+            let ours = match slot.retire.load(Acquire) {
+                cur if cur == f => true,
+                // A slot's retire function is claimed once; losing it to the same field is
+                // finding it (so no field takes two slots).
+                0 => match slot.retire.cmpxchg(0, f, Release) {
+                    Ok(_) => true,
+                    Err(now) => now == f,
+                },
+                _ => false,
+            };
+            if !ours {
+                continue;
+            }
+            return match slot.queue.load(Acquire) {
+                cur if cur == wq => Ok(()),
+                0 => match slot.queue.cmpxchg(0, wq, Release) {
+                    Ok(_) => Ok(()),
+                    Err(now) if now == wq => Ok(()),
+                    Err(_) => Err(EXDEV),
+                },
+                _ => Err(EXDEV),
+            };
+        }
+        Err(ENOSPC)
+    }
+
+    /// Queues the `Work` field `ID` on `queue`, on `cpu` or the local CPU (`None`).
+    #[inline]
+    fn enqueue<const ID: u64>(&self, queue: &impl Enqueue, cpu: Option<u32>) -> Result
+    where
+        T: BoxItem<ID> + HasWork<T, ID>,
+    {
+        let wq = raw_queue(queue).ok_or(ENODEV)?;
+        self.record(retire_work_field::<T, ID>, wq)?;
+        // INVARIANT: The value of `self`.
+        let item = BoxRef::<T, ID> {
+            ptr: NonNull::from(&self.value),
+        };
+        match cpu {
+            None => queue.enqueue(item),
+            Some(cpu) => queue.enqueue_on(cpu, item),
+        }
+        .map_err(|e| e.error())
+    }
+
+    /// Arms the `DelayedWork` field `ID` on `queue` after `delay`; with `modify`, moves its timer
+    /// if it is armed (`Ok(false)`).
+    #[inline]
+    fn arm<const ID: u64>(
+        &self,
+        queue: &impl EnqueueDelayed,
+        delay: impl Delay,
+        modify: bool,
+    ) -> Result<bool>
+    where
+        T: BoxItem<ID> + HasDelayedWork<T, ID>,
+    {
+        let wq = raw_queue(queue).ok_or(ENODEV)?;
+        self.record(retire_delayed_field::<T, ID>, wq)?;
+        // INVARIANT: The value of `self`.
+        let item = BoxRef::<T, ID> {
+            ptr: NonNull::from(&self.value),
+        };
+        if !modify {
+            return queue
+                .enqueue_delayed(item, delay)
+                .map(|()| true)
+                .map_err(|e| e.error());
+        }
+        match queue.mod_delayed(item, delay) {
+            Ok(Armed::Queued) => Ok(true),
+            // The pointer given is unused: it owns nothing.
+            Ok(Armed::Modified(_)) => Ok(false),
+            Err(e) => Err(e.error()),
+        }
+    }
+
+    #[inline]
+    fn enqueue_delayed<const ID: u64>(
+        &self,
+        queue: &impl EnqueueDelayed,
+        delay: impl Delay,
+    ) -> Result
+    where
+        T: BoxItem<ID> + HasDelayedWork<T, ID>,
+    {
+        self.arm::<ID>(queue, delay, false).map(|_| ())
+    }
+}
+
+/// Retires the `Work` field `ID` of the `T` at `value`: disables it for good and waits for its
+/// run. Returns whether it was pending.
 ///
 /// # Safety
 ///
-/// `value` is a live `T` for the call.
-unsafe fn cancel_work_field<T: BoxItem<ID> + HasWork<T, ID>, const ID: u64>(
+/// `value` is a live `T` for the call, and the caller may sleep and runs no item of its box.
+unsafe fn retire_work_field<T: BoxItem<ID> + HasWork<T, ID>, const ID: u64>(
     value: *const T,
 ) -> Result<bool> {
     // SAFETY: `value` is live (the caller's promise); `raw_get_field` locates the field in it.
     let work = unsafe { &*T::raw_get_field(value.cast_mut()) };
-    work.cancel_sync_checked()
+    work.start_disable()?;
+    // SAFETY: The field is initialised; the caller may sleep and is not the worker running it
+    // (the caller's promise). C's count stays below its limit (`start_disable`).
+    let was_pending = unsafe { bindings::disable_work_sync(work.as_raw()) };
+    work.finish_disable();
+    Ok(was_pending)
 }
 
-/// Cancels the `DelayedWork` field `ID` of the `T` at `value` (its timer too) and waits until it
-/// runs nowhere.
+/// Retires the `DelayedWork` field `ID` of the `T` at `value`: disarms and disables it for good
+/// and waits for its run. Returns whether it was pending.
 ///
 /// # Safety
 ///
-/// `value` is a live `T` for the call.
-unsafe fn cancel_delayed_field<T: BoxItem<ID> + HasDelayedWork<T, ID>, const ID: u64>(
+/// `value` is a live `T` for the call, and the caller may sleep and runs no item of its box.
+unsafe fn retire_delayed_field<T: BoxItem<ID> + HasDelayedWork<T, ID>, const ID: u64>(
     value: *const T,
 ) -> Result<bool> {
     // SAFETY: `value` is live (the caller's promise); `raw_get_field` locates the field in it.
     let dwork = unsafe { &*T::raw_get_field(value.cast_mut()) };
-    dwork.cancel_sync()
+    // The caller may sleep and is not the item's own run (the caller's promise).
+    dwork.disable(true)
 }
 
-/// The end of a box's drop, where the caller may sleep and runs none of the box's items: cancels
-/// and waits for every recorded field, then drops the value and frees the memory.
+/// The end of a box's drop, in a task that may sleep and runs none of the box's items (a task
+/// that is no kworker, or the hand-off's kworker): retires every recorded field in turn (see the
+/// [module documentation](self#which-fields-the-drop-retires)), then drops the value and frees the
+/// memory.
 ///
-/// A refused cancel leaks the memory instead, a leak rather than a free under an item: none is
-/// reachable (the caller may wait and is no item of the box, which rules out `EAGAIN` and
-/// `EDEADLK`; `EOVERFLOW` needs disables, which a box's fields have none of, or as many
-/// `cancel_sync`s under way as `MAX_DISABLE`, which need a `&WorkBox` while the drop has it).
+/// A refused disable leaks the memory instead, a leak rather than a free under an item: none is
+/// reachable (`EOVERFLOW` needs disables of the field, which a box's fields have none of, or as
+/// many `cancel_sync`s under way as `MAX_DISABLE`, which need a `&WorkBox` while the drop has it).
 fn finish<T: Send + Sync + 'static>(inner: Pin<KBox<Inner<T>>>) {
     for slot in &inner.fields {
-        let f = slot.load(Acquire);
+        let f = slot.retire.load(Acquire);
         if f == 0 {
-            continue;
+            // Every field recorded is retired and idle: no run is left to record one.
+            break;
         }
-        // SAFETY: A non-zero slot holds a `CancelFn<T>` stored by `WorkBox::record`.
-        let f = unsafe { core::mem::transmute::<usize, CancelFn<T>>(f) };
-        // SAFETY: The value is alive: `inner` is.
+        // SAFETY: A non-zero slot holds a `RetireFn<T>` stored by `Inner::record_slow`.
+        let f = unsafe { core::mem::transmute::<usize, RetireFn<T>>(f) };
+        // SAFETY: The value is alive: `inner` is; the caller may sleep and runs no item of the
+        // box (this function's caller's promise).
         if unsafe { f(&inner.value) }.is_err() {
             core::mem::forget(inner);
             return;
@@ -332,7 +486,7 @@ fn finish<T: Send + Sync + 'static>(inner: Pin<KBox<Inner<T>>>) {
 }
 
 /// A pinned heap allocation, owned by rust_wq, whose [`Work`] and [`DelayedWork`] fields are
-/// queued by reference with no count; its drop cancels them and waits. See the
+/// queued by reference with no count; its drop disables them and waits. See the
 /// [module documentation](self).
 ///
 /// # Invariants
@@ -343,7 +497,7 @@ pub struct WorkBox<T: Send + Sync + 'static> {
 }
 
 impl<T: Send + Sync + 'static> WorkBox<T> {
-    /// How many distinct fields of a box can be queued through it.
+    /// How many distinct fields of a box can be queued.
     pub const FIELDS: usize = SLOTS;
 
     /// Allocates a box and initialises its value with `init`.
@@ -358,7 +512,12 @@ impl<T: Send + Sync + 'static> WorkBox<T> {
         let inner = KBox::try_pin_init(
             try_pin_init!(Inner {
                 handoff <- crate::new_work!("WorkBox::handoff"),
-                fields: [const { Atomic::new(0) }; SLOTS],
+                fields: [const {
+                    Slot {
+                        retire: Atomic::new(0),
+                        queue: Atomic::new(0),
+                    }
+                }; SLOTS],
                 value <- init,
             }? Error),
             flags,
@@ -381,61 +540,22 @@ impl<T: Send + Sync + 'static> WorkBox<T> {
         unsafe { Pin::new_unchecked(&self.inner().value) }
     }
 
-    /// Records the field whose cancel function is `f` as queued through the box, once: `ENOSPC`
-    /// if [`Self::FIELDS`] others are recorded. A field recorded already costs a load and a
-    /// compare or so per slot before it, inline; the first enqueue of a field records it out of
-    /// line.
-    #[inline]
-    fn record(&self, f: CancelFn<T>) -> Result {
-        let f = f as usize;
-        for slot in &self.inner().fields {
-            // SAFETY: The slot is a live, aligned `usize`, only written atomically (`cmpxchg`).
-            // A relaxed read is enough: nothing is read through the value, and a slot is set once,
-            // so whoever later drops the box (after this enqueue) sees it set (coherence).
-            let cur = unsafe { read_once(slot.as_ptr().cast_const()) };
-            if cur == f {
-                return Ok(());
-            }
-            if cur == 0 {
-                break;
-            }
-        }
-        self.record_slow(f)
-    }
-
-    #[cold]
-    #[inline(never)]
-    fn record_slow(&self, f: usize) -> Result {
-        for slot in &self.inner().fields {
-            match slot.load(Acquire) {
-                cur if cur == f => return Ok(()),
-                // Two first enqueues of one field at once may take two slots: it is then
-                // cancelled twice, which is harmless.
-                0 => match slot.cmpxchg(0, f, Release) {
-                    Ok(_) => return Ok(()),
-                    Err(now) if now == f => return Ok(()),
-                    Err(_) => {}
-                },
-                _ => {}
-            }
-        }
-        Err(ENOSPC)
-    }
-
     /// Queues the [`Work`] field `ID` of the value on `queue` (on the local CPU for per-CPU
     /// queues), by reference.
     ///
     /// # Errors
     ///
-    /// - `ENOSPC`: the field would be one more than [`Self::FIELDS`] queued through the box.
+    /// - `EXDEV`: the field went on another queue before (see
+    ///   [One queue per field](self#one-queue-per-field)).
+    /// - `ENOSPC`: the field would be one more than [`Self::FIELDS`] queued.
+    /// - `ENODEV`: a [`DevmQueue`](crate::rust_wq::DevmQueue) whose device was unbound.
     /// - Those of [`Enqueue`] (`EBUSY` while the field is pending, ...).
     #[inline]
     pub fn enqueue<const ID: u64>(&self, queue: &impl Enqueue) -> Result
     where
         T: BoxItem<ID> + HasWork<T, ID>,
     {
-        self.record(cancel_work_field::<T, ID>)?;
-        enqueue_ref::<T, ID>(queue, &self.inner().value)
+        self.inner().enqueue::<ID>(queue, None)
     }
 
     /// Queues the [`Work`] field `ID` of the value on the worker pool of `cpu`, as
@@ -449,10 +569,7 @@ impl<T: Send + Sync + 'static> WorkBox<T> {
     where
         T: BoxItem<ID> + HasWork<T, ID>,
     {
-        self.record(cancel_work_field::<T, ID>)?;
-        queue
-            .enqueue_on(cpu, BoxRef::<T, ID>::new(&self.inner().value))
-            .map_err(|e| e.error())
+        self.inner().enqueue::<ID>(queue, Some(cpu))
     }
 
     /// Arms the [`DelayedWork`] field `ID` of the value to run on `queue` after `delay`, as
@@ -460,7 +577,7 @@ impl<T: Send + Sync + 'static> WorkBox<T> {
     ///
     /// # Errors
     ///
-    /// - `ENOSPC`: as for [`Self::enqueue`].
+    /// - `EXDEV`, `ENOSPC`, `ENODEV`: as for [`Self::enqueue`].
     /// - Those of [`EnqueueDelayed`] (`EBUSY` while armed or queued, ...).
     #[inline]
     pub fn enqueue_delayed<const ID: u64>(
@@ -471,10 +588,7 @@ impl<T: Send + Sync + 'static> WorkBox<T> {
     where
         T: BoxItem<ID> + HasDelayedWork<T, ID>,
     {
-        self.record(cancel_delayed_field::<T, ID>)?;
-        queue
-            .enqueue_delayed(BoxRef::<T, ID>::new(&self.inner().value), delay)
-            .map_err(|e| e.error())
+        self.inner().enqueue_delayed::<ID>(queue, delay)
     }
 
     /// Arms the [`DelayedWork`] field `ID` to run after `delay`, whether it was armed or not,
@@ -483,7 +597,7 @@ impl<T: Send + Sync + 'static> WorkBox<T> {
     ///
     /// # Errors
     ///
-    /// - `ENOSPC`: as for [`Self::enqueue`].
+    /// - `EXDEV`, `ENOSPC`, `ENODEV`: as for [`Self::enqueue`].
     /// - Those of [`EnqueueDelayed::mod_delayed`].
     #[inline]
     pub fn mod_delayed<const ID: u64>(
@@ -494,13 +608,7 @@ impl<T: Send + Sync + 'static> WorkBox<T> {
     where
         T: BoxItem<ID> + HasDelayedWork<T, ID>,
     {
-        self.record(cancel_delayed_field::<T, ID>)?;
-        match queue.mod_delayed(BoxRef::<T, ID>::new(&self.inner().value), delay) {
-            Ok(Armed::Queued) => Ok(true),
-            // The pointer given is unused: it owns nothing.
-            Ok(Armed::Modified(_)) => Ok(false),
-            Err(e) => Err(e.error()),
-        }
+        self.inner().arm::<ID>(queue, delay, true)
     }
 
     /// Takes the [`Work`] field `ID` off its queue if it is pending (C's `cancel_work`); it may
@@ -516,8 +624,9 @@ impl<T: Send + Sync + 'static> WorkBox<T> {
         unsafe { bindings::cancel_work(work) }
     }
 
-    /// Cancels the [`Work`] field `ID` and waits until it runs nowhere (C's `cancel_work_sync`).
-    /// Returns whether it was pending.
+    /// Cancels the [`Work`] field `ID` and waits until it runs nowhere (C's `cancel_work_sync`:
+    /// a field runs on its one queue only, where this waits for its run). Returns whether it was
+    /// pending.
     ///
     /// # Errors
     ///
@@ -576,15 +685,11 @@ impl<T: Send + Sync + 'static> Drop for WorkBox<T> {
         // SAFETY: `inner` is initialised (the type invariant) and taken once, here; nothing uses
         // it afterwards.
         let inner = unsafe { ManuallyDrop::take(&mut self.inner) };
-        let start = core::ptr::from_ref::<Inner<T>>(&inner) as usize;
-        let end = start + core::mem::size_of::<Inner<T>>();
         let ctx = cpu::context();
-        // SAFETY: `current_work` may be called from any context.
-        let cur = unsafe { bindings::current_work() } as usize;
-        // A kworker running one of the box's fields: a cancel of it would wait for itself.
-        let own_run = ctx.is_worker() && (start..end).contains(&cur);
-        if !ctx.may_sleep() || own_run {
-            // A kworker finishes the drop; it may wait, and runs no item of the box.
+        // In a kworker (one of the box's own runs, whose retire would wait for itself, or a run
+        // that one of them waits for), or where the caller cannot sleep: a kworker of
+        // `system_dfl_long` finishes the drop; it may wait, and runs no item of the box.
+        if ctx.is_worker() || !ctx.may_sleep() {
             if let Err(inner) = registry::hand_off(inner) {
                 // Unreachable (see `hand_off`); a leak rather than a free under an item.
                 core::mem::forget(inner);

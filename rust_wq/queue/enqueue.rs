@@ -298,6 +298,15 @@ impl<K: Kind> Sink for DevmQueue<K> {
     }
 }
 
+/// The C queue that `queue` queues on, or `None` if it takes nothing any more (a
+/// [`DevmQueue`] whose device was unbound). For an owned or a system queue, a load.
+#[inline(always)]
+pub(in crate::rust_wq) fn raw_queue<Q: Sink + ?Sized>(
+    queue: &Q,
+) -> Option<*mut bindings::workqueue_struct> {
+    queue.with_site((), |site, ()| Some(site.wq()), |()| None)
+}
+
 impl Site<'_> {
     /// The owned queue's core, if the queue is owned.
     #[inline(always)]

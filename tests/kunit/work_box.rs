@@ -49,6 +49,8 @@ mod tests {
         Block,
         /// Takes its own box out of `slot` and drops it, then touches itself.
         DropSelf,
+        /// Has another item take its box out of `slot` and drop it, and waits for that item.
+        FlushDropper,
     }
 
     #[pin_data(PinnedDrop)]
@@ -88,6 +90,22 @@ mod tests {
                 Mode::DropSelf => {
                     let b = this.home.lock().take();
                     drop(b);
+                }
+                Mode::FlushDropper => {
+                    let r = Arc::pin_init(
+                        pin_init!(Dropper {
+                            home: this.home.clone(),
+                            work <- crate::new_work!(),
+                        }),
+                        GFP_KERNEL,
+                    )
+                    .and_then(|d| {
+                        rust_wq::system_dfl()
+                            .enqueue(d.clone())
+                            .map_err(|e| e.error())?;
+                        Work::of(&*d).flush()
+                    });
+                    this.shared.errno.store(errno(r), Relaxed);
                 }
             }
             // The value is still there: the drop of its box waits until this run returned.
@@ -398,8 +416,11 @@ mod tests {
         drop(q);
         assert_eq!(s.runs(), 1);
         assert!(!DelayedWork::<Dev, 1>::of(&b).is_pending());
-        // Armed again on a system queue, then dropped.
-        b.enqueue_delayed::<1>(&rust_wq::system_dfl(), LONG)?;
+        // Its queue is gone, and the field goes to that one queue only.
+        assert_eq!(
+            b.enqueue_delayed::<1>(&rust_wq::system_dfl(), LONG),
+            Err(EXDEV)
+        );
         drop(b);
         assert_eq!(s.dropped.load(Relaxed), 1);
         assert_eq!(s.runs(), 1);
@@ -499,6 +520,178 @@ mod tests {
                 assert!(e == 0 || e == EBUSY.to_errno());
             }
         }
+        Ok(())
+    }
+
+    /// A box item whose first run blocks until `gate` opens, after trying its field on another
+    /// queue (`Requeue`).
+    #[pin_data(PinnedDrop)]
+    struct Xq {
+        shared: Arc<Shared>,
+        gate: Arc<Shared>,
+        #[pin]
+        work: Work<Xq, 0>,
+    }
+    crate::impl_has_work! { impl HasWork<Self, 0> for Xq { self.work } }
+
+    #[pinned_drop]
+    impl PinnedDrop for Xq {
+        fn drop(self: Pin<&mut Self>) {
+            if self.shared.running.load(Relaxed) != 0 {
+                self.shared.was_current.add(1, Relaxed);
+            }
+            self.shared.count_drop();
+        }
+    }
+
+    impl BoxItem<0> for Xq {
+        fn run(this: Pin<&Self>, again: Requeue<'_, Self, 0>) {
+            let s = &this.shared;
+            s.running.add(1, Relaxed);
+            s.errno
+                .store(errno(again.enqueue(rust_wq::system_percpu())), Relaxed);
+            let first = s.entered.fetch_add(1, Relaxed) == 0;
+            s.changes.notify();
+            if first {
+                while !this.gate.is_released() {
+                    fsleep(Delta::from_millis(1));
+                }
+            }
+            s.running.fetch_sub(1, Relaxed);
+            s.count_run();
+        }
+    }
+
+    #[test]
+    fn a_field_goes_to_one_queue_so_the_drop_waits_for_its_every_run() -> Result {
+        let s = Shared::new()?;
+        let gate = Shared::new()?;
+        let (shared, g) = (s.clone(), gate.clone());
+        let b = WorkBox::new(
+            pin_init!(Xq { shared, gate: g, work <- crate::new_work!() }),
+            GFP_KERNEL,
+        )?;
+        b.enqueue(rust_wq::system_dfl())?;
+        assert_eq!(s.wait_entered(1), 1);
+        // Running (not pending) on `system_dfl`: C would run it on `system_percpu` at the same
+        // time, where no cancel of the other queue's run waits for it.
+        assert_eq!(b.enqueue(rust_wq::system_percpu()), Err(EXDEV));
+        assert_eq!(s.errno.load(Relaxed), EXDEV.to_errno());
+        // On its own queue it waits behind the run.
+        b.enqueue(rust_wq::system_dfl())?;
+        // Another kworker opens the gate a while later; the drop waits for it.
+        let other = Shared::new()?;
+        rust_wq::system_dfl()
+            .enqueue(Probe::new(&other, 0, Action::Release(gate.clone(), 50))?)
+            .map_err(|e| e.error())?;
+        drop(b);
+        assert!(gate.is_released());
+        assert_eq!(s.was_current.load(Relaxed), 0);
+        assert_eq!(s.dropped.load(Relaxed), 1);
+        // The instance queued behind the run ran or was retired; nothing runs after the drop.
+        let n = s.runs();
+        assert!(n == 1 || n == 2);
+        // A delayed field too: armed on one queue, moved to another is refused.
+        let q = OwnedQueue::ordered().build(c"rwq_box_xdev")?;
+        let s = Shared::new()?;
+        let d = Dev::boxed(&s, Chain::No)?;
+        d.enqueue_delayed::<1>(&q, LONG)?;
+        assert_eq!(d.mod_delayed::<1>(&rust_wq::system_dfl(), LONG), Err(EXDEV));
+        assert_eq!(d.mod_delayed::<1>(&q, LONG), Ok(false));
+        drop(d);
+        assert_eq!(s.runs(), 0);
+        Ok(())
+    }
+
+    /// A `Work` and a `DelayedWork` field under one ID: a run of either may queue both.
+    #[pin_data(PinnedDrop)]
+    struct Both {
+        shared: Arc<Shared>,
+        #[pin]
+        w: Work<Both, 0>,
+        #[pin]
+        d: DelayedWork<Both, 0>,
+    }
+    crate::impl_has_work! { impl HasWork<Self, 0> for Both { self.w } }
+    crate::impl_has_delayed_work! { impl HasDelayedWork<Self, 0> for Both { self.d } }
+
+    #[pinned_drop]
+    impl PinnedDrop for Both {
+        fn drop(self: Pin<&mut Self>) {
+            self.shared.count_drop();
+        }
+    }
+
+    impl BoxItem<0> for Both {
+        fn run(this: Pin<&Self>, again: Requeue<'_, Self, 0>) {
+            if this.shared.entered.fetch_add(1, Relaxed) == 0 {
+                // The delayed field, which nothing but this run queued.
+                let e = errno(again.enqueue_delayed(&rust_wq::system_dfl(), LONG));
+                this.shared.errno.store(e, Relaxed);
+            }
+            this.shared.count_run();
+        }
+    }
+
+    #[test]
+    fn a_field_first_queued_by_a_run_is_retired_by_the_drop() -> Result {
+        let s = Shared::new()?;
+        let shared = s.clone();
+        let b = WorkBox::new(
+            pin_init!(Both {
+                shared,
+                w <- crate::new_work!(),
+                d <- crate::new_delayed_work!(),
+            }),
+            GFP_KERNEL,
+        )?;
+        b.enqueue(rust_wq::system_dfl())?;
+        assert_eq!(s.wait_runs(1), 1);
+        assert_eq!(s.errno.load(Relaxed), 0);
+        assert!(DelayedWork::<Both, 0>::of(&b).is_pending());
+        // A timer left armed in the freed memory would be "ODEBUG: free active" (a panic here).
+        drop(b);
+        assert_eq!(s.dropped.load(Relaxed), 1);
+        assert_eq!(s.runs(), 1);
+        Ok(())
+    }
+
+    /// Takes a box out of `home` and drops it, in a kworker.
+    #[pin_data]
+    struct Dropper {
+        home: Arc<Mutex<Option<WorkBox<Boxed>>>>,
+        #[pin]
+        work: Work<Dropper>,
+    }
+    crate::impl_has_work! { impl HasWork<Self> for Dropper { self.work } }
+
+    impl crate::rust_wq::WorkItem for Dropper {
+        type Pointer = Arc<Dropper>;
+
+        fn run(this: Arc<Dropper>) {
+            let b = this.home.lock().take();
+            drop(b);
+        }
+    }
+
+    #[test]
+    fn a_box_dropped_by_an_item_its_run_waits_for_is_handed_off() -> Result {
+        let s = Shared::new()?;
+        let (b, _) = boxed(&s, Mode::FlushDropper)?;
+        let home = b.home.clone();
+        let mut slot = home.lock();
+        *slot = Some(b);
+        if let Some(b) = &*slot {
+            b.enqueue(rust_wq::system_dfl())?;
+        }
+        drop(slot);
+        // The run flushes an item that drops the box: a drop that waited for the run there would
+        // wait forever (the run waits for it).
+        assert_eq!(s.wait_runs(1), 1);
+        assert_eq!(s.wait_dropped(1), 1);
+        assert_eq!(s.errno.load(Relaxed), 0);
+        assert_eq!(s.was_current.load(Relaxed), 0);
+        assert!(wait_for(|| rust_wq::testing::handoffs_in_flight() == 0));
         Ok(())
     }
 }
