@@ -572,20 +572,26 @@ mod tests {
             GFP_KERNEL,
         )?;
         b.enqueue(rust_wq::system_dfl())?;
-        assert_eq!(s.wait_entered(1), 1);
-        // Running (not pending) on `system_dfl`: C would run it on `system_percpu` at the same
-        // time, where no cancel of the other queue's run waits for it.
-        assert_eq!(b.enqueue(rust_wq::system_percpu()), Err(EXDEV));
-        assert_eq!(s.errno.load(Relaxed), EXDEV.to_errno());
-        // On its own queue it waits behind the run.
-        b.enqueue(rust_wq::system_dfl())?;
-        // Another kworker opens the gate a while later; the drop waits for it.
+        let entered = s.wait_entered(1);
+        // Another kworker opens the gate a while later, whatever happens here: nothing below may
+        // end the case with the run blocked. The drop waits for it.
         let other = Shared::new()?;
         rust_wq::system_dfl()
             .enqueue(Probe::new(&other, 0, Action::Release(gate.clone(), 50))?)
             .map_err(|e| e.error())?;
+        // Running (not pending) on `system_dfl`: C would run it on `system_percpu` at the same
+        // time, where no cancel of the other queue's run waits for it.
+        let elsewhere = b.enqueue(rust_wq::system_percpu());
+        let requeued_elsewhere = s.errno.load(Relaxed);
+        // On its own queue it waits behind the run.
+        let again = b.enqueue(rust_wq::system_dfl());
         drop(b);
-        assert!(gate.is_released());
+        let gate_open = gate.is_released();
+        assert_eq!(entered, 1);
+        assert_eq!(elsewhere, Err(EXDEV));
+        assert_eq!(requeued_elsewhere, EXDEV.to_errno());
+        assert_eq!(again, Ok(()));
+        assert!(gate_open);
         assert_eq!(s.was_current.load(Relaxed), 0);
         assert_eq!(s.dropped.load(Relaxed), 1);
         // The instance queued behind the run ran or was retired; nothing runs after the drop.
