@@ -233,7 +233,9 @@ impl<'a, T: WorkItem<ID> + HasWork<T, ID>, const ID: u64> WorkRef<'a, T, ID> {
         unsafe { reclaim(was_pending, self.0) }
     }
 
-    /// Cancels and waits until the item runs nowhere (C's `cancel_work_sync`); while it waits,
+    /// Cancels and waits for the run of its last queueing (C's `cancel_work_sync`: C runs an
+    /// item on one worker at a time within one workqueue, so a run on another workqueue it was
+    /// queued on before may still be under way, holding a pointer of its own); while it waits,
     /// enqueueing the item is `EBUSY`. Returns the queue's reference if the item was pending.
     ///
     /// # Errors
