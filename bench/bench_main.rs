@@ -337,17 +337,21 @@ impl BoxItem<1> for Dev {
     }
 }
 
-/// `EMBEDDED` boxes of driver state, made at load and dropped at the end of the run.
+/// `EMBEDDED` + 1 boxes of driver state, made at load and dropped at the end of the run, and the
+/// queues they go to (each field of a box goes to one queue): the burst's (`max_active` 256) for
+/// the first `EMBEDDED`, the default one for the last (queue + cancel, delayed arm + cancel).
 struct Boxes {
     ctx: Arc<Ctx>,
     items: KVec<WorkBox<Dev>>,
+    burst: OwnedQueue,
+    single: OwnedQueue,
 }
 
 impl Boxes {
     fn new() -> Result<Self> {
         let ctx = Ctx::new()?;
-        let mut items = KVec::with_capacity(EMBEDDED, GFP_KERNEL)?;
-        for _ in 0..EMBEDDED {
+        let mut items = KVec::with_capacity(EMBEDDED + 1, GFP_KERNEL)?;
+        for _ in 0..=EMBEDDED {
             let c = ctx.clone();
             let b = WorkBox::new(
                 pin_init!(Dev {
@@ -359,7 +363,16 @@ impl Boxes {
             )?;
             items.push(b, GFP_KERNEL)?;
         }
-        Ok(Self { ctx, items })
+        Ok(Self {
+            ctx,
+            items,
+            burst: owned(256)?,
+            single: owned(0)?,
+        })
+    }
+
+    fn one(&self) -> &WorkBox<Dev> {
+        &self.items[EMBEDDED]
     }
 }
 
@@ -596,17 +609,19 @@ fn e_burst(e: &Embedded, max_active: u32, n: u32) -> Result<u64> {
     Ok(burst!(Mode::Steady, e.ctx, its, _, it, oq.enqueue(*it)))
 }
 
-/// A steady-state burst of `WorkBox` fields on an owned queue, queued by reference.
-fn b_burst(b: &Boxes, max_active: u32, n: u32) -> Result<u64> {
-    let oq = owned(max_active)?;
-    let its = b.items.get(..n as usize).ok_or(EINVAL)?;
+/// A steady-state burst of `WorkBox` fields on an owned queue (`max_active` 256), by reference.
+fn b_burst(b: &Boxes, n: u32) -> Result<u64> {
+    let its = b
+        .items
+        .get(..n.min(EMBEDDED as u32) as usize)
+        .ok_or(EINVAL)?;
     Ok(burst!(
         Mode::Steady,
         b.ctx,
         its,
         _,
         it,
-        it.enqueue::<0>(&oq)
+        it.enqueue::<0>(&b.burst)
     ))
 }
 
@@ -722,10 +737,9 @@ fn e_queue_cancel(e: &Embedded, n: u32) -> Result<u64> {
 
 /// Queue and cancel a `WorkBox` field before it runs (preemption off).
 fn b_queue_cancel(b: &Boxes, n: u32) -> Result<u64> {
-    let oq = owned(0)?;
-    let it = &b.items[0];
+    let it = b.one();
     preempt_off();
-    let t = pairs!(n, it.enqueue::<0>(&oq), it.cancel::<0>());
+    let t = pairs!(n, it.enqueue::<0>(&b.single), it.cancel::<0>());
     preempt_on();
     Ok(t)
 }
@@ -801,11 +815,10 @@ fn e_delayed(e: &Embedded, n: u32) -> Result<u64> {
 
 /// Arm a `WorkBox`'s delayed field (1000 jiffies) on an owned queue and cancel it.
 fn b_delayed(b: &Boxes, n: u32) -> Result<u64> {
-    let oq = owned(0)?;
-    let it = &b.items[0];
+    let it = b.one();
     Ok(pairs!(
         n,
-        it.enqueue_delayed::<1>(&oq, 1000),
+        it.enqueue_delayed::<1>(&b.single, 1000),
         it.cancel_delayed::<1>()
     ))
 }
@@ -1328,7 +1341,7 @@ impl kernel::Module for RustWqBench {
                     &[
                         // SAFETY: See above.
                         &|n| Ok(unsafe { rwq_c_burst(256, 0, mode.c(), n as c_int) }),
-                        &|n| b_burst(&boxes, 256, n),
+                        &|n| b_burst(&boxes, n),
                     ],
                 )?;
                 row(

@@ -337,7 +337,10 @@ impl<'a, T: WorkItem<ID> + HasWork<T, ID>, const ID: u64> WorkRef<'a, T, ID> {
     /// when the item can be queued again; with no disable to undo it does nothing and returns
     /// `false`. Any context.
     #[inline]
-    pub fn enable(self) -> bool {
+    pub fn enable(self) -> bool
+    where
+        T::Pointer: GivenBack,
+    {
         self.work().enable()
     }
 
@@ -486,7 +489,10 @@ impl<'a, T: WorkItem<ID> + HasDelayedWork<T, ID>, const ID: u64> DelayedWorkRef<
     /// `true` when the item can be armed again; with no disable to undo it does nothing and
     /// returns `false`. Any context.
     #[inline]
-    pub fn enable(self) -> bool {
+    pub fn enable(self) -> bool
+    where
+        T::Pointer: GivenBack,
+    {
         self.delayed_work().enable()
     }
 }

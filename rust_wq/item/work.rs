@@ -438,7 +438,8 @@ pub unsafe trait WorkItemPointer: Sized + Send + 'static {
 
 /// A [`WorkItemPointer`] that a cancel or a disable may hand back to its caller: the handles'
 /// `cancel`, `cancel_sync`, `disable` and `disable_sync` ([`WorkRef`], [`DelayedWorkRef`]) return
-/// the queue's pointer only for these kinds.
+/// the queue's pointer only for these kinds, and `enable` (which could undo the disable a
+/// [`WorkBox`]'s drop leaves on a field) is for them only too.
 ///
 /// Every kind of the crate is one except the pointer of a [`WorkBox`] item, which is valid only
 /// while its box lives and so must never be held by safe code: a box's fields are cancelled

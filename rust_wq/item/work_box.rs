@@ -253,8 +253,9 @@ const HANDOFF: u64 = u64::MAX;
 /// How many distinct fields a box records (see [`WorkBox::FIELDS`]).
 const SLOTS: usize = 4;
 
-/// The function that retires a recorded field: disables it for good and waits for its run.
-type RetireFn<T> = unsafe fn(*const T) -> Result<bool>;
+/// The function of a recorded field: with `false` it retires the field (disables it and waits
+/// for its run), with `true` it undoes that (enables it), for [`WorkBox::cancel_all`].
+type RetireFn<T> = unsafe fn(*const T, bool) -> Result<bool>;
 
 /// A field recorded in a box's header: its [`RetireFn`] and its C queue, as addresses (0: none
 /// yet). Each is set once.
@@ -287,6 +288,15 @@ impl<T: Send + Sync + 'static> WorkItem<HANDOFF> for Inner<T> {
 }
 
 impl<T: Send + Sync + 'static> Inner<T> {
+    /// Whether the caller is a kworker running one of this box's items (`current_work()` inside
+    /// the allocation).
+    fn runs_here(&self) -> bool {
+        let start = core::ptr::from_ref(self) as usize;
+        // SAFETY: `current_work` may be called from any context.
+        let cur = unsafe { bindings::current_work() } as usize;
+        (start..start + core::mem::size_of::<Self>()).contains(&cur)
+    }
+
     /// The `Inner` whose value is at `value`.
     ///
     /// # Safety
@@ -427,17 +437,22 @@ impl<T: Send + Sync + 'static> Inner<T> {
     }
 }
 
-/// Retires the `Work` field `ID` of the `T` at `value`: disables it for good and waits for its
-/// run. Returns whether it was pending.
+/// Retires the `Work` field `ID` of the `T` at `value`: disables it and waits for its run, and
+/// returns whether it was pending; with `revive`, undoes one such retire.
 ///
 /// # Safety
 ///
-/// `value` is a live `T` for the call, and the caller may sleep and runs no item of its box.
+/// `value` is a live `T` for the call; to retire, the caller may sleep and runs no item of its
+/// box; to revive, the field was retired by the caller.
 unsafe fn retire_work_field<T: BoxItem<ID> + HasWork<T, ID>, const ID: u64>(
     value: *const T,
+    revive: bool,
 ) -> Result<bool> {
     // SAFETY: `value` is live (the caller's promise); `raw_get_field` locates the field in it.
     let work = unsafe { &*T::raw_get_field(value.cast_mut()) };
+    if revive {
+        return Ok(work.enable());
+    }
     work.start_disable()?;
     // SAFETY: The field is initialised; the caller may sleep and is not the worker running it
     // (the caller's promise). C's count stays below its limit (`start_disable`).
@@ -446,17 +461,21 @@ unsafe fn retire_work_field<T: BoxItem<ID> + HasWork<T, ID>, const ID: u64>(
     Ok(was_pending)
 }
 
-/// Retires the `DelayedWork` field `ID` of the `T` at `value`: disarms and disables it for good
-/// and waits for its run. Returns whether it was pending.
+/// Retires the `DelayedWork` field `ID` of the `T` at `value`: disarms and disables it and waits
+/// for its run, and returns whether it was pending; with `revive`, undoes one such retire.
 ///
 /// # Safety
 ///
-/// `value` is a live `T` for the call, and the caller may sleep and runs no item of its box.
+/// As for [`retire_work_field`].
 unsafe fn retire_delayed_field<T: BoxItem<ID> + HasDelayedWork<T, ID>, const ID: u64>(
     value: *const T,
+    revive: bool,
 ) -> Result<bool> {
     // SAFETY: `value` is live (the caller's promise); `raw_get_field` locates the field in it.
     let dwork = unsafe { &*T::raw_get_field(value.cast_mut()) };
+    if revive {
+        return Ok(dwork.enable());
+    }
     // The caller may sleep and is not the item's own run (the caller's promise).
     dwork.disable(true)
 }
@@ -480,7 +499,7 @@ fn finish<T: Send + Sync + 'static>(inner: Pin<KBox<Inner<T>>>) {
         let f = unsafe { core::mem::transmute::<usize, RetireFn<T>>(f) };
         // SAFETY: The value is alive: `inner` is; the caller may sleep and runs no item of the
         // box (this function's caller's promise).
-        if unsafe { f(&inner.value) }.is_err() {
+        if unsafe { f(&inner.value, false) }.is_err() {
             core::mem::forget(inner);
             return;
         }
@@ -612,6 +631,57 @@ impl<T: Send + Sync + 'static> WorkBox<T> {
         T: BoxItem<ID> + HasDelayedWork<T, ID>,
     {
         self.inner().arm::<ID>(queue, delay, true)
+    }
+
+    /// Cancels every field queued so far and waits until none runs, then forgets the queues they
+    /// went to: each field may go to another queue afterwards (the driver's queue was made anew,
+    /// say). With `&mut self` nothing else can queue a field meanwhile, and a run still going
+    /// cannot either: C keeps each field disabled while this waits for it.
+    ///
+    /// # Errors
+    ///
+    /// - `EAGAIN`: the caller cannot sleep.
+    /// - `EDEADLK`: the caller is one of the box's own runs (it would wait for itself).
+    pub fn cancel_all(&mut self) -> Result {
+        let inner: &Inner<T> = &self.inner;
+        let ctx = cpu::context();
+        if !ctx.may_sleep() {
+            return Err(EAGAIN);
+        }
+        if ctx.is_worker() && inner.runs_here() {
+            return Err(EDEADLK);
+        }
+        let mut retired = 0;
+        let mut res = Ok(());
+        for slot in &inner.fields {
+            let f = slot.retire.load(Acquire);
+            if f == 0 {
+                break;
+            }
+            // SAFETY: A non-zero slot holds a `RetireFn<T>` stored by `Inner::record_slow`.
+            let f = unsafe { core::mem::transmute::<usize, RetireFn<T>>(f) };
+            // SAFETY: The value is alive (`self` is); the caller may sleep and runs no item of
+            // the box (checked above).
+            if let Err(e) = unsafe { f(&inner.value, false) } {
+                res = Err(e);
+                break;
+            }
+            retired += 1;
+        }
+        // The fields retired are idle and disabled, and, as in the drop, no run is left that
+        // could record another: the slots may be cleared, then the fields enabled again.
+        for slot in inner.fields.iter().take(retired) {
+            let f = slot.retire.load(Acquire);
+            if res.is_ok() {
+                slot.queue.store(0, Release);
+                slot.retire.store(0, Release);
+            }
+            // SAFETY: As above; the field was retired just now, by this call.
+            let f = unsafe { core::mem::transmute::<usize, RetireFn<T>>(f) };
+            // SAFETY: The value is alive, and the field retired by this call.
+            let _ = unsafe { f(&inner.value, true) };
+        }
+        res
     }
 
     /// Takes the [`Work`] field `ID` off its queue if it is pending (C's `cancel_work`); it may

@@ -700,4 +700,33 @@ mod tests {
         assert!(wait_for(|| rust_wq::testing::handoffs_in_flight() == 0));
         Ok(())
     }
+
+    #[test]
+    fn cancel_all_lets_the_fields_go_to_a_queue_made_anew() -> Result {
+        let s = Shared::new()?;
+        let mut b = Dev::boxed(&s, Chain::No)?;
+        let old = OwnedQueue::ordered().build(c"rwq_box_old")?;
+        b.enqueue::<0>(&old)?;
+        b.enqueue_delayed::<1>(&old, LONG)?;
+        // The fields go to another queue (made while the first one lives, so that it cannot be
+        // at the same address: a queue at the address of one dropped is the same to the box).
+        let q = OwnedQueue::unbound().build(c"rwq_box_new")?;
+        old.drain()?;
+        assert_eq!(s.runs(), 1);
+        let before = (b.enqueue::<0>(&q), b.enqueue_delayed::<1>(&q, LONG));
+        b.cancel_all()?;
+        b.enqueue::<0>(&q)?;
+        b.enqueue_delayed::<1>(&q, LONG)?;
+        // Cancelled with its fields pending and armed: they go, and the box still works.
+        b.cancel_all()?;
+        assert!(!Work::<Dev, 0>::of(&b).is_pending());
+        assert!(!DelayedWork::<Dev, 1>::of(&b).is_pending());
+        b.enqueue::<0>(&q)?;
+        assert_eq!(s.wait_runs(2), 2);
+        drop(b);
+        drop(old);
+        assert_eq!(before, (Err(EXDEV), Err(EXDEV)));
+        assert_eq!(s.dropped.load(Relaxed), 1);
+        Ok(())
+    }
 }
