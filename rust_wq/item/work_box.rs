@@ -39,6 +39,9 @@
 //! freed under the first run. So each field of a box goes to one queue: the queue of its first
 //! enqueue, for the box's life. Queueing it on another is `EXDEV` (a field may go on any CPU of
 //! its queue). Every run of a field is then on that queue, and a cancel that waits waits for all.
+//! [`WorkBox::cancel_all`] frees the fields to go to another queue (a queue made anew). C's one
+//! exception, an ordered queue whose pool is replaced by a root change of the workqueue cpumask,
+//! is soundness.md's rule 20.
 //!
 //! # Which fields the drop retires
 //!
