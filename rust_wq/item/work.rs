@@ -453,12 +453,13 @@ pub unsafe trait WorkItemPointer: Sized + Send + 'static {
 ///
 /// A pointer that [`WorkItemPointer::from_raw`] makes of a queue's raw pointer may be kept by safe
 /// code for as long as it likes, queued again, or dropped: its validity does not depend on
-/// anything but the pointer itself.
+/// anything but the pointer itself; and anyone may undo a disable of its item (`enable`).
 #[diagnostic::on_unimplemented(
     message = "a cancel or disable does not hand `{Self}` back",
     label = "the item's pointer is valid only while its `WorkBox` lives",
-    note = "cancel the fields of a `WorkBox` through the box: `WorkBox::cancel_sync`, \
-            `WorkBox::cancel_delayed_sync`"
+    note = "cancel the fields of a `WorkBox` through the box (`WorkBox::cancel_sync`, \
+            `WorkBox::cancel_delayed_sync`, `WorkBox::cancel_all`); they are never disabled, so \
+            there is no `enable` for them"
 )]
 pub unsafe trait GivenBack: WorkItemPointer {}
 

@@ -62,7 +62,8 @@
 //! ([`WorkRef`](crate::rust_wq::WorkRef), [`DelayedWorkRef`](crate::rust_wq::DelayedWorkRef)),
 //! which give the queue's pointer back, require a [`GivenBack`](crate::rust_wq::GivenBack)
 //! pointer, which `BoxRef` is not: a box's fields are cancelled with [`WorkBox::cancel_sync`]
-//! and its kin. A box's fields cannot be disabled (the drop is their teardown), and cannot be
+//! and its kin. A box's fields cannot be disabled (the drop is their teardown; only
+//! [`WorkBox::cancel_all`] disables them while it runs, and enables them again), and cannot be
 //! queued after an RCU grace period (a grace period cannot be cancelled).
 //!
 //! # Examples
@@ -207,8 +208,9 @@ pub struct BoxRef<T, const ID: u64> {
 // SAFETY: Sending a `BoxRef` lets another thread get a `Pin<&T>`, so `T: Sync`.
 unsafe impl<T: Sync, const ID: u64> Send for BoxRef<T, ID> {}
 
-// SAFETY: A `BoxRef` is made only by `Inner::{enqueue, enqueue_delayed, mod_delayed}`, for the
-// value of a live box whose field `ID` is recorded with the queue it is queued on. The box's drop
+// SAFETY: A `BoxRef` is made only by `Inner::{enqueue, arm}`, for the value of a live box whose
+// field `ID` is recorded with the queue it is queued on (since the last `WorkBox::cancel_all`,
+// which leaves no `BoxRef` in any queue: it returns with every field idle). The box's drop
 // does not free the value before every recorded field is disabled and idle (or it leaks the
 // memory), and each field runs on its one queue only, where C runs it on one worker at a time and
 // a disable that waits waits for that run; so the value stays valid, and unmoved (pinned, and
@@ -261,7 +263,7 @@ const SLOTS: usize = 4;
 type RetireFn<T> = unsafe fn(*const T, bool) -> Result<bool>;
 
 /// A field recorded in a box's header: its [`RetireFn`] and its C queue, as addresses (0: none
-/// yet). Each is set once.
+/// yet). Each is set once, and cleared only by [`WorkBox::cancel_all`].
 struct Slot {
     retire: Atomic<usize>,
     queue: Atomic<usize>,
@@ -327,10 +329,12 @@ impl<T: Send + Sync + 'static> Inner<T> {
     fn record(&self, f: RetireFn<T>, wq: *mut bindings::workqueue_struct) -> Result {
         let (f, wq) = (f as usize, wq as usize);
         for slot in &self.fields {
-            // SAFETY: The slot's words are live and aligned, and only written atomically
-            // (`cmpxchg`). Relaxed reads are enough: nothing is read through the values, and each
-            // word is set once, so whoever later drops the box (after this queueing) sees it set
-            // (coherence).
+            // SAFETY: The slot's words are live and aligned, and written only atomically
+            // (`cmpxchg`, and the stores of `WorkBox::cancel_all`). Relaxed reads are enough:
+            // nothing is read through the values; a word is set once, and cleared only under
+            // `&mut WorkBox` with no run alive, so every later read is ordered after the clear
+            // (it sees 0 or what was set since), and whoever later drops the box (after this
+            // queueing) sees what this queueing saw (coherence).
             let cur = unsafe { read_once(slot.retire.as_ptr().cast_const()) };
             if cur == f {
                 // SAFETY: As above.
@@ -638,13 +642,23 @@ impl<T: Send + Sync + 'static> WorkBox<T> {
 
     /// Cancels every field queued so far and waits until none runs, then forgets the queues they
     /// went to: each field may go to another queue afterwards (the driver's queue was made anew,
-    /// say). With `&mut self` nothing else can queue a field meanwhile, and a run still going
-    /// cannot either: C keeps each field disabled while this waits for it.
+    /// say). With `&mut self` no other caller can queue a field meanwhile; a run still going, or
+    /// the timer of a delayed field, can queue only a field that this has not retired yet (it
+    /// retires it later): a retired field stays disabled (by C for a plain field, by its arm
+    /// lock for a delayed one) until this enables it again, at its end.
+    ///
+    /// It waits as the drop does in a task that may sleep: not under a lock that the box's items
+    /// take, nor from an item that one of them waits for (a cycle of waits, as with mutexes:
+    /// soundness.md rule 7). On an ordered queue whose pool root replaces meanwhile, rule 20.
     ///
     /// # Errors
     ///
     /// - `EAGAIN`: the caller cannot sleep.
     /// - `EDEADLK`: the caller is one of the box's own runs (it would wait for itself).
+    ///
+    /// Nothing else: a field's retire could only be refused with `EOVERFLOW`, which needs
+    /// disables or `cancel_sync`s of it under way at once, and `&mut self` rules them out. (Were it
+    /// refused, the fields retired before it would be enabled again, their queues kept.)
     pub fn cancel_all(&mut self) -> Result {
         let inner: &Inner<T> = &self.inner;
         let ctx = cpu::context();
@@ -671,8 +685,9 @@ impl<T: Send + Sync + 'static> WorkBox<T> {
             }
             retired += 1;
         }
-        // The fields retired are idle and disabled, and, as in the drop, no run is left that
-        // could record another: the slots may be cleared, then the fields enabled again.
+        // On success the fields retired are all the recorded ones, idle and disabled, and, as in
+        // the drop, no run is left that could record another: the slots may be cleared, then the
+        // fields enabled again. On an error only the fields retired are enabled again.
         for slot in inner.fields.iter().take(retired) {
             let f = slot.retire.load(Acquire);
             if res.is_ok() {
