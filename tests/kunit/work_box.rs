@@ -710,19 +710,34 @@ mod tests {
         b.enqueue_delayed::<1>(&old, LONG)?;
         // The fields go to another queue (made while the first one lives, so that it cannot be
         // at the same address: a queue at the address of one dropped is the same to the box).
-        let q = OwnedQueue::unbound().build(c"rwq_box_new")?;
-        old.drain()?;
-        assert_eq!(s.runs(), 1);
+        // The new queue is ordered and held by a blocker, so that what is queued there stays
+        // pending until the blocker goes (and nothing below ends the case before it goes).
+        let q = OwnedQueue::ordered().build(c"rwq_box_new")?;
+        let blk = Shared::new()?;
+        q.enqueue(Probe::new(&blk, 0, Action::Block)?)
+            .map_err(|e| e.error())?;
+        let entered = blk.wait_entered(1);
+        let drained = old.drain();
+        let ran_before = s.runs();
         let before = (b.enqueue::<0>(&q), b.enqueue_delayed::<1>(&q, LONG));
-        b.cancel_all()?;
-        b.enqueue::<0>(&q)?;
-        b.enqueue_delayed::<1>(&q, LONG)?;
+        let first = b.cancel_all();
+        let after = (b.enqueue::<0>(&q), b.enqueue_delayed::<1>(&q, LONG));
         // Cancelled with its fields pending and armed: they go, and the box still works.
-        b.cancel_all()?;
-        assert!(!Work::<Dev, 0>::of(&b).is_pending());
-        assert!(!DelayedWork::<Dev, 1>::of(&b).is_pending());
-        b.enqueue::<0>(&q)?;
-        assert_eq!(s.wait_runs(2), 2);
+        let second = b.cancel_all();
+        let pending = (
+            Work::<Dev, 0>::of(&b).is_pending(),
+            DelayedWork::<Dev, 1>::of(&b).is_pending(),
+        );
+        let last = b.enqueue::<0>(&q);
+        blk.release();
+        assert_eq!(entered, 1);
+        assert_eq!(drained, Ok(()));
+        assert_eq!(ran_before, 1);
+        assert_eq!((first, after, second), (Ok(()), (Ok(()), Ok(())), Ok(())));
+        assert_eq!(pending, (false, false));
+        assert_eq!(last, Ok(()));
+        q.drain()?;
+        assert_eq!(s.runs(), 2);
         drop(b);
         drop(old);
         assert_eq!(before, (Err(EXDEV), Err(EXDEV)));
