@@ -302,6 +302,37 @@ impl<T: Send + Sync + 'static> Inner<T> {
         (start..start + core::mem::size_of::<Self>()).contains(&cur)
     }
 
+    /// The function of the field recorded in `slot`, one of this box's, if one is.
+    #[inline]
+    fn recorded(slot: &Slot) -> Option<RetireFn<T>> {
+        let f = slot.retire.load(Acquire);
+        // SAFETY: A non-zero slot of an `Inner<T>` holds a `RetireFn<T>` stored by
+        // `Inner::record_slow`.
+        (f != 0).then(|| unsafe { core::mem::transmute::<usize, RetireFn<T>>(f) })
+    }
+
+    /// Retires the recorded fields in slot order (see the
+    /// [module documentation](self#which-fields-the-drop-retires)), up to the first empty slot
+    /// (every field recorded is then retired and idle: no run is left to record one) or the first
+    /// refusal. Returns how many were retired, and the refusal.
+    ///
+    /// # Safety
+    ///
+    /// The caller may sleep and runs no item of this box.
+    unsafe fn retire_all(&self) -> (usize, Result) {
+        for (i, slot) in self.fields.iter().enumerate() {
+            let Some(f) = Self::recorded(slot) else {
+                return (i, Ok(()));
+            };
+            // SAFETY: The value is alive (`self` is); the caller may sleep and runs no item of
+            // the box (the caller's promise).
+            if let Err(e) = unsafe { f(&self.value, false) } {
+                return (i, Err(e));
+            }
+        }
+        (SLOTS, Ok(()))
+    }
+
     /// The `Inner` whose value is at `value`.
     ///
     /// # Safety
@@ -496,20 +527,10 @@ unsafe fn retire_delayed_field<T: BoxItem<ID> + HasDelayedWork<T, ID>, const ID:
 /// reachable (`EOVERFLOW` needs disables of the field, which a box's fields have none of, or as
 /// many `cancel_sync`s under way as `MAX_DISABLE`, which need a `&WorkBox` while the drop has it).
 fn finish<T: Send + Sync + 'static>(inner: Pin<KBox<Inner<T>>>) {
-    for slot in &inner.fields {
-        let f = slot.retire.load(Acquire);
-        if f == 0 {
-            // Every field recorded is retired and idle: no run is left to record one.
-            break;
-        }
-        // SAFETY: A non-zero slot holds a `RetireFn<T>` stored by `Inner::record_slow`.
-        let f = unsafe { core::mem::transmute::<usize, RetireFn<T>>(f) };
-        // SAFETY: The value is alive: `inner` is; the caller may sleep and runs no item of the
-        // box (this function's caller's promise).
-        if unsafe { f(&inner.value, false) }.is_err() {
-            core::mem::forget(inner);
-            return;
-        }
+    // SAFETY: The caller may sleep and runs no item of the box (this function's caller's promise).
+    if unsafe { inner.retire_all() }.1.is_err() {
+        core::mem::forget(inner);
+        return;
     }
     drop(inner);
 }
@@ -668,35 +689,20 @@ impl<T: Send + Sync + 'static> WorkBox<T> {
         if ctx.is_worker() && inner.runs_here() {
             return Err(EDEADLK);
         }
-        let mut retired = 0;
-        let mut res = Ok(());
-        for slot in &inner.fields {
-            let f = slot.retire.load(Acquire);
-            if f == 0 {
-                break;
-            }
-            // SAFETY: A non-zero slot holds a `RetireFn<T>` stored by `Inner::record_slow`.
-            let f = unsafe { core::mem::transmute::<usize, RetireFn<T>>(f) };
-            // SAFETY: The value is alive (`self` is); the caller may sleep and runs no item of
-            // the box (checked above).
-            if let Err(e) = unsafe { f(&inner.value, false) } {
-                res = Err(e);
-                break;
-            }
-            retired += 1;
-        }
+        // SAFETY: The caller may sleep and runs no item of the box (checked above).
+        let (retired, res) = unsafe { inner.retire_all() };
         // On success the fields retired are all the recorded ones, idle and disabled, and, as in
         // the drop, no run is left that could record another: the slots may be cleared, then the
         // fields enabled again. On an error only the fields retired are enabled again.
         for slot in inner.fields.iter().take(retired) {
-            let f = slot.retire.load(Acquire);
+            let Some(f) = Inner::<T>::recorded(slot) else {
+                continue;
+            };
             if res.is_ok() {
                 slot.queue.store(0, Release);
                 slot.retire.store(0, Release);
             }
-            // SAFETY: As above; the field was retired just now, by this call.
-            let f = unsafe { core::mem::transmute::<usize, RetireFn<T>>(f) };
-            // SAFETY: The value is alive, and the field retired by this call.
+            // SAFETY: The value is alive (`self` is), and the field retired by this call.
             let _ = unsafe { f(&inner.value, true) };
         }
         res
