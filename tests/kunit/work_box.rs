@@ -131,6 +131,15 @@ mod tests {
         Ok((b, gate))
     }
 
+    /// Puts `b` in its home, then queues it on `system_dfl`: in its home before it is queued, so
+    /// that its run finds it there.
+    fn house_and_queue(b: WorkBox<Boxed>) -> Result {
+        let home = b.home.clone();
+        let mut slot = home.lock();
+        let b = slot.insert(b);
+        b.enqueue(rust_wq::system_dfl())
+    }
+
     #[test]
     fn drop_while_pending_cancels() -> Result {
         let q = OwnedQueue::ordered().build(c"rwq_box_pend")?;
@@ -177,14 +186,7 @@ mod tests {
     fn drop_from_own_run_hands_off() -> Result {
         let s = Shared::new()?;
         let (b, _) = boxed(&s, Mode::DropSelf)?;
-        let home = b.home.clone();
-        // In its home before it is queued, so that the run finds it there.
-        let mut slot = home.lock();
-        *slot = Some(b);
-        if let Some(b) = &*slot {
-            b.enqueue(rust_wq::system_dfl())?;
-        }
-        drop(slot);
+        house_and_queue(b)?;
         assert_eq!(s.wait_runs(1), 1);
         assert_eq!(s.wait_dropped(1), 1);
         assert_eq!(s.was_current.load(Relaxed), 0);
@@ -684,13 +686,7 @@ mod tests {
     fn a_box_dropped_by_an_item_its_run_waits_for_is_handed_off() -> Result {
         let s = Shared::new()?;
         let (b, _) = boxed(&s, Mode::FlushDropper)?;
-        let home = b.home.clone();
-        let mut slot = home.lock();
-        *slot = Some(b);
-        if let Some(b) = &*slot {
-            b.enqueue(rust_wq::system_dfl())?;
-        }
-        drop(slot);
+        house_and_queue(b)?;
         // The run flushes an item that drops the box: a drop that waited for the run there would
         // wait forever (the run waits for it).
         assert_eq!(s.wait_runs(1), 1);
